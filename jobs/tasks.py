@@ -1,0 +1,3 @@
+"""Importing this module registers every aggregate's jobs."""
+
+from jobs import email  # noqa: F401

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from models.accounts.tables import Role
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+
+
+def _check_username(v: str) -> str:
+    if not USERNAME_RE.match(v):
+        raise ValueError("username may contain only letters, digits, '_', '.' and '-'")
+    return v
+
+
+Username = Annotated[
+    str, StringConstraints(min_length=3, max_length=32), AfterValidator(_check_username)
+]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class RegisterIn(Input):
+    email: EmailStr = Field(max_length=254)
+    username: Username
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class RefreshIn(Input):
+    refresh_token: str = Field(max_length=4096)
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    username: str
+    display_name: str | None
+    role: Role
+    email_confirmed: bool
+    created_at: datetime
+
+
+class PublicUserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    username: str
+    display_name: str | None
+
+
+class MeUpdate(Input):
+    display_name: str | None = Field(default=None, max_length=64)
+    username: Username | None = None
+    email: EmailStr | None = None
+
+
+class PasswordChangeIn(Input):
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+class RecoveryIn(Input):
+    email: EmailStr
+
+
+class ResetIn(Input):
+    token: str = Field(min_length=10, max_length=200)
+    new_password: str = Field(max_length=1024)
+
+
+class ConfirmIn(Input):
+    token: str = Field(min_length=10, max_length=200)
+
+
+class SessionOut(BaseModel):
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    user_agent: str
+    ip: str
+    current: bool
+
+
+class RoleIn(Input):
+    role: Role
+
+
+class Accepted(BaseModel):
+    ok: bool = True
+    message: str

@@ -1,0 +1,456 @@
+"""Account use cases: registration, login, sessions, recovery, confirmation, profile."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.accounts import passwords, tokens
+from models.accounts.schemas import MeUpdate, RegisterIn, SessionOut, TokenOut
+from models.accounts.sessions import SessionStore
+from models.accounts.tables import AccountToken, Role, TokenPurpose, User
+from models.core.clock import now
+from models.core.context import Context
+from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from models.core.events import Outbox
+from models.core.ratelimit import Limit, RateLimiter
+
+LOGIN_PER_IP = Limit("login_ip", 30, 300)
+# Keyed on account *and* IP so a stranger cannot lock a user out from everywhere.
+LOGIN_PER_ACCOUNT_IP = Limit("login_acct_ip", 10, 900)
+LOGIN_PER_ACCOUNT = Limit("login_acct", 100, 900)
+REGISTER_PER_IP = Limit("register_ip", 10, 3600)
+RECOVERY_PER_IP = Limit("recovery_ip", 10, 3600)
+RECOVERY_PER_ACCOUNT = Limit("recovery_acct", 3, 3600)
+
+BAD_CREDENTIALS = "Incorrect username or password"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: uuid.UUID
+    session_id: str
+    role: Role
+
+    def has_role(self, role: Role) -> bool:
+        order = [Role.user, Role.editor, Role.admin]
+        return order.index(self.role) >= order.index(role)
+
+
+def sessions_of(ctx: Context) -> SessionStore:
+    return SessionStore(
+        ctx.redis,
+        ctx.keys,
+        idle_ttl_s=ctx.settings.session_idle_ttl_s,
+        absolute_ttl_s=ctx.settings.session_absolute_ttl_s,
+    )
+
+
+def _limiter(ctx: Context) -> RateLimiter:
+    return RateLimiter(ctx.redis, ctx.keys.prefix)
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def _by_login(session: AsyncSession, login: str) -> User | None:
+    login = login.strip().lower()
+    result = await session.execute(
+        select(User).where(or_(func.lower(User.email) == login, func.lower(User.username) == login))
+    )
+    return result.scalars().first()
+
+
+async def _ensure_free(
+    session: AsyncSession, *, email: str | None, username: str | None, exclude: uuid.UUID | None
+) -> None:
+    if email is not None:
+        q = select(User.id).where(func.lower(User.email) == email.lower())
+        if exclude:
+            q = q.where(User.id != exclude)
+        if await session.scalar(q):
+            raise Conflict("This email is already registered", code="email_taken")
+    if username is not None:
+        q = select(User.id).where(func.lower(User.username) == username.lower())
+        if exclude:
+            q = q.where(User.id != exclude)
+        if await session.scalar(q):
+            raise Conflict("This username is taken", code="username_taken")
+
+
+async def _new_account_token(
+    session: AsyncSession, *, user_id: uuid.UUID, purpose: TokenPurpose, ttl_s: int
+) -> str:
+    raw = secrets.token_urlsafe(32)
+    session.add(
+        AccountToken(
+            user_id=user_id,
+            purpose=purpose,
+            token_hash=_digest(raw),
+            expires_at=now() + timedelta(seconds=ttl_s),
+        )
+    )
+    await session.flush()
+    return raw
+
+
+async def _consume_account_token(session: AsyncSession, *, raw: str, purpose: TokenPurpose) -> User:
+    """Mark a token used (atomically: a second use finds nothing) and return its user."""
+    user_id = await session.scalar(
+        update(AccountToken)
+        .where(
+            AccountToken.token_hash == _digest(raw),
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+            AccountToken.expires_at > now(),
+        )
+        .values(used_at=now())
+        .returning(AccountToken.user_id)
+    )
+    user = await session.get(User, user_id) if user_id else None
+    if user is None or not user.is_active:
+        raise InvalidInput("This link is invalid, used or expired", code="invalid_token")
+    return user
+
+
+async def _send_confirmation(
+    ctx: Context, session: AsyncSession, outbox: Outbox, user: User
+) -> None:
+    raw = await _new_account_token(
+        session,
+        user_id=user.id,
+        purpose=TokenPurpose.confirm_email,
+        ttl_s=ctx.settings.confirm_token_ttl_s,
+    )
+    link = f"{ctx.settings.public_url}/api/v1/auth/confirm?token={raw}"
+    outbox.enqueue(
+        "send_email",
+        to=user.email,
+        subject="Confirm your email",
+        text=(
+            f"Hello {user.username},\n\nconfirm your email address by opening this link:\n\n"
+            f"{link}\n\nThe link is valid for {ctx.settings.confirm_token_ttl_s // 3600} hours."
+        ),
+    )
+
+
+async def do_register(
+    ctx: Context, session: AsyncSession, outbox: Outbox, *, data: RegisterIn, ip: str
+) -> User:
+    await _limiter(ctx).hit(REGISTER_PER_IP, ip)
+    passwords.check_password(data.password, email=data.email, username=data.username)
+    await _ensure_free(session, email=data.email, username=data.username, exclude=None)
+    user = User(
+        email=data.email,
+        username=data.username,
+        password_hash=await passwords.hash_password(data.password),
+        role=Role.user,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent registration won the race
+        raise Conflict("This email or username is already registered", code="email_taken") from exc
+    await _send_confirmation(ctx, session, outbox, user)
+    return user
+
+
+async def do_create_user(
+    session: AsyncSession, *, email: str, username: str, password: str, role: Role
+) -> User:
+    """For operators (CLI, seeding): no rate limit, email treated as confirmed."""
+    passwords.check_password(password, email=email, username=username)
+    await _ensure_free(session, email=email, username=username, exclude=None)
+    user = User(
+        email=email,
+        username=username,
+        password_hash=await passwords.hash_password(password),
+        role=role,
+        email_confirmed_at=now(),
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def _issue_tokens(
+    ctx: Context, *, user_id: str, session_id: str, refresh_jti: str, absolute_exp: int
+) -> TokenOut:
+    issued = now()
+    secret = ctx.settings.secret
+    ttl = ctx.settings.access_token_ttl_s
+    access, _ = tokens.encode(
+        secret, typ="access", user_id=user_id, session_id=session_id, now=issued, ttl_s=ttl
+    )
+    refresh, _ = tokens.encode(
+        secret,
+        typ="refresh",
+        user_id=user_id,
+        session_id=session_id,
+        now=issued,
+        ttl_s=max(1, absolute_exp - int(issued.timestamp())),
+        jti=refresh_jti,
+    )
+    return TokenOut(access_token=access, refresh_token=refresh, expires_in=ttl)
+
+
+async def do_login(
+    ctx: Context,
+    session: AsyncSession,
+    *,
+    login: str,
+    password: str,
+    ip: str,
+    user_agent: str,
+) -> TokenOut:
+    limiter = _limiter(ctx)
+    account = login.strip().lower()[:254]
+    await limiter.hit(LOGIN_PER_IP, ip)
+    await limiter.hit(LOGIN_PER_ACCOUNT_IP, f"{account}|{ip}")
+    await limiter.hit(LOGIN_PER_ACCOUNT, account)
+    user = await _by_login(session, login)
+    ok = await passwords.verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
+    session_id, refresh_jti = tokens.new_id(), tokens.new_id()
+    created = await sessions_of(ctx).create(
+        session_id=session_id,
+        user_id=str(user.id),
+        role=user.role.value,
+        refresh_jti=refresh_jti,
+        now=int(now().timestamp()),
+        user_agent=user_agent,
+        ip=ip,
+    )
+    return await _issue_tokens(
+        ctx,
+        user_id=str(user.id),
+        session_id=session_id,
+        refresh_jti=refresh_jti,
+        absolute_exp=created.absolute_exp,
+    )
+
+
+async def do_refresh(ctx: Context, *, refresh_token: str) -> TokenOut:
+    claims = tokens.decode(ctx.settings.secret, refresh_token, typ="refresh")
+    store = sessions_of(ctx)
+    new_jti = tokens.new_id()
+    result = await store.rotate_refresh(
+        claims.session_id, presented=claims.jti, new=new_jti, now=int(now().timestamp())
+    )
+    if result == -1:
+        # A used refresh token came back: it was stolen or replayed. End the whole session.
+        # No transaction to wait for, and the error below would drop an outbox: act now.
+        await store.revoke(claims.session_id)
+        await ctx.publisher.disconnect_session(claims.session_id)
+        raise Unauthorized(
+            "Refresh token was already used; the session has been revoked",
+            code="refresh_token_reused",
+        )
+    if result == 0:
+        raise Unauthorized("Session has ended; log in again", code="session_expired")
+    current = await store.get(claims.session_id)
+    if current is None:
+        raise Unauthorized("Session has ended; log in again", code="session_expired")
+    return await _issue_tokens(
+        ctx,
+        user_id=claims.user_id,
+        session_id=claims.session_id,
+        refresh_jti=new_jti,
+        absolute_exp=current.absolute_exp,
+    )
+
+
+async def access_principal(ctx: Context, *, token: str) -> Principal:
+    """Verify an access token and that its session is still alive (revocation is immediate)."""
+    claims = tokens.decode(ctx.settings.secret, token, typ="access")
+    role = await sessions_of(ctx).role_if_alive(claims.session_id)
+    if role is None:
+        raise Unauthorized("Session has been revoked or has expired", code="session_revoked")
+    return Principal(
+        user_id=uuid.UUID(claims.user_id), session_id=claims.session_id, role=Role(role)
+    )
+
+
+async def access_user(session: AsyncSession, *, principal: Principal) -> User:
+    user = await session.get(User, principal.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("Account is disabled", code="account_disabled")
+    return user
+
+
+async def list_sessions(ctx: Context, *, principal: Principal) -> list[SessionOut]:
+    return [
+        SessionOut(
+            id=s.id,
+            created_at=datetime.fromtimestamp(s.created_at, UTC),
+            last_seen_at=datetime.fromtimestamp(s.last_seen, UTC),
+            user_agent=s.user_agent,
+            ip=s.ip,
+            current=s.id == principal.session_id,
+        )
+        for s in await sessions_of(ctx).list_for_user(str(principal.user_id))
+    ]
+
+
+async def do_revoke_session(
+    ctx: Context, outbox: Outbox, *, principal: Principal, session_id: str
+) -> None:
+    store = sessions_of(ctx)
+    target = await store.get(session_id)
+    if target is None or target.user_id != str(principal.user_id):
+        raise NotFound("No such session", code="session_not_found")
+    await store.revoke(session_id)
+    outbox.disconnect_session(session_id)
+
+
+async def do_logout_all(
+    ctx: Context, outbox: Outbox, *, user_id: uuid.UUID, except_session: str | None = None
+) -> int:
+    revoked = await sessions_of(ctx).revoke_all(str(user_id), except_id=except_session)
+    for session_id in revoked:
+        outbox.disconnect_session(session_id)
+    return len(revoked)
+
+
+async def do_request_password_reset(ctx: Context, outbox: Outbox, *, email: str, ip: str) -> None:
+    """Same answer and nearly the same work whether or not the account exists."""
+    limiter = _limiter(ctx)
+    await limiter.hit(RECOVERY_PER_IP, ip)
+    await limiter.hit(RECOVERY_PER_ACCOUNT, email.strip().lower())
+    # The lookup and the mail happen in the job, so the response time says nothing.
+    outbox.enqueue("send_password_reset", email=email.strip())
+
+
+async def prepare_password_reset(
+    ctx: Context, session: AsyncSession, outbox: Outbox, *, email: str
+) -> None:
+    user = await _by_login(session, email)
+    if user is None or not user.is_active or user.email.lower() != email.lower():
+        return
+    raw = await _new_account_token(
+        session,
+        user_id=user.id,
+        purpose=TokenPurpose.reset_password,
+        ttl_s=ctx.settings.reset_token_ttl_s,
+    )
+    link = f"{ctx.settings.public_url}/reset-password?token={raw}"
+    outbox.enqueue(
+        "send_email",
+        to=user.email,
+        subject="Reset your password",
+        text=(
+            f"Hello {user.username},\n\nsomeone asked to reset your password. If it was you, "
+            f"open this link within one hour:\n\n{link}\n\nIf it was not you, ignore this mail."
+        ),
+    )
+
+
+async def do_reset_password(
+    ctx: Context, session: AsyncSession, outbox: Outbox, *, token: str, new_password: str
+) -> User:
+    user = await _consume_account_token(session, raw=token, purpose=TokenPurpose.reset_password)
+    passwords.check_password(new_password, email=user.email, username=user.username)
+    user.password_hash = await passwords.hash_password(new_password)
+    user.password_changed_at = now()
+    await session.flush()
+    await do_logout_all(ctx, outbox, user_id=user.id)
+    outbox.enqueue(
+        "send_email",
+        to=user.email,
+        subject="Your password was changed",
+        text=(
+            f"Hello {user.username},\n\nyour password was just reset and every session was "
+            "signed out. If this was not you, reset it again and contact support."
+        ),
+    )
+    return user
+
+
+async def do_confirm_email(session: AsyncSession, *, token: str) -> User:
+    user = await _consume_account_token(session, raw=token, purpose=TokenPurpose.confirm_email)
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now()
+    await session.flush()
+    return user
+
+
+async def do_resend_confirmation(
+    ctx: Context, session: AsyncSession, outbox: Outbox, *, user: User
+) -> None:
+    if user.email_confirmed_at is not None:
+        raise Conflict("Email is already confirmed", code="already_confirmed")
+    await _limiter(ctx).hit(RECOVERY_PER_ACCOUNT, user.email.lower())
+    await _send_confirmation(ctx, session, outbox, user)
+
+
+async def do_update_me(
+    ctx: Context, session: AsyncSession, outbox: Outbox, *, user: User, data: MeUpdate
+) -> User:
+    changes = data.model_dump(exclude_unset=True)
+    if "username" in changes and changes["username"] is None:
+        raise InvalidInput("username cannot be empty", code="invalid_input")
+    if "email" in changes and changes["email"] is None:
+        raise InvalidInput("email cannot be empty", code="invalid_input")
+    new_email = changes.get("email")
+    if new_email is not None and new_email.lower() == user.email.lower():
+        new_email = None
+    new_username = changes.get("username")
+    if new_username is not None and new_username == user.username:
+        new_username = None
+    await _ensure_free(session, email=new_email, username=new_username, exclude=user.id)
+    if "display_name" in changes:
+        user.display_name = changes["display_name"]
+    if new_username is not None:
+        user.username = new_username
+    if new_email is not None:
+        user.email = new_email
+        user.email_confirmed_at = None
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("This email or username is already taken", code="username_taken") from exc
+    if new_email is not None:
+        await _send_confirmation(ctx, session, outbox, user)
+    return user
+
+
+async def do_change_password(
+    ctx: Context,
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    principal: Principal,
+    current_password: str,
+    new_password: str,
+) -> None:
+    user = await access_user(session, principal=principal)
+    if not await passwords.verify_password(user.password_hash, current_password):
+        raise Forbidden("Current password is incorrect", code="invalid_credentials")
+    passwords.check_password(new_password, email=user.email, username=user.username)
+    user.password_hash = await passwords.hash_password(new_password)
+    user.password_changed_at = now()
+    await session.flush()
+    await do_logout_all(ctx, outbox, user_id=user.id, except_session=principal.session_id)
+
+
+async def do_set_role(
+    ctx: Context, session: AsyncSession, *, principal: Principal, user_id: uuid.UUID, role: Role
+) -> User:
+    if not principal.has_role(Role.admin):
+        raise Forbidden("Only admins change roles", code="forbidden")
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user", code="user_not_found")
+    user.role = role
+    await session.flush()
+    await sessions_of(ctx).set_role(str(user.id), role.value)
+    return user

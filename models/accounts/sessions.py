@@ -1,0 +1,150 @@
+"""Login sessions in Redis: idle TTL, absolute expiry, refresh rotation with reuse detection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from models.core.redis import Keys
+
+# Rotate the refresh jti if the presented one is current; report reuse otherwise.
+# Returns 1 rotated, 0 no such session, -1 reuse (caller revokes the session).
+_ROTATE = """
+local key = KEYS[1]
+if redis.call('EXISTS', key) == 0 then return 0 end
+if redis.call('HGET', key, 'refresh_jti') ~= ARGV[1] then return -1 end
+redis.call('HSET', key, 'refresh_jti', ARGV[2], 'last_seen', ARGV[3])
+local left = tonumber(redis.call('HGET', key, 'absolute_exp')) - tonumber(ARGV[3])
+local ttl = math.min(tonumber(ARGV[4]), left)
+if ttl <= 0 then redis.call('DEL', key) return 0 end
+redis.call('EXPIRE', key, ttl)
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    user_id: str
+    role: str
+    created_at: int
+    last_seen: int
+    absolute_exp: int
+    user_agent: str
+    ip: str
+
+    @classmethod
+    def from_hash(cls, session_id: str, h: dict[str, str]) -> Session:
+        return cls(
+            id=session_id,
+            user_id=h["user_id"],
+            role=h.get("role", "user"),
+            created_at=int(h["created_at"]),
+            last_seen=int(h.get("last_seen", h["created_at"])),
+            absolute_exp=int(h["absolute_exp"]),
+            user_agent=h.get("user_agent", ""),
+            ip=h.get("ip", ""),
+        )
+
+    @property
+    def created(self) -> datetime:
+        return datetime.fromtimestamp(self.created_at, UTC)
+
+
+class SessionStore:
+    def __init__(self, redis: Redis, keys: Keys, *, idle_ttl_s: int, absolute_ttl_s: int) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._idle = idle_ttl_s
+        self._absolute = absolute_ttl_s
+        self._rotate = redis.register_script(_ROTATE)
+
+    def _key(self, session_id: str) -> str:
+        return self._keys("session", session_id)
+
+    def _user_key(self, user_id: str) -> str:
+        return self._keys("user_sessions", user_id)
+
+    async def create(
+        self,
+        *,
+        session_id: str,
+        user_id: str,
+        role: str,
+        refresh_jti: str,
+        now: int,
+        user_agent: str,
+        ip: str,
+    ) -> Session:
+        fields = {
+            "user_id": user_id,
+            "role": role,
+            "refresh_jti": refresh_jti,
+            "created_at": str(now),
+            "last_seen": str(now),
+            "absolute_exp": str(now + self._absolute),
+            "user_agent": user_agent[:256],
+            "ip": ip,
+        }
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._key(session_id), mapping=fields)
+            pipe.expire(self._key(session_id), min(self._idle, self._absolute))
+            pipe.sadd(self._user_key(user_id), session_id)
+            pipe.expire(self._user_key(user_id), self._absolute)
+            await pipe.execute()
+        return Session.from_hash(session_id, fields)
+
+    async def get(self, session_id: str) -> Session | None:
+        h = await self._redis.hgetall(self._key(session_id))
+        return Session.from_hash(session_id, h) if h else None
+
+    async def role_if_alive(self, session_id: str) -> str | None:
+        """One round trip: the session's role, or None once it is revoked or expired."""
+        role: str | None = await self._redis.hget(self._key(session_id), "role")
+        return role
+
+    async def rotate_refresh(self, session_id: str, *, presented: str, new: str, now: int) -> int:
+        return int(
+            await self._rotate(keys=[self._key(session_id)], args=[presented, new, now, self._idle])
+        )
+
+    async def list_for_user(self, user_id: str) -> list[Session]:
+        ids = sorted(await self._redis.smembers(self._user_key(user_id)))
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for session_id in ids:
+                pipe.hgetall(self._key(session_id))
+            hashes = await pipe.execute()
+        alive: list[tuple[str, dict[str, str]]] = []
+        dead: list[tuple[str, dict[str, str]]] = []
+        for session_id, h in zip(ids, hashes, strict=True):
+            (alive if h else dead).append((session_id, h))
+        if dead:
+            await self._redis.srem(self._user_key(user_id), *(sid for sid, _ in dead))
+        return sorted((Session.from_hash(sid, h) for sid, h in alive), key=lambda s: -s.last_seen)
+
+    async def revoke(self, session_id: str) -> Session | None:
+        session = await self.get(session_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._key(session_id))
+            if session:
+                pipe.srem(self._user_key(session.user_id), session_id)
+            await pipe.execute()
+        return session
+
+    async def revoke_all(self, user_id: str, *, except_id: str | None = None) -> list[str]:
+        ids = [sid for sid in await self._redis.smembers(self._user_key(user_id))]
+        ids = [sid for sid in ids if sid != except_id]
+        if ids:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(*(self._key(sid) for sid in ids))
+                pipe.srem(self._user_key(user_id), *ids)
+                await pipe.execute()
+        return ids
+
+    async def set_role(self, user_id: str, role: str) -> None:
+        for session in await self.list_for_user(user_id):
+            await self._redis.hset(self._key(session.id), "role", role)

@@ -1,0 +1,87 @@
+"""One typed settings object, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me-0123456789abcdef"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+
+    # Standard URL forms, as hosting platforms and docker-compose set them. Empty means
+    # "embedded": `cinema` starts a local PostgreSQL / Redis under data_dir.
+    database_url: str | None = None
+    redis_url: str | None = None
+    # Every Redis key and pub/sub channel starts with this, so several deployments (or
+    # parallel test runs) can share one Redis.
+    redis_prefix: str = "cinema"
+
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".data")
+    media_dir: Path = Path(".data/media")
+
+    # Browser origins allowed for CORS and for Socket.IO's Origin check.
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])
+    # WebSocket only by default: no sticky sessions needed behind a load balancer.
+    socketio_polling: bool = False
+    socketio_max_payload_bytes: int = 64 * 1024
+    socketio_max_connections_per_user: int = 20
+    # Proxies whose X-Forwarded-For we believe when keying rate limits on client IP.
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
+
+    access_token_ttl_s: int = 15 * 60
+    session_idle_ttl_s: int = 14 * 24 * 3600
+    session_absolute_ttl_s: int = 60 * 24 * 3600
+    reset_token_ttl_s: int = 3600
+    confirm_token_ttl_s: int = 3 * 24 * 3600
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    mail_from: str = "Cinema <no-reply@cinema.local>"
+
+    log_level: str = "INFO"
+    log_dir: Path = Path("logs")
+    log_json: bool = False
+
+    @field_validator("database_url", "redis_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, v: object) -> object:
+        return v or None
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env != "development" and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError("SECRET_KEY must be set outside development")
+        if self.env != "development" and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("SECRET_KEY must be at least 32 characters")
+        return self
+
+    @cached_property
+    def secret(self) -> bytes:
+        return self.secret_key.get_secret_value().encode()
+
+    @property
+    def public_origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,9 @@
+"""Imports every aggregate's tables so Base.metadata is complete (Alembic, tests)."""
+
+from models.accounts import tables as accounts_tables
+from models.catalog import tables as catalog_tables
+from models.core.db import Base
+
+metadata = Base.metadata
+
+__all__ = ["accounts_tables", "catalog_tables", "metadata"]

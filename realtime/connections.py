@@ -1,0 +1,72 @@
+"""Which sockets belong to which session and user, across every process.
+
+Each process heartbeats its own sockets into Redis sorted sets (score = last heartbeat), so
+entries of a crashed process age out instead of counting forever."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from models.core.clock import now_ms
+from models.core.redis import Keys
+
+HEARTBEAT_S = 30
+STALE_MS = 3 * HEARTBEAT_S * 1000
+
+
+@dataclass(frozen=True)
+class Conn:
+    sid: str
+    user_id: str
+    session_id: str
+
+
+class Connections:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.local: dict[str, Conn] = {}
+
+    def _session_key(self, session_id: str) -> str:
+        return self.keys("sio", "session", session_id)
+
+    def _user_key(self, user_id: str) -> str:
+        return self.keys("sio", "user", user_id)
+
+    async def count_for_user(self, user_id: str) -> int:
+        key = self._user_key(user_id)
+        await self.redis.zremrangebyscore(key, "-inf", now_ms() - STALE_MS)
+        return int(await self.redis.zcard(key))
+
+    async def add(self, conn: Conn) -> None:
+        self.local[conn.sid] = conn
+        stamp = now_ms()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for key in (self._session_key(conn.session_id), self._user_key(conn.user_id)):
+                pipe.zadd(key, {conn.sid: stamp})
+                pipe.pexpire(key, STALE_MS * 2)
+            await pipe.execute()
+
+    async def remove(self, sid: str) -> Conn | None:
+        conn = self.local.pop(sid, None)
+        if conn is not None:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.zrem(self._session_key(conn.session_id), sid)
+                pipe.zrem(self._user_key(conn.user_id), sid)
+                await pipe.execute()
+        return conn
+
+    async def sids_of_session(self, session_id: str) -> list[str]:
+        key = self._session_key(session_id)
+        return list(await self.redis.zrangebyscore(key, now_ms() - STALE_MS, "+inf"))
+
+    async def heartbeat(self) -> None:
+        stamp = now_ms()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for conn in self.local.values():
+                for key in (self._session_key(conn.session_id), self._user_key(conn.user_id)):
+                    pipe.zadd(key, {conn.sid: stamp})
+                    pipe.pexpire(key, STALE_MS * 2)
+            await pipe.execute()

@@ -1,0 +1,35 @@
+"""The Publisher behind models.core.events: python-socketio's server or write-only manager."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+from redis.asyncio import Redis
+
+from models.core.redis import Keys
+from realtime.connections import Connections
+
+
+class SocketPublisher:
+    """Emits through the Redis manager, so the event reaches every process."""
+
+    def __init__(self, emitter: Any, redis: Redis, keys: Keys) -> None:
+        # emitter: a socketio.AsyncServer (web) or a write-only AsyncRedisManager (jobs)
+        self.emitter = emitter
+        self.connections = Connections(redis, keys)
+
+    async def emit(self, event: str, data: Any, *, room: str) -> None:
+        await self.emitter.emit(event, data, room=room, namespace="/")
+
+    async def disconnect_session(self, session_id: str) -> None:
+        for sid in await self.connections.sids_of_session(session_id):
+            if isinstance(self.emitter, socketio.AsyncServer):
+                await self.emitter.disconnect(sid, namespace="/")
+            else:
+                # Write-only manager: not local, so this publishes a disconnect request.
+                await self.emitter.can_disconnect(sid, "/")
+
+
+def write_only_manager(redis_url: str, keys: Keys) -> Any:
+    return socketio.AsyncRedisManager(redis_url, channel=keys.socketio_channel, write_only=True)

@@ -1,0 +1,147 @@
+"""The socket event registry: each handler declares its name, payload and ack models.
+
+The same declarations validate payloads, translate errors into acks, log every event and
+produce the event catalogue (docs/events.md and an AsyncAPI document)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from models.accounts.tables import Role
+from models.core.context import Context
+from models.core.errors import DomainError, Forbidden, InvalidInput
+from models.core.events import Outbox
+
+log = logging.getLogger("cinema.socket")
+Direction = Literal["client", "server"]
+
+
+@dataclass
+class SocketCall:
+    ctx: Context
+    server: Any  # socketio.AsyncServer
+    sid: str
+    user_id: uuid.UUID
+    session_id: str
+    role: Role
+    event: str
+    payload: Any
+    outbox: Outbox
+
+    def require_role(self, role: Role) -> None:
+        order = [Role.user, Role.editor, Role.admin]
+        if order.index(self.role) < order.index(role):
+            raise Forbidden(f"This needs the {role.value} role", code="forbidden")
+
+
+SocketHandler = Callable[[SocketCall], Awaitable[Any]]
+
+
+@dataclass
+class EventSpec:
+    name: str
+    direction: Direction
+    payload: Any
+    ack: Any
+    doc: str
+    handler: SocketHandler | None = None
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.specs: dict[str, EventSpec] = {}
+
+    def on(
+        self, name: str, *, payload: Any = None, ack: Any = None, doc: str = ""
+    ) -> Callable[[SocketHandler], SocketHandler]:
+        """Declare a client-to-server event and its handler."""
+
+        def register(handler: SocketHandler) -> SocketHandler:
+            if name in self.specs:
+                raise ValueError(f"socket event {name!r} declared twice")
+            self.specs[name] = EventSpec(
+                name, "client", payload, ack, doc or (handler.__doc__ or "").strip(), handler
+            )
+            return handler
+
+        return register
+
+    def emits(self, name: str, *, payload: Any, doc: str) -> None:
+        """Declare a server-to-client event (for the catalogue)."""
+        self.specs.setdefault(name, EventSpec(name, "server", payload, None, doc))
+
+    def client_events(self) -> list[EventSpec]:
+        return [s for s in self.specs.values() if s.direction == "client"]
+
+
+events = Registry()
+
+
+def ok(data: Any = None) -> dict[str, Any]:
+    return {"ok": True, "data": data}
+
+
+def error_ack(exc: DomainError) -> dict[str, Any]:
+    return {"ok": False, **exc.to_dict()}
+
+
+def _validate(spec: EventSpec, raw: Any) -> Any:
+    if spec.payload is None:
+        return raw
+    try:
+        return TypeAdapter(spec.payload).validate_python({} if raw is None else raw)
+    except ValidationError as exc:
+        details = [
+            {"loc": [str(p) for p in e["loc"]], "message": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise InvalidInput(
+            f"Invalid payload for {spec.name}", code="invalid_payload", details=details
+        ) from exc
+
+
+async def dispatch(
+    spec: EventSpec, call_factory: Callable[[Any], Awaitable[SocketCall]], raw: Any
+) -> dict[str, Any]:
+    """Run one event: authorize the session, validate, call, ack; never raise."""
+    started = time.perf_counter()
+    call: SocketCall | None = None
+    result: dict[str, Any]
+    try:
+        call = await call_factory(None)
+        call.payload = _validate(spec, raw)
+        assert spec.handler is not None
+        data = await spec.handler(call)
+        await call.ctx.flush(call.outbox)
+        if isinstance(data, BaseModel):
+            data = data.model_dump(mode="json")
+        elif spec.ack is not None and data is not None:
+            data = TypeAdapter(spec.ack).dump_python(data, mode="json")
+        result = ok(data)
+    except DomainError as exc:
+        result = error_ack(exc)
+    except Exception:
+        log.exception("socket event %s failed", spec.name)
+        result = {"ok": False, "error": {"code": "internal", "message": "Internal server error"}}
+    log.info(
+        "event %s %s",
+        spec.name,
+        "ok" if result["ok"] else result["error"]["code"],
+        extra={
+            "event": "socket_event",
+            "name": spec.name,
+            "sid": call.sid if call else None,
+            "user_id": str(call.user_id) if call else None,
+            "ok": result["ok"],
+            "code": None if result["ok"] else result["error"]["code"],
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )
+    return result

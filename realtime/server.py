@@ -1,0 +1,181 @@
+"""The Socket.IO server: token auth on connect, rooms per user and session, one dispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+import socketio
+from socketio.exceptions import ConnectionRefusedError as Refused
+
+from models.accounts.service import access_principal, sessions_of
+from models.accounts.tables import Role
+from models.core.context import Context
+from models.core.errors import DomainError, Unauthorized
+from models.core.events import Outbox, session_room, user_room
+from models.core.settings import Settings
+from realtime.connections import HEARTBEAT_S, Conn, Connections
+from realtime.registry import EventSpec, Registry, SocketCall, dispatch, error_ack, events
+
+log = logging.getLogger("cinema.socket")
+
+
+def make_server(settings: Settings, redis_url: str, channel: str) -> socketio.AsyncServer:
+    return socketio.AsyncServer(
+        async_mode="asgi",
+        client_manager=socketio.AsyncRedisManager(redis_url, channel=channel),
+        cors_allowed_origins=settings.cors_origins,
+        transports=["polling", "websocket"] if settings.socketio_polling else ["websocket"],
+        max_http_buffer_size=settings.socketio_max_payload_bytes,
+        ping_interval=25,
+        ping_timeout=20,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+class Realtime:
+    """Binds the registry's handlers to a server and keeps connection bookkeeping."""
+
+    def __init__(
+        self, sio: socketio.AsyncServer, ctx: Context, registry: Registry = events
+    ) -> None:
+        self.sio = sio
+        self.ctx = ctx
+        self.registry = registry
+        self.connections = Connections(ctx.redis, ctx.keys)
+        self._task: asyncio.Task[None] | None = None
+        sio.on("connect", self._connect)
+        sio.on("disconnect", self._disconnect)
+        sio.on("*", self._unknown)
+        for spec in registry.client_events():
+            sio.on(spec.name, self._bind(spec))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._housekeeping())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
+        client = environ.get("REMOTE_ADDR", "")
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token:
+            log.info(
+                "socket refused: missing token",
+                extra={"event": "socket_refused", "sid": sid, "client": client},
+            )
+            raise Refused(
+                "Authentication required",
+                {"code": "missing_token", "message": 'Send {"token": "<access token>"} as auth'},
+            )
+        try:
+            principal = await access_principal(self.ctx, token=token)
+        except DomainError as exc:
+            log.info(
+                "socket refused: %s",
+                exc.code,
+                extra={"event": "socket_refused", "sid": sid, "client": client},
+            )
+            raise Refused(exc.message, {"code": exc.code, "message": exc.message}) from None
+        user_id = str(principal.user_id)
+        cap = self.ctx.settings.socketio_max_connections_per_user
+        if await self.connections.count_for_user(user_id) >= cap:
+            raise Refused(
+                "Too many connections",
+                {"code": "too_many_connections", "message": f"At most {cap} sockets per user"},
+            )
+        await self.sio.save_session(
+            sid,
+            {"user_id": user_id, "session_id": principal.session_id, "role": principal.role.value},
+        )
+        await self.sio.enter_room(sid, user_room(user_id))
+        await self.sio.enter_room(sid, session_room(principal.session_id))
+        await self.connections.add(Conn(sid, user_id, principal.session_id))
+        log.info(
+            "socket connected",
+            extra={"event": "socket_connect", "sid": sid, "user_id": user_id, "client": client},
+        )
+
+    async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        conn = await self.connections.remove(sid)
+        log.info(
+            "socket disconnected",
+            extra={
+                "event": "socket_disconnect",
+                "sid": sid,
+                "user_id": conn.user_id if conn else None,
+                "reason": str(reason),
+            },
+        )
+        for hook in _disconnect_hooks:
+            try:
+                await hook(self.ctx, self.sio, sid, conn)
+            except Exception:
+                log.exception("disconnect hook failed")
+
+    async def _unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        log.info(
+            "unknown socket event %s",
+            event[:64],
+            extra={"event": "socket_event", "sid": sid, "code": "unknown_event"},
+        )
+        return error_ack(DomainError(f"Unknown event {event[:64]!r}", code="unknown_event"))
+
+    def _bind(self, spec: EventSpec) -> Any:
+        async def handler(sid: str, *args: Any) -> dict[str, Any]:
+            async def make_call(_: Any) -> SocketCall:
+                return await self._call(sid, spec.name)
+
+            return await dispatch(spec, make_call, args[0] if args else None)
+
+        return handler
+
+    async def _call(self, sid: str, event: str) -> SocketCall:
+        session = await self.sio.get_session(sid)
+        if not session:
+            raise Unauthorized("Not connected", code="unauthorized")
+        role = await sessions_of(self.ctx).role_if_alive(session["session_id"])
+        if role is None:
+            await self.sio.disconnect(sid)
+            raise Unauthorized("Session has been revoked or has expired", code="session_revoked")
+        return SocketCall(
+            ctx=self.ctx,
+            server=self.sio,
+            sid=sid,
+            user_id=uuid.UUID(session["user_id"]),
+            session_id=session["session_id"],
+            role=Role(role),
+            event=event,
+            payload=None,
+            outbox=Outbox(),
+        )
+
+    async def _housekeeping(self) -> None:
+        """Heartbeat our sockets and close those whose session ended some other way."""
+        store = sessions_of(self.ctx)
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            try:
+                await self.connections.heartbeat()
+                for conn in list(self.connections.local.values()):
+                    if await store.role_if_alive(conn.session_id) is None:
+                        await self.sio.disconnect(conn.sid)
+            except Exception:
+                log.exception("socket housekeeping failed")
+
+
+DisconnectHook = Any
+_disconnect_hooks: list[DisconnectHook] = []
+
+
+def on_disconnect(hook: DisconnectHook) -> DisconnectHook:
+    """Aggregates (parties, presence) register what must happen when a socket goes away."""
+    _disconnect_hooks.append(hook)
+    return hook

@@ -1,0 +1,32 @@
+"""Events every client may use regardless of features: whoami and ping."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from models.core.clock import now_ms
+from realtime.registry import SocketCall, events
+
+
+class Empty(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WhoAmI(BaseModel):
+    user_id: str
+    session_id: str
+    role: str
+
+
+class Pong(BaseModel):
+    server_ms: int
+
+
+@events.on("session:whoami", payload=Empty, ack=WhoAmI, doc="Who this socket is signed in as.")
+async def whoami(ev: SocketCall) -> WhoAmI:
+    return WhoAmI(user_id=str(ev.user_id), session_id=ev.session_id, role=ev.role.value)
+
+
+@events.on("ping", payload=Empty, ack=Pong, doc="Liveness check answered with server time.")
+async def ping(ev: SocketCall) -> Pong:
+    return Pong(server_ms=now_ms())

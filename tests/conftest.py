@@ -1,0 +1,238 @@
+"""Real PostgreSQL and Redis for every test run: a fresh database and a unique Redis prefix
+per run, so parallel runs on one machine never see each other's data."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from cinema import migrate
+from cinema.app import create_app
+from cinema.worker import create_worker
+from models.core.context import Context
+from models.core.settings import Settings
+from tests import services
+from tests.mail import Mailbox
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+def _with_db(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+@pytest.fixture(scope="session")
+def service_urls() -> Iterator[tuple[str, str]]:
+    admin_url, redis_url, stops = services.resolve()
+    yield admin_url, redis_url
+    for stop in stops:
+        stop()  # type: ignore[operator]
+
+
+@pytest.fixture(scope="session")
+def database_url(service_urls: tuple[str, str]) -> Iterator[str]:
+    admin_url, _ = service_urls
+    name = f"cinema_test_{uuid.uuid4().hex[:12]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = _with_db(admin_url, name)
+    migrate.upgrade(url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def redis_prefix(service_urls: tuple[str, str]) -> Iterator[str]:
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    yield prefix
+
+    async def cleanup() -> None:
+        client = Redis.from_url(service_urls[1])
+        try:
+            async for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+                await client.delete(key)
+        finally:
+            await client.aclose()
+
+    asyncio.run(cleanup())
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    service_urls: tuple[str, str],
+    database_url: str,
+    redis_prefix: str,
+    mailbox: Mailbox,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
+    base = tmp_path_factory.mktemp("run")
+    return Settings(
+        env="test",
+        secret_key=TEST_SECRET,
+        database_url=database_url,
+        redis_url=service_urls[1],
+        redis_prefix=redis_prefix,
+        public_url="http://testserver",
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox.port,
+        log_dir=base / "logs",
+        data_dir=base / "data",
+        media_dir=base / "media",
+        cors_origins=["http://testserver", "http://127.0.0.1"],
+    )
+
+
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment that makes a child process use the same services and prefix."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    env.update(
+        ENV="test",
+        SECRET_KEY=settings.secret_key.get_secret_value(),
+        DATABASE_URL=settings.database_url or "",
+        REDIS_URL=settings.redis_url or "",
+        REDIS_PREFIX=settings.redis_prefix,
+        SMTP_HOST=settings.smtp_host,
+        SMTP_PORT=str(settings.smtp_port),
+        LOG_DIR=str(settings.log_dir),
+        DATA_DIR=str(settings.data_dir),
+        MEDIA_DIR=str(settings.media_dir),
+        CORS_ORIGINS='["http://testserver", "http://127.0.0.1"]',
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    asgi = create_app(settings)
+    http = asgi.other_asgi_app
+    async with http.router.lifespan_context(http):
+        yield asgi
+
+
+@pytest.fixture(scope="session")
+async def ctx(app: Any) -> Context:
+    context: Context = app.state.ctx
+    return context
+
+
+@pytest.fixture(scope="session")
+async def worker(settings: Settings, app: Any) -> AsyncIterator[Any]:
+    """A real arq worker on the run's queue, in this process."""
+    w = create_worker(settings, handle_signals=False, poll_delay=0.05)
+    task = asyncio.create_task(w.async_run())
+    yield w
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    await w.close()
+
+
+@pytest.fixture
+async def client(app: Any, worker: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """`cinema serve` in its own process, as a user would start it."""
+
+    def __init__(self, settings: Settings, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cinema.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=settings_env(settings, PUBLIC_URL=self.url),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise RuntimeError(f"server on {self.port} exited: {err[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server on {self.port} not ready in {timeout}s")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def two_servers(settings: Settings, database_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two server processes sharing PostgreSQL and Redis (the normal deployment)."""
+    servers = (LiveServer(settings, free_port()), LiveServer(settings, free_port()))
+    try:
+        for s in servers:
+            s.wait_ready()
+        yield servers
+    finally:
+        for s in servers:
+            s.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(two_servers: tuple[LiveServer, LiveServer]) -> LiveServer:
+    return two_servers[0]
