@@ -25,6 +25,7 @@ from models.accounts.schemas import (
     TokenOut,
     UserOut,
 )
+from models.accounts.service import user_out
 from models.accounts.tables import User
 from models.core.errors import DomainError, InvalidInput, NotFound
 
@@ -46,18 +47,6 @@ class TokenForm(BaseModel):
 class ConfirmQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     token: str = Field(min_length=10, max_length=200)
-
-
-def user_out(user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        email=user.email,
-        username=user.username,
-        display_name=user.display_name,
-        role=user.role,
-        email_confirmed=user.email_confirmed_at is not None,
-        created_at=user.created_at,
-    )
 
 
 @api.post(
@@ -153,7 +142,7 @@ async def reset_password(call: Call) -> Accepted:
 async def confirm(call: Call) -> UserOut:
     """Confirm an email address with the emailed token."""
     async with call.transaction() as session:
-        return user_out(await service.do_confirm_email(session, token=call.body.token))
+        return user_out(await service.do_confirm_email(session, call.outbox, token=call.body.token))
 
 
 @api.get("/auth/confirm", query=ConfirmQuery, raw_response="text/html", auth="none")
@@ -161,7 +150,7 @@ async def confirm_link(call: Call) -> Response:
     """The link in the confirmation mail: confirms and shows a short page."""
     try:
         async with call.transaction() as session:
-            user = await service.do_confirm_email(session, token=call.query.token)
+            user = await service.do_confirm_email(session, call.outbox, token=call.query.token)
     except DomainError as exc:
         return HTMLResponse(_page("Link not valid", exc.message), status_code=exc.status)
     return HTMLResponse(_page("Email confirmed", f"Thanks, {user.username}. You can close this."))

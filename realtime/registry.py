@@ -136,7 +136,7 @@ async def dispatch(
         "ok" if result["ok"] else result["error"]["code"],
         extra={
             "event": "socket_event",
-            "name": spec.name,
+            "socket_event": spec.name,
             "sid": call.sid if call else None,
             "user_id": str(call.user_id) if call else None,
             "ok": result["ok"],

@@ -180,6 +180,9 @@ class LiveServer:
     def __init__(self, settings: Settings, port: int) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        settings.log_dir.mkdir(parents=True, exist_ok=True)
+        self.output = settings.log_dir / f"server-{port}.out"
+        self._out = self.output.open("wb")
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -193,15 +196,15 @@ class LiveServer:
             ],
             env=settings_env(settings, PUBLIC_URL=self.url),
             cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
         )
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                err = self.output.read_text(errors="replace")
                 raise RuntimeError(f"server on {self.port} exited: {err[-2000:]}")
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
@@ -218,6 +221,7 @@ class LiveServer:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        self._out.close()
 
 
 @pytest.fixture(scope="session")

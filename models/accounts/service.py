@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import passwords, tokens
-from models.accounts.schemas import MeUpdate, RegisterIn, SessionOut, TokenOut
+from models.accounts.schemas import MeUpdate, RegisterIn, SessionOut, TokenOut, UserOut
 from models.accounts.sessions import SessionStore
 from models.accounts.tables import AccountToken, Role, TokenPurpose, User
 from models.core.clock import now
@@ -375,12 +375,30 @@ async def do_reset_password(
     return user
 
 
-async def do_confirm_email(session: AsyncSession, *, token: str) -> User:
+async def do_confirm_email(session: AsyncSession, outbox: Outbox, *, token: str) -> User:
     user = await _consume_account_token(session, raw=token, purpose=TokenPurpose.confirm_email)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now()
     await session.flush()
+    outbox.enqueue("announce_account_update", user_id=str(user.id))
     return user
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        email_confirmed=user.email_confirmed_at is not None,
+        created_at=user.created_at,
+    )
+
+
+async def profile_of(session: AsyncSession, *, user_id: uuid.UUID) -> UserOut | None:
+    user = await session.get(User, user_id)
+    return user_out(user) if user is not None else None
 
 
 async def do_resend_confirmation(
@@ -420,6 +438,7 @@ async def do_update_me(
         raise Conflict("This email or username is already taken", code="username_taken") from exc
     if new_email is not None:
         await _send_confirmation(ctx, session, outbox, user)
+    outbox.enqueue("announce_account_update", user_id=str(user.id))
     return user
 
 
