@@ -3,6 +3,7 @@ feeds the OpenAPI document, so the docs cannot drift from the code."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -40,14 +41,23 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _is_trusted(address: str, trusted: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in trusted)
+
+
 def client_ip(request: Request, trusted: list[str]) -> str:
+    """The client's address, believing X-Forwarded-For only from trusted proxies."""
     peer = request.client.host if request.client else "unknown"
     forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer in trusted:
-        # The right-most address not ours is the one our trusted proxy saw.
+    if forwarded and _is_trusted(peer, trusted):
+        # The right-most address that is not a proxy of ours is the one they saw.
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         for hop in reversed(hops):
-            if hop not in trusted:
+            if not _is_trusted(hop, trusted):
                 return hop[:64]
     return peer
 

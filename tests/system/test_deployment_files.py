@@ -1,0 +1,48 @@
+"""Procfile and docker-compose.yml name commands that exist and services that fit together."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import yaml
+
+from cinema.cli import parser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _assert_cinema_command(argv: list[str]) -> None:
+    assert argv[0] == "cinema", argv
+    args = [a if not a.startswith("${") else "8000" for a in argv[1:]]
+    parsed = parser().parse_args(args)  # exits (SystemExit) on an unknown command or flag
+    assert parsed.command in {"serve", "worker", "migrate", "run", "create-user", "seed"}
+
+
+def test_procfile_commands_exist() -> None:
+    entries = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
+    )
+    assert set(entries) == {"web", "worker", "release"}
+    for command in entries.values():
+        _assert_cinema_command(shlex.split(command.replace("${PORT:-8000}", "8000")))
+
+
+def test_compose_services_and_commands() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "migrate", "web1", "web2", "worker"} <= set(services)
+    for name in ("migrate", "web1", "web2", "worker"):
+        service = services[name]
+        _assert_cinema_command(service["command"])
+        env = service["environment"]
+        assert env["DATABASE_URL"].startswith("postgresql://")
+        assert env["REDIS_URL"].startswith("redis://")
+        assert "SECRET_KEY" in env
+    for web in ("web1", "web2", "worker"):
+        assert services[web]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
+    assert (ROOT / "Dockerfile").exists()
+    nginx = (ROOT / "docs" / "nginx.conf").read_text()
+    assert "web1:8000" in nginx and "web2:8000" in nginx and "Upgrade" in nginx

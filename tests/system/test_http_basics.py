@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from openapi_spec_validator import validate
+
+from cinema.logsetup import setup_logging
+from http_api.app import all_endpoints
+from models.core.settings import DEV_SECRET, Settings
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+async def test_readiness_fails_when_a_dependency_is_down(settings: Settings) -> None:
+    from cinema.app import create_app
+
+    broken = settings.model_copy(
+        update={"database_url": "postgresql://postgres@127.0.0.1:1/nothing"}
+    )
+    app = create_app(broken)
+    http = app.other_asgi_app
+    async with http.router.lifespan_context(http):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            r = await c.get("/readyz")
+    assert r.status_code == 503
+    body = r.json()
+    assert body["checks"]["redis"] == "ok" and body["checks"]["database"] != "ok"
+
+
+async def test_openapi_describes_every_route(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    validate(spec)
+    documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    for e in all_endpoints():
+        assert (e.method, e.path) in documented
+    register = spec["paths"]["/api/v1/auth/register"]["post"]
+    schema_ref = register["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert schema_ref.endswith("/RegisterIn")
+    assert "409" in register["responses"]
+    docs = await client.get("/docs")
+    assert docs.status_code == 200 and "swagger-ui" in docs.text
+    asset = await client.get("/docs/assets/swagger-ui-bundle.js")
+    assert asset.status_code == 200 and len(asset.content) > 100_000
+
+
+async def test_unknown_route_and_method_use_the_error_shape(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = await client.delete("/api/v1/auth/register")
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+    assert r.headers["x-request-id"]
+
+
+async def test_unexpected_error_is_logged_with_trace_and_hidden_from_client(
+    app: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup_logging(level="INFO", log_dir=settings.log_dir)
+    from models.accounts import service
+
+    async def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("kaboom: secret internal detail")
+
+    monkeypatch.setattr(service, "list_sessions", boom)
+    from tests.factories import make_account
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        acct = await make_account(app.state.ctx, c)
+        r = await c.get(
+            "/api/v1/auth/sessions", headers={**acct.headers, "X-Request-ID": "req-12345678"}
+        )
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "internal"
+    assert "kaboom" not in r.text and "Traceback" not in r.text
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    log = (Path(settings.log_dir) / "app.log").read_text()
+    assert "kaboom: secret internal detail" in log and "Traceback" in log
+    assert "req-12345678" in log
+    assert "GET /api/v1/auth/sessions 500" in log
+
+
+def test_default_secret_is_refused_outside_development() -> None:
+    with pytest.raises(ValueError, match="SECRET_KEY"):
+        Settings(env="production")
+    with pytest.raises(ValueError, match="SECRET_KEY"):
+        Settings(env="test", secret_key=DEV_SECRET)  # type: ignore[arg-type]
+    assert Settings(env="development").secret_key.get_secret_value() == DEV_SECRET
+
+
+def test_urls_in_standard_forms() -> None:
+    from models.core.db import asyncpg_url
+
+    assert (
+        asyncpg_url("postgresql://u:p@db:5432/cinema") == "postgresql+asyncpg://u:p@db:5432/cinema"
+    )
+    assert asyncpg_url("postgres://u@db/cinema?sslmode=require") == (
+        "postgresql+asyncpg://u@db/cinema?ssl=require"
+    )
+    with pytest.raises(ValueError):
+        asyncpg_url("mysql://x@y/z")
