@@ -94,7 +94,7 @@ def test_default_secret_is_refused_outside_development() -> None:
     with pytest.raises(ValueError, match="SECRET_KEY"):
         Settings(env="production")
     with pytest.raises(ValueError, match="SECRET_KEY"):
-        Settings(env="test", secret_key=DEV_SECRET)  # type: ignore[arg-type]
+        Settings(env="test", secret_key=DEV_SECRET)
     assert Settings(env="development").secret_key.get_secret_value() == DEV_SECRET
 
 
