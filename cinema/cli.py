@@ -120,6 +120,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     print("\nDemo accounts:")
     cmd_seed(settings, args)
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
+    catcher = None
+    if "SMTP_HOST" not in os.environ:
+        from cinema import mailcatcher
+
+        catcher, smtp_port = mailcatcher.start(settings.data_dir / "mail")
+        env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port))
     host, port = settings.host, settings.port
     exe = [sys.executable, "-m", "cinema.cli"]
     children = [
@@ -131,7 +137,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         f"  API docs:   http://{host}:{port}/docs\n"
         f'  Socket.IO:  ws://{host}:{port}/socket.io/ (auth: {{"token": "<access token>"}})\n'
         f"  Data:       {settings.data_dir.resolve()}\n"
-        "Press Ctrl-C to stop.\n",
+        + (
+            "  Mail:       caught locally, links printed here and kept in .data/mail\n"
+            if catcher
+            else ""
+        )
+        + "Press Ctrl-C to stop.\n",
         flush=True,
     )
     stopping = False
@@ -155,6 +166,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
                 child.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
+        if catcher is not None:
+            catcher.stop()
     failed = [c for c in children if c.returncode not in (0, -2, -15, None)]
     return 1 if failed and not stopping else 0
 

