@@ -8,12 +8,18 @@ from typing import Any
 
 import socketio
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 import realtime.handlers  # noqa: F401  (registers socket events)
 from cinema.context import build_context, close_context, require_urls
 from http_api.app import create_http_app
+from http_api.routing import JSONResponse
 from models.core.redis import Keys
 from models.core.settings import Settings
+from realtime.catalogue import build_asyncapi
+from realtime.registry import events
 from realtime.server import Realtime, make_server
 
 
@@ -36,6 +42,12 @@ def create_app(settings: Settings) -> Any:
             await close_context(ctx)
 
     http = create_http_app(settings, lifespan=lifespan)
+    asyncapi = build_asyncapi(events)
+
+    async def asyncapi_doc(request: Request) -> Response:
+        return JSONResponse(asyncapi)
+
+    http.router.routes.append(Route("/asyncapi.json", asyncapi_doc))
     asgi = socketio.ASGIApp(sio, other_asgi_app=http, socketio_path="socket.io")
     asgi.state = http.state  # the tests and the CLI reach ctx through app.state
     asgi.sio = sio

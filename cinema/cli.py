@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from cinema.embedded import Services, ensure_services
@@ -172,6 +173,16 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if failed and not stopping else 0
 
 
+def cmd_events_doc(settings: Settings, args: argparse.Namespace) -> int:
+    import realtime.handlers  # noqa: F401
+    from realtime.catalogue import render_markdown
+    from realtime.registry import events
+
+    args.output.write_text(render_markdown(events) + "\n")
+    print(f"wrote {args.output}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cinema", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -198,12 +209,17 @@ def parser() -> argparse.ArgumentParser:
     cu.add_argument("--role", choices=["user", "editor", "admin"], default="user")
     cu.add_argument("--username")
     add("seed", cmd_seed, "load the demo catalog and demo users")
+    doc = add("events-doc", cmd_events_doc, "write the Socket.IO event catalogue (markdown)")
+    doc.set_defaults(_offline=True)
+    doc.add_argument("--output", type=Path, default=Path("docs/events.md"))
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
+    if getattr(args, "_offline", False):
+        return int(args._fn(settings, args))
     setup_logging(level=settings.log_level, log_dir=settings.log_dir, as_json=settings.log_json)
     services = _services(settings)
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 import uuid
 from typing import Any
 
@@ -14,13 +16,34 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 from models.accounts.service import access_principal, sessions_of
 from models.accounts.tables import Role
 from models.core.context import Context
-from models.core.errors import DomainError, Unauthorized
+from models.core.errors import DomainError, RateLimited, Unauthorized
 from models.core.events import Outbox, session_room, user_room
 from models.core.settings import Settings
 from realtime.connections import HEARTBEAT_S, Conn, Connections
 from realtime.registry import EventSpec, Registry, SocketCall, dispatch, error_ack, events
 
 log = logging.getLogger("cinema.socket")
+
+# Per-socket flood guard, checked in memory before any work: a steady 20 events/s with bursts
+# of 60 covers playback control, chat and typing; floods get `rate_limited` acks.
+EVENTS_PER_S = 20.0
+EVENT_BURST = 60.0
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def take(self) -> float:
+        """Take one token; 0 if granted, else seconds until one is available."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
 
 
 def make_server(settings: Settings, redis_url: str, channel: str) -> socketio.AsyncServer:
@@ -47,6 +70,7 @@ class Realtime:
         self.ctx = ctx
         self.registry = registry
         self.connections = Connections(ctx.redis, ctx.keys)
+        self._buckets: dict[str, TokenBucket] = {}
         self._task: asyncio.Task[None] | None = None
         sio.on("connect", self._connect)
         sio.on("disconnect", self._disconnect)
@@ -104,6 +128,7 @@ class Realtime:
         )
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        self._buckets.pop(sid, None)
         conn = await self.connections.remove(sid)
         log.info(
             "socket disconnected",
@@ -130,6 +155,10 @@ class Realtime:
 
     def _bind(self, spec: EventSpec) -> Any:
         async def handler(sid: str, *args: Any) -> dict[str, Any]:
+            wait = self._buckets.setdefault(sid, TokenBucket(EVENTS_PER_S, EVENT_BURST)).take()
+            if wait > 0:
+                return error_ack(RateLimited(math.ceil(wait), "Too many socket events"))
+
             async def make_call(_: Any) -> SocketCall:
                 return await self._call(sid, spec.name)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from models.accounts.schemas import UserOut
 from models.core.clock import now_ms
 from realtime.registry import SocketCall, events
 
@@ -20,6 +21,13 @@ class WhoAmI(BaseModel):
 
 class Pong(BaseModel):
     server_ms: int
+
+
+events.emits(
+    "account:updated",
+    payload=UserOut,
+    doc="My profile changed (on any device, or by a job); sent to all my sockets.",
+)
 
 
 @events.on("session:whoami", payload=Empty, ack=WhoAmI, doc="Who this socket is signed in as.")

@@ -136,3 +136,17 @@ async def test_a_job_reaches_sockets_on_other_processes(
         for sock in (on_a, on_b):
             got = await sock.wait_event("account:updated")
             assert got[0]["display_name"] == "Zoe" and got[0]["id"] == str(acct.id)
+
+
+async def test_event_floods_get_rate_limited_acks(
+    client: httpx.AsyncClient, ctx: Context, live_server: LiveServer
+) -> None:
+    acct = await make_account(ctx, client)
+    async with connected(live_server.url, acct.access_token) as sock:
+        acks = await asyncio.gather(*(sock.call("ping", {}) for _ in range(90)))
+        limited = [a for a in acks if not a["ok"]]
+        assert limited, "a burst of 90 events should exceed the per-socket budget"
+        assert all(a["error"]["code"] == "rate_limited" for a in limited)
+        assert limited[0]["error"]["details"]["retry_after"] >= 1
+        await asyncio.sleep(1.0)
+        assert (await sock.call("ping", {}))["ok"] is True
