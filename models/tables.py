@@ -3,7 +3,8 @@
 from models.accounts import tables as accounts_tables
 from models.catalog import tables as catalog_tables
 from models.core.db import Base
+from models.parties import tables as parties_tables
 
 metadata = Base.metadata
 
-__all__ = ["accounts_tables", "catalog_tables", "metadata"]
+__all__ = ["accounts_tables", "catalog_tables", "metadata", "parties_tables"]

@@ -57,6 +57,8 @@ class EventSpec:
 class Registry:
     def __init__(self) -> None:
         self.specs: dict[str, EventSpec] = {}
+        # Kept apart: one name may travel both ways (party:chat is sent and broadcast).
+        self.server_specs: dict[str, EventSpec] = {}
 
     def on(
         self, name: str, *, payload: Any = None, ack: Any = None, doc: str = ""
@@ -75,10 +77,13 @@ class Registry:
 
     def emits(self, name: str, *, payload: Any, doc: str) -> None:
         """Declare a server-to-client event (for the catalogue)."""
-        self.specs.setdefault(name, EventSpec(name, "server", payload, None, doc))
+        self.server_specs.setdefault(name, EventSpec(name, "server", payload, None, doc))
 
     def client_events(self) -> list[EventSpec]:
         return [s for s in self.specs.values() if s.direction == "client"]
+
+    def server_events(self) -> list[EventSpec]:
+        return list(self.server_specs.values())
 
 
 events = Registry()

@@ -72,6 +72,7 @@ class Realtime:
         self.connections = Connections(ctx.redis, ctx.keys)
         self._buckets: dict[str, TokenBucket] = {}
         self._task: asyncio.Task[None] | None = None
+        self._hook_tasks: list[asyncio.Task[None]] = []
         sio.on("connect", self._connect)
         sio.on("disconnect", self._disconnect)
         sio.on("*", self._unknown)
@@ -80,8 +81,14 @@ class Realtime:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._housekeeping())
+        for hook in _start_hooks:
+            self._hook_tasks.append(asyncio.create_task(hook(self.ctx, self.sio)))
 
     async def stop(self) -> None:
+        for task in self._hook_tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -207,4 +214,14 @@ _disconnect_hooks: list[DisconnectHook] = []
 def on_disconnect(hook: DisconnectHook) -> DisconnectHook:
     """Aggregates (parties, presence) register what must happen when a socket goes away."""
     _disconnect_hooks.append(hook)
+    return hook
+
+
+StartHook = Any
+_start_hooks: list[StartHook] = []
+
+
+def on_start(hook: StartHook) -> StartHook:
+    """Aggregates register long-running per-process tasks (parties: deadline sweeper)."""
+    _start_hooks.append(hook)
     return hook

@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     smtp_tls: bool = False
     mail_from: str = "Cinema <no-reply@cinema.local>"
 
+    # Watch parties (models/parties): capacity, waiting timeout, grace period, start lead.
+    party_default_capacity: int = 50
+    party_max_capacity: int = 1000
+    party_wait_timeout_s: float = 8.0
+    party_grace_s: float = 30.0
+    party_lead_min_ms: int = 150
+    party_lead_max_ms: int = 3000
+    party_chat_limit: int = 20
+    party_chat_window_s: int = 30
+
     log_level: str = "INFO"
     log_dir: Path = Path("logs")
     log_json: bool = False

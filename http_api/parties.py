@@ -1,0 +1,216 @@
+"""Watch parties over HTTP: the same service as the socket events (models/parties/service.py).
+
+Live playback needs the socket (party:state broadcasts, time:sync); these routes let any
+client create, inspect, invite, read and post chat, and give the same commands.
+"""
+
+from __future__ import annotations
+
+import uuid
+from importlib import resources
+
+from starlette.responses import Response
+
+from http_api.routing import Api, Call
+from models.core.errors import InvalidInput
+from models.core.pagination import decode_cursor, encode_cursor
+from models.parties import service
+from models.parties.schemas import (
+    ChatAckOut,
+    ChatPageOut,
+    ChatPageQuery,
+    ChatPostIn,
+    CommandIn,
+    ControlModeCmd,
+    CreatedOut,
+    CreatePartyIn,
+    EndCmd,
+    InviteIn,
+    KickCmd,
+    PartyPreviewOut,
+    PartyStateOut,
+    PauseCmd,
+    PlayCmd,
+    RateCmd,
+    SeekCmd,
+    TransferHostCmd,
+)
+from models.parties.state import (
+    Command,
+    End,
+    Kick,
+    Leave,
+    Pause,
+    Play,
+    Seek,
+    SetControlMode,
+    SetRate,
+    TransferHost,
+)
+
+api = Api(tags=["parties"])
+assets = Api(tags=["parties"], prefix="")
+
+
+def _uuid(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError as exc:
+        raise InvalidInput("Not a valid id", code="invalid_id") from exc
+
+
+@api.post("/parties", body=CreatePartyIn, response=CreatedOut, status=201, errors=(404, 422))
+async def create_party(call: Call) -> CreatedOut:
+    """Create a party; join it over the socket within the grace period to keep it."""
+    user = call.require_user()
+    body: CreatePartyIn = call.body
+    async with call.transaction() as session:
+        party, state = await service.do_create_party(
+            call.ctx,
+            session,
+            user_id=user.user_id,
+            title_id=body.title_id,
+            episode_id=body.episode_id,
+            capacity=body.capacity,
+            control_mode=body.control_mode,
+            host_connected=False,
+        )
+    return CreatedOut(
+        party_id=str(party.id),
+        invite_code=party.invite_code,
+        state=service.current_view(state, members=True),
+    )
+
+
+@api.get("/parties/by-code/{code}", response=PartyPreviewOut, errors=(404, 410))
+async def party_by_code(call: Call) -> PartyPreviewOut:
+    """What an invite code leads to (before joining over the socket)."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        party = await service.access_party_for_join(
+            call.ctx, session, user_id=user.user_id, invite_code=call.params["code"]
+        )
+    return await service.preview(call.ctx, party=party)
+
+
+@api.get("/parties/{party_id}", response=PartyStateOut, errors=(403, 404))
+async def get_party(call: Call) -> PartyStateOut:
+    """The live state with its members (members only)."""
+    user = call.require_user()
+    state = await service.access_live(
+        call.ctx, party_id=_uuid(call.params["party_id"]), user_id=user.user_id
+    )
+    return service.current_view(state, members=True)
+
+
+def _to_command(body: CommandIn, by: str) -> Command:
+    if isinstance(body, PlayCmd):
+        return Play(by)
+    if isinstance(body, PauseCmd):
+        return Pause(by)
+    if isinstance(body, SeekCmd):
+        return Seek(by, body.position_ms)
+    if isinstance(body, RateCmd):
+        return SetRate(by, body.rate)
+    if isinstance(body, TransferHostCmd):
+        return TransferHost(by, str(body.user_id))
+    if isinstance(body, KickCmd):
+        return Kick(by, str(body.user_id))
+    if isinstance(body, ControlModeCmd):
+        return SetControlMode(by, body.mode)
+    assert isinstance(body, EndCmd)
+    return End(by)
+
+
+@api.post(
+    "/parties/{party_id}/commands",
+    body=CommandIn,
+    response=PartyStateOut,
+    errors=(403, 404, 409, 410, 422),
+)
+async def command(call: Call) -> PartyStateOut:
+    """Play, pause, seek, rate, transfer_host, kick, control_mode or end: as the socket does."""
+    user = call.require_user()
+    state = await service.do_command(
+        call.ctx,
+        party_id=_uuid(call.params["party_id"]),
+        command=_to_command(call.body, str(user.user_id)),
+    )
+    return service.current_view(state)
+
+
+@api.delete("/parties/{party_id}/members/me", status=204, errors=(403, 404, 410))
+async def leave_party(call: Call) -> None:
+    """Leave the party for good."""
+    user = call.require_user()
+    await service.do_command(
+        call.ctx, party_id=_uuid(call.params["party_id"]), command=Leave(str(user.user_id))
+    )
+
+
+@api.post("/parties/{party_id}/invites", body=InviteIn, status=204, errors=(403, 404))
+async def invite(call: Call) -> None:
+    """Invite a user: they may then join by the party's id."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        party = await service.access_party(session, party_id=_uuid(call.params["party_id"]))
+        await service.do_invite(
+            call.ctx, session, party=party, by=user.user_id, user_id=call.body.user_id
+        )
+
+
+@api.get(
+    "/parties/{party_id}/messages", query=ChatPageQuery, response=ChatPageOut, errors=(403, 404)
+)
+async def list_messages(call: Call) -> ChatPageOut:
+    """Party chat, newest first (members only)."""
+    user = call.require_user()
+    party_id = _uuid(call.params["party_id"])
+    await service.access_live(call.ctx, party_id=party_id, user_id=user.user_id)
+    q: ChatPageQuery = call.query
+    before = None
+    if q.cursor is not None:
+        raw = decode_cursor(q.cursor).get("before")
+        if not isinstance(raw, int):
+            raise InvalidInput("Malformed cursor", code="invalid_cursor")
+        before = raw
+    async with call.transaction() as session:
+        items = await service.list_chat(session, party_id=party_id, before=before, limit=q.limit)
+    next_cursor = encode_cursor({"before": items[-1].id}) if len(items) == q.limit else None
+    return ChatPageOut(items=items, next_cursor=next_cursor)
+
+
+@api.post(
+    "/parties/{party_id}/messages",
+    body=ChatPostIn,
+    response=ChatAckOut,
+    status=201,
+    errors=(403, 404, 422, 429),
+)
+async def post_message(call: Call) -> ChatAckOut:
+    """Post to the party chat (members only; rate- and length-limited)."""
+    user = call.require_user()
+    body: ChatPostIn = call.body
+    async with call.transaction() as session:
+        message, created = await service.do_chat(
+            call.ctx,
+            session,
+            party_id=_uuid(call.params["party_id"]),
+            user_id=user.user_id,
+            text=body.text,
+            client_id=body.client_id,
+        )
+    if created:
+        await service.publish_chat(call.ctx, message)
+    return ChatAckOut(message=message)
+
+
+@assets.get("/static/party-client.js", auth="none", raw_response="text/javascript")
+async def party_client_js(call: Call) -> Response:
+    """The reference watch-party client (ES module, no dependencies)."""
+    source = resources.files("http_api").joinpath("static/party-client.js").read_text()
+    return Response(
+        source,
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=300"},
+    )

@@ -1,0 +1,439 @@
+// Watch-party reference client: clock sync, scheduled start, drift correction, HTML5 video.
+// No dependencies: it speaks Socket.IO v5 over a plain WebSocket itself. Mobile clients port
+// it; the Python mirror of the rules is models/parties/sync.py (keep the two in step).
+
+export const SYNC_SAMPLES = 8; // clock samples kept; the lowest round trip wins
+export const DEAD_BAND_MS = 4; // drift this small is left alone
+export const SEEK_THRESHOLD_MS = 300; // above: seek; below: nudge the playback rate
+export const MAX_NUDGE = 0.05; // playback-rate nudges stay within +-5 %
+export const FULL_NUDGE_AT_MS = 50; // a drift this large gets the full nudge
+export const PAUSED_TOLERANCE_MS = 1; // a paused member sits on the exact frame
+const TICK_MS = 100; // control loop period
+const RESYNC_MS = 30000; // one fresh clock sample this often (the window keeps the best)
+
+// ---------------------------------------------------------------- pure rules (mirrored) ----
+
+export function clockSample(t0, t1, t2, t3) {
+  return { offsetMs: (t1 - t0 + (t2 - t3)) / 2, delayMs: t3 - t0 - (t2 - t1) };
+}
+
+export class ClockSync {
+  constructor(size = SYNC_SAMPLES) {
+    this.size = size;
+    this.samples = [];
+  }
+  add(sample) {
+    this.samples.push(sample);
+    if (this.samples.length > this.size) this.samples.splice(0, this.samples.length - this.size);
+  }
+  get ready() {
+    return this.samples.length > 0;
+  }
+  get best() {
+    return this.samples.reduce((a, b) => (b.delayMs < a.delayMs ? b : a));
+  }
+  get offsetMs() {
+    return this.best.offsetMs;
+  }
+  get rttMs() {
+    return Math.round(this.best.delayMs);
+  }
+}
+
+export function targetPosition(p, serverNowMs) {
+  if (!p.playing || serverNowMs <= p.anchor_server_ms) return p.position_ms;
+  return p.position_ms + (serverNowMs - p.anchor_server_ms) * p.rate;
+}
+
+export function nudgedRate(rate, driftMs) {
+  if (Math.abs(driftMs) <= DEAD_BAND_MS) return rate;
+  const nudge = Math.max(-MAX_NUDGE, Math.min(MAX_NUDGE, (-driftMs / FULL_NUDGE_AT_MS) * MAX_NUDGE));
+  return Math.round(rate * (1 + nudge) * 10000) / 10000;
+}
+
+// What a player should do now to follow the party (see models/parties/sync.py: correct).
+export function correct(p, serverNowMs, localPositionMs, localPaused, localRate, seekLatencyMs = 0) {
+  const target = targetPosition(p, serverNowMs);
+  if (!p.playing) {
+    if (!localPaused) return { kind: "pause", positionMs: target };
+    if (Math.abs(localPositionMs - target) > PAUSED_TOLERANCE_MS) return { kind: "seek", positionMs: target };
+    return { kind: "none" };
+  }
+  if (serverNowMs < p.anchor_server_ms) {
+    if (!localPaused || Math.abs(localPositionMs - target) > PAUSED_TOLERANCE_MS) {
+      return { kind: "pause", positionMs: target };
+    }
+    return { kind: "wait", startInMs: p.anchor_server_ms - serverNowMs };
+  }
+  if (localPaused) return { kind: "play", positionMs: target + seekLatencyMs * p.rate };
+  const drift = localPositionMs - target;
+  if (Math.abs(drift) > SEEK_THRESHOLD_MS) {
+    return { kind: "seek", positionMs: target + seekLatencyMs * p.rate };
+  }
+  const rate = nudgedRate(p.rate, drift);
+  if (rate !== localRate) return { kind: "rate", rate };
+  return { kind: "none" };
+}
+
+// ------------------------------------------------- a minimal Socket.IO v5 client -----------
+
+export class SocketIOLite {
+  // url: "http://host:port" ; auth: object sent in the CONNECT packet (e.g. {token}).
+  constructor(url, { auth = {}, path = "/socket.io/", reconnect = true } = {}) {
+    const u = new URL(path, url);
+    u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+    u.search = "EIO=4&transport=websocket";
+    this.wsUrl = u.toString();
+    this.auth = auth;
+    this.reconnect = reconnect;
+    this.handlers = new Map();
+    this.acks = new Map();
+    this.nextAck = 1;
+    this.connected = false;
+    this.closed = false;
+    this.attempt = 0;
+  }
+  on(event, fn) {
+    if (!this.handlers.has(event)) this.handlers.set(event, []);
+    this.handlers.get(event).push(fn);
+    return this;
+  }
+  _fire(event, ...args) {
+    for (const fn of this.handlers.get(event) || []) fn(...args);
+  }
+  connect() {
+    return new Promise((resolve, reject) => {
+      this._pending = { resolve, reject };
+      this._open();
+    });
+  }
+  _open() {
+    const ws = new WebSocket(this.wsUrl);
+    this.ws = ws;
+    ws.onmessage = (m) => this._onPacket(String(m.data));
+    ws.onclose = () => this._onClose();
+    ws.onerror = () => {};
+  }
+  _onClose() {
+    const was = this.connected;
+    this.connected = false;
+    for (const [, ack] of this.acks) ack.reject(new Error("disconnected"));
+    this.acks.clear();
+    if (was) this._fire("disconnect");
+    if (this.closed || !this.reconnect) {
+      if (this._pending) this._pending.reject(new Error("connection closed"));
+      return;
+    }
+    const delay = Math.min(5000, 250 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+    setTimeout(() => this._open(), delay);
+  }
+  _onPacket(data) {
+    const eio = data[0];
+    if (eio === "0") {
+      this.ws.send("40" + JSON.stringify(this.auth)); // engine open -> socket.io CONNECT
+    } else if (eio === "2") {
+      this.ws.send("3"); // ping -> pong
+    } else if (eio === "4") {
+      this._onSocketIO(data.slice(1));
+    }
+  }
+  _onSocketIO(s) {
+    const type = s[0];
+    let rest = s.slice(1);
+    if (type === "0") {
+      this.connected = true;
+      this.attempt = 0;
+      this._fire("connect");
+      if (this._pending) this._pending.resolve(this), (this._pending = null);
+      return;
+    }
+    if (type === "4") {
+      const err = JSON.parse(rest || "{}");
+      this._fire("connect_error", err);
+      if (this._pending) this._pending.reject(Object.assign(new Error(err.message || "refused"), err));
+      this._pending = null;
+      this.closed = true;
+      this.ws.close();
+      return;
+    }
+    if (type === "1") {
+      this.closed = !this.reconnect;
+      this.ws.close();
+      return;
+    }
+    if (rest.startsWith("/")) rest = rest.slice(rest.indexOf(",") + 1); // namespace (unused)
+    const m = /^(\d*)(.*)$/s.exec(rest);
+    const id = m[1] ? Number(m[1]) : null;
+    const args = JSON.parse(m[2]);
+    if (type === "2") {
+      this._fire(args[0], ...args.slice(1));
+    } else if (type === "3" && id !== null && this.acks.has(id)) {
+      const ack = this.acks.get(id);
+      this.acks.delete(id);
+      ack.resolve(args[0]);
+    }
+  }
+  emit(event, data) {
+    if (this.connected) this.ws.send("42" + JSON.stringify([event, data]));
+  }
+  // Emit with an acknowledgement; resolves with the ack payload ({ok, data} or {ok, error}).
+  request(event, data, timeoutMs = 10000) {
+    if (!this.connected) return Promise.reject(new Error("not connected"));
+    const id = this.nextAck++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.acks.delete(id);
+        reject(new Error(`${event}: no answer`));
+      }, timeoutMs);
+      this.acks.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      this.ws.send("42" + id + JSON.stringify([event, data]));
+    });
+  }
+  close() {
+    this.closed = true;
+    if (this.ws) this.ws.close();
+  }
+}
+
+// ------------------------------------------------------------------- the party client ----
+
+export class PartyError extends Error {
+  constructor(error) {
+    super(error.message);
+    this.code = error.code;
+    this.details = error.details;
+  }
+}
+
+export class PartyClient {
+  // socket: a SocketIOLite (or anything with on/emit/request); video: an HTMLVideoElement or
+  // an object with currentTime (s), paused, playbackRate, readyState, play(), pause(),
+  // addEventListener.
+  constructor({ socket, video, onState, onChat, onReaction, onLeft, now = () => performance.now() }) {
+    this.socket = socket;
+    this.video = video;
+    this.now = now;
+    this.clock = new ClockSync();
+    this.state = null;
+    this.members = [];
+    this.chatCursor = null;
+    this.seekLatencyMs = 50;
+    this.onState = onState || (() => {});
+    this.onChat = onChat || (() => {});
+    this.onReaction = onReaction || (() => {});
+    this.onLeft = onLeft || (() => {});
+    this._startTimer = null;
+    this._seekStarted = null;
+    this._ready = null;
+    socket.on("party:state", (s) => this._applyState(s));
+    socket.on("party:chat", (m) => this._onChat(m));
+    socket.on("party:react", (r) => this.onReaction(r));
+    socket.on("party:left", (e) => this._onLeft(e));
+    socket.on("connect", () => this._rejoin());
+    this._bindVideo();
+    this._tick = setInterval(() => this.step(), TICK_MS);
+    this._resync = setInterval(() => this.syncClock(1).catch(() => {}), RESYNC_MS);
+  }
+
+  async _call(event, data) {
+    const ack = await this.socket.request(event, data);
+    if (!ack.ok) throw new PartyError(ack.error);
+    return ack.data;
+  }
+
+  serverNow() {
+    return this.now() + (this.clock.ready ? this.clock.offsetMs : 0);
+  }
+
+  async syncClock(samples = SYNC_SAMPLES) {
+    for (let i = 0; i < samples; i++) {
+      const t0 = this.now();
+      const data = await this._call("time:sync", { t0 });
+      const t3 = this.now();
+      this.clock.add(clockSample(t0, data.t1, data.t2, t3));
+    }
+    return this.clock;
+  }
+
+  async create(media) {
+    if (!this.clock.ready) await this.syncClock();
+    const created = await this._call("party:create", media);
+    await this.join({ party_id: created.party_id });
+    return created;
+  }
+
+  async join(target) {
+    if (!this.clock.ready) await this.syncClock();
+    const payload = { ...target, rtt_ms: this.clock.rttMs };
+    if (this.chatCursor !== null && target.party_id === this.partyId) payload.chat_after = this.chatCursor;
+    const snap = await this._call("party:join", payload);
+    this.partyId = snap.state.party_id;
+    this.state = null;
+    this._ready = null;
+    this._applyState(snap.state);
+    for (const msg of snap.chat || []) this._onChat(msg);
+    return snap;
+  }
+
+  async _rejoin() {
+    if (!this.partyId) return;
+    this.clock = new ClockSync();
+    try {
+      await this.join({ party_id: this.partyId });
+    } catch (e) {
+      this.onLeft({ party_id: this.partyId, reason: e.code || "error" });
+    }
+  }
+
+  leave() {
+    const id = this.partyId;
+    this.partyId = null;
+    return this._call("party:leave", { party_id: id });
+  }
+  play() {
+    return this._call("party:play", { party_id: this.partyId });
+  }
+  pause() {
+    return this._call("party:pause", { party_id: this.partyId });
+  }
+  seek(positionMs) {
+    return this._call("party:seek", { party_id: this.partyId, position_ms: Math.round(positionMs) });
+  }
+  setRate(rate) {
+    return this._call("party:rate", { party_id: this.partyId, rate });
+  }
+  chat(text) {
+    return this._call("party:chat", { party_id: this.partyId, text });
+  }
+  react(emoji) {
+    return this._call("party:react", { party_id: this.partyId, emoji });
+  }
+  transferHost(userId) {
+    return this._call("party:transfer_host", { party_id: this.partyId, user_id: userId });
+  }
+  kick(userId) {
+    return this._call("party:kick", { party_id: this.partyId, user_id: userId });
+  }
+  // Opt out of (or back into) being waited for when buffering.
+  setWaitForMe(enabled) {
+    return this._call("party:wait_for_me", { party_id: this.partyId, enabled });
+  }
+
+  _applyState(s) {
+    if (this.state && s.version <= this.state.version) return; // stale or duplicate
+    const mediaChanged = !this.state || JSON.stringify(s.media) !== JSON.stringify(this.state.media);
+    if (s.members) {
+      this.members = s.members;
+      this.membersVersion = s.members_version;
+    } else if (s.members_version !== this.membersVersion) {
+      // A membership change arrived out of order and was dropped: fetch the whole snapshot.
+      this._call("party:snapshot", { party_id: s.party_id })
+        .then((snap) => {
+          this.members = snap.state.members;
+          this.membersVersion = snap.state.members_version;
+        })
+        .catch(() => {});
+    }
+    this.state = s;
+    if (this._startTimer !== null) clearTimeout(this._startTimer), (this._startTimer = null);
+    if (mediaChanged) this._ready = null;
+    this.onState(s, this.members);
+    this.step();
+  }
+
+  _onChat(m) {
+    if (this.chatCursor !== null && m.cursor <= this.chatCursor) return;
+    this.chatCursor = m.cursor;
+    this.onChat(m);
+  }
+
+  _onLeft(e) {
+    if (e.party_id !== this.partyId) return;
+    this.partyId = null;
+    this.state = null;
+    this.onLeft(e);
+  }
+
+  _report(ready) {
+    if (!this.partyId || this._ready === ready) return;
+    this._ready = ready;
+    const event = ready ? "party:ready" : "party:buffering";
+    this._call(event, { party_id: this.partyId, rtt_ms: this.clock.ready ? this.clock.rttMs : null }).catch(
+      () => (this._ready = null)
+    );
+  }
+
+  _bindVideo() {
+    const v = this.video;
+    if (!v.addEventListener) return;
+    v.addEventListener("seeking", () => (this._seekStarted = this.now()));
+    v.addEventListener("seeked", () => {
+      if (this._seekStarted !== null) {
+        // Smoothed seek latency: where to aim a seek made while playing.
+        this.seekLatencyMs = 0.7 * this.seekLatencyMs + 0.3 * (this.now() - this._seekStarted);
+        this._seekStarted = null;
+      }
+    });
+    v.addEventListener("waiting", () => {
+      if (this.state && this.state.playing && this.serverNow() >= this.state.anchor_server_ms) this._report(false);
+    });
+    for (const ev of ["canplay", "canplaythrough", "playing"]) v.addEventListener(ev, () => this._report(true));
+  }
+
+  // One control step: compare the video with the party and act (also runs every TICK_MS).
+  step() {
+    const s = this.state;
+    const v = this.video;
+    if (!s || !this.clock.ready || s.phase === "ended") return;
+    if (v.readyState >= 3 && this._ready === null) this._report(true);
+    const a = correct(s, this.serverNow(), v.currentTime * 1000, v.paused, v.playbackRate, this.seekLatencyMs);
+    if (a.kind !== "wait" && this._startTimer !== null) {
+      clearTimeout(this._startTimer);
+      this._startTimer = null;
+    }
+    switch (a.kind) {
+      case "pause":
+        v.pause();
+        v.playbackRate = s.rate;
+        if (Math.abs(v.currentTime * 1000 - a.positionMs) > PAUSED_TOLERANCE_MS) v.currentTime = a.positionMs / 1000;
+        break;
+      case "seek":
+        v.currentTime = a.positionMs / 1000;
+        break;
+      case "play":
+        v.playbackRate = s.rate;
+        v.currentTime = a.positionMs / 1000;
+        this._play();
+        break;
+      case "rate":
+        v.playbackRate = a.rate;
+        break;
+      case "wait":
+        if (this._startTimer === null) {
+          this._startTimer = setTimeout(() => {
+            this._startTimer = null;
+            v.playbackRate = this.state.rate;
+            this._play();
+            if (v.readyState < 3) this._report(false); // not loaded at the start: say so
+          }, a.startInMs);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  _play() {
+    const p = this.video.play();
+    if (p && p.catch) p.catch(() => {}); // autoplay refusals surface as a paused video
+  }
+
+  close() {
+    clearInterval(this._tick);
+    clearInterval(this._resync);
+    if (this._startTimer !== null) clearTimeout(this._startTimer);
+  }
+}

@@ -1,0 +1,162 @@
+"""Live party state in Redis: read, decide, compare-and-set in one Lua script, retry on a race.
+
+Any process may apply a command to any party. The write succeeds only if the stored version is
+still the one the decision was based on; otherwise the command is decided again on the newer
+state, so concurrent commands from members on different processes never lose an update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from models.core.clock import now_ms as wall_now_ms
+from models.core.errors import Conflict, NotFound
+from models.core.redis import Keys
+from models.parties.state import Command, Event, PartyState, Phase, decide, dump_state, load_state
+
+# KEYS: state hash, deadlines zset. ARGV: expected version ('' = must not exist), new version,
+# state JSON, TTL ms, next deadline ms ('' = none), party id.
+_CAS = """
+local cur = redis.call('HGET', KEYS[1], 'v')
+if (cur or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if ARGV[5] == '' then
+  redis.call('ZREM', KEYS[2], ARGV[6])
+else
+  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
+end
+return 1
+"""
+
+# Returns {version} when the caller's cached version is current, else {version, state JSON}.
+_READ = """
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then return {} end
+if v == ARGV[1] then return {v} end
+return {v, redis.call('HGET', KEYS[1], 's')}
+"""
+
+LIVE_TTL_MS = 24 * 3600 * 1000  # an idle party's live state outlives any sane watch session
+ENDED_TTL_MS = 3600 * 1000  # long enough for late arrivals to hear "ended", not "not found"
+MAX_TRIES = 64
+CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    before: PartyState
+    state: PartyState
+    events: list[Event]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.events)
+
+
+class LiveParties:
+    def __init__(self, redis: Redis, keys: Keys, *, clock: Callable[[], int] = wall_now_ms) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.clock = clock
+        self._cas = redis.register_script(_CAS)
+        self._read = redis.register_script(_READ)
+        # Decoding a big party costs more than the round trip; reuse it while it is current.
+        self._cache: dict[str, PartyState] = {}
+        # One command per party at a time in this process: optimistic retries then only race
+        # other processes, instead of every local caller (200 joins at once would starve).
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._waiters: dict[str, int] = {}
+
+    def state_key(self, party_id: str) -> str:
+        return self.keys("party", party_id, "state")
+
+    @property
+    def deadlines_key(self) -> str:
+        return self.keys("party", "deadlines")
+
+    async def load(self, party_id: str) -> PartyState | None:
+        cached = self._cache.get(party_id)
+        reply = await self._read(
+            keys=[self.state_key(party_id)], args=["" if cached is None else str(cached.version)]
+        )
+        if not reply:
+            self._cache.pop(party_id, None)
+            return None
+        if len(reply) == 1 and cached is not None:
+            return cached
+        state = load_state(orjson.loads(reply[1]))
+        self._remember(state)
+        return state
+
+    def _remember(self, state: PartyState) -> None:
+        if len(self._cache) >= CACHE_SIZE and state.party_id not in self._cache:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[state.party_id] = state
+
+    async def get(self, party_id: str) -> PartyState:
+        state = await self.load(party_id)
+        if state is None:
+            raise NotFound("No such party", code="party_not_found")
+        return state
+
+    async def create(self, state: PartyState) -> None:
+        if not await self._write("", state):
+            raise Conflict("This party already exists", code="party_exists")
+
+    async def apply(self, party_id: str, command: Command) -> Outcome:
+        """Decide `command` against the latest state and store the result atomically."""
+        lock = self._locks.setdefault(party_id, asyncio.Lock())
+        self._waiters[party_id] = self._waiters.get(party_id, 0) + 1
+        try:
+            async with lock:
+                return await self._apply(party_id, command)
+        finally:
+            self._waiters[party_id] -= 1
+            if not self._waiters[party_id]:
+                del self._waiters[party_id]
+                del self._locks[party_id]
+
+    async def _apply(self, party_id: str, command: Command) -> Outcome:
+        for attempt in range(MAX_TRIES):
+            before = await self.get(party_id)
+            state, events = decide(before, command, self.clock())
+            if not events:
+                return Outcome(before, before, [])
+            if await self._write(str(before.version), state):
+                return Outcome(before, state, events)
+            # Lost a race with another command: back off a little (jittered) and decide again.
+            await asyncio.sleep(random.random() * min(0.02, 0.0005 * 2**attempt))
+        raise Conflict("The party is too busy; try again", code="party_busy")
+
+    async def _write(self, expected: str, state: PartyState) -> bool:
+        deadline = state.next_deadline_ms()
+        ttl = ENDED_TTL_MS if state.phase is Phase.ENDED else LIVE_TTL_MS
+        args: list[Any] = [
+            expected,
+            str(state.version),
+            orjson.dumps(dump_state(state)),
+            ttl,
+            "" if deadline is None else deadline,
+            state.party_id,
+        ]
+        result = await self._cas(
+            keys=[self.state_key(state.party_id), self.deadlines_key], args=args
+        )
+        if result:
+            self._remember(state)
+        return bool(result)
+
+    async def due(self, limit: int = 100) -> list[str]:
+        """Parties with a deadline (waiting timeout, grace period) that has passed."""
+        ids = await self.redis.zrangebyscore(
+            self.deadlines_key, "-inf", self.clock(), start=0, num=limit
+        )
+        return [str(i) for i in ids]

@@ -1,0 +1,272 @@
+"""Wire models for parties: one source for socket payloads, HTTP bodies and the docs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from models.parties.state import ControlMode, Phase
+
+MAX_POSITION_MS = 48 * 3600 * 1000
+MAX_CHAT_CHARS = 500
+
+RttMs = Annotated[int, Field(ge=0, le=60_000, description="Measured round trip to the server")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _MediaChoice(_In):
+    title_id: int | None = Field(default=None, ge=1)
+    episode_id: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _MediaChoice:
+        if (self.title_id is None) == (self.episode_id is None):
+            raise ValueError("give exactly one of title_id or episode_id")
+        return self
+
+
+class CreatePartyIn(_MediaChoice):
+    capacity: int | None = Field(default=None, ge=2, le=1000)
+    control_mode: ControlMode = ControlMode.HOST_ONLY
+
+
+class JoinPartyIn(_In):
+    party_id: uuid.UUID | None = None
+    invite_code: str | None = Field(default=None, min_length=4, max_length=16)
+    rtt_ms: RttMs | None = None
+    chat_after: int | None = Field(
+        default=None, ge=0, description="Chat cursor already seen: send only newer messages"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> JoinPartyIn:
+        if (self.party_id is None) == (self.invite_code is None):
+            raise ValueError("give exactly one of party_id or invite_code")
+        return self
+
+
+class PartyRefIn(_In):
+    party_id: uuid.UUID
+
+
+class SeekIn(PartyRefIn):
+    position_ms: int = Field(ge=0, le=MAX_POSITION_MS)
+
+
+class RateIn(PartyRefIn):
+    rate: float = Field(ge=0.25, le=4.0)
+
+
+class ReadinessIn(PartyRefIn):
+    rtt_ms: RttMs | None = None
+
+
+class RttIn(PartyRefIn):
+    rtt_ms: RttMs
+
+
+class WaitForMeIn(PartyRefIn):
+    enabled: bool
+
+
+class ChatIn(PartyRefIn):
+    text: str = Field(min_length=1, max_length=MAX_CHAT_CHARS)
+    client_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Idempotency key: a retried send with the same id is stored once",
+    )
+
+
+class ReactIn(PartyRefIn):
+    emoji: str = Field(min_length=1, max_length=16)
+
+
+class MemberRefIn(PartyRefIn):
+    user_id: uuid.UUID
+
+
+class ControlModeIn(PartyRefIn):
+    mode: ControlMode
+
+
+class MediaIn(_MediaChoice):
+    party_id: uuid.UUID
+
+
+class TimeSyncIn(_In):
+    t0: float = Field(description="Client clock at send (echoed back)")
+
+
+class InviteIn(_In):
+    user_id: uuid.UUID
+
+
+class ChatPageQuery(_In):
+    cursor: str | None = Field(default=None, max_length=200, description="next_cursor of a page")
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class ChatPostIn(_In):
+    text: str = Field(min_length=1, max_length=MAX_CHAT_CHARS)
+    client_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+# HTTP commands: one route, one discriminated union (the socket has one event per command).
+class PlayCmd(_In):
+    type: Literal["play"]
+
+
+class PauseCmd(_In):
+    type: Literal["pause"]
+
+
+class SeekCmd(_In):
+    type: Literal["seek"]
+    position_ms: int = Field(ge=0, le=MAX_POSITION_MS)
+
+
+class RateCmd(_In):
+    type: Literal["rate"]
+    rate: float = Field(ge=0.25, le=4.0)
+
+
+class TransferHostCmd(_In):
+    type: Literal["transfer_host"]
+    user_id: uuid.UUID
+
+
+class KickCmd(_In):
+    type: Literal["kick"]
+    user_id: uuid.UUID
+
+
+class ControlModeCmd(_In):
+    type: Literal["control_mode"]
+    mode: ControlMode
+
+
+class EndCmd(_In):
+    type: Literal["end"]
+
+
+CommandIn = Annotated[
+    PlayCmd | PauseCmd | SeekCmd | RateCmd | TransferHostCmd | KickCmd | ControlModeCmd | EndCmd,
+    Field(discriminator="type"),
+]
+
+
+# --- out --------------------------------------------------------------------------------------
+
+
+class MediaOut(BaseModel):
+    kind: Literal["title", "episode"]
+    id: int
+    duration_ms: int | None
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    joined_at_ms: int
+    connected: bool
+    ready: bool
+    catching_up: bool = Field(description="Not waited for until the member's next ready")
+    waits: bool = Field(description="False when the member opted out of being waited for")
+
+
+class PartyStateOut(BaseModel):
+    party_id: str
+    version: int = Field(description="Drop any state older than the one you have")
+    phase: Phase
+    playing: bool
+    position_ms: int
+    anchor_server_ms: int = Field(
+        description="Server time at which position_ms holds; while playing, the position at "
+        "server time t >= anchor is position_ms + (t - anchor) * rate (before: position_ms)"
+    )
+    rate: float
+    media: MediaOut
+    host_id: str
+    control_mode: ControlMode
+    waiting_for: list[str]
+    wait_deadline_ms: int | None
+    capacity: int
+    members_version: int = Field(description="Version at which the member list last changed")
+    members: list[MemberOut] | None = Field(
+        default=None,
+        description="Present in snapshots and whenever members_version changes; if a state "
+        "arrives without it and members_version differs from yours, ask party:snapshot",
+    )
+    cause: str | None = Field(default=None, description="The command that made this version")
+    by: str | None = Field(default=None, description="Who gave that command")
+    server_ms: int = Field(description="Server time when this was sent")
+    ended_reason: str | None = None
+
+
+class ChatMessageOut(BaseModel):
+    stream: str = Field(description="'party_chat:<party_id>'")
+    cursor: int
+    id: int
+    party_id: str
+    user_id: str
+    username: str
+    text: str
+    client_id: str | None
+    created_at: str
+
+
+class SnapshotOut(BaseModel):
+    state: PartyStateOut
+    invite_code: str
+    chat: list[ChatMessageOut]
+    chat_truncated: bool = Field(
+        description="More messages were missed than sent here: refetch over HTTP"
+    )
+
+
+class CreatedOut(BaseModel):
+    party_id: str
+    invite_code: str
+    state: PartyStateOut
+
+
+class TimeSyncOut(BaseModel):
+    t0: float
+    t1: int = Field(description="Server clock when the request arrived (ms)")
+    t2: int = Field(description="Server clock when the answer left (ms)")
+
+
+class ReactionOut(BaseModel):
+    party_id: str
+    user_id: str
+    emoji: str
+    server_ms: int
+
+
+class LeftOut(BaseModel):
+    party_id: str
+    reason: Literal["left", "kicked", "expired", "ended"]
+
+
+class ChatAckOut(BaseModel):
+    message: ChatMessageOut
+
+
+class PartyPreviewOut(BaseModel):
+    party_id: str
+    media: MediaOut
+    host_id: str
+    members: int
+    capacity: int
+    phase: Phase
+
+
+class ChatPageOut(BaseModel):
+    items: list[ChatMessageOut]
+    next_cursor: str | None = None

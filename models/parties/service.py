@@ -1,0 +1,602 @@
+"""Watch-party use cases; the socket events and the HTTP routes both call these.
+
+Live state goes through `LiveParties` (Redis, atomic); history, invitations and chat go to
+PostgreSQL. Broadcasts leave after the Redis write (and after the DB commit, where there is
+one), through `ctx.publisher`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.accounts.tables import User
+from models.catalog.tables import Episode, Title
+from models.core.clock import now, now_ms
+from models.core.context import Context
+from models.core.db import transaction
+from models.core.errors import Forbidden, Gone, InvalidInput, NotFound
+from models.core.events import party_room, user_room
+from models.core.ratelimit import Limit, RateLimiter
+from models.parties import events as ev
+from models.parties.live import LiveParties, Outcome
+from models.parties.schemas import (
+    MAX_CHAT_CHARS,
+    ChatMessageOut,
+    PartyPreviewOut,
+    PartyStateOut,
+    ReactionOut,
+    SnapshotOut,
+)
+from models.parties.state import (
+    Command,
+    ControlMode,
+    Disconnect,
+    Join,
+    Media,
+    MemberRemoved,
+    MemberUpserted,
+    PartyEnded,
+    PartyState,
+    Rules,
+    SetControlMode,
+    Tick,
+    decide,
+    new_party,
+)
+from models.parties.tables import LeftReason, Party, PartyInvite, PartyMember, PartyMessage
+
+log = logging.getLogger("cinema.parties")
+
+CHAT_ON_JOIN = 50
+CHAT_REPLAY_MAX = 200
+INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed by hand
+
+
+class Rooms(Protocol):
+    """What the socket door does for the service: who is in a party's room."""
+
+    async def evict(self, party_id: str, user_id: str) -> None: ...
+
+    async def close(self, party_id: str) -> None: ...
+
+
+@dataclass
+class _Runtime:
+    live: LiveParties
+    limiter: RateLimiter
+    rooms: Rooms | None = None
+    timers: dict[str, asyncio.TimerHandle] | None = None
+
+
+_runtimes: dict[int, tuple[Context, _Runtime]] = {}
+
+
+def runtime(ctx: Context) -> _Runtime:
+    """Per-process helpers bound to the context (the live store caches decoded states)."""
+    entry = _runtimes.get(id(ctx))
+    if entry is not None and entry[0] is ctx:
+        return entry[1]
+    rt = _Runtime(
+        live=LiveParties(ctx.redis, ctx.keys),
+        limiter=RateLimiter(ctx.redis, ctx.keys.prefix),
+        timers={},
+    )
+    _runtimes[id(ctx)] = (ctx, rt)
+    return rt
+
+
+def bind_rooms(ctx: Context, rooms: Rooms) -> None:
+    runtime(ctx).rooms = rooms
+
+
+def rules_from(ctx: Context, capacity: int | None) -> Rules:
+    s = ctx.settings
+    if capacity is not None and capacity > s.party_max_capacity:
+        raise InvalidInput(f"capacity must be at most {s.party_max_capacity}")
+    return Rules(
+        capacity=capacity or s.party_default_capacity,
+        wait_timeout_ms=int(s.party_wait_timeout_s * 1000),
+        grace_ms=int(s.party_grace_s * 1000),
+        lead_min_ms=s.party_lead_min_ms,
+        lead_max_ms=s.party_lead_max_ms,
+    )
+
+
+def _chat_limit(ctx: Context) -> Limit:
+    return Limit("party_chat", ctx.settings.party_chat_limit, ctx.settings.party_chat_window_s)
+
+
+_REACT_LIMIT = Limit("party_react", 30, 10)
+
+
+def _invite_code() -> str:
+    return "".join(secrets.choice(INVITE_ALPHABET) for _ in range(8))
+
+
+# --- lifecycle --------------------------------------------------------------------------------
+
+
+async def media_for(
+    session: AsyncSession, *, title_id: int | None, episode_id: int | None
+) -> Media:
+    if title_id is not None:
+        title = await session.get(Title, title_id)
+        if title is None:
+            raise NotFound("No such title", code="title_not_found")
+        return Media(kind="title", id=title.id)
+    assert episode_id is not None
+    episode = await session.get(Episode, episode_id)
+    if episode is None:
+        raise NotFound("No such episode", code="episode_not_found")
+    return Media(kind="episode", id=episode.id)
+
+
+async def do_create_party(
+    ctx: Context,
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    title_id: int | None,
+    episode_id: int | None,
+    capacity: int | None = None,
+    control_mode: ControlMode = ControlMode.HOST_ONLY,
+    host_connected: bool = True,
+) -> tuple[Party, PartyState]:
+    """A new party with its creator as host.
+
+    `host_connected=False` (HTTP) starts the host's grace period: the party lives on if the
+    host's socket joins within it.
+    """
+    media = await media_for(session, title_id=title_id, episode_id=episode_id)
+    rules = rules_from(ctx, capacity)
+    party = Party(
+        id=uuid.uuid4(),
+        created_by=user_id,
+        title_id=title_id,
+        episode_id=episode_id,
+        invite_code=_invite_code(),
+        capacity=rules.capacity,
+    )
+    session.add(party)
+    session.add(PartyMember(party_id=party.id, user_id=user_id, joined_at=now()))
+    await session.flush()
+    t = now_ms()
+    state = new_party(
+        party_id=str(party.id), host_id=str(user_id), media=media, now_ms=t, rules=rules
+    )
+    if control_mode is not ControlMode.HOST_ONLY:
+        state = _decided(state, SetControlMode(str(user_id), control_mode), t)
+    if not host_connected:
+        state = _decided(state, Disconnect(str(user_id)), t)
+    await runtime(ctx).live.create(state)
+    _schedule(ctx, state)
+    return party, state
+
+
+def _decided(state: PartyState, command: Command, t: int) -> PartyState:
+    return decide(state, command, t)[0]
+
+
+async def access_party(session: AsyncSession, *, party_id: uuid.UUID) -> Party:
+    party = await session.get(Party, party_id)
+    if party is None:
+        raise NotFound("No such party", code="party_not_found")
+    return party
+
+
+async def access_party_for_join(
+    ctx: Context,
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    party_id: uuid.UUID | None = None,
+    invite_code: str | None = None,
+) -> Party:
+    """The party a user may join: anyone with the code; by id, the invited and members."""
+    if invite_code is not None:
+        party = (
+            await session.execute(select(Party).where(Party.invite_code == invite_code.upper()))
+        ).scalar_one_or_none()
+        if party is None:
+            raise NotFound("No party has this invite code", code="party_not_found")
+    else:
+        assert party_id is not None
+        party = await access_party(session, party_id=party_id)
+        if not await _may_join_by_id(ctx, session, party, user_id):
+            # The same answer as a missing party: ids alone reveal nothing.
+            raise NotFound("No such party", code="party_not_found")
+    if party.ended_at is not None:
+        raise Gone("This party has ended", code="party_ended")
+    return party
+
+
+async def _may_join_by_id(
+    ctx: Context, session: AsyncSession, party: Party, user_id: uuid.UUID
+) -> bool:
+    if party.created_by == user_id:
+        return True
+    state = await runtime(ctx).live.load(str(party.id))
+    if state is not None and state.member(str(user_id)) is not None:
+        return True
+    invited = await session.scalar(
+        select(PartyInvite.id).where(
+            PartyInvite.party_id == party.id, PartyInvite.user_id == user_id
+        )
+    )
+    if invited is not None:
+        return True
+    been = await session.scalar(
+        select(PartyMember.id).where(
+            PartyMember.party_id == party.id, PartyMember.user_id == user_id
+        )
+    )
+    return been is not None
+
+
+async def do_join(
+    ctx: Context, *, party: Party, user_id: uuid.UUID, rtt_ms: int | None = None
+) -> Outcome:
+    outcome = await runtime(ctx).live.apply(str(party.id), Join(str(user_id), rtt_ms=rtt_ms))
+    await _after(ctx, outcome, cause="join", by=str(user_id))
+    return outcome
+
+
+async def do_command(ctx: Context, *, party_id: uuid.UUID, command: Command) -> PartyState:
+    """Apply one command from a member; the state machine decides what it may do."""
+    outcome = await runtime(ctx).live.apply(str(party_id), command)
+    by = getattr(command, "by", None)
+    await _after(ctx, outcome, cause=_cause(command), by=by)
+    return outcome.state
+
+
+def _cause(command: Command) -> str:
+    name = type(command).__name__
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+async def access_live(ctx: Context, *, party_id: uuid.UUID, user_id: uuid.UUID) -> PartyState:
+    """The live state, for its members only."""
+    state = await runtime(ctx).live.get(str(party_id))
+    if state.member(str(user_id)) is None:
+        raise Forbidden("You are not a member of this party", code="not_member")
+    return state
+
+
+async def snapshot(
+    ctx: Context,
+    session: AsyncSession,
+    *,
+    party: Party,
+    state: PartyState,
+    user_id: uuid.UUID,
+    chat_after: int | None,
+) -> SnapshotOut:
+    """What a (re)joining member needs: the state, and the chat since its cursor."""
+    if chat_after is None:
+        chat = await list_chat(session, party_id=party.id, before=None, limit=CHAT_ON_JOIN)
+        chat.reverse()
+        truncated = False
+    else:
+        chat = await chat_since(
+            session, party_id=party.id, cursor=chat_after, limit=CHAT_REPLAY_MAX + 1
+        )
+        truncated = len(chat) > CHAT_REPLAY_MAX
+        chat = chat[:CHAT_REPLAY_MAX]
+    return SnapshotOut(
+        state=ev.state_view(state, server_ms=now_ms(), members=True),
+        invite_code=party.invite_code,
+        chat=chat,
+        chat_truncated=truncated,
+    )
+
+
+async def preview(ctx: Context, *, party: Party) -> PartyPreviewOut:
+    state = await runtime(ctx).live.get(str(party.id))
+    view = ev.state_view(state, server_ms=now_ms(), members=False)
+    return PartyPreviewOut(
+        party_id=view.party_id,
+        media=view.media,
+        host_id=view.host_id,
+        members=len(state.members),
+        capacity=state.rules.capacity,
+        phase=state.phase,
+    )
+
+
+async def do_invite(
+    ctx: Context,
+    session: AsyncSession,
+    *,
+    party: Party,
+    by: uuid.UUID,
+    user_id: uuid.UUID,
+) -> None:
+    """A member invites someone; joining by id is then open to them."""
+    await access_live(ctx, party_id=party.id, user_id=by)
+    if await session.get(User, user_id) is None:
+        raise NotFound("No such user", code="user_not_found")
+    await session.execute(
+        pg_insert(PartyInvite)
+        .values(party_id=party.id, user_id=user_id, invited_by=by)
+        .on_conflict_do_nothing()
+    )
+
+
+# --- after a state change ---------------------------------------------------------------------
+
+
+async def _after(ctx: Context, outcome: Outcome, *, cause: str, by: str | None) -> None:
+    if not outcome.changed:
+        return
+    state, events = outcome.state, outcome.events
+    _schedule(ctx, state)
+    removed = [e for e in events if isinstance(e, MemberRemoved)]
+    gone = {r.user_id for r in removed}
+    # New stays: first joins, and members who expired and came back in the same decision.
+    joined = [
+        e.member.user_id
+        for e in events
+        if isinstance(e, MemberUpserted)
+        and (outcome.before.member(e.member.user_id) is None or e.member.user_id in gone)
+    ]
+    ended = next((e for e in events if isinstance(e, PartyEnded)), None)
+    if joined or removed or ended:
+        await _record_membership(ctx, state.party_id, joined, removed, ended)
+    if ev.needs_broadcast(events):
+        view = ev.state_view(
+            state, server_ms=now_ms(), members=ev.members_changed(events), cause=cause, by=by
+        )
+        await ctx.publisher.emit(
+            ev.STATE, view.model_dump(mode="json"), room=party_room(state.party_id)
+        )
+    rooms = runtime(ctx).rooms
+    for r in removed:
+        await ctx.publisher.emit(
+            ev.LEFT, {"party_id": state.party_id, "reason": r.reason}, room=user_room(r.user_id)
+        )
+        if rooms is not None:
+            await rooms.evict(state.party_id, r.user_id)
+    if ended is not None:
+        for m in state.members:
+            await ctx.publisher.emit(
+                ev.LEFT, {"party_id": state.party_id, "reason": "ended"}, room=user_room(m.user_id)
+            )
+        if rooms is not None:
+            await rooms.close(state.party_id)
+
+
+async def _record_membership(
+    ctx: Context,
+    party_id: str,
+    joined: Sequence[str],
+    removed: Sequence[MemberRemoved],
+    ended: PartyEnded | None,
+) -> None:
+    pid = uuid.UUID(party_id)
+    at = now()
+    try:
+        async with transaction(ctx.sessions) as session:
+            for r in removed:
+                await session.execute(
+                    update(PartyMember)
+                    .where(
+                        PartyMember.party_id == pid,
+                        PartyMember.user_id == uuid.UUID(r.user_id),
+                        PartyMember.left_at.is_(None),
+                    )
+                    .values(left_at=at, left_reason=LeftReason(r.reason))
+                )
+            for user_id in joined:
+                session.add(PartyMember(party_id=pid, user_id=uuid.UUID(user_id), joined_at=at))
+            if ended is not None:
+                await session.execute(
+                    update(PartyMember)
+                    .where(PartyMember.party_id == pid, PartyMember.left_at.is_(None))
+                    .values(left_at=at, left_reason=LeftReason.ended)
+                )
+                await session.execute(
+                    update(Party)
+                    .where(Party.id == pid, Party.ended_at.is_(None))
+                    .values(ended_at=at, ended_reason=ended.reason)
+                )
+    except Exception:
+        # The live state already moved on; a gap in the history must not undo it.
+        log.exception("party %s: recording membership failed", party_id)
+
+
+# --- deadlines ----------------------------------------------------------------------------------
+
+
+def _schedule(ctx: Context, state: PartyState) -> None:
+    """A precise local timer for the next deadline (the sweeper covers crashed processes)."""
+    rt = runtime(ctx)
+    assert rt.timers is not None
+    old = rt.timers.pop(state.party_id, None)
+    if old is not None:
+        old.cancel()
+    deadline = state.next_deadline_ms()
+    if deadline is None:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    delay = max(0.0, (deadline - now_ms()) / 1000) + 0.005
+    rt.timers[state.party_id] = loop.call_later(
+        delay, lambda: asyncio.ensure_future(_tick(ctx, state.party_id))
+    )
+
+
+async def _tick(ctx: Context, party_id: str) -> None:
+    rt = runtime(ctx)
+    assert rt.timers is not None
+    rt.timers.pop(party_id, None)
+    try:
+        outcome = await rt.live.apply(party_id, Tick())
+    except NotFound:
+        await ctx.redis.zrem(rt.live.deadlines_key, party_id)
+        return
+    await _after(ctx, outcome, cause="tick", by=None)
+
+
+async def do_sweep(ctx: Context, *, limit: int = 100) -> int:
+    """Apply every passed deadline (waiting timeouts, grace periods); returns how many."""
+    due = await runtime(ctx).live.due(limit)
+    for party_id in due:
+        try:
+            await _tick(ctx, party_id)
+        except Exception:
+            log.exception("party %s: tick failed", party_id)
+    return len(due)
+
+
+# --- chat and reactions -------------------------------------------------------------------------
+
+
+def check_chat_text(text: str) -> str:
+    """Trimmed, NFC, no control characters except newlines, 1..MAX_CHAT_CHARS characters."""
+    text = unicodedata.normalize("NFC", text).strip()
+    if not text:
+        raise InvalidInput("A message needs some text", code="empty_message")
+    if len(text) > MAX_CHAT_CHARS:
+        raise InvalidInput(f"At most {MAX_CHAT_CHARS} characters", code="message_too_long")
+    if any(unicodedata.category(c) == "Cc" and c != "\n" for c in text):
+        raise InvalidInput("Control characters are not allowed", code="invalid_text")
+    return text
+
+
+def _chat_out(msg: PartyMessage, username: str) -> ChatMessageOut:
+    pid = str(msg.party_id)
+    return ChatMessageOut(
+        stream=ev.chat_stream(pid),
+        cursor=msg.id,
+        id=msg.id,
+        party_id=pid,
+        user_id=str(msg.user_id),
+        username=username,
+        text=msg.body,
+        client_id=msg.client_id,
+        created_at=msg.created_at.isoformat(),
+    )
+
+
+async def do_chat(
+    ctx: Context,
+    session: AsyncSession,
+    *,
+    party_id: uuid.UUID,
+    user_id: uuid.UUID,
+    text: str,
+    client_id: str | None,
+) -> tuple[ChatMessageOut, bool]:
+    """Store a member's message; (message, created). A retried client_id returns the first."""
+    await access_live(ctx, party_id=party_id, user_id=user_id)
+    text = check_chat_text(text)
+    if client_id is not None:
+        existing = await session.scalar(
+            select(PartyMessage).where(
+                PartyMessage.party_id == party_id,
+                PartyMessage.user_id == user_id,
+                PartyMessage.client_id == client_id,
+            )
+        )
+        if existing is not None:
+            return _chat_out(existing, await _username(session, user_id)), False
+    await runtime(ctx).limiter.hit(
+        _chat_limit(ctx), f"{party_id}:{user_id}", message="Too many messages"
+    )
+    msg = PartyMessage(party_id=party_id, user_id=user_id, client_id=client_id, body=text)
+    session.add(msg)
+    await session.flush()
+    await session.refresh(msg, ["created_at"])
+    return _chat_out(msg, await _username(session, user_id)), True
+
+
+async def publish_chat(ctx: Context, message: ChatMessageOut) -> None:
+    """After the commit: every member hears it, with its cursor."""
+    await ctx.publisher.emit(
+        ev.CHAT, message.model_dump(mode="json"), room=party_room(message.party_id)
+    )
+
+
+async def _username(session: AsyncSession, user_id: uuid.UUID) -> str:
+    name = await session.scalar(select(User.username).where(User.id == user_id))
+    return name or ""
+
+
+async def list_chat(
+    session: AsyncSession, *, party_id: uuid.UUID, before: int | None, limit: int
+) -> list[ChatMessageOut]:
+    """Newest first, older than `before`."""
+    q = (
+        select(PartyMessage, User.username)
+        .join(User, User.id == PartyMessage.user_id)
+        .where(PartyMessage.party_id == party_id)
+        .order_by(PartyMessage.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        q = q.where(PartyMessage.id < before)
+    rows = (await session.execute(q)).all()
+    return [_chat_out(m, name) for m, name in rows]
+
+
+async def chat_since(
+    session: AsyncSession, *, party_id: uuid.UUID, cursor: int, limit: int
+) -> list[ChatMessageOut]:
+    """Oldest first, newer than `cursor`: what a reconnecting member missed."""
+    rows = (
+        await session.execute(
+            select(PartyMessage, User.username)
+            .join(User, User.id == PartyMessage.user_id)
+            .where(PartyMessage.party_id == party_id, PartyMessage.id > cursor)
+            .order_by(PartyMessage.id)
+            .limit(limit)
+        )
+    ).all()
+    return [_chat_out(m, name) for m, name in rows]
+
+
+async def replay_party_chat(
+    ctx: Context, user_id: uuid.UUID, cursor: int, limit: int, *, party_id: uuid.UUID
+) -> list[dict[str, object]]:
+    """The `party_chat:<party_id>` stream for `sync:resume` (INTERFACES.md), members only."""
+    await access_live(ctx, party_id=party_id, user_id=user_id)
+    async with transaction(ctx.sessions) as session:
+        items = await chat_since(session, party_id=party_id, cursor=cursor, limit=limit)
+    return [m.model_dump(mode="json") for m in items]
+
+
+def check_emoji(emoji: str) -> str:
+    """One emoji-ish grapheme cluster: symbols, joiners and modifiers, no letters or digits."""
+    emoji = unicodedata.normalize("NFC", emoji)
+    allowed = {"So", "Sk", "Mn", "Me", "Cf"}
+    if not emoji or any(unicodedata.category(c) not in allowed for c in emoji):
+        raise InvalidInput("A reaction is a single emoji", code="invalid_emoji")
+    return emoji
+
+
+async def do_react(
+    ctx: Context, *, party_id: uuid.UUID, user_id: uuid.UUID, emoji: str
+) -> ReactionOut:
+    await access_live(ctx, party_id=party_id, user_id=user_id)
+    emoji = check_emoji(emoji)
+    await runtime(ctx).limiter.hit(_REACT_LIMIT, f"{party_id}:{user_id}", message="Slow down")
+    out = ReactionOut(party_id=str(party_id), user_id=str(user_id), emoji=emoji, server_ms=now_ms())
+    await ctx.publisher.emit(ev.REACT, out.model_dump(mode="json"), room=party_room(party_id))
+    return out
+
+
+def current_view(state: PartyState, *, members: bool = False) -> PartyStateOut:
+    return ev.state_view(state, server_ms=now_ms(), members=members)

@@ -1,0 +1,865 @@
+"""Watch-party state machine: pure transitions; time is an argument, nothing here does I/O.
+
+The server owns `(phase, position_ms, anchor_server_ms, rate)` and never ticks: the position at
+server time t is `position_ms + (t - anchor_server_ms) * rate` while playing and t >= anchor
+(a play or seek is scheduled a short lead ahead, so before the anchor the position holds).
+`decide(state, command, now_ms)` returns the next state and the events that turn the old state
+into it (`evolve` folds them back: clients do the same). Deadlines (waiting timeout, grace
+periods) are applied lazily by every `decide` call, so a `Tick` is only needed when nobody
+else speaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any, Literal, TypeAlias
+
+from models.core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+
+
+class Phase(StrEnum):
+    PAUSED = "paused"
+    PLAYING = "playing"  # possibly scheduled: holds at position_ms until anchor_server_ms
+    WAITING = "waiting"  # wants to play; held until waiting_for are ready or the deadline
+    ENDED = "ended"
+
+
+class ControlMode(StrEnum):
+    HOST_ONLY = "host_only"
+    EVERYONE = "everyone"
+
+
+MediaKind: TypeAlias = Literal["title", "episode"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Per-party constants, copied from Settings when the party is created."""
+
+    capacity: int = 50
+    wait_timeout_ms: int = 8_000
+    grace_ms: int = 30_000
+    # lead = clamp(max member RTT * factor + margin, min, max): the broadcast must reach the
+    # slowest member (one-way ~ RTT/2, plus jitter) before the scheduled instant.
+    lead_rtt_factor: float = 1.5
+    lead_margin_ms: int = 80
+    lead_min_ms: int = 150
+    lead_max_ms: int = 3_000
+    default_rtt_ms: int = 250
+    seek_extra_lead_ms: int = 0
+    min_rate: float = 0.5
+    max_rate: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    kind: MediaKind
+    id: int
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    user_id: str
+    joined_at_ms: int
+    connected: bool = True
+    disconnected_at_ms: int | None = None
+    ready: bool = False
+    # Late joiners, reconnects and stragglers let go at a timeout catch up on their own:
+    # until their next `Ready` nobody waits for them, so they never move anyone else.
+    catching_up: bool = True
+    waits: bool = True  # False: the member opted out of being waited for
+    rtt_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartyState:
+    party_id: str
+    version: int
+    phase: Phase
+    position_ms: int
+    anchor_server_ms: int
+    rate: float
+    media: Media
+    host_id: str
+    control_mode: ControlMode
+    members: tuple[Member, ...]
+    rules: Rules = field(default_factory=Rules)
+    banned: frozenset[str] = frozenset()
+    waiting_for: frozenset[str] = frozenset()
+    wait_deadline_ms: int | None = None
+    members_version: int = 0
+    ended_reason: str | None = None
+
+    @property
+    def playing(self) -> bool:
+        return self.phase is Phase.PLAYING
+
+    def position_at(self, t_ms: int) -> float:
+        if self.phase is not Phase.PLAYING or t_ms <= self.anchor_server_ms:
+            return float(self.position_ms)
+        return self.position_ms + (t_ms - self.anchor_server_ms) * self.rate
+
+    def member(self, user_id: str) -> Member | None:
+        for m in self.members:
+            if m.user_id == user_id:
+                return m
+        return None
+
+    def lead_ms(self) -> int:
+        rules = self.rules
+        rtts = [
+            rules.default_rtt_ms if m.rtt_ms is None else m.rtt_ms
+            for m in self.members
+            if m.connected
+        ]
+        worst = max(rtts, default=rules.default_rtt_ms)
+        lead = int(worst * rules.lead_rtt_factor) + rules.lead_margin_ms
+        return max(rules.lead_min_ms, min(rules.lead_max_ms, lead))
+
+    def next_deadline_ms(self) -> int | None:
+        """When `Tick` next has something to do (waiting timeout or a grace period ending)."""
+        if self.phase is Phase.ENDED:
+            return None
+        deadlines = [
+            m.disconnected_at_ms + self.rules.grace_ms
+            for m in self.members
+            if m.disconnected_at_ms is not None
+        ]
+        if self.phase is Phase.WAITING and self.wait_deadline_ms is not None:
+            deadlines.append(self.wait_deadline_ms)
+        return min(deadlines, default=None)
+
+
+def new_party(
+    *, party_id: str, host_id: str, media: Media, now_ms: int, rules: Rules | None = None
+) -> PartyState:
+    return PartyState(
+        party_id=party_id,
+        version=1,
+        phase=Phase.PAUSED,
+        position_ms=0,
+        anchor_server_ms=now_ms,
+        rate=1.0,
+        media=media,
+        host_id=host_id,
+        control_mode=ControlMode.HOST_ONLY,
+        members=(Member(user_id=host_id, joined_at_ms=now_ms),),
+        rules=rules or Rules(),
+        members_version=1,
+    )
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    by: str
+    rtt_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    """The user's last socket in this party went away; the grace period starts."""
+
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Play:
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Seek:
+    by: str
+    position_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetRate:
+    by: str
+    rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class Buffering:
+    by: str
+    rtt_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    by: str
+    rtt_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetWaits:
+    """`waits=False` opts the member out of being waited for."""
+
+    by: str
+    waits: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRtt:
+    by: str
+    rtt_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferHost:
+    by: str
+    to: str
+
+
+@dataclass(frozen=True, slots=True)
+class Kick:
+    by: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetControlMode:
+    by: str
+    mode: ControlMode
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeMedia:
+    by: str
+    media: Media
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Apply due deadlines; sent by the sweeper when no other command arrives."""
+
+
+Command: TypeAlias = (
+    Join
+    | Leave
+    | Disconnect
+    | Play
+    | Pause
+    | Seek
+    | SetRate
+    | Buffering
+    | Ready
+    | SetWaits
+    | ReportRtt
+    | TransferHost
+    | Kick
+    | SetControlMode
+    | ChangeMedia
+    | End
+    | Tick
+)
+
+
+# --- events ---------------------------------------------------------------------------------
+
+RemovalReason: TypeAlias = Literal["left", "kicked", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackChanged:
+    version: int
+    phase: Phase
+    position_ms: int
+    anchor_server_ms: int
+    rate: float
+    media: Media
+    waiting_for: frozenset[str]
+    wait_deadline_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberUpserted:
+    version: int
+    member: Member
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRemoved:
+    version: int
+    user_id: str
+    reason: RemovalReason
+
+
+@dataclass(frozen=True, slots=True)
+class RttReported:
+    """Bookkeeping for the lead computation; not broadcast."""
+
+    version: int
+    user_id: str
+    rtt_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RolesChanged:
+    version: int
+    host_id: str
+    control_mode: ControlMode
+
+
+@dataclass(frozen=True, slots=True)
+class PartyEnded:
+    version: int
+    reason: str
+
+
+Event: TypeAlias = (
+    PlaybackChanged | MemberUpserted | MemberRemoved | RttReported | RolesChanged | PartyEnded
+)
+
+
+def is_public(event: Event) -> bool:
+    """Whether members need to hear about it (an RTT refresh alone is bookkeeping)."""
+    return not isinstance(event, RttReported)
+
+
+# --- decide ---------------------------------------------------------------------------------
+
+_Removals: TypeAlias = dict[str, RemovalReason]
+
+
+def decide(state: PartyState, command: Command, now_ms: int) -> tuple[PartyState, list[Event]]:
+    """The one transition function: raises a DomainError subclass on an illegal move."""
+    if state.phase is Phase.ENDED:
+        if isinstance(command, Tick):
+            return state, []
+        raise Gone("This party has ended", code="party_ended")
+    removals: _Removals = {}
+    new = _expire(state, now_ms, removals)
+    if new.phase is not Phase.ENDED:
+        handler = _HANDLERS[type(command)]
+        new = handler(new, command, now_ms, removals)
+    if new == state:
+        return state, []
+    new = replace(new, version=state.version + 1)
+    events = _diff(state, new, removals)
+    if any(isinstance(e, MemberUpserted | MemberRemoved) for e in events):
+        new = replace(new, members_version=new.version)
+    return new, events
+
+
+def _expire(s: PartyState, now: int, removals: _Removals) -> PartyState:
+    gone = [
+        m.user_id
+        for m in s.members
+        if m.disconnected_at_ms is not None and now >= m.disconnected_at_ms + s.rules.grace_ms
+    ]
+    for user_id in gone:
+        s = _remove(s, user_id, "expired", removals, now)
+        if s.phase is Phase.ENDED:
+            return s
+    if s.phase is Phase.WAITING and s.wait_deadline_ms is not None and now >= s.wait_deadline_ms:
+        # Go on without the stragglers; they catch up instead of freezing everyone.
+        late = s.waiting_for
+        s = replace(
+            s,
+            members=tuple(
+                replace(m, catching_up=True) if m.user_id in late else m for m in s.members
+            ),
+            waiting_for=frozenset(),
+        )
+        s = _start(s, now)
+    return s
+
+
+def _member(s: PartyState, user_id: str) -> Member:
+    m = s.member(user_id)
+    if m is None:
+        raise Forbidden("You are not a member of this party", code="not_member")
+    return m
+
+
+def _require_control(s: PartyState, user_id: str) -> None:
+    _member(s, user_id)
+    if s.control_mode is ControlMode.HOST_ONLY and user_id != s.host_id:
+        raise Forbidden("Only the host controls playback in this party")
+
+
+def _require_host(s: PartyState, user_id: str, what: str) -> None:
+    _member(s, user_id)
+    if user_id != s.host_id:
+        raise Forbidden(f"Only the host can {what}")
+
+
+def _with_member(s: PartyState, m: Member) -> PartyState:
+    return replace(s, members=tuple(m if x.user_id == m.user_id else x for x in s.members))
+
+
+def _clean_rtt(rtt_ms: int | None) -> int | None:
+    if rtt_ms is None:
+        return None
+    if not 0 <= rtt_ms <= 60_000:
+        raise InvalidInput("rtt_ms must be between 0 and 60000")
+    return rtt_ms
+
+
+def _or(new: int | None, old: int | None) -> int | None:
+    return old if new is None else new
+
+
+def _start(s: PartyState, now: int) -> PartyState:
+    """Play from the held position at a server instant everyone can reach in time."""
+    return replace(
+        s,
+        phase=Phase.PLAYING,
+        anchor_server_ms=now + s.lead_ms(),
+        waiting_for=frozenset(),
+        wait_deadline_ms=None,
+    )
+
+
+def _hold(s: PartyState, now: int, phase: Phase) -> PartyState:
+    """Freeze the position as of now (a scheduled start not reached yet holds where it is)."""
+    return replace(
+        s,
+        phase=phase,
+        position_ms=round(s.position_at(now)),
+        anchor_server_ms=max(now, s.anchor_server_ms) if s.playing else now,
+    )
+
+
+def _blocking(s: PartyState) -> frozenset[str]:
+    """Members the party waits for before it plays."""
+    return frozenset(
+        m.user_id
+        for m in s.members
+        if m.connected and m.waits and not m.catching_up and not m.ready
+    )
+
+
+def _settle(s: PartyState, now: int) -> PartyState:
+    """Leave Waiting once nobody left in it is still worth waiting for."""
+    if s.phase is not Phase.WAITING:
+        return s
+    still = s.waiting_for & _blocking(s)
+    if still != s.waiting_for:
+        s = replace(s, waiting_for=still)
+    return _start(s, now) if not still else s
+
+
+def _pick_host(s: PartyState) -> str | None:
+    """The longest-present member, preferring those connected now."""
+    if not s.members:
+        return None
+    best = min(s.members, key=lambda m: (not m.connected, m.joined_at_ms, m.user_id))
+    return best.user_id
+
+
+def _remove(
+    s: PartyState, user_id: str, reason: RemovalReason, removals: _Removals, now: int
+) -> PartyState:
+    removals[user_id] = reason
+    s = replace(
+        s,
+        members=tuple(m for m in s.members if m.user_id != user_id),
+        waiting_for=s.waiting_for - {user_id},
+    )
+    if not s.members:
+        return replace(
+            s,
+            phase=Phase.ENDED,
+            position_ms=round(s.position_at(now)),
+            anchor_server_ms=now,
+            waiting_for=frozenset(),
+            wait_deadline_ms=None,
+            ended_reason="empty",
+        )
+    if s.host_id == user_id:
+        s = replace(s, host_id=_pick_host(s) or s.host_id)
+    return _settle(s, now)
+
+
+# --- handlers: (state after expiry, command, now, removals) -> state ------------------------
+
+
+def _join(s: PartyState, c: Join, now: int, removals: _Removals) -> PartyState:
+    if c.by in s.banned:
+        raise Forbidden("You were removed from this party", code="banned")
+    rtt = _clean_rtt(c.rtt_ms)
+    m = s.member(c.by)
+    if m is not None:
+        if m.connected:
+            # Another device or tab of a member already present: nothing moves.
+            return _with_member(s, replace(m, rtt_ms=_or(rtt, m.rtt_ms)))
+        # Back within the grace period: same roles, same place in the host order.
+        back = replace(
+            m,
+            connected=True,
+            disconnected_at_ms=None,
+            ready=False,
+            catching_up=True,
+            rtt_ms=_or(rtt, m.rtt_ms),
+        )
+        return _with_member(s, back)
+    if len(s.members) >= s.rules.capacity:
+        raise Conflict("This party is full", code="party_full")
+    return replace(s, members=(*s.members, Member(user_id=c.by, joined_at_ms=now, rtt_ms=rtt)))
+
+
+def _leave(s: PartyState, c: Leave, now: int, removals: _Removals) -> PartyState:
+    _member(s, c.by)
+    return _remove(s, c.by, "left", removals, now)
+
+
+def _disconnect(s: PartyState, c: Disconnect, now: int, removals: _Removals) -> PartyState:
+    m = s.member(c.by)
+    if m is None or not m.connected:
+        return s  # a kicked member's socket closing, or a duplicate report
+    s = _with_member(s, replace(m, connected=False, disconnected_at_ms=now))
+    return _settle(s, now)
+
+
+def _play(s: PartyState, c: Play, now: int, removals: _Removals) -> PartyState:
+    _require_control(s, c.by)
+    if s.phase is not Phase.PAUSED:
+        return s
+    blocking = _blocking(s)
+    if blocking:
+        return replace(
+            s,
+            phase=Phase.WAITING,
+            anchor_server_ms=now,
+            waiting_for=blocking,
+            wait_deadline_ms=now + s.rules.wait_timeout_ms,
+        )
+    return _start(s, now)
+
+
+def _pause(s: PartyState, c: Pause, now: int, removals: _Removals) -> PartyState:
+    _require_control(s, c.by)
+    if s.phase is Phase.PAUSED:
+        return s
+    s = _hold(s, now, Phase.PAUSED)
+    return replace(s, anchor_server_ms=now, waiting_for=frozenset(), wait_deadline_ms=None)
+
+
+def _seek(s: PartyState, c: Seek, now: int, removals: _Removals) -> PartyState:
+    _require_control(s, c.by)
+    duration = s.media.duration_ms
+    if c.position_ms < 0 or (duration is not None and c.position_ms > duration):
+        raise InvalidInput(f"position_ms must be between 0 and {duration or 'the end'}")
+    if s.phase is Phase.PLAYING:
+        lead = s.lead_ms() + s.rules.seek_extra_lead_ms
+        return replace(s, position_ms=c.position_ms, anchor_server_ms=now + lead)
+    return replace(s, position_ms=c.position_ms, anchor_server_ms=now)
+
+
+def _set_rate(s: PartyState, c: SetRate, now: int, removals: _Removals) -> PartyState:
+    _require_control(s, c.by)
+    if not s.rules.min_rate <= c.rate <= s.rules.max_rate:
+        raise InvalidInput(f"rate must be between {s.rules.min_rate} and {s.rules.max_rate}")
+    if c.rate == s.rate:
+        return s
+    if s.phase is Phase.PLAYING and now > s.anchor_server_ms:
+        # Re-anchor at now so the position stays continuous under the new rate.
+        s = replace(s, position_ms=round(s.position_at(now)), anchor_server_ms=now)
+    return replace(s, rate=c.rate)
+
+
+def _buffering(s: PartyState, c: Buffering, now: int, removals: _Removals) -> PartyState:
+    m = _member(s, c.by)
+    m = replace(m, ready=False, rtt_ms=_or(_clean_rtt(c.rtt_ms), m.rtt_ms))
+    s = _with_member(s, m)
+    if not (m.connected and m.waits and not m.catching_up):
+        return s
+    if s.phase is Phase.PLAYING:
+        s = _hold(s, now, Phase.WAITING)
+        return replace(
+            s,
+            anchor_server_ms=now,
+            waiting_for=frozenset({m.user_id}),
+            wait_deadline_ms=now + s.rules.wait_timeout_ms,
+        )
+    if s.phase is Phase.WAITING:
+        # The deadline stays: members taking turns cannot stretch the wait.
+        return replace(s, waiting_for=s.waiting_for | {m.user_id})
+    return s
+
+
+def _ready(s: PartyState, c: Ready, now: int, removals: _Removals) -> PartyState:
+    m = _member(s, c.by)
+    m = replace(m, ready=True, catching_up=False, rtt_ms=_or(_clean_rtt(c.rtt_ms), m.rtt_ms))
+    s = _with_member(s, m)
+    if c.by in s.waiting_for:
+        s = replace(s, waiting_for=s.waiting_for - {c.by})
+    return _settle(s, now)
+
+
+def _set_waits(s: PartyState, c: SetWaits, now: int, removals: _Removals) -> PartyState:
+    m = _member(s, c.by)
+    s = _with_member(s, replace(m, waits=c.waits))
+    return _settle(s, now)
+
+
+def _report_rtt(s: PartyState, c: ReportRtt, now: int, removals: _Removals) -> PartyState:
+    m = _member(s, c.by)
+    return _with_member(s, replace(m, rtt_ms=_clean_rtt(c.rtt_ms)))
+
+
+def _transfer_host(s: PartyState, c: TransferHost, now: int, removals: _Removals) -> PartyState:
+    _require_host(s, c.by, "hand over the host role")
+    if s.member(c.to) is None:
+        raise NotFound("That user is not a member of this party", code="not_member")
+    return replace(s, host_id=c.to)
+
+
+def _kick(s: PartyState, c: Kick, now: int, removals: _Removals) -> PartyState:
+    _require_host(s, c.by, "remove members")
+    if c.user_id == c.by:
+        raise InvalidInput("The host cannot kick themselves; leave or hand over instead")
+    if s.member(c.user_id) is None:
+        raise NotFound("That user is not a member of this party", code="not_member")
+    s = replace(s, banned=s.banned | {c.user_id})
+    return _remove(s, c.user_id, "kicked", removals, now)
+
+
+def _set_control_mode(
+    s: PartyState, c: SetControlMode, now: int, removals: _Removals
+) -> PartyState:
+    _require_host(s, c.by, "change who controls playback")
+    return replace(s, control_mode=c.mode)
+
+
+def _change_media(s: PartyState, c: ChangeMedia, now: int, removals: _Removals) -> PartyState:
+    _require_control(s, c.by)
+    if c.media == s.media:
+        return s
+    # Everyone loads the new media; nobody is waited for until they report ready.
+    return replace(
+        s,
+        media=c.media,
+        phase=Phase.PAUSED,
+        position_ms=0,
+        anchor_server_ms=now,
+        waiting_for=frozenset(),
+        wait_deadline_ms=None,
+        members=tuple(replace(m, ready=False, catching_up=True) for m in s.members),
+    )
+
+
+def _end(s: PartyState, c: End, now: int, removals: _Removals) -> PartyState:
+    _require_host(s, c.by, "end the party")
+    s = _hold(s, now, Phase.ENDED)
+    return replace(s, waiting_for=frozenset(), wait_deadline_ms=None, ended_reason="ended")
+
+
+def _tick(s: PartyState, c: Tick, now: int, removals: _Removals) -> PartyState:
+    return s
+
+
+_HANDLERS: dict[type[Any], Callable[[PartyState, Any, int, _Removals], PartyState]] = {
+    Join: _join,
+    Leave: _leave,
+    Disconnect: _disconnect,
+    Play: _play,
+    Pause: _pause,
+    Seek: _seek,
+    SetRate: _set_rate,
+    Buffering: _buffering,
+    Ready: _ready,
+    SetWaits: _set_waits,
+    ReportRtt: _report_rtt,
+    TransferHost: _transfer_host,
+    Kick: _kick,
+    SetControlMode: _set_control_mode,
+    ChangeMedia: _change_media,
+    End: _end,
+    Tick: _tick,
+}
+
+
+# --- events out, and back in ----------------------------------------------------------------
+
+
+def _diff(old: PartyState, new: PartyState, removals: _Removals) -> list[Event]:
+    v = new.version
+    events: list[Event] = []
+    old_members = {m.user_id: m for m in old.members}
+    new_ids = {m.user_id for m in new.members}
+    for user_id in old_members:
+        # Removed, or expired and back within the same call (then re-added at the end).
+        if user_id not in new_ids or user_id in removals:
+            events.append(MemberRemoved(v, user_id, removals.get(user_id, "left")))
+    for m in new.members:
+        before = None if m.user_id in removals else old_members.get(m.user_id)
+        if before == m:
+            continue
+        if before is not None and replace(before, rtt_ms=m.rtt_ms) == m:
+            events.append(RttReported(v, m.user_id, m.rtt_ms))
+        else:
+            events.append(MemberUpserted(v, m))
+    if (old.host_id, old.control_mode) != (new.host_id, new.control_mode):
+        events.append(RolesChanged(v, new.host_id, new.control_mode))
+    playback = (
+        new.phase,
+        new.position_ms,
+        new.anchor_server_ms,
+        new.rate,
+        new.media,
+        new.waiting_for,
+        new.wait_deadline_ms,
+    )
+    previous = (
+        old.phase,
+        old.position_ms,
+        old.anchor_server_ms,
+        old.rate,
+        old.media,
+        old.waiting_for,
+        old.wait_deadline_ms,
+    )
+    if new.phase is Phase.ENDED:
+        events.append(PartyEnded(v, new.ended_reason or "ended"))
+    if playback != previous:
+        events.append(PlaybackChanged(v, *playback))
+    return events
+
+
+def evolve(state: PartyState, event: Event) -> PartyState:
+    """Fold one event into a state: what a client (or a replay) does with the stream."""
+    if event.version < state.version:
+        return state  # stale: a newer version already won
+    s = replace(state, version=event.version)
+    if isinstance(event, PlaybackChanged):
+        return replace(
+            s,
+            phase=event.phase,
+            position_ms=event.position_ms,
+            anchor_server_ms=event.anchor_server_ms,
+            rate=event.rate,
+            media=event.media,
+            waiting_for=event.waiting_for,
+            wait_deadline_ms=event.wait_deadline_ms,
+        )
+    if isinstance(event, MemberUpserted):
+        present = any(m.user_id == event.member.user_id for m in s.members)
+        members = (
+            tuple(event.member if m.user_id == event.member.user_id else m for m in s.members)
+            if present
+            else (*s.members, event.member)
+        )
+        return replace(s, members=members, members_version=event.version)
+    if isinstance(event, MemberRemoved):
+        banned = s.banned | {event.user_id} if event.reason == "kicked" else s.banned
+        return replace(
+            s,
+            members=tuple(m for m in s.members if m.user_id != event.user_id),
+            banned=banned,
+            members_version=event.version,
+        )
+    if isinstance(event, RttReported):
+        return replace(
+            s,
+            members=tuple(
+                replace(m, rtt_ms=event.rtt_ms) if m.user_id == event.user_id else m
+                for m in s.members
+            ),
+        )
+    if isinstance(event, RolesChanged):
+        return replace(s, host_id=event.host_id, control_mode=event.control_mode)
+    return replace(s, phase=Phase.ENDED, ended_reason=event.reason)
+
+
+def replay(state: PartyState, events: Iterable[Event]) -> PartyState:
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+# --- storage codec (plain dicts; the service picks the JSON library) ------------------------
+
+
+def dump_state(s: PartyState) -> dict[str, Any]:
+    return {
+        "party_id": s.party_id,
+        "version": s.version,
+        "phase": s.phase.value,
+        "position_ms": s.position_ms,
+        "anchor_server_ms": s.anchor_server_ms,
+        "rate": s.rate,
+        "media": _dump_media(s.media),
+        "host_id": s.host_id,
+        "control_mode": s.control_mode.value,
+        "members": [_dump_member(m) for m in s.members],
+        "rules": {
+            "capacity": s.rules.capacity,
+            "wait_timeout_ms": s.rules.wait_timeout_ms,
+            "grace_ms": s.rules.grace_ms,
+            "lead_rtt_factor": s.rules.lead_rtt_factor,
+            "lead_margin_ms": s.rules.lead_margin_ms,
+            "lead_min_ms": s.rules.lead_min_ms,
+            "lead_max_ms": s.rules.lead_max_ms,
+            "default_rtt_ms": s.rules.default_rtt_ms,
+            "seek_extra_lead_ms": s.rules.seek_extra_lead_ms,
+            "min_rate": s.rules.min_rate,
+            "max_rate": s.rules.max_rate,
+        },
+        "banned": sorted(s.banned),
+        "waiting_for": sorted(s.waiting_for),
+        "wait_deadline_ms": s.wait_deadline_ms,
+        "members_version": s.members_version,
+        "ended_reason": s.ended_reason,
+    }
+
+
+def load_state(d: dict[str, Any]) -> PartyState:
+    return PartyState(
+        party_id=d["party_id"],
+        version=d["version"],
+        phase=Phase(d["phase"]),
+        position_ms=d["position_ms"],
+        anchor_server_ms=d["anchor_server_ms"],
+        rate=d["rate"],
+        media=Media(**d["media"]),
+        host_id=d["host_id"],
+        control_mode=ControlMode(d["control_mode"]),
+        members=tuple(Member(**m) for m in d["members"]),
+        rules=Rules(**d["rules"]),
+        banned=frozenset(d["banned"]),
+        waiting_for=frozenset(d["waiting_for"]),
+        wait_deadline_ms=d["wait_deadline_ms"],
+        members_version=d["members_version"],
+        ended_reason=d["ended_reason"],
+    )
+
+
+def _dump_media(m: Media) -> dict[str, Any]:
+    return {"kind": m.kind, "id": m.id, "duration_ms": m.duration_ms}
+
+
+def _dump_member(m: Member) -> dict[str, Any]:
+    return {
+        "user_id": m.user_id,
+        "joined_at_ms": m.joined_at_ms,
+        "connected": m.connected,
+        "disconnected_at_ms": m.disconnected_at_ms,
+        "ready": m.ready,
+        "catching_up": m.catching_up,
+        "waits": m.waits,
+        "rtt_ms": m.rtt_ms,
+    }

@@ -1,0 +1,98 @@
+"""Parties, their membership history, invitations and chat (live playback state is in Redis)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.core.db import Base, Timestamped
+
+
+class LeftReason(enum.StrEnum):
+    left = "left"
+    kicked = "kicked"
+    expired = "expired"  # gone longer than the grace period
+    ended = "ended"  # the party ended while the member was in it
+
+
+class Party(Timestamped, Base):
+    __tablename__ = "parties"
+    __table_args__ = (
+        CheckConstraint("(title_id IS NULL) <> (episode_id IS NULL)", name="exactly_one_media"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    created_by: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    title_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("titles.id", ondelete="CASCADE"), index=True
+    )
+    episode_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("episodes.id", ondelete="CASCADE"), index=True
+    )
+    invite_code: Mapped[str] = mapped_column(String(16), unique=True)
+    capacity: Mapped[int]
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class PartyMember(Base):
+    """One row per stay: a member who leaves and comes back later gets a new row."""
+
+    __tablename__ = "party_members"
+    __table_args__ = (Index("ix_party_members_party_id_user_id", "party_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    party_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parties.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    joined_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]
+    left_reason: Mapped[LeftReason | None] = mapped_column(
+        Enum(LeftReason, name="party_left_reason", native_enum=False, length=16)
+    )
+
+
+class PartyInvite(Timestamped, Base):
+    __tablename__ = "party_invites"
+    __table_args__ = (UniqueConstraint("party_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    party_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parties.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    invited_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
+class PartyMessage(Timestamped, Base):
+    """Party chat; the bigint id is the stream's cursor (INTERFACES.md)."""
+
+    __tablename__ = "party_messages"
+    __table_args__ = (
+        Index("ix_party_messages_party_id_id", "party_id", "id"),
+        # A client retrying a send after a reconnect must not post twice.
+        UniqueConstraint("party_id", "user_id", "client_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    party_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parties.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,437 @@
+"""Watch-party socket events: parse, authorize, call models.parties.service, ack.
+
+Room membership is per socket; everything else (roles, readiness, grace) belongs to the user
+and lives in the party state. Each process remembers which of its sockets sit in which party;
+Redis holds every party's sockets per user, so a kick on one process evicts sockets on all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from models.core.clock import now_ms
+from models.core.context import Context
+from models.core.db import transaction
+from models.core.events import party_room
+from models.parties import events as party_events
+from models.parties import service
+from models.parties.schemas import (
+    ChatAckOut,
+    ChatIn,
+    ChatMessageOut,
+    ControlModeIn,
+    CreatedOut,
+    CreatePartyIn,
+    JoinPartyIn,
+    LeftOut,
+    MediaIn,
+    MemberRefIn,
+    PartyRefIn,
+    PartyStateOut,
+    RateIn,
+    ReactIn,
+    ReactionOut,
+    ReadinessIn,
+    RttIn,
+    SeekIn,
+    SnapshotOut,
+    TimeSyncIn,
+    TimeSyncOut,
+    WaitForMeIn,
+)
+from models.parties.state import (
+    Buffering,
+    ChangeMedia,
+    Command,
+    Disconnect,
+    End,
+    Kick,
+    Leave,
+    Pause,
+    Play,
+    Ready,
+    ReportRtt,
+    Seek,
+    SetControlMode,
+    SetRate,
+    SetWaits,
+    TransferHost,
+)
+from realtime.connections import Conn
+from realtime.registry import SocketCall, events
+from realtime.server import on_disconnect, on_start
+
+log = logging.getLogger("cinema.parties")
+SWEEP_EVERY_S = 1.0
+TRACK_TTL_S = 24 * 3600
+
+
+class SioRooms:
+    """Party rooms over python-socketio, with the sockets of each member tracked in Redis."""
+
+    def __init__(self, ctx: Context, sio: Any) -> None:
+        self.ctx = ctx
+        self.sio = sio
+        self.local: dict[str, set[str]] = {}  # our sid -> party ids
+
+    def _key(self, party_id: str, user_id: str) -> str:
+        return self.ctx.keys("party", party_id, "sids", user_id)
+
+    async def enter(self, sid: str, party_id: str, user_id: str) -> None:
+        await self.sio.enter_room(sid, party_room(party_id), namespace="/")
+        key = self._key(party_id, user_id)
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(key, sid)
+            pipe.expire(key, TRACK_TTL_S)
+            await pipe.execute()
+        self.local.setdefault(sid, set()).add(party_id)
+
+    async def leave_socket(self, sid: str, party_id: str, user_id: str) -> int:
+        """Forget one socket; returns how many of the user's sockets remain in the party."""
+        await self.sio.leave_room(sid, party_room(party_id), namespace="/")
+        parties = self.local.get(sid)
+        if parties is not None:
+            parties.discard(party_id)
+        key = self._key(party_id, user_id)
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            pipe.srem(key, sid)
+            pipe.scard(key)
+            _, left = await pipe.execute()
+        return int(left)
+
+    async def evict(self, party_id: str, user_id: str) -> None:
+        key = self._key(party_id, user_id)
+        for sid in await self.ctx.redis.smembers(key):
+            # python-socketio forwards this to the process holding the socket.
+            await self.sio.leave_room(sid, party_room(party_id), namespace="/")
+            parties = self.local.get(sid)
+            if parties is not None:
+                parties.discard(party_id)
+        await self.ctx.redis.delete(key)
+
+    async def close(self, party_id: str) -> None:
+        await self.sio.close_room(party_room(party_id), namespace="/")
+
+    def parties_of(self, sid: str) -> set[str]:
+        return set(self.local.get(sid, ()))
+
+
+_rooms: dict[int, SioRooms] = {}
+
+
+def rooms_for(ev: SocketCall) -> SioRooms:
+    rooms = _rooms.get(id(ev.ctx))
+    if rooms is None:
+        rooms = SioRooms(ev.ctx, ev.server)
+        _rooms[id(ev.ctx)] = rooms
+        service.bind_rooms(ev.ctx, rooms)
+    return rooms
+
+
+@on_start
+async def _start(ctx: Context, sio: Any) -> None:
+    """Bind rooms, answer time:sync from memory, and sweep party deadlines every second."""
+    rooms = SioRooms(ctx, sio)
+    _rooms[id(ctx)] = rooms
+    service.bind_rooms(ctx, rooms)
+    # time:sync is declared in the registry (validation docs, catalogue), but answered here
+    # without the per-event session lookup: t1 must be stamped before any I/O, and a clock
+    # ping should cost the server nothing but a dict read.
+    sio.on("time:sync", _fast_time_sync(sio), namespace="/")
+    try:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            try:
+                await service.do_sweep(ctx)
+            except Exception:
+                log.exception("party sweep failed")
+    finally:
+        _rooms.pop(id(ctx), None)
+
+
+def _fast_time_sync(sio: Any) -> Callable[..., Any]:
+    async def handler(sid: str, data: Any = None) -> dict[str, Any]:
+        t1 = now_ms()
+        if not await sio.get_session(sid):
+            return {"ok": False, "error": {"code": "unauthorized", "message": "Not connected"}}
+        t0 = data.get("t0") if isinstance(data, dict) else None
+        if not isinstance(t0, int | float) or isinstance(t0, bool) or len(data) != 1:
+            return {
+                "ok": False,
+                "error": {"code": "invalid_payload", "message": 'Send {"t0": <client ms>}'},
+            }
+        return {"ok": True, "data": {"t0": t0, "t1": t1, "t2": now_ms()}}
+
+    return handler
+
+
+@on_disconnect
+async def _socket_gone(ctx: Context, sio: Any, sid: str, conn: Conn | None) -> None:
+    """The user's last socket in a party went away: their grace period starts."""
+    rooms = _rooms.get(id(ctx))
+    if rooms is None or conn is None:
+        return
+    for party_id in rooms.parties_of(sid):
+        remaining = await rooms.leave_socket(sid, party_id, conn.user_id)
+        if remaining == 0:
+            try:
+                await service.do_command(
+                    ctx, party_id=uuid.UUID(party_id), command=Disconnect(conn.user_id)
+                )
+            except Exception:
+                log.exception("party %s: disconnect of %s failed", party_id, conn.user_id)
+    rooms.local.pop(sid, None)
+
+
+# --- server -> client events (declared for the catalogue) -------------------------------------
+
+events.emits(
+    party_events.STATE,
+    payload=PartyStateOut,
+    doc="To the party room after every change of playback, roles or members. Drop versions "
+    "older than yours. `members` is present only when the member list changed.",
+)
+events.emits(
+    party_events.CHAT,
+    payload=ChatMessageOut,
+    doc="To the party room: a new chat message; `cursor` orders the party_chat stream.",
+)
+events.emits(
+    party_events.REACT, payload=ReactionOut, doc="To the party room: a reaction (not stored)."
+)
+events.emits(
+    party_events.LEFT,
+    payload=LeftOut,
+    doc="To the user: you are no longer in the party (kicked, expired, ended).",
+)
+
+
+# --- client -> server ------------------------------------------------------------------------
+
+
+@events.on(
+    "time:sync",
+    payload=TimeSyncIn,
+    ack=TimeSyncOut,
+    doc="Clock sync (NTP four timestamps): echoes t0 with the server's receive (t1) and send "
+    "(t2) times. offset = ((t1 - t0) + (t2 - t3)) / 2; keep the lowest-delay sample.",
+)
+async def time_sync(ev: SocketCall) -> TimeSyncOut:
+    t1 = now_ms()
+    return TimeSyncOut(t0=ev.payload.t0, t1=t1, t2=now_ms())
+
+
+@events.on(
+    "party:create",
+    payload=CreatePartyIn,
+    ack=CreatedOut,
+    doc="Create a party for a title or an episode; you are its host and in its room.",
+)
+async def create(ev: SocketCall) -> CreatedOut:
+    p: CreatePartyIn = ev.payload
+    async with transaction(ev.ctx.sessions) as session:
+        party, state = await service.do_create_party(
+            ev.ctx,
+            session,
+            user_id=ev.user_id,
+            title_id=p.title_id,
+            episode_id=p.episode_id,
+            capacity=p.capacity,
+            control_mode=p.control_mode,
+        )
+    await rooms_for(ev).enter(ev.sid, str(party.id), str(ev.user_id))
+    return CreatedOut(
+        party_id=str(party.id),
+        invite_code=party.invite_code,
+        state=service.current_view(state, members=True),
+    )
+
+
+@events.on(
+    "party:join",
+    payload=JoinPartyIn,
+    ack=SnapshotOut,
+    doc="Join by id (invited or member) or invite code; also how a member reconnects. The ack "
+    "is the snapshot with the last 50 chat messages, or those after `chat_after`.",
+)
+async def join(ev: SocketCall) -> SnapshotOut:
+    p: JoinPartyIn = ev.payload
+    async with transaction(ev.ctx.sessions) as session:
+        party = await service.access_party_for_join(
+            ev.ctx, session, user_id=ev.user_id, party_id=p.party_id, invite_code=p.invite_code
+        )
+    party_id, user_id = str(party.id), str(ev.user_id)
+    rooms = rooms_for(ev)
+    await service.do_join(ev.ctx, party=party, user_id=ev.user_id, rtt_ms=p.rtt_ms)
+    await rooms.enter(ev.sid, party_id, user_id)
+    async with transaction(ev.ctx.sessions) as session:
+        # The state may have moved on while we entered the room: send the newest.
+        state = await service.access_live(ev.ctx, party_id=party.id, user_id=ev.user_id)
+        return await service.snapshot(
+            ev.ctx, session, party=party, state=state, user_id=ev.user_id, chat_after=p.chat_after
+        )
+
+
+@events.on("party:snapshot", payload=PartyRefIn, ack=PartyStateOut, doc="The full state now.")
+async def snapshot(ev: SocketCall) -> PartyStateOut:
+    state = await service.access_live(ev.ctx, party_id=ev.payload.party_id, user_id=ev.user_id)
+    return service.current_view(state, members=True)
+
+
+@events.on(
+    "party:leave",
+    payload=PartyRefIn,
+    ack=PartyStateOut,
+    doc="Leave for good (a host leaving hands over to the longest-present member).",
+)
+async def leave(ev: SocketCall) -> PartyStateOut:
+    return await _command(ev, lambda by: Leave(by))
+
+
+async def _command(ev: SocketCall, make: Callable[[str], Command]) -> PartyStateOut:
+    state = await service.do_command(
+        ev.ctx, party_id=ev.payload.party_id, command=make(str(ev.user_id))
+    )
+    return service.current_view(state)
+
+
+@events.on("party:play", payload=PartyRefIn, ack=PartyStateOut, doc="Play, at a scheduled instant.")
+async def play(ev: SocketCall) -> PartyStateOut:
+    return await _command(ev, lambda by: Play(by))
+
+
+@events.on("party:pause", payload=PartyRefIn, ack=PartyStateOut, doc="Pause at the position now.")
+async def pause(ev: SocketCall) -> PartyStateOut:
+    return await _command(ev, lambda by: Pause(by))
+
+
+@events.on(
+    "party:seek", payload=SeekIn, ack=PartyStateOut, doc="Seek; while playing, scheduled ahead."
+)
+async def seek(ev: SocketCall) -> PartyStateOut:
+    position = ev.payload.position_ms
+    return await _command(ev, lambda by: Seek(by, position))
+
+
+@events.on("party:rate", payload=RateIn, ack=PartyStateOut, doc="Set the playback rate.")
+async def rate(ev: SocketCall) -> PartyStateOut:
+    value = ev.payload.rate
+    return await _command(ev, lambda by: SetRate(by, value))
+
+
+@events.on(
+    "party:buffering",
+    payload=ReadinessIn,
+    ack=PartyStateOut,
+    doc="Your player stalled. While playing, the party waits for you (up to the timeout) "
+    "unless you are catching up or opted out.",
+)
+async def buffering(ev: SocketCall) -> PartyStateOut:
+    rtt = ev.payload.rtt_ms
+    return await _command(ev, lambda by: Buffering(by, rtt_ms=rtt))
+
+
+@events.on(
+    "party:ready",
+    payload=ReadinessIn,
+    ack=PartyStateOut,
+    doc="Your player can play at the party's position.",
+)
+async def ready(ev: SocketCall) -> PartyStateOut:
+    rtt = ev.payload.rtt_ms
+    return await _command(ev, lambda by: Ready(by, rtt_ms=rtt))
+
+
+@events.on(
+    "party:wait_for_me",
+    payload=WaitForMeIn,
+    ack=PartyStateOut,
+    doc="enabled=false: never wait for me when I buffer (I catch up on my own).",
+)
+async def wait_for_me(ev: SocketCall) -> PartyStateOut:
+    enabled = ev.payload.enabled
+    return await _command(ev, lambda by: SetWaits(by, enabled))
+
+
+@events.on("party:rtt", payload=RttIn, ack=PartyStateOut, doc="Report your measured round trip.")
+async def rtt(ev: SocketCall) -> PartyStateOut:
+    value = ev.payload.rtt_ms
+    return await _command(ev, lambda by: ReportRtt(by, value))
+
+
+@events.on("party:transfer_host", payload=MemberRefIn, ack=PartyStateOut, doc="Host: hand over.")
+async def transfer_host(ev: SocketCall) -> PartyStateOut:
+    to = str(ev.payload.user_id)
+    return await _command(ev, lambda by: TransferHost(by, to))
+
+
+@events.on(
+    "party:kick",
+    payload=MemberRefIn,
+    ack=PartyStateOut,
+    doc="Host: remove a member, who may not come back.",
+)
+async def kick(ev: SocketCall) -> PartyStateOut:
+    target = str(ev.payload.user_id)
+    return await _command(ev, lambda by: Kick(by, target))
+
+
+@events.on(
+    "party:control_mode",
+    payload=ControlModeIn,
+    ack=PartyStateOut,
+    doc="Host: host_only or everyone controls playback.",
+)
+async def control_mode(ev: SocketCall) -> PartyStateOut:
+    mode = ev.payload.mode
+    return await _command(ev, lambda by: SetControlMode(by, mode))
+
+
+@events.on(
+    "party:media",
+    payload=MediaIn,
+    ack=PartyStateOut,
+    doc="Switch to another title or episode (paused at 0; everyone reloads).",
+)
+async def media(ev: SocketCall) -> PartyStateOut:
+    p: MediaIn = ev.payload
+    async with transaction(ev.ctx.sessions) as session:
+        new = await service.media_for(session, title_id=p.title_id, episode_id=p.episode_id)
+    return await _command(ev, lambda by: ChangeMedia(by, new))
+
+
+@events.on("party:end", payload=PartyRefIn, ack=PartyStateOut, doc="Host: end the party.")
+async def end(ev: SocketCall) -> PartyStateOut:
+    return await _command(ev, lambda by: End(by))
+
+
+@events.on(
+    "party:chat",
+    payload=ChatIn,
+    ack=ChatAckOut,
+    doc="Post to the party chat (rate- and length-limited; client_id makes retries safe).",
+)
+async def chat(ev: SocketCall) -> ChatAckOut:
+    p: ChatIn = ev.payload
+    async with transaction(ev.ctx.sessions) as session:
+        message, created = await service.do_chat(
+            ev.ctx,
+            session,
+            party_id=p.party_id,
+            user_id=ev.user_id,
+            text=p.text,
+            client_id=p.client_id,
+        )
+    if created:
+        await service.publish_chat(ev.ctx, message)
+    return ChatAckOut(message=message)
+
+
+@events.on("party:react", payload=ReactIn, ack=ReactionOut, doc="A reaction, broadcast only.")
+async def react(ev: SocketCall) -> ReactionOut:
+    p: ReactIn = ev.payload
+    return await service.do_react(ev.ctx, party_id=p.party_id, user_id=ev.user_id, emoji=p.emoji)

@@ -1,0 +1,528 @@
+"""The party state machine: a transition table, the scheduling rules, and event replay."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import pytest
+
+from models.core.errors import DomainError
+from models.parties.state import (
+    Buffering,
+    ChangeMedia,
+    Command,
+    ControlMode,
+    Disconnect,
+    End,
+    Join,
+    Kick,
+    Leave,
+    Media,
+    Member,
+    MemberRemoved,
+    MemberUpserted,
+    PartyEnded,
+    PartyState,
+    Pause,
+    Phase,
+    Play,
+    PlaybackChanged,
+    Ready,
+    ReportRtt,
+    RolesChanged,
+    RttReported,
+    Rules,
+    Seek,
+    SetControlMode,
+    SetRate,
+    SetWaits,
+    Tick,
+    TransferHost,
+    decide,
+    dump_state,
+    is_public,
+    load_state,
+    new_party,
+    replay,
+)
+
+T0 = 1_000_000
+MOVIE = Media(kind="title", id=7, duration_ms=7_200_000)
+RULES = Rules(capacity=4, wait_timeout_ms=8_000, grace_ms=30_000, lead_min_ms=150)
+
+
+def party(*others: str, ready: bool = True) -> PartyState:
+    """Host `h` plus `others`, everyone loaded (ready, not catching up) unless told."""
+    s = new_party(party_id="p1", host_id="h", media=MOVIE, now_ms=T0, rules=RULES)
+    for i, user in enumerate(others, start=1):
+        s, _ = decide(s, Join(user), T0 + i)
+    if ready:
+        for m in s.members:
+            s, _ = decide(s, Ready(m.user_id, rtt_ms=100), T0 + 10)
+    return s
+
+
+def playing(*others: str) -> PartyState:
+    s, _ = decide(party(*others), Play("h"), T0 + 100)
+    return s
+
+
+def waiting(*others: str) -> PartyState:
+    s, _ = decide(playing(*others), Buffering("a"), T0 + 5_000)
+    assert s.phase is Phase.WAITING
+    return s
+
+
+def paused_everyone(*others: str) -> PartyState:
+    s, _ = decide(party(*others), SetControlMode("h", ControlMode.EVERYONE), T0 + 50)
+    return s
+
+
+def ended() -> PartyState:
+    s, _ = decide(party("a"), End("h"), T0 + 50)
+    return s
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    given: Callable[[], PartyState]
+    command: Command
+    phase: Phase | None = None  # expected phase after, or None when an error is expected
+    error: str | None = None  # expected DomainError code
+    check: Callable[[PartyState], bool] = lambda s: True
+    at: int = T0 + 10_000
+
+
+NOW = T0 + 10_000
+
+TABLE = [
+    # playback from paused
+    Row("host plays", lambda: party("a"), Play("h"), Phase.PLAYING),
+    Row("member plays in host_only", lambda: party("a"), Play("a"), error="forbidden"),
+    Row("member plays in everyone", lambda: paused_everyone("a"), Play("a"), Phase.PLAYING),
+    Row("stranger plays", lambda: party("a"), Play("zed"), error="not_member"),
+    Row(
+        "play waits for a buffering member",
+        lambda: decide(party("a"), Buffering("a"), T0 + 20)[0],
+        Play("h"),
+        Phase.WAITING,
+        check=lambda s: s.waiting_for == {"a"} and s.wait_deadline_ms == NOW + 8_000,
+    ),
+    Row(
+        "play ignores a member still catching up",
+        lambda: decide(party(), Join("late"), T0 + 20)[0],
+        Play("h"),
+        Phase.PLAYING,
+    ),
+    Row(
+        "play ignores a member who opted out",
+        lambda: decide(
+            decide(party("a"), SetWaits("a", waits=False), T0 + 20)[0], Buffering("a"), T0 + 21
+        )[0],
+        Play("h"),
+        Phase.PLAYING,
+    ),
+    Row("pause while paused is a no-op", lambda: party("a"), Pause("h"), Phase.PAUSED),
+    Row(
+        "seek while paused",
+        lambda: party("a"),
+        Seek("h", 60_000),
+        Phase.PAUSED,
+        check=lambda s: s.position_ms == 60_000 and s.anchor_server_ms == NOW,
+    ),
+    Row("seek past the end", lambda: party("a"), Seek("h", 7_200_001), error="invalid_input"),
+    Row("seek before zero", lambda: party("a"), Seek("h", -1), error="invalid_input"),
+    Row("member seeks in host_only", lambda: party("a"), Seek("a", 5), error="forbidden"),
+    Row("rate", lambda: party("a"), SetRate("h", 1.5), Phase.PAUSED, check=lambda s: s.rate == 1.5),
+    Row("rate too fast", lambda: party("a"), SetRate("h", 3.0), error="invalid_input"),
+    Row("member sets rate", lambda: party("a"), SetRate("a", 1.25), error="forbidden"),
+    # playing
+    Row(
+        "pause while playing freezes the position",
+        playing,
+        Pause("h"),
+        Phase.PAUSED,
+        check=lambda s: s.position_ms > 9_000 and s.anchor_server_ms == NOW,
+    ),
+    Row("member pauses in host_only", lambda: playing("a"), Pause("a"), error="forbidden"),
+    Row(
+        "seek while playing is scheduled a lead ahead",
+        lambda: playing("a"),
+        Seek("h", 30_000),
+        Phase.PLAYING,
+        check=lambda s: s.position_ms == 30_000 and s.anchor_server_ms > NOW,
+    ),
+    Row(
+        "rate while playing re-anchors at now",
+        lambda: playing("a"),
+        SetRate("h", 2.0),
+        Phase.PLAYING,
+        check=lambda s: s.anchor_server_ms == NOW and s.rate == 2.0,
+    ),
+    Row(
+        "buffering while playing waits",
+        lambda: playing("a"),
+        Buffering("a"),
+        Phase.WAITING,
+        check=lambda s: s.waiting_for == {"a"} and not s.playing,
+    ),
+    Row(
+        "a late joiner buffering never moves anyone",
+        lambda: decide(playing("a"), Join("late"), T0 + 300)[0],
+        Buffering("late"),
+        Phase.PLAYING,
+    ),
+    Row("play while playing is a no-op", playing, Play("h"), Phase.PLAYING),
+    # waiting
+    Row(
+        "ready ends waiting with a scheduled start",
+        lambda: waiting("a"),
+        Ready("a"),
+        Phase.PLAYING,
+        check=lambda s: s.anchor_server_ms > NOW and not s.waiting_for,
+    ),
+    Row(
+        "timeout goes on without the straggler",
+        lambda: waiting("a", "b"),
+        Tick(),
+        Phase.PLAYING,
+        check=lambda s: s.member("a").catching_up is True,  # type: ignore[union-attr]
+        at=T0 + 13_000,
+    ),
+    Row("tick before the deadline", lambda: waiting("a"), Tick(), Phase.WAITING),
+    Row(
+        "another buffering member joins the wait, deadline kept",
+        lambda: waiting("a", "b"),
+        Buffering("b"),
+        Phase.WAITING,
+        check=lambda s: s.waiting_for == {"a", "b"} and s.wait_deadline_ms == T0 + 13_000,
+    ),
+    Row(
+        "opting out while waited for releases the party",
+        lambda: waiting("a"),
+        SetWaits("a", waits=False),
+        Phase.PLAYING,
+    ),
+    Row("pause while waiting", lambda: waiting("a"), Pause("h"), Phase.PAUSED),
+    Row(
+        "the awaited member disconnecting releases the party",
+        lambda: waiting("a"),
+        Disconnect("a"),
+        Phase.PLAYING,
+    ),
+    Row(
+        "seek while waiting stays waiting",
+        lambda: waiting("a"),
+        Seek("h", 1_000),
+        Phase.WAITING,
+        check=lambda s: s.position_ms == 1_000,
+    ),
+    # membership and roles
+    Row(
+        "join",
+        lambda: party("a"),
+        Join("b"),
+        Phase.PAUSED,
+        check=lambda s: s.member("b") is not None,
+    ),
+    Row("join when full", lambda: party("a", "b", "c"), Join("d"), error="party_full"),
+    Row(
+        "a member re-joining a full party is fine",
+        lambda: decide(party("a", "b", "c"), Disconnect("c"), T0 + 20)[0],
+        Join("c"),
+        Phase.PAUSED,
+        check=lambda s: s.member("c").connected,  # type: ignore[union-attr]
+    ),
+    Row(
+        "kicked user cannot come back",
+        lambda: decide(party("a"), Kick("h", "a"), T0 + 20)[0],
+        Join("a"),
+        error="banned",
+    ),
+    Row(
+        "host kicks",
+        lambda: party("a"),
+        Kick("h", "a"),
+        Phase.PAUSED,
+        check=lambda s: s.member("a") is None and "a" in s.banned,
+    ),
+    Row("member kicks", lambda: party("a", "b"), Kick("a", "b"), error="forbidden"),
+    Row("host kicks self", lambda: party("a"), Kick("h", "h"), error="invalid_input"),
+    Row("kick a stranger", lambda: party("a"), Kick("h", "zed"), error="not_member"),
+    Row(
+        "transfer host",
+        lambda: party("a"),
+        TransferHost("h", "a"),
+        Phase.PAUSED,
+        check=lambda s: s.host_id == "a",
+    ),
+    Row("member transfers host", lambda: party("a"), TransferHost("a", "a"), error="forbidden"),
+    Row("transfer to stranger", lambda: party("a"), TransferHost("h", "zed"), error="not_member"),
+    Row(
+        "member sets control mode",
+        lambda: party("a"),
+        SetControlMode("a", ControlMode.EVERYONE),
+        error="forbidden",
+    ),
+    Row(
+        "host leaves: longest-present member takes over",
+        lambda: party("a", "b"),
+        Leave("h"),
+        Phase.PAUSED,
+        check=lambda s: s.host_id == "a",
+    ),
+    Row(
+        "last member leaves: party ends",
+        party,
+        Leave("h"),
+        Phase.ENDED,
+        check=lambda s: s.ended_reason == "empty",
+    ),
+    Row("stranger leaves", party, Leave("zed"), error="not_member"),
+    Row(
+        "host gone past grace hands over",
+        lambda: decide(party("a", "b"), Disconnect("h"), T0 + 20)[0],
+        Tick(),
+        Phase.PAUSED,
+        check=lambda s: s.host_id == "a" and s.member("h") is None,
+        at=T0 + 30_020,
+    ),
+    Row(
+        "host back within grace stays host",
+        lambda: decide(party("a"), Disconnect("h"), NOW - 29_000)[0],
+        Join("h"),
+        Phase.PAUSED,
+        check=lambda s: s.host_id == "h" and s.member("h").connected,  # type: ignore[union-attr]
+    ),
+    Row(
+        "handover prefers a connected member over an older disconnected one",
+        lambda: decide(
+            decide(party("a", "b"), Disconnect("a"), NOW - 1_000)[0], Disconnect("h"), NOW - 31_000
+        )[0],
+        Tick(),
+        Phase.PAUSED,
+        check=lambda s: s.host_id == "b",
+    ),
+    Row(
+        "media change pauses at zero and everyone reloads",
+        lambda: playing("a"),
+        ChangeMedia("h", Media(kind="episode", id=3)),
+        Phase.PAUSED,
+        check=lambda s: s.position_ms == 0 and all(m.catching_up for m in s.members),
+    ),
+    Row("member ends", lambda: party("a"), End("a"), error="forbidden"),
+    Row("host ends", lambda: playing("a"), End("h"), Phase.ENDED),
+    # ended
+    Row("anything after the end", ended, Join("b"), error="party_ended"),
+    Row("play after the end", ended, Play("h"), error="party_ended"),
+    Row("tick after the end is quiet", ended, Tick(), Phase.ENDED),
+    Row("bad rtt", lambda: party("a"), ReportRtt("a", -5), error="invalid_input"),
+]
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[r.name for r in TABLE])
+def test_transition_table(row: Row) -> None:
+    before = row.given()
+    if row.error is not None:
+        with pytest.raises(DomainError) as caught:
+            decide(before, row.command, row.at)
+        assert caught.value.code == row.error
+        return
+    after, events = decide(before, row.command, row.at)
+    assert after.phase is row.phase
+    assert row.check(after)
+    if after == before:
+        assert events == []
+    else:
+        assert after.version == before.version + 1
+        assert all(e.version == after.version for e in events)
+        assert replay(before, events) == after
+
+
+def test_play_is_scheduled_from_member_rtts() -> None:
+    s = party("a", "b")
+    s, _ = decide(s, ReportRtt("b", 600), T0 + 20)
+    s, events = decide(s, Play("h"), NOW)
+    # lead = 600 * 1.5 + 80, so the slowest member hears of it before it happens.
+    assert s.anchor_server_ms == NOW + 980
+    assert s.position_at(NOW + 500) == 0
+    assert s.position_at(NOW + 980 + 1_000) == 1_000
+    assert any(isinstance(e, PlaybackChanged) for e in events)
+
+
+def test_lead_is_clamped() -> None:
+    s = party("a")
+    s, _ = decide(s, ReportRtt("a", 0), T0 + 20)
+    s, _ = decide(s, ReportRtt("h", 0), T0 + 20)
+    assert s.lead_ms() == RULES.lead_min_ms
+    s, _ = decide(s, ReportRtt("a", 59_000), T0 + 30)
+    assert s.lead_ms() == RULES.lead_max_ms
+
+
+def test_rtt_only_change_is_not_public_and_keeps_members_version() -> None:
+    s = party("a")
+    after, events = decide(s, ReportRtt("a", 42), NOW)
+    assert [type(e) for e in events] == [RttReported]
+    assert not any(is_public(e) for e in events)
+    assert after.members_version == s.members_version
+    assert replay(s, events) == after
+
+
+def test_position_continuous_across_rate_change() -> None:
+    s = playing("a")
+    t = s.anchor_server_ms + 10_000
+    before = s.position_at(t)
+    s, _ = decide(s, SetRate("h", 2.0), t)
+    assert s.position_at(t) == pytest.approx(before, abs=1)
+    assert s.position_at(t + 1_000) == pytest.approx(before + 2_000, abs=1)
+
+
+def test_wait_timeout_applies_lazily_on_any_command() -> None:
+    s = waiting("a", "b")
+    assert s.next_deadline_ms() == T0 + 13_000
+    after, _ = decide(s, Ready("b"), T0 + 13_000)
+    assert after.phase is Phase.PLAYING
+    assert after.member("a").catching_up  # type: ignore[union-attr]
+    # The straggler's next stall no longer stops the party.
+    after2, _ = decide(after, Buffering("a"), T0 + 14_000)
+    assert after2.phase is Phase.PLAYING
+
+
+def test_waiting_holds_the_position_where_buffering_began() -> None:
+    s = playing("a")
+    t = s.anchor_server_ms + 5_000
+    s, _ = decide(s, Buffering("a"), t)
+    assert s.position_ms == 5_000
+    assert s.position_at(t + 3_000) == 5_000
+    s, _ = decide(s, Ready("a"), t + 3_000)
+    assert s.position_at(s.anchor_server_ms + 1_000) == 6_000
+
+
+def test_reconnect_keeps_place_in_host_order() -> None:
+    s = party("a", "b")
+    s, _ = decide(s, Disconnect("a"), T0 + 100)
+    s, _ = decide(s, Join("a"), T0 + 200)
+    assert s.member("a").joined_at_ms == T0 + 1  # type: ignore[union-attr]
+    s, _ = decide(s, Leave("h"), T0 + 300)
+    assert s.host_id == "a"
+
+
+def test_everyone_expired_ends_the_party() -> None:
+    s = party("a")
+    s, _ = decide(s, Disconnect("a"), T0 + 100)
+    s, _ = decide(s, Disconnect("h"), T0 + 200)
+    s, events = decide(s, Tick(), T0 + 200 + RULES.grace_ms)
+    assert s.phase is Phase.ENDED
+    assert {e.reason for e in events if isinstance(e, MemberRemoved)} == {"expired"}
+    assert any(isinstance(e, PartyEnded) for e in events)
+    assert s.next_deadline_ms() is None
+
+
+def test_kick_event_carries_reason() -> None:
+    s = party("a", "b")
+    _, events = decide(s, Kick("h", "b"), NOW)
+    assert MemberRemoved(s.version + 1, "b", "kicked") in events
+
+
+def test_transfer_emits_roles_changed() -> None:
+    s = party("a")
+    after, events = decide(s, TransferHost("h", "a"), NOW)
+    assert events == [RolesChanged(after.version, "a", ControlMode.HOST_ONLY)]
+
+
+def test_second_device_join_changes_nothing() -> None:
+    s = party("a")
+    after, events = decide(s, Join("a"), NOW)
+    assert after == s and events == []
+
+
+def test_codec_round_trip() -> None:
+    s = waiting("a", "b")
+    s, _ = decide(s, Kick("h", "b"), T0 + 6_000)
+    assert load_state(dump_state(s)) == s
+
+
+_USERS = ["h", "a", "b", "c", "d", "e"]
+
+
+def _random_command(rng: random.Random, s: PartyState) -> Command:
+    who = rng.choice(_USERS)
+    other = rng.choice(_USERS)
+    choices: list[Command] = [
+        Join(who, rtt_ms=rng.choice([None, 30, 200, 700])),
+        Leave(who),
+        Disconnect(who),
+        Play(who),
+        Play(s.host_id),
+        Pause(s.host_id),
+        Seek(s.host_id, rng.randrange(0, 7_200_000)),
+        SetRate(s.host_id, rng.choice([0.5, 1.0, 1.25, 2.0])),
+        Buffering(who),
+        Ready(who),
+        SetWaits(who, waits=rng.random() < 0.7),
+        ReportRtt(who, rng.randrange(0, 900)),
+        TransferHost(s.host_id, other),
+        Kick(s.host_id, other),
+        SetControlMode(s.host_id, rng.choice(list(ControlMode))),
+        ChangeMedia(s.host_id, Media(kind="episode", id=rng.randrange(1, 4))),
+        Tick(),
+    ]
+    return rng.choice(choices)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_replaying_events_reproduces_every_state(seed: int) -> None:
+    """A client folding the broadcast events always lands on the server's state."""
+    rng = random.Random(seed)
+    s = new_party(party_id="p", host_id="h", media=MOVIE, now_ms=T0, rules=RULES)
+    client = s
+    now = T0
+    for _ in range(300):
+        now += rng.choice([0, 5, 50, 400, 3_000, 9_000, 31_000])
+        try:
+            after, events = decide(s, _random_command(rng, s), now)
+        except DomainError:
+            continue
+        assert replay(s, events) == after
+        client = replay(client, events)
+        assert client == after
+        _check_invariants(after)
+        s = after
+        if s.phase is Phase.ENDED:
+            break
+
+
+def _check_invariants(s: PartyState) -> None:
+    ids = [m.user_id for m in s.members]
+    assert len(ids) == len(set(ids)) <= s.rules.capacity
+    assert not (set(ids) & s.banned)
+    if s.phase is Phase.ENDED:
+        return
+    assert s.host_id in ids
+    assert s.waiting_for <= set(ids)
+    assert (s.phase is Phase.WAITING) == (s.wait_deadline_ms is not None)
+    if s.phase is Phase.WAITING:
+        assert s.waiting_for
+    for m in s.members:
+        assert m.connected == (m.disconnected_at_ms is None)
+
+
+def test_stale_events_are_dropped() -> None:
+    s = party("a")
+    v1, e1 = decide(s, Play("h"), NOW)
+    v2, e2 = decide(v1, Pause("h"), NOW + 1_000)
+    assert replay(s, [*e1, *e2, *e1]) == v2
+
+
+def test_member_upserted_on_join_then_ready() -> None:
+    s = party("a")
+    s2, events = decide(s, Join("b"), NOW)
+    assert events == [MemberUpserted(s2.version, Member("b", NOW))]
+    assert s2.members_version == s2.version
+    s3, _ = decide(s2, Ready("b"), NOW + 1)
+    assert replace(s3.member("b"), rtt_ms=None) == Member(  # type: ignore[type-var]
+        "b", NOW, ready=True, catching_up=False
+    )
