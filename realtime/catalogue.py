@@ -44,9 +44,11 @@ def build_asyncapi(registry: Registry) -> dict[str, Any]:
     components: dict[str, Any] = {"AckError": ACK_ERROR}
     messages: dict[str, Any] = {}
     operations: dict[str, Any] = {}
-    specs: list[EventSpec] = sorted(registry.specs.values(), key=lambda s: s.name)
+    specs: list[EventSpec] = registry.all_specs()
     for spec in specs:
         key = _key(spec.name)
+        if spec.direction == "server" and spec.name in registry.specs:
+            key += "_broadcast"  # the same name also travels client to server
         payload = _schema(
             spec.payload,
             components,
@@ -99,7 +101,7 @@ def render_markdown(registry: Registry) -> str:
     ]
     for direction, title in (("client", "Client to server"), ("server", "Server to client")):
         lines += [f"## {title}", ""]
-        for spec in sorted(registry.specs.values(), key=lambda s: s.name):
+        for spec in registry.all_specs():
             if spec.direction != direction:
                 continue
             lines.append(f"### `{spec.name}`")

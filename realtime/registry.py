@@ -85,6 +85,12 @@ class Registry:
     def server_events(self) -> list[EventSpec]:
         return list(self.server_specs.values())
 
+    def all_specs(self) -> list[EventSpec]:
+        """Client events, then server events, each sorted by name (for the catalogue)."""
+        return sorted(self.specs.values(), key=lambda s: s.name) + sorted(
+            self.server_specs.values(), key=lambda s: s.name
+        )
+
 
 events = Registry()
 
