@@ -88,6 +88,18 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_catalog(settings: Settings, args: argparse.Namespace) -> int:
+    from cinema.catalog_cli import import_catalog_command
+
+    return import_catalog_command(settings, args)
+
+
+def cmd_generate_catalog(settings: Settings, args: argparse.Namespace) -> int:
+    from cinema.catalog_cli import generate_catalog_command
+
+    return generate_catalog_command(settings, args)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -212,6 +224,13 @@ def parser() -> argparse.ArgumentParser:
     doc = add("events-doc", cmd_events_doc, "write the Socket.IO event catalogue (markdown)")
     doc.set_defaults(_offline=True)
     doc.add_argument("--output", type=Path, default=Path("docs/events.md"))
+    ic = add("import-catalog", cmd_import_catalog, "import titles from JSON Lines or a JSON array")
+    ic.add_argument("file")
+    ic.add_argument("--json", action="store_true", help="print the report as JSON")
+    gc = add("generate-catalog", cmd_generate_catalog, "add a synthetic catalog (benchmarks)")
+    gc.add_argument("--titles", type=int, required=True)
+    gc.add_argument("--people", type=int, default=None)
+    gc.add_argument("--seed", type=int, default=42)
     return p
 
 

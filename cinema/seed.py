@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts.service import do_create_user
 from models.accounts.tables import Role, User
+from models.catalog.search import refresh_everything
 from models.catalog.tables import Episode, Genre, Season, Title, TitleGenre, TitleKind
 
 
@@ -110,4 +111,5 @@ async def seed_demo(session: AsyncSession) -> list[DemoUser]:
                 for e in range(1, 5)
             )
     await session.flush()
+    await refresh_everything(session)  # search columns of the catalog (issue 3)
     return DEMO_USERS

@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from http_api import accounts, parties, system
+from http_api import accounts, catalog, parties, system
 from http_api.middleware import RequestLogMiddleware
 from http_api.openapi import build_openapi
 from http_api.routing import Api, JSONResponse
@@ -24,7 +24,7 @@ from models.core.settings import Settings
 log = logging.getLogger("cinema.http")
 
 # Each aggregate's route group; add yours here.
-API_GROUPS: list[Api] = [accounts.api, parties.api, parties.assets]
+API_GROUPS: list[Api] = [accounts.api, catalog.api, parties.api, parties.assets]
 
 _HTTP_CODES = {
     400: "bad_request",

@@ -1,0 +1,447 @@
+"""Catalog routes: everyone reads (cached, with ETag), editors and admins write."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from http_api.routing import Api, Call
+from models.accounts.tables import Role
+from models.catalog import browse, cache, schemas, service
+from models.catalog.cache import CachedBody, cache_for, key_of
+from models.core.db import transaction
+from models.core.pagination import Page
+
+api = Api(tags=["catalog"])
+
+READ_ERRORS = (404, 422)
+WRITE_ERRORS = (401, 403, 404, 409, 422)
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    candidates = [c.strip().removeprefix("W/") for c in header.split(",")]
+    return etag in candidates
+
+
+def respond(call: Call, cached: CachedBody) -> Response:
+    """The cached body, or 304 when the client already has it."""
+    headers = {"Cache-Control": cached.cache_control, "X-Cache": "hit" if cached.hit else "miss"}
+    if cached.etag:
+        headers["ETag"] = cached.etag
+        inm = call.request.headers.get("if-none-match")
+        if inm and _etag_matches(inm, cached.etag):
+            return Response(status_code=304, headers=headers)
+    return Response(cached.body, media_type="application/json", headers=headers)
+
+
+async def _read(
+    call: Call,
+    kind: str,
+    key: str,
+    fn: Callable[[AsyncSession], Awaitable[Any]],
+    **kw: Any,
+) -> Response:
+    async def compute() -> Any:
+        async with call.ctx.sessions() as session:
+            return await fn(session)
+
+    return respond(call, await cache_for(call.ctx).get_or_compute(kind, key, compute, **kw))
+
+
+# ---- reads ---------------------------------------------------------------------------------
+
+
+@api.get(
+    "/titles",
+    query=schemas.TitleQuery,
+    response=Page[schemas.TitleItem],
+    auth="none",
+    errors=READ_ERRORS,
+)
+async def list_titles(call: Call) -> Response:
+    """Browse and search titles (filters, sorts, cursor); `q` searches titles, genres, people."""
+    q: schemas.TitleQuery = call.query
+    return await _read(
+        call, "list", key_of(q.model_dump(mode="json")), lambda s: browse.list_titles(s, q)
+    )
+
+
+@api.get(
+    "/titles/facets", query=schemas.FacetQuery, response=schemas.Facets, auth="none", errors=(422,)
+)
+async def title_facets(call: Call) -> Response:
+    """Titles per genre and per decade under the same filters as the list."""
+    q: schemas.FacetQuery = call.query
+    return await _read(
+        call, "facets", key_of(q.model_dump(mode="json")), lambda s: browse.facets(s, q)
+    )
+
+
+@api.get("/titles/{title_id:int}", response=schemas.TitleDetail, auth="none", errors=(404,))
+async def get_title(call: Call) -> Response:
+    """A title with genres, tags, categories, countries, credits, seasons and episodes."""
+    title_id: int = call.params["title_id"]
+    return await _read(
+        call,
+        "title",
+        str(title_id),
+        lambda s: service.title_detail(s, title_id=title_id),
+        title_id=title_id,
+    )
+
+
+@api.get(
+    "/titles/{title_id:int}/rating", response=schemas.RatingSummary, auth="none", errors=(404,)
+)
+async def get_rating(call: Call) -> Response:
+    """Average user rating and rating count of a title."""
+    title_id: int = call.params["title_id"]
+    return await _read(
+        call,
+        "rating",
+        str(title_id),
+        lambda s: service.rating_summary(s, title_id=title_id),
+        title_id=title_id,
+        global_gen=False,
+    )
+
+
+@api.get("/people", query=schemas.PeopleQuery, response=Page[schemas.PersonOut], auth="none")
+async def list_people(call: Call) -> Response:
+    """People, or those whose name is closest to `q`."""
+    q: schemas.PeopleQuery = call.query
+    return await _read(
+        call,
+        "person",
+        "list:" + key_of(q.model_dump(mode="json")),
+        lambda s: service.list_people(s, q=q),
+    )
+
+
+@api.get("/people/{person_id:int}", response=schemas.PersonDetail, auth="none", errors=(404,))
+async def get_person(call: Call) -> Response:
+    """A person with their filmography."""
+    person_id: int = call.params["person_id"]
+    return await _read(
+        call, "person", str(person_id), lambda s: service.person_detail(s, person_id=person_id)
+    )
+
+
+@api.get("/collections", query=schemas.PageQuery, response=Page[schemas.CollectionOut], auth="none")
+async def list_collections(call: Call) -> Response:
+    """Curated collections, newest first."""
+    q: schemas.PageQuery = call.query
+    return await _read(
+        call,
+        "collection",
+        "list:" + key_of(q.model_dump(mode="json")),
+        lambda s: service.list_collections(s, q=q),
+    )
+
+
+@api.get("/collections/{ref}", response=schemas.CollectionDetail, auth="none", errors=(404,))
+async def get_collection(call: Call) -> Response:
+    """A collection (by id or slug) with its titles in editorial order."""
+    ref: str = call.params["ref"]
+    return await _read(
+        call, "collection", "ref:" + ref, lambda s: service.collection_detail(s, ref=ref)
+    )
+
+
+def _term_reads(field: str) -> None:
+    async def list_terms(call: Call) -> Response:
+        return await _read(call, "terms", field, lambda s: service.list_terms(s, field=field))
+
+    list_terms.__doc__ = f"All {field}."
+    api.get(f"/{field}", response=Page[schemas.Term], auth="none")(list_terms)
+
+
+for _field in service.TERM_MODELS:
+    _term_reads(_field)
+
+
+@api.get("/countries", response=Page[schemas.CountryOut], auth="none")
+async def list_countries(call: Call) -> Response:
+    """Countries that titles can be attributed to."""
+    return await _read(call, "terms", "countries", service.list_countries)
+
+
+@api.get("/catalog/cache-stats", response=dict[str, schemas.CacheKindStats], errors=(401, 403))
+async def cache_stats(call: Call) -> dict[str, schemas.CacheKindStats]:
+    """Hit and miss counts of the catalog cache per kind, across all processes (admins)."""
+    call.require_role(Role.admin)
+    stats = await cache.stats(call.ctx)
+    return {kind: schemas.CacheKindStats.model_validate(v) for kind, v in stats.items()}
+
+
+# ---- writes --------------------------------------------------------------------------------
+
+
+async def _title_out(call: Call, title_id: int) -> schemas.TitleDetail:
+    async with call.ctx.sessions() as session:
+        detail = await service.title_detail(session, title_id=title_id)
+    return schemas.TitleDetail.model_validate(detail)
+
+
+@api.post(
+    "/titles", body=schemas.TitleIn, response=schemas.TitleDetail, status=201, errors=WRITE_ERRORS
+)
+async def create_title(call: Call) -> schemas.TitleDetail:
+    """Create a title (editors)."""
+    call.require_role(Role.editor)
+    async with transaction(call.ctx.sessions) as session:
+        title_id = await service.do_create_title(session, data=call.body)
+    await cache.invalidate_title(call.ctx, title_id)
+    return await _title_out(call, title_id)
+
+
+@api.patch(
+    "/titles/{title_id:int}",
+    body=schemas.TitlePatch,
+    response=schemas.TitleDetail,
+    errors=WRITE_ERRORS,
+)
+async def update_title(call: Call) -> schemas.TitleDetail:
+    """Change a title; lists given replace the old ones (editors)."""
+    call.require_role(Role.editor)
+    title_id: int = call.params["title_id"]
+    async with transaction(call.ctx.sessions) as session:
+        await service.do_update_title(session, title_id=title_id, patch=call.body)
+    await cache.invalidate_title(call.ctx, title_id)
+    return await _title_out(call, title_id)
+
+
+@api.delete("/titles/{title_id:int}", status=204, errors=WRITE_ERRORS)
+async def delete_title(call: Call) -> None:
+    """Delete a title with its seasons, episodes and credits (editors)."""
+    call.require_role(Role.editor)
+    title_id: int = call.params["title_id"]
+    async with transaction(call.ctx.sessions) as session:
+        await service.do_delete_title(session, title_id=title_id)
+    await cache.invalidate_title(call.ctx, title_id)
+
+
+@api.post(
+    "/titles/{title_id:int}/seasons",
+    body=schemas.SeasonIn,
+    response=schemas.TitleDetail,
+    status=201,
+    errors=WRITE_ERRORS,
+)
+async def create_season(call: Call) -> schemas.TitleDetail:
+    """Add a season to a series (editors); answers the series."""
+    call.require_role(Role.editor)
+    title_id: int = call.params["title_id"]
+    async with transaction(call.ctx.sessions) as session:
+        await service.do_create_season(session, title_id=title_id, data=call.body)
+    await cache.invalidate_title(call.ctx, title_id)
+    return await _title_out(call, title_id)
+
+
+@api.patch(
+    "/seasons/{season_id:int}",
+    body=schemas.SeasonPatch,
+    response=schemas.TitleDetail,
+    errors=WRITE_ERRORS,
+)
+async def update_season(call: Call) -> schemas.TitleDetail:
+    """Renumber or rename a season (editors); answers the series."""
+    call.require_role(Role.editor)
+    async with transaction(call.ctx.sessions) as session:
+        title_id = await service.do_update_season(
+            session, season_id=call.params["season_id"], patch=call.body
+        )
+    await cache.invalidate_title(call.ctx, title_id)
+    return await _title_out(call, title_id)
+
+
+@api.delete("/seasons/{season_id:int}", status=204, errors=WRITE_ERRORS)
+async def delete_season(call: Call) -> None:
+    """Delete a season and its episodes (editors)."""
+    call.require_role(Role.editor)
+    async with transaction(call.ctx.sessions) as session:
+        title_id = await service.do_delete_season(session, season_id=call.params["season_id"])
+    await cache.invalidate_title(call.ctx, title_id)
+
+
+@api.post(
+    "/seasons/{season_id:int}/episodes",
+    body=schemas.EpisodeIn,
+    response=schemas.TitleDetail,
+    status=201,
+    errors=WRITE_ERRORS,
+)
+async def create_episode(call: Call) -> schemas.TitleDetail:
+    """Add an episode to a season (editors); answers the series."""
+    call.require_role(Role.editor)
+    async with transaction(call.ctx.sessions) as session:
+        _, title_id = await service.do_create_episode(
+            session, season_id=call.params["season_id"], data=call.body
+        )
+    await cache.invalidate_title(call.ctx, title_id)
+    return await _title_out(call, title_id)
+
+
+@api.patch(
+    "/episodes/{episode_id:int}",
+    body=schemas.EpisodePatch,
+    response=schemas.TitleDetail,
+    errors=WRITE_ERRORS,
+)
+async def update_episode(call: Call) -> schemas.TitleDetail:
+    """Change an episode (editors); answers the series."""
+    call.require_role(Role.editor)
+    async with transaction(call.ctx.sessions) as session:
+        title_id = await service.do_update_episode(
+            session, episode_id=call.params["episode_id"], patch=call.body
+        )
+    await cache.invalidate_title(call.ctx, title_id)
+    return await _title_out(call, title_id)
+
+
+@api.delete("/episodes/{episode_id:int}", status=204, errors=WRITE_ERRORS)
+async def delete_episode(call: Call) -> None:
+    """Delete an episode (editors)."""
+    call.require_role(Role.editor)
+    async with transaction(call.ctx.sessions) as session:
+        title_id = await service.do_delete_episode(session, episode_id=call.params["episode_id"])
+    await cache.invalidate_title(call.ctx, title_id)
+
+
+def _term_writes(field: str) -> None:
+    async def create(call: Call) -> schemas.Term:
+        call.require_role(Role.editor)
+        async with transaction(call.ctx.sessions) as session:
+            out = await service.do_create_term(session, field=field, data=call.body)
+        await cache.invalidate_catalog(call.ctx)
+        return schemas.Term.model_validate(out)
+
+    async def update(call: Call) -> schemas.Term:
+        call.require_role(Role.editor)
+        async with transaction(call.ctx.sessions) as session:
+            out = await service.do_update_term(
+                session, field=field, term_id=call.params["term_id"], patch=call.body
+            )
+        await cache.invalidate_catalog(call.ctx)
+        return schemas.Term.model_validate(out)
+
+    async def remove(call: Call) -> None:
+        call.require_role(Role.editor)
+        async with transaction(call.ctx.sessions) as session:
+            await service.do_delete_term(session, field=field, term_id=call.params["term_id"])
+        await cache.invalidate_catalog(call.ctx)
+
+    one = field[:-1] if field != "categories" else "category"
+    create.__doc__ = f"Create a {one} (editors)."
+    update.__doc__ = f"Rename a {one} or change its slug (editors)."
+    remove.__doc__ = f"Delete a {one}; titles lose it (editors)."
+    api.post(
+        f"/{field}", body=schemas.TermIn, response=schemas.Term, status=201, errors=WRITE_ERRORS
+    )(create)
+    api.patch(
+        f"/{field}/{{term_id:int}}",
+        body=schemas.TermPatch,
+        response=schemas.Term,
+        errors=WRITE_ERRORS,
+    )(update)
+    api.delete(f"/{field}/{{term_id:int}}", status=204, errors=WRITE_ERRORS)(remove)
+
+
+for _field in service.TERM_MODELS:
+    _term_writes(_field)
+
+
+async def _person_out(call: Call, person_id: int) -> schemas.PersonDetail:
+    async with call.ctx.sessions() as session:
+        detail = await service.person_detail(session, person_id=person_id)
+    return schemas.PersonDetail.model_validate(detail)
+
+
+@api.post(
+    "/people", body=schemas.PersonIn, response=schemas.PersonDetail, status=201, errors=WRITE_ERRORS
+)
+async def create_person(call: Call) -> schemas.PersonDetail:
+    """Add a person (editors)."""
+    call.require_role(Role.editor)
+    async with transaction(call.ctx.sessions) as session:
+        person_id = await service.do_create_person(session, data=call.body)
+    await cache.invalidate_catalog(call.ctx)
+    return await _person_out(call, person_id)
+
+
+@api.patch(
+    "/people/{person_id:int}",
+    body=schemas.PersonPatch,
+    response=schemas.PersonDetail,
+    errors=WRITE_ERRORS,
+)
+async def update_person(call: Call) -> schemas.PersonDetail:
+    """Change a person; a new name is searchable at once (editors)."""
+    call.require_role(Role.editor)
+    person_id: int = call.params["person_id"]
+    async with transaction(call.ctx.sessions) as session:
+        await service.do_update_person(session, person_id=person_id, patch=call.body)
+    await cache.invalidate_catalog(call.ctx)
+    return await _person_out(call, person_id)
+
+
+@api.delete("/people/{person_id:int}", status=204, errors=WRITE_ERRORS)
+async def delete_person(call: Call) -> None:
+    """Delete a person and their credits (editors)."""
+    call.require_role(Role.editor)
+    async with transaction(call.ctx.sessions) as session:
+        await service.do_delete_person(session, person_id=call.params["person_id"])
+    await cache.invalidate_catalog(call.ctx)
+
+
+async def _collection_out(call: Call, collection_id: int) -> schemas.CollectionDetail:
+    async with call.ctx.sessions() as session:
+        detail = await service.collection_detail(session, ref=str(collection_id))
+    return schemas.CollectionDetail.model_validate(detail)
+
+
+@api.post(
+    "/collections",
+    body=schemas.CollectionIn,
+    response=schemas.CollectionDetail,
+    status=201,
+    errors=WRITE_ERRORS,
+)
+async def create_collection(call: Call) -> schemas.CollectionDetail:
+    """Create a curated collection with its ordered titles (editors)."""
+    call.require_role(Role.editor)
+    async with transaction(call.ctx.sessions) as session:
+        collection_id = await service.do_create_collection(session, data=call.body)
+    await cache.invalidate_catalog(call.ctx)
+    return await _collection_out(call, collection_id)
+
+
+@api.patch(
+    "/collections/{ref}",
+    body=schemas.CollectionPatch,
+    response=schemas.CollectionDetail,
+    errors=WRITE_ERRORS,
+)
+async def update_collection(call: Call) -> schemas.CollectionDetail:
+    """Change a collection; `items` replaces the whole ordered list (editors)."""
+    call.require_role(Role.editor)
+    async with transaction(call.ctx.sessions) as session:
+        collection_id = await service.do_update_collection(
+            session, ref=call.params["ref"], patch=call.body
+        )
+    await cache.invalidate_catalog(call.ctx)
+    return await _collection_out(call, collection_id)
+
+
+@api.delete("/collections/{ref}", status=204, errors=WRITE_ERRORS)
+async def delete_collection(call: Call) -> None:
+    """Delete a collection (its titles stay) (editors)."""
+    call.require_role(Role.editor)
+    async with transaction(call.ctx.sessions) as session:
+        await service.do_delete_collection(session, ref=call.params["ref"])
+    await cache.invalidate_catalog(call.ctx)

@@ -1,0 +1,389 @@
+"""Read side of the catalog: filters, sorts, keyset cursors, search ranking and facets.
+
+Every read costs a fixed number of SQL statements whatever the page length: one for the page
+(plus one to parse a search query) and one per kind of related row (genres of the page's
+titles, credits of a title, ...), never one per item.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Select,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+    union,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.catalog import schemas
+from models.catalog.search import ParsedQuery, parse_query
+from models.catalog.tables import (
+    Category,
+    Credit,
+    Genre,
+    Tag,
+    Title,
+    TitleCategory,
+    TitleCountry,
+    TitleGenre,
+    TitleTag,
+)
+from models.core.errors import InvalidInput
+from models.core.pagination import decode_cursor, encode_cursor
+
+# Search ranks the titles whose normalized title starts with the query, and the most
+# popular of the other matches (enough for 15 pages of 20).
+PREFIX_CANDIDATES = 50
+SEARCH_CANDIDATES = 300
+
+ITEM_COLUMNS = (
+    Title.id,
+    Title.kind,
+    Title.title,
+    Title.original_title,
+    Title.year,
+    Title.release_date,
+    Title.runtime_minutes,
+    Title.age_rating,
+    Title.poster_url,
+    Title.popularity,
+    Title.rating_avg,
+    Title.rating_count,
+)
+
+
+def _simple(value: str) -> ColumnElement[Any]:
+    return func.to_tsquery(literal_column("'simple'::regconfig"), value)
+
+
+def filters(q: schemas.TitleQuery | schemas.FacetQuery) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a browse query; each is served by an index."""
+    out: list[ColumnElement[bool]] = []
+    if q.kind is not None:
+        out.append(Title.kind == q.kind)
+    for slug in q.genre:
+        out.append(
+            exists().where(
+                TitleGenre.title_id == Title.id,
+                TitleGenre.genre_id == select(Genre.id).where(Genre.slug == slug).scalar_subquery(),
+            )
+        )
+    for slug in q.tag:
+        out.append(
+            exists().where(
+                TitleTag.title_id == Title.id,
+                TitleTag.tag_id == select(Tag.id).where(Tag.slug == slug).scalar_subquery(),
+            )
+        )
+    for slug in q.category:
+        out.append(
+            exists().where(
+                TitleCategory.title_id == Title.id,
+                TitleCategory.category_id
+                == select(Category.id).where(Category.slug == slug).scalar_subquery(),
+            )
+        )
+    for code in q.country:
+        out.append(
+            exists().where(
+                TitleCountry.title_id == Title.id, TitleCountry.country_code == code.upper()
+            )
+        )
+    if q.person is not None:
+        out.append(Title.id.in_(select(Credit.title_id).where(Credit.person_id == q.person)))
+    if q.year_from is not None:
+        out.append(Title.year >= q.year_from)
+    if q.year_to is not None:
+        out.append(Title.year <= q.year_to)
+    if q.rating_from is not None:
+        out.append(Title.rating_avg >= q.rating_from)
+    if q.rating_to is not None:
+        out.append(Title.rating_avg <= q.rating_to)
+    if q.age_rating:
+        out.append(Title.age_rating.in_(q.age_rating))
+    return out
+
+
+def _match(pq: ParsedQuery) -> ColumnElement[bool]:
+    prefix = Title.search_title.startswith(pq.normalized, autoescape=True)
+    if not pq.tsquery:
+        return prefix
+    return or_(Title.search_vector.op("@@")(_simple(pq.tsquery)), prefix)
+
+
+@dataclass(frozen=True)
+class _SortSpec:
+    column: Any
+    descending: bool
+    nullable: bool = False
+
+
+SORTS: dict[str, _SortSpec] = {
+    "popular": _SortSpec(Title.popularity, True),
+    "rating": _SortSpec(Title.rating_avg, True),
+    "newest": _SortSpec(Title.release_date, True, nullable=True),
+    "title": _SortSpec(Title.search_title, False),
+}
+
+
+def _cursor_value(spec: _SortSpec, raw: Any) -> Any:
+    if raw is None:
+        return None
+    if spec.column is Title.release_date:
+        return date.fromisoformat(raw)
+    if spec.column is Title.search_title:
+        return str(raw)
+    return float(raw)
+
+
+def _keyset(spec: _SortSpec, value: Any, last_id: int) -> ColumnElement[bool]:
+    col = spec.column
+    if spec.nullable:
+        # NULLS LAST: after a non-null value come smaller values, then all the nulls.
+        if value is None:
+            return and_(col.is_(None), Title.id < last_id)
+        return or_(tuple_(col, Title.id) < tuple_(value, last_id), col.is_(None))
+    if spec.descending:
+        return tuple_(col, Title.id) < tuple_(value, last_id)
+    return tuple_(col, Title.id) > tuple_(value, last_id)
+
+
+def _order(spec: _SortSpec) -> list[Any]:
+    if spec.nullable:
+        return [spec.column.desc().nulls_last(), Title.id.desc()]
+    if spec.descending:
+        return [spec.column.desc(), Title.id.desc()]
+    return [spec.column.asc(), Title.id.asc()]
+
+
+def _cursor_or_none(cursor: str | None, sort: str) -> dict[str, Any] | None:
+    if cursor is None:
+        return None
+    data = decode_cursor(cursor)
+    if data.get("s") != sort or not isinstance(data.get("id"), int):
+        raise InvalidInput("This cursor belongs to another sort or query", code="invalid_cursor")
+    return data
+
+
+async def custom_plans(session: AsyncSession) -> None:
+    """Plan each catalog read for its own parameters: a generic plan, which asyncpg's
+    prepared statements get after five runs, cannot tell "the" from "dicaprio"."""
+    await session.execute(_CUSTOM_PLANS)
+
+
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+async def list_titles(session: AsyncSession, q: schemas.TitleQuery) -> dict[str, Any]:
+    """One page of titles as the `{"items", "next_cursor"}` envelope (plain data)."""
+    await custom_plans(session)
+    pq = await parse_query(session, q.q) if q.q and q.q.strip() else None
+    if pq is not None and pq.empty:
+        return {"items": [], "next_cursor": None}
+    sort = q.sort or ("relevance" if pq is not None else "popular")
+    if sort == "relevance" and pq is None:
+        raise InvalidInput("sort=relevance needs a search query q", code="invalid_input")
+    cur = _cursor_or_none(q.cursor, sort)
+    where = filters(q)
+
+    if sort == "relevance":
+        assert pq is not None
+        rows, next_cursor = await _search_page(session, pq, where, q.limit, cur)
+    else:
+        stmt: Select[Any] = select(*ITEM_COLUMNS).where(*where)  # type: ignore[assignment]
+        if pq is not None:
+            stmt = stmt.where(_match(pq))
+        if sort == "added":
+            stmt = stmt.order_by(Title.id.desc())
+            if cur is not None:
+                stmt = stmt.where(Title.id < cur["id"])
+        else:
+            spec = SORTS[sort]
+            stmt = stmt.add_columns(spec.column.label("sort_value"))
+            stmt = stmt.order_by(*_order(spec))
+            if cur is not None:
+                stmt = stmt.where(_keyset(spec, _cursor_value(spec, cur.get("v")), cur["id"]))
+        rows = list((await session.execute(stmt.limit(q.limit + 1))).mappings())
+        next_cursor = None
+        if len(rows) > q.limit:
+            rows = rows[: q.limit]
+            last = rows[-1]
+            value: Any = None
+            if sort != "added":
+                spec = SORTS[sort]
+                value = last["sort_value"]
+                if isinstance(value, date):
+                    value = value.isoformat()
+            next_cursor = encode_cursor({"s": sort, "v": value, "id": last["id"]})
+    items = await title_items(session, rows)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+async def _search_page(
+    session: AsyncSession,
+    pq: ParsedQuery,
+    where: list[ColumnElement[bool]],
+    limit: int,
+    cur: dict[str, Any] | None,
+) -> tuple[list[Any], str | None]:
+    qn = pq.normalized
+    tier = case(
+        (Title.search_title == qn, 0),
+        (func.cinema_norm(Title.original_title) == qn, 0),
+        (Title.search_title.startswith(qn, autoescape=True), 1),
+        (Title.search_vector.op("@@")(_simple(pq.title_tsquery or "''")), 2),
+        else_=3,
+    )
+    # Closeness to the title only means something for title matches; the rest (a genre,
+    # an actor) are equally close, and popularity orders them.
+    closeness = case(
+        (
+            tier <= 2,
+            func.round(
+                cast(
+                    (
+                        func.word_similarity(literal(qn), Title.search_title)
+                        + func.similarity(literal(qn), Title.search_title)
+                    )
+                    / 2,
+                    Numeric,
+                ),
+                3,
+            ),
+        ),
+        else_=literal(0, Numeric),
+    )
+    # Rank inside each branch (PostgreSQL computes these after the LIMIT), so candidates
+    # are not fetched twice.
+    columns = (*ITEM_COLUMNS, tier.label("tier"), closeness.label("closeness"))
+    branches = [
+        select(*columns)
+        .where(Title.search_title.startswith(qn, autoescape=True), *where)
+        .order_by(Title.search_title)
+        .limit(PREFIX_CANDIDATES)
+    ]
+    if pq.tsquery:
+        branches.append(
+            select(*columns)
+            .where(Title.search_vector.op("@@")(_simple(pq.tsquery)), *where)
+            .order_by(Title.popularity.desc())
+            .limit(SEARCH_CANDIDATES)
+        )
+    ranked = union(*branches).subquery("ranked")
+    stmt = select(ranked)
+    if cur is not None:
+        try:
+            key = (int(cur["t"]), -float(cur["c"]), -float(cur["p"]), -int(cur["id"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput("Malformed cursor", code="invalid_cursor") from exc
+        stmt = stmt.where(
+            tuple_(ranked.c.tier, -ranked.c.closeness, -ranked.c.popularity, -ranked.c.id).op(">")(
+                tuple_(*(literal(k) for k in key))
+            )
+        )
+    stmt = stmt.order_by(
+        ranked.c.tier, ranked.c.closeness.desc(), ranked.c.popularity.desc(), ranked.c.id.desc()
+    ).limit(limit + 1)
+    rows = list((await session.execute(stmt)).mappings())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(
+            {
+                "s": "relevance",
+                "t": last["tier"],
+                "c": str(last["closeness"]),
+                "p": last["popularity"],
+                "id": last["id"],
+            }
+        )
+    return rows, next_cursor
+
+
+async def genres_of(
+    session: AsyncSession, title_ids: Sequence[int]
+) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not title_ids:
+        return out
+    rows = await session.execute(
+        select(TitleGenre.title_id, Genre.id, Genre.slug, Genre.name)
+        .join(Genre, Genre.id == TitleGenre.genre_id)
+        .where(TitleGenre.title_id.in_(title_ids))
+        .order_by(TitleGenre.title_id, Genre.name)
+    )
+    for title_id, gid, slug, name in rows:
+        out[title_id].append({"id": gid, "slug": slug, "name": name})
+    return out
+
+
+def item_dict(row: Any, genres: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "kind": str(row["kind"].value if hasattr(row["kind"], "value") else row["kind"]),
+        "title": row["title"],
+        "original_title": row["original_title"],
+        "year": row["year"],
+        "release_date": row["release_date"].isoformat() if row["release_date"] else None,
+        "runtime_minutes": row["runtime_minutes"],
+        "age_rating": row["age_rating"],
+        "poster_url": row["poster_url"],
+        "genres": genres,
+        "popularity": float(row["popularity"]),
+        "rating_avg": round(float(row["rating_avg"]), 2),
+        "rating_count": row["rating_count"],
+    }
+
+
+async def title_items(session: AsyncSession, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    genres = await genres_of(session, [r["id"] for r in rows])
+    return [item_dict(r, genres.get(r["id"], [])) for r in rows]
+
+
+async def facets(session: AsyncSession, q: schemas.FacetQuery) -> dict[str, Any]:
+    """Titles per genre and per decade under the current filter (and search query)."""
+    await custom_plans(session)
+    where = filters(q)
+    if q.q and q.q.strip():
+        pq = await parse_query(session, q.q)
+        if pq.empty:
+            return {"genres": [], "decades": []}
+        where.append(_match(pq))
+    matching = select(Title.id).where(*where)
+    genre_rows = await session.execute(
+        select(Genre.slug, Genre.name, func.count())
+        .select_from(TitleGenre)
+        .join(Genre, Genre.id == TitleGenre.genre_id)
+        .where(TitleGenre.title_id.in_(matching))
+        .group_by(Genre.slug, Genre.name)
+        .order_by(func.count().desc(), Genre.name)
+    )
+    decade = (Title.year / 10 * 10).label("decade")
+    decade_rows = await session.execute(
+        select(decade, func.count())
+        .where(*where, Title.year.is_not(None))
+        .group_by(decade)
+        .order_by(decade.desc())
+    )
+    return {
+        "genres": [{"key": s, "name": n, "count": c} for s, n, c in genre_rows],
+        "decades": [{"key": str(d), "name": f"{d}s", "count": c} for d, c in decade_rows],
+    }

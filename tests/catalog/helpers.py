@@ -1,0 +1,59 @@
+"""Catalog test helpers: editors through the real API, and SQL statement counting."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models.core.context import Context
+from tests.factories import Account, make_account
+
+
+def tag() -> str:
+    """A unique lowercase word, so each test's titles can be told apart from others'."""
+    return "t" + uuid.uuid4().hex[:10]
+
+
+async def editor(ctx: Context, client: httpx.AsyncClient) -> Account:
+    return await make_account(ctx, client, role="editor")
+
+
+async def post(client: httpx.AsyncClient, who: Account, path: str, body: Any) -> Any:
+    r = await client.post(f"/api/v1{path}", json=body, headers=who.headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def ensure_terms(client: httpx.AsyncClient, who: Account, field: str, *names: str) -> None:
+    for name in names:
+        r = await client.post(f"/api/v1/{field}", json={"name": name}, headers=who.headers)
+        assert r.status_code in (201, 409), r.text
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@contextmanager
+def count_queries(engine: AsyncEngine) -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+
+    def on_execute(*args: Any) -> None:
+        counter.statements.append(str(args[2]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        yield counter
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", on_execute)

@@ -1,0 +1,144 @@
+"""Smart search: typos, prefixes, accents, people, ranking; on real PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from models.core.context import Context
+from tests.catalog.helpers import editor, ensure_terms, post, tag
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+FILMS = [
+    ("The Avengers", 2012, 900.0, ["Leonardo Fakeprio"], ["action"]),
+    ("Avengers: Age of Ultron", 2015, 700.0, [], ["action"]),
+    ("The Godfather", 1972, 950.0, ["Marlon Brandough"], ["crime"]),
+    ("The Godfather Part II", 1974, 800.0, [], ["crime"]),
+    ("Star Wars", 1977, 990.0, ["Harrison Fordly"], ["science-fiction"]),
+    ("Stardust Memories", 1980, 50.0, [], ["comedy"]),
+    ("Amélie", 2001, 600.0, ["Audrey Tautouz"], ["comedy"]),
+    ("Titanic", 1997, 980.0, ["Leonardo Fakeprio", "Kate Winsletta"], ["drama"]),
+    ("Inception", 2010, 970.0, ["Leonardo Fakeprio"], ["science-fiction"]),
+    ("Léon: The Professional", 1994, 500.0, ["Jean Renault"], ["crime"]),
+]
+
+
+async def _search(client: httpx.AsyncClient, q: str, **params: Any) -> list[str]:
+    r = await client.get("/api/v1/titles", params={"q": q, **params})
+    assert r.status_code == 200, r.text
+    return [i["title"] for i in r.json()["items"]]
+
+
+@pytest.fixture(scope="module")
+async def films(ctx: Context, app: Any) -> str:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        who = await editor(ctx, client)
+        await ensure_terms(client, who, "genres", "Action", "Crime", "Science Fiction", "Comedy")
+        await ensure_terms(client, who, "genres", "Drama")
+        label = tag()
+        await ensure_terms(client, who, "tags", label)
+        people: dict[str, int] = {}
+        for _, _, _, cast, _ in FILMS:
+            for name in cast:
+                if name not in people:
+                    people[name] = (await post(client, who, "/people", {"name": name}))["id"]
+        for title, year, popularity, cast, genres in FILMS:
+            await post(
+                client,
+                who,
+                "/titles",
+                {
+                    "kind": "film",
+                    "title": title,
+                    "year": year,
+                    "popularity": popularity,
+                    "genres": genres,
+                    "tags": [label],
+                    "credits": [{"person_id": people[n], "role": "actor"} for n in cast],
+                },
+            )
+        return label
+
+
+async def test_typos_find_the_title(client: httpx.AsyncClient, films: str) -> None:
+    assert (await _search(client, "Avngers", tag=films))[:2] == [
+        "The Avengers",
+        "Avengers: Age of Ultron",
+    ]
+    assert set((await _search(client, "godfathr", tag=films))[:2]) == {
+        "The Godfather",
+        "The Godfather Part II",
+    }
+    assert (await _search(client, "inceptoin", tag=films))[0] == "Inception"
+
+
+async def test_prefix_as_typed(client: httpx.AsyncClient, films: str) -> None:
+    found = await _search(client, "star w", tag=films)
+    assert found[0] == "Star Wars"
+    assert "Amélie" not in found
+    # A prefix of a word matches too, and exact-prefix titles rank first.
+    assert (await _search(client, "stard", tag=films))[0] == "Stardust Memories"
+
+
+async def test_accents_and_case(client: httpx.AsyncClient, films: str) -> None:
+    assert (await _search(client, "amelie", tag=films))[0] == "Amélie"
+    assert (await _search(client, "AMÉLIE", tag=films))[0] == "Amélie"
+    assert (await _search(client, "leon", tag=films))[0] == "Léon: The Professional"
+
+
+async def test_people_find_their_films(client: httpx.AsyncClient, films: str) -> None:
+    found = await _search(client, "fakeprio", tag=films)
+    assert found == ["Titanic", "Inception", "The Avengers"]  # by popularity
+    # A typo in a name and a first name + last name both work.
+    assert set(await _search(client, "fakepro", tag=films)) == set(found)
+    assert await _search(client, "kate winsletta", tag=films) == ["Titanic"]
+
+
+async def test_genre_words_match(client: httpx.AsyncClient, films: str) -> None:
+    found = await _search(client, "crime", tag=films)
+    assert set(found) == {"The Godfather", "The Godfather Part II", "Léon: The Professional"}
+
+
+async def test_exact_before_prefix_before_other(client: httpx.AsyncClient, films: str) -> None:
+    # "the godfather" is exact for one title and a prefix of another, more popular or not.
+    assert (await _search(client, "the godfather", tag=films))[:2] == [
+        "The Godfather",
+        "The Godfather Part II",
+    ]
+
+
+async def test_search_combines_with_filters(client: httpx.AsyncClient, films: str) -> None:
+    assert await _search(client, "fakeprio", tag=films, year_from=2000) == [
+        "Inception",
+        "The Avengers",
+    ]
+    assert await _search(client, "fakeprio", tag=films, genre="drama") == ["Titanic"]
+
+
+async def test_search_pages_with_cursor(client: httpx.AsyncClient, films: str) -> None:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"q": "the", "tag": films, "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        body = (await client.get("/api/v1/titles", params=params)).json()
+        seen += [i["title"] for i in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen))
+    assert set(seen) >= {"The Avengers", "The Godfather", "Léon: The Professional"}
+
+
+async def test_nonsense_and_empty_queries(client: httpx.AsyncClient, films: str) -> None:
+    assert await _search(client, "qqxxzzvv", tag=films) == []
+    assert await _search(client, "!!!", tag=films) == []
+    bad = await client.get("/api/v1/titles", params={"q": "x" * 201})
+    assert bad.status_code == 422
+    relevance = await client.get("/api/v1/titles", params={"sort": "relevance"})
+    assert relevance.status_code == 422
