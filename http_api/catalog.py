@@ -13,7 +13,6 @@ from models.accounts.tables import Role
 from models.catalog import browse, cache, schemas, service
 from models.catalog.cache import CachedBody, cache_for, key_of
 from models.core.db import transaction
-from models.core.pagination import Page
 
 api = Api(tags=["catalog"])
 
@@ -59,7 +58,7 @@ async def _read(
 @api.get(
     "/titles",
     query=schemas.TitleQuery,
-    response=Page[schemas.TitleItem],
+    response=schemas.TitlePage,
     auth="none",
     errors=READ_ERRORS,
 )
@@ -111,7 +110,7 @@ async def get_rating(call: Call) -> Response:
     )
 
 
-@api.get("/people", query=schemas.PeopleQuery, response=Page[schemas.PersonOut], auth="none")
+@api.get("/people", query=schemas.PeopleQuery, response=schemas.PersonPage, auth="none")
 async def list_people(call: Call) -> Response:
     """People, or those whose name is closest to `q`."""
     q: schemas.PeopleQuery = call.query
@@ -132,7 +131,7 @@ async def get_person(call: Call) -> Response:
     )
 
 
-@api.get("/collections", query=schemas.PageQuery, response=Page[schemas.CollectionOut], auth="none")
+@api.get("/collections", query=schemas.PageQuery, response=schemas.CollectionPage, auth="none")
 async def list_collections(call: Call) -> Response:
     """Curated collections, newest first."""
     q: schemas.PageQuery = call.query
@@ -158,14 +157,15 @@ def _term_reads(field: str) -> None:
         return await _read(call, "terms", field, lambda s: service.list_terms(s, field=field))
 
     list_terms.__doc__ = f"All {field}."
-    api.get(f"/{field}", response=Page[schemas.Term], auth="none")(list_terms)
+    list_terms.__name__ = f"list_{field}"
+    api.get(f"/{field}", response=schemas.TermPage, auth="none")(list_terms)
 
 
 for _field in service.TERM_MODELS:
     _term_reads(_field)
 
 
-@api.get("/countries", response=Page[schemas.CountryOut], auth="none")
+@api.get("/countries", response=schemas.CountryPage, auth="none")
 async def list_countries(call: Call) -> Response:
     """Countries that titles can be attributed to."""
     return await _read(call, "terms", "countries", service.list_countries)
@@ -340,6 +340,9 @@ def _term_writes(field: str) -> None:
     create.__doc__ = f"Create a {one} (editors)."
     update.__doc__ = f"Rename a {one} or change its slug (editors)."
     remove.__doc__ = f"Delete a {one}; titles lose it (editors)."
+    create.__name__, update.__name__, remove.__name__ = (
+        f"{v}_{one}" for v in ("create", "update", "delete")
+    )
     api.post(
         f"/{field}", body=schemas.TermIn, response=schemas.Term, status=201, errors=WRITE_ERRORS
     )(create)

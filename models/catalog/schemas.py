@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.catalog.tables import CreditRole, TitleKind
+from models.core.pagination import Page
 
 Sort = Literal["relevance", "popular", "rating", "newest", "title", "added"]
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -346,3 +347,26 @@ def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     return slug[:64] or "x"
+
+
+# ---- list envelopes (named, so OpenAPI gets valid component names) -------------------------
+
+
+class TitlePage(Page[TitleItem]):
+    pass
+
+
+class PersonPage(Page[PersonOut]):
+    pass
+
+
+class CollectionPage(Page[CollectionOut]):
+    pass
+
+
+class TermPage(Page[Term]):
+    pass
+
+
+class CountryPage(Page[CountryOut]):
+    pass

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ async def test_openapi_describes_every_route(client: httpx.AsyncClient) -> None:
     validate(spec)
     documented = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
     for e in all_endpoints():
-        assert (e.method, e.path) in documented
+        # Path convertors ({id:int}) are documented as plain parameters.
+        assert (e.method, re.sub(r":\w+}", "}", e.path)) in documented
     register = spec["paths"]["/api/v1/auth/register"]["post"]
     schema_ref = register["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert schema_ref.endswith("/RegisterIn")
