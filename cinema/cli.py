@@ -1,4 +1,4 @@
-"""`cinema`: run, serve, worker, migrate, create-user, seed.
+"""`cinema`: run, serve, worker, migrate, create-user, seed, ingest-media.
 
 Every command acts on DATABASE_URL / REDIS_URL when set, else on the embedded services
 under .data/ (started on demand, shared with a running `cinema run`)."""
@@ -98,6 +98,22 @@ def cmd_generate_catalog(settings: Settings, args: argparse.Namespace) -> int:
     from cinema.catalog_cli import generate_catalog_command
 
     return generate_catalog_command(settings, args)
+
+
+def cmd_ingest_media(settings: Settings, args: argparse.Namespace) -> int:
+    from cinema.ingest import ingest_media
+    from models.core.errors import DomainError
+
+    if not Path(args.file).is_file():
+        print(f"error: no such file: {args.file}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(
+            ingest_media(settings, target=args.target, file=Path(args.file), inline=args.inline)
+        )
+    except DomainError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -231,6 +247,10 @@ def parser() -> argparse.ArgumentParser:
     gc.add_argument("--titles", type=int, required=True)
     gc.add_argument("--people", type=int, default=None)
     gc.add_argument("--seed", type=int, default=42)
+    im = add("ingest-media", cmd_ingest_media, "transcode a file for a film or an episode")
+    im.add_argument("target", help="title:ID (a film), episode:ID, or an id that is one of them")
+    im.add_argument("file")
+    im.add_argument("--inline", action="store_true", help="transcode here, without a worker")
     return p
 
 

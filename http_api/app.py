@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from http_api import accounts, catalog, parties, system
+from http_api import accounts, catalog, media, parties, system
 from http_api.middleware import RequestLogMiddleware
 from http_api.openapi import build_openapi
 from http_api.routing import Api, JSONResponse
@@ -24,7 +24,14 @@ from models.core.settings import Settings
 log = logging.getLogger("cinema.http")
 
 # Each aggregate's route group; add yours here.
-API_GROUPS: list[Api] = [accounts.api, catalog.api, parties.api, parties.assets]
+API_GROUPS: list[Api] = [
+    accounts.api,
+    catalog.api,
+    parties.api,
+    parties.assets,
+    media.api,
+    media.files,
+]
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -93,8 +100,21 @@ def create_http_app(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type", "X-Request-ID", "If-None-Match"],
-                expose_headers=["X-Request-ID", "ETag", "Retry-After"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "X-Request-ID",
+                    "If-None-Match",
+                    "Range",  # web video players fetch segments by byte range
+                ],
+                expose_headers=[
+                    "X-Request-ID",
+                    "ETag",
+                    "Retry-After",
+                    "Content-Range",
+                    "Content-Length",
+                    "Accept-Ranges",
+                ],
                 max_age=600,
             ),
         ],

@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     port: int = 8000
     data_dir: Path = Path(".data")
     media_dir: Path = Path(".data/media")
+    # Streaming (issue 7). Signed media URLs live this long: a feature film plus pauses.
+    media_url_ttl_s: int = 6 * 3600
+    media_max_upload_bytes: int = 20 * 1024**3
+    media_ladder: str = "1080:5000,720:2800,360:800"  # height:video kbit/s per rendition
+    media_segment_s: int = Field(default=4, ge=1, le=10)
+    media_x264_preset: str = "veryfast"
+    ffmpeg_path: str | None = None  # default: the system ffmpeg, else imageio-ffmpeg's
+    # Where players fetch /media/... from: a CDN in front of us; default public_url.
+    media_public_url: str | None = None
 
     # Browser origins allowed for CORS and for Socket.IO's Origin check.
     cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])

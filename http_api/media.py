@@ -1,0 +1,381 @@
+"""Streaming: ingest (upload or register a source), playback URLs, viewing history, and the
+signed media files themselves."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import time
+from pathlib import Path
+
+from starlette.responses import FileResponse, Response
+
+from http_api.routing import Api, Call
+from models.core import clock
+from models.core.errors import DomainError, Forbidden, Gone, InvalidInput, NotFound
+from models.media import history, service, signing
+from models.media.schemas import (
+    ContinueOut,
+    HistoryEntryOut,
+    HistoryPage,
+    HistoryQuery,
+    MediaAssetOut,
+    NextEpisodeOut,
+    PlaybackOut,
+    ProgressIn,
+    RegisterSourceIn,
+    ResumeOut,
+    UploadQuery,
+)
+from models.media.storage import BadImportPath, TooLarge, safe_name
+
+api = Api(tags=["media"])
+# The media files sit outside /api/v1: /media/<token>/<asset>/<revision>/<file>.
+files = Api(tags=["media"], prefix="")
+
+
+# --- ingest (editors) ----------------------------------------------------------------------
+
+
+def _id(call: Call, name: str) -> int:
+    """A numeric path parameter; anything else names nothing."""
+    raw = str(call.params[name])
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"No such {name.removesuffix('_id')}", code="not_found")
+    return int(raw)
+
+
+async def _target(call: Call) -> service.Target:
+    async with call.transaction() as session:
+        if "episode_id" in call.params:
+            return await service.access_target(session, episode_id=_id(call, "episode_id"))
+        return await service.access_target(session, title_id=_id(call, "title_id"))
+
+
+async def _upload(call: Call) -> MediaAssetOut:
+    user = call.require_role("editor")
+    target = await _target(call)
+    limit = call.ctx.settings.media_max_upload_bytes
+    declared = call.request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise DomainError(
+            f"The upload is larger than {limit} bytes", code="payload_too_large", status=413
+        )
+    media = service.store(call.ctx)
+    name = safe_name(call.query.filename)
+    dest = media.new_source_path(target.key, name)
+    try:
+        size = await media.save_stream(call.request.stream(), dest, max_bytes=limit)
+    except TooLarge as exc:
+        raise DomainError(str(exc), code="payload_too_large", status=413) from exc
+    if size == 0:
+        dest.unlink(missing_ok=True)
+        raise InvalidInput("The upload is empty", code="empty_upload")
+    try:
+        async with call.transaction() as session:
+            asset = await service.do_attach_source(
+                session,
+                call.outbox,
+                target=target,
+                source_path=dest,
+                source_name=name,
+                source_size=size,
+                user_id=user.user_id,
+            )
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return service.asset_out(asset)
+
+
+@api.put(
+    "/titles/{title_id}/media/source",
+    query=UploadQuery,
+    response=MediaAssetOut,
+    status=202,
+    summary="Upload a film's source video",
+    errors=(403, 404, 413),
+)
+async def upload_title_source(call: Call) -> MediaAssetOut:
+    """Upload a source video as the raw request body (application/octet-stream or video/*).
+
+    Streamed to disk; over MEDIA_MAX_UPLOAD_BYTES is refused with 413. The transcode is
+    queued and `media:ingest` socket events report its progress to the uploader.
+    """
+    return await _upload(call)
+
+
+@api.put(
+    "/episodes/{episode_id}/media/source",
+    query=UploadQuery,
+    response=MediaAssetOut,
+    status=202,
+    summary="Upload an episode's source video",
+    errors=(403, 404, 413),
+)
+async def upload_episode_source(call: Call) -> MediaAssetOut:
+    """Upload an episode's source video (see the film upload)."""
+    return await _upload(call)
+
+
+async def _register(call: Call) -> MediaAssetOut:
+    user = call.require_role("editor")
+    target = await _target(call)
+    media = service.store(call.ctx)
+    try:
+        src = media.resolve_import(call.body.path)
+    except BadImportPath as exc:
+        raise InvalidInput(str(exc), code="bad_import_path") from exc
+    dest = media.new_source_path(target.key, src.name)
+    size = await media.copy_in(src, dest)
+    try:
+        async with call.transaction() as session:
+            asset = await service.do_attach_source(
+                session,
+                call.outbox,
+                target=target,
+                source_path=dest,
+                source_name=safe_name(src.name),
+                source_size=size,
+                user_id=user.user_id,
+            )
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return service.asset_out(asset)
+
+
+@api.post(
+    "/titles/{title_id}/media/register",
+    body=RegisterSourceIn,
+    response=MediaAssetOut,
+    status=202,
+    errors=(403, 404),
+)
+async def register_title_source(call: Call) -> MediaAssetOut:
+    """Use a file from the media imports directory as a film's source."""
+    return await _register(call)
+
+
+@api.post(
+    "/episodes/{episode_id}/media/register",
+    body=RegisterSourceIn,
+    response=MediaAssetOut,
+    status=202,
+    errors=(403, 404),
+)
+async def register_episode_source(call: Call) -> MediaAssetOut:
+    """Use a file from the media imports directory as an episode's source."""
+    return await _register(call)
+
+
+async def _retranscode(call: Call) -> MediaAssetOut:
+    user = call.require_role("editor")
+    target = await _target(call)
+    async with call.transaction() as session:
+        asset = await service.do_retranscode(
+            session, call.outbox, target=target, user_id=user.user_id
+        )
+    return service.asset_out(asset)
+
+
+@api.post(
+    "/titles/{title_id}/media/transcode",
+    response=MediaAssetOut,
+    status=202,
+    errors=(403, 404, 409),
+)
+async def retranscode_title(call: Call) -> MediaAssetOut:
+    """Transcode a film's kept source again (safe to repeat)."""
+    return await _retranscode(call)
+
+
+@api.post(
+    "/episodes/{episode_id}/media/transcode",
+    response=MediaAssetOut,
+    status=202,
+    errors=(403, 404, 409),
+)
+async def retranscode_episode(call: Call) -> MediaAssetOut:
+    """Transcode an episode's kept source again (safe to repeat)."""
+    return await _retranscode(call)
+
+
+async def _asset(call: Call) -> MediaAssetOut:
+    call.require_role("editor")
+    target = await _target(call)
+    async with call.transaction() as session:
+        return service.asset_out(await service.access_asset(session, target=target))
+
+
+@api.get("/titles/{title_id}/media", response=MediaAssetOut, errors=(403, 404))
+async def title_media(call: Call) -> MediaAssetOut:
+    """A film's media: transcode status, progress, error, renditions."""
+    return await _asset(call)
+
+
+@api.get("/episodes/{episode_id}/media", response=MediaAssetOut, errors=(403, 404))
+async def episode_media(call: Call) -> MediaAssetOut:
+    """An episode's media: transcode status, progress, error, renditions."""
+    return await _asset(call)
+
+
+# --- playback ------------------------------------------------------------------------------
+
+
+async def _playback(call: Call) -> PlaybackOut:
+    user = call.require_user()
+    target = await _target(call)
+    async with call.transaction() as session:
+        return await service.access_playback(
+            call.ctx, session, user_id=user.user_id, target=target, now=clock.now()
+        )
+
+
+@api.get("/titles/{title_id}/playback", response=PlaybackOut, errors=(404, 409))
+async def title_playback(call: Call) -> PlaybackOut:
+    """Signed HLS and DASH URLs of a film, valid for MEDIA_URL_TTL_S."""
+    return await _playback(call)
+
+
+@api.get("/episodes/{episode_id}/playback", response=PlaybackOut, errors=(404, 409))
+async def episode_playback(call: Call) -> PlaybackOut:
+    """Signed HLS and DASH URLs of an episode, valid for MEDIA_URL_TTL_S."""
+    return await _playback(call)
+
+
+# --- viewing history -----------------------------------------------------------------------
+
+
+@api.post("/me/history/progress", body=ProgressIn, response=HistoryEntryOut, errors=(404,))
+async def record_progress(call: Call) -> HistoryEntryOut:
+    """A player heartbeat (also over the socket as `history:heartbeat`)."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        target = await service.access_target(
+            session, title_id=call.body.title_id, episode_id=call.body.episode_id
+        )
+        return await history.do_record_progress(
+            session,
+            call.outbox,
+            user_id=user.user_id,
+            target=target,
+            position_ms=call.body.position_ms,
+            duration_ms=call.body.duration_ms,
+            now_ms=clock.now_ms(),
+        )
+
+
+@api.get("/me/history", query=HistoryQuery, response=HistoryPage)
+async def list_history(call: Call) -> HistoryPage:
+    """What I watched, most recent first."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        return await history.list_history(
+            session, user_id=user.user_id, cursor=call.query.cursor, limit=call.query.limit
+        )
+
+
+@api.delete("/me/history/{entry_id}", status=204, errors=(404,))
+async def delete_history_entry(call: Call) -> None:
+    """Remove one entry (a film, or one episode) from my history."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        await history.do_delete_entry(session, user_id=user.user_id, entry_id=_id(call, "entry_id"))
+
+
+@api.delete("/me/history/titles/{title_id}", status=204)
+async def delete_title_history(call: Call) -> None:
+    """Remove a film or a whole series from my history."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        await history.do_delete_title(session, user_id=user.user_id, title_id=_id(call, "title_id"))
+
+
+@api.get("/me/continue-watching", response=ContinueOut)
+async def continue_watching(call: Call) -> ContinueOut:
+    """The "continue watching" row: unfinished items and next episodes, most recent first."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        return ContinueOut(items=await history.continue_watching(session, user_id=user.user_id))
+
+
+@api.get("/titles/{title_id}/resume", response=ResumeOut, errors=(404,))
+async def resume(call: Call) -> ResumeOut:
+    """What to play for a title and where to start (a series: which episode)."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        title = await history.access_title(session, title_id=_id(call, "title_id"))
+        return await history.resume(session, user_id=user.user_id, title=title)
+
+
+@api.get("/episodes/{episode_id}/next", response=NextEpisodeOut, errors=(404,))
+async def next_episode(call: Call) -> NextEpisodeOut:
+    """The episode after this one (across seasons), or null after the finale."""
+    call.require_user()
+    async with call.transaction() as session:
+        nxt = await history.next_episode(session, episode_id=_id(call, "episode_id"))
+    return NextEpisodeOut(next=nxt)
+
+
+# --- the signed files ----------------------------------------------------------------------
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".mpd": "application/dash+xml",
+    ".mp4": "video/mp4",
+}
+SEGMENT_TYPE = "video/iso.segment"  # IANA type of a CMAF / fMP4 media segment
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}\.(m3u8|mpd|m4s|mp4)$")
+MAX_CACHE_S = 24 * 3600
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def content_type(name: str) -> str:
+    if name.endswith(".m4s"):
+        return "video/mp4" if name.startswith("init") else SEGMENT_TYPE
+    return CONTENT_TYPES[name[name.rfind(".") :]]
+
+
+@files.get(
+    "/media/{token}/{asset_id}/{revision}/{name}",
+    auth="none",
+    raw_response="application/octet-stream",
+    errors=(403, 404, 410),
+)
+async def media_file(call: Call) -> Response:
+    """A manifest or segment by signed URL (as handed out by /playback); Range supported.
+
+    No database and no session: the token is the authorization, so this is as cheap as a
+    static file and a CDN can sit in front (responses are public and immutable for as long
+    as the grant lasts).
+    """
+    p = call.params
+    name = p["name"]
+    prefix = f"{p['asset_id']}/{p['revision']}"
+    now = time.time()
+    try:
+        grant = signing.verify(
+            service.media_key(call.ctx), token=p["token"], prefix=prefix, now=int(now)
+        )
+    except signing.BadSignature as exc:
+        raise Forbidden(str(exc), code="bad_signature", headers=_NO_STORE) from exc
+    except signing.Expired as exc:
+        raise Gone(str(exc), code="expired", headers=_NO_STORE) from exc
+    path = Path(call.ctx.settings.media_dir, "assets", p["asset_id"], p["revision"], name)
+    try:
+        if not _NAME.match(name):
+            raise FileNotFoundError(name)
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(name)
+    except OSError as exc:
+        raise NotFound("No such media file", code="not_found", headers=_NO_STORE) from exc
+    max_age = max(0, min(MAX_CACHE_S, grant.expires - int(now)))
+    headers = {
+        "Cache-Control": f"public, max-age={max_age}, immutable",
+        "X-Content-Type-Options": "nosniff",
+        "Timing-Allow-Origin": "*",
+    }
+    return FileResponse(path, headers=headers, media_type=content_type(name), stat_result=st)

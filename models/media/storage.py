@@ -1,0 +1,163 @@
+"""Where media lives on disk, and the few operations that must be atomic.
+
+    media_dir/
+      imports/                 operators drop files here; editors may register them by name
+      sources/<item>/<file>    every source is kept (the current one at least); <item> is
+                               film-<title id> or episode-<episode id>
+      assets/<asset>/<rev>/    published renditions: immutable, served by signed URL
+      assets/<asset>/.work-<rev>/   an encode in progress; renamed into place when done
+
+A revision directory never changes once published, which is what lets a CDN (or an object
+store) hold it forever; a re-run writes a new revision and switches the pointer in the
+database, so viewers of the old one are not cut off mid-segment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterable
+from pathlib import Path
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_EXT = re.compile(r"^\.[a-z0-9]{1,5}$")
+_FLUSH = 1024 * 1024
+
+
+class TooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the upload is larger than {limit} bytes")
+        self.limit = limit
+
+
+class BadImportPath(Exception):
+    pass
+
+
+def safe_name(name: str) -> str:
+    """A file name for the disk: no directories, no leading dots, at most 100 characters."""
+    base = _SAFE.sub("_", Path(name.replace("\\", "/")).name).lstrip("._")
+    return base[-100:] or "source"
+
+
+class MediaStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.imports = root / "imports"
+        self.sources = root / "sources"
+        self.assets = root / "assets"
+
+    def new_source_path(self, item: str, filename: str) -> Path:
+        ext = Path(safe_name(filename)).suffix.lower()
+        ext = ext if _EXT.match(ext) else ""
+        return self.sources / item / f"{uuid.uuid4().hex}{ext}"
+
+    def resolve_import(self, relative: str) -> Path:
+        """A file inside imports/; anything that escapes it (.., symlinks) is refused."""
+        base = self.imports.resolve()
+        candidate = (base / relative).resolve()
+        if not candidate.is_relative_to(base) or candidate == base:
+            raise BadImportPath("the path must name a file inside the media imports directory")
+        if not candidate.is_file():
+            raise BadImportPath(f"no file {relative!r} in the media imports directory")
+        return candidate
+
+    def work_dir(self, asset_id: int, revision: str) -> Path:
+        return self.assets / str(asset_id) / f".work-{revision}"
+
+    def revision_dir(self, asset_id: int, revision: str) -> Path:
+        return self.assets / str(asset_id) / revision
+
+    def publish(self, asset_id: int, revision: str) -> Path:
+        final = self.revision_dir(asset_id, revision)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(self.work_dir(asset_id, revision), final)
+        return final
+
+    def discard(self, asset_id: int, revision: str) -> None:
+        shutil.rmtree(self.work_dir(asset_id, revision), ignore_errors=True)
+
+    def drop_revision(self, asset_id: int, revision: str) -> None:
+        shutil.rmtree(self.revision_dir(asset_id, revision), ignore_errors=True)
+
+    def prune(
+        self,
+        asset_id: int,
+        *,
+        current_revision: str,
+        current_source: Path,
+        grace_s: int,
+        now: float | None = None,
+    ) -> None:
+        """Remove what nobody can still be using, after a publish (under the asset's lock).
+
+        A replaced revision stays while URLs signed for it may be alive (`grace_s` after the
+        next one was published); work directories of interrupted runs go; older sources go,
+        newer files are uploads still being registered and stay.
+        """
+        now = time.time() if now is None else now
+        base = self.assets / str(asset_id)
+        dirs = [d for d in base.iterdir() if d.is_dir()] if base.is_dir() else []
+        for d in dirs:
+            if d.name.startswith(".work-"):
+                shutil.rmtree(d, ignore_errors=True)
+        revisions = sorted(
+            (d for d in dirs if not d.name.startswith(".")), key=lambda d: d.stat().st_mtime
+        )
+        for older, newer in itertools.pairwise(revisions):
+            if older.name != current_revision and newer.stat().st_mtime < now - grace_s:
+                shutil.rmtree(older, ignore_errors=True)
+        if current_source.is_file():
+            keep_from = current_source.stat().st_mtime
+            for f in current_source.parent.glob("*"):
+                if f.name != current_source.name and f.stat().st_mtime < keep_from:
+                    f.unlink(missing_ok=True)
+
+    async def save_stream(self, chunks: AsyncIterable[bytes], dest: Path, *, max_bytes: int) -> int:
+        """Write a request body to `dest` without holding it in memory; refuse past max_bytes.
+
+        The bytes go to a `.part` file renamed into place at the end, so a broken or refused
+        upload never leaves something that looks like a source.
+        """
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(dest.name + ".part")
+        size = 0
+        buf = bytearray()
+        f = await asyncio.to_thread(open, part, "wb")
+        try:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge(max_bytes)
+                buf += chunk
+                if len(buf) >= _FLUSH:
+                    await asyncio.to_thread(f.write, bytes(buf))
+                    buf.clear()
+            if buf:
+                await asyncio.to_thread(f.write, bytes(buf))
+            await asyncio.to_thread(f.close)
+            os.replace(part, dest)
+        except BaseException:
+            f.close()
+            part.unlink(missing_ok=True)
+            raise
+        return size
+
+    async def copy_in(self, src: Path, dest: Path) -> int:
+        """Bring a local file in as a source (a hard link when on the same filesystem)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+
+        def _copy() -> int:
+            try:
+                os.link(src, dest)
+            except OSError:
+                shutil.copyfile(src, dest)
+            return dest.stat().st_size
+
+        return await asyncio.to_thread(_copy)
