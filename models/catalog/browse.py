@@ -125,7 +125,7 @@ def _match(pq: ParsedQuery) -> ColumnElement[bool]:
     prefix = Title.search_title.startswith(pq.normalized, autoescape=True)
     if not pq.tsquery:
         return prefix
-    return or_(Title.search_vector.op("@@")(_simple(pq.tsquery)), prefix)
+    return or_(Title.search_vector.bool_op("@@")(_simple(pq.tsquery)), prefix)
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ async def _search_page(
         (Title.search_title == qn, 0),
         (func.cinema_norm(Title.original_title) == qn, 0),
         (Title.search_title.startswith(qn, autoescape=True), 1),
-        (Title.search_vector.op("@@")(_simple(pq.title_tsquery or "''")), 2),
+        (Title.search_vector.bool_op("@@")(_simple(pq.title_tsquery or "''")), 2),
         else_=3,
     )
     # Closeness to the title only means something for title matches; the rest (a genre,
@@ -282,7 +282,7 @@ async def _search_page(
     if pq.tsquery:
         branches.append(
             select(*columns)
-            .where(Title.search_vector.op("@@")(_simple(pq.tsquery)), *where)
+            .where(Title.search_vector.bool_op("@@")(_simple(pq.tsquery)), *where)
             .order_by(Title.popularity.desc())
             .limit(SEARCH_CANDIDATES)
         )
@@ -376,7 +376,7 @@ async def facets(session: AsyncSession, q: schemas.FacetQuery) -> dict[str, Any]
         .group_by(Genre.slug, Genre.name)
         .order_by(func.count().desc(), Genre.name)
     )
-    decade = (Title.year / 10 * 10).label("decade")
+    decade = ((Title.year // 10) * 10).label("decade")
     decade_rows = await session.execute(
         select(decade, func.count())
         .where(*where, Title.year.is_not(None))

@@ -156,6 +156,10 @@ class CatalogCache:
         while True:
             if await redis.set(lock, token, nx=True, px=LOCK_MS):
                 try:
+                    # The previous holder may have stored the value just before we got here.
+                    done = await redis.get(full)
+                    if done is not None:
+                        return _unpack(done, kind, hit=False)
                     body = orjson.dumps(await compute())
                     packed = _pack(body)
                     await redis.set(full, packed, ex=TTL[kind])

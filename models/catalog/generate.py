@@ -349,6 +349,7 @@ async def generate_catalog(
     seed: int = 42,
     people: int | None = None,
     credits_per_title: int = 10,
+    famous: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> GenerateReport:
     """Add `titles` synthetic titles (and about titles/2 people) in one transaction."""
@@ -375,7 +376,8 @@ async def generate_catalog(
         c0 = await _reserve_ids(conn, "credits")
 
         say(f"making {n_people} people")
-        famous_people = sorted({p for f in FAMOUS for p in f[5]})
+        well_known = FAMOUS if famous else []
+        famous_people = sorted({p for f in well_known for p in f[5]})
         n_people = max(n_people, len(famous_people) + 50)
         # Famous people last, out of the skewed draw below: they act in their own films only.
         names: list[str] = []
@@ -414,9 +416,9 @@ async def generate_catalog(
             cum.append(acc)
         for i in range(titles):
             tid = t0 + i + 1
-            famous = FAMOUS[i] if i < len(FAMOUS) else None
-            if famous:
-                name, original, kind, year, gnames, cast = famous
+            known = well_known[i] if i < len(well_known) else None
+            if known:
+                name, original, kind, year, gnames, cast = known
                 popularity = 5000.0 + rng.random() * 1000
             else:
                 words = rng.choice([2, 2, 3, 3, 4])
@@ -550,9 +552,12 @@ async def generate_catalog(
             await _sync_sequence(conn, table)
         say("deriving search columns")
         await refresh_everything(conn)
-    async with engine.begin() as conn:
+    # The bulk update leaves dead rows and long GIN pending lists; searches are slow until
+    # a vacuum cleans them, so do it now rather than wait for autovacuum.
+    async with engine.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
         for table in ("titles", "people", "credits", "title_genres", "catalog_search_words"):
-            await conn.execute(text(f"ANALYZE {table}"))
+            await auto.execute(text(f"VACUUM ANALYZE {table}"))
     return GenerateReport(
         titles=len(title_rows),
         people=len(person_rows),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, text, update
+from sqlalchemy import Select, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -395,7 +395,9 @@ async def list_people(session: AsyncSession, *, q: schemas.PeopleQuery) -> dict[
         offset = int(decode_cursor(q.cursor).get("o", 0)) if q.cursor else 0
         norm = func.cinema_norm(q.q)
         stmt = (
-            stmt.where(Person.search_name.op("%")(norm) | Person.search_name.startswith(norm))
+            stmt.where(
+                or_(Person.search_name.bool_op("%")(norm), Person.search_name.startswith(norm))
+            )
             .order_by(func.similarity(Person.search_name, norm).desc(), Person.id)
             .offset(offset)
         )

@@ -10,8 +10,6 @@ import pytest
 from models.core.context import Context
 from tests.catalog.helpers import editor, ensure_terms, post, tag
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
-
 FILMS = [
     ("The Avengers", 2012, 900.0, ["Leonardo Fakeprio"], ["action"]),
     ("Avengers: Age of Ultron", 2015, 700.0, [], ["action"]),
