@@ -7,6 +7,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -18,7 +19,7 @@ from http_api import accounts, catalog, media, parties, system
 from http_api.middleware import RequestLogMiddleware
 from http_api.openapi import build_openapi
 from http_api.routing import Api, JSONResponse
-from models.core.errors import DomainError
+from models.core.errors import DomainError, from_database
 from models.core.settings import Settings
 
 log = logging.getLogger("cinema.http")
@@ -59,6 +60,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         status_code=exc.status_code,
         headers=dict(exc.headers or {}),
     )
+
+
+async def _data_error(request: Request, exc: Exception) -> Response:
+    translated = from_database(exc)
+    if translated is None:
+        return await _unexpected(request, exc)
+    return await _domain_error(request, translated)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -121,6 +129,7 @@ def create_http_app(
         exception_handlers={
             DomainError: _domain_error,
             HTTPException: _http_error,
+            DataError: _data_error,
             Exception: _unexpected,
         },
         lifespan=lifespan,

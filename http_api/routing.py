@@ -20,7 +20,7 @@ from models.accounts.service import Principal, access_principal
 from models.accounts.tables import Role
 from models.core.context import Context
 from models.core.db import transaction
-from models.core.errors import DomainError, Forbidden, InvalidInput, Unauthorized
+from models.core.errors import DomainError, Forbidden, InvalidInput, Unauthorized, check_int64
 from models.core.events import Outbox
 
 AuthMode = Literal["required", "optional", "none"]
@@ -143,11 +143,13 @@ async def _bearer(request: Request, ctx: Context, mode: AuthMode) -> Principal |
 
 def _parse(model: type[BaseModel], data: Any, where: str) -> BaseModel:
     try:
-        return model.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(
             f"Invalid {where}", code="invalid_input", details=validation_details(exc)
         ) from exc
+    check_int64(parsed, where)
+    return parsed
 
 
 async def _read_json(request: Request) -> Any:
@@ -267,6 +269,7 @@ def _endpoint_app(e: Endpoint) -> Callable[[Request], Awaitable[Response]]:
                 body = _parse(e.form, dict(form), "form")
         if e.query is not None:
             query = _parse(e.query, _query_dict(request, e.query), "query")
+        check_int64(request.path_params, "path")
         call = Call(request, ctx, user, dict(request.path_params), body, query)
         result = await e.handler(call)
         await ctx.flush(call.outbox)

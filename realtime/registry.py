@@ -16,7 +16,13 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from models.accounts.tables import Role
 from models.core.context import Context
-from models.core.errors import DomainError, Forbidden, InvalidInput
+from models.core.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    check_int64,
+    from_database,
+)
 from models.core.events import Outbox
 
 log = logging.getLogger("cinema.socket")
@@ -107,7 +113,9 @@ def _validate(spec: EventSpec, raw: Any) -> Any:
     if spec.payload is None:
         return raw
     try:
-        return TypeAdapter(spec.payload).validate_python({} if raw is None else raw)
+        payload = TypeAdapter(spec.payload).validate_python({} if raw is None else raw)
+        check_int64(payload, "payload")
+        return payload
     except ValidationError as exc:
         details = [
             {"loc": [str(p) for p in e["loc"]], "message": e["msg"], "type": e["type"]}
@@ -138,9 +146,16 @@ async def dispatch(
         result = ok(data)
     except DomainError as exc:
         result = error_ack(exc)
-    except Exception:
-        log.exception("socket event %s failed", spec.name)
-        result = {"ok": False, "error": {"code": "internal", "message": "Internal server error"}}
+    except Exception as exc:
+        translated = from_database(exc)
+        if translated is not None:
+            result = error_ack(translated)
+        else:
+            log.exception("socket event %s failed", spec.name)
+            result = {
+                "ok": False,
+                "error": {"code": "internal", "message": "Internal server error"},
+            }
     log.info(
         "event %s %s",
         spec.name,

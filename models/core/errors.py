@@ -76,3 +76,34 @@ class RateLimited(DomainError):
             headers={"Retry-After": str(retry_after_s)},
         )
         self.retry_after_s = retry_after_s
+
+
+def from_database(exc: BaseException) -> DomainError | None:
+    """Input the database refused as data (an id past bigint, a malformed value) is the
+    client's mistake, not a server error."""
+    from sqlalchemy.exc import DataError
+
+    if isinstance(exc, DataError):
+        return InvalidInput("A value is out of range or malformed", code="invalid_input")
+    return None
+
+
+_INT64 = 2**63
+
+
+def check_int64(value: Any, where: str) -> None:
+    """Every id and count we store is a bigint; a bigger number is bad input, not a crash."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not -_INT64 <= value < _INT64:
+            raise InvalidInput(f"A number in the {where} is out of range", code="invalid_input")
+    elif hasattr(value, "__pydantic_fields__"):
+        for item in value.__dict__.values():
+            check_int64(item, where)
+    elif isinstance(value, dict):
+        for item in value.values():
+            check_int64(item, where)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            check_int64(item, where)

@@ -111,3 +111,14 @@ def test_urls_in_standard_forms() -> None:
     )
     with pytest.raises(ValueError):
         asyncpg_url("mysql://x@y/z")
+
+
+async def test_ids_past_bigint_are_invalid_input_not_server_errors(
+    client: httpx.AsyncClient,
+) -> None:
+    huge = "215812711837014813371793408"
+    r = await client.get(f"/api/v1/titles?person={huge}")
+    assert r.status_code in (404, 422), r.text
+    assert r.json()["error"]["code"] != "internal"
+    r = await client.get(f"/api/v1/titles/{huge}")
+    assert r.status_code in (404, 422), r.text
