@@ -15,7 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from http_api import accounts, catalog, media, parties, system
+from http_api import accounts, catalog, media, notifications, parties, system
 from http_api.middleware import RequestLogMiddleware
 from http_api.openapi import build_openapi
 from http_api.routing import Api, JSONResponse
@@ -32,6 +32,7 @@ API_GROUPS: list[Api] = [
     parties.assets,
     media.api,
     media.files,
+    notifications.api,
 ]
 
 _HTTP_CODES = {

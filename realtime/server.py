@@ -21,6 +21,7 @@ from models.core.events import Outbox, session_room, user_room
 from models.core.settings import Settings
 from realtime.connections import HEARTBEAT_S, Conn, Connections
 from realtime.registry import EventSpec, Registry, SocketCall, dispatch, error_ack, events
+from realtime.resume import ResyncingRedisManager
 
 log = logging.getLogger("cinema.socket")
 
@@ -49,7 +50,7 @@ class TokenBucket:
 def make_server(settings: Settings, redis_url: str, channel: str) -> socketio.AsyncServer:
     return socketio.AsyncServer(
         async_mode="asgi",
-        client_manager=socketio.AsyncRedisManager(redis_url, channel=channel),
+        client_manager=ResyncingRedisManager(redis_url, channel=channel),
         cors_allowed_origins=settings.cors_origins,
         transports=["polling", "websocket"] if settings.socketio_polling else ["websocket"],
         max_http_buffer_size=settings.socketio_max_payload_bytes,

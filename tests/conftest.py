@@ -111,6 +111,12 @@ def settings(
         data_dir=base / "data",
         media_dir=base / "media",
         cors_origins=["http://testserver", "http://127.0.0.1"],
+        # Notifications: short windows so coalescing and deferred mail finish in a test;
+        # the local Web Push service of tests/notifications listens on plain http.
+        notify_group_window_s=8,
+        notify_email_delay_s=1,
+        push_endpoint_hosts=["127.0.0.1"],
+        push_allow_http=True,
     )
 
 
@@ -129,6 +135,10 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         DATA_DIR=str(settings.data_dir),
         MEDIA_DIR=str(settings.media_dir),
         CORS_ORIGINS='["http://testserver", "http://127.0.0.1"]',
+        NOTIFY_GROUP_WINDOW_S=str(settings.notify_group_window_s),
+        NOTIFY_EMAIL_DELAY_S=str(settings.notify_email_delay_s),
+        PUSH_ENDPOINT_HOSTS='["127.0.0.1"]',
+        PUSH_ALLOW_HTTP="true",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

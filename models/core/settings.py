@@ -75,6 +75,26 @@ class Settings(BaseSettings):
     party_chat_limit: int = 20
     party_chat_window_s: int = 30
 
+    # Notifications: likes on one comment within this window become one notification; an
+    # email waits this long (or until the window closes) and goes only if still unread.
+    notify_group_window_s: int = 600
+    notify_email_delay_s: int = 120
+    # Web Push (VAPID). Empty key: one is derived from secret_key, so it is stable.
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: str = "mailto:admin@cinema.local"
+    # Push endpoints we will POST to (a leading dot allows subdomains); anything else is
+    # refused at registration, so a subscription cannot point our server at an internal URL.
+    push_endpoint_hosts: list[str] = Field(
+        default_factory=lambda: [
+            "fcm.googleapis.com",
+            "updates.push.services.mozilla.com",
+            ".notify.windows.com",
+            "web.push.apple.com",
+        ]
+    )
+    push_allow_http: bool = False
+    push_max_subscriptions_per_user: int = 20
+
     log_level: str = "INFO"
     log_dir: Path = Path("logs")
     log_json: bool = False

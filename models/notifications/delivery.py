@@ -1,0 +1,391 @@
+"""Delivery after commit: live to connected devices, Web Push to the others, email later.
+
+Each step is claimed in the row (`pushed_at`, `emailed_at`) before it is done and released if
+it fails, so a retried or duplicated job never sends twice; `delivered_at` marks a dispatched
+notification, and a sweeper re-dispatches any whose job was lost."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import aiohttp
+import aiosmtplib
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.accounts.tables import User
+from models.core import clock
+from models.core.context import Context
+from models.core.db import transaction
+from models.core.events import user_room
+from models.core.settings import Settings
+from models.notifications import service
+from models.notifications.push import PushOutcome, send_push
+from models.notifications.schemas import NotificationOut
+from models.notifications.tables import (
+    Channel,
+    Notification,
+    NotificationPreference,
+    NotificationType,
+    PushSubscription,
+)
+
+log = logging.getLogger("cinema.notifications")
+
+EMAIL_JOB = "email_notifications"
+# realtime.connections keeps each user's sockets in a sorted set scored by last heartbeat;
+# entries older than this belong to a process that died.
+_SOCKET_STALE_MS = 90_000
+_PUSH_FAILURES_BEFORE_PRUNE = 5
+
+
+class TransientDeliveryError(Exception):
+    """Some sends failed for reasons worth retrying; the rest went out."""
+
+
+@dataclass
+class DispatchReport:
+    notifications: int = 0
+    live: int = 0
+    pushed: int = 0
+    push_pruned: int = 0
+    emails_scheduled: int = 0
+    failed: list[int] = field(default_factory=list)
+
+
+async def online_user_ids(ctx: Context, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Users with a live socket on any server process."""
+    ids = list(user_ids)
+    if not ids:
+        return set()
+    floor = clock.now_ms() - _SOCKET_STALE_MS
+    online: set[uuid.UUID] = set()
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        async with ctx.redis.pipeline(transaction=False) as pipe:
+            for uid in chunk:
+                pipe.zcount(ctx.keys("sio", "user", str(uid)), floor, "+inf")
+            counts = await pipe.execute()
+        online.update(uid for uid, n in zip(chunk, counts, strict=True) if n)
+    return online
+
+
+async def channel_choices(
+    session: AsyncSession, pairs: Iterable[tuple[uuid.UUID, NotificationType]]
+) -> dict[tuple[uuid.UUID, NotificationType], dict[Channel, bool]]:
+    wanted = set(pairs)
+    users = {u for u, _ in wanted}
+    chosen: dict[tuple[uuid.UUID, NotificationType, Channel], bool] = {}
+    if users:
+        rows = await session.execute(
+            select(NotificationPreference).where(NotificationPreference.user_id.in_(users))
+        )
+        chosen = {(p.user_id, p.type, p.channel): p.enabled for p in rows.scalars()}
+    return {
+        (u, t): {c: chosen.get((u, t, c), service.default_enabled(t, c)) for c in Channel}
+        for u, t in wanted
+    }
+
+
+def _email_delay(n: Notification, settings: Settings) -> float:
+    """Grouped notifications mail when their window closes (one mail for the whole group);
+    others after a short grace, so a user who read it live gets no mail."""
+    now = clock.now()
+    base = settings.notify_email_delay_s
+    if n.group_until is not None:
+        return max(base, (n.group_until - now).total_seconds() + 0.5)
+    return max(0.0, base - (now - n.created_at).total_seconds())
+
+
+def push_payload(out: NotificationOut, settings: Settings) -> dict[str, Any]:
+    return {
+        "title": "Cinema",
+        "body": out.text,
+        "data": {
+            "id": out.id,
+            "type": out.type.value,
+            "stream": "notifications",
+            "cursor": out.cursor,
+            "url": f"{settings.public_url}/notifications",
+        },
+    }
+
+
+async def dispatch(
+    ctx: Context, *, notification_ids: Sequence[int], live: bool = False
+) -> DispatchReport:
+    """Live (when asked: bulk notifications skip the per-row emit), push, schedule email."""
+    report = DispatchReport()
+    async with ctx.sessions() as session:
+        rows = list(
+            (
+                await session.execute(
+                    select(Notification)
+                    .where(
+                        Notification.id.in_(notification_ids),
+                        Notification.delivered_at.is_(None),
+                    )
+                    .order_by(Notification.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            return report
+        report.notifications = len(rows)
+        choices = await channel_choices(session, ((n.user_id, n.type) for n in rows))
+        online = await online_user_ids(ctx, {n.user_id for n in rows})
+        visible = [n for n in rows if n.seq is not None]
+        to_push = [
+            n
+            for n in rows
+            if n.pushed_at is None
+            and n.user_id not in online
+            and choices[(n.user_id, n.type)][Channel.push]
+        ]
+        # Render only what leaves now: live to the connected, push to the others.
+        shown = [n for n in visible if live and n.user_id in online]
+        outs = {o.id: o for o in await service.outs_for(session, [*shown, *to_push])}
+
+    for n in shown:
+        await ctx.publisher.emit(
+            service.EVENT, service.live_event(outs[n.id]), room=user_room(n.user_id)
+        )
+        report.live += 1
+    if to_push:
+        await _push(ctx, to_push, outs, report)
+
+    by_delay: dict[int, list[int]] = defaultdict(list)
+    for n in rows:
+        if n.emailed_at is None and choices[(n.user_id, n.type)][Channel.email]:
+            by_delay[round(_email_delay(n, ctx.settings))].append(n.id)
+    for delay, ids in sorted(by_delay.items()):
+        await ctx.jobs.enqueue(
+            EMAIL_JOB,
+            notification_ids=ids,
+            _job_id=service.job_id(ctx, "notify-email", ids[0], ids[-1], len(ids)),
+            _defer_by=timedelta(seconds=delay),
+        )
+        report.emails_scheduled += len(ids)
+
+    done = [n.id for n in rows if n.id not in report.failed]
+    async with transaction(ctx.sessions) as session:
+        await session.execute(
+            update(Notification)
+            .where(Notification.id.in_(done), Notification.delivered_at.is_(None))
+            .values(delivered_at=clock.now())
+        )
+    return report
+
+
+async def _claim(session: AsyncSession, column: Any, ids: Sequence[int]) -> list[int]:
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.id.in_(ids), column.is_(None))
+        .values({column.key: clock.now()})
+        .returning(Notification.id)
+    )
+    return [r[0] for r in result]
+
+
+async def _release(ctx: Context, column: Any, ids: Sequence[int]) -> None:
+    if ids:
+        async with transaction(ctx.sessions) as session:
+            await session.execute(
+                update(Notification).where(Notification.id.in_(ids)).values({column.key: None})
+            )
+
+
+async def _push(
+    ctx: Context,
+    rows: Sequence[Notification],
+    outs: dict[int, NotificationOut],
+    report: DispatchReport,
+) -> None:
+    async with transaction(ctx.sessions) as session:
+        claimed = set(await _claim(session, Notification.pushed_at, [n.id for n in rows]))
+        users = {n.user_id for n in rows if n.id in claimed}
+        subs = (
+            (
+                await session.execute(
+                    select(PushSubscription).where(PushSubscription.user_id.in_(users))
+                )
+            )
+            .scalars()
+            .all()
+        )
+    by_user: dict[uuid.UUID, list[PushSubscription]] = defaultdict(list)
+    for s in subs:
+        by_user[s.user_id].append(s)
+    gone: list[int] = []
+    ok: list[int] = []
+    failing: list[int] = []
+    failed_notifications: list[int] = []
+    async with aiohttp.ClientSession() as http:
+        for n in rows:
+            if n.id not in claimed or n.id not in outs:
+                continue
+            payload = push_payload(outs[n.id], ctx.settings)
+            outcomes = [
+                (s, await send_push(ctx.settings, s, payload, http=http, topic=f"n{n.id}"))
+                for s in by_user.get(n.user_id, [])
+            ]
+            for s, outcome in outcomes:
+                if outcome is PushOutcome.sent:
+                    ok.append(s.id)
+                    report.pushed += 1
+                elif outcome is PushOutcome.gone:
+                    gone.append(s.id)
+                else:
+                    failing.append(s.id)
+            if outcomes and all(o is PushOutcome.failed for _, o in outcomes):
+                failed_notifications.append(n.id)
+    async with transaction(ctx.sessions) as session:
+        if gone:
+            await session.execute(
+                text("DELETE FROM push_subscriptions WHERE id = ANY(:ids)"), {"ids": gone}
+            )
+        if ok:
+            await session.execute(
+                update(PushSubscription)
+                .where(PushSubscription.id.in_(ok))
+                .values(last_success_at=clock.now(), failure_count=0)
+            )
+        if failing:
+            await session.execute(
+                update(PushSubscription)
+                .where(PushSubscription.id.in_(failing))
+                .values(failure_count=PushSubscription.failure_count + 1)
+            )
+            # A subscription that keeps failing is as good as gone.
+            pruned = await session.execute(
+                text(
+                    "DELETE FROM push_subscriptions WHERE id = ANY(:ids) AND failure_count >= :n"
+                    " RETURNING id"
+                ),
+                {"ids": failing, "n": _PUSH_FAILURES_BEFORE_PRUNE},
+            )
+            gone.extend(r[0] for r in pruned)
+    report.push_pruned = len(gone)
+    if failed_notifications:
+        await _release(ctx, Notification.pushed_at, failed_notifications)
+        report.failed.extend(failed_notifications)
+
+
+def render_email(settings: Settings, to: str, out: NotificationOut) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Subject"] = out.text
+    message.set_content(
+        f"{out.text}\n\n"
+        f"See it in your inbox: {settings.public_url}/notifications\n\n"
+        f"You get these emails because of your notification settings; change them at "
+        f"{settings.public_url}/settings/notifications\n"
+    )
+    return message
+
+
+@dataclass
+class EmailReport:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+async def send_emails(ctx: Context, *, notification_ids: Sequence[int]) -> EmailReport:
+    """One email per notification still unread, claimed first; one SMTP connection."""
+    report = EmailReport()
+    async with transaction(ctx.sessions) as session:
+        claimed = (
+            (
+                await session.execute(
+                    update(Notification)
+                    .where(
+                        Notification.id.in_(notification_ids),
+                        Notification.emailed_at.is_(None),
+                        Notification.read_at.is_(None),
+                    )
+                    .values(emailed_at=clock.now())
+                    .returning(Notification)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        report.skipped = len(notification_ids) - len(claimed)
+        if not claimed:
+            return report
+        users = {
+            u.id: u
+            for u in (
+                await session.execute(select(User).where(User.id.in_({n.user_id for n in claimed})))
+            ).scalars()
+        }
+        choices = await channel_choices(session, ((n.user_id, n.type) for n in claimed))
+        wanted = [
+            n
+            for n in claimed
+            if users.get(n.user_id) is not None
+            and users[n.user_id].is_active
+            and choices[(n.user_id, n.type)][Channel.email]
+        ]
+        # Rows the user has no in-app copy of (seq NULL) still mail; render them alike.
+        outs = await service.outs_for(session, wanted)
+        report.skipped += len(claimed) - len(wanted)
+    failed: list[int] = []
+    settings = ctx.settings
+    smtp = aiosmtplib.SMTP(
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        start_tls=settings.smtp_starttls,
+        use_tls=settings.smtp_tls,
+        timeout=20,
+    )
+    try:
+        await smtp.connect()
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        await _release(ctx, Notification.emailed_at, [n.id for n in wanted])
+        raise TransientDeliveryError(f"SMTP unavailable: {exc}") from exc
+    try:
+        for n, out in zip(wanted, outs, strict=True):
+            try:
+                await smtp.send_message(render_email(settings, users[n.user_id].email, out))
+                report.sent += 1
+            except aiosmtplib.SMTPRecipientsRefused:
+                report.skipped += 1  # a permanent refusal: retrying will not help
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                log.warning("mail for notification %s failed: %s", n.id, exc)
+                failed.append(n.id)
+    finally:
+        try:
+            await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            pass
+    if failed:
+        report.failed = len(failed)
+        await _release(ctx, Notification.emailed_at, failed)
+        raise TransientDeliveryError(f"{len(failed)} of {len(wanted)} emails failed")
+    return report
+
+
+async def stale_undelivered(ctx: Context, *, older_than_s: int, limit: int) -> list[int]:
+    cutoff = clock.now() - timedelta(seconds=older_than_s)
+    async with ctx.sessions() as session:
+        rows = await session.execute(
+            select(Notification.id)
+            .where(Notification.delivered_at.is_(None), Notification.created_at < cutoff)
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+        return [r[0] for r in rows]

@@ -1,0 +1,126 @@
+"""Wire models of the notification center (HTTP and socket)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.core.pagination import Page
+from models.notifications.tables import Channel, NotificationType
+
+STREAM = "notifications"
+
+
+class ActorOut(BaseModel):
+    id: uuid.UUID
+    name: str
+
+
+class NotificationOut(BaseModel):
+    id: int
+    # The stream cursor of this notification's latest change (None: not in the inbox,
+    # because the user turned in-app off for this type; only email/push carry it).
+    cursor: int | None
+    type: NotificationType
+    text: str
+    data: dict[str, Any]
+    actor: ActorOut | None
+    actor_count: int
+    group_key: str | None
+    created_at: datetime
+    updated_at: datetime
+    read: bool
+
+
+class NotificationPage(Page[NotificationOut]):
+    """One page of the inbox, newest change first."""
+
+
+class NotificationEvent(BaseModel):
+    """Server -> client `notification`: a new or coalesced (same `id`) notification."""
+
+    stream: Literal["notifications"] = "notifications"
+    cursor: int
+    notification: NotificationOut
+
+
+class UnreadEvent(BaseModel):
+    """Server -> client `notification:unread`: the latest unread count (state, no replay)."""
+
+    unread: int
+
+
+class InboxQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=30, ge=1, le=100)
+    unread_only: bool = False
+
+
+class UnreadOut(BaseModel):
+    unread: int
+    # The stream head: a client that has it needs no replay.
+    cursor: int
+
+
+class MarkAllIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Only notifications up to this cursor (what the user saw); all when omitted.
+    up_to: int | None = Field(default=None, ge=0)
+
+
+class MarkedOut(BaseModel):
+    marked: int
+    unread: int
+
+
+class PreferenceItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: NotificationType
+    channel: Channel
+    enabled: bool
+
+
+class PreferencesOut(BaseModel):
+    items: list[PreferenceItem]
+
+
+class PreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[PreferenceItem] = Field(min_length=1, max_length=60)
+
+
+class PushKeys(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    p256dh: str = Field(min_length=80, max_length=100, pattern=r"^[A-Za-z0-9_\-]+=*$")
+    auth: str = Field(min_length=16, max_length=40, pattern=r"^[A-Za-z0-9_\-]+=*$")
+
+
+class PushSubscriptionIn(BaseModel):
+    """The browser's `PushSubscription.toJSON()`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = Field(min_length=10, max_length=2000)
+    keys: PushKeys
+    expirationTime: int | None = None
+    user_agent: str | None = Field(default=None, max_length=300)
+
+
+class PushSubscriptionOut(BaseModel):
+    id: int
+    endpoint: str
+    user_agent: str | None
+    created_at: datetime
+
+
+class VapidKeyOut(BaseModel):
+    public_key: str
