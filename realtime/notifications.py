@@ -1,15 +1,10 @@
-"""Notifications on sockets: the replayer of the `notifications` stream and the event docs."""
+"""Notifications on sockets: the server events (the stream replays via realtime/streams.py)."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
-from models.core.context import Context
 from models.notifications import service
 from models.notifications.schemas import NotificationEvent, UnreadEvent
 from realtime.registry import events
-from realtime.resume import replayer
 
 events.emits(
     service.EVENT,
@@ -21,11 +16,3 @@ events.emits(
     payload=UnreadEvent,
     doc="The unread count changed (read on another device); no replay: the latest is true.",
 )
-
-
-@replayer("notifications")
-async def replay_notifications(
-    ctx: Context, user_id: uuid.UUID, cursor: int, limit: int, /, *, stream: str
-) -> list[dict[str, Any]]:
-    async with ctx.sessions() as session:
-        return await service.replay(session, user_id=user_id, cursor=cursor, limit=limit)

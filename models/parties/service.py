@@ -28,6 +28,7 @@ from models.core.db import transaction
 from models.core.errors import Forbidden, Gone, InvalidInput, NotFound
 from models.core.events import party_room, user_room
 from models.core.ratelimit import Limit, RateLimiter
+from models.core.streams import lock_stream
 from models.parties import events as ev
 from models.parties.live import LiveParties, Outcome
 from models.parties.schemas import (
@@ -517,6 +518,7 @@ async def do_chat(
         _chat_limit(ctx), f"{party_id}:{user_id}", message="Too many messages"
     )
     msg = PartyMessage(party_id=party_id, user_id=user_id, client_id=client_id, body=text)
+    await lock_stream(session, ev.chat_stream(str(party_id)))  # id order = commit order
     session.add(msg)
     await session.flush()
     await session.refresh(msg, ["created_at"])

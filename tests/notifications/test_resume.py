@@ -49,6 +49,7 @@ async def test_resume_replays_in_order_and_reports_errors(
         assert all(e["stream"] == "notifications" for e in mine["events"])
         assert mine["cursor"] == 5 and mine["truncated"] is False
         assert streams["bogus"]["error"]["code"] == "unknown_stream"
+        assert streams["party_chat:nope"]["error"]["code"] == "party_not_found"
         assert streams["bogus"]["cursor"] == 1
         bad = await sock.call("sync:resume", {"cursors": {"notifications": -1}})
         assert bad["ok"] is False and bad["error"]["code"] == "invalid_payload"
