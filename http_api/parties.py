@@ -103,7 +103,8 @@ async def get_party(call: Call) -> PartyStateOut:
     return service.current_view(state, members=True)
 
 
-def _to_command(body: CommandIn, by: str) -> Command:
+def _to_command(wrapped: CommandIn, by: str) -> Command:
+    body = wrapped.root
     if isinstance(body, PlayCmd):
         return Play(by)
     if isinstance(body, PauseCmd):

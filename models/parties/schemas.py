@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from models.parties.state import ControlMode, Phase
 
@@ -156,10 +156,14 @@ class EndCmd(_In):
     type: Literal["end"]
 
 
-CommandIn = Annotated[
+CommandUnion = Annotated[
     PlayCmd | PauseCmd | SeekCmd | RateCmd | TransferHostCmd | KickCmd | ControlModeCmd | EndCmd,
     Field(discriminator="type"),
 ]
+
+
+class CommandIn(RootModel[CommandUnion]):
+    """One playback or moderation command, by its `type`."""
 
 
 # --- out --------------------------------------------------------------------------------------
