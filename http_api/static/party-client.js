@@ -2,14 +2,16 @@
 // No dependencies: it speaks Socket.IO v5 over a plain WebSocket itself. Mobile clients port
 // it; the Python mirror of the rules is models/parties/sync.py (keep the two in step).
 
-export const SYNC_SAMPLES = 8; // clock samples kept; the lowest round trip wins
-export const DEAD_BAND_MS = 4; // drift this small is left alone
+export const SYNC_BURST = 8; // clock samples taken at once on (re)connect
+export const SYNC_SAMPLES = 16; // clock samples kept; the lowest round trip wins
+export const RESYNC_EARLY_MS = 2000; // one more sample this often during the first minute...
+export const RESYNC_MS = 30000; // ...then this often (the window forgets, so drift is followed)
+export const DEAD_BAND_MS = 2; // drift this small is left alone
 export const SEEK_THRESHOLD_MS = 300; // above: seek; below: nudge the playback rate
 export const MAX_NUDGE = 0.05; // playback-rate nudges stay within +-5 %
-export const FULL_NUDGE_AT_MS = 50; // a drift this large gets the full nudge
+export const FULL_NUDGE_AT_MS = 20; // a drift this large gets the full nudge (~0.4 s)
 export const PAUSED_TOLERANCE_MS = 1; // a paused member sits on the exact frame
 const TICK_MS = 100; // control loop period
-const RESYNC_MS = 30000; // one fresh clock sample this often (the window keeps the best)
 
 // ---------------------------------------------------------------- pure rules (mirrored) ----
 
@@ -32,8 +34,16 @@ export class ClockSync {
   get best() {
     return this.samples.reduce((a, b) => (b.delayMs < a.delayMs ? b : a));
   }
+  // Each sample bounds the offset to [offset - delay/2, offset + delay/2]; the intersection
+  // combines the fastest outbound and inbound trips (see models/parties/sync.py).
   get offsetMs() {
-    return this.best.offsetMs;
+    let lo = -Infinity;
+    let hi = Infinity;
+    for (const s of this.samples) {
+      lo = Math.max(lo, s.offsetMs - s.delayMs / 2);
+      hi = Math.min(hi, s.offsetMs + s.delayMs / 2);
+    }
+    return lo <= hi ? (lo + hi) / 2 : this.best.offsetMs;
   }
   get rttMs() {
     return Math.round(this.best.delayMs);
@@ -220,7 +230,9 @@ export class PartyClient {
     this.state = null;
     this.members = [];
     this.chatCursor = null;
-    this.seekLatencyMs = 50;
+    this.seekLatencyMs = 50; // learned: seeking -> seeked
+    this.startLatencyMs = 0; // learned: play() -> playing; scheduled starts begin this early
+    this._playCalledAt = null;
     this.onState = onState || (() => {});
     this.onChat = onChat || (() => {});
     this.onReaction = onReaction || (() => {});
@@ -235,7 +247,8 @@ export class PartyClient {
     socket.on("connect", () => this._rejoin());
     this._bindVideo();
     this._tick = setInterval(() => this.step(), TICK_MS);
-    this._resync = setInterval(() => this.syncClock(1).catch(() => {}), RESYNC_MS);
+    this._syncedAt = this.now();
+    this._resync = setTimeout(() => this._resyncLoop(), RESYNC_EARLY_MS);
   }
 
   async _call(event, data) {
@@ -248,7 +261,13 @@ export class PartyClient {
     return this.now() + (this.clock.ready ? this.clock.offsetMs : 0);
   }
 
-  async syncClock(samples = SYNC_SAMPLES) {
+  async _resyncLoop() {
+    await this.syncClock(1).catch(() => {});
+    const early = this.now() - this._syncedAt < 60000;
+    this._resync = setTimeout(() => this._resyncLoop(), early ? RESYNC_EARLY_MS : RESYNC_MS);
+  }
+
+  async syncClock(samples = SYNC_BURST) {
     for (let i = 0; i < samples; i++) {
       const t0 = this.now();
       const data = await this._call("time:sync", { t0 });
@@ -281,6 +300,7 @@ export class PartyClient {
   async _rejoin() {
     if (!this.partyId) return;
     this.clock = new ClockSync();
+    this._syncedAt = this.now();
     try {
       await this.join({ party_id: this.partyId });
     } catch (e) {
@@ -380,6 +400,13 @@ export class PartyClient {
     v.addEventListener("waiting", () => {
       if (this.state && this.state.playing && this.serverNow() >= this.state.anchor_server_ms) this._report(false);
     });
+    v.addEventListener("playing", () => {
+      if (this._playCalledAt !== null) {
+        const took = this.now() - this._playCalledAt;
+        this.startLatencyMs = this.startLatencyMs === 0 ? took : 0.7 * this.startLatencyMs + 0.3 * took;
+        this._playCalledAt = null;
+      }
+    });
     for (const ev of ["canplay", "canplaythrough", "playing"]) v.addEventListener(ev, () => this._report(true));
   }
 
@@ -418,7 +445,7 @@ export class PartyClient {
             v.playbackRate = this.state.rate;
             this._play();
             if (v.readyState < 3) this._report(false); // not loaded at the start: say so
-          }, a.startInMs);
+          }, Math.max(0, a.startInMs - this.startLatencyMs));
         }
         break;
       default:
@@ -427,13 +454,14 @@ export class PartyClient {
   }
 
   _play() {
+    if (this.video.paused) this._playCalledAt = this.now();
     const p = this.video.play();
     if (p && p.catch) p.catch(() => {}); // autoplay refusals surface as a paused video
   }
 
   close() {
     clearInterval(this._tick);
-    clearInterval(this._resync);
+    clearTimeout(this._resync);
     if (this._startTimer !== null) clearTimeout(this._startTimer);
   }
 }

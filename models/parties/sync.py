@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 # Tuning shared with party-client.js (keep the two in step).
-SYNC_SAMPLES = 8  # clock samples kept; the lowest round trip wins
-DEAD_BAND_MS = 4.0  # drift this small is left alone (frame-level noise)
+SYNC_BURST = 8  # clock samples taken at once on (re)connect
+SYNC_SAMPLES = 16  # clock samples kept; the lowest round trip wins
+RESYNC_EARLY_MS = 2_000  # one more sample this often during the first minute...
+RESYNC_MS = 30_000  # ...then this often (the window forgets, so clock drift is followed)
+DEAD_BAND_MS = 2.0  # drift this small is left alone (frame-level noise)
 SEEK_THRESHOLD_MS = 300.0  # above: seek; below: nudge the playback rate
 MAX_NUDGE = 0.05  # playback-rate nudges stay within +-5 %
-FULL_NUDGE_AT_MS = 50.0  # a drift this large gets the full nudge (1 s time constant)
+FULL_NUDGE_AT_MS = 20.0  # a drift this large gets the full nudge (~0.4 s time constant)
 PAUSED_TOLERANCE_MS = 1.0  # a paused member sits on the exact frame
 
 
@@ -51,7 +54,13 @@ class ClockSync:
 
     @property
     def offset_ms(self) -> float:
-        return self.best.offset_ms
+        """Each sample bounds the offset to [offset - delay/2, offset + delay/2] (no path is
+        faster than instant); the intersection of the bounds combines the fastest outbound and
+        the fastest inbound trip, which the single lowest-delay sample rarely has together.
+        Disjoint bounds (a clock stepped) fall back to the lowest-delay sample."""
+        lo = max(s.offset_ms - s.delay_ms / 2 for s in self.samples)
+        hi = min(s.offset_ms + s.delay_ms / 2 for s in self.samples)
+        return (lo + hi) / 2 if lo <= hi else self.best.offset_ms
 
     @property
     def rtt_ms(self) -> int:

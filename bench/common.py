@@ -1,0 +1,229 @@
+"""Benchmark scaffolding: a fresh database, users with tokens, real server processes.
+
+Everything runs on this machine against the local PostgreSQL and Redis (or BENCH_DATABASE_URL
+/ BENCH_REDIS_URL); servers are `cinema serve` processes, as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy import insert
+
+from cinema import migrate
+from cinema.context import build_context, close_context
+from models.accounts import passwords, tokens
+from models.accounts.service import sessions_of
+from models.accounts.tables import Role, User
+from models.catalog.tables import Title, TitleKind
+from models.core.clock import now
+from models.core.context import Context
+from models.core.db import transaction
+from models.core.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_DB = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SECRET = "bench-secret-" + "y" * 40
+PY_SERVE = [sys.executable, "-m", "cinema.cli", "serve", "--host", "127.0.0.1"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+@dataclass
+class Server:
+    url: str
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def cpu_seconds(self) -> float:
+        """User+system CPU time of the server process so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+
+@dataclass
+class BenchEnv:
+    settings: Settings
+    db_name: str
+    ctx: Context
+    tokens: list[str] = field(default_factory=list)
+    user_ids: list[str] = field(default_factory=list)
+    servers: list[Server] = field(default_factory=list)
+    title_id: int = 0
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+        env.update(
+            ENV="test",
+            SECRET_KEY=SECRET,
+            DATABASE_URL=self.settings.database_url or "",
+            REDIS_URL=REDIS,
+            REDIS_PREFIX=self.settings.redis_prefix,
+            LOG_DIR=str(self.settings.log_dir),
+            LOG_LEVEL="WARNING",  # per-event INFO logging is not what we measure
+            CORS_ORIGINS='["http://127.0.0.1"]',
+            SOCKETIO_MAX_CONNECTIONS_PER_USER="50",
+            PARTY_MAX_CAPACITY="2000",
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(extra)
+        return env
+
+    def start_servers(self, count: int, **extra: str) -> list[Server]:
+        for _ in range(count):
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            proc = subprocess.Popen(
+                [*PY_SERVE, "--port", str(port)],
+                env=self.env(PUBLIC_URL=url, **extra),
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            self.servers.append(Server(url, proc))
+        for s in self.servers:
+            _wait_ready(s)
+        return self.servers
+
+
+def _wait_ready(server: Server, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"server {server.url} exited")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server {server.url} not ready")
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(ADMIN_DB)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def setup(users: int) -> BenchEnv:
+    """A migrated scratch database with `users` users (and a session token each) and a title."""
+    name = f"cinema_bench_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    url = _with_db(ADMIN_DB, name)
+    await asyncio.to_thread(migrate.upgrade, url)
+    scratch = Path(tempfile.mkdtemp(prefix="cinema-bench-"))
+    settings = Settings(
+        env="test",
+        secret_key=SECRET,
+        database_url=url,
+        redis_url=REDIS,
+        redis_prefix=f"bench-{uuid.uuid4().hex[:8]}",
+        log_dir=scratch / "logs",
+        data_dir=scratch / "data",
+    )
+    ctx = await build_context(settings)
+    env = BenchEnv(settings=settings, db_name=name, ctx=ctx)
+    # One hash for everyone: hashing is not what we measure.
+    hashed = await passwords.hash_password("bench-password-123")
+    rows: list[dict[str, Any]] = []
+    for _ in range(users):
+        tag = uuid.uuid4().hex[:12]
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "email": f"b{tag}@bench.local",
+                "username": f"b{tag}",
+                "password_hash": hashed,
+                "role": Role.user,
+                "email_confirmed_at": now(),
+            }
+        )
+    async with transaction(ctx.sessions) as session:
+        await session.execute(insert(User), rows)
+        title = Title(kind=TitleKind.film, title="Benchmark Film", runtime_minutes=120)
+        session.add(title)
+        await session.flush()
+        env.title_id = title.id
+    store = sessions_of(ctx)
+    for row in rows:
+        user_id = str(row["id"])
+        session_id = tokens.new_id()
+        t = int(now().timestamp())
+        await store.create(
+            session_id=session_id,
+            user_id=user_id,
+            role="user",
+            refresh_jti=tokens.new_id(),
+            now=t,
+            user_agent="bench",
+            ip="127.0.0.1",
+        )
+        access, _ = tokens.encode(
+            settings.secret,
+            typ="access",
+            user_id=user_id,
+            session_id=session_id,
+            now=now(),
+            ttl_s=3600,
+        )
+        env.tokens.append(access)
+        env.user_ids.append(user_id)
+    return env
+
+
+async def teardown(env: BenchEnv) -> None:
+    for s in env.servers:
+        s.stop()
+    prefix = env.settings.redis_prefix
+    async for key in env.ctx.redis.scan_iter(match=f"{prefix}:*", count=1000):
+        await env.ctx.redis.delete(key)
+    await close_context(env.ctx)
+    await _admin(f'DROP DATABASE IF EXISTS "{env.db_name}" WITH (FORCE)')
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
