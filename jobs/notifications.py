@@ -1,66 +1,15 @@
-"""Notification delivery jobs and the scheduled jobs: each idempotent, logged, retried.
-
-Transient failures (SMTP, PostgreSQL or Redis connection trouble) raise arq's `Retry` with an
-exponential backoff; the worker's `max_tries` bounds the attempts."""
+"""Notification delivery jobs: dispatch (live, push, email scheduling), email, and the
+sweeper that re-dispatches what a lost job left undelivered. Each is idempotent."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from arq import Retry
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError, OperationalError
 
+from jobs.backoff import CRON_TRIES, backoff_s, done, retrying
 from jobs.registry import JobContext, app, cron, job
-from models.notifications import delivery, maintenance, service
-
-log = logging.getLogger("cinema.jobs.notifications")
-T = TypeVar("T")
-
-TRANSIENT: tuple[type[BaseException], ...] = (
-    delivery.TransientDeliveryError,
-    OperationalError,
-    DBAPIError,
-    RedisConnectionError,
-    RedisTimeoutError,
-    OSError,
-    TimeoutError,
-)
-MAX_BACKOFF_S = 300
-
-
-def backoff_s(attempt: int) -> int:
-    """2, 4, 8, ... seconds, at most five minutes."""
-    return int(min(MAX_BACKOFF_S, 2**attempt))
-
-
-async def retrying(ctx: JobContext, name: str, work: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return await work()
-    except TRANSIENT as exc:
-        attempt = int(ctx.get("job_try", 1))
-        defer = backoff_s(attempt)
-        log.warning(
-            "%s failed (try %d), retrying in %d s: %s",
-            name,
-            attempt,
-            defer,
-            exc,
-            extra={"event": "job_retry", "job": name, "try": attempt, "defer_s": defer},
-        )
-        raise Retry(defer=defer) from exc
-
-
-def _done(name: str, **counts: Any) -> None:
-    log.info(
-        "%s: %s",
-        name,
-        ", ".join(f"{k}={v}" for k, v in counts.items()),
-        extra={"event": "job_result", "job": name, **counts},
-    )
+from models.notifications import delivery, service
 
 
 @job
@@ -73,7 +22,7 @@ async def dispatch_notifications(
         "dispatch_notifications",
         lambda: delivery.dispatch(app(ctx), notification_ids=notification_ids, live=live),
     )
-    _done(
+    done(
         "dispatch_notifications",
         notifications=report.notifications,
         live=report.live,
@@ -97,7 +46,7 @@ async def email_notifications(ctx: JobContext, *, notification_ids: list[int]) -
         "email_notifications",
         lambda: delivery.send_emails(app(ctx), notification_ids=notification_ids),
     )
-    _done("email_notifications", sent=report.sent, skipped=report.skipped)
+    done("email_notifications", sent=report.sent, skipped=report.skipped)
     return {"sent": report.sent, "skipped": report.skipped}
 
 
@@ -116,17 +65,8 @@ async def redeliver_notifications(ctx: JobContext) -> int:
             live=True,
             _job_id=service.job_id(app(ctx), "notify-redispatch", chunk[0], chunk[-1]),
         )
-    _done("redeliver_notifications", redispatched=len(ids))
+    done("redeliver_notifications", redispatched=len(ids))
     return len(ids)
 
 
-async def cleanup(ctx: JobContext) -> dict[str, int]:
-    """Expired tokens, dead session index entries, stale socket bookkeeping, old read
-    notifications, and other aggregates' leftovers."""
-    counts = await retrying(ctx, "cleanup", lambda: maintenance.cleanup(app(ctx)))
-    _done("cleanup", **counts)
-    return counts
-
-
-cron(redeliver_notifications, second={0}, minute=set(range(60)))
-cron(cleanup, hour={3}, minute={17}, second={0})
+cron(redeliver_notifications, second={0}, max_tries=CRON_TRIES)

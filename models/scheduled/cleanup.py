@@ -1,5 +1,5 @@
-"""Housekeeping the scheduled cleanup runs: every step is a delete, so running it twice is
-the same as running it once."""
+"""The nightly cleanup: every step is a bounded delete, so running it twice is the same as
+running it once."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ log = logging.getLogger("cinema.maintenance")
 
 TOKEN_GRACE = timedelta(days=1)
 READ_NOTIFICATION_RETENTION = timedelta(days=90)
+# Ended watch parties: invites are useless at once, chat is kept a month, the party itself
+# (members, history) a quarter.
+ENDED_PARTY_CHAT_RETENTION = timedelta(days=30)
+ENDED_PARTY_RETENTION = timedelta(days=90)
 SOCKET_STALE_MS = 90_000
 
 
@@ -36,6 +40,27 @@ async def cleanup(ctx: Context) -> dict[str, int]:
             {"cutoff": now - READ_NOTIFICATION_RETENTION},
         )
         counts["notifications"] = int(getattr(result, "rowcount", 0) or 0)
+        for name, sql, cutoff in (
+            (
+                "party_invites",
+                "DELETE FROM party_invites i USING parties p"
+                " WHERE i.party_id = p.id AND p.ended_at IS NOT NULL",
+                None,
+            ),
+            (
+                "party_messages",
+                "DELETE FROM party_messages m USING parties p"
+                " WHERE m.party_id = p.id AND p.ended_at < :cutoff",
+                now - ENDED_PARTY_CHAT_RETENTION,
+            ),
+            (
+                "parties",
+                "DELETE FROM parties WHERE ended_at < :cutoff",
+                now - ENDED_PARTY_RETENTION,
+            ),
+        ):
+            result = await session.execute(text(sql), {"cutoff": cutoff} if cutoff else {})
+            counts[name] = int(getattr(result, "rowcount", 0) or 0)
     counts.update(await _redis_leftovers(ctx))
     return counts
 
