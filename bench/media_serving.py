@@ -59,13 +59,15 @@ def _free_port() -> int:
 
 
 def _wrk(
-    url: str, paths: list[str], duration: int, connections: int, tmp: Path
+    url: str, paths: list[str], duration: int, connections: int, tmp: Path, range_bytes: int
 ) -> tuple[float, float]:
     script = tmp / "paths.lua"
     items = ",".join(f'"{p}"' for p in paths)
+    headers = f'{{Range="bytes=0-{range_bytes - 1}"}}' if range_bytes else "nil"
     script.write_text(
         f"local paths = {{{items}}}\nlocal i = 0\n"
-        "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n"
+        "request = function()\n  i = i % #paths + 1\n"
+        f"  return wrk.format('GET', paths[i], {headers})\nend\n"
     )
     out = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
@@ -105,6 +107,9 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument(
+        "--range", type=int, default=0, help="ask for the first N bytes (206): request-bound"
+    )
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -146,13 +151,16 @@ def main() -> None:
             results: dict[str, list[tuple[float, float]]] = {"signed": [], "plain": []}
             for _ in range(args.rounds):
                 for kind, paths in (("signed", signed), ("plain", plain)):
-                    results[kind].append(_wrk(url, paths, args.duration, args.connections, tmp))
+                    results[kind].append(
+                        _wrk(url, paths, args.duration, args.connections, tmp, args.range)
+                    )
         finally:
             server.terminate()
             server.wait()
     print(
         f"{len(names)} segments, {min(sizes)}..{max(sizes)} bytes; "
         f"wrk -t1 -c{args.connections} -d{args.duration}s, {args.rounds} alternating rounds"
+        + (f", Range: first {args.range} bytes (206)" if args.range else ", whole segments")
     )
     best = {k: max(v) for k, v in results.items()}
     for kind, runs in results.items():

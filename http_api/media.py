@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import time
 from pathlib import Path
 
 from starlette.responses import FileResponse, Response
@@ -354,7 +353,7 @@ async def media_file(call: Call) -> Response:
     p = call.params
     name = p["name"]
     prefix = f"{p['asset_id']}/{p['revision']}"
-    now = time.time()
+    now = clock.now().timestamp()
     try:
         grant = signing.verify(
             service.media_key(call.ctx), token=p["token"], prefix=prefix, now=int(now)

@@ -6,7 +6,7 @@ import logging
 
 from arq import Retry
 
-from jobs.registry import JobContext, app, long_job
+from jobs.registry import JobContext, app, cron, long_job
 from models.media import service
 
 log = logging.getLogger("cinema.jobs.media")
@@ -23,3 +23,11 @@ async def transcode_media(ctx: JobContext, *, asset_id: int, token: str) -> str:
         raise Retry(defer=min(5 * int(ctx.get("job_try", 1)), 30)) from exc
     log.info("transcode asset %s: %s", asset_id, outcome)
     return outcome
+
+
+async def prune_orphaned_media(ctx: JobContext) -> int:
+    """Nightly: remove files of films and episodes deleted from the catalog."""
+    return len(await service.do_prune_orphans(app(ctx)))
+
+
+cron(prune_orphaned_media, hour={4}, minute={17})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -26,11 +25,7 @@ class FfmpegError(Exception):
 
 def find_ffmpeg(configured: str | None = None) -> str:
     """The configured binary, else the system one, else the imageio-ffmpeg wheel's."""
-    for candidate in (
-        configured,
-        os.environ.get("CINEMA_FFMPEG"),
-        shutil.which("ffmpeg"),
-    ):
+    for candidate in (configured, shutil.which("ffmpeg")):
         if candidate:
             return candidate
     try:

@@ -251,22 +251,44 @@ async def _first_episode(session: AsyncSession, *, title_id: int) -> EpisodeRef 
     )
 
 
-async def _latest_per_title(
-    session: AsyncSession, *, user_id: uuid.UUID, title_id: int | None = None
-) -> list[Any]:
-    """Each title's most recent entry (a film's row, or the series' latest episode row)."""
-    latest = (
-        _entries_query()
-        .where(ViewingProgress.user_id == user_id)
+def _latest_ids(user_id: uuid.UUID, title_id: int | None = None) -> Any:
+    """Ids of each title's most recent entry (a film's row, or the series' latest episode)."""
+    q = (
+        select(ViewingProgress.id)
+        .where(ViewingProgress.user_id == user_id, ViewingProgress.version > 0)
         .ext(distinct_on(ViewingProgress.title_id))
         .order_by(
             ViewingProgress.title_id, ViewingProgress.updated_at.desc(), ViewingProgress.id.desc()
         )
     )
     if title_id is not None:
-        latest = latest.where(ViewingProgress.title_id == title_id)
-    rows = (await session.execute(latest)).all()
-    return sorted(rows, key=lambda r: r[0].updated_at, reverse=True)
+        q = q.where(ViewingProgress.title_id == title_id)
+    return q
+
+
+async def _latest_per_title(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    title_id: int | None = None,
+    limit: int = 1,
+    continuable: bool = False,
+) -> list[Any]:
+    q = (
+        _entries_query()
+        .where(ViewingProgress.id.in_(_latest_ids(user_id, title_id)))
+        .order_by(ViewingProgress.updated_at.desc(), ViewingProgress.id.desc())
+        .limit(limit)
+    )
+    if continuable:
+        # Finished films and untouched items never show; finished episodes may (next one).
+        q = q.where(
+            or_(
+                and_(ViewingProgress.completed.is_(False), ViewingProgress.position_ms > 0),
+                and_(ViewingProgress.completed.is_(True), ViewingProgress.episode_id.is_not(None)),
+            )
+        )
+    return list((await session.execute(q)).all())
 
 
 async def continue_watching(
@@ -275,7 +297,9 @@ async def continue_watching(
     """Per title, the most recent activity: unfinished -> resume it; a finished episode ->
     the next episode from its start; a finished film or series finale -> nothing."""
     items: list[ContinueItemOut] = []
-    for row, title, season_no, episode_no in await _latest_per_title(session, user_id=user_id):
+    # A few more than asked: series whose finale was the last thing watched drop out below.
+    rows = await _latest_per_title(session, user_id=user_id, limit=limit + 5, continuable=True)
+    for row, title, season_no, episode_no in rows:
         if len(items) >= limit:
             break
         if not row.completed:

@@ -427,3 +427,19 @@ async def run_transcode(ctx: Context, *, asset_id: int, token: str) -> str:
     await _emit(ctx, done)
     names = ", ".join(r["name"] for r in done.renditions)
     return f"ready: asset {asset_id} revision {revision} ({names})"
+
+
+async def do_prune_orphans(ctx: Context, *, grace_s: int = 24 * 3600) -> list[Path]:
+    """Delete files of media whose asset row went with its film or episode (FK cascade)."""
+    async with transaction(ctx.sessions) as session:
+        rows = (
+            await session.execute(select(MediaAsset.id, MediaAsset.title_id, MediaAsset.episode_id))
+        ).all()
+    asset_ids = {r.id for r in rows}
+    keys = {f"episode-{r.episode_id}" if r.episode_id else f"film-{r.title_id}" for r in rows}
+    removed = await asyncio.to_thread(
+        store(ctx).prune_orphans, asset_ids=asset_ids, item_keys=keys, grace_s=grace_s
+    )
+    for path in removed:
+        log.info("pruned orphaned media %s", path)
+    return removed

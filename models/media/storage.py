@@ -119,6 +119,31 @@ class MediaStore:
                 if f.name != current_source.name and f.stat().st_mtime < keep_from:
                     f.unlink(missing_ok=True)
 
+    def prune_orphans(
+        self, *, asset_ids: set[int], item_keys: set[str], grace_s: int, now: float | None = None
+    ) -> list[Path]:
+        """Remove media whose film, episode or asset row is gone (deleted from the catalog).
+
+        Sources are written before their asset row exists, so only folders untouched for
+        `grace_s` go.
+        """
+        now = time.time() if now is None else now
+        removed: list[Path] = []
+        if self.assets.is_dir():
+            for d in self.assets.iterdir():
+                if d.is_dir() and d.name.isdigit() and int(d.name) not in asset_ids:
+                    shutil.rmtree(d, ignore_errors=True)
+                    removed.append(d)
+        if self.sources.is_dir():
+            for d in self.sources.iterdir():
+                if not d.is_dir() or d.name in item_keys:
+                    continue
+                newest = max((f.stat().st_mtime for f in d.iterdir()), default=d.stat().st_mtime)
+                if newest < now - grace_s:
+                    shutil.rmtree(d, ignore_errors=True)
+                    removed.append(d)
+        return removed
+
     async def save_stream(self, chunks: AsyncIterable[bytes], dest: Path, *, max_bytes: int) -> int:
         """Write a request body to `dest` without holding it in memory; refuse past max_bytes.
 

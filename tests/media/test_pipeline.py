@@ -133,7 +133,21 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def test_transcode_and_serve(source: Path, tmp_path: Path) -> None:
+def _binaries() -> list[str]:
+    """The system ffmpeg and, where the wheel is installed, the fallback one (no ffprobe)."""
+    found = [FF]
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return found
+    wheel = str(imageio_ffmpeg.get_ffmpeg_exe())
+    return found if wheel == FF else [*found, wheel]
+
+
+@pytest.mark.parametrize("ffmpeg", _binaries(), ids=lambda p: Path(p).name)
+async def test_ladder_is_aligned_cmaf_with_hls_from_the_mpd(
+    source: Path, tmp_path: Path, ffmpeg: str
+) -> None:
     seen: list[float] = []
 
     async def on_progress(x: float) -> None:
@@ -141,7 +155,7 @@ async def test_transcode_and_serve(source: Path, tmp_path: Path) -> None:
 
     out = tmp_path / "42" / "r1-x"
     result = await transcode(
-        ffmpeg=FF,
+        ffmpeg=ffmpeg,
         source_path=source,
         work_dir=out,
         ladder=parse_ladder("360:600,180:200"),
@@ -153,8 +167,16 @@ async def test_transcode_and_serve(source: Path, tmp_path: Path) -> None:
     assert [r.name for r in result.renditions] == ["360p", "180p"]
     master = (out / "master.m3u8").read_text()
     assert "RESOLUTION=640x360" in master and 'CODECS="avc1.' in master
+    assert "#EXT-X-STREAM-INF:" in master and "AVERAGE-BANDWIDTH=" in master
     vids = [t for t in result.tracks if t.kind == "video"]
+    # Aligned: the same segment boundaries in every rendition (keyframes forced on them).
     assert [s.duration_s for s in vids[0].segments] == [s.duration_s for s in vids[1].segments]
+    assert len(vids[0].segments) == 2
+    init = (out / vids[0].init).read_bytes()
+    assert init[4:8] == b"ftyp" and b"cmfc" in init[:64]
+    for t in result.tracks:
+        playlist = (out / t.playlist).read_text()
+        assert playlist.count("#EXTINF:") == len(t.segments) and "#EXT-X-ENDLIST" in playlist
 
 
 async def test_bad_source_reports_ffmpeg_reason(tmp_path: Path) -> None:

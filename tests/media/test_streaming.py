@@ -12,14 +12,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from models.accounts.tables import Role
+from models.catalog.tables import Title
 from models.core.context import Context
 from models.core.db import transaction
 from models.core.settings import Settings
 from models.media import signing
-from models.media.service import media_key
+from models.media.service import do_prune_orphans, media_key
 from models.media.tables import MediaAsset
 from tests.conftest import ROOT, LiveServer, settings_env
 from tests.factories import Account, make_account
@@ -360,6 +361,15 @@ async def test_failure_reported_then_rerun_is_safe(
         ).scalar_one()
     kept = list((ctx.settings.media_dir / "sources" / f"film-{film}").iterdir())
     assert [p.name for p in kept] == [Path(asset.source_path).name]  # broken one pruned
+
+    # Deleting the film from the catalog takes its asset row along; the nightly prune
+    # then removes the files.
+    async with transaction(ctx.sessions) as session:
+        await session.execute(delete(Title).where(Title.id == film))
+    removed = await do_prune_orphans(ctx, grace_s=0)
+    assert ctx.settings.media_dir / "assets" / str(asset.id) in removed
+    assert not (ctx.settings.media_dir / "sources" / f"film-{film}").exists()
+    assert (await api.get(_path(new["hls"]))).status_code == 404
 
 
 async def test_cli_ingest_waits_and_prints(
