@@ -15,7 +15,18 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from http_api import accounts, catalog, media, notifications, parties, system
+from http_api import (
+    accounts,
+    catalog,
+    media,
+    notifications,
+    parties,
+    social_friends,
+    social_lists,
+    social_messages,
+    social_reviews,
+    system,
+)
 from http_api.middleware import RequestLogMiddleware
 from http_api.openapi import build_openapi
 from http_api.routing import Api, JSONResponse
@@ -33,6 +44,10 @@ API_GROUPS: list[Api] = [
     media.api,
     media.files,
     notifications.api,
+    social_friends.api,
+    social_messages.api,
+    social_lists.api,
+    social_reviews.api,
 ]
 
 _HTTP_CODES = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -45,7 +46,8 @@ class _Schemas:
         schema = TypeAdapter(tp).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
         self.components.update(schema.pop("$defs", {}))
         if isinstance(tp, type) and issubclass(tp, BaseModel):
-            name = tp.__name__ if mode == "validation" else f"{tp.__name__}"
+            # Generic models (Page[ItemOut]) get names OpenAPI accepts: Page_ItemOut_.
+            name = re.sub(r"[^a-zA-Z0-9._-]", "_", tp.__name__)
             self.components.setdefault(name, schema)
             return {"$ref": REF.format(model=name)}
         return schema

@@ -1,3 +1,3 @@
 """Importing this module registers every aggregate's socket events."""
 
-from realtime import media, notifications, parties, resume, streams, system  # noqa: F401
+from realtime import media, notifications, parties, resume, social, streams, system  # noqa: F401

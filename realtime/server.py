@@ -129,7 +129,13 @@ class Realtime:
         )
         await self.sio.enter_room(sid, user_room(user_id))
         await self.sio.enter_room(sid, session_room(principal.session_id))
-        await self.connections.add(Conn(sid, user_id, principal.session_id))
+        conn = Conn(sid, user_id, principal.session_id)
+        await self.connections.add(conn)
+        for hook in _connect_hooks:
+            try:
+                await hook(self.ctx, self.sio, sid, conn)
+            except Exception:
+                log.exception("connect hook failed")
         log.info(
             "socket connected",
             extra={"event": "socket_connect", "sid": sid, "user_id": user_id, "client": client},
@@ -215,6 +221,15 @@ _disconnect_hooks: list[DisconnectHook] = []
 def on_disconnect(hook: DisconnectHook) -> DisconnectHook:
     """Aggregates (parties, presence) register what must happen when a socket goes away."""
     _disconnect_hooks.append(hook)
+    return hook
+
+
+_connect_hooks: list[DisconnectHook] = []
+
+
+def on_connect(hook: DisconnectHook) -> DisconnectHook:
+    """Aggregates (presence) register what must happen when an authenticated socket arrives."""
+    _connect_hooks.append(hook)
     return hook
 
 

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     party_lead_max_ms: int = 3000
     party_chat_limit: int = 20
     party_chat_window_s: int = 30
+    # A user's last socket may be gone this long before friends see them offline (a phone
+    # switching networks reconnects within it).
+    presence_grace_ms: int = 5000
 
     # Notifications: likes on one comment within this window become one notification; an
     # email waits this long (or until the window closes) and goes only if still unread.

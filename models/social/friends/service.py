@@ -1,0 +1,470 @@
+"""Friendship use cases: requests, accept/decline/cancel, unfriend, block, unblock."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.accounts.tables import User
+from models.core.clock import now
+from models.core.context import Context
+from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.core.events import Outbox, user_room
+from models.core.pagination import Page, decode_cursor, encode_cursor
+from models.social import policy, presence
+from models.social.friends.schemas import BlockOut, FriendOut, FriendRequestOut, UserBrief
+from models.social.friends.tables import Block, FriendRequest, Friendship, RequestStatus
+from models.social.paging import id_cursor, next_id_cursor
+from models.social.policy import Actor, Relation
+
+# Facts the policy needs --------------------------------------------------------------------
+
+
+async def relation(
+    session: AsyncSession, *, actor_id: uuid.UUID | None, other_id: uuid.UUID
+) -> Relation:
+    if actor_id is None:
+        return policy.NOBODY
+    if actor_id == other_id:
+        return policy.SELF
+    return (await relations(session, actor_id=actor_id, other_ids=[other_id]))[other_id]
+
+
+async def relations(
+    session: AsyncSession, *, actor_id: uuid.UUID | None, other_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Relation]:
+    """The actor's relation to each user, in two queries whatever the count."""
+    ids = set(other_ids)
+    if actor_id is None:
+        return {i: policy.NOBODY for i in ids}
+    others = ids - {actor_id}
+    friends: set[uuid.UUID] = set()
+    blocked_by: set[uuid.UUID] = set()
+    blocks: set[uuid.UUID] = set()
+    if others:
+        friends = set(
+            (
+                await session.scalars(
+                    select(Friendship.friend_id).where(
+                        Friendship.user_id == actor_id, Friendship.friend_id.in_(others)
+                    )
+                )
+            ).all()
+        )
+        rows = await session.execute(
+            select(Block.blocker_id, Block.blocked_id).where(
+                or_(
+                    and_(Block.blocker_id.in_(others), Block.blocked_id == actor_id),
+                    and_(Block.blocker_id == actor_id, Block.blocked_id.in_(others)),
+                )
+            )
+        )
+        for blocker, blocked in rows:
+            if blocked == actor_id:
+                blocked_by.add(blocker)
+            else:
+                blocks.add(blocked)
+    out = {
+        i: Relation(
+            friends=i in friends, blocked_by_other=i in blocked_by, blocks_other=i in blocks
+        )
+        for i in others
+    }
+    if actor_id in ids:
+        out[actor_id] = policy.SELF
+    return out
+
+
+async def friend_ids(session: AsyncSession, *, user_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(
+        (
+            await session.scalars(select(Friendship.friend_id).where(Friendship.user_id == user_id))
+        ).all()
+    )
+
+
+async def are_friends(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> bool:
+    return bool(
+        await session.scalar(
+            select(exists().where(Friendship.user_id == a, Friendship.friend_id == b))
+        )
+    )
+
+
+async def access_user(session: AsyncSession, *, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotFound("No such user", code="user_not_found")
+    return user
+
+
+async def _lock_pair(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> None:
+    """Serialize every friendship change of one pair (both directions) in this transaction."""
+    low, high = sorted((str(a), str(b)))
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 5))"), {"k": f"friend:{low}:{high}"}
+    )
+
+
+def _brief(user: User) -> UserBrief:
+    return UserBrief(id=user.id, username=user.username, display_name=user.display_name)
+
+
+async def _briefs(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, UserBrief]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    users = await session.scalars(select(User).where(User.id.in_(wanted)))
+    return {u.id: _brief(u) for u in users}
+
+
+async def _request_out(session: AsyncSession, req: FriendRequest) -> FriendRequestOut:
+    users = await _briefs(session, [req.from_user_id, req.to_user_id])
+    return FriendRequestOut(
+        id=req.id,
+        from_user=users[req.from_user_id],
+        to_user=users[req.to_user_id],
+        status=req.status,
+        created_at=req.created_at,
+        responded_at=req.responded_at,
+    )
+
+
+def _emit_both(outbox: Outbox, event: str, data: Any, *users: uuid.UUID) -> None:
+    for u in users:
+        outbox.emit(event, data, room=user_room(u))
+
+
+# Use cases ---------------------------------------------------------------------------------
+
+
+async def do_send_request(
+    ctx: Context, session: AsyncSession, outbox: Outbox, *, actor: Actor, to_user_id: uuid.UUID
+) -> FriendRequestOut:
+    """Ask to be friends; if the other already asked us, that request is accepted instead."""
+    assert actor.user_id is not None
+    me = actor.user_id
+    if to_user_id == me:
+        raise InvalidInput("You cannot befriend yourself", code="self_request")
+    await access_user(session, user_id=to_user_id)
+    await _lock_pair(session, me, to_user_id)
+    rel = await relation(session, actor_id=me, other_id=to_user_id)
+    if rel.friends:
+        raise Conflict("You are already friends", code="already_friends")
+    if not policy.can_request_friendship(actor, rel):
+        raise Forbidden("You cannot send a friend request to this user", code="blocked")
+    pending = (
+        await session.scalars(
+            select(FriendRequest).where(
+                FriendRequest.status == RequestStatus.pending,
+                or_(
+                    and_(FriendRequest.from_user_id == me, FriendRequest.to_user_id == to_user_id),
+                    and_(FriendRequest.from_user_id == to_user_id, FriendRequest.to_user_id == me),
+                ),
+            )
+        )
+    ).first()
+    if pending is not None and pending.from_user_id == me:
+        return await _request_out(session, pending)  # asking twice is not an error
+    if pending is not None:
+        return await _accept(ctx, session, outbox, pending)
+    req = FriendRequest(from_user_id=me, to_user_id=to_user_id, status=RequestStatus.pending)
+    session.add(req)
+    await session.flush()
+    await session.refresh(req)
+    out = await _request_out(session, req)
+    _emit_both(outbox, "friend:request", out.model_dump(mode="json"), to_user_id, me)
+    return out
+
+
+async def _load_request(session: AsyncSession, *, actor: Actor, request_id: int) -> FriendRequest:
+    req = await session.get(FriendRequest, request_id, with_for_update=True)
+    # Someone else's request does not exist as far as the actor can tell.
+    if req is None or actor.user_id not in (req.from_user_id, req.to_user_id):
+        raise NotFound("No such friend request", code="request_not_found")
+    return req
+
+
+async def _accept(
+    ctx: Context, session: AsyncSession, outbox: Outbox, req: FriendRequest
+) -> FriendRequestOut:
+    a, b = req.from_user_id, req.to_user_id
+    req.status = RequestStatus.accepted
+    req.responded_at = now()
+    await session.execute(
+        insert(Friendship)
+        .values([{"user_id": a, "friend_id": b}, {"user_id": b, "friend_id": a}])
+        .on_conflict_do_nothing()
+    )
+    await session.flush()
+    out = await _request_out(session, req)
+    online = await presence.online_map(ctx.redis, ctx.keys, [a, b])
+    # Each side learns the other's presence with the news, then follows its changes.
+    outbox.emit(
+        "friend:accepted",
+        {
+            "request": out.model_dump(mode="json"),
+            "friend": out.to_user.model_dump(mode="json"),
+            "online": online[b],
+        },
+        room=user_room(a),
+    )
+    outbox.emit(
+        "friend:accepted",
+        {
+            "request": out.model_dump(mode="json"),
+            "friend": out.from_user.model_dump(mode="json"),
+            "online": online[a],
+        },
+        room=user_room(b),
+    )
+    return out
+
+
+async def do_accept_request(
+    ctx: Context, session: AsyncSession, outbox: Outbox, *, actor: Actor, request_id: int
+) -> FriendRequestOut:
+    req = await _load_request(session, actor=actor, request_id=request_id)
+    if req.to_user_id != actor.user_id:
+        raise Forbidden("Only the person asked can accept a request", code="not_recipient")
+    if req.status == RequestStatus.accepted:
+        return await _request_out(session, req)
+    if req.status != RequestStatus.pending:
+        raise Conflict(f"This request was {req.status.value}", code="request_closed")
+    await _lock_pair(session, req.from_user_id, req.to_user_id)
+    rel = await relation(session, actor_id=req.to_user_id, other_id=req.from_user_id)
+    if rel.any_block:
+        raise Forbidden("You cannot befriend this user", code="blocked")
+    return await _accept(ctx, session, outbox, req)
+
+
+async def do_decline_request(
+    session: AsyncSession, outbox: Outbox, *, actor: Actor, request_id: int
+) -> FriendRequestOut:
+    req = await _load_request(session, actor=actor, request_id=request_id)
+    if req.to_user_id != actor.user_id:
+        raise Forbidden("Only the person asked can decline a request", code="not_recipient")
+    if req.status != RequestStatus.pending:
+        raise Conflict(f"This request was {req.status.value}", code="request_closed")
+    req.status = RequestStatus.declined
+    req.responded_at = now()
+    await session.flush()
+    out = await _request_out(session, req)
+    # The sender is not told of a decline; the recipient's other devices are.
+    outbox.emit(
+        "friend:request_closed", out.model_dump(mode="json"), room=user_room(req.to_user_id)
+    )
+    return out
+
+
+async def do_cancel_request(
+    session: AsyncSession, outbox: Outbox, *, actor: Actor, request_id: int
+) -> FriendRequestOut:
+    req = await _load_request(session, actor=actor, request_id=request_id)
+    if req.from_user_id != actor.user_id:
+        raise Forbidden("Only the sender can cancel a request", code="not_sender")
+    if req.status != RequestStatus.pending:
+        raise Conflict(f"This request was {req.status.value}", code="request_closed")
+    req.status = RequestStatus.cancelled
+    req.responded_at = now()
+    await session.flush()
+    out = await _request_out(session, req)
+    _emit_both(
+        outbox,
+        "friend:request_closed",
+        out.model_dump(mode="json"),
+        req.from_user_id,
+        req.to_user_id,
+    )
+    return out
+
+
+async def _unfriend(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> bool:
+    result = await session.execute(
+        delete(Friendship).where(
+            or_(
+                and_(Friendship.user_id == a, Friendship.friend_id == b),
+                and_(Friendship.user_id == b, Friendship.friend_id == a),
+            )
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def do_remove_friend(
+    session: AsyncSession, outbox: Outbox, *, actor: Actor, friend_id: uuid.UUID
+) -> None:
+    assert actor.user_id is not None
+    await _lock_pair(session, actor.user_id, friend_id)
+    if not await _unfriend(session, actor.user_id, friend_id):
+        raise NotFound("This user is not your friend", code="not_friends")
+    await _after_unfriend(session, actor.user_id, friend_id)
+    outbox.emit("friend:removed", {"user_id": str(friend_id)}, room=user_room(actor.user_id))
+    outbox.emit("friend:removed", {"user_id": str(actor.user_id)}, room=user_room(friend_id))
+
+
+async def _after_unfriend(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> None:
+    """Shares exist between friends only: unfriending takes them back both ways."""
+    from models.social.lists.service import revoke_shares_between
+
+    await revoke_shares_between(session, a, b)
+
+
+async def do_block(
+    session: AsyncSession, outbox: Outbox, *, actor: Actor, user_id: uuid.UUID
+) -> BlockOut:
+    assert actor.user_id is not None
+    me = actor.user_id
+    if user_id == me:
+        raise InvalidInput("You cannot block yourself", code="self_block")
+    target = await access_user(session, user_id=user_id)
+    await _lock_pair(session, me, user_id)
+    await session.execute(
+        insert(Block).values(blocker_id=me, blocked_id=user_id).on_conflict_do_nothing()
+    )
+    were_friends = await _unfriend(session, me, user_id)
+    await _after_unfriend(session, me, user_id)
+    await session.execute(
+        update(FriendRequest)
+        .where(
+            FriendRequest.status == RequestStatus.pending,
+            or_(
+                and_(FriendRequest.from_user_id == me, FriendRequest.to_user_id == user_id),
+                and_(FriendRequest.from_user_id == user_id, FriendRequest.to_user_id == me),
+            ),
+        )
+        .values(status=RequestStatus.cancelled, responded_at=now())
+    )
+    since = await session.scalar(
+        select(Block.created_at).where(Block.blocker_id == me, Block.blocked_id == user_id)
+    )
+    assert since is not None
+    if were_friends:
+        outbox.emit("friend:removed", {"user_id": str(user_id)}, room=user_room(me))
+        outbox.emit("friend:removed", {"user_id": str(me)}, room=user_room(user_id))
+    return BlockOut(user=_brief(target), since=since)
+
+
+async def do_unblock(session: AsyncSession, *, actor: Actor, user_id: uuid.UUID) -> None:
+    result = await session.execute(
+        delete(Block).where(Block.blocker_id == actor.user_id, Block.blocked_id == user_id)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound("You have not blocked this user", code="not_blocked")
+
+
+# Reads -------------------------------------------------------------------------------------
+
+
+def _page_after(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    c = decode_cursor(cursor)
+    try:
+        return datetime.fromisoformat(str(c["t"])), str(uuid.UUID(str(c["k"])))
+    except (KeyError, ValueError) as exc:
+        raise InvalidInput("Malformed cursor", code="invalid_cursor") from exc
+
+
+async def list_friends(
+    ctx: Context, session: AsyncSession, *, actor: Actor, cursor: str | None, limit: int
+) -> Page[FriendOut]:
+    """Newest friends first, each with live presence."""
+    q = (
+        select(Friendship.created_at, User)
+        .join(User, User.id == Friendship.friend_id)
+        .where(Friendship.user_id == actor.user_id)
+        .order_by(Friendship.created_at.desc(), Friendship.friend_id.desc())
+        .limit(limit + 1)
+    )
+    after = _page_after(cursor)
+    if after is not None:
+        q = q.where(
+            func.row(Friendship.created_at, Friendship.friend_id)
+            < func.row(after[0], uuid.UUID(after[1]))
+        )
+    rows = (await session.execute(q)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    online = await presence.online_map(ctx.redis, ctx.keys, [u.id for _, u in rows])
+    items = [FriendOut(user=_brief(u), since=since, online=online[u.id]) for since, u in rows]
+    next_cursor = (
+        encode_cursor({"t": rows[-1][0].isoformat(), "k": str(rows[-1][1].id)}) if more else None
+    )
+    return Page[FriendOut](items=items, next_cursor=next_cursor)
+
+
+async def list_requests(
+    session: AsyncSession, *, actor: Actor, incoming: bool, cursor: str | None, limit: int
+) -> Page[FriendRequestOut]:
+    """Open requests, newest first."""
+    mine = FriendRequest.to_user_id if incoming else FriendRequest.from_user_id
+    q = (
+        select(FriendRequest)
+        .where(mine == actor.user_id, FriendRequest.status == RequestStatus.pending)
+        .order_by(FriendRequest.id.desc())
+        .limit(limit + 1)
+    )
+    before = id_cursor(cursor)
+    if before is not None:
+        q = q.where(FriendRequest.id < before)
+    reqs = list((await session.scalars(q)).all())
+    more = len(reqs) > limit
+    reqs = reqs[:limit]
+    users = await _briefs(session, [u for r in reqs for u in (r.from_user_id, r.to_user_id)])
+    items = [
+        FriendRequestOut(
+            id=r.id,
+            from_user=users[r.from_user_id],
+            to_user=users[r.to_user_id],
+            status=r.status,
+            created_at=r.created_at,
+            responded_at=r.responded_at,
+        )
+        for r in reqs
+    ]
+    return Page[FriendRequestOut](
+        items=items, next_cursor=next_id_cursor(reqs[-1].id if more else None)
+    )
+
+
+async def list_blocks(
+    session: AsyncSession, *, actor: Actor, cursor: str | None, limit: int
+) -> Page[BlockOut]:
+    """Users I blocked, newest first."""
+    q = (
+        select(Block.created_at, User)
+        .join(User, User.id == Block.blocked_id)
+        .where(Block.blocker_id == actor.user_id)
+        .order_by(Block.created_at.desc(), Block.blocked_id.desc())
+        .limit(limit + 1)
+    )
+    after = _page_after(cursor)
+    if after is not None:
+        q = q.where(
+            func.row(Block.created_at, Block.blocked_id) < func.row(after[0], uuid.UUID(after[1]))
+        )
+    rows = (await session.execute(q)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[BlockOut](
+        items=[BlockOut(user=_brief(u), since=t) for t, u in rows],
+        next_cursor=encode_cursor({"t": rows[-1][0].isoformat(), "k": str(rows[-1][1].id)})
+        if more
+        else None,
+    )
+
+
+async def do_publish_presence(ctx: Context, change: presence.PresenceChange) -> None:
+    """Tell the user's friends (every device, any process) that they came or went."""
+    async with ctx.sessions() as session:
+        ids = await friend_ids(session, user_id=change.user_id)
+    data = change.to_event()
+    for friend in ids:
+        await ctx.publisher.emit("presence:update", data, room=user_room(friend))

@@ -1,0 +1,493 @@
+"""Ratings with incremental aggregates, title likes, comments, comment likes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Row, delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.accounts.tables import User
+from models.catalog import service as catalog_service
+from models.catalog.cache import invalidate_title
+from models.core.clock import now
+from models.core.context import Context
+from models.core.db import transaction
+from models.core.errors import Forbidden, InvalidInput, NotFound
+from models.core.events import Outbox
+from models.core.pagination import Page
+from models.core.ratelimit import Limit, RateLimiter
+from models.social import policy
+from models.social.friends.schemas import UserBrief
+from models.social.friends.service import relation
+from models.social.lists.service import access_title
+from models.social.paging import id_cursor, next_id_cursor
+from models.social.policy import Actor
+from models.social.reviews.schemas import (
+    CommentIn,
+    CommentLikeOut,
+    CommentOut,
+    CommentPatch,
+    RatingOut,
+    RatingSummary,
+    TitleSocialOut,
+)
+from models.social.reviews.tables import (
+    SCORES,
+    Comment,
+    CommentLike,
+    Rating,
+    TitleLike,
+    TitleSocialStats,
+)
+
+COMMENT_LIMIT = Limit("comment_post", 30, 60)
+CACHE_TTL_S = 3600
+_T = TitleSocialStats.__table__
+
+# Writers and readers race to fill the cache; the higher version always wins, so a slow reader
+# can never put back a summary older than the last write.
+_SET_IF_NEWER = """
+local cur = redis.call('HGET', KEYS[1], 'v')
+if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'd', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+
+# Aggregates ----------------------------------------------------------------------------------
+
+
+def _summary(title_id: int, row: Row[Any] | TitleSocialStats | None) -> RatingSummary:
+    if row is None:
+        return RatingSummary(
+            title_id=title_id,
+            average=None,
+            count=0,
+            distribution={str(s): 0 for s in SCORES},
+            likes=0,
+            version=0,
+        )
+    count = int(row.rating_count)
+    return RatingSummary(
+        title_id=title_id,
+        average=round(row.rating_sum / count, 4) if count else None,
+        count=count,
+        distribution={str(s): int(getattr(row, f"r{s}")) for s in SCORES},
+        likes=int(row.like_count),
+        version=int(row.version),
+    )
+
+
+async def _apply_delta(
+    session: AsyncSession,
+    title_id: int,
+    *,
+    d_count: int = 0,
+    d_sum: int = 0,
+    d_likes: int = 0,
+    inc: int | None = None,
+    dec: int | None = None,
+) -> RatingSummary:
+    """Add deltas to a title's counters in this transaction (row-locked until commit)."""
+    values: dict[str, Any] = {
+        "title_id": title_id,
+        "rating_count": d_count,
+        "rating_sum": d_sum,
+        "like_count": d_likes,
+        "version": 1,
+    }
+    for s in SCORES:
+        values[f"r{s}"] = (s == inc) - (s == dec)
+    changes = {k: _T.c[k] + v for k, v in values.items() if k != "title_id"}
+    if all(v >= 0 for v in values.values()):
+        stmt = insert(TitleSocialStats).values(**values)
+        write: Any = stmt.on_conflict_do_update(
+            index_elements=[_T.c.title_id],
+            set_={k: _T.c[k] + stmt.excluded[k] for k in changes},
+        )
+    else:
+        # Something is taken away, so the row exists (and an INSERT would trip the checks).
+        write = update(TitleSocialStats).where(_T.c.title_id == title_id).values(**changes)
+    row = (await session.execute(write.returning(*_T.c))).one()
+    return _summary(title_id, row)
+
+
+def _cache_key(ctx: Context, title_id: int) -> str:
+    return ctx.keys("social", "title-stats", title_id)
+
+
+async def _cache_put(ctx: Context, summary: RatingSummary) -> None:
+    script = ctx.redis.register_script(_SET_IF_NEWER)
+    await script(
+        keys=[_cache_key(ctx, summary.title_id)],
+        args=[summary.version, summary.model_dump_json(), CACHE_TTL_S],
+    )
+
+
+async def _store_on_title(session: AsyncSession, summary: RatingSummary) -> None:
+    """The catalog sorts and filters by titles.rating_avg/count: same transaction, same values."""
+    await catalog_service.do_set_rating_summary(
+        session,
+        title_id=summary.title_id,
+        rating_avg=summary.average or 0.0,
+        rating_count=summary.count,
+    )
+
+
+async def _after_change(ctx: Context, summary: RatingSummary, *, rating: bool) -> None:
+    """After commit: refresh our cache; a rating change also invalidates the catalog's title."""
+    await _cache_put(ctx, summary)
+    if rating:
+        await invalidate_title(ctx, summary.title_id)
+
+
+async def title_summary(ctx: Context, *, title_id: int) -> RatingSummary:
+    """From the cache; on a miss, one primary-key read (never a scan of the ratings)."""
+    cached: str | None = await ctx.redis.hget(_cache_key(ctx, title_id), "d")
+    if cached is not None:
+        return RatingSummary.model_validate(json.loads(cached))
+    async with ctx.sessions() as session:
+        await access_title(session, title_id=title_id)
+        row = await session.get(TitleSocialStats, title_id)
+        summary = _summary(title_id, row)
+    await _cache_put(ctx, summary)
+    return summary
+
+
+async def title_social(ctx: Context, *, actor: Actor, title_id: int) -> TitleSocialOut:
+    summary = await title_summary(ctx, title_id=title_id)
+    out = TitleSocialOut(**summary.model_dump())
+    if actor.user_id is not None:
+        async with ctx.sessions() as session:
+            out.my_score = await session.scalar(
+                select(Rating.score).where(
+                    Rating.user_id == actor.user_id, Rating.title_id == title_id
+                )
+            )
+            out.liked_by_me = await session.get(TitleLike, (actor.user_id, title_id)) is not None
+    return out
+
+
+async def _fast_commit(session: AsyncSession) -> None:
+    """Release the title's counter row as soon as the commit is in the WAL buffer.
+
+    Every rating of a title updates one counter row, so its lock is held until commit; waiting
+    for the disk flush there would serialize raters at the disk's pace. A crash can lose the
+    last fraction of a second of ratings (rating and counters together, never one without the
+    other), which is an acceptable trade for votes.
+    """
+    await session.execute(text("SET LOCAL synchronous_commit = off"))
+
+
+# Ratings -------------------------------------------------------------------------------------
+
+
+async def do_rate(ctx: Context, *, actor: Actor, title_id: int, score: int) -> RatingOut:
+    """Set my rating; counters change by deltas in the same transaction as the rating."""
+    if not policy.can_rate(actor):
+        raise Forbidden("Sign in to rate", code="forbidden")
+    if score not in SCORES:
+        raise InvalidInput("A rating is 1 to 10", code="invalid_score")
+    assert actor.user_id is not None
+    async with transaction(ctx.sessions) as session:
+        await _fast_commit(session)
+        await access_title(session, title_id=title_id)
+        inserted = await session.scalar(
+            insert(Rating)
+            .values(user_id=actor.user_id, title_id=title_id, score=score)
+            .on_conflict_do_nothing()
+            .returning(Rating.score)
+        )
+        if inserted is not None:
+            summary = await _apply_delta(session, title_id, d_count=1, d_sum=score, inc=score)
+        else:
+            old = await session.scalar(
+                select(Rating.score)
+                .where(Rating.user_id == actor.user_id, Rating.title_id == title_id)
+                .with_for_update()
+            )
+            assert old is not None
+            if old == score:
+                row = await session.get(TitleSocialStats, title_id)
+                return RatingOut(
+                    title_id=title_id,
+                    user_id=actor.user_id,
+                    score=score,
+                    summary=_summary(title_id, row),
+                )
+            await session.execute(
+                update(Rating)
+                .where(Rating.user_id == actor.user_id, Rating.title_id == title_id)
+                .values(score=score, updated_at=now())
+            )
+            summary = await _apply_delta(session, title_id, d_sum=score - old, inc=score, dec=old)
+        await _store_on_title(session, summary)
+    await _after_change(ctx, summary, rating=True)
+    return RatingOut(title_id=title_id, user_id=actor.user_id, score=score, summary=summary)
+
+
+async def do_unrate(ctx: Context, *, actor: Actor, title_id: int) -> RatingOut:
+    assert actor.user_id is not None
+    async with transaction(ctx.sessions) as session:
+        old = await session.scalar(
+            delete(Rating)
+            .where(Rating.user_id == actor.user_id, Rating.title_id == title_id)
+            .returning(Rating.score)
+        )
+        if old is None:
+            raise NotFound("You have not rated this title", code="rating_not_found")
+        summary = await _apply_delta(session, title_id, d_count=-1, d_sum=-old, dec=old)
+        await _store_on_title(session, summary)
+    await _after_change(ctx, summary, rating=True)
+    return RatingOut(title_id=title_id, user_id=actor.user_id, score=None, summary=summary)
+
+
+# Title likes ---------------------------------------------------------------------------------
+
+
+async def do_like_title(ctx: Context, *, actor: Actor, title_id: int, like: bool) -> TitleSocialOut:
+    """Idempotent both ways: liking twice counts once."""
+    assert actor.user_id is not None
+    summary: RatingSummary | None = None
+    async with transaction(ctx.sessions) as session:
+        await access_title(session, title_id=title_id)
+        if like:
+            changed = await session.scalar(
+                insert(TitleLike)
+                .values(user_id=actor.user_id, title_id=title_id)
+                .on_conflict_do_nothing()
+                .returning(TitleLike.title_id)
+            )
+        else:
+            changed = await session.scalar(
+                delete(TitleLike)
+                .where(TitleLike.user_id == actor.user_id, TitleLike.title_id == title_id)
+                .returning(TitleLike.title_id)
+            )
+        if changed is not None:
+            summary = await _apply_delta(session, title_id, d_likes=1 if like else -1)
+    if summary is not None:
+        await _after_change(ctx, summary, rating=False)
+    return await title_social(ctx, actor=actor, title_id=title_id)
+
+
+# Comments ------------------------------------------------------------------------------------
+
+
+def _comment_out(c: Comment, author: User | None, liked: bool) -> CommentOut:
+    deleted = c.deleted_at is not None
+    return CommentOut(
+        id=c.id,
+        title_id=c.title_id,
+        parent_id=c.parent_id,
+        author=None
+        if deleted or author is None
+        else UserBrief(id=author.id, username=author.username, display_name=author.display_name),
+        body=None if deleted else c.body,
+        spoiler=c.spoiler,
+        deleted=deleted,
+        like_count=c.like_count,
+        reply_count=c.reply_count,
+        liked_by_me=liked,
+        created_at=c.created_at,
+        edited_at=c.edited_at,
+    )
+
+
+async def _outs(session: AsyncSession, actor: Actor, comments: list[Comment]) -> list[CommentOut]:
+    authors = (
+        {
+            u.id: u
+            for u in await session.scalars(
+                select(User).where(User.id.in_({c.author_id for c in comments}))
+            )
+        }
+        if comments
+        else {}
+    )
+    liked: set[int] = set()
+    if actor.user_id is not None and comments:
+        liked = set(
+            (
+                await session.scalars(
+                    select(CommentLike.comment_id).where(
+                        CommentLike.user_id == actor.user_id,
+                        CommentLike.comment_id.in_([c.id for c in comments]),
+                    )
+                )
+            ).all()
+        )
+    return [_comment_out(c, authors.get(c.author_id), c.id in liked) for c in comments]
+
+
+async def access_comment(session: AsyncSession, *, comment_id: int, lock: bool = False) -> Comment:
+    q = select(Comment).where(Comment.id == comment_id)
+    if lock:
+        q = q.with_for_update()
+    c = await session.scalar(q)
+    if c is None:
+        raise NotFound("No such comment", code="comment_not_found")
+    return c
+
+
+async def do_post_comment(
+    ctx: Context,
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    actor: Actor,
+    title_id: int,
+    data: CommentIn,
+) -> CommentOut:
+    if not policy.can_comment(actor):
+        raise Forbidden("Sign in to comment", code="forbidden")
+    assert actor.user_id is not None
+    await RateLimiter(ctx.redis, ctx.keys.prefix).hit(
+        COMMENT_LIMIT, str(actor.user_id), message="Too many comments"
+    )
+    await access_title(session, title_id=title_id)
+    parent_id = None
+    if data.parent_id is not None:
+        parent = await access_comment(session, comment_id=data.parent_id, lock=True)
+        if parent.parent_id is not None:
+            parent = await access_comment(session, comment_id=parent.parent_id, lock=True)
+        if parent.title_id != title_id:
+            raise InvalidInput("The parent comment is on another title", code="wrong_title")
+        rel = await relation(session, actor_id=actor.user_id, other_id=parent.author_id)
+        if not policy.can_reply(actor, rel, parent.deleted_at is not None):
+            raise Forbidden("You cannot reply to this comment", code="forbidden")
+        parent.reply_count += 1
+        parent_id = parent.id
+    c = Comment(
+        title_id=title_id,
+        author_id=actor.user_id,
+        parent_id=parent_id,
+        body=data.body,
+        spoiler=data.spoiler,
+    )
+    session.add(c)
+    await session.flush()
+    await session.refresh(c)
+    return (await _outs(session, actor, [c]))[0]
+
+
+async def do_edit_comment(
+    session: AsyncSession, *, actor: Actor, comment_id: int, data: CommentPatch
+) -> CommentOut:
+    c = await access_comment(session, comment_id=comment_id, lock=True)
+    rel = await relation(session, actor_id=actor.user_id, other_id=c.author_id)
+    if not policy.can_edit_comment(actor, rel, c.deleted_at is not None):
+        if c.deleted_at is not None:
+            raise NotFound("This comment was deleted", code="comment_deleted")
+        raise Forbidden("Only the author can edit a comment", code="forbidden")
+    fields = data.model_dump(exclude_unset=True, exclude_none=True)
+    if not fields:
+        raise InvalidInput("Nothing to change", code="invalid_input")
+    for key, value in fields.items():
+        setattr(c, key, value)
+    c.edited_at = now()
+    await session.flush()
+    return (await _outs(session, actor, [c]))[0]
+
+
+async def do_delete_comment(session: AsyncSession, *, actor: Actor, comment_id: int) -> None:
+    """Soft: replies stay, the comment shows as deleted."""
+    c = await access_comment(session, comment_id=comment_id, lock=True)
+    rel = await relation(session, actor_id=actor.user_id, other_id=c.author_id)
+    if not policy.can_delete_comment(actor, rel):
+        raise Forbidden("You may not delete this comment", code="forbidden")
+    if c.deleted_at is None:
+        c.deleted_at = now()
+        c.deleted_by = actor.user_id
+        await session.flush()
+
+
+async def do_like_comment(
+    ctx: Context,
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    actor: Actor,
+    comment_id: int,
+    like: bool,
+) -> CommentLikeOut:
+    c = await access_comment(session, comment_id=comment_id)
+    assert actor.user_id is not None
+    if like:
+        rel = await relation(session, actor_id=actor.user_id, other_id=c.author_id)
+        if not policy.can_like_comment(actor, rel, c.deleted_at is not None):
+            raise Forbidden("You cannot like this comment", code="forbidden")
+        changed = await session.scalar(
+            insert(CommentLike)
+            .values(comment_id=c.id, user_id=actor.user_id)
+            .on_conflict_do_nothing()
+            .returning(CommentLike.comment_id)
+        )
+    else:
+        changed = await session.scalar(
+            delete(CommentLike)
+            .where(CommentLike.comment_id == c.id, CommentLike.user_id == actor.user_id)
+            .returning(CommentLike.comment_id)
+        )
+    count = c.like_count
+    if changed is not None:
+        count = (
+            await session.scalar(
+                update(Comment)
+                .where(Comment.id == c.id)
+                .values(like_count=Comment.like_count + (1 if like else -1))
+                .returning(Comment.like_count)
+            )
+            or 0
+        )
+    return CommentLikeOut(comment_id=c.id, like_count=count, liked_by_me=like)
+
+
+async def list_comments(
+    session: AsyncSession, *, actor: Actor, title_id: int, cursor: str | None, limit: int
+) -> Page[CommentOut]:
+    """Top-level comments, newest first."""
+    await access_title(session, title_id=title_id)
+    q = (
+        select(Comment)
+        .where(Comment.title_id == title_id, Comment.parent_id.is_(None))
+        .order_by(Comment.id.desc())
+        .limit(limit + 1)
+    )
+    before = id_cursor(cursor)
+    if before is not None:
+        q = q.where(Comment.id < before)
+    rows = list((await session.scalars(q)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[CommentOut](
+        items=await _outs(session, actor, rows),
+        next_cursor=next_id_cursor(rows[-1].id if more else None),
+    )
+
+
+async def list_replies(
+    session: AsyncSession, *, actor: Actor, comment_id: int, cursor: str | None, limit: int
+) -> Page[CommentOut]:
+    """Replies to one comment, oldest first (a conversation reads downwards)."""
+    parent = await access_comment(session, comment_id=comment_id)
+    q = select(Comment).where(Comment.parent_id == parent.id).order_by(Comment.id).limit(limit + 1)
+    after = id_cursor(cursor)
+    if after is not None:
+        q = q.where(Comment.id > after)
+    rows = list((await session.scalars(q)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[CommentOut](
+        items=await _outs(session, actor, rows),
+        next_cursor=next_id_cursor(rows[-1].id if more else None),
+    )
+
+
+async def get_comment(session: AsyncSession, *, actor: Actor, comment_id: int) -> CommentOut:
+    c = await access_comment(session, comment_id=comment_id)
+    return (await _outs(session, actor, [c]))[0]

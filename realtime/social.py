@@ -1,0 +1,153 @@
+"""Social over the socket: private messages, typing, read receipts, presence."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from models.core.context import Context
+from models.core.db import transaction
+from models.core.events import user_room
+from models.social import presence
+from models.social.friends import service as friends
+from models.social.friends.schemas import (
+    FriendAcceptedEvent,
+    FriendRemovedEvent,
+    FriendRequestOut,
+    PresenceOut,
+)
+from models.social.messages import service as messages
+from models.social.messages.schemas import (
+    MessageEvent,
+    MessageIn,
+    MessageOut,
+    ReadEvent,
+    ReadOut,
+    SocketReadIn,
+    TypingEvent,
+    TypingIn,
+)
+from models.social.policy import Actor
+from realtime.connections import Conn
+from realtime.registry import SocketCall, events
+from realtime.server import on_connect, on_disconnect, on_start
+
+# One presence tracker per process (per Context: tests may run several apps in one process).
+_trackers: dict[int, presence.PresenceTracker] = {}
+
+
+def _actor(ev: SocketCall) -> Actor:
+    return Actor(ev.user_id, ev.role)
+
+
+@events.on(
+    "dm:send",
+    payload=MessageIn,
+    ack=MessageOut,
+    doc="Send a private message to a friend. Resending the same client_msg_id returns the "
+    "stored message (with its id) and delivers nothing twice.",
+)
+async def dm_send(ev: SocketCall) -> MessageOut:
+    async with transaction(ev.ctx.sessions) as session:
+        msg, _ = await messages.do_send_message(
+            ev.ctx,
+            session,
+            ev.outbox,
+            actor=_actor(ev),
+            to_user_id=ev.payload.to_user_id,
+            client_msg_id=ev.payload.client_msg_id,
+            text=ev.payload.text,
+        )
+    # The sender's other devices get the message; the sending socket has it in the ack.
+    own = user_room(ev.user_id)
+    for item in [i for i in ev.outbox.items if i.room == own and i.event == "dm:message"]:
+        ev.outbox.items.remove(item)
+        await ev.server.emit(item.event, item.data, room=own, skip_sid=ev.sid)
+    return msg
+
+
+@events.on("dm:typing", payload=TypingIn, doc="Tell a friend I am (or stopped) typing.")
+async def dm_typing(ev: SocketCall) -> None:
+    async with ev.ctx.sessions() as session:
+        await messages.do_typing(
+            ev.ctx,
+            session,
+            ev.outbox,
+            actor=_actor(ev),
+            to_user_id=ev.payload.to_user_id,
+            typing=ev.payload.typing,
+        )
+
+
+@events.on(
+    "dm:read",
+    payload=SocketReadIn,
+    ack=ReadOut,
+    doc="Mark messages from a friend read up to an id; they get a read receipt.",
+)
+async def dm_read(ev: SocketCall) -> ReadOut:
+    async with transaction(ev.ctx.sessions) as session:
+        return await messages.do_mark_read(
+            session,
+            ev.outbox,
+            actor=_actor(ev),
+            peer_id=ev.payload.peer_user_id,
+            up_to_id=ev.payload.up_to_id,
+        )
+
+
+events.emits(
+    "dm:message",
+    payload=MessageEvent,
+    doc='A private message on the "dm" stream (cursor = id): to every device of the '
+    "recipient and to the sender's other devices.",
+)
+events.emits("dm:typing", payload=TypingEvent, doc="A friend is typing to me (ephemeral).")
+events.emits("dm:read", payload=ReadEvent, doc="A read position moved: a receipt, or my own.")
+events.emits(
+    "presence:update",
+    payload=PresenceOut,
+    doc="A friend came online or went offline; drop an update older than one you have (version).",
+)
+events.emits("friend:request", payload=FriendRequestOut, doc="A friend request to or from me.")
+events.emits("friend:accepted", payload=FriendAcceptedEvent, doc="A friendship began.")
+events.emits(
+    "friend:request_closed",
+    payload=FriendRequestOut,
+    doc="A request was cancelled (to both sides) or declined (to the decliner's devices).",
+)
+events.emits("friend:removed", payload=FriendRemovedEvent, doc="A friendship ended.")
+
+
+# Presence ---------------------------------------------------------------------------------
+
+
+@on_start
+async def _presence(ctx: Context, sio: Any) -> None:
+    """This process's presence tracker: refreshes its sockets, sweeps due offline checks."""
+
+    async def publish(change: presence.PresenceChange) -> None:
+        await friends.do_publish_presence(ctx, change)
+
+    tracker = presence.PresenceTracker(
+        ctx.redis, ctx.keys, on_change=publish, grace_ms=ctx.settings.presence_grace_ms
+    )
+    _trackers[id(ctx)] = tracker
+    try:
+        await tracker.run()
+    finally:
+        _trackers.pop(id(ctx), None)
+
+
+@on_connect
+async def _presence_connected(ctx: Context, sio: Any, sid: str, conn: Conn) -> None:
+    tracker = _trackers.get(id(ctx))
+    if tracker is not None:
+        await tracker.connected(uuid.UUID(conn.user_id), sid)
+
+
+@on_disconnect
+async def _presence_disconnected(ctx: Context, sio: Any, sid: str, conn: Conn | None) -> None:
+    tracker = _trackers.get(id(ctx))
+    if tracker is not None and conn is not None:
+        await tracker.disconnected(uuid.UUID(conn.user_id), sid)

@@ -1,0 +1,166 @@
+"""Friend requests, friendships and blocks over HTTP, with the live events they cause."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from models.core.context import Context
+from tests.conftest import LiveServer
+from tests.realtime_client import connected
+from tests.social.helpers import accounts, befriend, block
+
+
+async def _friends(client: httpx.AsyncClient, who: object) -> list[str]:
+    r = await client.get("/api/v1/friends", headers=who.headers)  # type: ignore[attr-defined]
+    assert r.status_code == 200, r.text
+    return [f["user"]["id"] for f in r.json()["items"]]
+
+
+async def test_request_accept_list_and_remove(client: httpx.AsyncClient, ctx: Context) -> None:
+    a, b = await accounts(ctx, client, 2)
+    r = await client.post(
+        "/api/v1/friends/requests", json={"user_id": str(b.id)}, headers=a.headers
+    )
+    assert r.status_code == 201 and r.json()["status"] == "pending"
+    req = r.json()
+    # asking twice returns the same open request
+    again = await client.post(
+        "/api/v1/friends/requests", json={"user_id": str(b.id)}, headers=a.headers
+    )
+    assert again.json()["id"] == req["id"]
+    incoming = (await client.get("/api/v1/friends/requests", headers=b.headers)).json()
+    assert [i["id"] for i in incoming["items"]] == [req["id"]]
+    outgoing = (
+        await client.get("/api/v1/friends/requests?direction=outgoing", headers=a.headers)
+    ).json()
+    assert [i["id"] for i in outgoing["items"]] == [req["id"]]
+    # only the addressee accepts
+    r = await client.post(f"/api/v1/friends/requests/{req['id']}/accept", headers=a.headers)
+    assert r.status_code == 403
+    stranger = (await accounts(ctx, client, 1))[0]
+    r = await client.post(f"/api/v1/friends/requests/{req['id']}/accept", headers=stranger.headers)
+    assert r.status_code == 404
+    r = await client.post(f"/api/v1/friends/requests/{req['id']}/accept", headers=b.headers)
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    assert await _friends(client, a) == [str(b.id)] and await _friends(client, b) == [str(a.id)]
+    r = await client.post(
+        "/api/v1/friends/requests", json={"user_id": str(b.id)}, headers=a.headers
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "already_friends"
+    assert (await client.delete(f"/api/v1/friends/{b.id}", headers=a.headers)).status_code == 204
+    assert await _friends(client, a) == [] and await _friends(client, b) == []
+    assert (await client.delete(f"/api/v1/friends/{b.id}", headers=a.headers)).status_code == 404
+
+
+async def test_decline_cancel_and_crossed_requests(client: httpx.AsyncClient, ctx: Context) -> None:
+    a, b, c = await accounts(ctx, client, 3)
+    r1 = (
+        await client.post(
+            "/api/v1/friends/requests", json={"user_id": str(b.id)}, headers=a.headers
+        )
+    ).json()
+    r = await client.post(f"/api/v1/friends/requests/{r1['id']}/decline", headers=b.headers)
+    assert r.json()["status"] == "declined"
+    r = await client.post(f"/api/v1/friends/requests/{r1['id']}/accept", headers=b.headers)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "request_closed"
+    r2 = (
+        await client.post(
+            "/api/v1/friends/requests", json={"user_id": str(c.id)}, headers=a.headers
+        )
+    ).json()
+    r = await client.post(f"/api/v1/friends/requests/{r2['id']}/cancel", headers=c.headers)
+    assert r.status_code == 403
+    r = await client.post(f"/api/v1/friends/requests/{r2['id']}/cancel", headers=a.headers)
+    assert r.json()["status"] == "cancelled"
+    # both ask each other: the second request accepts the first
+    r3 = (
+        await client.post(
+            "/api/v1/friends/requests", json={"user_id": str(c.id)}, headers=a.headers
+        )
+    ).json()
+    r4 = (
+        await client.post(
+            "/api/v1/friends/requests", json={"user_id": str(a.id)}, headers=c.headers
+        )
+    ).json()
+    assert r4["id"] == r3["id"] and r4["status"] == "accepted"
+    assert await _friends(client, c) == [str(a.id)]
+
+
+async def test_bad_input_is_rejected_clearly(client: httpx.AsyncClient, ctx: Context) -> None:
+    (a,) = await accounts(ctx, client, 1)
+    cases = [
+        ({"user_id": str(a.id)}, 422, "self_request"),
+        ({"user_id": str(uuid.uuid4())}, 404, "user_not_found"),
+        ({"user_id": "nope"}, 422, "invalid_input"),
+        ({"user_id": str(uuid.uuid4()), "extra": 1}, 422, "invalid_input"),
+    ]
+    for body, status, code in cases:
+        r = await client.post("/api/v1/friends/requests", json=body, headers=a.headers)
+        assert (r.status_code, r.json()["error"]["code"]) == (status, code), body
+    assert (await client.get("/api/v1/friends")).status_code == 401
+    assert (
+        await client.get("/api/v1/friends?cursor=garbage!", headers=a.headers)
+    ).status_code == 422
+    assert (await client.delete("/api/v1/friends/not-a-uuid", headers=a.headers)).status_code == 422
+    r = await client.post("/api/v1/friends/requests/999999999/accept", headers=a.headers)
+    assert r.status_code == 404
+
+
+async def test_block_ends_friendship_requests_and_stops_new_ones(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    a, b, c = await accounts(ctx, client, 3)
+    await befriend(client, a, b)
+    pending = (
+        await client.post(
+            "/api/v1/friends/requests", json={"user_id": str(a.id)}, headers=c.headers
+        )
+    ).json()
+    await block(client, a, b)
+    await block(client, a, c)
+    assert await _friends(client, a) == [] and await _friends(client, b) == []
+    r = await client.post(f"/api/v1/friends/requests/{pending['id']}/accept", headers=a.headers)
+    assert r.status_code == 409
+    for blocked in (b, c):
+        r = await client.post(
+            "/api/v1/friends/requests", json={"user_id": str(a.id)}, headers=blocked.headers
+        )
+        assert r.status_code == 403 and r.json()["error"]["code"] == "blocked"
+    # nor can the blocker befriend them while the block stands
+    r = await client.post(
+        "/api/v1/friends/requests", json={"user_id": str(b.id)}, headers=a.headers
+    )
+    assert r.status_code == 403
+    listed = (await client.get("/api/v1/blocks?limit=1", headers=a.headers)).json()
+    assert len(listed["items"]) == 1 and listed["next_cursor"]
+    more = (
+        await client.get(f"/api/v1/blocks?cursor={listed['next_cursor']}", headers=a.headers)
+    ).json()
+    assert {listed["items"][0]["user"]["id"], more["items"][0]["user"]["id"]} == {
+        str(b.id),
+        str(c.id),
+    }
+    assert (await client.delete(f"/api/v1/blocks/{b.id}", headers=a.headers)).status_code == 204
+    assert (await client.delete(f"/api/v1/blocks/{b.id}", headers=a.headers)).status_code == 404
+    await befriend(client, b, a)
+
+
+async def test_friend_events_reach_sockets(
+    client: httpx.AsyncClient, ctx: Context, two_servers: tuple[LiveServer, LiveServer]
+) -> None:
+    one, two = two_servers
+    a, b = await accounts(ctx, client, 2)
+    async with connected(one.url, a.access_token) as sa, connected(two.url, b.access_token) as sb:
+        r = await client.post(
+            "/api/v1/friends/requests", json={"user_id": str(b.id)}, headers=a.headers
+        )
+        got = (await sb.wait_event("friend:request"))[0]
+        assert got["id"] == r.json()["id"] and got["from_user"]["id"] == str(a.id)
+        await client.post(f"/api/v1/friends/requests/{got['id']}/accept", headers=b.headers)
+        accepted = (await sa.wait_event("friend:accepted"))[0]
+        assert accepted["friend"]["id"] == str(b.id) and accepted["online"] is True
+        await client.delete(f"/api/v1/friends/{a.id}", headers=b.headers)
+        assert (await sa.wait_event("friend:removed"))[0] == {"user_id": str(b.id)}

@@ -1,0 +1,96 @@
+"""Presence across devices and server processes, with a grace delay against flapping."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+
+from models.core.context import Context
+from models.core.redis import Keys
+from models.social.presence import (
+    PresenceChange,
+    PresenceTracker,
+    connected_devices,
+    is_online,
+)
+from tests.conftest import LiveServer
+from tests.factories import Account, login
+from tests.realtime_client import connected
+from tests.social.helpers import accounts, befriend
+
+
+async def _online(client: httpx.AsyncClient, viewer: Account, user_id: object) -> bool:
+    items = (await client.get("/api/v1/friends", headers=viewer.headers)).json()["items"]
+    return bool(next(f["online"] for f in items if f["user"]["id"] == str(user_id)))
+
+
+async def test_friends_see_presence_across_processes_without_flapping(
+    client: httpx.AsyncClient, ctx: Context, two_servers: tuple[LiveServer, LiveServer]
+) -> None:
+    one, two = two_servers
+    a, b = await accounts(ctx, client, 2)
+    a_phone = (await login(client, a.user.email))["access_token"]
+    await befriend(client, a, b)
+    stranger = (await accounts(ctx, client, 1))[0]
+    assert await _online(client, b, a.id) is False
+    async with (
+        connected(two.url, b.access_token) as watcher,
+        connected(one.url, stranger.access_token) as outsider,
+    ):
+        async with connected(one.url, a.access_token):
+            first = (await watcher.wait_event("presence:update"))[0]
+            assert first["user_id"] == str(a.id) and first["online"] is True
+            assert await _online(client, b, a.id) is True
+            # a second device on the other process: still one "online", no new event
+            async with connected(two.url, a_phone):
+                await asyncio.sleep(0.2)
+            assert await _online(client, b, a.id) is True
+        # the laptop's network drops and it comes back within the grace delay
+        await asyncio.sleep(0.5)
+        async with connected(two.url, a.access_token):
+            await asyncio.sleep(0.2)
+        grace = ctx.settings.presence_grace_ms / 1000
+        offline = (await watcher.wait_event("presence:update", count=2, timeout=grace + 5))[1]
+        assert offline["online"] is False and offline["version"] > first["version"]
+        assert len(watcher.events["presence:update"]) == 2, watcher.events["presence:update"]
+        assert await _online(client, b, a.id) is False
+        assert outsider.events["presence:update"] == []
+
+
+async def test_a_dead_process_sockets_expire_and_the_user_goes_offline(ctx: Context) -> None:
+    keys = Keys(f"{ctx.keys.prefix}:presence-unit")
+    changes: list[PresenceChange] = []
+
+    async def record(change: PresenceChange) -> None:
+        changes.append(change)
+
+    def tracker() -> PresenceTracker:
+        return PresenceTracker(
+            ctx.redis, keys, on_change=record, grace_ms=200, ttl_ms=600, tick_ms=50
+        )
+
+    alive, doomed = tracker(), tracker()
+    alive.start()
+    doomed.start()
+    user = uuid.uuid4()
+    try:
+        await doomed.connected(user, "sid-1")
+        await alive.connected(user, "sid-2")
+        assert await connected_devices(ctx.redis, keys, user) == 2
+        await alive.disconnected(user, "sid-2")
+        await asyncio.sleep(0.4)  # past the grace: sid-1 is still alive, so still online
+        assert await is_online(ctx.redis, keys, user)
+        assert [c.online for c in changes] == [True]
+        await doomed.stop()  # the process dies: no disconnect, no more refreshes
+        for _ in range(40):
+            if len(changes) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert [c.online for c in changes] == [True, False]
+        assert not await is_online(ctx.redis, keys, user)
+        assert changes[1].version == changes[0].version + 1
+    finally:
+        await alive.stop()
+        await doomed.stop()
