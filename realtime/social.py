@@ -30,6 +30,7 @@ from models.social.messages.schemas import (
 from models.social.policy import Actor
 from realtime.connections import Conn
 from realtime.registry import SocketCall, events
+from realtime.resume import replayer
 from realtime.server import on_connect, on_disconnect, on_start
 
 # One presence tracker per process (per Context: tests may run several apps in one process).
@@ -117,6 +118,14 @@ events.emits(
     doc="A request was cancelled (to both sides) or declined (to the decliner's devices).",
 )
 events.emits("friend:removed", payload=FriendRemovedEvent, doc="A friendship ended.")
+
+
+@replayer("dm")
+async def replay_dm(
+    ctx: Context, user_id: uuid.UUID, cursor: int, limit: int, /, *, stream: str
+) -> list[dict[str, Any]]:
+    """The user's own "dm" stream: what they received and what they sent, by id."""
+    return await messages.replay(ctx, user_id, cursor, limit)
 
 
 # Presence ---------------------------------------------------------------------------------

@@ -77,3 +77,10 @@ async def bulk_users(ctx: Context, n: int) -> list[uuid.UUID]:
             )
         session.add_all(users)
     return [u.id for u in users]
+
+
+async def notifications(client: httpx.AsyncClient, who: Account) -> list[dict[str, Any]]:
+    r = await client.get("/api/v1/notifications", headers=who.headers)
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items

@@ -17,6 +17,8 @@ from models.core.context import Context
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.pagination import Page, decode_cursor, encode_cursor
+from models.notifications.service import do_notify
+from models.notifications.tables import NotificationType
 from models.social import policy, presence
 from models.social.friends.schemas import BlockOut, FriendOut, FriendRequestOut, UserBrief
 from models.social.friends.tables import Block, FriendRequest, Friendship, RequestStatus
@@ -180,6 +182,16 @@ async def do_send_request(
     await session.refresh(req)
     out = await _request_out(session, req)
     _emit_both(outbox, "friend:request", out.model_dump(mode="json"), to_user_id, me)
+    await do_notify(
+        ctx,
+        session,
+        outbox,
+        user_id=to_user_id,
+        type=NotificationType.friend_request,
+        data={"request_id": req.id},
+        actor_id=me,
+        dedupe_key=f"friend_request:{req.id}",
+    )
     return out
 
 
@@ -204,6 +216,16 @@ async def _accept(
     )
     await session.flush()
     out = await _request_out(session, req)
+    await do_notify(
+        ctx,
+        session,
+        outbox,
+        user_id=a,
+        type=NotificationType.friend_accepted,
+        data={"request_id": req.id},
+        actor_id=b,
+        dedupe_key=f"friend_accepted:{req.id}",
+    )
     online = await presence.online_map(ctx.redis, ctx.keys, [a, b])
     # Each side learns the other's presence with the news, then follows its changes.
     outbox.emit(

@@ -16,7 +16,10 @@ from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.pagination import Page
 from models.core.ratelimit import Limit, RateLimiter
-from models.social import policy
+from models.core.streams import lock_stream
+from models.notifications.service import do_notify
+from models.notifications.tables import NotificationType
+from models.social import policy, presence
 from models.social.friends.schemas import UserBrief
 from models.social.friends.service import access_user, relation
 from models.social.messages.schemas import (
@@ -136,6 +139,9 @@ async def do_send_message(
     )
     await _check_can_message(session, actor=actor, to_user_id=to_user_id)
     conv = await _conversation(session, me, to_user_id)
+    # The message joins both users' "dm" streams: id order must be commit order in each.
+    for user in sorted((me, to_user_id), key=str):
+        await lock_stream(session, f"{STREAM}:{user}")
     new_id = await session.scalar(
         insert(DirectMessage)
         .values(
@@ -173,6 +179,18 @@ async def do_send_message(
     event = message_event(msg)
     outbox.emit("dm:message", event, room=user_room(to_user_id))
     outbox.emit("dm:message", event, room=user_room(me))
+    if await presence.connected_devices(ctx.redis, ctx.keys, to_user_id) == 0:
+        # Nobody is there to see it live: one notification per sender while away.
+        await do_notify(
+            ctx,
+            session,
+            outbox,
+            user_id=to_user_id,
+            type=NotificationType.message_while_away,
+            data={"from_user_id": str(me), "message_id": msg.id, "conversation_id": conv.id},
+            actor_id=me,
+            group_key=f"dm:{me}",
+        )
     return message_out(msg), True
 
 

@@ -19,6 +19,8 @@ from models.core.errors import Forbidden, InvalidInput, NotFound
 from models.core.events import Outbox
 from models.core.pagination import Page
 from models.core.ratelimit import Limit, RateLimiter
+from models.notifications.service import do_notify
+from models.notifications.tables import NotificationType
 from models.social import policy
 from models.social.friends.schemas import UserBrief
 from models.social.friends.service import relation
@@ -434,6 +436,17 @@ async def do_like_comment(
             .returning(CommentLike.comment_id)
         )
     count = c.like_count
+    if changed is not None and like:
+        await do_notify(
+            ctx,
+            session,
+            outbox,
+            user_id=c.author_id,
+            type=NotificationType.comment_liked,
+            data={"comment_id": c.id, "title_id": c.title_id},
+            actor_id=actor.user_id,
+            group_key=f"comment_liked:{c.id}",
+        )
     if changed is not None:
         count = (
             await session.scalar(
