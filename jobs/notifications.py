@@ -3,6 +3,7 @@ sweeper that re-dispatches what a lost job left undelivered. Each is idempotent.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from arq import Retry
@@ -48,6 +49,31 @@ async def email_notifications(ctx: JobContext, *, notification_ids: list[int]) -
     )
     done("email_notifications", sent=report.sent, skipped=report.skipped)
     return {"sent": report.sent, "skipped": report.skipped}
+
+
+@job
+async def fan_out_notification(
+    ctx: JobContext,
+    *,
+    user_ids: list[str],
+    type: str,
+    data: dict[str, Any],
+    dedupe_key: str,
+) -> int:
+    """One notification to many users (connected ones first), once per user and key."""
+    created = await retrying(
+        ctx,
+        "fan_out_notification",
+        lambda: service.do_fan_out(
+            app(ctx),
+            user_ids=[uuid.UUID(u) for u in user_ids],
+            type=type,
+            data=data,
+            dedupe_key=dedupe_key,
+        ),
+    )
+    done("fan_out_notification", users=len(user_ids), created=created, key=dedupe_key)
+    return created
 
 
 async def redeliver_notifications(ctx: JobContext) -> int:

@@ -20,10 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.accounts.tables import User
 from models.core import clock
 from models.core.context import Context
+from models.core.db import transaction
 from models.core.errors import InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.pagination import decode_cursor, encode_cursor
 from models.core.settings import Settings
+from models.notifications.presence import online_user_ids
 from models.notifications.schemas import (
     ActorOut,
     NotificationEvent,
@@ -330,7 +332,8 @@ async def do_notify_many(
 
     Set-based: one statement bumps every stream head and inserts every row, so a batch of
     thousands costs a few round trips. Users who turned every channel off are skipped.
-    Live events are sent by the dispatch job to users who are connected."""
+    Connected users get the live event after the commit; push and email go through the
+    dispatch job."""
     type_ = NotificationType(type)
     ids = sorted(set(user_ids))
     if not ids:
@@ -374,7 +377,7 @@ async def do_notify_many(
                    :now, :now
             FROM wanted w LEFT JOIN bumped b ON b.user_id = w.user_id
             ON CONFLICT ON CONSTRAINT uq_notifications_user_dedupe DO NOTHING
-            RETURNING id
+            RETURNING id, user_id, seq, created_at
             """
         ),
         {
@@ -388,14 +391,65 @@ async def do_notify_many(
             "d_push": defaults["push"],
         },
     )
-    created = sorted(r[0] for r in rows)
+    inserted = rows.all()
+    streamed = {r.user_id: r for r in inserted if r.seq is not None}
+    for uid in await online_user_ids(ctx, streamed):
+        r = streamed[uid]
+        out = NotificationOut(
+            id=r.id,
+            cursor=r.seq,
+            type=type_,
+            text=render_text(type_, data, "Someone", 1),
+            data=data,
+            actor=None,
+            actor_count=0,
+            group_key=None,
+            created_at=r.created_at,
+            updated_at=r.created_at,
+            read=False,
+        )
+        _emit(outbox, uid, out)
+    created = sorted(r.id for r in inserted)
     if created:
         outbox.enqueue(
             DISPATCH_JOB,
             notification_ids=created,
-            live=True,
             _job_id=job_id(ctx, "notify-dispatch", created[0], created[-1], len(created)),
         )
+    return created
+
+
+async def do_fan_out(
+    ctx: Context,
+    *,
+    user_ids: Sequence[uuid.UUID],
+    type: NotificationType | str,
+    data: dict[str, Any],
+    dedupe_key: str,
+    batch: int = 5000,
+) -> int:
+    """`do_notify_many` for any number of users, one transaction per batch, connected users
+    first so their live event does not wait behind everyone else's rows. Returns how many
+    notifications were created (users already notified for `dedupe_key` are skipped)."""
+    online = await online_user_ids(ctx, user_ids)
+    first = [u for u in user_ids if u in online]
+    rest = [u for u in user_ids if u not in online]
+    created = 0
+    for group in (first, rest):
+        for start in range(0, len(group), batch):
+            outbox = Outbox()
+            async with transaction(ctx.sessions) as session:
+                ids = await do_notify_many(
+                    ctx,
+                    session,
+                    outbox,
+                    user_ids=group[start : start + batch],
+                    type=type,
+                    data=data,
+                    dedupe_key=dedupe_key,
+                )
+            await ctx.flush(outbox)
+            created += len(ids)
     return created
 
 
