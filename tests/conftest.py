@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +33,23 @@ from tests.mail import Mailbox
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-" + "x" * 40
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest's shared /tmp/pytest-of-<user> keeps only the three newest runs and deletes older
+    # ones *while they run*: concurrent runs on one machine lose their log and data dirs.
+    if not config.option.basetemp:
+        config.option.basetemp = tempfile.mkdtemp(prefix="cinema-pytest-")
+        config.stash[_OWN_BASETEMP] = config.option.basetemp
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    ours = session.config.stash.get(_OWN_BASETEMP, None)
+    if ours and exitstatus == 0:  # kept on failure, for the server logs in it
+        shutil.rmtree(ours, ignore_errors=True)
+
+
+_OWN_BASETEMP = pytest.StashKey[str]()
 
 
 def _with_db(url: str, name: str) -> str:
@@ -210,7 +229,8 @@ class LiveServer:
             stderr=subprocess.STDOUT,
         )
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = 120) -> None:
+        # Generous: on a loaded 2-core machine importing the app alone can take 30 s.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
