@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Numeric,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     tuple_,
     union,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import schemas
@@ -185,7 +187,7 @@ def _cursor_or_none(cursor: str | None, sort: str) -> dict[str, Any] | None:
 async def custom_plans(session: AsyncSession) -> None:
     """Plan each catalog read for its own parameters: a generic plan, which asyncpg's
     prepared statements get after five runs, cannot tell "the" from "dicaprio"."""
-    await session.execute(_CUSTOM_PLANS)
+    await (await session.connection()).execute(_CUSTOM_PLANS)
 
 
 _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
@@ -193,8 +195,9 @@ _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 async def list_titles(session: AsyncSession, q: schemas.TitleQuery) -> dict[str, Any]:
     """One page of titles as the `{"items", "next_cursor"}` envelope (plain data)."""
-    await custom_plans(session)
     pq = await parse_query(session, q.q) if q.q and q.q.strip() else None
+    if pq is None:
+        await custom_plans(session)  # parse_query did it for searches
     if pq is not None and pq.empty:
         return {"items": [], "next_cursor": None}
     sort = q.sort or ("relevance" if pq is not None else "popular")
@@ -205,9 +208,19 @@ async def list_titles(session: AsyncSession, q: schemas.TitleQuery) -> dict[str,
 
     if sort == "relevance":
         assert pq is not None
-        rows, next_cursor = await _search_page(session, pq, where, q.limit, cur)
+        loose = bool(cur and cur.get("l"))
+        rows, next_cursor = await _search_page(
+            session, pq.loosened() if loose else pq, where, q.limit, cur, loose=loose
+        )
+        if not rows and cur is None and pq.can_loosen:
+            # No title has every word ("spirited awy"): rank those that have some.
+            rows, next_cursor = await _search_page(
+                session, pq.loosened(), where, q.limit, None, loose=True
+            )
     else:
-        stmt: Select[Any] = select(*ITEM_COLUMNS).where(*where)  # type: ignore[assignment]
+        stmt: Select[Any] = select(  # type: ignore[assignment]
+            *ITEM_COLUMNS, genres_json(Title.id).label("genres")
+        ).where(*where)
         if pq is not None:
             stmt = stmt.where(_match(pq))
         if sort == "added":
@@ -220,7 +233,9 @@ async def list_titles(session: AsyncSession, q: schemas.TitleQuery) -> dict[str,
             stmt = stmt.order_by(*_order(spec))
             if cur is not None:
                 stmt = stmt.where(_keyset(spec, _cursor_value(spec, cur.get("v")), cur["id"]))
-        rows = list((await session.execute(stmt.limit(q.limit + 1))).mappings())
+        rows = list(
+            (await (await session.connection()).execute(stmt.limit(q.limit + 1))).mappings()
+        )
         next_cursor = None
         if len(rows) > q.limit:
             rows = rows[: q.limit]
@@ -232,8 +247,27 @@ async def list_titles(session: AsyncSession, q: schemas.TitleQuery) -> dict[str,
                 if isinstance(value, date):
                     value = value.isoformat()
             next_cursor = encode_cursor({"s": sort, "v": value, "id": last["id"]})
-    items = await title_items(session, rows)
+    items = [item_dict(r, _json(r["genres"])) for r in rows]
     return {"items": items, "next_cursor": next_cursor}
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def genres_json(title_id: Any) -> Any:
+    """The title's genres as a JSON array, in the page query itself (no second query);
+    PostgreSQL evaluates it only for the rows of the page."""
+    pair = func.json_build_object("id", Genre.id, "slug", Genre.slug, "name", Genre.name)
+    return (
+        select(
+            func.coalesce(func.json_agg(aggregate_order_by(pair, Genre.name)), text("'[]'::json"))
+        )
+        .select_from(TitleGenre)
+        .join(Genre, Genre.id == TitleGenre.genre_id)
+        .where(TitleGenre.title_id == title_id)
+        .scalar_subquery()
+    )
 
 
 async def _search_page(
@@ -242,6 +276,8 @@ async def _search_page(
     where: list[ColumnElement[bool]],
     limit: int,
     cur: dict[str, Any] | None,
+    *,
+    loose: bool = False,
 ) -> tuple[list[Any], str | None]:
     qn = pq.normalized
     tier = case(
@@ -286,22 +322,26 @@ async def _search_page(
             .order_by(Title.popularity.desc())
             .limit(SEARCH_CANDIDATES)
         )
+    # Columns of the union by name: building the subquery's column collection for these
+    # CASE expressions costs more CPU than the whole query does in PostgreSQL.
     ranked = union(*branches).subquery("ranked")
-    stmt = select(ranked)
+    tier_c: Any = literal_column("ranked.tier")
+    close_c: Any = literal_column("ranked.closeness")
+    pop_c: Any = literal_column("ranked.popularity")
+    id_c: Any = literal_column("ranked.id")
+    stmt: Select[Any] = select(
+        literal_column("ranked.*"), genres_json(id_c).label("genres")
+    ).select_from(ranked)
     if cur is not None:
         try:
             key = (int(cur["t"]), -float(cur["c"]), -float(cur["p"]), -int(cur["id"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInput("Malformed cursor", code="invalid_cursor") from exc
         stmt = stmt.where(
-            tuple_(ranked.c.tier, -ranked.c.closeness, -ranked.c.popularity, -ranked.c.id).op(">")(
-                tuple_(*(literal(k) for k in key))
-            )
+            tuple_(tier_c, -close_c, -pop_c, -id_c).op(">")(tuple_(*(literal(k) for k in key)))
         )
-    stmt = stmt.order_by(
-        ranked.c.tier, ranked.c.closeness.desc(), ranked.c.popularity.desc(), ranked.c.id.desc()
-    ).limit(limit + 1)
-    rows = list((await session.execute(stmt)).mappings())
+    stmt = stmt.order_by(tier_c, close_c.desc(), pop_c.desc(), id_c.desc()).limit(limit + 1)
+    rows = list((await (await session.connection()).execute(stmt)).mappings())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -309,6 +349,7 @@ async def _search_page(
         next_cursor = encode_cursor(
             {
                 "s": "relevance",
+                "l": int(loose),
                 "t": last["tier"],
                 "c": str(last["closeness"]),
                 "p": last["popularity"],
@@ -324,7 +365,7 @@ async def genres_of(
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if not title_ids:
         return out
-    rows = await session.execute(
+    rows = await (await session.connection()).execute(
         select(TitleGenre.title_id, Genre.id, Genre.slug, Genre.name)
         .join(Genre, Genre.id == TitleGenre.genre_id)
         .where(TitleGenre.title_id.in_(title_ids))
@@ -368,7 +409,7 @@ async def facets(session: AsyncSession, q: schemas.FacetQuery) -> dict[str, Any]
             return {"genres": [], "decades": []}
         where.append(_match(pq))
     matching = select(Title.id).where(*where)
-    genre_rows = await session.execute(
+    genre_rows = await (await session.connection()).execute(
         select(Genre.slug, Genre.name, func.count())
         .select_from(TitleGenre)
         .join(Genre, Genre.id == TitleGenre.genre_id)
@@ -377,7 +418,7 @@ async def facets(session: AsyncSession, q: schemas.FacetQuery) -> dict[str, Any]
         .order_by(func.count().desc(), Genre.name)
     )
     decade = ((Title.year // 10) * 10).label("decade")
-    decade_rows = await session.execute(
+    decade_rows = await (await session.connection()).execute(
         select(decade, func.count())
         .where(*where, Title.year.is_not(None))
         .group_by(decade)

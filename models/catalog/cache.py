@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -23,9 +24,12 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from models.core.context import Context
 from models.core.redis import Keys
+
+log = logging.getLogger("cinema.catalog.cache")
 
 # Seconds a computed value lives in Redis, per kind.
 TTL: dict[str, int] = {
@@ -124,9 +128,14 @@ class CatalogCache:
         """The cached JSON of `compute()`; computed once per key across processes on a miss."""
         gen_key = self._k("gen") if global_gen else self._k("tgen", title_id)
         tgen_key = self._k("tgen", title_id) if title_id is not None else gen_key
-        full, value = await self._read(
-            keys=[gen_key, tgen_key, self._k("stats")], args=[self._k(kind, key), kind]
-        )
+        try:
+            full, value = await self._read(
+                keys=[gen_key, tgen_key, self._k("stats")], args=[self._k(kind, key), kind]
+            )
+        except RedisError as exc:
+            # The cache is an optimization: without Redis, answer from PostgreSQL.
+            log.warning("catalog cache unavailable (%s); reading from the database", exc)
+            return CachedBody(orjson.dumps(await compute()), "", kind, hit=False)
         if value is not None:
             return _unpack(value, kind, hit=True)
         running = self._inflight.get(full)

@@ -17,7 +17,7 @@ matches; within a tier by closeness (trigram word similarity to the title), then
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -28,7 +28,7 @@ MAX_WORDS = 6
 PRINCIPAL_CREDITS = 6
 # Closest dictionary words considered per query word, and how close they must be.
 ALTERNATIVES = 3
-MIN_SIMILARITY = 0.3
+MIN_SIMILARITY = 0.25
 CLOSE_TO_BEST = 0.05
 
 _DOC_SQL = """
@@ -119,7 +119,10 @@ _EXPAND = text(
             WHERE e.word = x.tok OR (x.last AND e.word LIKE x.tok || '%'))
         ORDER BY similarity(w.word, x.tok) DESC, w.ndoc DESC, w.word
         LIMIT :alts) AS alts
-    FROM (SELECT cinema_norm(:q) AS qn) AS q
+    -- Plan this transaction's statements for their own parameters (see browse.custom_plans);
+    -- set here to save a round trip.
+    FROM (SELECT cinema_norm(:q) AS qn,
+                 set_config('plan_cache_mode', 'force_custom_plan', true) AS plans) AS q
     LEFT JOIN LATERAL (
         SELECT tok, ord, ord = max(ord) OVER () AS last FROM (
             SELECT tok, ord FROM regexp_split_to_table(q.qn, ' ') WITH ORDINALITY AS s(tok, ord)
@@ -138,13 +141,25 @@ class ParsedQuery:
     normalized: str
     tsquery: str
     title_tsquery: str
+    # The same words joined by OR: the fallback when no title has all of them.
+    any_tsquery: str = ""
+    any_title_tsquery: str = ""
 
     @property
     def empty(self) -> bool:
         return not self.normalized
 
+    @property
+    def can_loosen(self) -> bool:
+        return self.any_tsquery != self.tsquery
 
-def _tsquery(words: list[tuple[str, bool, list[str]]], weight: str = "") -> str:
+    def loosened(self) -> ParsedQuery:
+        return replace(self, tsquery=self.any_tsquery, title_tsquery=self.any_title_tsquery)
+
+
+def _tsquery(
+    words: list[tuple[str, bool, list[str]]], weight: str = "", joiner: str = " & "
+) -> str:
     groups = []
     for word, last, alts in words:
         if last and len(word) < 2:
@@ -156,7 +171,7 @@ def _tsquery(words: list[tuple[str, bool, list[str]]], weight: str = "") -> str:
             f"'{a}'{(':' + weight) if weight else ''}" for a in alts
         ]
         groups.append("(" + " | ".join(terms) + ")")
-    return " & ".join(groups)
+    return joiner.join(groups)
 
 
 def _closest(alternatives: list[str]) -> list[str]:
@@ -189,4 +204,6 @@ async def parse_query(db: AsyncSession | AsyncConnection, q: str) -> ParsedQuery
         normalized=normalized or "",
         tsquery=_tsquery(words),
         title_tsquery=_tsquery(words, "A"),
+        any_tsquery=_tsquery(words, joiner=" | "),
+        any_title_tsquery=_tsquery(words, "A", joiner=" | "),
     )

@@ -176,3 +176,19 @@ async def test_edit_on_one_server_is_seen_by_the_other(
         assert (await cb.get(url)).headers["x-cache"] == "hit"
         await ca.patch(url, json={"title": "Shared, edited"}, headers=headers)
         assert (await cb.get(url)).json()["title"] == "Shared, edited"
+
+
+async def test_reads_survive_a_redis_outage(ctx: Context) -> None:
+    from redis.asyncio import Redis
+
+    broken = Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True)
+    dead = Context(**{**ctx.__dict__, "redis": broken})
+    try:
+
+        async def compute() -> Any:
+            return {"ok": 1}
+
+        got = await CatalogCache(dead).get_or_compute("list", tag(), compute)
+        assert got.body == b'{"ok":1}' and not got.hit and got.etag == ""
+    finally:
+        await broken.aclose()

@@ -140,3 +140,10 @@ async def test_nonsense_and_empty_queries(client: httpx.AsyncClient, films: str)
     assert bad.status_code == 422
     relevance = await client.get("/api/v1/titles", params={"sort": "relevance"})
     assert relevance.status_code == 422
+
+
+async def test_some_words_when_no_title_has_all(client: httpx.AsyncClient, films: str) -> None:
+    # "professionnal" is too far from anything, but "leon" still finds the film.
+    assert (await _search(client, "leon professionnal zzzz", tag=films))[0] == (
+        "Léon: The Professional"
+    )
