@@ -82,11 +82,7 @@ async def main(url: str) -> None:
             event.remove(engine.sync_engine, "before_cursor_execute", capture)
         # The page query is the one that reads titles (parsing a search and loading the
         # page's genres are the others).
-        statement, parameters = next(
-            (s, p)
-            for s, p in reversed(captured)
-            if "FROM titles" in s and "title_genres.title_id, genres.id" not in s
-        )
+        statement, parameters = next((s, p) for s, p in reversed(captured) if "FROM titles" in s)
         async with engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver: Any = raw.driver_connection
@@ -94,7 +90,7 @@ async def main(url: str) -> None:
             doc = await driver.fetchval(
                 "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, *(parameters or ())
             )
-        plan = json.loads(doc)[0]
+        plan = (json.loads(doc) if isinstance(doc, str) else doc)[0]
         scans: list[str] = []
         _scans(plan["Plan"], scans)
         print(f"| {label} | {'; '.join(dict.fromkeys(scans))} | {plan['Execution Time']:.1f} |")
