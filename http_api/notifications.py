@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from http_api.routing import Api, Call
 from models.core.errors import NotFound
 from models.notifications import push, service
 from models.notifications.schemas import (
+    FollowsOut,
     InboxQuery,
     MarkAllIn,
     MarkedOut,
@@ -131,3 +134,39 @@ async def delete_push(call: Call) -> None:
     subscription_id = _int_param(call, "subscription_id")
     async with call.transaction() as session:
         await service.do_delete_push(session, user_id=user.user_id, subscription_id=subscription_id)
+
+
+@api.get("/notifications/follows", response=FollowsOut)
+async def follows(call: Call) -> FollowsOut:
+    """Titles and genres whose new releases the user is notified of (besides favorites)."""
+    user = call.require_user()
+    async with call.ctx.sessions() as session:
+        return await service.list_follows(session, user_id=user.user_id)
+
+
+def _follow_routes(kind: str, param: str) -> None:
+    def handler(follow: bool) -> Any:
+        async def change(call: Call) -> FollowsOut:
+            user = call.require_user()
+            async with call.transaction() as session:
+                return await service.do_follow(
+                    session,
+                    user_id=user.user_id,
+                    kind=kind,
+                    target_id=_int_param(call, param),
+                    follow=follow,
+                )
+
+        change.__name__ = f"{'follow' if follow else 'unfollow'}_{kind}"
+        change.__doc__ = (
+            f"{'Follow' if follow else 'Stop following'} one of the {kind} for new releases."
+        )
+        return change
+
+    path = f"/notifications/follows/{kind}/{{{param}}}"
+    api.put(path, response=FollowsOut, errors=(404,))(handler(True))
+    api.delete(path, response=FollowsOut, errors=(404,))(handler(False))
+
+
+_follow_routes("titles", "title_id")
+_follow_routes("genres", "genre_id")

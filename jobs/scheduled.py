@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from jobs.backoff import CRON_TRIES, done, retrying
 from jobs.registry import JobContext, app, cron
+from models.core import clock
 from models.scheduled import cleanup as housekeeping
-from models.scheduled import collections
+from models.scheduled import collections, ratings, releases
 
 
 async def cleanup(ctx: JobContext) -> dict[str, int]:
@@ -27,3 +28,26 @@ async def refresh_computed_collections(ctx: JobContext) -> dict[str, int]:
 
 cron(cleanup, hour={3}, minute={17}, max_tries=CRON_TRIES)
 cron(refresh_computed_collections, minute={5, 35}, max_tries=CRON_TRIES)
+
+
+async def notify_new_releases(ctx: JobContext) -> dict[str, int]:
+    """Today's releases to the users who favorited or follow the title or its genres."""
+    counts = await retrying(
+        ctx,
+        "notify_new_releases",
+        lambda: releases.notify_new_releases(app(ctx), day=clock.now().date()),
+    )
+    done("notify_new_releases", **counts)
+    return counts
+
+
+async def reconcile_ratings(ctx: JobContext) -> dict[str, int]:
+    """Recount rating aggregates from the ratings and repair any drift."""
+    counts = await retrying(ctx, "reconcile_ratings", lambda: ratings.reconcile_ratings(app(ctx)))
+    done("reconcile_ratings", **counts)
+    return counts
+
+
+# Hourly: a title added later in the day still goes out the same day; once per user anyway.
+cron(notify_new_releases, minute={7}, max_tries=CRON_TRIES)
+cron(reconcile_ratings, hour={4}, minute={23}, max_tries=CRON_TRIES)

@@ -124,3 +124,10 @@ class PushSubscriptionOut(BaseModel):
 
 class VapidKeyOut(BaseModel):
     public_key: str
+
+
+class FollowsOut(BaseModel):
+    """What new releases the user hears about (besides their favorites)."""
+
+    titles: list[int]
+    genres: list[int]

@@ -13,11 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts.tables import User
+from models.catalog.tables import Genre, Title
 from models.core import clock
 from models.core.context import Context
 from models.core.db import transaction
@@ -28,6 +29,7 @@ from models.core.settings import Settings
 from models.notifications.presence import online_user_ids
 from models.notifications.schemas import (
     ActorOut,
+    FollowsOut,
     NotificationEvent,
     NotificationOut,
     NotificationPage,
@@ -37,11 +39,13 @@ from models.notifications.schemas import (
 )
 from models.notifications.tables import (
     Channel,
+    GenreFollow,
     Notification,
     NotificationPreference,
     NotificationStream,
     NotificationType,
     PushSubscription,
+    TitleFollow,
 )
 
 EVENT = "notification"
@@ -171,6 +175,8 @@ def render_text(type_: NotificationType, data: dict[str, Any], actor: str, count
     title = str(data.get("title") or data.get("title_name") or "a title")
     match type_:
         case NotificationType.new_release:
+            if "episode" in data:
+                return f"New episode of {title}: S{data.get('season')}E{data.get('episode')}"
             return f"New release: {title}"
         case NotificationType.comment_liked:
             return f"{who} liked your comment"
@@ -638,3 +644,47 @@ async def do_delete_push(
     if row is None or row.user_id != user_id:
         raise NotFound("No such push subscription", code="push_subscription_not_found")
     await session.delete(row)
+
+
+# --- what to hear about: followed titles and genres ---------------------------------------
+
+
+async def list_follows(session: AsyncSession, *, user_id: uuid.UUID) -> FollowsOut:
+    titles = await session.execute(
+        select(TitleFollow.title_id)
+        .where(TitleFollow.user_id == user_id)
+        .order_by(TitleFollow.title_id)
+    )
+    genres = await session.execute(
+        select(GenreFollow.genre_id)
+        .where(GenreFollow.user_id == user_id)
+        .order_by(GenreFollow.genre_id)
+    )
+    return FollowsOut(titles=list(titles.scalars()), genres=list(genres.scalars()))
+
+
+async def do_follow(
+    session: AsyncSession, *, user_id: uuid.UUID, kind: str, target_id: int, follow: bool
+) -> FollowsOut:
+    """Follow (or stop following) a title or a genre; both are idempotent."""
+    model: type[TitleFollow] | type[GenreFollow]
+    parent: type[Title] | type[Genre]
+    if kind == "titles":
+        model, parent, column = TitleFollow, Title, "title_id"
+    elif kind == "genres":
+        model, parent, column = GenreFollow, Genre, "genre_id"
+    else:  # pragma: no cover - the routes only pass these two
+        raise NotFound("Nothing to follow there", code="not_found")
+    if follow:
+        if await session.get(parent, target_id) is None:
+            raise NotFound(f"No such {kind[:-1]}", code=f"{kind[:-1]}_not_found")
+        await session.execute(
+            pg_insert(model)
+            .values({"user_id": user_id, column: target_id})
+            .on_conflict_do_nothing()
+        )
+    else:
+        await session.execute(
+            delete(model).where(model.user_id == user_id, getattr(model, column) == target_id)
+        )
+    return await list_follows(session, user_id=user_id)

@@ -143,3 +143,29 @@ class PushSubscription(Timestamped, Base):
     user_agent: Mapped[str | None] = mapped_column(String(300))
     last_success_at: Mapped[datetime | None]
     failure_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class TitleFollow(Timestamped, Base):
+    """The user wants to hear when this title (a series: each new episode) comes out."""
+
+    __tablename__ = "title_follows"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    title_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("titles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class GenreFollow(Timestamped, Base):
+    """The user wants to hear of every new release in this genre."""
+
+    __tablename__ = "genre_follows"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    genre_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("genres.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -26,7 +26,8 @@ def job_ctx(ctx: Context) -> dict[str, Any]:
 async def _sql(ctx: Context, sql: str, **params: Any) -> list[Any]:
     async with transaction(ctx.sessions) as session:
         result = await session.execute(text(sql), params)
-        return list(result.all()) if sql.lstrip().upper().startswith("SELECT") else []
+        wants_rows = sql.lstrip().upper().startswith("SELECT") or "RETURNING" in sql.upper()
+        return list(result.all()) if wants_rows else []
 
 
 async def _title(ctx: Context, name: str, **values: Any) -> int:
@@ -147,3 +148,115 @@ async def test_computed_collections_refresh_once_and_invalidate_the_cache(
     await _sql(ctx, "UPDATE titles SET rating_avg = 9.9 WHERE id = :t", t=solid)
     assert (await scheduled.refresh_computed_collections(job_ctx(ctx)))["top-rated"] == 1
     assert await titles("top-rated") == ["Solid", "Cult classic", "One fan", "Meh"]
+
+
+async def test_new_releases_notify_each_interested_user_once(
+    ctx: Context, client: httpx.AsyncClient
+) -> None:
+    fan, follower, genre_fan, all_three, stranger = [
+        await make_account(ctx, client) for _ in range(5)
+    ]
+    today = clock.now().date()
+    film = await _title(ctx, "Premiere", release_date=today)
+    series = await _title(ctx, "Saga", kind="series")
+    old = await _title(ctx, "Old news", release_date=today - timedelta(days=3))
+    rows = await _sql(
+        ctx,
+        "INSERT INTO genres (slug, name) VALUES (:s, 'Noir') RETURNING id",
+        s=f"noir-{uuid.uuid4().hex[:6]}",
+    )
+    genre = rows[0][0]
+    await _sql(
+        ctx, "INSERT INTO title_genres (title_id, genre_id) VALUES (:t, :g)", t=film, g=genre
+    )
+    season = (
+        await _sql(
+            ctx,
+            "INSERT INTO seasons (title_id, number) VALUES (:t, 1) RETURNING id",
+            t=series,
+        )
+    )[0][0]
+    await _sql(
+        ctx,
+        "INSERT INTO episodes (season_id, number, title, release_date)"
+        " VALUES (:s, 4, 'The turn', :d)",
+        s=season,
+        d=today,
+    )
+    for who in (fan, all_three):
+        for title in (film, old):
+            await _sql(
+                ctx, "INSERT INTO favorites (user_id, title_id) VALUES (:u, :t)", u=who.id, t=title
+            )
+    # Following goes through the API (and is idempotent).
+    for who in (follower, all_three):
+        for _ in range(2):
+            r = await client.put(
+                f"/api/v1/notifications/follows/titles/{film}", headers=who.headers
+            )
+            assert r.status_code == 200, r.text
+        r = await client.put(f"/api/v1/notifications/follows/titles/{series}", headers=who.headers)
+        assert r.json()["titles"] == sorted([film, series])
+    for who in (genre_fan, all_three):
+        r = await client.put(f"/api/v1/notifications/follows/genres/{genre}", headers=who.headers)
+        assert r.json()["genres"] == [genre]
+    r = await client.put("/api/v1/notifications/follows/titles/999999999", headers=fan.headers)
+    assert r.status_code == 404
+    r = await client.delete(
+        f"/api/v1/notifications/follows/genres/{genre}", headers=stranger.headers
+    )
+    assert r.status_code == 200 and r.json() == {"titles": [], "genres": []}
+
+    first = await scheduled.notify_new_releases(job_ctx(ctx))
+    assert first["titles"] >= 1 and first["episodes"] >= 1
+    again = await scheduled.notify_new_releases(job_ctx(ctx))
+    assert again["notified"] == 0
+
+    async def texts(who: Any) -> list[str]:
+        r = await client.get("/api/v1/notifications", headers=who.headers)
+        return sorted(i["text"] for i in r.json()["items"])
+
+    assert await texts(fan) == ["New release: Premiere"]
+    assert await texts(genre_fan) == ["New release: Premiere"]
+    assert await texts(follower) == ["New episode of Saga: S1E4", "New release: Premiere"]
+    assert await texts(all_three) == ["New episode of Saga: S1E4", "New release: Premiere"]
+    assert await texts(stranger) == []
+
+
+async def test_rating_reconciliation_repairs_drift_once(
+    ctx: Context, client: httpx.AsyncClient
+) -> None:
+    raters = await make_actors(ctx, 4)
+    title = await _title(ctx, "Drifted")
+    for who, score in zip(raters, (10, 8, 6, 4), strict=True):
+        await _sql(
+            ctx,
+            "INSERT INTO ratings (user_id, title_id, score) VALUES (:u, :t, :s)",
+            u=who.id,
+            t=title,
+            s=score,
+        )
+    # The counters say something else (as after a bug or a partial restore).
+    await _sql(
+        ctx,
+        "INSERT INTO title_social_stats (title_id, rating_count, rating_sum, r10, like_count,"
+        " version) VALUES (:t, 1, 10, 1, 0, 5)",
+        t=title,
+    )
+    await _sql(ctx, "UPDATE titles SET rating_avg = 10, rating_count = 1 WHERE id = :t", t=title)
+    first = await scheduled.reconcile_ratings(job_ctx(ctx))
+    assert first["stats_fixed"] >= 1 and first["titles_fixed"] >= 1
+    second = await scheduled.reconcile_ratings(job_ctx(ctx))
+    assert second["stats_fixed"] == 0 and second["titles_fixed"] == 0
+    stats = await _sql(
+        ctx,
+        "SELECT rating_count, rating_sum, r4, r6, r8, r10, version FROM title_social_stats"
+        " WHERE title_id = :t",
+        t=title,
+    )
+    assert tuple(stats[0]) == (4, 28, 1, 1, 1, 1, 6)
+    summary = await _sql(ctx, "SELECT rating_avg, rating_count FROM titles WHERE id = :t", t=title)
+    assert tuple(summary[0]) == (7.0, 4)
+    r = await client.get(f"/api/v1/titles/{title}")
+    assert r.status_code == 200
+    assert r.json()["rating_count"] == 4
