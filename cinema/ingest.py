@@ -24,7 +24,7 @@ from models.media.tables import MediaAsset, MediaStatus
 HINT_AFTER_S = 15.0
 
 
-async def _resolve(session: AsyncSession, spec: str) -> service.Target:
+async def resolve_target(session: AsyncSession, spec: str) -> service.Target:
     """`title:ID`, `episode:ID`, or a bare id that is exactly one film or episode."""
     kind, _, ident = spec.rpartition(":")
     if not ident.isdigit() or kind not in ("", "title", "episode"):
@@ -64,7 +64,7 @@ async def ingest_media(settings: Settings, *, target: str, file: Path, inline: b
     ctx = await build_context(settings, pool_size=2, max_overflow=0)
     try:
         async with transaction(ctx.sessions) as session:
-            where = await _resolve(session, target)
+            where = await resolve_target(session, target)
         media = service.store(ctx)
         dest = media.new_source_path(where.key, file.name)
         size = await media.copy_in(file, dest)

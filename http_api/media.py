@@ -247,10 +247,11 @@ async def episode_playback(call: Call) -> PlaybackOut:
 # --- viewing history -----------------------------------------------------------------------
 
 
-@api.post("/me/history/progress", body=ProgressIn, response=HistoryEntryOut, errors=(404,))
+@api.post("/me/history/progress", body=ProgressIn, response=HistoryEntryOut, errors=(404, 429))
 async def record_progress(call: Call) -> HistoryEntryOut:
     """A player heartbeat (also over the socket as `history:heartbeat`)."""
     user = call.require_user()
+    await history.check_heartbeat_rate(call.ctx, user_id=user.user_id)
     async with call.transaction() as session:
         target = await service.access_target(
             session, title_id=call.body.title_id, episode_id=call.body.episode_id

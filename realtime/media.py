@@ -18,6 +18,7 @@ from realtime.registry import SocketCall, events
 )
 async def heartbeat(ev: SocketCall) -> HistoryEntryOut:
     body: ProgressIn = ev.payload
+    await history.check_heartbeat_rate(ev.ctx, user_id=ev.user_id)
     async with transaction(ev.ctx.sessions) as session:
         target = await service.access_target(
             session, title_id=body.title_id, episode_id=body.episode_id

@@ -11,9 +11,11 @@ from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog.tables import Episode, Season, Title
+from models.core.context import Context
 from models.core.errors import InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.pagination import decode_cursor, encode_cursor
+from models.core.ratelimit import Limit, RateLimiter
 from models.media.schemas import (
     ContinueItemOut,
     EpisodeRef,
@@ -27,6 +29,15 @@ from models.media.state import Heartbeat, Progress, decide, resume_position_ms
 from models.media.tables import MediaAsset, ViewingProgress
 
 CONTINUE_LIMIT = 20
+# Players beat every 5-10 s and on seek/pause; this leaves room for several devices at once.
+HEARTBEATS = Limit("history_heartbeat", limit=120, window_s=60)
+
+
+async def check_heartbeat_rate(ctx: Context, *, user_id: uuid.UUID) -> None:
+    """Each heartbeat is a row write: bound them per user (429 / rate_limited ack)."""
+    await RateLimiter(ctx.redis, ctx.keys.prefix).hit(
+        HEARTBEATS, str(user_id), message="Too many progress heartbeats"
+    )
 
 
 def _ms(dt: datetime) -> int:

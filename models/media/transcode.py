@@ -14,6 +14,8 @@ from models.media.ladder import Rendition, Rung, build_command, plan_renditions
 from models.media.packaging import PackagingError, Track, write_hls
 
 ProgressCallback = Callable[[float], Awaitable[None]]
+# Output shorter than this share of the declared duration means the source is cut short.
+SHORT_FRACTION = 0.95
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,9 @@ async def run_ffmpeg(
     duration_ms: int | None,
     on_progress: ProgressCallback | None,
     source: Path | None = None,
-) -> None:
-    """Run ffmpeg to the end; on failure raise FfmpegError with its reason; kill it if cancelled."""
+) -> str:
+    """Run ffmpeg to the end and return what it wrote to stderr (errors it lived through);
+    on failure raise FfmpegError with its reason; kill it if cancelled."""
     proc = await asyncio.create_subprocess_exec(
         *cmd,
         stdin=asyncio.subprocess.DEVNULL,
@@ -79,6 +82,7 @@ async def run_ffmpeg(
         if not stderr.strip():
             raise FfmpegError(f"ffmpeg stopped with exit code {code}")
         raise FfmpegError(reason_from_stderr(stderr, source=source))
+    return stderr
 
 
 def _fresh_dir(path: Path) -> None:
@@ -110,15 +114,23 @@ async def transcode(
         segment_s=segment_s,
         preset=preset,
     )
-    await run_ffmpeg(cmd, duration_ms=info.duration_ms, on_progress=on_progress, source=source_path)
+    stderr = await run_ffmpeg(
+        cmd, duration_ms=info.duration_ms, on_progress=on_progress, source=source_path
+    )
     try:
         tracks = await asyncio.to_thread(write_hls, work_dir)
     except PackagingError as e:
         raise FfmpegError(f"packaging failed: {e}") from e
     video = next(t for t in tracks if t.kind == "video")
+    encoded_ms = round(video.duration_s * 1000)
+    # ffmpeg exits 0 on a source cut short (an interrupted upload or copy): it encodes what
+    # is there. Publishing that would be a film that stops early, so it is a failure.
+    if info.duration_ms and encoded_ms < info.duration_ms * SHORT_FRACTION - 1000:
+        said = f"; ffmpeg said: {reason_from_stderr(stderr, source=source_path)}" if stderr else ""
+        raise FfmpegError(
+            f"the source ends at {encoded_ms / 1000:.1f} s of its declared "
+            f"{info.duration_ms / 1000:.1f} s: is the file complete?{said}"
+        )
     return TranscodeResult(
-        source=info,
-        renditions=renditions,
-        tracks=tracks,
-        duration_ms=info.duration_ms or round(video.duration_s * 1000),
+        source=info, renditions=renditions, tracks=tracks, duration_ms=encoded_ms
     )

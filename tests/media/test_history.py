@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from models.core.context import Context
+from models.media.history import HEARTBEATS, check_heartbeat_rate
 from models.media.state import (
     Heartbeat,
     IllegalHeartbeat,
@@ -101,6 +102,12 @@ async def test_film_progress_resume_watched_and_continue(
     assert r.json()["watched"] and not r.json()["completed"]
     row = (await client.get("/api/v1/me/continue-watching", headers=me.headers)).json()["items"]
     assert [i["title_id"] for i in row] == [film]
+
+    # Heartbeats are bounded per user.
+    for _ in range(HEARTBEATS.limit):
+        await check_heartbeat_rate(ctx, user_id=other.id)
+    r = await _beat(client, other.headers, title_id=film, position_ms=1)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
 
     r = await _beat(client, me.headers, title_id=film, position_ms=200 * MIN)
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_heartbeat"

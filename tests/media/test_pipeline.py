@@ -126,6 +126,9 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-c:a",
             "aac",
             "-shortest",
+            # moov first, so a file cut short still probes (as an interrupted upload would)
+            "-movflags",
+            "+faststart",
             str(path),
         ],
         check=True,
@@ -204,3 +207,25 @@ async def test_bad_source_reports_ffmpeg_reason(tmp_path: Path) -> None:
             preset="ultrafast",
         )
     assert "whitelist" in e.value.reason or "Invalid data" in e.value.reason
+
+
+def _cut(source: Path, dest: Path, fraction: float) -> Path:
+    data = source.read_bytes()
+    dest.write_bytes(data[: int(len(data) * fraction)])
+    return dest
+
+
+async def test_a_source_cut_short_fails_instead_of_publishing_half_a_film(
+    source: Path, tmp_path: Path
+) -> None:
+    cut = _cut(source, tmp_path / "cut.mp4", 0.4)
+    with pytest.raises(FfmpegError) as e:
+        await transcode(
+            ffmpeg=FF,
+            source_path=cut,
+            work_dir=tmp_path / "o",
+            ladder=parse_ladder("360:600"),
+            segment_s=1,
+            preset="ultrafast",
+        )
+    assert "is the file complete?" in e.value.reason and "partial file" in e.value.reason
