@@ -119,11 +119,15 @@ def cmd_ingest_media(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    host, port = args.host or settings.host, args.port or settings.port
+    # The app factory reads Settings from the environment: make it see where we listen, so
+    # PUBLIC_URL (links in mails, playback URLs) defaults to this address.
+    os.environ["HOST"], os.environ["PORT"] = host, str(port)
     uvicorn.run(
         "cinema.app:asgi_factory",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
+        host=host,
+        port=port,
         workers=args.workers,
         log_config=None,
         proxy_headers=True,

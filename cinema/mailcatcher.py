@@ -23,7 +23,9 @@ class _Keep:
         path = self.folder / f"{stamp}-{abs(hash(envelope.content)) % 10**8}.eml"
         path.write_bytes(envelope.content)
         msg = message_from_bytes(envelope.content, policy=policy.default)
-        links = re.findall(r"https?://\S+", envelope.content.decode("utf-8", "replace"))
+        body = msg.get_body(preferencelist=("plain", "html")) if msg.is_multipart() else msg
+        text = str(body.get_content()) if body is not None else ""
+        links = re.findall(r"https?://[^\s\"'<>]+", text)
         print(f"[mail] to {', '.join(envelope.rcpt_tos)}: {msg['Subject']}", flush=True)
         for link in links:
             print(f"[mail]   {link}", flush=True)

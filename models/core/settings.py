@@ -108,6 +108,16 @@ class Settings(BaseSettings):
         return v or None
 
     @model_validator(mode="after")
+    def _derive_public_url(self) -> Settings:
+        # Links in mails and playback URLs point where we serve, unless told otherwise.
+        if "public_url" not in self.model_fields_set:
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+            self.public_url = f"http://{host}:{self.port}"
+        if "cors_origins" not in self.model_fields_set:
+            self.cors_origins = [self.public_origin]
+        return self
+
+    @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env != "development" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError("SECRET_KEY must be set outside development")

@@ -122,3 +122,12 @@ async def test_ids_past_bigint_are_invalid_input_not_server_errors(
     assert r.json()["error"]["code"] != "internal"
     r = await client.get(f"/api/v1/titles/{huge}")
     assert r.status_code in (404, 422), r.text
+
+
+def test_public_url_and_cors_follow_the_listening_address() -> None:
+    s = Settings(env="development", host="0.0.0.0", port=8897)
+    assert s.public_url == "http://127.0.0.1:8897"
+    assert s.cors_origins == ["http://127.0.0.1:8897"]
+    told = Settings(env="development", public_url="https://cinema.example", port=9000)
+    assert told.public_url == "https://cinema.example"
+    assert told.cors_origins == ["https://cinema.example"]
