@@ -229,3 +229,32 @@ async def test_a_source_cut_short_fails_instead_of_publishing_half_a_film(
             preset="ultrafast",
         )
     assert "is the file complete?" in e.value.reason and "partial file" in e.value.reason
+
+
+def _silent_clip(path: Path) -> Path:
+    subprocess.run(
+        [FF, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i",
+         "testsrc2=size=320x240:rate=25:duration=1", "-c:v", "libx264", "-preset",
+         "ultrafast", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+async def test_a_silent_source_gets_video_only_manifests(tmp_path: Path) -> None:
+    silent = _silent_clip(tmp_path / "silent.mkv")
+    out = tmp_path / "out"
+    result = await transcode(
+        ffmpeg=FF,
+        source_path=silent,
+        work_dir=out,
+        ladder=parse_ladder("1080:5000,720:2800,360:800"),
+        segment_s=1,
+        preset="ultrafast",
+    )
+    # Smaller than every rung: one rendition at its own size, never upscaled.
+    assert [(r.width, r.height) for r in result.renditions] == [(320, 240)]
+    assert [t.kind for t in result.tracks] == ["video"]
+    master = (out / "master.m3u8").read_text()
+    assert "AUDIO=" not in master and "#EXT-X-MEDIA:" not in master
+    assert 'CODECS="avc1.' in master and "mp4a" not in master
