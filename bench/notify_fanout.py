@@ -62,12 +62,21 @@ async def _listen(spec: dict[str, Any]) -> None:
             arrivals.setdefault(uid, time.time())
 
         sio.on("notification", _got)
-        await sio.connect(url, auth={"token": token}, transports=["websocket"])
+        for attempt in range(5):
+            try:
+                await sio.connect(
+                    url, auth={"token": token}, transports=["websocket"], wait_timeout=30
+                )
+                return sio
+            except socketio.exceptions.ConnectionError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(1 + attempt)
         return sio
 
     items = spec["clients"]
-    for start in range(0, len(items), 50):
-        clients += await asyncio.gather(*(one(*c) for c in items[start : start + 50]))
+    for start in range(0, len(items), 20):
+        clients += await asyncio.gather(*(one(*c) for c in items[start : start + 20]))
     print("READY", flush=True)
     deadline = time.monotonic() + spec["timeout"]
     while len(arrivals) < len(items) and time.monotonic() < deadline:
@@ -91,6 +100,7 @@ def start_listeners(env: BenchEnv, timeout: float) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.notify_fanout", "--listen", str(path)],
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
         cwd=Path(__file__).resolve().parent.parent,
     )
