@@ -6,6 +6,12 @@ changes, including its rating). A read fetches the generations and the value in 
 call, so an invalidation is one INCR and a computation that raced with a write can only
 store its result under a generation nobody reads any more: no stale page after an edit.
 
+List pages (and facets, term lists) are also held in process memory for a second
+(`NEAR_TTL`), which spares the Redis round trip on the hottest pages; a write through this
+process clears that memory, other processes catch up within the second (the same pages may
+be reused by clients and CDNs for CLIENT_MAX_AGE anyway). Title details and ratings always
+ask Redis, so they are never stale after an edit, whichever process served it.
+
 On a miss one caller per key computes (an in-process single flight, then a Redis lock
 across processes); the others wait for its result. Hits and misses are counted per kind
 in one Redis hash (`stats()`), so the hit ratio is observable across all processes.
@@ -19,7 +25,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -45,6 +51,12 @@ TTL: dict[str, int] = {
 # If-None-Match and get a 304). Lists tolerate a few seconds; details are always revalidated.
 CLIENT_MAX_AGE: dict[str, int] = {"list": 10, "facets": 10, "terms": 60}
 
+# Seconds a process may answer a list page from its own memory, without asking Redis. Lists
+# already tolerate CLIENT_MAX_AGE at the edge; an edit made through this process clears its
+# memory at once, other processes catch up within this time. Details are never held locally.
+NEAR_TTL: dict[str, float] = {"list": 1.0, "facets": 1.0, "terms": 5.0}
+NEAR_MAX_ENTRIES = 2_000
+
 LOCK_MS = 5_000
 _WAIT_STEP_S = 0.005
 
@@ -54,6 +66,9 @@ local t = '0'
 if KEYS[2] ~= KEYS[1] then t = redis.call('GET', KEYS[2]) or '0' end
 local full = ARGV[1] .. ':' .. g .. ':' .. t
 local v = redis.call('GET', full)
+if tonumber(ARGV[3]) > 0 then
+  redis.call('HINCRBY', KEYS[3], ARGV[2] .. ':hit', tonumber(ARGV[3]))
+end
 if v then
   redis.call('HINCRBY', KEYS[3], ARGV[2] .. ':hit', 1)
 else
@@ -112,6 +127,12 @@ class CatalogCache:
         self._read = ctx.redis.register_script(_READ)
         self._release = ctx.redis.register_script(_RELEASE)
         self._inflight: dict[str, asyncio.Future[CachedBody]] = {}
+        self._near: dict[tuple[str, str], tuple[float, CachedBody]] = {}
+        # Local hits, added to the shared counters with the next Redis read of that kind.
+        self._local_hits: dict[str, int] = {}
+
+    def forget_local(self) -> None:
+        self._near.clear()
 
     def _k(self, *parts: object) -> str:
         return self.ctx.keys("catalog", *parts)
@@ -126,11 +147,34 @@ class CatalogCache:
         global_gen: bool = True,
     ) -> CachedBody:
         """The cached JSON of `compute()`; computed once per key across processes on a miss."""
+        near_ttl = NEAR_TTL.get(kind, 0.0)
+        if near_ttl:
+            near = self._near.get((kind, key))
+            if near is not None and near[0] > time.monotonic():
+                self._local_hits[kind] = self._local_hits.get(kind, 0) + 1
+                return near[1]
+        result = await self._get_or_compute(kind, key, compute, title_id, global_gen)
+        if near_ttl and result.etag:
+            if len(self._near) >= NEAR_MAX_ENTRIES:
+                self._near.pop(next(iter(self._near)))
+            self._near[(kind, key)] = (time.monotonic() + near_ttl, replace(result, hit=True))
+        return result
+
+    async def _get_or_compute(
+        self,
+        kind: str,
+        key: str,
+        compute: Callable[[], Awaitable[Any]],
+        title_id: int | None,
+        global_gen: bool,
+    ) -> CachedBody:
         gen_key = self._k("gen") if global_gen else self._k("tgen", title_id)
         tgen_key = self._k("tgen", title_id) if title_id is not None else gen_key
+        local_hits = self._local_hits.pop(kind, 0)
         try:
             full, value = await self._read(
-                keys=[gen_key, tgen_key, self._k("stats")], args=[self._k(kind, key), kind]
+                keys=[gen_key, tgen_key, self._k("stats")],
+                args=[self._k(kind, key), kind, local_hits],
             )
         except RedisError as exc:
             # The cache is an optimization: without Redis, answer from PostgreSQL.
@@ -197,6 +241,7 @@ def cache_for(ctx: Context) -> CatalogCache:
 
 async def invalidate_title(ctx: Context, title_id: int) -> None:
     """Call after a title (or its rating summary) changed and the transaction committed."""
+    cache_for(ctx).forget_local()
     async with ctx.redis.pipeline(transaction=True) as pipe:
         pipe.incr(ctx.keys("catalog", "tgen", title_id))
         pipe.incr(ctx.keys("catalog", "gen"))
@@ -205,6 +250,7 @@ async def invalidate_title(ctx: Context, title_id: int) -> None:
 
 async def invalidate_catalog(ctx: Context) -> None:
     """Call after any catalog write that is not about one title (genres, people, ...)."""
+    cache_for(ctx).forget_local()
     await bump_generation(ctx.redis, ctx.keys)
 
 
@@ -213,6 +259,11 @@ async def bump_generation(redis: Redis, keys: Keys) -> None:
 
 
 async def stats(ctx: Context) -> dict[str, dict[str, float]]:
+    """Hits and misses per kind, all processes (each adds its local hits on its next read)."""
+    cache = cache_for(ctx)
+    pending, cache._local_hits = cache._local_hits, {}
+    for kind, hits in pending.items():
+        await ctx.redis.hincrby(ctx.keys("catalog", "stats"), f"{kind}:hit", hits)
     raw: dict[str, str] = await ctx.redis.hgetall(ctx.keys("catalog", "stats"))
     out: dict[str, dict[str, float]] = {}
     for field, count in raw.items():

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from models.catalog import cache, service
-from models.catalog.cache import CatalogCache, invalidate_title
+from models.catalog.cache import NEAR_TTL, CatalogCache, invalidate_title
 from models.core.context import Context
 from models.core.db import transaction
 from tests.catalog.helpers import editor, ensure_terms, post, tag
@@ -174,8 +174,21 @@ async def test_edit_on_one_server_is_seen_by_the_other(
         url = f"/api/v1/titles/{r.json()['id']}"
         assert (await cb.get(url)).json()["title"] == "Shared"
         assert (await cb.get(url)).headers["x-cache"] == "hit"
+        listing: dict[str, Any] = {"q": "shared", "sort": "added", "limit": 1}
+        assert (await cb.get("/api/v1/titles", params=listing)).json()["items"][0]["title"] == (
+            "Shared"
+        )
         await ca.patch(url, json={"title": "Shared, edited"}, headers=headers)
+        # Details: fresh at once on every process.
         assert (await cb.get(url)).json()["title"] == "Shared, edited"
+        # Lists: another process may answer from its memory for up to NEAR_TTL seconds.
+        deadline = asyncio.get_running_loop().time() + NEAR_TTL["list"] + 1
+        while True:
+            page = (await cb.get("/api/v1/titles", params=listing)).json()
+            if page["items"][0]["title"] == "Shared, edited":
+                break
+            assert asyncio.get_running_loop().time() < deadline, "list stayed stale"
+            await asyncio.sleep(0.05)
 
 
 async def test_reads_survive_a_redis_outage(ctx: Context) -> None:
