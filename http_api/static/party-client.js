@@ -348,6 +348,20 @@ export class PartyClient {
     if (s.members) {
       this.members = s.members;
       this.membersVersion = s.members_version;
+    } else if (s.members_delta && s.members_base_version === this.membersVersion) {
+      // Big parties send only what changed.
+      this.members = this.members.slice();
+      for (const c of s.members_delta) {
+        const i = this.members.findIndex((m) => m.user_id === c.user_id);
+        if (c.op === "remove") {
+          if (i >= 0) this.members.splice(i, 1);
+        } else if (i >= 0) {
+          this.members[i] = c.member;
+        } else {
+          this.members.push(c.member);
+        }
+      }
+      this.membersVersion = s.members_version;
     } else if (s.members_version !== this.membersVersion) {
       // A membership change arrived out of order and was dropped: fetch the whole snapshot.
       this._call("party:snapshot", { party_id: s.party_id })

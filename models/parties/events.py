@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Final
 
-from models.parties.schemas import MediaOut, MemberOut, PartyStateOut
-from models.parties.state import Event, MemberRemoved, MemberUpserted, PartyState, is_public
+from models.parties.schemas import MediaOut, MemberChangeOut, MemberOut, PartyStateOut
+from models.parties.state import (
+    Event,
+    Member,
+    MemberRemoved,
+    MemberUpserted,
+    PartyState,
+    is_public,
+)
 
 STATE: Final = "party:state"  # server -> party room: the playback state, versioned
 CHAT: Final = "party:chat"  # server -> party room: a chat message (persisted, with cursor)
 REACT: Final = "party:react"  # server -> party room: a reaction (not stored)
 LEFT: Final = "party:left"  # server -> the user: you are out (kicked, expired, ended)
+
+# Up to this many members a membership change sends the whole list; above, only the change
+# (a 500-member party joining one by one would otherwise send O(n^3) bytes).
+FULL_LIST_MAX = 50
 
 
 def chat_stream(party_id: str) -> str:
@@ -23,6 +34,51 @@ def members_changed(events: list[Event]) -> bool:
 
 def needs_broadcast(events: list[Event]) -> bool:
     return any(is_public(e) for e in events)
+
+
+def _member_out(m: Member) -> MemberOut:
+    return MemberOut(
+        user_id=m.user_id,
+        joined_at_ms=m.joined_at_ms,
+        connected=m.connected,
+        ready=m.ready,
+        catching_up=m.catching_up,
+        waits=m.waits,
+    )
+
+
+def broadcast_view(
+    before: PartyState,
+    s: PartyState,
+    events: list[Event],
+    *,
+    server_ms: int,
+    cause: str | None,
+    by: str | None,
+) -> PartyStateOut:
+    """The `party:state` for a change: the member list (or, for big parties, its delta) only
+    when it changed."""
+    view = state_view(
+        s,
+        server_ms=server_ms,
+        members=members_changed(events) and len(s.members) <= FULL_LIST_MAX,
+        cause=cause,
+        by=by,
+    )
+    if members_changed(events) and view.members is None:
+        delta: list[MemberChangeOut] = []
+        for e in events:
+            if isinstance(e, MemberRemoved):
+                delta.append(MemberChangeOut(op="remove", user_id=e.user_id, reason=e.reason))
+            elif isinstance(e, MemberUpserted):
+                delta.append(
+                    MemberChangeOut(
+                        op="upsert", user_id=e.member.user_id, member=_member_out(e.member)
+                    )
+                )
+        view.members_delta = delta
+        view.members_base_version = before.members_version
+    return view
 
 
 def state_view(
@@ -48,19 +104,7 @@ def state_view(
         wait_deadline_ms=s.wait_deadline_ms,
         capacity=s.rules.capacity,
         members_version=s.members_version,
-        members=[
-            MemberOut(
-                user_id=m.user_id,
-                joined_at_ms=m.joined_at_ms,
-                connected=m.connected,
-                ready=m.ready,
-                catching_up=m.catching_up,
-                waits=m.waits,
-            )
-            for m in s.members
-        ]
-        if members
-        else None,
+        members=[_member_out(m) for m in s.members] if members else None,
         cause=cause,
         by=by,
         server_ms=server_ms,

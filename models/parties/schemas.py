@@ -184,6 +184,13 @@ class MemberOut(BaseModel):
     waits: bool = Field(description="False when the member opted out of being waited for")
 
 
+class MemberChangeOut(BaseModel):
+    op: Literal["upsert", "remove"]
+    user_id: str
+    member: MemberOut | None = None
+    reason: Literal["left", "kicked", "expired"] | None = None
+
+
 class PartyStateOut(BaseModel):
     party_id: str
     version: int = Field(description="Drop any state older than the one you have")
@@ -204,9 +211,16 @@ class PartyStateOut(BaseModel):
     members_version: int = Field(description="Version at which the member list last changed")
     members: list[MemberOut] | None = Field(
         default=None,
-        description="Present in snapshots and whenever members_version changes; if a state "
-        "arrives without it and members_version differs from yours, ask party:snapshot",
+        description="The whole list: in snapshots, and when members_version changes in a "
+        "party of up to 50",
     )
+    members_delta: list[MemberChangeOut] | None = Field(
+        default=None,
+        description="Bigger parties: the change, to apply if your list is at "
+        "members_base_version. Otherwise (or if members_version differs from yours and "
+        "neither field is present) ask party:snapshot",
+    )
+    members_base_version: int | None = None
     cause: str | None = Field(default=None, description="The command that made this version")
     by: str | None = Field(default=None, description="Who gave that command")
     server_ms: int = Field(description="Server time when this was sent")

@@ -355,8 +355,8 @@ async def _after(ctx: Context, outcome: Outcome, *, cause: str, by: str | None) 
     if joined or removed or ended:
         await _record_membership(ctx, state.party_id, joined, removed, ended)
     if ev.needs_broadcast(events):
-        view = ev.state_view(
-            state, server_ms=now_ms(), members=ev.members_changed(events), cause=cause, by=by
+        view = ev.broadcast_view(
+            outcome.before, state, events, server_ms=now_ms(), cause=cause, by=by
         )
         await ctx.publisher.emit(
             ev.STATE, view.model_dump(mode="json"), room=party_room(state.party_id)
