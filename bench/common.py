@@ -95,6 +95,7 @@ class BenchEnv:
             CORS_ORIGINS='["http://127.0.0.1"]',
             SOCKETIO_MAX_CONNECTIONS_PER_USER="50",
             PARTY_MAX_CAPACITY="2000",
+            PARTY_GRACE_S="600",  # a host reconnecting after a slow setup is still host
             PYTHONUNBUFFERED="1",
         )
         env.update(extra)

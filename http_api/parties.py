@@ -215,3 +215,10 @@ async def party_client_js(call: Call) -> Response:
         media_type="text/javascript",
         headers={"Cache-Control": "public, max-age=300"},
     )
+
+
+@assets.get("/parties/demo", auth="none", raw_response="text/html")
+async def party_demo(call: Call) -> Response:
+    """A watch page built on the reference client (token and options in the URL fragment)."""
+    page = resources.files("http_api").joinpath("static/party-demo.html").read_text()
+    return Response(page, media_type="text/html")

@@ -12,6 +12,7 @@ export const MAX_NUDGE = 0.05; // playback-rate nudges stay within +-5 %
 export const FULL_NUDGE_AT_MS = 20; // a drift this large gets the full nudge (~0.4 s)
 export const PAUSED_TOLERANCE_MS = 1; // a paused member sits on the exact frame
 const TICK_MS = 100; // control loop period
+const STALL_MS = 500; // a stall this long while the party plays is reported as buffering
 
 // ---------------------------------------------------------------- pure rules (mirrored) ----
 
@@ -233,6 +234,7 @@ export class PartyClient {
     this.seekLatencyMs = 50; // learned: seeking -> seeked
     this.startLatencyMs = 0; // learned: play() -> playing; scheduled starts begin this early
     this._playCalledAt = null;
+    this._stallTimer = null;
     this.onState = onState || (() => {});
     this.onChat = onChat || (() => {});
     this.onReaction = onReaction || (() => {});
@@ -411,9 +413,16 @@ export class PartyClient {
         this._seekStarted = null;
       }
     });
+    // A stall that outlasts STALL_MS while the party plays is buffering; shorter ones (right
+    // after a seek or a start) are not worth stopping everyone for.
     v.addEventListener("waiting", () => {
-      if (this.state && this.state.playing && this.serverNow() >= this.state.anchor_server_ms) this._report(false);
+      clearTimeout(this._stallTimer);
+      this._stallTimer = setTimeout(() => {
+        const s = this.state;
+        if (s && s.playing && this.serverNow() >= s.anchor_server_ms && v.readyState < 3) this._report(false);
+      }, STALL_MS);
     });
+    for (const ev of ["playing", "canplay"]) v.addEventListener(ev, () => clearTimeout(this._stallTimer));
     v.addEventListener("playing", () => {
       if (this._playCalledAt !== null) {
         const took = this.now() - this._playCalledAt;
@@ -429,6 +438,7 @@ export class PartyClient {
     const s = this.state;
     const v = this.video;
     if (!s || !this.clock.ready || s.phase === "ended") return;
+    if (v.seeking) return; // judge the position once the last seek has landed
     if (v.readyState >= 3 && this._ready === null) this._report(true);
     const a = correct(s, this.serverNow(), v.currentTime * 1000, v.paused, v.playbackRate, this.seekLatencyMs);
     if (a.kind !== "wait" && this._startTimer !== null) {
@@ -458,7 +468,6 @@ export class PartyClient {
             this._startTimer = null;
             v.playbackRate = this.state.rate;
             this._play();
-            if (v.readyState < 3) this._report(false); // not loaded at the start: say so
           }, Math.max(0, a.startInMs - this.startLatencyMs));
         }
         break;

@@ -1,0 +1,40 @@
+"""The fan-out baseline: bare python-socketio with the same Redis manager, no app around it.
+
+`uvicorn bench.bare_server:app` with REDIS_URL and CHANNEL set; clients `join` a room and a
+`fire` event broadcasts the given payload to it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import socketio
+
+_manager = socketio.AsyncRedisManager(
+    os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+    channel=os.environ.get("CHANNEL", "bench-bare"),
+)
+sio = socketio.AsyncServer(
+    async_mode="asgi",
+    client_manager=_manager,
+    cors_allowed_origins=[],
+    transports=["websocket"],
+    logger=False,
+    engineio_logger=False,
+)
+
+
+@sio.on("join")  # type: ignore[untyped-decorator]
+async def join(sid: str, room: str) -> bool:
+    await sio.enter_room(sid, room)
+    return True
+
+
+@sio.on("fire")  # type: ignore[untyped-decorator]
+async def fire(sid: str, data: dict[str, Any]) -> bool:
+    await sio.emit("party:state", data["payload"], room=data["room"])
+    return True
+
+
+app = socketio.ASGIApp(sio)

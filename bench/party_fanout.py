@@ -1,0 +1,371 @@
+"""Fan-out: a host's seek reaching every member of a 500-member party on two processes.
+
+Two `cinema serve` processes share Redis; the members' Socket.IO clients run in two worker
+processes, half connected to each server. Phase 1 (latency): the host seeks every 200 ms;
+each delivery's latency is receipt time minus the host's send time (one machine, one clock).
+Phase 2 (throughput): a burst of seeks, 8 in flight; deliveries per CPU-second of the two
+server processes. The same two phases then run against bare python-socketio (two uvicorn
+processes, the same Redis manager, `fire` -> room emit of a same-sized payload): the ratio of
+deliveries per core-second is ours / bare.
+
+    .venv/bin/python -m bench.party_fanout [--members 500] [--paced 30] [--burst 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+import socketio
+
+from bench.common import ROOT, BenchEnv, Server, free_port, machine, percentile, setup, teardown
+
+
+def now_ms() -> float:
+    return time.time() * 1000
+
+
+# --- worker processes: many clients each ---------------------------------------------------
+
+
+def worker_main(conn: Connection, urls: list[str], tokens: list[str], mode: str, room: str) -> None:
+    asyncio.run(_worker(conn, urls, tokens, mode, room))
+
+
+async def _worker(
+    conn: Connection, urls: list[str], tokens: list[str], mode: str, room: str
+) -> None:
+    received: list[tuple[int, float]] = []
+    clients: list[socketio.AsyncClient] = []
+
+    async def on_state(data: dict[str, Any]) -> None:
+        received.append((int(data["version"]), now_ms()))
+
+    gate = asyncio.Semaphore(20)
+
+    async def one(i: int, token: str) -> None:
+        async with gate:
+            c = socketio.AsyncClient(reconnection=False)
+            c.on("party:state", on_state)
+            await c.connect(
+                urls[i % len(urls)],
+                auth={"token": token},
+                transports=["websocket"],
+                wait_timeout=30,
+            )
+            if mode == "ours":
+                ack = await c.call("party:join", {"invite_code": room}, timeout=60)
+                assert ack["ok"], ack
+            else:
+                assert await c.call("join", room, timeout=60)
+            clients.append(c)
+
+    await asyncio.gather(*(one(i, t) for i, t in enumerate(tokens)))
+    conn.send(("ready", len(clients)))
+    loop = asyncio.get_running_loop()
+    while True:
+        msg = await loop.run_in_executor(None, conn.recv)
+        if msg[0] == "wait":
+            _, first, last, timeout = msg
+            expected = (last - first + 1) * len(clients)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                got = [t for v, t in received if first <= v <= last]
+                if len(got) >= expected:
+                    break
+                await asyncio.sleep(0.01)
+            conn.send(("got", len(got), max(got, default=0.0)))
+        elif msg[0] == "stop":
+            conn.send(("received", received))
+            for c in clients:
+                await c.disconnect()
+            return
+
+
+class Workers:
+    def __init__(self, urls: list[str], tokens: list[str], mode: str, room: str, n: int = 2):
+        ctx = mp.get_context("spawn")
+        self.conns: list[Connection] = []
+        self.procs = []
+        for k in range(n):
+            parent, child = ctx.Pipe()
+            part = tokens[k::n]
+            # Worker k starts on server k, so each worker and each server has both halves.
+            order = urls[k % len(urls) :] + urls[: k % len(urls)]
+            p = ctx.Process(target=worker_main, args=(child, order, part, mode, room), daemon=True)
+            p.start()
+            self.conns.append(parent)
+            self.procs.append(p)
+
+    def ready(self) -> int:
+        return sum(c.recv()[1] for c in self.conns)
+
+    def wait(self, first: int, last: int, timeout: float = 120) -> tuple[int, float]:
+        for c in self.conns:
+            c.send(("wait", first, last, timeout))
+        replies = [c.recv() for c in self.conns]
+        return sum(r[1] for r in replies), max(r[2] for r in replies)
+
+    def stop(self) -> list[tuple[int, float]]:
+        out: list[tuple[int, float]] = []
+        for c in self.conns:
+            c.send(("stop",))
+        for c in self.conns:
+            out += c.recv()[1]
+        for p in self.procs:
+            p.join(30)
+        return out
+
+
+# --- the two systems under test ---------------------------------------------------------------
+
+
+class Ours:
+    def __init__(self, env: BenchEnv, servers: list[Server]) -> None:
+        self.env = env
+        self.servers = servers
+        self.host = socketio.AsyncClient(reconnection=False)
+        self.party_id = ""
+        self.invite = ""
+        self.position = 0
+
+    async def start(self, capacity: int) -> str:
+        await self.host.connect(
+            self.servers[0].url, auth={"token": self.env.tokens[0]}, transports=["websocket"]
+        )
+        ack = await self.host.call(
+            "party:create", {"title_id": self.env.title_id, "capacity": capacity}, timeout=30
+        )
+        assert ack["ok"], ack
+        self.party_id, self.invite = ack["data"]["party_id"], ack["data"]["invite_code"]
+        ack = await self.host.call("party:play", {"party_id": self.party_id}, timeout=30)
+        assert ack["ok"], ack
+        return self.invite
+
+    async def _ensure_host(self) -> None:
+        """The host's socket may time out while hundreds of members connect on a busy box."""
+        if self.host.connected:
+            return
+        self.host = socketio.AsyncClient(reconnection=False)
+        await self.host.connect(
+            self.servers[0].url, auth={"token": self.env.tokens[0]}, transports=["websocket"]
+        )
+        ack = await self.host.call("party:join", {"party_id": self.party_id}, timeout=30)
+        assert ack["ok"], ack
+
+    async def broadcast(self) -> tuple[int, float]:
+        await self._ensure_host()
+        self.position += 1_000
+        sent = now_ms()
+        ack = await self.host.call(
+            "party:seek", {"party_id": self.party_id, "position_ms": self.position}, timeout=30
+        )
+        assert ack["ok"], ack
+        return int(ack["data"]["version"]), sent
+
+    async def stop(self) -> None:
+        await self.host.disconnect()
+
+
+class Bare:
+    def __init__(self, servers: list[Server], payload: dict[str, Any]) -> None:
+        self.servers = servers
+        self.payload = payload
+        self.host = socketio.AsyncClient(reconnection=False)
+        self.version = 0
+
+    async def start(self, capacity: int) -> str:
+        await self.host.connect(self.servers[0].url, transports=["websocket"])
+        return "bench-room"
+
+    async def broadcast(self) -> tuple[int, float]:
+        self.version += 1
+        version = self.version
+        sent = now_ms()
+        payload = dict(self.payload, version=version)
+        assert await self.host.call("fire", {"room": "bench-room", "payload": payload}, timeout=30)
+        return version, sent
+
+    async def stop(self) -> None:
+        await self.host.disconnect()
+
+
+def start_bare(env: BenchEnv, count: int) -> list[Server]:
+    servers = []
+    channel = f"{env.settings.redis_prefix}:bare"
+    for _ in range(count):
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.bare_server:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env.env(CHANNEL=channel),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        servers.append(Server(f"http://127.0.0.1:{port}", proc))
+    for s in servers:
+        _wait_socket(s)
+    return servers
+
+
+def _wait_socket(server: Server, timeout: float = 30) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{server.url}/socket.io/?EIO=4&transport=polling", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("bare server not up")
+
+
+async def measure(
+    system: Ours | Bare,
+    servers: list[Server],
+    urls: list[str],
+    tokens: list[str],
+    mode: str,
+    paced: int,
+    burst: int,
+) -> dict[str, Any]:
+    room = await system.start(len(tokens) + 1)
+    workers = Workers(urls, tokens, mode, room)
+    joined = await asyncio.get_running_loop().run_in_executor(None, workers.ready)
+    await asyncio.sleep(1)
+    sent: dict[int, float] = {}
+    first = last = 0
+    for _i in range(paced):
+        version, t = await system.broadcast()
+        sent[version] = t
+        first = first or version
+        last = version
+        await asyncio.sleep(0.2)
+    await asyncio.get_running_loop().run_in_executor(None, workers.wait, first, last)
+    # Throughput: a burst with 8 in flight, CPU of the server processes only.
+    cpu0 = sum(s.cpu_seconds() for s in servers)
+    t0 = now_ms()
+    queue = list(range(burst))
+    versions: list[int] = []
+
+    async def firing() -> None:
+        while queue:
+            queue.pop()
+            v, _ = await system.broadcast()
+            versions.append(v)
+
+    await asyncio.gather(*(firing() for _ in range(8)))
+    got, last_at = await asyncio.get_running_loop().run_in_executor(
+        None, workers.wait, min(versions), max(versions)
+    )
+    cpu = sum(s.cpu_seconds() for s in servers) - cpu0
+    wall = (last_at - t0) / 1000
+    received = await asyncio.get_running_loop().run_in_executor(None, workers.stop)
+    await system.stop()
+    latencies = [t - sent[v] for v, t in received if v in sent]
+    return {
+        "members": joined,
+        "latency_ms": latencies,
+        "paced_expected": paced * joined,
+        "burst_deliveries": got,
+        "burst_expected": burst * joined,
+        "burst_wall_s": wall,
+        "burst_cpu_s": cpu,
+        "per_core_s": got / cpu if cpu else float("nan"),
+        "per_s": got / wall if wall else float("nan"),
+    }
+
+
+def describe(name: str, r: dict[str, Any]) -> str:
+    lat = r["latency_ms"]
+    return (
+        f"| {name} | {r['members']} | {len(lat)}/{r['paced_expected']} | "
+        f"{percentile(lat, 50):.1f} | {percentile(lat, 99):.1f} | {max(lat):.1f} | "
+        f"{r['burst_deliveries']}/{r['burst_expected']} | {r['per_s']:.0f} | "
+        f"{r['burst_cpu_s']:.2f} | {r['per_core_s']:.0f} |"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=500)
+    parser.add_argument("--paced", type=int, default=30)
+    parser.add_argument("--burst", type=int, default=60)
+    args = parser.parse_args()
+    env = await setup(args.members + 1)
+    try:
+        servers = env.start_servers(2, SOCKETIO_MAX_PAYLOAD_BYTES="65536")
+        urls = [s.url for s in servers]
+        ours = await measure(
+            Ours(env, servers), servers, urls, env.tokens[1:], "ours", args.paced, args.burst
+        )
+        for s in servers:
+            s.stop()
+        env.servers = []
+        bare_servers = start_bare(env, 2)
+        env.servers = bare_servers
+        sample = {
+            "party_id": "00000000-0000-0000-0000-000000000000",
+            "version": 0,
+            "phase": "playing",
+            "playing": True,
+            "position_ms": 1_000,
+            "anchor_server_ms": int(now_ms()),
+            "rate": 1.0,
+            "media": {"kind": "title", "id": 1, "duration_ms": None},
+            "host_id": "00000000-0000-0000-0000-000000000000",
+            "control_mode": "host_only",
+            "waiting_for": [],
+            "wait_deadline_ms": None,
+            "capacity": 501,
+            "members_version": 501,
+            "members": None,
+            "members_delta": None,
+            "members_base_version": None,
+            "cause": "seek",
+            "by": "00000000-0000-0000-0000-000000000000",
+            "server_ms": int(now_ms()),
+            "ended_reason": None,
+        }
+        bare = await measure(
+            Bare(bare_servers, sample),
+            bare_servers,
+            [s.url for s in bare_servers],
+            env.tokens[1:],
+            "bare",
+            args.paced,
+            args.burst,
+        )
+    finally:
+        await teardown(env)
+    print(f"machine: {machine()}")
+    print(
+        "| system | members | paced deliveries | p50 ms | p99 ms | max ms | burst deliveries "
+        "| per s (wall) | server CPU s | per core-second |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(describe("parties (party:seek)", ours))
+    print(describe("bare python-socketio", bare))
+    print(f"ratio per core-second (ours / bare): {ours['per_core_s'] / bare['per_core_s']:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
