@@ -20,7 +20,7 @@ from models.accounts.service import Principal, access_principal
 from models.accounts.tables import Role
 from models.core.context import Context
 from models.core.db import transaction
-from models.core.errors import DomainError, Forbidden, InvalidInput, Unauthorized, check_int64
+from models.core.errors import DomainError, Forbidden, InvalidInput, Unauthorized, check_storable
 from models.core.events import Outbox
 
 AuthMode = Literal["required", "optional", "none"]
@@ -148,7 +148,7 @@ def _parse(model: type[BaseModel], data: Any, where: str) -> BaseModel:
         raise InvalidInput(
             f"Invalid {where}", code="invalid_input", details=validation_details(exc)
         ) from exc
-    check_int64(parsed, where)
+    check_storable(parsed, where)
     return parsed
 
 
@@ -269,7 +269,7 @@ def _endpoint_app(e: Endpoint) -> Callable[[Request], Awaitable[Response]]:
                 body = _parse(e.form, dict(form), "form")
         if e.query is not None:
             query = _parse(e.query, _query_dict(request, e.query), "query")
-        check_int64(request.path_params, "path")
+        check_storable(request.path_params, "path")
         call = Call(request, ctx, user, dict(request.path_params), body, query)
         result = await e.handler(call)
         await ctx.flush(call.outbox)

@@ -20,7 +20,7 @@ from models.core.errors import (
     DomainError,
     Forbidden,
     InvalidInput,
-    check_int64,
+    check_storable,
     from_database,
 )
 from models.core.events import Outbox
@@ -114,7 +114,7 @@ def _validate(spec: EventSpec, raw: Any) -> Any:
         return raw
     try:
         payload = TypeAdapter(spec.payload).validate_python({} if raw is None else raw)
-        check_int64(payload, "payload")
+        check_storable(payload, "payload")
         return payload
     except ValidationError as exc:
         details = [

@@ -91,19 +91,26 @@ def from_database(exc: BaseException) -> DomainError | None:
 _INT64 = 2**63
 
 
-def check_int64(value: Any, where: str) -> None:
-    """Every id and count we store is a bigint; a bigger number is bad input, not a crash."""
+def check_storable(value: Any, where: str) -> None:
+    """Input PostgreSQL cannot store is bad input, not a crash: every id and count is a
+    bigint, and text may not contain NUL characters."""
     if isinstance(value, bool):
         return
     if isinstance(value, int):
         if not -_INT64 <= value < _INT64:
             raise InvalidInput(f"A number in the {where} is out of range", code="invalid_input")
+    elif isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput(
+                f"Text in the {where} contains a NUL character", code="invalid_input"
+            )
     elif hasattr(value, "__pydantic_fields__"):
         for item in value.__dict__.values():
-            check_int64(item, where)
+            check_storable(item, where)
     elif isinstance(value, dict):
-        for item in value.values():
-            check_int64(item, where)
+        for key, item in value.items():
+            check_storable(key, where)
+            check_storable(item, where)
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
-            check_int64(item, where)
+            check_storable(item, where)

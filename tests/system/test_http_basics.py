@@ -131,3 +131,17 @@ def test_public_url_and_cors_follow_the_listening_address() -> None:
     told = Settings(env="development", public_url="https://cinema.example", port=9000)
     assert told.public_url == "https://cinema.example"
     assert told.cors_origins == ["https://cinema.example"]
+
+
+async def test_nul_characters_are_invalid_input(client: httpx.AsyncClient, ctx: object) -> None:
+    r = await client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "nul@example.com",
+            "username": "nul_user",
+            "password": "pass\u0000word-long",
+        },
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+    r = await client.get("/api/v1/titles", params={"q": "god\u0000father"})
+    assert r.status_code == 422
