@@ -151,12 +151,17 @@ async def leave_party(call: Call) -> None:
 
 @api.post("/parties/{party_id}/invites", body=InviteIn, status=204, errors=(403, 404))
 async def invite(call: Call) -> None:
-    """Invite a user: they may then join by the party's id."""
+    """Invite a friend: they are notified and may then join by the party's id."""
     user = call.require_user()
     async with call.transaction() as session:
         party = await service.access_party(session, party_id=_uuid(call.params["party_id"]))
         await service.do_invite(
-            call.ctx, session, party=party, by=user.user_id, user_id=call.body.user_id
+            call.ctx,
+            session,
+            call.outbox,
+            party=party,
+            by=user.user_id,
+            user_id=call.body.user_id,
         )
 
 

@@ -26,9 +26,11 @@ from models.core.clock import now, now_ms
 from models.core.context import Context
 from models.core.db import transaction
 from models.core.errors import Forbidden, Gone, InvalidInput, NotFound
-from models.core.events import party_room, user_room
+from models.core.events import Outbox, party_room, user_room
 from models.core.ratelimit import Limit, RateLimiter
 from models.core.streams import lock_stream
+from models.notifications.service import do_notify
+from models.notifications.tables import NotificationType
 from models.parties import events as ev
 from models.parties.live import LiveParties, Outcome
 from models.parties.schemas import (
@@ -56,6 +58,7 @@ from models.parties.state import (
     new_party,
 )
 from models.parties.tables import LeftReason, Party, PartyInvite, PartyMember, PartyMessage
+from models.social.friends.service import are_friends
 
 log = logging.getLogger("cinema.parties")
 
@@ -318,20 +321,43 @@ async def preview(ctx: Context, *, party: Party) -> PartyPreviewOut:
 async def do_invite(
     ctx: Context,
     session: AsyncSession,
+    outbox: Outbox,
     *,
     party: Party,
     by: uuid.UUID,
     user_id: uuid.UUID,
 ) -> None:
-    """A member invites someone; joining by id is then open to them."""
+    """A member invites a friend: joining by id is then open to them, and they are told."""
     await access_live(ctx, party_id=party.id, user_id=by)
     if await session.get(User, user_id) is None:
         raise NotFound("No such user", code="user_not_found")
+    if not await are_friends(session, by, user_id):
+        raise Forbidden(
+            "You can invite your friends; others need the invite code", code="not_friends"
+        )
     await session.execute(
         pg_insert(PartyInvite)
         .values(party_id=party.id, user_id=user_id, invited_by=by)
         .on_conflict_do_nothing()
     )
+    title = await _media_name(session, party)
+    await do_notify(
+        ctx,
+        session,
+        outbox,
+        user_id=user_id,
+        type=NotificationType.party_invite,
+        data={"party_id": str(party.id), "invite_code": party.invite_code, "title": title},
+        actor_id=by,
+        dedupe_key=f"party_invite:{party.id}:{user_id}",
+    )
+
+
+async def _media_name(session: AsyncSession, party: Party) -> str:
+    if party.title_id is not None:
+        return str(await session.scalar(select(Title.title).where(Title.id == party.title_id)))
+    episode = await session.get(Episode, party.episode_id)
+    return episode.title if episode is not None else "an episode"
 
 
 # --- after a state change ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ from models.core.db import transaction
 from models.core.errors import NotFound
 from models.parties import service
 from tests.factories import make_account
+from tests.social.helpers import befriend
 
 
 async def test_create_command_and_read_over_http(
@@ -71,6 +72,11 @@ async def test_invites_open_joining_by_id(
             return True
 
     assert not await may_join(friend.id)
+    stranger = await client.post(
+        f"/api/v1/parties/{party_id}/invites", json={"user_id": str(other.id)}, headers=host.headers
+    )
+    assert stranger.status_code == 403 and stranger.json()["error"]["code"] == "not_friends"
+    await befriend(client, host, friend)
     invite = await client.post(
         f"/api/v1/parties/{party_id}/invites",
         json={"user_id": str(friend.id)},
@@ -79,6 +85,11 @@ async def test_invites_open_joining_by_id(
     assert invite.status_code == 204
     assert await may_join(friend.id)
     assert not await may_join(other.id)
+    inbox = await client.get("/api/v1/notifications", headers=friend.headers)
+    assert inbox.status_code == 200, inbox.text
+    invites = [n for n in inbox.json()["items"] if n["type"] == "party_invite"]
+    assert len(invites) == 1 and invites[0]["data"]["party_id"] == str(party_id)
+    assert invites[0]["data"]["invite_code"] == r.json()["invite_code"]
     # Only members invite.
     not_member = await client.post(
         f"/api/v1/parties/{party_id}/invites",
