@@ -239,6 +239,16 @@ def title_key(*, kind: str, title: str, year: int | None, external_id: str | Non
     return f"{kind}|{norm_key(title)[:600]}|{year or ''}"
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def clean_row(line: int, raw: Any, report: ImportReport) -> CleanTitle | None:
     """Validate one record; report what is dropped; None when the row must be skipped."""
     if isinstance(raw, Exception):
@@ -247,6 +257,11 @@ def clean_row(line: int, raw: Any, report: ImportReport) -> CleanTitle | None:
     if not isinstance(raw, dict):
         report.skip(Problem(line, None, "not a JSON object"))
         return None
+    cleaned = _without_nul(raw)
+    if cleaned != raw:
+        # PostgreSQL cannot store NUL in text; keep the rest of each string.
+        report.warn(Problem(line, None, "NUL characters removed"))
+        raw = cleaned
     name_raw = raw.get("title")
     name = _text(name_raw)
     if name is None:

@@ -210,3 +210,6 @@ def test_clean_row_keeps_what_is_sound() -> None:
     assert row.key == "film|x|2001"
     assert clean_row(2, {"title": ["a"]}, report) is None
     assert report.skipped_count == 1 and report.warning_count == 0
+    nul = clean_row(3, {"title": "Nu\u0000ll", "people": [{"name": "A\u0000"}]}, report)
+    assert nul is not None and nul.values["title"] == "Null" and nul.people
+    assert nul.people[0].name == "A" and report.warning_count == 1
