@@ -47,6 +47,7 @@ class Connections:
             for key in (self._session_key(conn.session_id), self._user_key(conn.user_id)):
                 pipe.zadd(key, {conn.sid: stamp})
                 pipe.pexpire(key, STALE_MS * 2)
+            pipe.zadd(self.keys("sio", "users"), {conn.user_id: stamp})
             await pipe.execute()
 
     async def remove(self, sid: str) -> Conn | None:
@@ -69,4 +70,7 @@ class Connections:
                 for key in (self._session_key(conn.session_id), self._user_key(conn.user_id)):
                     pipe.zadd(key, {conn.sid: stamp})
                     pipe.pexpire(key, STALE_MS * 2)
+                # Users with a socket somewhere, scored by last sighting: lets a fan-out to
+                # 100k users find the few connected ones without a lookup per user.
+                pipe.zadd(self.keys("sio", "users"), {conn.user_id: stamp})
             await pipe.execute()

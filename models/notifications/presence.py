@@ -1,7 +1,8 @@
 """Who is connected right now, from the realtime door's socket bookkeeping.
 
 realtime/connections.py keeps each user's sockets in a sorted set scored by the last
-heartbeat; entries older than three heartbeats belong to a process that died."""
+heartbeat (entries older than three heartbeats belong to a process that died), and one set
+of the users it has seen connected."""
 
 from __future__ import annotations
 
@@ -15,26 +16,27 @@ SOCKET_STALE_MS = 90_000
 _CHUNK = 5000
 
 
-# One round trip per chunk; returns only the (1-based) positions of connected users, which
-# are few, instead of a count per user (parsing 5000 replies costs more than the lookups).
-_ONLINE = """
-local out = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('ZCOUNT', key, ARGV[1], '+inf') > 0 then out[#out + 1] = i end
-end
-return out
-"""
-
-
 async def online_user_ids(ctx: Context, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-    """Users with a live socket on any server process."""
-    ids = list(user_ids)
+    """Users with a live socket on any server process.
+
+    The socket layer also keeps one sorted set of users seen connected (score: last
+    heartbeat), so the candidates are the few connected users, not every id asked about;
+    each candidate is then confirmed against its own socket set (it may have left since)."""
+    wanted = {str(u): u for u in user_ids}
+    if not wanted:
+        return set()
     floor = clock.now_ms() - SOCKET_STALE_MS
-    script = ctx.redis.register_script(_ONLINE)
+    everyone = ctx.keys("sio", "users")
+    seen = await ctx.redis.zrangebyscore(everyone, floor, "+inf")
+    candidates = [wanted[u] for u in seen if u in wanted]
     online: set[uuid.UUID] = set()
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        keys = [ctx.keys("sio", "user", str(uid)) for uid in chunk]
-        positions = await script(keys=keys, args=[floor])
-        online.update(chunk[int(p) - 1] for p in positions)
+    for start in range(0, len(candidates), _CHUNK):
+        chunk = candidates[start : start + _CHUNK]
+        async with ctx.redis.pipeline(transaction=False) as pipe:
+            for uid in chunk:
+                pipe.zcount(ctx.keys("sio", "user", str(uid)), floor, "+inf")
+            counts = await pipe.execute()
+        online.update(uid for uid, n in zip(chunk, counts, strict=True) if n)
+    # Forget users not seen for a while, so the set stays the size of who is connected.
+    await ctx.redis.zremrangebyscore(everyone, "-inf", floor)
     return online
