@@ -7,7 +7,6 @@ from typing import Any
 
 from models.core.context import Context
 from models.core.db import transaction
-from models.core.events import user_room
 from models.social import presence
 from models.social.friends import service as friends
 from models.social.friends.schemas import (
@@ -59,11 +58,14 @@ async def dm_send(ev: SocketCall) -> MessageOut:
             client_msg_id=ev.payload.client_msg_id,
             text=ev.payload.text,
         )
-    # The sender's other devices get the message; the sending socket has it in the ack.
-    own = user_room(ev.user_id)
-    for item in [i for i in ev.outbox.items if i.room == own and i.event == "dm:message"]:
-        ev.outbox.items.remove(item)
-        await ev.server.emit(item.event, item.data, room=own, skip_sid=ev.sid)
+    # One publish reaches the recipient's devices and the sender's other devices (the sending
+    # socket has the message in its ack), on every process.
+    mine = [i for i in ev.outbox.items if i.event == "dm:message"]
+    if mine:
+        for item in mine:
+            ev.outbox.items.remove(item)
+        rooms = [i.room for i in mine]
+        await ev.server.emit("dm:message", mine[0].data, to=rooms, skip_sid=ev.sid)
     return msg
 
 

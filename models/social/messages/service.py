@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -16,12 +17,12 @@ from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.pagination import Page
 from models.core.ratelimit import Limit, RateLimiter
-from models.core.streams import lock_stream
 from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
 from models.social import policy, presence
 from models.social.friends.schemas import UserBrief
 from models.social.friends.service import access_user, relation
+from models.social.friends.tables import Block, Friendship
 from models.social.messages.schemas import (
     ConversationOut,
     MessageEvent,
@@ -32,7 +33,7 @@ from models.social.messages.schemas import (
 )
 from models.social.messages.tables import Conversation, ConversationMember, DirectMessage
 from models.social.paging import id_cursor, next_id_cursor
-from models.social.policy import Actor
+from models.social.policy import Actor, Relation
 
 STREAM = "dm"
 # Anti-automation for messaging (security floor): per sender, across processes.
@@ -106,6 +107,33 @@ async def _existing(
     )
 
 
+async def _send_facts(
+    session: AsyncSession, *, me: uuid.UUID, to: uuid.UUID, client_msg_id: str
+) -> tuple[bool, bool, bool, bool, int | None, int | None] | None:
+    """Everything a send must know, in one round trip: is the recipient there, are we
+    friends, is there a block either way, our conversation, and this client_msg_id's message."""
+    low, high = sorted((me, to), key=str)
+    row = (
+        await session.execute(
+            select(
+                User.is_active,
+                exists().where(Friendship.user_id == me, Friendship.friend_id == to),
+                exists().where(Block.blocker_id == to, Block.blocked_id == me),
+                exists().where(Block.blocker_id == me, Block.blocked_id == to),
+                select(Conversation.id)
+                .where(Conversation.user_low == low, Conversation.user_high == high)
+                .scalar_subquery(),
+                select(DirectMessage.id)
+                .where(DirectMessage.sender_id == me, DirectMessage.client_msg_id == client_msg_id)
+                .scalar_subquery(),
+            ).where(User.id == to)
+        )
+    ).first()
+    if row is None:
+        return None
+    return bool(row[0]), bool(row[1]), bool(row[2]), bool(row[3]), row[4], row[5]
+
+
 def _same_or_conflict(m: DirectMessage, *, to_user_id: uuid.UUID, text: str) -> DirectMessage:
     if m.recipient_id != to_user_id or m.text != text:
         raise Conflict(
@@ -131,50 +159,62 @@ async def do_send_message(
     """
     assert actor.user_id is not None
     me = actor.user_id
-    existing = await _existing(session, sender=me, client_msg_id=client_msg_id)
-    if existing is not None:
+    if to_user_id == me:
+        raise InvalidInput("You cannot message yourself", code="self_message")
+    facts = await _send_facts(session, me=me, to=to_user_id, client_msg_id=client_msg_id)
+    if facts is None:
+        raise NotFound("No such user", code="user_not_found")
+    active, friends, blocked_by, blocks, conv_id, existing_id = facts
+    if existing_id is not None:
+        existing = await session.get(DirectMessage, existing_id)
+        assert existing is not None
         return message_out(_same_or_conflict(existing, to_user_id=to_user_id, text=text)), False
+    if not active:
+        raise NotFound("No such user", code="user_not_found")
+    rel = Relation(friends=friends, blocked_by_other=blocked_by, blocks_other=blocks)
+    if not policy.can_message(actor, rel):
+        if rel.any_block:
+            raise Forbidden("You cannot message this user", code="blocked")
+        raise Forbidden("You can message friends only", code="not_friends")
     await RateLimiter(ctx.redis, ctx.keys.prefix).hit(
         SEND_LIMIT, str(me), message="Too many messages"
     )
-    await _check_can_message(session, actor=actor, to_user_id=to_user_id)
-    conv = await _conversation(session, me, to_user_id)
-    # The message joins both users' "dm" streams: id order must be commit order in each.
-    for user in sorted((me, to_user_id), key=str):
-        await lock_stream(session, f"{STREAM}:{user}")
-    new_id = await session.scalar(
+    if conv_id is None:
+        conv_id = (await _conversation(session, me, to_user_id)).id
+    # The message joins both users' "dm" streams: id order must be commit order in each
+    # (the same lock as models.core.streams.lock_stream, both taken in one round trip).
+    first, second = sorted((me, to_user_id), key=str)
+    await session.execute(
+        select(
+            func.pg_advisory_xact_lock(func.hashtextextended(f"{STREAM}:{first}", 0)),
+            func.pg_advisory_xact_lock(func.hashtextextended(f"{STREAM}:{second}", 0)),
+        )
+    )
+    msg = await session.scalar(
         insert(DirectMessage)
         .values(
-            conversation_id=conv.id,
+            conversation_id=conv_id,
             sender_id=me,
             recipient_id=to_user_id,
             client_msg_id=client_msg_id,
             text=text,
         )
         .on_conflict_do_nothing(constraint="uq_dm_messages_sender_client_msg")
-        .returning(DirectMessage.id)
+        .returning(DirectMessage)
     )
-    if new_id is None:  # the same send, racing on another connection, committed first
+    if msg is None:  # the same send, racing on another connection, committed first
         raced = await _existing(session, sender=me, client_msg_id=client_msg_id)
         assert raced is not None
         return message_out(_same_or_conflict(raced, to_user_id=to_user_id, text=text)), False
-    msg = await session.get(DirectMessage, new_id)
-    assert msg is not None
+    # Both counters in one round trip: the conversation's head and each member's view of it.
     await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conv.id)
-        .values(last_message_id=msg.id, last_message_at=msg.created_at)
-    )
-    await session.execute(
-        update(ConversationMember)
-        .where(ConversationMember.conversation_id == conv.id)
-        .values(
-            last_message_id=msg.id,
-            unread_count=case(
-                (ConversationMember.user_id == to_user_id, ConversationMember.unread_count + 1),
-                else_=ConversationMember.unread_count,
-            ),
-        )
+        sql_text(
+            "WITH c AS (UPDATE dm_conversations SET last_message_id = :mid, "
+            "last_message_at = :at WHERE id = :cid) "
+            "UPDATE dm_members SET last_message_id = :mid, unread_count = unread_count + "
+            "CASE WHEN user_id = :rcpt THEN 1 ELSE 0 END WHERE conversation_id = :cid"
+        ),
+        {"mid": msg.id, "at": msg.created_at, "cid": conv_id, "rcpt": to_user_id},
     )
     event = message_event(msg)
     outbox.emit("dm:message", event, room=user_room(to_user_id))
@@ -187,7 +227,7 @@ async def do_send_message(
             outbox,
             user_id=to_user_id,
             type=NotificationType.message_while_away,
-            data={"from_user_id": str(me), "message_id": msg.id, "conversation_id": conv.id},
+            data={"from_user_id": str(me), "message_id": msg.id, "conversation_id": conv_id},
             actor_id=me,
             group_key=f"dm:{me}",
         )

@@ -1,0 +1,174 @@
+"""DM delivery latency between two users on different server processes.
+
+    .venv/bin/python -m bench.social_dm_latency [--duration 5] [--rates 10,100,1000]
+        [--search 200,400,600,800,1200,1500]
+
+Starts two real `cinema serve` processes on a scratch database (sharing Redis), makes sender
+and receiver pairs of friends, connects every sender to process A and every receiver to process
+B over WebSocket (python-socketio clients) and sends `dm:send` at a fixed rate. Latency runs
+from the emit on the sender to the `dm:message` event at the receiver (one clock: every client
+lives in this process). Each step has its own pairs, so the per-sender anti-spam limit (120 a
+minute) never trips. Prints p50/p99/max per rate and the highest rate whose p99 stays under
+100 ms with every message delivered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import time
+import uuid
+from typing import Any
+
+import socketio
+from sqlalchemy.dialects.postgresql import insert
+
+from bench.common import BenchEnv, machine, percentile, setup, teardown
+from models.core.db import transaction
+from models.social.friends.tables import Friendship
+
+MSGS_PER_SENDER = 100
+
+
+def _pairs_for(rate: int, duration: float) -> int:
+    return max(5, math.ceil(rate * duration / MSGS_PER_SENDER))
+
+
+async def _connect(url: str, token: str, on_message: Any = None) -> socketio.AsyncClient:
+    client = socketio.AsyncClient(reconnection=False)
+    if on_message is not None:
+        client.on("dm:message", on_message)
+    await client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=20)
+    return client
+
+
+async def _befriend(env: BenchEnv, pairs: list[tuple[str, str]]) -> None:
+    rows: list[dict[str, Any]] = []
+    for a, b in pairs:
+        rows += [
+            {"user_id": uuid.UUID(a), "friend_id": uuid.UUID(b)},
+            {"user_id": uuid.UUID(b), "friend_id": uuid.UUID(a)},
+        ]
+    async with transaction(env.ctx.sessions) as session:
+        await session.execute(insert(Friendship).values(rows).on_conflict_do_nothing())
+
+
+async def step(
+    env: BenchEnv, people: list[tuple[str, str]], rate: int, duration: float
+) -> dict[str, Any]:
+    """people: (user_id, token) for this step only; the first half send, the second receive."""
+    a_url, b_url = env.servers[0].url, env.servers[1].url
+    n = len(people) // 2
+    senders, receivers = people[:n], people[n:]
+    await _befriend(env, [(s[0], r[0]) for s, r in zip(senders, receivers, strict=True)])
+    total = int(rate * duration)
+    sent_at: dict[str, float] = {}
+    latencies: list[float] = []
+    failed_acks = 0
+    done = asyncio.Event()
+
+    async def on_message(data: dict[str, Any]) -> None:
+        t = sent_at.get(data.get("client_msg_id", ""))
+        if t is not None:
+            latencies.append(time.perf_counter() - t)
+            if len(latencies) == total:
+                done.set()
+
+    def on_ack(ack: dict[str, Any]) -> None:
+        nonlocal failed_acks
+        if not ack.get("ok"):
+            failed_acks += 1
+
+    outs = [await _connect(a_url, tok) for _, tok in senders]
+    ins = [await _connect(b_url, tok, on_message) for _, tok in receivers]
+    await asyncio.sleep(0.5)
+    start = time.perf_counter()
+    i = 0
+    while i < total:
+        due = min(total, int((time.perf_counter() - start) * rate) + 1)
+        while i < due:
+            k = i % n
+            cid = uuid.uuid4().hex
+            sent_at[cid] = time.perf_counter()
+            await outs[k].emit(
+                "dm:send",
+                {"to_user_id": receivers[k][0], "client_msg_id": cid, "text": f"m{i}"},
+                callback=on_ack,
+            )
+            i += 1
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+    send_time = time.perf_counter() - start
+    try:
+        await asyncio.wait_for(done.wait(), 15)
+    except TimeoutError:
+        pass
+    for s in outs + ins:
+        await s.disconnect()
+    ms = [x * 1000 for x in latencies]
+    return {
+        "rate": rate,
+        "sent": total,
+        "achieved_rate": round(total / send_time),
+        "received": len(latencies),
+        "failed_acks": failed_acks,
+        "p50_ms": round(percentile(ms, 50), 1),
+        "p99_ms": round(percentile(ms, 99), 1),
+        "max_ms": round(max(ms), 1) if ms else float("nan"),
+    }
+
+
+async def _ping_baseline(env: BenchEnv, count: int = 50) -> dict[str, float]:
+    """What the machine gives any socket event right now: `ping` acks at 10 a second."""
+    sock = await _connect(env.servers[0].url, env.tokens[-1])
+    ms = []
+    try:
+        for _ in range(count):
+            t = time.perf_counter()
+            await sock.call("ping", {}, timeout=30)
+            ms.append((time.perf_counter() - t) * 1000)
+            await asyncio.sleep(0.1)
+    finally:
+        await sock.disconnect()
+    return {"p50_ms": round(percentile(ms, 50), 1), "p99_ms": round(percentile(ms, 99), 1)}
+
+
+async def run(duration: float, rates: list[int]) -> None:
+    needed = sum(2 * _pairs_for(r, duration) for r in rates) + 1
+    env = await setup(needed)
+    try:
+        env.start_servers(2)
+        print(f"machine: {machine()}; two server processes; {duration:g} s per rate", flush=True)
+        people = list(zip(env.user_ids, env.tokens, strict=True))
+        print({"baseline": "ping ack round trip, 10/s", **await _ping_baseline(env)}, flush=True)
+        results = []
+        for rate in rates:
+            n = 2 * _pairs_for(rate, duration)
+            mine, people = people[:n], people[n:]
+            r = await step(env, mine, rate, duration)
+            results.append(r)
+            print(r, flush=True)
+        ok = [
+            r["rate"]
+            for r in results
+            if r["p99_ms"] < 100
+            and r["received"] == r["sent"]
+            and r["achieved_rate"] >= 0.95 * r["rate"]
+        ]
+        print(f"highest rate with p99 < 100 ms, all delivered: {max(ok) if ok else 'none'} msg/s")
+    finally:
+        await teardown(env)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=float, default=5)
+    ap.add_argument("--rates", default="10,100,1000")
+    ap.add_argument("--search", default="200,400,600,800,1200,1500")
+    args = ap.parse_args()
+    rates = sorted({int(r) for r in f"{args.rates},{args.search}".split(",") if r})
+    asyncio.run(run(args.duration, rates))
+
+
+if __name__ == "__main__":
+    main()

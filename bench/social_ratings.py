@@ -1,0 +1,116 @@
+"""1,000 concurrent rating writes to one title, then a fresh read of the average.
+
+    .venv/bin/python -m bench.social_ratings [--raters 1000] [--concurrency 200]
+
+Starts two real `cinema serve` processes on a fresh database, makes `--raters` users with
+sessions, and has all of them `PUT /titles/{id}/rating` at once (spread over both processes,
+at most `--concurrency` requests in flight), then again with new scores (every write an edit).
+After each round it reads `GET /titles/{id}/social` from both processes (the cached summary)
+and the catalog's `GET /titles/{id}/rating`, and checks them against the true average of the
+scores that were sent. Prints write throughput, latency and whether every read was exact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+from typing import Any
+
+import httpx
+
+from bench.common import machine, percentile, setup, teardown
+
+
+async def run(raters: int, concurrency: int) -> None:
+    env = await setup(raters)
+    try:
+        env.start_servers(2)
+        print(f"machine: {machine()}; two server processes", flush=True)
+        urls = [s.url for s in env.servers]
+        people = list(zip(env.user_ids, env.tokens, strict=True))
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+            for round_name in ("first ratings", "every rating changed"):
+                result = await _round(client, urls, env.title_id, people, concurrency)
+                print({"round": round_name, **result}, flush=True)
+    finally:
+        await teardown(env)
+
+
+async def _round(
+    client: httpx.AsyncClient,
+    urls: list[str],
+    title_id: int,
+    people: list[tuple[Any, str]],
+    concurrency: int,
+) -> dict[str, Any]:
+    sem = asyncio.Semaphore(concurrency)
+    scores = {uid: random.randint(1, 10) for uid, _ in people}
+    latencies: list[float] = []
+    errors = retries = 0
+
+    async def rate(i: int, uid: Any, token: str) -> None:
+        nonlocal errors, retries
+        async with sem:
+            t = time.perf_counter()
+            for _attempt in range(3):
+                # PUT of the same score is idempotent: a dropped connection is retried.
+                try:
+                    r = await client.put(
+                        f"{urls[i % len(urls)]}/api/v1/titles/{title_id}/rating",
+                        json={"score": scores[uid]},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                except httpx.TransportError:
+                    retries += 1
+                    continue
+                if r.status_code != 200:
+                    errors += 1
+                break
+            else:
+                errors += 1
+            latencies.append(time.perf_counter() - t)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(rate(i, u, t) for i, (u, t) in enumerate(people)))
+    elapsed = time.perf_counter() - start
+    truth = round(sum(scores.values()) / len(scores), 4)
+    reads = []
+    for url in urls:
+        social = (await client.get(f"{url}/api/v1/titles/{title_id}/social")).json()
+        catalog = (await client.get(f"{url}/api/v1/titles/{title_id}/rating")).json()
+        reads.append(
+            (social["average"], social["count"], catalog["rating_avg"], catalog["rating_count"])
+        )
+    n = len(people)
+    exact = all(
+        s_avg == truth and s_n == n and abs(c_avg - truth) < 0.01 and c_n == n
+        for s_avg, s_n, c_avg, c_n in reads
+    )
+    ms = [x * 1000 for x in latencies]
+    return {
+        "writes": n,
+        "errors": errors,
+        "retried_after_connection_error": retries,
+        "seconds": round(elapsed, 2),
+        "writes_per_s": round(n / elapsed),
+        "p50_ms": round(percentile(ms, 50), 1),
+        "p99_ms": round(percentile(ms, 99), 1),
+        "true_average": truth,
+        "reads (social avg, n, catalog avg, n) per process": reads,
+        "exact": exact,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raters", type=int, default=1000)
+    ap.add_argument("--concurrency", type=int, default=200)
+    args = ap.parse_args()
+    asyncio.run(run(args.raters, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
