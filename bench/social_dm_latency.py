@@ -83,6 +83,7 @@ async def step(
     outs = [await _connect(a_url, tok) for _, tok in senders]
     ins = [await _connect(b_url, tok, on_message) for _, tok in receivers]
     await asyncio.sleep(0.5)
+    cpu0 = sum(srv.cpu_seconds() for srv in env.servers)
     start = time.perf_counter()
     i = 0
     while i < total:
@@ -103,6 +104,7 @@ async def step(
         await asyncio.wait_for(done.wait(), 15)
     except TimeoutError:
         pass
+    cpu = sum(srv.cpu_seconds() for srv in env.servers) - cpu0
     for s in outs + ins:
         await s.disconnect()
     ms = [x * 1000 for x in latencies]
@@ -115,6 +117,8 @@ async def step(
         "p50_ms": round(percentile(ms, 50), 1),
         "p99_ms": round(percentile(ms, 99), 1),
         "max_ms": round(max(ms), 1) if ms else float("nan"),
+        # Load-independent: both servers' CPU time per delivered message (send + deliver).
+        "server_cpu_ms_per_msg": round(cpu * 1000 / len(ms), 2) if ms else float("nan"),
     }
 
 

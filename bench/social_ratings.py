@@ -33,8 +33,12 @@ async def run(raters: int, concurrency: int) -> None:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         async with httpx.AsyncClient(limits=limits, timeout=60) as client:
             for round_name in ("first ratings", "every rating changed"):
+                cpu0 = sum(s.cpu_seconds() for s in env.servers)
                 result = await _round(client, urls, env.title_id, people, concurrency)
-                print({"round": round_name, **result}, flush=True)
+                cpu = sum(s.cpu_seconds() for s in env.servers) - cpu0
+                # Load-independent: both servers' CPU time per write (reads included, 4 of them).
+                per = round(cpu * 1000 / len(people), 2)
+                print({"round": round_name, **result, "server_cpu_ms_per_write": per}, flush=True)
     finally:
         await teardown(env)
 
