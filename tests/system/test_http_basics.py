@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -9,7 +8,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from cinema.logsetup import setup_logging
+from cinema.logsetup import flush_logs, setup_logging
 from http_api.app import all_endpoints
 from models.core.settings import DEV_SECRET, Settings
 
@@ -84,8 +83,7 @@ async def test_unexpected_error_is_logged_with_trace_and_hidden_from_client(
     assert r.status_code == 500
     assert r.json()["error"]["code"] == "internal"
     assert "kaboom" not in r.text and "Traceback" not in r.text
-    for handler in logging.getLogger().handlers:
-        handler.flush()
+    flush_logs()
     log = (Path(settings.log_dir) / "app.log").read_text()
     assert "kaboom: secret internal detail" in log and "Traceback" in log
     assert "req-12345678" in log
