@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -49,7 +50,11 @@ def create_worker(settings: Settings, **overrides: Any) -> Worker:
 
     options: dict[str, Any] = {
         "functions": list(functions),
-        "cron_jobs": list(cron_jobs),
+        # arq's job ids (and so cron de-duplication) share one namespace per Redis: prefix them,
+        # or two deployments (or test runs) on one Redis would skip each other's cron runs.
+        "cron_jobs": [
+            dataclasses.replace(c, name=f"{settings.redis_prefix}:{c.name}") for c in cron_jobs
+        ],
         "redis_settings": RedisSettings.from_dsn(redis_url),
         "queue_name": Keys(settings.redis_prefix).arq_queue,
         "on_startup": startup,
