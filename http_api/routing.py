@@ -20,7 +20,14 @@ from models.accounts.service import Principal, access_principal
 from models.accounts.tables import Role
 from models.core.context import Context
 from models.core.db import transaction
-from models.core.errors import DomainError, Forbidden, InvalidInput, Unauthorized, check_storable
+from models.core.errors import (
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    Unauthorized,
+    check_storable,
+    validation_details,
+)
 from models.core.events import Outbox
 
 AuthMode = Literal["required", "optional", "none"]
@@ -32,13 +39,6 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {"loc": [str(p) for p in e["loc"]], "message": e["msg"], "type": e["type"]}
-        for e in exc.errors(include_url=False, include_input=False)
-    ]
 
 
 def _is_trusted(address: str, trusted: list[str]) -> bool:

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -22,6 +23,7 @@ from models.core.errors import (
     InvalidInput,
     check_storable,
     from_database,
+    validation_details,
 )
 from models.core.events import Outbox
 
@@ -42,8 +44,7 @@ class SocketCall:
     outbox: Outbox
 
     def require_role(self, role: Role) -> None:
-        order = [Role.user, Role.editor, Role.admin]
-        if order.index(self.role) < order.index(role):
+        if not self.role.at_least(role):
             raise Forbidden(f"This needs the {role.value} role", code="forbidden")
 
 
@@ -58,6 +59,14 @@ class EventSpec:
     ack: Any
     doc: str
     handler: SocketHandler | None = None
+
+    @cached_property
+    def payload_adapter(self) -> TypeAdapter[Any]:
+        return TypeAdapter(self.payload)
+
+    @cached_property
+    def ack_adapter(self) -> TypeAdapter[Any]:
+        return TypeAdapter(self.ack)
 
 
 class Registry:
@@ -113,16 +122,14 @@ def _validate(spec: EventSpec, raw: Any) -> Any:
     if spec.payload is None:
         return raw
     try:
-        payload = TypeAdapter(spec.payload).validate_python({} if raw is None else raw)
+        payload = spec.payload_adapter.validate_python({} if raw is None else raw)
         check_storable(payload, "payload")
         return payload
     except ValidationError as exc:
-        details = [
-            {"loc": [str(p) for p in e["loc"]], "message": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
         raise InvalidInput(
-            f"Invalid payload for {spec.name}", code="invalid_payload", details=details
+            f"Invalid payload for {spec.name}",
+            code="invalid_payload",
+            details=validation_details(exc),
         ) from exc
 
 
@@ -142,7 +149,7 @@ async def dispatch(
         if isinstance(data, BaseModel):
             data = data.model_dump(mode="json")
         elif spec.ack is not None and data is not None:
-            data = TypeAdapter(spec.ack).dump_python(data, mode="json")
+            data = spec.ack_adapter.dump_python(data, mode="json")
         result = ok(data)
     except DomainError as exc:
         result = error_ack(exc)

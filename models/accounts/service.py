@@ -40,8 +40,7 @@ class Principal:
     role: Role
 
     def has_role(self, role: Role) -> bool:
-        order = [Role.user, Role.editor, Role.admin]
-        return order.index(self.role) >= order.index(role)
+        return self.role.at_least(role)
 
 
 def sessions_of(ctx: Context) -> SessionStore:

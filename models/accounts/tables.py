@@ -15,6 +15,10 @@ class Role(enum.StrEnum):
     editor = "editor"
     admin = "admin"
 
+    def at_least(self, other: Role) -> bool:
+        order = (Role.user, Role.editor, Role.admin)
+        return order.index(self) >= order.index(other)
+
 
 class User(Timestamped, Base):
     __tablename__ = "users"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 
 class DomainError(Exception):
     code = "bad_request"
@@ -114,3 +116,11 @@ def check_storable(value: Any, where: str) -> None:
     elif isinstance(value, list | tuple | set | frozenset):
         for item in value:
             check_storable(item, where)
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """pydantic's errors as {loc, message, type}, without echoing the input back."""
+    return [
+        {"loc": [str(p) for p in err["loc"]], "message": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
