@@ -75,7 +75,11 @@ async def token(call: Call) -> TokenOut:
 
 @api.post("/auth/refresh", body=RefreshIn, response=TokenOut, auth="none", errors=(401,))
 async def refresh(call: Call) -> TokenOut:
-    """Rotate the refresh token; a reused one revokes the whole session."""
+    """Rotate the refresh token; a reused one revokes the whole session.
+
+    A retry of the token rotated just before, within REFRESH_GRACE_S, is not reuse: it gets
+    the same new refresh token again (the first answer may have been lost).
+    """
     return await service.do_refresh(call.ctx, refresh_token=call.body.refresh_token)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import passwords, tokens
 from models.accounts.schemas import MeUpdate, RegisterIn, SessionOut, TokenOut, UserOut
-from models.accounts.sessions import SessionStore
+from models.accounts.sessions import Rotated, SessionStore
 from models.accounts.tables import AccountToken, Role, TokenPurpose, User
 from models.core.clock import now
 from models.core.context import Context
@@ -181,21 +181,28 @@ async def do_create_user(
 
 
 async def _issue_tokens(
-    ctx: Context, *, user_id: str, session_id: str, refresh_jti: str, absolute_exp: int
+    ctx: Context,
+    *,
+    user_id: str,
+    session_id: str,
+    refresh_jti: str,
+    refresh_issued_at: int,
+    absolute_exp: int,
 ) -> TokenOut:
-    issued = now()
+    """A fresh access token and the refresh token for `refresh_jti`: encoded from the same
+    claims, a refresh token issued again is the very token issued first."""
     secret = ctx.settings.secret
     ttl = ctx.settings.access_token_ttl_s
     access, _ = tokens.encode(
-        secret, typ="access", user_id=user_id, session_id=session_id, now=issued, ttl_s=ttl
+        secret, typ="access", user_id=user_id, session_id=session_id, now=now(), ttl_s=ttl
     )
     refresh, _ = tokens.encode(
         secret,
         typ="refresh",
         user_id=user_id,
         session_id=session_id,
-        now=issued,
-        ttl_s=max(1, absolute_exp - int(issued.timestamp())),
+        now=datetime.fromtimestamp(refresh_issued_at, UTC),
+        ttl_s=max(1, absolute_exp - refresh_issued_at),
         jti=refresh_jti,
     )
     return TokenOut(access_token=access, refresh_token=refresh, expires_in=ttl)
@@ -234,18 +241,25 @@ async def do_login(
         user_id=str(user.id),
         session_id=session_id,
         refresh_jti=refresh_jti,
+        refresh_issued_at=created.created_at,
         absolute_exp=created.absolute_exp,
     )
 
 
 async def do_refresh(ctx: Context, *, refresh_token: str) -> TokenOut:
+    """Rotate the refresh token. The token rotated just before, presented again within
+    `refresh_grace_s`, gets the same successor (its first answer was lost); any other used
+    token revokes the session."""
     claims = tokens.decode(ctx.settings.secret, refresh_token, typ="refresh")
     store = sessions_of(ctx)
-    new_jti = tokens.new_id()
-    result = await store.rotate_refresh(
-        claims.session_id, presented=claims.jti, new=new_jti, now=int(now().timestamp())
+    rotation = await store.rotate_refresh(
+        claims.session_id,
+        presented=claims.jti,
+        new=tokens.new_id(),
+        now_ms=int(now().timestamp() * 1000),
+        grace_ms=int(ctx.settings.refresh_grace_s * 1000),
     )
-    if result == -1:
+    if rotation.outcome == Rotated.reused:
         # A used refresh token came back: it was stolen or replayed. End the whole session.
         # No transaction to wait for, and the error below would drop an outbox: act now.
         await store.revoke(claims.session_id)
@@ -254,17 +268,15 @@ async def do_refresh(ctx: Context, *, refresh_token: str) -> TokenOut:
             "Refresh token was already used; the session has been revoked",
             code="refresh_token_reused",
         )
-    if result == 0:
-        raise Unauthorized("Session has ended; log in again", code="session_expired")
-    current = await store.get(claims.session_id)
-    if current is None:
+    if rotation.outcome == Rotated.ended:
         raise Unauthorized("Session has ended; log in again", code="session_expired")
     return await _issue_tokens(
         ctx,
         user_id=claims.user_id,
         session_id=claims.session_id,
-        refresh_jti=new_jti,
-        absolute_exp=current.absolute_exp,
+        refresh_jti=rotation.jti,
+        refresh_issued_at=rotation.issued_at,
+        absolute_exp=rotation.absolute_exp,
     )
 
 

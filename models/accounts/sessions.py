@@ -1,7 +1,9 @@
-"""Login sessions in Redis: idle TTL, absolute expiry, refresh rotation with reuse detection."""
+"""Login sessions in Redis: idle TTL, absolute expiry, refresh rotation with reuse detection
+(and a short grace window for a retried refresh whose answer was lost)."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,19 +11,47 @@ from redis.asyncio import Redis
 
 from models.core.redis import Keys
 
-# Rotate the refresh jti if the presented one is current; report reuse otherwise.
-# Returns 1 rotated, 0 no such session, -1 reuse (caller revokes the session).
+# Rotate the refresh jti if the presented one is current. A retry of the token rotated just
+# before, within the grace window, gets the same successor again (a client whose answer was
+# lost on the network retries with what it has). Anything else presented is reuse.
+# ARGV: presented, new, now_s, idle_ttl_s, now_ms, grace_until_ms.
+# Returns {1, jti, iat, absolute_exp} rotated, {2, jti, iat, absolute_exp} a retry in the
+# grace window (jti is the current one), {0} no such session, {-1} reuse (caller revokes).
 _ROTATE = """
 local key = KEYS[1]
-if redis.call('EXISTS', key) == 0 then return 0 end
-if redis.call('HGET', key, 'refresh_jti') ~= ARGV[1] then return -1 end
-redis.call('HSET', key, 'refresh_jti', ARGV[2], 'last_seen', ARGV[3])
-local left = tonumber(redis.call('HGET', key, 'absolute_exp')) - tonumber(ARGV[3])
-local ttl = math.min(tonumber(ARGV[4]), left)
-if ttl <= 0 then redis.call('DEL', key) return 0 end
-redis.call('EXPIRE', key, ttl)
-return 1
+local h = redis.call('HMGET', key, 'refresh_jti', 'absolute_exp', 'refresh_iat',
+                     'prev_jti', 'prev_until_ms')
+if not h[1] then return {0} end
+if h[1] == ARGV[1] then
+  local ttl = math.min(tonumber(ARGV[4]), tonumber(h[2]) - tonumber(ARGV[3]))
+  if ttl <= 0 then redis.call('DEL', key) return {0} end
+  redis.call('HSET', key, 'refresh_jti', ARGV[2], 'refresh_iat', ARGV[3], 'last_seen', ARGV[3],
+             'prev_jti', ARGV[1], 'prev_until_ms', ARGV[6])
+  redis.call('EXPIRE', key, ttl)
+  return {1, ARGV[2], ARGV[3], h[2]}
+end
+if h[4] == ARGV[1] and tonumber(ARGV[5]) < tonumber(h[5]) then
+  return {2, h[1], h[3], h[2]}
+end
+return {-1}
 """
+
+
+class Rotated(enum.Enum):
+    rotated = 1
+    retried = 2  # the previous token again, within the grace window: the same successor
+    ended = 0
+    reused = -1
+
+
+@dataclass(frozen=True)
+class Rotation:
+    outcome: Rotated
+    # The session's current refresh jti, when it was issued, and the session's absolute expiry
+    # (rotated and retried only): enough to encode the very token the first answer carried.
+    jti: str = ""
+    issued_at: int = 0
+    absolute_exp: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,10 +135,18 @@ class SessionStore:
         role: str | None = await self._redis.hget(self._key(session_id), "role")
         return role
 
-    async def rotate_refresh(self, session_id: str, *, presented: str, new: str, now: int) -> int:
-        return int(
-            await self._rotate(keys=[self._key(session_id)], args=[presented, new, now, self._idle])
+    async def rotate_refresh(
+        self, session_id: str, *, presented: str, new: str, now_ms: int, grace_ms: int
+    ) -> Rotation:
+        """Atomically: rotate, answer a retry within the grace window, or report reuse."""
+        reply = await self._rotate(
+            keys=[self._key(session_id)],
+            args=[presented, new, now_ms // 1000, self._idle, now_ms, now_ms + grace_ms],
         )
+        outcome = Rotated(int(reply[0]))
+        if outcome not in (Rotated.rotated, Rotated.retried):
+            return Rotation(outcome)
+        return Rotation(outcome, str(reply[1]), int(reply[2]), int(reply[3]))
 
     async def list_for_user(self, user_id: str) -> list[Session]:
         ids = sorted(await self._redis.smembers(self._user_key(user_id)))

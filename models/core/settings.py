@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = 15 * 60
     session_idle_ttl_s: int = 14 * 24 * 3600
     session_absolute_ttl_s: int = 60 * 24 * 3600
+    # A refresh token presented again this soon after it was rotated gets the same successor
+    # instead of revoking the session: the first answer may have been lost on a flaky network.
+    refresh_grace_s: float = Field(default=30.0, ge=0, le=300)
     reset_token_ttl_s: int = 3600
     confirm_token_ttl_s: int = 3 * 24 * 3600
 

@@ -113,11 +113,19 @@ async def test_refresh_reuse_disconnects_the_sessions_sockets(
     client: httpx.AsyncClient, ctx: Context, live_server: LiveServer
 ) -> None:
     acct = await make_account(ctx, client)
+
+    async def refresh(token: str) -> httpx.Response:
+        return await client.post("/api/v1/auth/refresh", json={"refresh_token": token})
+
     async with connected(live_server.url, acct.access_token) as sock:
-        r1 = await client.post("/api/v1/auth/refresh", json={"refresh_token": acct.refresh_token})
+        r1 = await refresh(acct.refresh_token)
         assert r1.status_code == 200
-        r2 = await client.post("/api/v1/auth/refresh", json={"refresh_token": acct.refresh_token})
-        assert r2.status_code == 401
+        # A retry within the grace window (the answer was lost) leaves the session alone.
+        assert (await refresh(acct.refresh_token)).status_code == 200
+        assert (await sock.call("ping", {}))["ok"] is True
+        assert (await refresh(r1.json()["refresh_token"])).status_code == 200
+        r3 = await refresh(acct.refresh_token)  # two rotations back: reuse
+        assert r3.status_code == 401 and r3.json()["error"]["code"] == "refresh_token_reused"
         await asyncio.wait_for(sock.disconnected.wait(), 10)
 
 
