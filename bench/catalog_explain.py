@@ -58,6 +58,9 @@ async def main(url: str) -> None:
         ("search q=godfathr", {"q": "godfathr"}),
         ("search q=dicaprio", {"q": "dicaprio"}),
         ("search q=star w + kind", {"q": "star w", "kind": "film"}),
+        ("search q=sience fiction (broad word)", {"q": "sience fiction"}),
+        ("search q=heist (broad word)", {"q": "heist"}),
+        ("search q=river + genre", {"q": "river", "genre": ["drama"]}),
     ]
     print("| browse | plan: scans used | page ms |\n| --- | --- | --- |")
     for label, params in variants:

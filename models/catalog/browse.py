@@ -316,10 +316,17 @@ async def _search_page(
         .limit(PREFIX_CANDIDATES)
     ]
     if pq.tsquery:
+        match: ColumnElement[bool] = Title.search_vector.bool_op("@@")(_simple(pq.tsquery))
+        if not where and pq.matches_many(SEARCH_CANDIDATES):
+            # A word a tenth of the catalog has ("comedy", "sience fiction"): walk the
+            # popularity index until enough titles match instead of visiting every match.
+            # The function form of @@ is what keeps the planner off the text index, whose
+            # row estimates for corrected and prefix words are far too low to choose this.
+            match = func.ts_match_vq(Title.search_vector, _simple(pq.tsquery))
         branches.append(
             select(*columns)
-            .where(Title.search_vector.bool_op("@@")(_simple(pq.tsquery)), *where)
-            .order_by(Title.popularity.desc())
+            .where(match, *where)
+            .order_by(Title.popularity.desc(), Title.id.desc())
             .limit(SEARCH_CANDIDATES)
         )
     # Columns of the union by name: building the subquery's column collection for these

@@ -30,6 +30,8 @@ PRINCIPAL_CREDITS = 6
 ALTERNATIVES = 3
 MIN_SIMILARITY = 0.25
 CLOSE_TO_BEST = 0.05
+# Dictionary words whose title counts estimate how many titles a typed prefix matches.
+PREFIX_WORDS = 100
 
 _DOC_SQL = """
     setweight(to_tsvector('simple',
@@ -108,20 +110,31 @@ async def refresh_everything(db: AsyncSession | AsyncConnection) -> None:
 
 # Each word with its closest dictionary words, but only when the word itself is not in the
 # dictionary (for the last word: is no word's prefix, since the user may still be typing).
+# Each word and correction comes with how many titles have it (`ndoc`; for the last word, the
+# titles of the first PREFIX_WORDS words it starts), so the page query can tell a word that
+# matches a handful of titles from one that matches a tenth of the catalog.
 _EXPAND = text(
     """
-    SELECT q.qn, x.tok, x.last, ARRAY(
-        SELECT w.word || ' ' || similarity(w.word, x.tok) FROM catalog_search_words w
+    SELECT q.qn, q.titles, x.tok, x.last, ARRAY(
+        SELECT w.word || ' ' || similarity(w.word, x.tok) || ' ' || w.ndoc
+        FROM catalog_search_words w
         WHERE length(x.tok) >= 3 AND w.word % x.tok
           AND similarity(w.word, x.tok) >= :min_sim
           AND NOT EXISTS (
             SELECT 1 FROM catalog_search_words e
             WHERE e.word = x.tok OR (x.last AND e.word LIKE x.tok || '%'))
         ORDER BY similarity(w.word, x.tok) DESC, w.ndoc DESC, w.word
-        LIMIT :alts) AS alts
+        LIMIT :alts) AS alts,
+      CASE WHEN x.last THEN (
+          SELECT coalesce(sum(p.ndoc), 0) FROM (
+            SELECT e.ndoc FROM catalog_search_words e
+            WHERE e.word LIKE x.tok || '%' ORDER BY e.word LIMIT :prefix_words) AS p)
+        ELSE coalesce((SELECT e.ndoc FROM catalog_search_words e WHERE e.word = x.tok), 0)
+      END AS ndoc
     -- Plan this transaction's statements for their own parameters (see browse.custom_plans);
     -- set here to save a round trip.
     FROM (SELECT cinema_norm(:q) AS qn,
+                 (SELECT reltuples FROM pg_class WHERE oid = 'titles'::regclass) AS titles,
                  set_config('plan_cache_mode', 'force_custom_plan', true) AS plans) AS q
     LEFT JOIN LATERAL (
         SELECT tok, ord, ord = max(ord) OVER () AS last FROM (
@@ -144,6 +157,11 @@ class ParsedQuery:
     # The same words joined by OR: the fallback when no title has all of them.
     any_tsquery: str = ""
     any_title_tsquery: str = ""
+    # About how many titles match `tsquery` (at most), and how many titles there are: from
+    # the dictionary's counts and the table's statistics, 0 when unknown.
+    matches: int = 0
+    any_matches: int = 0
+    titles: int = 0
 
     @property
     def empty(self) -> bool:
@@ -154,7 +172,18 @@ class ParsedQuery:
         return self.any_tsquery != self.tsquery
 
     def loosened(self) -> ParsedQuery:
-        return replace(self, tsquery=self.any_tsquery, title_tsquery=self.any_title_tsquery)
+        return replace(
+            self,
+            tsquery=self.any_tsquery,
+            title_tsquery=self.any_title_tsquery,
+            matches=self.any_matches,
+        )
+
+    def matches_many(self, candidates: int) -> bool:
+        """Whether walking titles by popularity finds `candidates` matches sooner than
+        visiting every match: the walk reads about candidates * titles / matches rows, the
+        index search `matches` rows, so the walk wins past sqrt(candidates * titles)."""
+        return self.titles > 0 and self.matches * self.matches > candidates * self.titles
 
 
 def _tsquery(
@@ -174,13 +203,14 @@ def _tsquery(
     return joiner.join(groups)
 
 
-def _closest(alternatives: list[str]) -> list[str]:
-    """The best corrections only: each extra one widens the search (and slows it) a lot."""
-    scored = [(w, float(sim)) for w, sim in (a.rsplit(" ", 1) for a in alternatives)]
+def _closest(alternatives: list[str]) -> list[tuple[str, int]]:
+    """The best corrections only, with their title counts: each extra one widens the
+    search (and slows it) a lot."""
+    scored = [(w, float(sim), int(n)) for w, sim, n in (a.rsplit(" ", 2) for a in alternatives)]
     if not scored:
         return []
     best = scored[0][1]
-    return [w for w, sim in scored if sim >= best - CLOSE_TO_BEST]
+    return [(w, n) for w, sim, n in scored if sim >= best - CLOSE_TO_BEST]
 
 
 async def parse_query(db: AsyncSession | AsyncConnection, q: str) -> ParsedQuery:
@@ -193,17 +223,29 @@ async def parse_query(db: AsyncSession | AsyncConnection, q: str) -> ParsedQuery
                 "min_sim": MIN_SIMILARITY,
                 "alts": ALTERNATIVES,
                 "max_words": MAX_WORDS,
+                "prefix_words": PREFIX_WORDS,
             },
         )
     ).all()
     normalized = rows[0].qn if rows else ""
     # cinema_norm leaves letters and digits only, so the words are safe tsquery lexemes;
     # the quotes keep words such as "and" or "or" literal.
-    words = [(r.tok, bool(r.last), _closest(r.alts)) for r in rows if r.tok]
+    words = [(r.tok, bool(r.last), r.ndoc, _closest(r.alts)) for r in rows if r.tok]
+    groups = [(tok, last, [w for w, _ in alts]) for tok, last, _, alts in words]
+    # A title has every word: at most as many as the rarest word (with its corrections).
+    # A title has some word: at most the sum.
+    counts = [
+        int(ndoc) + sum(n for _, n in alts)
+        for tok, last, ndoc, alts in words
+        if not (last and len(tok) < 2)
+    ]
     return ParsedQuery(
         normalized=normalized or "",
-        tsquery=_tsquery(words),
-        title_tsquery=_tsquery(words, "A"),
-        any_tsquery=_tsquery(words, joiner=" | "),
-        any_title_tsquery=_tsquery(words, "A", joiner=" | "),
+        tsquery=_tsquery(groups),
+        title_tsquery=_tsquery(groups, "A"),
+        any_tsquery=_tsquery(groups, joiner=" | "),
+        any_title_tsquery=_tsquery(groups, "A", joiner=" | "),
+        matches=min(counts, default=0),
+        any_matches=sum(counts),
+        titles=max(0, int(rows[0].titles or 0)) if rows else 0,
     )

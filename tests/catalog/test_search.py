@@ -147,3 +147,47 @@ async def test_some_words_when_no_title_has_all(client: httpx.AsyncClient, films
     assert (await _search(client, "leon professionnal zzzz", tag=films))[0] == (
         "Léon: The Professional"
     )
+
+
+async def test_broad_words_walk_by_popularity(
+    client: httpx.AsyncClient, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word many titles have is searched by walking titles by popularity; the page is the
+    same as the one the text index gives, and the estimates that choose it are right."""
+    from sqlalchemy import text
+
+    from models.catalog import browse, schemas
+    from models.catalog.search import ParsedQuery, parse_query
+
+    word = tag()
+    who = await editor(ctx, client)
+    for i in range(10, 22):  # titles of one length: equally close to the query
+        await post(
+            client,
+            who,
+            "/titles",
+            {"kind": "film", "title": f"{word.title()} {i}", "popularity": float(i)},
+        )
+    async with ctx.sessions() as session:
+        await session.execute(text("ANALYZE titles"))
+        await session.commit()
+    async with ctx.sessions() as session:
+        exact = await parse_query(session, word)
+        typo = await parse_query(session, word[:-1] + "q" + " " + word[:3])
+        some = await parse_query(session, f"{word} zzqqxx")
+    assert exact.matches == 12 and exact.titles >= 12
+    assert typo.matches >= 12  # the corrected word's titles, and the prefix typed so far
+    assert some.matches == 0 and some.loosened().matches == 12
+    assert not exact.matches_many(300) or exact.titles < 12  # too few titles here to walk
+
+    async def page(q: schemas.TitleQuery) -> list[Any]:
+        async with ctx.sessions() as session:
+            body = await browse.list_titles(session, q)
+        return [i["title"] for i in body["items"]] + [body["next_cursor"] is not None]
+
+    query = schemas.TitleQuery.model_validate({"q": word.upper(), "limit": 5})
+    by_index = await page(query)
+    monkeypatch.setattr(ParsedQuery, "matches_many", lambda self, n: True)
+    by_walk = await page(query)
+    assert by_walk == by_index
+    assert by_walk[:5] == [f"{word.title()} {i}" for i in (21, 20, 19, 18, 17)]
