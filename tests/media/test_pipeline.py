@@ -228,7 +228,8 @@ async def test_a_source_cut_short_fails_instead_of_publishing_half_a_film(
             segment_s=1,
             preset="ultrafast",
         )
-    assert "is the file complete?" in e.value.reason and "partial file" in e.value.reason
+    # What ffmpeg itself says about the damage differs between builds; ours is the promise.
+    assert "is the file complete?" in e.value.reason and "ffmpeg said" in e.value.reason
 
 
 def _silent_clip(path: Path) -> Path:
