@@ -24,10 +24,13 @@ api = Api(tags=["social: friends"])
     body=FriendRequestIn,
     response=FriendRequestOut,
     status=201,
-    errors=(403, 404, 409, 422),
+    errors=(403, 404, 409, 422, 429),
 )
 async def send_request(call: Call) -> FriendRequestOut:
-    """Ask a user to be friends (if they already asked you, you become friends)."""
+    """Ask a user to be friends (if they already asked you, you become friends).
+
+    At most 30 new requests an hour per user; past that, 429 with Retry-After.
+    """
     async with call.transaction() as session:
         return await service.do_send_request(
             call.ctx, session, call.outbox, actor=actor_of(call), to_user_id=call.body.user_id

@@ -8,8 +8,9 @@ import httpx
 
 from models.core.context import Context
 from tests.conftest import LiveServer
+from tests.factories import Account
 from tests.realtime_client import connected
-from tests.social.helpers import accounts, befriend, block
+from tests.social.helpers import accounts, befriend, block, bulk_users
 
 
 async def _friends(client: httpx.AsyncClient, who: object) -> list[str]:
@@ -164,3 +165,43 @@ async def test_friend_events_reach_sockets(
         assert accepted["friend"]["id"] == str(b.id) and accepted["online"] is True
         await client.delete(f"/api/v1/friends/{a.id}", headers=b.headers)
         assert (await sa.wait_event("friend:removed"))[0] == {"user_id": str(b.id)}
+
+
+async def test_new_requests_are_rate_limited_per_user(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    from models.social.friends.service import REQUEST_LIMIT
+
+    spammer, asker, other = await accounts(ctx, client, 3)
+    targets = await bulk_users(ctx, REQUEST_LIMIT.limit + 1)
+
+    async def ask(who: Account, user_id: uuid.UUID) -> httpx.Response:
+        return await client.post(
+            "/api/v1/friends/requests", json={"user_id": str(user_id)}, headers=who.headers
+        )
+
+    # The other side asked first: answering in kind accepts, and is never limited.
+    crossed = await ask(asker, spammer.id)
+    for target in targets[:-1]:
+        r = await ask(spammer, target)
+        assert r.status_code == 201, r.text
+    over = await ask(spammer, targets[-1])
+    assert over.status_code == 429
+    assert over.json()["error"]["code"] == "rate_limited"
+    assert 0 < int(over.headers["Retry-After"]) <= REQUEST_LIMIT.window_s
+    assert over.json()["error"]["details"]["retry_after"] == int(over.headers["Retry-After"])
+    outgoing = (
+        await client.get(
+            f"/api/v1/friends/requests?direction=outgoing&limit={REQUEST_LIMIT.limit + 5}",
+            headers=spammer.headers,
+        )
+    ).json()
+    assert len(outgoing["items"]) == REQUEST_LIMIT.limit  # nothing was created past the limit
+    # Asking again for an open request returns it; accepting a crossed request still works.
+    again = await ask(spammer, targets[0])
+    assert again.status_code == 201 and again.json()["status"] == "pending"
+    accepted = await ask(spammer, asker.id)
+    assert accepted.status_code == 201 and accepted.json()["id"] == crossed.json()["id"]
+    assert accepted.json()["status"] == "accepted"
+    # The limit is the sender's own: others still ask whom they like.
+    assert (await ask(other, targets[-1])).status_code == 201

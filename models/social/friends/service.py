@@ -17,6 +17,7 @@ from models.core.context import Context
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.pagination import Page, decode_cursor, encode_cursor
+from models.core.ratelimit import Limit, RateLimiter
 from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
 from models.social import policy, presence
@@ -24,6 +25,10 @@ from models.social.friends.schemas import BlockOut, FriendOut, FriendRequestOut,
 from models.social.friends.tables import Block, FriendRequest, Friendship, RequestStatus
 from models.social.paging import id_cursor, next_id_cursor
 from models.social.policy import Actor, Relation
+
+# New requests a user may send (repeats of an open one and accepting a crossed one are free):
+# generous for someone adding the friends they know, a wall for someone spamming strangers.
+REQUEST_LIMIT = Limit("friend_request", 30, 3600)
 
 # Facts the policy needs --------------------------------------------------------------------
 
@@ -149,7 +154,8 @@ def _emit_both(outbox: Outbox, event: str, data: Any, *users: uuid.UUID) -> None
 async def do_send_request(
     ctx: Context, session: AsyncSession, outbox: Outbox, *, actor: Actor, to_user_id: uuid.UUID
 ) -> FriendRequestOut:
-    """Ask to be friends; if the other already asked us, that request is accepted instead."""
+    """Ask to be friends; if the other already asked us, that request is accepted instead.
+    New requests count against REQUEST_LIMIT (429 with Retry-After past it)."""
     assert actor.user_id is not None
     me = actor.user_id
     if to_user_id == me:
@@ -176,6 +182,9 @@ async def do_send_request(
         return await _request_out(session, pending)  # asking twice is not an error
     if pending is not None:
         return await _accept(ctx, session, outbox, pending)
+    await RateLimiter(ctx.redis, ctx.keys.prefix).hit(
+        REQUEST_LIMIT, str(me), message="Too many friend requests"
+    )
     req = FriendRequest(from_user_id=me, to_user_id=to_user_id, status=RequestStatus.pending)
     session.add(req)
     await session.flush()
