@@ -5,6 +5,9 @@ collections and title details depend on it) and `catalog:tgen:<id>` (bumped when
 changes, including its rating). A read fetches the generations and the value in one Lua
 call, so an invalidation is one INCR and a computation that raced with a write can only
 store its result under a generation nobody reads any more: no stale page after an edit.
+Ratings are the exception for lists: a title's details and rating follow each rating at
+once, list pages within RATING_LIST_DELAY_S (one list invalidation per spell of ratings, not
+one per rating).
 
 List pages (and facets, term lists) are also held in process memory for a second
 (`NEAR_TTL`), which spares the Redis round trip on the hottest pages; a write through this
@@ -58,6 +61,12 @@ NEAR_TTL: dict[str, float] = {"list": 1.0, "facets": 1.0, "terms": 5.0}
 NEAR_MAX_ENTRIES = 2_000
 
 LOCK_MS = 5_000
+
+# Lists show every title's average rating, but one rating must not empty every cached list
+# page: on a busy site that would be every page, several times a second. A rating refreshes
+# its own title's details and rating at once, and the list pages at most once per this many
+# seconds: the first rating of a quiet spell at once, later ones at the end of the spell.
+RATING_LIST_DELAY_S = 5.0
 _WAIT_STEP_S = 0.005
 
 _READ = """
@@ -125,6 +134,9 @@ class CatalogCache:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._read = ctx.redis.register_script(_READ)
+        self._rating = ctx.redis.register_script(_RATING)
+        self._pending = ctx.redis.register_script(_PENDING)
+        self._trailing: asyncio.Task[None] | None = None
         self._release = ctx.redis.register_script(_RELEASE)
         self._inflight: dict[str, asyncio.Future[CachedBody]] = {}
         self._near: dict[tuple[str, str], tuple[float, CachedBody]] = {}
@@ -133,6 +145,41 @@ class CatalogCache:
 
     def forget_local(self) -> None:
         self._near.clear()
+
+    async def invalidate_rating(self, title_id: int) -> None:
+        delay_ms = int(RATING_LIST_DELAY_S * 1000)
+        keys = self.ctx.keys
+        bumped = await self._rating(
+            keys=[
+                keys("catalog", "tgen", title_id),
+                keys("catalog", "gen"),
+                keys("catalog", "rating-lists", "quiet"),
+                keys("catalog", "rating-lists", "pending"),
+            ],
+            args=[delay_ms],
+        )
+        if bumped:
+            self.forget_local()
+        elif self._trailing is None or self._trailing.done():
+            # Whichever process's timer fires first bumps once for all the pending ratings;
+            # if every process died first, the list TTL bounds how stale a page gets.
+            self._trailing = asyncio.create_task(self._bump_pending(delay_ms / 1000))
+
+    async def _bump_pending(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        keys = self.ctx.keys
+        try:
+            if await self._pending(
+                keys=[
+                    keys("catalog", "rating-lists", "pending"),
+                    keys("catalog", "gen"),
+                    keys("catalog", "rating-lists", "quiet"),
+                ],
+                args=[int(delay_s * 1000)],
+            ):
+                self.forget_local()
+        except RedisError as exc:
+            log.warning("could not refresh list pages after ratings: %s", exc)
 
     def _k(self, *parts: object) -> str:
         return self.ctx.keys("catalog", *parts)
@@ -248,6 +295,12 @@ async def invalidate_title(ctx: Context, title_id: int) -> None:
         await pipe.execute()
 
 
+async def invalidate_rating(ctx: Context, title_id: int) -> None:
+    """Call after a title's rating summary changed and the transaction committed: its
+    details and rating at once, list pages within RATING_LIST_DELAY_S."""
+    await cache_for(ctx).invalidate_rating(title_id)
+
+
 async def invalidate_catalog(ctx: Context) -> None:
     """Call after any catalog write that is not about one title (genres, people, ...)."""
     cache_for(ctx).forget_local()
@@ -274,3 +327,28 @@ async def stats(ctx: Context) -> dict[str, dict[str, float]]:
         total = entry["hits"] + entry["misses"]
         entry["hit_ratio"] = round(entry["hits"] / total, 4) if total else 0.0
     return out
+
+
+# KEYS: title generation, list generation, quiet-spell marker, pending marker; ARGV: delay ms.
+# Returns 1 when the list generation moved now, 0 when it is left to the trailing bump.
+_RATING = """
+redis.call('INCR', KEYS[1])
+if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then
+  redis.call('INCR', KEYS[2])
+  redis.call('DEL', KEYS[4])
+  return 1
+end
+redis.call('SET', KEYS[4], '1', 'PX', tonumber(ARGV[1]) * 4)
+return 0
+"""
+
+# KEYS: pending marker, list generation, quiet-spell marker; ARGV: delay ms. Exactly one
+# caller sees the marker and bumps, which starts a new quiet spell.
+_PENDING = """
+if redis.call('DEL', KEYS[1]) == 1 then
+  redis.call('INCR', KEYS[2])
+  redis.call('SET', KEYS[3], '1', 'PX', ARGV[1])
+  return 1
+end
+return 0
+"""

@@ -12,9 +12,9 @@ import logging
 
 from sqlalchemy import text
 
-from models.catalog.cache import invalidate_title
 from models.core.context import Context
 from models.core.db import transaction
+from models.social.reviews.service import refresh_summaries
 
 log = logging.getLogger("cinema.reconcile")
 BATCH = 1000
@@ -104,11 +104,8 @@ async def reconcile_ratings(ctx: Context) -> dict[str, int]:
         stats, titles = await _batch(ctx, ids[start : start + BATCH])
         fixed_stats += stats
         fixed_titles += titles
-    for title_id in sorted(set(fixed_stats) | set(fixed_titles)):
-        # The social aggregate caches each title's summary under a version; drop it so the
-        # next read recomputes from the repaired row, and the catalog's cached pages too.
-        await ctx.redis.delete(ctx.keys("social", "title-stats", title_id))
-        await invalidate_title(ctx, title_id)
+    # A repaired stats row has a new version: its summary replaces the cached one.
+    await refresh_summaries(ctx, sorted(set(fixed_stats) | set(fixed_titles)))
     if fixed_stats or fixed_titles:
         log.warning(
             "rating aggregates drifted: repaired %d stats rows, %d title summaries",

@@ -205,3 +205,44 @@ async def test_reads_survive_a_redis_outage(ctx: Context) -> None:
         assert got.body == b'{"ok":1}' and not got.hit and got.etag == ""
     finally:
         await broken.aclose()
+
+
+async def test_ratings_refresh_details_at_once_and_lists_once_per_spell(
+    ctx: Context, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stream of ratings must not empty every cached list page each time: the title's own
+    pages follow every rating at once, list pages at most once per RATING_LIST_DELAY_S and
+    never later than that."""
+    monkeypatch.setattr(cache, "RATING_LIST_DELAY_S", 0.5)
+    who = await editor(ctx, client)
+    label = tag()
+    await ensure_terms(client, who, "tags", label)
+    title = await post(client, who, "/titles", {"kind": "film", "title": "Rated", "tags": [label]})
+    raters = [await make_account(ctx, client) for _ in range(6)]
+    url = f"/api/v1/titles/{title['id']}"
+
+    async def listed() -> tuple[int, float]:
+        page = (await client.get("/api/v1/titles", params={"tag": label})).json()
+        return page["items"][0]["rating_count"], page["items"][0]["rating_avg"]
+
+    async def rate(i: int) -> None:
+        r = await client.put(f"{url}/rating", json={"score": 10}, headers=raters[i].headers)
+        assert r.status_code == 200, r.text
+
+    async def generation() -> int:
+        return int(await ctx.redis.get(ctx.keys("catalog", "gen")) or 0)
+
+    # Whatever earlier tests rated: start in a quiet spell.
+    await ctx.redis.delete(ctx.keys("catalog", "rating-lists", "quiet"))
+    assert await listed() == (0, 0.0)
+    await rate(0)  # the first rating of a quiet spell: everything at once
+    assert await listed() == (1, 10.0)
+    before = await generation()
+    for i in range(1, 6):
+        await rate(i)
+        detail = (await client.get(url)).json()
+        assert detail["rating_count"] == i + 1  # the title itself: always at once
+    assert await generation() == before  # five ratings, no list page emptied
+    await asyncio.sleep(0.8)
+    assert await generation() == before + 1  # one refresh for all five
+    assert await listed() == (6, 10.0)

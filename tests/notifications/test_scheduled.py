@@ -14,6 +14,8 @@ from jobs import scheduled
 from models.core import clock
 from models.core.context import Context
 from models.core.db import transaction
+from models.social.reviews import service as reviews
+from models.social.reviews.schemas import RatingSummary
 from tests.factories import make_account
 from tests.notifications.helpers import make_actors, notify
 
@@ -244,6 +246,10 @@ async def test_rating_reconciliation_repairs_drift_once(
         t=title,
     )
     await _sql(ctx, "UPDATE titles SET rating_avg = 10, rating_count = 1 WHERE id = :t", t=title)
+    # Readers have cached the drifted summary (version 5); one of them is slow.
+    social = f"/api/v1/titles/{title}/social"
+    drifted = (await client.get(social)).json()
+    assert (drifted["count"], drifted["version"]) == (1, 5)
     first = await scheduled.reconcile_ratings(job_ctx(ctx))
     assert first["stats_fixed"] >= 1 and first["titles_fixed"] >= 1
     second = await scheduled.reconcile_ratings(job_ctx(ctx))
@@ -260,3 +266,10 @@ async def test_rating_reconciliation_repairs_drift_once(
     r = await client.get(f"/api/v1/titles/{title}")
     assert r.status_code == 200
     assert r.json()["rating_count"] == 4
+    # The repaired summary replaced the cached one under its new version, so the slow
+    # reader, which loaded version 5 before the repair, cannot put it back.
+    await reviews._cache_put(ctx, RatingSummary.model_validate(drifted))
+    repaired = (await client.get(social)).json()
+    assert (repaired["count"], repaired["average"], repaired["version"]) == (4, 7.0, 6)
+    cached = await ctx.redis.hget(ctx.keys("social", "title-stats", title), "v")
+    assert cached is not None and int(cached) == 6

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts.tables import User
 from models.catalog import service as catalog_service
-from models.catalog.cache import invalidate_title
+from models.catalog.cache import invalidate_rating
 from models.core.clock import now
 from models.core.context import Context
 from models.core.db import transaction
@@ -144,7 +144,26 @@ async def _after_change(ctx: Context, summary: RatingSummary, *, rating: bool) -
     """After commit: refresh our cache; a rating change also invalidates the catalog's title."""
     await _cache_put(ctx, summary)
     if rating:
-        await invalidate_title(ctx, summary.title_id)
+        await invalidate_rating(ctx, summary.title_id)
+
+
+async def refresh_summaries(ctx: Context, title_ids: list[int]) -> None:
+    """After a repair of these titles' aggregates committed: cache their summaries under
+    their new versions (a reader holding an older one cannot put it back) and refresh the
+    catalog's copies."""
+    async with ctx.sessions() as session:
+        rows = {
+            row.title_id: row
+            for row in (
+                await session.scalars(
+                    select(TitleSocialStats).where(TitleSocialStats.title_id.in_(title_ids))
+                )
+            )
+        }
+    for title_id in title_ids:
+        summary = _summary(title_id, rows.get(title_id))
+        await _cache_put(ctx, summary)
+        await invalidate_rating(ctx, title_id)
 
 
 async def title_summary(ctx: Context, *, title_id: int) -> RatingSummary:
