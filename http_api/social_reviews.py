@@ -68,7 +68,10 @@ async def unlike_title(call: Call) -> TitleSocialOut:
     errors=(404,),
 )
 async def list_comments(call: Call) -> Page[CommentOut]:
-    """Top-level comments on a title, newest first (deleted ones stay as placeholders)."""
+    """Top-level comments on a title, newest first (deleted ones stay as placeholders).
+
+    Signed in, comments by users I blocked are left out (pages stay full).
+    """
     async with call.ctx.sessions() as session:
         return await service.list_comments(
             session,
@@ -116,7 +119,10 @@ async def get_comment(call: Call) -> CommentOut:
     errors=(404,),
 )
 async def list_replies(call: Call) -> Page[CommentOut]:
-    """Replies to a comment, oldest first."""
+    """Replies to a comment, oldest first.
+
+    Signed in, replies by users I blocked are left out (pages stay full).
+    """
     async with call.ctx.sessions() as session:
         return await service.list_replies(
             session,

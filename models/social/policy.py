@@ -115,6 +115,25 @@ def can_share_playlist_with(actor: Actor, rel_to_target: Relation) -> bool:
 # Comments and likes -----------------------------------------------------------------------
 
 
+# Comment lists for a signed-in reader leave out what these users wrote. Comments are public
+# (signed out, anyone reads them), so this spares the reader, it keeps no secret: the reader's
+# own blocks hide; being blocked does not (a block stops replying to and liking the blocker,
+# as it leaves the blocker's public playlists visible). The reviews service turns these two
+# switches into its SQL, so the lists and this function cannot disagree.
+HIDE_COMMENTS_BY_BLOCKED = True
+HIDE_COMMENTS_BY_BLOCKERS = False
+
+
+def lists_comments_of(actor: Actor, rel_to_author: Relation) -> bool:
+    """Whether the actor's comment lists (comments, replies) show this author's comments."""
+    if not actor.signed_in:
+        return True
+    return not (
+        (HIDE_COMMENTS_BY_BLOCKED and rel_to_author.blocks_other)
+        or (HIDE_COMMENTS_BY_BLOCKERS and rel_to_author.blocked_by_other)
+    )
+
+
 def can_comment(actor: Actor) -> bool:
     return actor.signed_in
 

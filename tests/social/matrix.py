@@ -42,6 +42,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("owner_comment", "delete"): frozenset({"owner", "editor", "admin"}),
     ("owner_comment", "like"): frozenset({"stranger", "friend", "editor", "admin"}),
     ("owner_comment", "reply"): SIGNED_IN - {"blocked"},
+    # listed with the title's comments: the owner's block hides the blocked user's comments
+    # from the owner, never the owner's (public) comments from the blocked user
+    ("owner_comment", "list"): EVERYONE,
     # the owner's favorites and rating
     ("owner_favorites", "list"): frozenset({"owner"}),
     ("title", "rate"): SIGNED_IN,

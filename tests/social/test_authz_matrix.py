@@ -15,6 +15,7 @@ from models.core.errors import DomainError
 from models.core.events import Outbox
 from models.social.messages import service as messages
 from models.social.policy import Actor
+from models.social.reviews.tables import Comment
 from tests.factories import Account
 from tests.social.helpers import accounts, befriend, block, make_title, send_dm
 from tests.social.matrix import ACTORS, MATRIX
@@ -121,6 +122,15 @@ async def _status(
         path = "/api/v1/friends/requests" if action == "friend_request" else "/api/v1/blocks"
         return (await client.post(path, json={"user_id": str(owner.id)}, headers=h)).status_code
     if resource == "owner_comment":
+        if action == "list":
+            if "listed" not in w:  # stored directly: the owner's comment quota is spent above
+                async with transaction(ctx.sessions) as session:
+                    comment = Comment(title_id=title.id, author_id=owner.id, body="for all")
+                    session.add(comment)
+                w["listed"] = comment.id
+            listed = await client.get(f"/api/v1/titles/{title.id}/comments", headers=h)
+            assert listed.status_code == 200, listed.text
+            return 200 if w["listed"] in [i["id"] for i in listed.json()["items"]] else 404
         c = (
             await client.post(
                 f"/api/v1/titles/{title.id}/comments", json={"body": "mine"}, headers=owner.headers

@@ -55,6 +55,7 @@ def _allowed(resource: str, action: str, actor: Actor, rel: Relation, name: str)
             "delete": lambda: actor.signed_in and policy.can_delete_comment(actor, rel),
             "like": lambda: policy.can_like_comment(actor, rel, False),
             "reply": lambda: policy.can_reply(actor, rel, False),
+            "list": lambda: policy.lists_comments_of(actor, rel),
         }[action]()
     if resource == "owner_favorites":
         return rel.is_self
@@ -83,3 +84,13 @@ def test_blocking_either_way_stops_messages_and_requests() -> None:
     for rel in (Relation(friends=True, blocks_other=True), Relation(blocks_other=True)):
         assert not policy.can_message(a, rel)
         assert not policy.can_request_friendship(a, rel)
+
+
+def test_comment_lists_hide_whom_the_reader_blocked() -> None:
+    reader = Actor(uuid.uuid4())
+    assert not policy.lists_comments_of(reader, Relation(blocks_other=True))
+    assert not policy.lists_comments_of(reader, Relation(blocks_other=True, blocked_by_other=True))
+    assert policy.lists_comments_of(reader, Relation(blocked_by_other=True))
+    assert policy.lists_comments_of(reader, Relation(friends=True))
+    assert policy.lists_comments_of(reader, policy.SELF)
+    assert policy.lists_comments_of(Actor(None), policy.NOBODY)

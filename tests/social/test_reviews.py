@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from models.core.context import Context
+from models.social import policy
+from models.social.friends import service as friends_service
 from models.social.policy import Actor
 from models.social.reviews import service
 from models.social.reviews.tables import Rating
+from tests.catalog.helpers import count_queries
+from tests.factories import Account
 from tests.social.helpers import accounts, befriend, block, bulk_users, make_title
 
 
@@ -202,3 +208,159 @@ async def test_comment_likes(client: httpx.AsyncClient, ctx: Context) -> None:
     listed = (await client.get(f"/api/v1/titles/{title.id}/comments", headers=fan.headers)).json()
     assert listed["items"][0]["liked_by_me"] is True and listed["items"][0]["like_count"] == 1
     assert (await client.delete(url, headers=fan.headers)).json()["like_count"] == 0
+
+
+async def _comment(
+    client: httpx.AsyncClient, who: Account, title_id: int, parent_id: int | None = None
+) -> int:
+    body: dict[str, Any] = {"body": f"by {who.user.username}"}
+    if parent_id is not None:
+        body["parent_id"] = parent_id
+    r = await client.post(f"/api/v1/titles/{title_id}/comments", json=body, headers=who.headers)
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+async def _pages(client: httpx.AsyncClient, url: str, who: Account | None, limit: int) -> list[Any]:
+    """Every page of a comment list, in order: a list of pages of ids."""
+    pages: list[Any] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        r = await client.get(url, params=params, headers=who.headers if who else {})
+        assert r.status_code == 200, r.text
+        pages.append([c["id"] for c in r.json()["items"]])
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            return pages
+        assert len(pages) < 50
+
+
+async def test_comment_lists_leave_out_users_i_blocked(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    reader, pest, ann, bob = await accounts(ctx, client, 4)
+    title = await make_title(ctx)
+    url = f"/api/v1/titles/{title.id}/comments"
+    # Hidden ones among the shown, in runs, and all of the oldest and newest ends.
+    order = [pest, ann, pest, pest, bob, reader, pest, ann, pest, bob, pest, pest, pest]
+    written = [(await _comment(client, who, title.id), who) for who in order]
+    await block(client, reader, pest)
+    shown = [cid for cid, who in reversed(written) if who is not pest]  # newest first
+    for limit in (1, 2, 3, 5):
+        pages = await _pages(client, url, reader, limit)
+        # Every page is full but the last, the last is not empty, nothing repeats or is lost.
+        assert all(len(p) == limit for p in pages[:-1]) and 0 < len(pages[-1]) <= limit
+        assert [cid for p in pages for cid in p] == shown, limit
+    everything = [cid for cid, _ in reversed(written)]
+    assert [c for p in await _pages(client, url, None, 4) for c in p] == everything
+    assert [c for p in await _pages(client, url, pest, 4) for c in p] == everything
+    # Blocked the other way round, the reader still reads the blocker (policy: a block hides
+    # what the blocked write from the blocker only).
+    await block(client, ann, reader)
+    assert [c for p in await _pages(client, url, reader, 3) for c in p] == shown
+    # Lifting the block shows them again.
+    r = await client.delete(f"/api/v1/blocks/{pest.id}", headers=reader.headers)
+    assert r.status_code == 204
+    assert [c for p in await _pages(client, url, reader, 4) for c in p] == everything
+
+
+async def test_reply_lists_leave_out_users_i_blocked(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    reader, pest, ann = await accounts(ctx, client, 3)
+    title = await make_title(ctx)
+    top = await _comment(client, ann, title.id)
+    order = [pest, pest, ann, reader, pest, ann, pest, ann, pest]
+    written = [(await _comment(client, who, title.id, top), who) for who in order]
+    await block(client, reader, pest)
+    url = f"/api/v1/comments/{top}/replies"
+    shown = [cid for cid, who in written if who is not pest]  # oldest first
+    for limit in (1, 2, 4):
+        pages = await _pages(client, url, reader, limit)
+        assert all(len(p) == limit for p in pages[:-1]) and 0 < len(pages[-1]) <= limit
+        assert [cid for p in pages for cid in p] == shown, limit
+    assert [c for p in await _pages(client, url, ann, 3) for c in p] == [c for c, _ in written]
+    # A thread a blocked user started leaves the top-level list; replies to it by others stay
+    # reachable (the reader may hold its id from before the block).
+    theirs = await _comment(client, pest, title.id)
+    reply = await _comment(client, ann, title.id, theirs)
+    listed = (
+        await client.get(f"/api/v1/titles/{title.id}/comments", headers=reader.headers)
+    ).json()
+    assert theirs not in [c["id"] for c in listed["items"]]
+    replies = (
+        await client.get(f"/api/v1/comments/{theirs}/replies", headers=reader.headers)
+    ).json()
+    assert [c["id"] for c in replies["items"]] == [reply]
+
+
+@pytest.mark.parametrize("hide_blockers", [False, True])
+async def test_comment_lists_follow_the_policy_for_every_relation(
+    client: httpx.AsyncClient, ctx: Context, monkeypatch: pytest.MonkeyPatch, hide_blockers: bool
+) -> None:
+    """The SQL filter and policy.lists_comments_of agree, whichever way the policy is set."""
+    monkeypatch.setattr(policy, "HIDE_COMMENTS_BY_BLOCKERS", hide_blockers)
+    reader, friend, stranger, blocked, blocker, mutual = await accounts(ctx, client, 6)
+    await befriend(client, reader, friend)
+    await block(client, reader, blocked)
+    await block(client, blocker, reader)
+    await block(client, reader, mutual)
+    await block(client, mutual, reader)
+    title = await make_title(ctx)
+    authors = [reader, friend, stranger, blocked, blocker, mutual]
+    top = await _comment(client, stranger, title.id)
+    by_author = {
+        who.id: (await _comment(client, who, title.id), await _comment(client, who, title.id, top))
+        for who in authors
+    }
+    me = Actor(reader.id)
+    async with ctx.sessions() as session:
+        rels = await friends_service.relations(
+            session, actor_id=reader.id, other_ids=[a.id for a in authors]
+        )
+        comments = await service.list_comments(
+            session, actor=me, title_id=title.id, cursor=None, limit=50
+        )
+        replies = await service.list_replies(
+            session, actor=me, comment_id=top, cursor=None, limit=50
+        )
+    expected = {a.id for a in authors if policy.lists_comments_of(me, rels[a.id])}
+    assert expected == {reader.id, friend.id, stranger.id} | (
+        set() if hide_blockers else {blocker.id}
+    )
+    assert {c.id for c in comments.items} == {by_author[a][0] for a in expected} | {top}
+    assert {c.id for c in replies.items} == {by_author[a][1] for a in expected}
+
+
+async def test_comment_lists_cost_a_fixed_number_of_queries(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    reader, ann, *pests = await accounts(ctx, client, 5)
+    title = await make_title(ctx)
+    top = await _comment(client, ann, title.id)
+    for pest in pests:
+        await block(client, reader, pest)
+    for i in range(12):
+        author = pests[i % len(pests)] if i % 3 else ann
+        await _comment(client, author, title.id)
+        await _comment(client, author, title.id, top)
+    counts: dict[tuple[str, int], int] = {}
+    for who, label in ((Actor(reader.id), "reader"), (Actor(None), "anonymous")):
+        for limit in (1, 4):
+            async with ctx.sessions() as session:
+                with count_queries(ctx.engine) as counter:
+                    page = await service.list_comments(
+                        session, actor=who, title_id=title.id, cursor=None, limit=limit
+                    )
+                    assert len(page.items) == limit
+                    page = await service.list_replies(
+                        session, actor=who, comment_id=top, cursor=None, limit=limit
+                    )
+                    assert len(page.items) == limit
+            counts[(label, limit)] = counter.count
+    # title + page + authors (+ my likes when signed in), then parent + page + authors (+ likes)
+    assert counts[("reader", 1)] == counts[("reader", 4)] == 8
+    assert counts[("anonymous", 1)] == counts[("anonymous", 4)] == 6

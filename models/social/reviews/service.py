@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Row, delete, select, text, update
+from sqlalchemy import ColumnElement, Row, delete, exists, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from models.notifications.tables import NotificationType
 from models.social import policy
 from models.social.friends.schemas import UserBrief
 from models.social.friends.service import relation
+from models.social.friends.tables import Block
 from models.social.lists.service import access_title
 from models.social.paging import id_cursor, next_id_cursor
 from models.social.policy import Actor
@@ -479,14 +480,35 @@ async def do_like_comment(
     return CommentLikeOut(comment_id=c.id, like_count=count, liked_by_me=like)
 
 
+def _listed_for(actor: Actor) -> list[ColumnElement[bool]]:
+    """policy.lists_comments_of as SQL: anti-joins on the blocks' primary key inside the page
+    query, so a page is still full when more follow and the query count does not grow."""
+    if actor.user_id is None:
+        return []
+    hidden: list[ColumnElement[bool]] = []
+    if policy.HIDE_COMMENTS_BY_BLOCKED:
+        hidden.append(
+            ~exists().where(
+                Block.blocker_id == actor.user_id, Block.blocked_id == Comment.author_id
+            )
+        )
+    if policy.HIDE_COMMENTS_BY_BLOCKERS:
+        hidden.append(
+            ~exists().where(
+                Block.blocker_id == Comment.author_id, Block.blocked_id == actor.user_id
+            )
+        )
+    return hidden
+
+
 async def list_comments(
     session: AsyncSession, *, actor: Actor, title_id: int, cursor: str | None, limit: int
 ) -> Page[CommentOut]:
-    """Top-level comments, newest first."""
+    """Top-level comments, newest first, without those the actor's blocks hide."""
     await access_title(session, title_id=title_id)
     q = (
         select(Comment)
-        .where(Comment.title_id == title_id, Comment.parent_id.is_(None))
+        .where(Comment.title_id == title_id, Comment.parent_id.is_(None), *_listed_for(actor))
         .order_by(Comment.id.desc())
         .limit(limit + 1)
     )
@@ -505,9 +527,15 @@ async def list_comments(
 async def list_replies(
     session: AsyncSession, *, actor: Actor, comment_id: int, cursor: str | None, limit: int
 ) -> Page[CommentOut]:
-    """Replies to one comment, oldest first (a conversation reads downwards)."""
+    """Replies to one comment, oldest first (a conversation reads downwards), without those
+    the actor's blocks hide."""
     parent = await access_comment(session, comment_id=comment_id)
-    q = select(Comment).where(Comment.parent_id == parent.id).order_by(Comment.id).limit(limit + 1)
+    q = (
+        select(Comment)
+        .where(Comment.parent_id == parent.id, *_listed_for(actor))
+        .order_by(Comment.id)
+        .limit(limit + 1)
+    )
     after = id_cursor(cursor)
     if after is not None:
         q = q.where(Comment.id > after)
