@@ -30,6 +30,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from cinema.ports import free_port
+
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
 
@@ -47,14 +49,8 @@ def bare_app() -> Any:
     return Starlette(routes=[Route("/bare", bare)])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(target: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", target, "--port", str(port),
          "--log-level", "warning", "--no-access-log"],

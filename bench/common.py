@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from sqlalchemy import insert
 
 from cinema import migrate
 from cinema.context import build_context, close_context
+from cinema.ports import free_port
 from models.accounts import passwords, tokens
 from models.accounts.service import sessions_of
 from models.accounts.tables import Role, User
@@ -39,12 +39,6 @@ ADMIN_DB = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "bench-secret-" + "y" * 40
 PY_SERVE = [sys.executable, "-m", "cinema.cli", "serve", "--host", "127.0.0.1"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def machine() -> str:

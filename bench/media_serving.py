@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from cinema.ports import free_port
 from models.core.settings import Settings
 from models.media import signing
 from models.media.ffmpeg import find_ffmpeg
@@ -50,12 +51,6 @@ def make_app() -> Any:
         Mount("/bench-static", app=StaticFiles(directory=settings.media_dir / "assets"))
     )
     return asgi
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wrk(
@@ -134,7 +129,7 @@ def main() -> None:
         )
         signed = [f"/media/{token}/{ASSET}/{REVISION}/{n}" for n in names]
         plain = [f"/bench-static/{ASSET}/{REVISION}/{n}" for n in names]
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "bench.media_serving:make_app",
              "--port", str(port), "--log-level", "warning", "--no-access-log"],

@@ -25,7 +25,8 @@ from typing import Any
 import socketio
 from sqlalchemy import text
 
-from bench.common import BenchEnv, free_port, machine, percentile, setup, teardown
+from bench.common import BenchEnv, machine, percentile, setup, teardown
+from cinema.ports import free_port
 from cinema.worker import create_worker
 from models.core.db import transaction
 from models.notifications import delivery

@@ -24,7 +24,8 @@ from typing import Any
 
 import socketio
 
-from bench.common import ROOT, BenchEnv, Server, free_port, machine, percentile, setup, teardown
+from bench.common import ROOT, BenchEnv, Server, machine, percentile, setup, teardown
+from cinema.ports import free_port
 
 
 def now_ms() -> float:

@@ -4,13 +4,14 @@ so confirmation and reset links work on a machine with no mail setup."""
 from __future__ import annotations
 
 import re
-import socket
 import time
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from cinema.ports import free_port
 
 
 class _Keep:
@@ -33,9 +34,7 @@ class _Keep:
 
 
 def start(folder: Path) -> tuple[Controller, int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     controller = Controller(_Keep(folder), hostname="127.0.0.1", port=port)
     controller.start()
     return controller, port

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from redis.asyncio import Redis
 
 from cinema import migrate
 from cinema.app import create_app
+from cinema.ports import free_port
 from cinema.worker import create_worker
 from models.core.context import Context
 from models.core.settings import Settings
@@ -195,12 +195,6 @@ async def client(app: Any, worker: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class LiveServer:

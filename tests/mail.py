@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import threading
 import time
 from email import message_from_bytes, policy
@@ -12,6 +11,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from cinema.ports import free_port
 
 
 class _Handler:
@@ -31,10 +32,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, EmailMessage]] = []
         self.lock = threading.Lock()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=free_port())
 
     @property
     def port(self) -> int:

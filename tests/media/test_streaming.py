@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 import time
@@ -20,9 +21,16 @@ from models.catalog.tables import Title
 from models.core.context import Context
 from models.core.db import transaction
 from models.core.errors import InvalidInput, NotFound
+from models.core.events import Outbox
 from models.core.settings import Settings
 from models.media import signing
-from models.media.service import do_prune_orphans, media_key
+from models.media.service import (
+    access_target,
+    do_attach_source,
+    do_prune_orphans,
+    media_key,
+    run_transcode,
+)
 from models.media.tables import MediaAsset
 from tests.conftest import ROOT, LiveServer, settings_env
 from tests.factories import Account, make_account
@@ -409,3 +417,92 @@ async def test_cli_ingest_waits_and_prints(
             await resolve_target(session, "title:999999999")
         with pytest.raises(InvalidInput):
             await resolve_target(session, "film:12")
+
+
+def _ffmpeg_children() -> list[int]:
+    """PIDs of ffmpeg processes this test process started (read from /proc)."""
+    me = str(os.getpid())
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = stat[stat.rindex(")") + 2 :].split()[1]
+        if ppid == me and "ffmpeg" in name:
+            found.append(int(entry.name))
+    return found
+
+
+async def test_a_transcode_interrupted_mid_run_leaves_nothing_half_done(
+    ctx: Context,
+    api: httpx.AsyncClient,
+    editor: Account,
+    viewer: Account,
+    clip: Path,
+    tmp_path: Path,
+) -> None:
+    """A job cancelled while ffmpeg runs (worker shutdown, job timeout): ffmpeg is killed,
+    no half revision stays on disk, the asset says what happened and the revision already
+    published keeps playing; a re-run then goes through."""
+    film = await make_film(ctx, name="Interrupted")
+    r = await api.put(
+        f"/api/v1/titles/{film}/media/source?filename=clip.mp4",
+        content=await asyncio.to_thread(clip.read_bytes),
+        headers={**editor.headers, "Content-Type": "video/mp4"},
+    )
+    assert r.status_code == 202, r.text
+    assert (await wait_media(api, f"/api/v1/titles/{film}/media", editor.headers))[
+        "status"
+    ] == "ready"
+    before = (await api.get(f"/api/v1/titles/{film}/playback", headers=viewer.headers)).json()
+    long_clip = await asyncio.to_thread(
+        make_video, tmp_path / "long.mp4", seconds=40, size="640x360"
+    )
+    async with transaction(ctx.sessions) as session:
+        target = await access_target(session, title_id=film)
+        # The job is not queued (this outbox is never flushed): the test runs it itself.
+        asset = await do_attach_source(
+            session,
+            Outbox(),
+            target=target,
+            source_path=long_clip,
+            source_name="long.mp4",
+            source_size=long_clip.stat().st_size,
+            user_id=None,
+        )
+        asset_id, token = asset.id, asset.job_token
+    job = asyncio.create_task(run_transcode(ctx, asset_id=asset_id, token=token))
+    deadline = time.monotonic() + 60
+    while True:
+        async with ctx.sessions() as session:
+            row = await session.get(MediaAsset, asset_id)
+            assert row is not None
+            progress, status = row.progress, row.status
+        if status == "processing" and progress > 0 and _ffmpeg_children():
+            break
+        assert time.monotonic() < deadline and not job.done(), (status, progress)
+        await asyncio.sleep(0.05)
+    work = ctx.settings.media_dir / "assets" / str(asset_id)
+    assert any(p.name.startswith(".work-") for p in work.iterdir())
+
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert _ffmpeg_children() == []
+    assert not any(p.name.startswith(".work-") for p in work.iterdir())
+    assert await ctx.redis.get(ctx.keys("media", "transcode-lock", asset_id)) is None
+    media = (await api.get(f"/api/v1/titles/{film}/media", headers=editor.headers)).json()
+    assert media["status"] == "failed" and "interrupted" in media["error"], media
+    after = (await api.get(f"/api/v1/titles/{film}/playback", headers=viewer.headers)).json()
+    assert after["hls"].split("/")[-3:-1] == before["hls"].split("/")[-3:-1]  # same revision
+    assert (await api.get(_path(after["hls"]))).status_code == 200
+
+    # Running it again (the worker this time) publishes the long source.
+    r = await api.post(f"/api/v1/titles/{film}/media/transcode", headers=editor.headers)
+    assert r.status_code == 202
+    media = await wait_media(api, f"/api/v1/titles/{film}/media", editor.headers)
+    assert media["status"] == "ready" and media["duration_ms"] >= 39_000, media

@@ -10,11 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
+from cinema.ports import free_port
 from models.catalog.tables import Title, TitleKind
 from models.core.context import Context
 from models.core.db import transaction
 from models.core.settings import Settings
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer
 from tests.factories import Account, make_account
 from tests.realtime_client import Recorder, connected
 

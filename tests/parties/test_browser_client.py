@@ -26,8 +26,9 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from cinema.ports import free_port
 from models.core.settings import Settings
-from tests.conftest import ROOT, free_port, settings_env
+from tests.conftest import ROOT, settings_env
 from tests.parties.conftest import PARTY_ENV, Members, ok, uid
 from tests.realtime_client import connected
 
