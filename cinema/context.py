@@ -28,7 +28,12 @@ async def build_context(
     keys = Keys(settings.redis_prefix)
     redis = make_redis(redis_url)
     engine = make_engine(db_url, **engine_kw)
-    publisher = SocketPublisher(emitter or write_only_manager(redis_url, keys), redis, keys)
+    publisher = SocketPublisher(
+        emitter or write_only_manager(redis_url, keys),
+        redis,
+        keys,
+        stale_ms=settings.socket_stale_ms,
+    )
     jobs = await ArqQueue.connect(redis_url, keys.arq_queue)
     return Context(
         settings=settings,

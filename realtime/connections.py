@@ -1,7 +1,8 @@
 """Which sockets belong to which session and user, across every process.
 
-Each process heartbeats its own sockets into Redis sorted sets (score = last heartbeat), so
-entries of a crashed process age out instead of counting forever."""
+Each process heartbeats its own sockets into Redis sorted sets (score = last heartbeat, every
+`socket_heartbeat_s`), so entries of a crashed process age out instead of counting forever:
+a socket older than `Settings.socket_stale_ms` (three heartbeats) is dead."""
 
 from __future__ import annotations
 
@@ -12,9 +13,6 @@ from redis.asyncio import Redis
 from models.core.clock import now_ms
 from models.core.redis import Keys
 
-HEARTBEAT_S = 30
-STALE_MS = 3 * HEARTBEAT_S * 1000
-
 
 @dataclass(frozen=True)
 class Conn:
@@ -24,9 +22,10 @@ class Conn:
 
 
 class Connections:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, stale_ms: int) -> None:
         self.redis = redis
         self.keys = keys
+        self.stale_ms = stale_ms
         self.local: dict[str, Conn] = {}
 
     def _session_key(self, session_id: str) -> str:
@@ -37,7 +36,7 @@ class Connections:
 
     async def count_for_user(self, user_id: str) -> int:
         key = self._user_key(user_id)
-        await self.redis.zremrangebyscore(key, "-inf", now_ms() - STALE_MS)
+        await self.redis.zremrangebyscore(key, "-inf", now_ms() - self.stale_ms)
         return int(await self.redis.zcard(key))
 
     async def add(self, conn: Conn) -> None:
@@ -46,7 +45,7 @@ class Connections:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key in (self._session_key(conn.session_id), self._user_key(conn.user_id)):
                 pipe.zadd(key, {conn.sid: stamp})
-                pipe.pexpire(key, STALE_MS * 2)
+                pipe.pexpire(key, self.stale_ms * 2)
             pipe.zadd(self.keys("sio", "users"), {conn.user_id: stamp})
             await pipe.execute()
 
@@ -61,7 +60,7 @@ class Connections:
 
     async def sids_of_session(self, session_id: str) -> list[str]:
         key = self._session_key(session_id)
-        return list(await self.redis.zrangebyscore(key, now_ms() - STALE_MS, "+inf"))
+        return list(await self.redis.zrangebyscore(key, now_ms() - self.stale_ms, "+inf"))
 
     async def heartbeat(self) -> None:
         stamp = now_ms()
@@ -69,7 +68,7 @@ class Connections:
             for conn in self.local.values():
                 for key in (self._session_key(conn.session_id), self._user_key(conn.user_id)):
                     pipe.zadd(key, {conn.sid: stamp})
-                    pipe.pexpire(key, STALE_MS * 2)
+                    pipe.pexpire(key, self.stale_ms * 2)
                 # Users with a socket somewhere, scored by last sighting: lets a fan-out to
                 # 100k users find the few connected ones without a lookup per user.
                 pipe.zadd(self.keys("sio", "users"), {conn.user_id: stamp})

@@ -2,23 +2,28 @@
 
 Room membership is per socket; everything else (roles, readiness, grace) belongs to the user
 and lives in the party state. Each process remembers which of its sockets sit in which party;
-Redis holds every party's sockets per user, so a kick on one process evicts sockets on all.
+Redis holds every party's sockets per user, so a kick on one process evicts sockets on all, and
+a member whose sockets all died with their process is found and disconnected
+(models/parties/reconcile.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from models.core.clock import now_ms
 from models.core.context import Context
 from models.core.db import transaction
+from models.core.errors import NotFound
 from models.core.events import party_room
 from models.parties import events as party_events
-from models.parties import service
+from models.parties import reconcile, service
 from models.parties.schemas import (
     ChatAckOut,
     ChatIn,
@@ -47,7 +52,6 @@ from models.parties.state import (
     Buffering,
     ChangeMedia,
     Command,
-    Disconnect,
     End,
     Kick,
     Leave,
@@ -77,11 +81,14 @@ class SioRooms:
         self.ctx = ctx
         self.sio = sio
         self.local: dict[str, set[str]] = {}  # our sid -> party ids
+        self.users: dict[str, str] = {}  # our sid -> its user, while it is in a party
 
     def _key(self, party_id: str, user_id: str) -> str:
-        return self.ctx.keys("party", party_id, "sids", user_id)
+        return service.runtime(self.ctx).live.sockets_key(party_id, user_id)
 
     async def enter(self, sid: str, party_id: str, user_id: str) -> None:
+        """Put the socket in the room and in the member's set: before the member is marked
+        connected, so reconciliation never takes a joining member for a dead one."""
         await self.sio.enter_room(sid, party_room(party_id), namespace="/")
         key = self._key(party_id, user_id)
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
@@ -89,6 +96,7 @@ class SioRooms:
             pipe.expire(key, TRACK_TTL_S)
             await pipe.execute()
         self.local.setdefault(sid, set()).add(party_id)
+        self.users[sid] = user_id
 
     async def leave_socket(self, sid: str, party_id: str, user_id: str) -> int:
         """Forget one socket; returns how many of the user's sockets remain in the party."""
@@ -118,6 +126,22 @@ class SioRooms:
 
     def parties_of(self, sid: str) -> set[str]:
         return set(self.local.get(sid, ()))
+
+    def forget(self, sid: str) -> None:
+        self.local.pop(sid, None)
+        self.users.pop(sid, None)
+
+    async def refresh(self) -> None:
+        """Keep our sockets' member sets alive as long as the sockets are (a party may outlast
+        the sets' TTL, and an expired set would read as a member with no socket)."""
+        async with self.ctx.redis.pipeline(transaction=False) as pipe:
+            for sid, parties in self.local.items():
+                user_id = self.users.get(sid)
+                if user_id is None:
+                    continue
+                for party_id in parties:
+                    pipe.expire(self._key(party_id, user_id), TRACK_TTL_S)
+            await pipe.execute()
 
 
 _rooms: dict[int, SioRooms] = {}
@@ -169,6 +193,24 @@ def _fast_time_sync(sio: Any) -> Callable[..., Any]:
     return handler
 
 
+@on_start
+async def _reconcile(ctx: Context, sio: Any) -> None:
+    """Give members of crashed processes their Disconnect; keep our sockets' sets alive."""
+    settings = ctx.settings
+    next_refresh = 0.0
+    while True:
+        await asyncio.sleep(settings.party_reconcile_s)
+        try:
+            if await reconcile.take_turn(ctx):
+                await reconcile.do_reconcile(ctx)
+            rooms = _rooms.get(id(ctx))
+            if rooms is not None and time.monotonic() >= next_refresh:
+                await rooms.refresh()
+                next_refresh = time.monotonic() + settings.socket_heartbeat_s
+        except Exception:
+            log.exception("party reconciliation failed")
+
+
 @on_disconnect
 async def _socket_gone(ctx: Context, sio: Any, sid: str, conn: Conn | None) -> None:
     """The user's last socket in a party went away: their grace period starts."""
@@ -179,12 +221,12 @@ async def _socket_gone(ctx: Context, sio: Any, sid: str, conn: Conn | None) -> N
         remaining = await rooms.leave_socket(sid, party_id, conn.user_id)
         if remaining == 0:
             try:
-                await service.do_command(
-                    ctx, party_id=uuid.UUID(party_id), command=Disconnect(conn.user_id)
-                )
+                await service.do_disconnect(ctx, party_id=party_id, user_id=conn.user_id)
+            except NotFound:
+                pass  # the party's live state expired
             except Exception:
                 log.exception("party %s: disconnect of %s failed", party_id, conn.user_id)
-    rooms.local.pop(sid, None)
+    rooms.forget(sid)
 
 
 # --- server -> client events (declared for the catalogue) -------------------------------------
@@ -233,17 +275,19 @@ async def time_sync(ev: SocketCall) -> TimeSyncOut:
 )
 async def create(ev: SocketCall) -> CreatedOut:
     p: CreatePartyIn = ev.payload
-    async with transaction(ev.ctx.sessions) as session:
-        party, state = await service.do_create_party(
-            ev.ctx,
-            session,
-            user_id=ev.user_id,
-            title_id=p.title_id,
-            episode_id=p.episode_id,
-            capacity=p.capacity,
-            control_mode=p.control_mode,
-        )
-    await rooms_for(ev).enter(ev.sid, str(party.id), str(ev.user_id))
+    party_id, rooms = uuid.uuid4(), rooms_for(ev)
+    async with _entered(rooms, ev.sid, str(party_id), str(ev.user_id)):
+        async with transaction(ev.ctx.sessions) as session:
+            party, state = await service.do_create_party(
+                ev.ctx,
+                session,
+                user_id=ev.user_id,
+                title_id=p.title_id,
+                episode_id=p.episode_id,
+                capacity=p.capacity,
+                control_mode=p.control_mode,
+                party_id=party_id,
+            )
     return CreatedOut(
         party_id=str(party.id),
         invite_code=party.invite_code,
@@ -264,16 +308,28 @@ async def join(ev: SocketCall) -> SnapshotOut:
         party = await service.access_party_for_join(
             ev.ctx, session, user_id=ev.user_id, party_id=p.party_id, invite_code=p.invite_code
         )
-    party_id, user_id = str(party.id), str(ev.user_id)
-    rooms = rooms_for(ev)
-    await service.do_join(ev.ctx, party=party, user_id=ev.user_id, rtt_ms=p.rtt_ms)
-    await rooms.enter(ev.sid, party_id, user_id)
+    async with _entered(rooms_for(ev), ev.sid, str(party.id), str(ev.user_id)):
+        await service.do_join(ev.ctx, party=party, user_id=ev.user_id, rtt_ms=p.rtt_ms)
     async with transaction(ev.ctx.sessions) as session:
         # The state may have moved on while we entered the room: send the newest.
         state = await service.access_live(ev.ctx, party_id=party.id, user_id=ev.user_id)
         return await service.snapshot(
             ev.ctx, session, party=party, state=state, user_id=ev.user_id, chat_after=p.chat_after
         )
+
+
+@contextlib.asynccontextmanager
+async def _entered(rooms: SioRooms, sid: str, party_id: str, user_id: str) -> AsyncIterator[None]:
+    """In the room and the member's socket set before the state says connected; out again if
+    the party refuses (full, banned, ended)."""
+    already = party_id in rooms.parties_of(sid)
+    await rooms.enter(sid, party_id, user_id)
+    try:
+        yield
+    except BaseException:
+        if not already:
+            await rooms.leave_socket(sid, party_id, user_id)
+        raise
 
 
 @events.on("party:snapshot", payload=PartyRefIn, ack=PartyStateOut, doc="The full state now.")

@@ -14,10 +14,10 @@ from realtime.connections import Connections
 class SocketPublisher:
     """Emits through the Redis manager, so the event reaches every process."""
 
-    def __init__(self, emitter: Any, redis: Redis, keys: Keys) -> None:
+    def __init__(self, emitter: Any, redis: Redis, keys: Keys, *, stale_ms: int) -> None:
         # emitter: a socketio.AsyncServer (web) or a write-only AsyncRedisManager (jobs)
         self.emitter = emitter
-        self.connections = Connections(redis, keys)
+        self.connections = Connections(redis, keys, stale_ms=stale_ms)
 
     async def emit(self, event: str, data: Any, *, room: str) -> None:
         await self.emitter.emit(event, data, room=room, namespace="/")

@@ -19,7 +19,7 @@ from models.core.context import Context
 from models.core.errors import DomainError, RateLimited, Unauthorized
 from models.core.events import Outbox, session_room, user_room
 from models.core.settings import Settings
-from realtime.connections import HEARTBEAT_S, Conn, Connections
+from realtime.connections import Conn, Connections
 from realtime.registry import EventSpec, Registry, SocketCall, dispatch, error_ack, events
 from realtime.resume import ResyncingRedisManager
 
@@ -70,7 +70,7 @@ class Realtime:
         self.sio = sio
         self.ctx = ctx
         self.registry = registry
-        self.connections = Connections(ctx.redis, ctx.keys)
+        self.connections = Connections(ctx.redis, ctx.keys, stale_ms=ctx.settings.socket_stale_ms)
         self._buckets: dict[str, TokenBucket] = {}
         self._task: asyncio.Task[None] | None = None
         self._hook_tasks: list[asyncio.Task[None]] = []
@@ -204,7 +204,7 @@ class Realtime:
         """Heartbeat our sockets and close those whose session ended some other way."""
         store = sessions_of(self.ctx)
         while True:
-            await asyncio.sleep(HEARTBEAT_S)
+            await asyncio.sleep(self.ctx.settings.socket_heartbeat_s)
             try:
                 await self.connections.heartbeat()
                 for conn in list(self.connections.local.values()):

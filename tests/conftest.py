@@ -198,9 +198,9 @@ async def client(app: Any, worker: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 
 class LiveServer:
-    """`cinema serve` in its own process, as a user would start it."""
+    """`cinema serve` in its own process, as a user would start it; `env` overrides settings."""
 
-    def __init__(self, settings: Settings, port: int) -> None:
+    def __init__(self, settings: Settings, port: int, env: dict[str, str] | None = None) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         settings.log_dir.mkdir(parents=True, exist_ok=True)
@@ -217,7 +217,7 @@ class LiveServer:
                 "--port",
                 str(port),
             ],
-            env=settings_env(settings, PUBLIC_URL=self.url),
+            env=settings_env(settings, PUBLIC_URL=self.url, **(env or {})),
             cwd=ROOT,
             stdout=self._out,
             stderr=subprocess.STDOUT,
@@ -237,6 +237,16 @@ class LiveServer:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server on {self.port} not ready in {timeout}s")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def crash(self) -> None:
+        """SIGKILL this server's own process: no shutdown, no socket close is ever seen."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     socketio_polling: bool = False
     socketio_max_payload_bytes: int = 64 * 1024
     socketio_max_connections_per_user: int = 20
+    # Every process refreshes its sockets in Redis this often; a socket unrefreshed for three
+    # heartbeats belongs to a process that died (its close was never seen).
+    socket_heartbeat_s: float = Field(default=30.0, gt=0)
     # Proxies whose X-Forwarded-For we believe when keying rate limits on client IP.
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
 
@@ -77,6 +80,9 @@ class Settings(BaseSettings):
     party_lead_max_ms: int = 3000
     party_chat_limit: int = 20
     party_chat_window_s: int = 30
+    # How often party members still marked connected are checked against the socket
+    # heartbeats (members of a crashed process get the Disconnect they never had).
+    party_reconcile_s: float = Field(default=15.0, gt=0)
     # A user's last socket may be gone this long before friends see them offline (a phone
     # switching networks reconnects within it).
     presence_grace_ms: int = 5000
@@ -131,6 +137,11 @@ class Settings(BaseSettings):
     @cached_property
     def secret(self) -> bytes:
         return self.secret_key.get_secret_value().encode()
+
+    @property
+    def socket_stale_ms(self) -> int:
+        """A socket whose heartbeat is older than this belongs to a dead process."""
+        return int(3 * self.socket_heartbeat_s * 1000)
 
     @property
     def public_origin(self) -> str:

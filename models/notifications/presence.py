@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from models.core import clock
 from models.core.context import Context
 
-SOCKET_STALE_MS = 90_000
 _CHUNK = 5000
 
 
@@ -25,7 +24,7 @@ async def online_user_ids(ctx: Context, user_ids: Iterable[uuid.UUID]) -> set[uu
     wanted = {str(u): u for u in user_ids}
     if not wanted:
         return set()
-    floor = clock.now_ms() - SOCKET_STALE_MS
+    floor = clock.now_ms() - ctx.settings.socket_stale_ms
     everyone = ctx.keys("sio", "users")
     seen = await ctx.redis.zrangebyscore(everyone, floor, "+inf")
     candidates = [wanted[u] for u in seen if u in wanted]

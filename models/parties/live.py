@@ -21,9 +21,16 @@ from models.core.errors import Conflict, NotFound
 from models.core.redis import Keys
 from models.parties.state import Command, Event, PartyState, Phase, decide, dump_state, load_state
 
-# KEYS: state hash, deadlines zset. ARGV: expected version ('' = must not exist), new version,
-# state JSON, TTL ms, next deadline ms ('' = none), party id.
+# KEYS: state hash, deadlines zset, connected-parties zset, the member's sockets set ('' unless
+# guarded). ARGV: expected version ('' = must not exist), new version, state JSON, TTL ms, next
+# deadline ms ('' = none), party id, '1' if a member is connected, dead socket ids...
+# Guarded (a Disconnect): the dead sockets leave the member's set first, and nothing is written
+# while a socket is left in it (-1), so a socket that entered meanwhile always wins.
 _CAS = """
+if KEYS[4] ~= '' then
+  if #ARGV > 7 then redis.call('SREM', KEYS[4], unpack(ARGV, 8)) end
+  if redis.call('SCARD', KEYS[4]) > 0 then return -1 end
+end
 local cur = redis.call('HGET', KEYS[1], 'v')
 if (cur or '') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3])
@@ -32,6 +39,11 @@ if ARGV[5] == '' then
   redis.call('ZREM', KEYS[2], ARGV[6])
 else
   redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
+end
+if ARGV[7] == '1' then
+  redis.call('ZADD', KEYS[3], 0, ARGV[6])
+else
+  redis.call('ZREM', KEYS[3], ARGV[6])
 end
 return 1
 """
@@ -48,6 +60,14 @@ LIVE_TTL_MS = 24 * 3600 * 1000  # an idle party's live state outlives any sane w
 ENDED_TTL_MS = 3600 * 1000  # long enough for late arrivals to hear "ended", not "not found"
 MAX_TRIES = 64
 CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class SocketGuard:
+    """Write only if no socket is left in `key` once the `dead` ones are taken out of it."""
+
+    key: str
+    dead: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +102,16 @@ class LiveParties:
     def deadlines_key(self) -> str:
         return self.keys("party", "deadlines")
 
+    @property
+    def connected_key(self) -> str:
+        """Parties with a member marked connected (all scored 0: paged by id), for
+        reconciliation."""
+        return self.keys("party", "connected")
+
+    def sockets_key(self, party_id: str, user_id: str) -> str:
+        """The member's sockets in the party's room, on any process."""
+        return self.keys("party", party_id, "sids", user_id)
+
     async def load(self, party_id: str) -> PartyState | None:
         cached = self._cache.get(party_id)
         reply = await self._read(
@@ -108,51 +138,66 @@ class LiveParties:
         return state
 
     async def create(self, state: PartyState) -> None:
-        if not await self._write("", state):
+        if await self._write("", state, None) <= 0:
             raise Conflict("This party already exists", code="party_exists")
 
-    async def apply(self, party_id: str, command: Command) -> Outcome:
-        """Decide `command` against the latest state and store the result atomically."""
+    async def apply(
+        self, party_id: str, command: Command, *, guard: SocketGuard | None = None
+    ) -> Outcome:
+        """Decide `command` against the latest state and store the result atomically.
+
+        With a guard, nothing changes if the member still has a socket in the party."""
         lock = self._locks.setdefault(party_id, asyncio.Lock())
         self._waiters[party_id] = self._waiters.get(party_id, 0) + 1
         try:
             async with lock:
-                return await self._apply(party_id, command)
+                return await self._apply(party_id, command, guard)
         finally:
             self._waiters[party_id] -= 1
             if not self._waiters[party_id]:
                 del self._waiters[party_id]
                 del self._locks[party_id]
 
-    async def _apply(self, party_id: str, command: Command) -> Outcome:
+    async def _apply(self, party_id: str, command: Command, guard: SocketGuard | None) -> Outcome:
         for attempt in range(MAX_TRIES):
             before = await self.get(party_id)
             state, events = decide(before, command, self.clock())
             if not events:
                 return Outcome(before, before, [])
-            if await self._write(str(before.version), state):
+            written = await self._write(str(before.version), state, guard)
+            if written < 0:
+                return Outcome(before, before, [])  # a socket of the member is still there
+            if written:
                 return Outcome(before, state, events)
             # Lost a race with another command: back off a little (jittered) and decide again.
             await asyncio.sleep(random.random() * min(0.02, 0.0005 * 2**attempt))
         raise Conflict("The party is too busy; try again", code="party_busy")
 
-    async def _write(self, expected: str, state: PartyState) -> bool:
+    async def _write(self, expected: str, state: PartyState, guard: SocketGuard | None) -> int:
+        """1 written, 0 the version moved on, -1 the guard held (a socket is left)."""
         deadline = state.next_deadline_ms()
-        ttl = ENDED_TTL_MS if state.phase is Phase.ENDED else LIVE_TTL_MS
+        live = state.phase is not Phase.ENDED
+        connected = live and any(m.connected for m in state.members)
         args: list[Any] = [
             expected,
             str(state.version),
             orjson.dumps(dump_state(state)),
-            ttl,
+            LIVE_TTL_MS if live else ENDED_TTL_MS,
             "" if deadline is None else deadline,
             state.party_id,
+            "1" if connected else "",
+            *(guard.dead if guard else ()),
         ]
-        result = await self._cas(
-            keys=[self.state_key(state.party_id), self.deadlines_key], args=args
-        )
-        if result:
+        keys = [
+            self.state_key(state.party_id),
+            self.deadlines_key,
+            self.connected_key,
+            guard.key if guard else "",
+        ]
+        result = int(await self._cas(keys=keys, args=args))
+        if result > 0:
             self._remember(state)
-        return bool(result)
+        return result
 
     async def due(self, limit: int = 100) -> list[str]:
         """Parties with a deadline (waiting timeout, grace period) that has passed."""
@@ -160,3 +205,13 @@ class LiveParties:
             self.deadlines_key, "-inf", self.clock(), start=0, num=limit
         )
         return [str(i) for i in ids]
+
+    async def connected(self, *, after: str = "", limit: int = 500) -> list[str]:
+        """Up to `limit` parties with a member marked connected, by id after `after`."""
+        start = f"({after}" if after else "-"
+        ids = await self.redis.zrangebylex(self.connected_key, start, "+", start=0, num=limit)
+        return [str(i) for i in ids]
+
+    async def forget(self, party_id: str) -> None:
+        """Drop a party whose live state is gone (expired) from the connected index."""
+        await self.redis.zrem(self.connected_key, party_id)

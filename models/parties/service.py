@@ -32,7 +32,7 @@ from models.core.streams import lock_stream
 from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
 from models.parties import events as ev
-from models.parties.live import LiveParties, Outcome
+from models.parties.live import LiveParties, Outcome, SocketGuard
 from models.parties.schemas import (
     MAX_CHAT_CHARS,
     ChatMessageOut,
@@ -156,16 +156,18 @@ async def do_create_party(
     capacity: int | None = None,
     control_mode: ControlMode = ControlMode.HOST_ONLY,
     host_connected: bool = True,
+    party_id: uuid.UUID | None = None,
 ) -> tuple[Party, PartyState]:
     """A new party with its creator as host.
 
     `host_connected=False` (HTTP) starts the host's grace period: the party lives on if the
-    host's socket joins within it.
+    host's socket joins within it. The socket door picks `party_id` itself, so the host's
+    socket is in the party's room before the state says the host is connected.
     """
     media = await media_for(session, title_id=title_id, episode_id=episode_id)
     rules = rules_from(ctx, capacity)
     party = Party(
-        id=uuid.uuid4(),
+        id=party_id or uuid.uuid4(),
         created_by=user_id,
         title_id=title_id,
         episode_id=episode_id,
@@ -262,6 +264,21 @@ async def do_command(ctx: Context, *, party_id: uuid.UUID, command: Command) -> 
     by = getattr(command, "by", None)
     await _after(ctx, outcome, cause=_cause(command), by=by)
     return outcome.state
+
+
+async def do_disconnect(
+    ctx: Context, *, party_id: str, user_id: str, dead: Sequence[str] = ()
+) -> Outcome:
+    """The member's sockets in the party are gone (closed, or dead with their process): their
+    grace period starts, unless a socket of theirs entered the party meanwhile.
+
+    `dead` sockets are taken out of the member's set in the same atomic write, so a socket
+    closing here and one joining elsewhere can never leave a live member disconnected."""
+    live = runtime(ctx).live
+    guard = SocketGuard(live.sockets_key(party_id, user_id), tuple(dead))
+    outcome = await live.apply(party_id, Disconnect(user_id), guard=guard)
+    await _after(ctx, outcome, cause="disconnect", by=user_id)
+    return outcome
 
 
 def _cause(command: Command) -> str:

@@ -20,7 +20,6 @@ READ_NOTIFICATION_RETENTION = timedelta(days=90)
 # (members, history) a quarter.
 ENDED_PARTY_CHAT_RETENTION = timedelta(days=30)
 ENDED_PARTY_RETENTION = timedelta(days=90)
-SOCKET_STALE_MS = 90_000
 
 
 async def cleanup(ctx: Context) -> dict[str, int]:
@@ -81,7 +80,7 @@ async def _redis_leftovers(ctx: Context) -> dict[str, int]:
         dead = [sid for sid, ok in zip(ids, alive, strict=True) if not ok]
         if dead:
             sessions += int(await redis.srem(key, *dead))
-    floor = clock.now_ms() - SOCKET_STALE_MS
+    floor = clock.now_ms() - ctx.settings.socket_stale_ms
     for pattern in (ctx.keys("sio", "user", "*"), ctx.keys("sio", "session", "*")):
         async for key in redis.scan_iter(match=pattern, count=500):
             sockets += int(await redis.zremrangebyscore(key, "-inf", floor))

@@ -1,0 +1,110 @@
+"""Members whose process died: marked connected, but none of their sockets has a heartbeat.
+
+A Disconnect is recorded when the process holding a member's last socket in a party sees it
+close. A process that is killed never sees it, so its members would stay connected forever:
+waited for, counted, keeping the host role. Every `party_reconcile_s`, one process (the first
+to claim the slot in Redis: any web process, or the job worker) walks the parties with a member
+marked connected, checks each such member's sockets in the party against the socket heartbeats
+(realtime/connections.py: a socket unrefreshed for `socket_stale_ms` is dead) and sends the
+Disconnect they never had through `service.do_disconnect`, the path of a socket close: same
+versions, events and grace period, then host handover as for any disconnect.
+
+Idempotent and safe to run anywhere at once: a Disconnect for a member already disconnected
+changes nothing, and it is never written while a socket of theirs is in the party (a member
+with a second tab on a live process stays; one reconnecting meanwhile wins).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from models.core.clock import now_ms
+from models.core.context import Context
+from models.parties import service
+from models.parties.state import Phase
+
+log = logging.getLogger("cinema.parties")
+
+PAGE = 200
+
+
+def _socket_key(ctx: Context, user_id: str) -> str:
+    """realtime/connections.py's per-user sockets, scored by their last heartbeat."""
+    return ctx.keys("sio", "user", user_id)
+
+
+async def take_turn(ctx: Context) -> bool:
+    """Whether the caller makes this slot's pass: one per `party_reconcile_s` slot, by
+    whichever process (web or worker) gets there first."""
+    interval_ms = max(1, int(ctx.settings.party_reconcile_s * 1000))
+    key = ctx.keys("party", "reconcile", interval_ms, now_ms() // interval_ms)
+    return bool(await ctx.redis.set(key, "1", nx=True, px=2 * interval_ms))
+
+
+async def do_reconcile(ctx: Context) -> int:
+    """Disconnect every member whose sockets in a party all died; returns how many."""
+    live = service.runtime(ctx).live
+    disconnected = 0
+    after = ""
+    while True:
+        party_ids = await live.connected(after=after, limit=PAGE)
+        for party_id in party_ids:
+            try:
+                disconnected += await _reconcile_party(ctx, party_id)
+            except Exception:
+                log.exception("party %s: reconciling members failed", party_id)
+        if len(party_ids) < PAGE:
+            return disconnected
+        after = party_ids[-1]
+
+
+async def _reconcile_party(ctx: Context, party_id: str) -> int:
+    live = service.runtime(ctx).live
+    state = await live.load(party_id)
+    if state is None or state.phase is Phase.ENDED:
+        await live.forget(party_id)  # expired: no write will ever take it out of the index
+        return 0
+    members = [m.user_id for m in state.members if m.connected]
+    if not members:
+        return 0
+    async with ctx.redis.pipeline(transaction=False) as pipe:
+        for user_id in members:
+            pipe.smembers(live.sockets_key(party_id, user_id))
+        socket_sets = await pipe.execute()
+    sockets = {
+        user_id: sorted(str(s) for s in sids)
+        for user_id, sids in zip(members, socket_sets, strict=True)
+    }
+    async with ctx.redis.pipeline(transaction=False) as pipe:
+        for user_id, sids in sockets.items():
+            for sid in sids:
+                pipe.zscore(_socket_key(ctx, user_id), sid)
+        beats = iter(await pipe.execute())
+    floor = now_ms() - ctx.settings.socket_stale_ms
+    gone: dict[str, list[str]] = {}
+    stale: dict[str, list[str]] = {}
+    for user_id, sids in sockets.items():
+        dead = [sid for sid in sids if (beat := next(beats)) is None or float(beat) < floor]
+        if len(dead) == len(sids):
+            gone[user_id] = dead
+        elif dead:
+            stale[user_id] = dead
+    if stale:
+        # A live tab elsewhere keeps the member; forget the dead one, so closing the live tab
+        # later is seen as the last socket going.
+        async with ctx.redis.pipeline(transaction=False) as pipe:
+            for user_id, dead in stale.items():
+                pipe.srem(live.sockets_key(party_id, user_id), *dead)
+            await pipe.execute()
+    count = 0
+    for user_id, dead in gone.items():
+        outcome = await service.do_disconnect(ctx, party_id=party_id, user_id=user_id, dead=dead)
+        if outcome.changed:
+            count += 1
+            log.info(
+                "party %s: %s had no live socket; disconnected",
+                party_id,
+                user_id,
+                extra={"event": "party_reconcile", "user_id": user_id},
+            )
+    return count

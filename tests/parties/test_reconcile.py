@@ -1,0 +1,264 @@
+"""Members of a crashed server process: found by their dead socket heartbeats, disconnected.
+
+The in-process tests drive `do_reconcile` against real Redis with socket heartbeats written
+by hand; the crash tests SIGKILL a real `cinema serve` process and watch from the other one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from cinema.ports import free_port
+from models.core.clock import now_ms
+from models.core.context import Context
+from models.core.settings import Settings
+from models.parties import reconcile, service
+from models.parties.live import SocketGuard
+from models.parties.state import Disconnect, Join, Media, new_party
+from tests.conftest import LiveServer
+from tests.parties.conftest import GRACE_S, PARTY_ENV, Members, ok, uid
+from tests.realtime_client import Recorder
+
+# --- in process: the pass itself ----------------------------------------------------------------
+
+
+async def _party(ctx: Context, host: str, *others: str) -> str:
+    live = service.runtime(ctx).live
+    party_id = str(uuid.uuid4())
+    await live.create(
+        new_party(party_id=party_id, host_id=host, media=Media("title", 1), now_ms=now_ms())
+    )
+    for user in others:
+        await live.apply(party_id, Join(user))
+    return party_id
+
+
+async def _socket(ctx: Context, party_id: str, user: str, *, alive: bool) -> str:
+    """A socket of `user` in the party, heartbeating now or last seen before the stale mark."""
+    sid = uuid.uuid4().hex
+    beat = now_ms() if alive else now_ms() - ctx.settings.socket_stale_ms - 1000
+    await ctx.redis.sadd(service.runtime(ctx).live.sockets_key(party_id, user), sid)
+    await ctx.redis.zadd(ctx.keys("sio", "user", user), {sid: beat})
+    return sid
+
+
+def _users(n: int) -> list[str]:
+    return [str(uuid.uuid4()) for _ in range(n)]
+
+
+async def test_reconcile_disconnects_only_members_without_a_live_socket(ctx: Context) -> None:
+    live = service.runtime(ctx).live
+    host, tabs, gone, away = _users(4)
+    party_id = await _party(ctx, host, tabs, gone, away)
+    await _socket(ctx, party_id, host, alive=False)
+    dead_tab = await _socket(ctx, party_id, tabs, alive=False)
+    live_tab = await _socket(ctx, party_id, tabs, alive=True)
+    await _socket(ctx, party_id, gone, alive=False)
+    await _socket(ctx, party_id, gone, alive=False)
+    await live.apply(party_id, Disconnect(away))  # already disconnected the normal way
+    before = await live.get(party_id)
+
+    # Several passes at once (the servers of this test run may make one too): each member is
+    # disconnected once, one version each.
+    counts = await asyncio.gather(*(reconcile.do_reconcile(ctx) for _ in range(3)))
+    assert sum(counts) <= 2
+    after = await live.get(party_id)
+    assert after.version == before.version + 2
+    connected = {m.user_id: m.connected for m in after.members}
+    assert connected == {host: False, tabs: True, gone: False, away: False}
+    # Dead sockets are gone from the members' sets; the live tab is kept.
+    assert await ctx.redis.smembers(live.sockets_key(party_id, tabs)) == {live_tab}
+    assert dead_tab not in await ctx.redis.smembers(live.sockets_key(party_id, tabs))
+    assert not await ctx.redis.exists(live.sockets_key(party_id, gone))
+    # Again: nothing to do.
+    await reconcile.do_reconcile(ctx)
+    assert (await live.get(party_id)).version == after.version
+    assert party_id in await live.connected(limit=10_000)
+
+    # The last live tab dies too: the party has nobody connected and leaves the index.
+    await ctx.redis.zadd(ctx.keys("sio", "user", tabs), {live_tab: 1})
+    await reconcile.do_reconcile(ctx)
+    assert not any(m.connected for m in (await live.get(party_id)).members)
+    assert party_id not in await live.connected(limit=10_000)
+
+
+async def test_a_socket_entering_wins_over_a_disconnect(ctx: Context) -> None:
+    live = service.runtime(ctx).live
+    host, guest = _users(2)
+    party_id = await _party(ctx, host, guest)
+    dead = await _socket(ctx, party_id, guest, alive=False)
+    fresh = await _socket(ctx, party_id, guest, alive=True)
+    # The guarded write takes the dead socket out, sees the fresh one and writes nothing.
+    guard = SocketGuard(live.sockets_key(party_id, guest), (dead,))
+    outcome = await live.apply(party_id, Disconnect(guest), guard=guard)
+    assert not outcome.changed
+    assert (await live.get(party_id)).member(guest).connected  # type: ignore[union-attr]
+    assert await ctx.redis.smembers(live.sockets_key(party_id, guest)) == {fresh}
+    # Without it, the same Disconnect goes through.
+    await ctx.redis.srem(live.sockets_key(party_id, guest), fresh)
+    await live.apply(party_id, Disconnect(guest), guard=guard)
+    assert not (await live.get(party_id)).member(guest).connected  # type: ignore[union-attr]
+
+
+async def test_expired_parties_leave_the_index(ctx: Context) -> None:
+    live = service.runtime(ctx).live
+    party_id = await _party(ctx, *_users(1))
+    await ctx.redis.delete(live.state_key(party_id))  # its TTL ran out
+    await reconcile.do_reconcile(ctx)
+    assert party_id not in await live.connected(limit=10_000)
+
+
+# --- two real processes, one of them killed -----------------------------------------------------
+
+HEARTBEAT_S = 0.5  # stale after 1.5 s
+RECONCILE_S = 0.5
+CRASH_ENV = {
+    **PARTY_ENV,
+    # The wait must not end by its own timeout during the test: only reconciliation ends it.
+    "PARTY_WAIT_TIMEOUT_S": "60",
+    "SOCKET_HEARTBEAT_S": str(HEARTBEAT_S),
+    "PARTY_RECONCILE_S": str(RECONCILE_S),
+}
+Servers = tuple[LiveServer, LiveServer]
+
+
+@pytest.fixture
+def crash_servers(settings: Settings, database_url: str) -> Iterator[Servers]:
+    """A fresh pair of processes with fast heartbeats: the first is to be killed."""
+    servers = (
+        LiveServer(settings, free_port(), CRASH_ENV),
+        LiveServer(settings, free_port(), CRASH_ENV),
+    )
+    try:
+        for s in servers:
+            s.wait_ready()
+        yield servers
+    finally:
+        for s in servers:
+            s.stop()
+
+
+def _newest(rec: Recorder) -> dict[str, Any]:
+    newest: dict[str, Any] = max(rec.events["party:state"], key=lambda s: s["version"])
+    return newest
+
+
+async def _until(rec: Recorder, check: Any, timeout: float) -> dict[str, Any]:
+    """The first newest party:state (members listed) that passes `check`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [s for s in rec.events["party:state"] if s.get("members")]
+        if states:
+            state: dict[str, Any] = max(states, key=lambda s: s["version"])
+            if check(state):
+                return state
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no matching party:state; newest: {_newest(rec)}")
+
+
+async def _at_least(rec: Recorder, version: int, timeout: float = 5) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if rec.events["party:state"] and _newest(rec)["version"] >= version:
+            return _newest(rec)
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no party:state >= v{version}")
+
+
+def _connected(state: dict[str, Any]) -> dict[str, bool]:
+    return {m["user_id"]: m["connected"] for m in state["members"]}
+
+
+async def test_members_of_a_killed_process_are_disconnected_and_the_host_passes_on(
+    crash_servers: Servers, members: Members, title_id: int
+) -> None:
+    doomed, survivor = crash_servers
+    host = await members.connect(doomed)
+    created = await ok(host, "party:create", {"title_id": title_id})
+    party_id, code = created["party_id"], created["invite_code"]
+    await ok(host, "party:control_mode", {"party_id": party_id, "mode": "everyone"})
+    heir = await members.connect(survivor)  # joins first: next in the host order
+    stalled = await members.connect(doomed)
+    watcher = await members.connect(survivor)
+    for rec in (heir, stalled, watcher):
+        await ok(rec, "party:join", {"invite_code": code})
+    for rec in (host, heir, stalled, watcher):
+        await ok(rec, "party:ready", {"party_id": party_id})
+    await ok(host, "party:play", {"party_id": party_id})
+    # A member on the doomed process stalls: everyone waits for it (the timeout is a minute).
+    waiting = await ok(stalled, "party:buffering", {"party_id": party_id})
+    assert waiting["phase"] == "waiting" and waiting["waiting_for"] == [uid(stalled)]
+
+    crashed_at = time.monotonic()
+    doomed.crash()
+    dead = {uid(host), uid(stalled)}
+
+    # Within three heartbeats and a pass, the survivors hear both disconnected, and the wait
+    # no longer waits on the stalled member: the party plays again.
+    state = await _until(watcher, lambda s: not any(_connected(s)[u] for u in dead), timeout=20)
+    took = time.monotonic() - crashed_at
+    assert _connected(state) == {
+        uid(host): False,
+        uid(heir): True,
+        uid(stalled): False,
+        uid(watcher): True,
+    }
+    assert state["cause"] == "disconnect"
+    assert state["host_id"] == uid(host)  # still host during the grace period
+    played = _newest(watcher)
+    assert played["phase"] == "playing" and played["waiting_for"] == []
+    assert took < 3 * HEARTBEAT_S + 4 * RECONCILE_S + 5, took
+    # Nor does a new start wait on them: pause, then play starts at once (the stalled member
+    # never said ready again; were it still counted connected, play would wait for it).
+    await ok(watcher, "party:pause", {"party_id": party_id})
+    again = await ok(watcher, "party:play", {"party_id": party_id})
+    assert again["phase"] == "playing" and again["waiting_for"] == []
+
+    # Past the grace period they are removed and the longest-present live member is host.
+    state = await _until(watcher, lambda s: len(s["members"]) == 2, timeout=GRACE_S + 10)
+    assert state["host_id"] == uid(heir)
+    assert {m["user_id"] for m in state["members"]} == {uid(heir), uid(watcher)}
+    assert (await ok(heir, "party:snapshot", {"party_id": party_id}))["host_id"] == uid(heir)
+
+
+async def test_a_member_with_a_live_tab_on_another_process_stays_connected(
+    crash_servers: Servers, members: Members, title_id: int, ctx: Context
+) -> None:
+    doomed, survivor = crash_servers
+    host = await members.connect(survivor)
+    created = await ok(host, "party:create", {"title_id": title_id})
+    party_id, code = created["party_id"], created["invite_code"]
+    account = await members.account()
+    tab_doomed = await members.connect(doomed, account)
+    tab_alive = await members.connect(survivor, account)
+    lone = await members.connect(doomed)
+    for rec in (tab_doomed, tab_alive, lone):
+        await ok(rec, "party:join", {"invite_code": code})
+    me = str(account.id)
+
+    doomed.crash()
+    # The member with only a socket on the dead process is disconnected...
+    state = await _until(host, lambda s: not _connected(s)[uid(lone)], timeout=20)
+    # ...in the same pass that found the other member's second tab alive.
+    assert _connected(state)[me] is True
+    await asyncio.sleep(4 * RECONCILE_S + 3 * HEARTBEAT_S)  # more passes (lone expires)
+    snap = await ok(tab_alive, "party:snapshot", {"party_id": party_id})
+    assert _connected(snap) == {uid(host): True, me: True}
+    assert all(_connected(s).get(me, True) for s in host.events["party:state"] if s.get("members"))
+    # The dead tab is forgotten, the live one kept; and it still hears the party.
+    sockets = service.runtime(ctx).live.sockets_key(party_id, me)
+    assert len(await ctx.redis.smembers(sockets)) == 1
+    seeked = await ok(host, "party:seek", {"party_id": party_id, "position_ms": 7_000})
+    await _at_least(tab_alive, seeked["version"])
+
+    # Closing that last live tab is then a normal disconnect.
+    await tab_alive.client.disconnect()
+    state = await _until(host, lambda s: not _connected(s)[me], timeout=5)
+    assert state["cause"] == "disconnect" and state["by"] == me
+    assert not await ctx.redis.exists(sockets)
