@@ -37,8 +37,14 @@ async def take_turn(ctx: Context) -> bool:
     """Whether the caller makes this slot's pass: one per `party_reconcile_s` slot, by
     whichever process (web or worker) gets there first."""
     interval_ms = max(1, int(ctx.settings.party_reconcile_s * 1000))
-    key = ctx.keys("party", "reconcile", interval_ms, now_ms() // interval_ms)
-    return bool(await ctx.redis.set(key, "1", nx=True, px=2 * interval_ms))
+    return bool(await ctx.redis.set(slot_key(ctx), "1", nx=True, px=2 * interval_ms))
+
+
+def slot_key(ctx: Context) -> str:
+    """The current slot's claim (the interval is in the name: differently configured
+    processes, as in tests, never take each other's turns)."""
+    interval_ms = max(1, int(ctx.settings.party_reconcile_s * 1000))
+    return ctx.keys("party", "reconcile", interval_ms, now_ms() // interval_ms)
 
 
 async def do_reconcile(ctx: Context) -> int:

@@ -262,3 +262,20 @@ async def test_a_member_with_a_live_tab_on_another_process_stays_connected(
     state = await _until(host, lambda s: not _connected(s)[me], timeout=5)
     assert state["cause"] == "disconnect" and state["by"] == me
     assert not await ctx.redis.exists(sockets)
+
+
+async def test_the_worker_cron_reconciles_and_sweeps(ctx: Context) -> None:
+    """With no web process up, the worker's cron makes the same pass and applies deadlines."""
+    from jobs.parties import reconcile_parties
+
+    live = service.runtime(ctx).live
+    host, guest = _users(2)
+    party_id = await _party(ctx, host, guest)
+    await _socket(ctx, party_id, host, alive=True)
+    await _socket(ctx, party_id, guest, alive=False)
+    await ctx.redis.delete(reconcile.slot_key(ctx))  # this slot's turn is the cron's
+    counts = await reconcile_parties({"app": ctx})
+    assert set(counts) == {"disconnected", "deadlines"}
+    guest_now = (await live.get(party_id)).member(guest)
+    assert guest_now is not None and not guest_now.connected
+    assert (await live.get(party_id)).member(host).connected  # type: ignore[union-attr]
