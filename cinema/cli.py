@@ -152,6 +152,13 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     migrate.upgrade(settings.database_url)
     print("\nDemo accounts:")
     cmd_seed(settings, args)
+    if not args.no_demo_video:
+        from cinema.demo_video import queue_demo_video
+
+        try:
+            print("Demo video:", asyncio.run(queue_demo_video(settings)))
+        except Exception as exc:  # a demo nicety must not keep the server from starting
+            print(f"Demo video: skipped ({exc})")
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
     catcher = None
     if "SMTP_HOST" not in os.environ:
@@ -226,7 +233,12 @@ def parser() -> argparse.ArgumentParser:
         sp.set_defaults(_fn=fn)
         return sp
 
-    add("run", cmd_run, "migrate, seed demo data, serve and run the worker (make run)")
+    run = add("run", cmd_run, "migrate, seed demo data, serve and run the worker (make run)")
+    run.add_argument(
+        "--no-demo-video",
+        action="store_true",
+        help="do not give the demo film a generated video (its transcode takes a minute of CPU)",
+    )
     serve = add("serve", cmd_serve, "serve HTTP and Socket.IO")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, select
 
+from cinema.demo_video import queue_demo_video
 from cinema.ingest import resolve_target
 from models.accounts.tables import Role
 from models.catalog.tables import Title
@@ -506,3 +507,23 @@ async def test_a_transcode_interrupted_mid_run_leaves_nothing_half_done(
     assert r.status_code == 202
     media = await wait_media(api, f"/api/v1/titles/{film}/media", editor.headers)
     assert media["status"] == "ready" and media["duration_ms"] >= 39_000, media
+
+
+async def test_make_run_gives_the_demo_film_a_playable_video(
+    ctx: Context, settings: Settings, api: httpx.AsyncClient, editor: Account, viewer: Account
+) -> None:
+    name = f"Demo {time.time_ns()}"
+    film = await make_film(ctx, name=name)
+    said = await queue_demo_video(settings, seconds=3, film_name=name)
+    assert f"title {film}) gets a 3 s demo video" in said, said
+    media = await wait_media(api, f"/api/v1/titles/{film}/media", editor.headers)
+    assert media["status"] == "ready" and media["duration_ms"] >= 2_900, media
+    assert {r["name"] for r in media["renditions"]} == {"720p", "360p"}  # never upscaled
+    play = (await api.get(f"/api/v1/titles/{film}/playback", headers=viewer.headers)).json()
+    master = await api.get(_path(play["hls"]))
+    assert master.status_code == 200
+    assert "RESOLUTION=1280x720" in master.text and "RESOLUTION=640x360" in master.text
+    assert (await api.get(_path(play["dash"]))).status_code == 200
+    # Once: starting again finds the video there.
+    assert "already has a video" in await queue_demo_video(settings, film_name=name)
+    assert "no demo film" in await queue_demo_video(settings, film_name=f"Missing {name}")
