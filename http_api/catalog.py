@@ -325,7 +325,7 @@ def _term_writes(field: str) -> None:
         call.require_role(Role.editor)
         async with transaction(call.ctx.sessions) as session:
             out = await service.do_update_term(
-                session, field=field, term_id=call.params["term_id"], patch=call.body
+                session, call.outbox, field=field, term_id=call.params["term_id"], patch=call.body
             )
         await cache.invalidate_catalog(call.ctx)
         return schemas.Term.model_validate(out)
@@ -333,7 +333,9 @@ def _term_writes(field: str) -> None:
     async def remove(call: Call) -> None:
         call.require_role(Role.editor)
         async with transaction(call.ctx.sessions) as session:
-            await service.do_delete_term(session, field=field, term_id=call.params["term_id"])
+            await service.do_delete_term(
+                session, call.outbox, field=field, term_id=call.params["term_id"]
+            )
         await cache.invalidate_catalog(call.ctx)
 
     one = field[:-1] if field != "categories" else "category"
@@ -388,7 +390,7 @@ async def update_person(call: Call) -> schemas.PersonDetail:
     call.require_role(Role.editor)
     person_id: int = call.params["person_id"]
     async with transaction(call.ctx.sessions) as session:
-        await service.do_update_person(session, person_id=person_id, patch=call.body)
+        await service.do_update_person(session, call.outbox, person_id=person_id, patch=call.body)
     await cache.invalidate_catalog(call.ctx)
     return await _person_out(call, person_id)
 
@@ -398,7 +400,7 @@ async def delete_person(call: Call) -> None:
     """Delete a person and their credits (editors)."""
     call.require_role(Role.editor)
     async with transaction(call.ctx.sessions) as session:
-        await service.do_delete_person(session, person_id=call.params["person_id"])
+        await service.do_delete_person(session, call.outbox, person_id=call.params["person_id"])
     await cache.invalidate_catalog(call.ctx)
 
 

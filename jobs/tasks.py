@@ -1,3 +1,3 @@
 """Importing this module registers every aggregate's jobs."""
 
-from jobs import accounts, email, media, notifications, parties, scheduled  # noqa: F401
+from jobs import accounts, catalog, email, media, notifications, parties, scheduled  # noqa: F401

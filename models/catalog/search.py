@@ -20,7 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from models.core.db import transaction
+from models.core.events import Outbox
 
 MAX_WORDS = 6
 # People in a title's search document: the first credits (director, writers, leads), so a
@@ -92,6 +95,35 @@ async def refresh_titles(db: AsyncSession | AsyncConnection, title_ids: Sequence
     await db.execute(_REFRESH_SOME, {"ids": ids, "principal": PRINCIPAL_CREDITS})
     # ndoc is a popularity hint for corrections, so an approximate count is enough.
     await db.execute(_ADD_WORDS, {"ids": "{" + ",".join(str(i) for i in ids) + "}"})
+
+
+# A rename that touches more titles than this (a genre on a tenth of the catalog) refreshes
+# their search documents in a job, REFRESH_BATCH titles per transaction, instead of making
+# the editor wait seconds while every one of those title rows is locked against ratings.
+SYNC_REFRESH_LIMIT = 500
+REFRESH_BATCH = 1000
+
+
+async def refresh_titles_soon(
+    db: AsyncSession | AsyncConnection, outbox: Outbox, title_ids: Sequence[int]
+) -> None:
+    """Now, in the writer's transaction, for a few titles; else queue `refresh_title_search`
+    (after the commit). Until it has run, search finds these titles by their old words."""
+    ids = sorted(set(title_ids))
+    if len(ids) <= SYNC_REFRESH_LIMIT:
+        await refresh_titles(db, ids)
+    else:
+        outbox.enqueue("refresh_title_search", title_ids=ids)
+
+
+async def refresh_titles_in_batches(
+    sessions: async_sessionmaker[AsyncSession], title_ids: Sequence[int]
+) -> None:
+    """The job's side: one short transaction per batch."""
+    ids = sorted(set(title_ids))
+    for start in range(0, len(ids), REFRESH_BATCH):
+        async with transaction(sessions) as session:
+            await refresh_titles(session, ids[start : start + REFRESH_BATCH])
 
 
 async def refresh_people(db: AsyncSession | AsyncConnection, person_ids: Sequence[int]) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog import browse, schemas
 from models.catalog.importer import _country
-from models.catalog.search import refresh_people, refresh_titles
+from models.catalog.search import refresh_people, refresh_titles, refresh_titles_soon
 from models.catalog.tables import (
     Category,
     Collection,
@@ -33,6 +33,7 @@ from models.catalog.tables import (
     TitleTag,
 )
 from models.core.errors import Conflict, InvalidInput, NotFound
+from models.core.events import Outbox
 from models.core.pagination import decode_cursor, encode_cursor
 
 TERM_MODELS: dict[str, type[Genre] | type[Tag] | type[Category]] = {
@@ -297,7 +298,12 @@ async def _titles_with_term(session: AsyncSession, *, field: str, term_id: int) 
 
 
 async def do_update_term(
-    session: AsyncSession, *, field: str, term_id: int, patch: schemas.TermPatch
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    field: str,
+    term_id: int,
+    patch: schemas.TermPatch,
 ) -> dict[str, Any]:
     term = await access_term(session, field=field, term_id=term_id)
     if patch.name is not None:
@@ -307,18 +313,20 @@ async def do_update_term(
     await _flush_unique(session, f"{field[:-1]} '{term.slug}' already exists")
     if patch.name is not None:
         # The name is part of the titles' search documents.
-        await refresh_titles(
-            session, await _titles_with_term(session, field=field, term_id=term_id)
+        await refresh_titles_soon(
+            session, outbox, await _titles_with_term(session, field=field, term_id=term_id)
         )
     return {"id": term.id, "slug": term.slug, "name": term.name}
 
 
-async def do_delete_term(session: AsyncSession, *, field: str, term_id: int) -> None:
+async def do_delete_term(
+    session: AsyncSession, outbox: Outbox, *, field: str, term_id: int
+) -> None:
     term = await access_term(session, field=field, term_id=term_id)
     title_ids = await _titles_with_term(session, field=field, term_id=term_id)
     await session.delete(term)
     await session.flush()
-    await refresh_titles(session, title_ids)
+    await refresh_titles_soon(session, outbox, title_ids)
 
 
 async def list_terms(session: AsyncSession, *, field: str) -> dict[str, Any]:
@@ -361,7 +369,7 @@ async def do_create_person(session: AsyncSession, *, data: schemas.PersonIn) -> 
 
 
 async def do_update_person(
-    session: AsyncSession, *, person_id: int, patch: schemas.PersonPatch
+    session: AsyncSession, outbox: Outbox, *, person_id: int, patch: schemas.PersonPatch
 ) -> int:
     person = await access_person(session, person_id=person_id)
     for f in patch.model_fields_set:
@@ -375,17 +383,17 @@ async def do_update_person(
         title_ids = (
             await session.scalars(select(Credit.title_id).where(Credit.person_id == person_id))
         ).all()
-        await refresh_titles(session, list(title_ids))
+        await refresh_titles_soon(session, outbox, title_ids)
     return person_id
 
 
-async def do_delete_person(session: AsyncSession, *, person_id: int) -> None:
+async def do_delete_person(session: AsyncSession, outbox: Outbox, *, person_id: int) -> None:
     await access_person(session, person_id=person_id)
     title_ids = (
         await session.scalars(select(Credit.title_id).where(Credit.person_id == person_id))
     ).all()
     await session.execute(delete(Person).where(Person.id == person_id))
-    await refresh_titles(session, list(title_ids))
+    await refresh_titles_soon(session, outbox, title_ids)
 
 
 async def list_people(session: AsyncSession, *, q: schemas.PeopleQuery) -> dict[str, Any]:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
+import asyncio
+from typing import Any
 
+import httpx
+import pytest
+
+from models.catalog import search
 from models.core.context import Context
 from tests.catalog.helpers import count_queries, editor, ensure_terms, post, tag
 from tests.factories import make_account
@@ -206,3 +211,47 @@ async def test_terms_crud(ctx: Context, client: httpx.AsyncClient) -> None:
         await client.delete(f"/api/v1/categories/{made['id']}", headers=who.headers)
     ).status_code == 204
     assert (await client.get("/api/v1/countries")).status_code == 200
+
+
+async def test_a_rename_many_titles_carry_is_searched_after_a_job(
+    ctx: Context, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Search documents of a few titles change with the edit; of many, in a job (batched,
+    so the edit neither waits nor locks every title): either way search follows."""
+    monkeypatch.setattr(search, "SYNC_REFRESH_LIMIT", 2)
+    monkeypatch.setattr(search, "REFRESH_BATCH", 2)
+    batches: list[list[int]] = []
+    real_refresh = search.refresh_titles
+
+    async def refresh(db: Any, ids: Any) -> None:
+        batches.append(list(ids))
+        await real_refresh(db, ids)
+
+    monkeypatch.setattr(search, "refresh_titles", refresh)
+    who = await editor(ctx, client)
+    old, new, label = tag(), tag(), tag()
+    await ensure_terms(client, who, "tags", label)
+    genre = await post(client, who, "/genres", {"name": old.title()})
+    for i in range(5):
+        await post(
+            client,
+            who,
+            "/titles",
+            {"kind": "film", "title": f"Film {i}", "genres": [genre["slug"]], "tags": [label]},
+        )
+
+    async def found(word: str) -> int:
+        r = await client.get("/api/v1/titles", params={"q": word, "tag": label})
+        return len(r.json()["items"])
+
+    assert await found(old) == 5
+    r = await client.patch(
+        f"/api/v1/genres/{genre['id']}", json={"name": new.title()}, headers=who.headers
+    )
+    assert r.status_code == 200 and r.json()["name"] == new.title()
+    deadline = asyncio.get_running_loop().time() + 30
+    while await found(new) < 5:  # the worker's job, then the catalog cache let go
+        assert asyncio.get_running_loop().time() < deadline, "search never saw the rename"
+        await asyncio.sleep(0.1)
+    assert await found(old) == 0
+    assert [len(b) for b in batches[-3:]] == [2, 2, 1]  # the job's batches, not the edit
