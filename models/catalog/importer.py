@@ -5,7 +5,9 @@ reported with its line and reason: a row without a usable title or with an unkno
 skipped; a bad field (odd date, unknown genre or country, negative runtime, credit without a
 name) is dropped with a warning and the rest of the row is kept. Titles are matched on
 `external_id` when given, else on kind + normalized title + year, so importing the same file
-twice creates no duplicates: the second run updates the same rows.
+twice creates no duplicates: the second run updates the same rows. People are matched on their
+`external_id` when the credit gives one (two namesakes stay two people), else on their
+normalized name.
 """
 
 from __future__ import annotations
@@ -79,6 +81,12 @@ class CleanCredit:
     name: str
     role: str
     character: str | None
+    external_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """How imports recognise this person again: their id in the source, else the name."""
+        return person_key(name=self.name, external_id=self.external_id)
 
 
 @dataclass
@@ -233,6 +241,11 @@ def _country(value: str) -> tuple[str, str] | None:
     return c.alpha_2, c.name[:100]
 
 
+def person_key(*, name: str, external_id: str | None) -> str:
+    # Normalized names have no ":", so the two kinds of key never collide.
+    return "ext:" + external_id[:290] if external_id else norm_key(name)
+
+
 def title_key(*, kind: str, title: str, year: int | None, external_id: str | None) -> str:
     if external_id:
         return "ext:" + external_id[:600]
@@ -377,7 +390,10 @@ def clean_row(line: int, raw: Any, report: ImportReport) -> CleanTitle | None:
                 character = _text(p.get("character")) if role == "actor" else None
                 row.people.append(
                     CleanCredit(
-                        str(_text(p["name"]))[:300], role, (character or None) and character[:300]
+                        str(_text(p["name"]))[:300],
+                        role,
+                        (character or None) and character[:300],
+                        _text(p.get("external_id")),
                     )
                 )
     return row
@@ -519,11 +535,12 @@ async def _write_batch(
         if link_rows:
             await session.execute(insert(model).values(link_rows).on_conflict_do_nothing())
 
-    # People, matched by normalized name, then credits replaced for rows that list people.
+    # People, matched by external id or normalized name, then credits replaced for rows that
+    # list people.
     people: dict[str, str] = {}
     for row in rows:
         for credit in row.people or []:
-            people.setdefault(norm_key(credit.name), credit.name)
+            people.setdefault(credit.key, credit.name)
     person_ids: dict[str, int] = {}
     if people:
         result = await session.execute(
@@ -548,7 +565,7 @@ async def _write_batch(
         for row in rows:
             seen: set[tuple[int, str]] = set()
             for pos, credit in enumerate(row.people or []):
-                pid = person_ids[norm_key(credit.name)]
+                pid = person_ids[credit.key]
                 if (pid, credit.role) in seen:
                     warn(row, f"{credit.name} listed twice as {credit.role}; first kept")
                     continue

@@ -187,7 +187,7 @@ class Person(Timestamped, Base):
     bio: Mapped[str | None] = mapped_column(Text)
     birth_date: Mapped[date | None]
     photo_url: Mapped[str | None] = mapped_column(String(1000))
-    # Imports match people by normalized name (two namesakes need an editor to split them).
+    # Imports match people by "ext:<their id in the source>", else by normalized name.
     import_key: Mapped[str | None] = mapped_column(String(300), unique=True)
     search_name: Mapped[str] = mapped_column(Text, server_default=text("''"))
 

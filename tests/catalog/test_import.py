@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from cinema.catalog_cli import import_catalog_command
-from models.catalog.importer import ImportReport, clean_row, parse_date
-from models.catalog.tables import Credit, Title
+from models.catalog.importer import ImportReport, clean_row, import_catalog, parse_date
+from models.catalog.tables import Credit, Person, Title
 from models.core.context import Context
 from models.core.settings import Settings
 from tests.catalog.helpers import editor, ensure_terms, tag
@@ -213,3 +213,46 @@ def test_clean_row_keeps_what_is_sound() -> None:
     nul = clean_row(3, {"title": "Nu\u0000ll", "people": [{"name": "A\u0000"}]}, report)
     assert nul is not None and nul.values["title"] == "Null" and nul.people
     assert nul.people[0].name == "A" and report.warning_count == 1
+
+
+async def test_namesakes_with_ids_stay_two_people(ctx: Context, tmp_path: Path) -> None:
+    label = tag()
+    name = f"John Smith {label}"
+
+    def film(n: int, **person: Any) -> dict[str, Any]:
+        return {
+            "title": f"Film {n} {label}",
+            "external_id": f"{label}-{n}",
+            "people": [{"name": name, "role": "actor", **person}],
+        }
+
+    path = tmp_path / "namesakes.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in (
+                film(1, external_id="nm-1"),
+                film(2, external_id="nm-2"),
+                film(3, external_id="nm-1", character="Again"),  # the first one, again
+                film(4),  # no id: matched by name, a third person
+                film(5),
+            )
+        )
+    )
+    for _ in range(2):  # a second import changes nothing
+        report = await import_catalog(ctx.sessions, path)
+        assert report.skipped == []
+        async with ctx.sessions() as session:
+            credits = (
+                await session.execute(
+                    select(Title.title, Credit.person_id)
+                    .join(Credit, Credit.title_id == Title.id)
+                    .join(Person, Person.id == Credit.person_id)
+                    .where(Person.name == name)
+                    .order_by(Title.title)
+                )
+            ).all()
+        by_title = {t.split()[1]: p for t, p in credits}
+        assert len(by_title) == 5 and len(set(by_title.values())) == 3
+        assert by_title["1"] == by_title["3"] != by_title["2"]
+        assert by_title["4"] == by_title["5"] not in (by_title["1"], by_title["2"])
