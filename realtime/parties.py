@@ -4,7 +4,8 @@ Room membership is per socket; everything else (roles, readiness, grace) belongs
 and lives in the party state. Each process remembers which of its sockets sit in which party;
 Redis holds every party's sockets per user, so a kick on one process evicts sockets on all, and
 a member whose sockets all died with their process is found and disconnected
-(models/parties/reconcile.py).
+(models/parties/reconcile.py). A member taken for dead while their process only stalled is put
+back at the process's next heartbeat.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Container
 from typing import Any
 
 from models.core.clock import now_ms
@@ -24,6 +24,7 @@ from models.core.errors import NotFound
 from models.core.events import party_room
 from models.parties import events as party_events
 from models.parties import reconcile, service
+from models.parties.live import SOCKETS_TTL_S
 from models.parties.schemas import (
     ChatAckOut,
     ChatIn,
@@ -65,13 +66,13 @@ from models.parties.state import (
     SetWaits,
     TransferHost,
 )
-from realtime.connections import Conn
+from realtime.connections import Conn, Connections
 from realtime.registry import SocketCall, events
-from realtime.server import on_disconnect, on_start
+from realtime.server import on_disconnect, on_heartbeat, on_start
 
 log = logging.getLogger("cinema.parties")
 SWEEP_EVERY_S = 1.0
-TRACK_TTL_S = 24 * 3600
+TRACK_TTL_S = SOCKETS_TTL_S
 
 
 class SioRooms:
@@ -82,6 +83,11 @@ class SioRooms:
         self.sio = sio
         self.local: dict[str, set[str]] = {}  # our sid -> party ids
         self.users: dict[str, str] = {}  # our sid -> its user, while it is in a party
+        # Entering a party and putting a socket back (heal) never interleave for one socket.
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def lock(self, sid: str) -> asyncio.Lock:
+        return self._locks.setdefault(sid, asyncio.Lock())
 
     def _key(self, party_id: str, user_id: str) -> str:
         return service.runtime(self.ctx).live.sockets_key(party_id, user_id)
@@ -130,18 +136,43 @@ class SioRooms:
     def forget(self, sid: str) -> None:
         self.local.pop(sid, None)
         self.users.pop(sid, None)
+        self._locks.pop(sid, None)
 
-    async def refresh(self) -> None:
-        """Keep our sockets' member sets alive as long as the sockets are (a party may outlast
-        the sets' TTL, and an expired set would read as a member with no socket)."""
+    async def refresh(self, alive: Container[str]) -> int:
+        """After a heartbeat: keep our sockets' member sets alive as long as the sockets are (a
+        party may outlast the sets' TTL, and an expired set would read as a member with no
+        socket), and put back the sockets a reconciliation took out while this process stalled,
+        with their members; returns how many were put back."""
+        pairs = [
+            (sid, party_id, user_id)
+            for sid, parties in self.local.items()
+            if (user_id := self.users.get(sid)) is not None
+            for party_id in parties
+        ]
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
-            for sid, parties in self.local.items():
-                user_id = self.users.get(sid)
-                if user_id is None:
-                    continue
-                for party_id in parties:
-                    pipe.expire(self._key(party_id, user_id), TRACK_TTL_S)
-            await pipe.execute()
+            for sid, party_id, user_id in pairs:
+                pipe.expire(self._key(party_id, user_id), TRACK_TTL_S)
+                pipe.sismember(self._key(party_id, user_id), sid)
+            replies = await pipe.execute()
+        healed = 0
+        for (sid, party_id, user_id), present in zip(pairs, replies[1::2], strict=True):
+            if present or sid not in alive:
+                continue
+            try:
+                healed += await self._heal(sid, party_id, user_id)
+            except Exception:
+                log.exception("party %s: putting back %s failed", party_id, user_id)
+        return healed
+
+    async def _heal(self, sid: str, party_id: str, user_id: str) -> bool:
+        async with self.lock(sid):
+            if party_id not in self.local.get(sid, ()):
+                return False  # left or closed meanwhile
+            if await service.do_resume(self.ctx, party_id=party_id, user_id=user_id, sid=sid):
+                return True
+            # Kicked, left, expired or ended while we stalled: not ours to bring back.
+            await self.leave_socket(sid, party_id, user_id)
+            return False
 
 
 _rooms: dict[int, SioRooms] = {}
@@ -195,20 +226,22 @@ def _fast_time_sync(sio: Any) -> Callable[..., Any]:
 
 @on_start
 async def _reconcile(ctx: Context, sio: Any) -> None:
-    """Give members of crashed processes their Disconnect; keep our sockets' sets alive."""
-    settings = ctx.settings
-    next_refresh = 0.0
+    """Give members of crashed processes their Disconnect."""
     while True:
-        await asyncio.sleep(settings.party_reconcile_s)
+        await asyncio.sleep(ctx.settings.party_reconcile_s)
         try:
             if await reconcile.take_turn(ctx):
                 await reconcile.do_reconcile(ctx)
-            rooms = _rooms.get(id(ctx))
-            if rooms is not None and time.monotonic() >= next_refresh:
-                await rooms.refresh()
-                next_refresh = time.monotonic() + settings.socket_heartbeat_s
         except Exception:
             log.exception("party reconciliation failed")
+
+
+@on_heartbeat
+async def _heartbeat(ctx: Context, sio: Any, connections: Connections) -> None:
+    """Our sockets are fresh again: keep their parties' sets, and undo false disconnects."""
+    rooms = _rooms.get(id(ctx))
+    if rooms is not None:
+        await rooms.refresh(connections.local)
 
 
 @on_disconnect
@@ -322,14 +355,15 @@ async def join(ev: SocketCall) -> SnapshotOut:
 async def _entered(rooms: SioRooms, sid: str, party_id: str, user_id: str) -> AsyncIterator[None]:
     """In the room and the member's socket set before the state says connected; out again if
     the party refuses (full, banned, ended)."""
-    already = party_id in rooms.parties_of(sid)
-    await rooms.enter(sid, party_id, user_id)
-    try:
-        yield
-    except BaseException:
-        if not already:
-            await rooms.leave_socket(sid, party_id, user_id)
-        raise
+    async with rooms.lock(sid):
+        already = party_id in rooms.parties_of(sid)
+        await rooms.enter(sid, party_id, user_id)
+        try:
+            yield
+        except BaseException:
+            if not already:
+                await rooms.leave_socket(sid, party_id, user_id)
+            raise
 
 
 @events.on("party:snapshot", payload=PartyRefIn, ack=PartyStateOut, doc="The full state now.")

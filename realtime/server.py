@@ -29,6 +29,7 @@ log = logging.getLogger("cinema.socket")
 # of 60 covers playback control, chat and typing; floods get `rate_limited` acks.
 EVENTS_PER_S = 20.0
 EVENT_BURST = 60.0
+HEARTBEAT_RETRY_S = 1.0  # after a failed heartbeat
 
 
 class TokenBucket:
@@ -203,15 +204,28 @@ class Realtime:
     async def _housekeeping(self) -> None:
         """Heartbeat our sockets and close those whose session ended some other way."""
         store = sessions_of(self.ctx)
+        interval = self.ctx.settings.socket_heartbeat_s
         while True:
-            await asyncio.sleep(self.ctx.settings.socket_heartbeat_s)
             try:
                 await self.connections.heartbeat()
+            except Exception:
+                # Redis unreachable: try again soon, so our sockets are back before anyone
+                # takes them for dead (and members wrongly disconnected meanwhile come back).
+                log.exception("socket heartbeat failed")
+                await asyncio.sleep(min(interval, HEARTBEAT_RETRY_S))
+                continue
+            for hook in _heartbeat_hooks:
+                try:
+                    await hook(self.ctx, self.sio, self.connections)
+                except Exception:
+                    log.exception("heartbeat hook failed")
+            try:
                 for conn in list(self.connections.local.values()):
                     if await store.role_if_alive(conn.session_id) is None:
                         await self.sio.disconnect(conn.sid)
             except Exception:
                 log.exception("socket housekeeping failed")
+            await asyncio.sleep(interval)
 
 
 DisconnectHook = Any
@@ -230,6 +244,17 @@ _connect_hooks: list[DisconnectHook] = []
 def on_connect(hook: DisconnectHook) -> DisconnectHook:
     """Aggregates (presence) register what must happen when an authenticated socket arrives."""
     _connect_hooks.append(hook)
+    return hook
+
+
+HeartbeatHook = Any
+_heartbeat_hooks: list[HeartbeatHook] = []
+
+
+def on_heartbeat(hook: HeartbeatHook) -> HeartbeatHook:
+    """Aggregates register what to do right after this process heartbeated its sockets:
+    `hook(ctx, sio, connections)` (parties: put members wrongly taken for dead back)."""
+    _heartbeat_hooks.append(hook)
     return hook
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,15 +21,27 @@ from models.core.errors import Conflict, NotFound
 from models.core.redis import Keys
 from models.parties.state import Command, Event, PartyState, Phase, decide, dump_state, load_state
 
-# KEYS: state hash, deadlines zset, connected-parties zset, the member's sockets set ('' unless
-# guarded). ARGV: expected version ('' = must not exist), new version, state JSON, TTL ms, next
-# deadline ms ('' = none), party id, '1' if a member is connected, dead socket ids...
-# Guarded (a Disconnect): the dead sockets leave the member's set first, and nothing is written
-# while a socket is left in it (-1), so a socket that entered meanwhile always wins.
+# KEYS: state hash, deadlines zset, connected-parties zset, the member's sockets set and the
+# user's socket heartbeats ('' unless guarded). ARGV: expected version ('' = must not exist), new
+# version, state JSON, TTL ms, next deadline ms ('' = none), party id, '1' if a member is
+# connected, a socket that must be in the set ('' = none), the heartbeat floor, dead socket ids...
+# Guarded by a present socket (a Reconnect): nothing is written unless it is still in the set.
+# Guarded by dead sockets (a Disconnect): those still unrefreshed since the floor leave the set
+# first, and nothing is written while a socket is left in it (-1), so a socket that entered or
+# heartbeated meanwhile always wins.
 _CAS = """
 if KEYS[4] ~= '' then
-  if #ARGV > 7 then redis.call('SREM', KEYS[4], unpack(ARGV, 8)) end
-  if redis.call('SCARD', KEYS[4]) > 0 then return -1 end
+  if ARGV[8] ~= '' then
+    if redis.call('SISMEMBER', KEYS[4], ARGV[8]) == 0 then return -1 end
+  else
+    for i = 10, #ARGV do
+      local beat = KEYS[5] ~= '' and redis.call('ZSCORE', KEYS[5], ARGV[i])
+      if not beat or tonumber(beat) < tonumber(ARGV[9]) then
+        redis.call('SREM', KEYS[4], ARGV[i])
+      end
+    end
+    if redis.call('SCARD', KEYS[4]) > 0 then return -1 end
+  end
 end
 local cur = redis.call('HGET', KEYS[1], 'v')
 if (cur or '') ~= ARGV[1] then return 0 end
@@ -48,6 +60,30 @@ end
 return 1
 """
 
+# KEYS: the member's sockets set, the user's socket heartbeats. ARGV: heartbeat floor, socket ids.
+# Takes out those still unrefreshed since the floor; returns how many.
+_FORGET_DEAD = """
+local n = 0
+for i = 2, #ARGV do
+  local beat = redis.call('ZSCORE', KEYS[2], ARGV[i])
+  if not beat or tonumber(beat) < tonumber(ARGV[1]) then
+    n = n + redis.call('SREM', KEYS[1], ARGV[i])
+  end
+end
+return n
+"""
+
+# KEYS: the member's sockets set, the user's socket heartbeats. ARGV: socket id, heartbeat floor,
+# TTL s. Puts the socket (back) in the set only while its heartbeat is fresh: a closing socket
+# has left the heartbeats first, so it can never be put back after its close was handled.
+_ENTER_LIVE = """
+local beat = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not beat or tonumber(beat) < tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
 # Returns {version} when the caller's cached version is current, else {version, state JSON}.
 _READ = """
 local v = redis.call('HGET', KEYS[1], 'v')
@@ -60,14 +96,22 @@ LIVE_TTL_MS = 24 * 3600 * 1000  # an idle party's live state outlives any sane w
 ENDED_TTL_MS = 3600 * 1000  # long enough for late arrivals to hear "ended", not "not found"
 MAX_TRIES = 64
 CACHE_SIZE = 4096
+SOCKETS_TTL_S = 24 * 3600  # a member's socket set; its process refreshes it every heartbeat
 
 
 @dataclass(frozen=True, slots=True)
 class SocketGuard:
-    """Write only if no socket is left in `key` once the `dead` ones are taken out of it."""
+    """Write only if the member's sockets (`key`) allow it.
+
+    With `present`: only while that socket is in the set (a Reconnect). Otherwise only if no
+    socket is left once the `dead` ones, unless heartbeated in `beats_key` since `floor_ms`,
+    are taken out (a Disconnect)."""
 
     key: str
     dead: tuple[str, ...] = ()
+    beats_key: str = ""
+    floor_ms: int = 0
+    present: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +132,8 @@ class LiveParties:
         self.clock = clock
         self._cas = redis.register_script(_CAS)
         self._read = redis.register_script(_READ)
+        self._forget_dead = redis.register_script(_FORGET_DEAD)
+        self._enter_live = redis.register_script(_ENTER_LIVE)
         # Decoding a big party costs more than the round trip; reuse it while it is current.
         self._cache: dict[str, PartyState] = {}
         # One command per party at a time in this process: optimistic retries then only race
@@ -111,6 +157,24 @@ class LiveParties:
     def sockets_key(self, party_id: str, user_id: str) -> str:
         """The member's sockets in the party's room, on any process."""
         return self.keys("party", party_id, "sids", user_id)
+
+    def beats_key(self, user_id: str) -> str:
+        """realtime/connections.py's sockets of the user, scored by their last heartbeat."""
+        return self.keys("sio", "user", user_id)
+
+    async def forget_dead(
+        self, party_id: str, user_id: str, sids: Sequence[str], *, floor_ms: int
+    ) -> int:
+        """Take the member's sockets not heartbeated since `floor_ms` out of their set."""
+        if not sids:
+            return 0
+        keys = [self.sockets_key(party_id, user_id), self.beats_key(user_id)]
+        return int(await self._forget_dead(keys=keys, args=[floor_ms, *sids]))
+
+    async def enter_live(self, party_id: str, user_id: str, sid: str, *, floor_ms: int) -> bool:
+        """Put a socket heartbeated since `floor_ms` (back) in the member's set."""
+        keys = [self.sockets_key(party_id, user_id), self.beats_key(user_id)]
+        return bool(await self._enter_live(keys=keys, args=[sid, floor_ms, SOCKETS_TTL_S]))
 
     async def load(self, party_id: str) -> PartyState | None:
         cached = self._cache.get(party_id)
@@ -146,7 +210,7 @@ class LiveParties:
     ) -> Outcome:
         """Decide `command` against the latest state and store the result atomically.
 
-        With a guard, nothing changes if the member still has a socket in the party."""
+        With a guard, nothing changes unless the member's sockets in the party allow it."""
         lock = self._locks.setdefault(party_id, asyncio.Lock())
         self._waiters[party_id] = self._waiters.get(party_id, 0) + 1
         try:
@@ -166,7 +230,7 @@ class LiveParties:
                 return Outcome(before, before, [])
             written = await self._write(str(before.version), state, guard)
             if written < 0:
-                return Outcome(before, before, [])  # a socket of the member is still there
+                return Outcome(before, before, [])  # the member's sockets say otherwise
             if written:
                 return Outcome(before, state, events)
             # Lost a race with another command: back off a little (jittered) and decide again.
@@ -174,7 +238,7 @@ class LiveParties:
         raise Conflict("The party is too busy; try again", code="party_busy")
 
     async def _write(self, expected: str, state: PartyState, guard: SocketGuard | None) -> int:
-        """1 written, 0 the version moved on, -1 the guard held (a socket is left)."""
+        """1 written, 0 the version moved on, -1 the guard held."""
         deadline = state.next_deadline_ms()
         live = state.phase is not Phase.ENDED
         connected = live and any(m.connected for m in state.members)
@@ -186,6 +250,8 @@ class LiveParties:
             "" if deadline is None else deadline,
             state.party_id,
             "1" if connected else "",
+            guard.present if guard else "",
+            guard.floor_ms if guard else 0,
             *(guard.dead if guard else ()),
         ]
         keys = [
@@ -193,6 +259,7 @@ class LiveParties:
             self.deadlines_key,
             self.connected_key,
             guard.key if guard else "",
+            guard.beats_key if guard else "",
         ]
         result = int(await self._cas(keys=keys, args=args))
         if result > 0:

@@ -11,7 +11,9 @@ versions, events and grace period, then host handover as for any disconnect.
 
 Idempotent and safe to run anywhere at once: a Disconnect for a member already disconnected
 changes nothing, and it is never written while a socket of theirs is in the party (a member
-with a second tab on a live process stays; one reconnecting meanwhile wins).
+with a second tab on a live process stays; one reconnecting meanwhile wins) or once a dead
+socket heartbeats again. A process that was only stalled puts its members back itself at its
+next heartbeat (`service.do_resume`).
 """
 
 from __future__ import annotations
@@ -26,11 +28,6 @@ from models.parties.state import Phase
 log = logging.getLogger("cinema.parties")
 
 PAGE = 200
-
-
-def _socket_key(ctx: Context, user_id: str) -> str:
-    """realtime/connections.py's per-user sockets, scored by their last heartbeat."""
-    return ctx.keys("sio", "user", user_id)
 
 
 async def take_turn(ctx: Context) -> bool:
@@ -84,7 +81,7 @@ async def _reconcile_party(ctx: Context, party_id: str) -> int:
     async with ctx.redis.pipeline(transaction=False) as pipe:
         for user_id, sids in sockets.items():
             for sid in sids:
-                pipe.zscore(_socket_key(ctx, user_id), sid)
+                pipe.zscore(live.beats_key(user_id), sid)
         beats = iter(await pipe.execute())
     floor = now_ms() - ctx.settings.socket_stale_ms
     gone: dict[str, list[str]] = {}
@@ -97,14 +94,14 @@ async def _reconcile_party(ctx: Context, party_id: str) -> int:
             stale[user_id] = dead
     if stale:
         # A live tab elsewhere keeps the member; forget the dead one, so closing the live tab
-        # later is seen as the last socket going.
-        async with ctx.redis.pipeline(transaction=False) as pipe:
-            for user_id, dead in stale.items():
-                pipe.srem(live.sockets_key(party_id, user_id), *dead)
-            await pipe.execute()
+        # later is seen as the last socket going (unless it heartbeated since: then it stays).
+        for user_id, dead in stale.items():
+            await live.forget_dead(party_id, user_id, dead, floor_ms=floor)
     count = 0
     for user_id, dead in gone.items():
-        outcome = await service.do_disconnect(ctx, party_id=party_id, user_id=user_id, dead=dead)
+        outcome = await service.do_disconnect(
+            ctx, party_id=party_id, user_id=user_id, dead=dead, floor_ms=floor
+        )
         if outcome.changed:
             count += 1
             log.info(

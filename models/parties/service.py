@@ -51,6 +51,8 @@ from models.parties.state import (
     MemberUpserted,
     PartyEnded,
     PartyState,
+    Phase,
+    Reconnect,
     Rules,
     SetControlMode,
     Tick,
@@ -267,18 +269,55 @@ async def do_command(ctx: Context, *, party_id: uuid.UUID, command: Command) -> 
 
 
 async def do_disconnect(
-    ctx: Context, *, party_id: str, user_id: str, dead: Sequence[str] = ()
+    ctx: Context, *, party_id: str, user_id: str, dead: Sequence[str] = (), floor_ms: int = 0
 ) -> Outcome:
     """The member's sockets in the party are gone (closed, or dead with their process): their
     grace period starts, unless a socket of theirs entered the party meanwhile.
 
-    `dead` sockets are taken out of the member's set in the same atomic write, so a socket
-    closing here and one joining elsewhere can never leave a live member disconnected."""
+    `dead` sockets (reconciliation) are taken out of the member's set in the same atomic write,
+    unless they heartbeated since `floor_ms`, so a socket closing here, one joining elsewhere or
+    a stalled process coming back can never leave a live member disconnected."""
     live = runtime(ctx).live
-    guard = SocketGuard(live.sockets_key(party_id, user_id), tuple(dead))
+    guard = SocketGuard(
+        live.sockets_key(party_id, user_id),
+        tuple(dead),
+        beats_key=live.beats_key(user_id),
+        floor_ms=floor_ms,
+    )
     outcome = await live.apply(party_id, Disconnect(user_id), guard=guard)
     await _after(ctx, outcome, cause="disconnect", by=user_id)
     return outcome
+
+
+async def do_resume(ctx: Context, *, party_id: str, user_id: str, sid: str) -> bool:
+    """A live socket still in the party's room but missing from the member's set: a
+    reconciliation took its stalled process for a dead one and disconnected the member. Put it
+    back and, through a Reconnect, the member too. False: the member is gone (kicked, left,
+    expired, ended) and the caller takes the socket out of the party.
+
+    Race-free with the guarded Disconnects: the socket re-enters the set only while its
+    heartbeat is fresh (a closing socket leaves the heartbeats before its close is handled), and
+    the Reconnect is written only while the socket is still in the set."""
+    live = runtime(ctx).live
+    floor = now_ms() - ctx.settings.socket_stale_ms
+    if not await live.enter_live(party_id, user_id, sid, floor_ms=floor):
+        return True  # closing (its close handles the member) or not heartbeated yet
+    guard = SocketGuard(live.sockets_key(party_id, user_id), present=sid)
+    try:
+        outcome = await live.apply(party_id, Reconnect(user_id), guard=guard)
+    except (NotFound, Gone):
+        outcome = None
+    if outcome is not None:
+        await _after(ctx, outcome, cause="reconnect", by=user_id)
+        if outcome.changed:
+            log.info(
+                "party %s: %s was still connected; reconnected",
+                party_id,
+                user_id,
+                extra={"event": "party_resume", "user_id": user_id},
+            )
+        return outcome.state.phase is not Phase.ENDED and outcome.state.member(user_id) is not None
+    return False
 
 
 def _cause(command: Command) -> str:

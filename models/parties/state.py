@@ -174,6 +174,15 @@ class Disconnect:
 
 
 @dataclass(frozen=True, slots=True)
+class Reconnect:
+    """A member marked disconnected turns out to have a live socket in the party all along (their
+    process missed heartbeats): connected again as they were. Never brings back a member who is
+    gone (kicked, left, expired); they must join."""
+
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class Play:
     by: str
 
@@ -259,6 +268,7 @@ Command: TypeAlias = (
     Join
     | Leave
     | Disconnect
+    | Reconnect
     | Play
     | Pause
     | Seek
@@ -534,6 +544,14 @@ def _disconnect(s: PartyState, c: Disconnect, now: int, removals: _Removals) -> 
     return _settle(s, now)
 
 
+def _reconnect(s: PartyState, c: Reconnect, now: int, removals: _Removals) -> PartyState:
+    m = s.member(c.by)
+    if m is None or m.connected:
+        return s
+    # Their player never stopped following the party, so readiness stays as it was reported.
+    return _with_member(s, replace(m, connected=True, disconnected_at_ms=None))
+
+
 def _play(s: PartyState, c: Play, now: int, removals: _Removals) -> PartyState:
     _require_control(s, c.by)
     if s.phase is not Phase.PAUSED:
@@ -676,6 +694,7 @@ _HANDLERS: dict[type[Any], Callable[[PartyState, Any, int, _Removals], PartyStat
     Join: _join,
     Leave: _leave,
     Disconnect: _disconnect,
+    Reconnect: _reconnect,
     Play: _play,
     Pause: _pause,
     Seek: _seek,

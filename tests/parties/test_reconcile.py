@@ -7,9 +7,13 @@ by hand; the crash tests SIGKILL a real `cinema serve` process and watch from th
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,7 +24,7 @@ from models.core.context import Context
 from models.core.settings import Settings
 from models.parties import reconcile, service
 from models.parties.live import SocketGuard
-from models.parties.state import Disconnect, Join, Media, new_party
+from models.parties.state import Disconnect, Join, Kick, Leave, Media, Reconnect, new_party
 from tests.conftest import LiveServer
 from tests.parties.conftest import GRACE_S, PARTY_ENV, Members, ok, uid
 from tests.realtime_client import Recorder
@@ -104,6 +108,79 @@ async def test_a_socket_entering_wins_over_a_disconnect(ctx: Context) -> None:
     await ctx.redis.srem(live.sockets_key(party_id, guest), fresh)
     await live.apply(party_id, Disconnect(guest), guard=guard)
     assert not (await live.get(party_id)).member(guest).connected  # type: ignore[union-attr]
+
+
+async def test_a_socket_heartbeating_again_wins_over_a_disconnect(ctx: Context) -> None:
+    """The pass read a stale heartbeat, then the stalled process came back before the write."""
+    live = service.runtime(ctx).live
+    host, guest = _users(2)
+    party_id = await _party(ctx, host, guest)
+    floor = now_ms() - ctx.settings.socket_stale_ms
+    sid = await _socket(ctx, party_id, guest, alive=True)  # heartbeated after the read
+    outcome = await service.do_disconnect(
+        ctx, party_id=party_id, user_id=guest, dead=[sid], floor_ms=floor
+    )
+    assert not outcome.changed
+    assert await ctx.redis.smembers(live.sockets_key(party_id, guest)) == {sid}
+    assert (await live.get(party_id)).member(guest).connected  # type: ignore[union-attr]
+
+
+async def _falsely_disconnected(ctx: Context, *others: str) -> tuple[str, str, str]:
+    """A party whose guest was disconnected by a pass while its process stalled: returns the
+    party, the guest and the guest's socket, whose heartbeat is fresh again."""
+    live = service.runtime(ctx).live
+    host, guest = _users(2)
+    party_id = await _party(ctx, host, guest, *others)
+    await _socket(ctx, party_id, host, alive=True)
+    sid = await _socket(ctx, party_id, guest, alive=False)
+    assert await reconcile.do_reconcile(ctx) >= 1
+    assert not (await live.get(party_id)).member(guest).connected  # type: ignore[union-attr]
+    assert not await ctx.redis.exists(live.sockets_key(party_id, guest))
+    await ctx.redis.zadd(live.beats_key(guest), {sid: now_ms()})  # the process heartbeats again
+    return party_id, guest, sid
+
+
+async def test_a_stalled_member_is_put_back(ctx: Context) -> None:
+    live = service.runtime(ctx).live
+    party_id, guest, sid = await _falsely_disconnected(ctx)
+    before = await live.get(party_id)
+    assert await service.do_resume(ctx, party_id=party_id, user_id=guest, sid=sid)
+    after = await live.get(party_id)
+    assert after.version == before.version + 1
+    was = before.member(guest)
+    assert was is not None
+    assert after.member(guest) == replace(was, connected=True, disconnected_at_ms=None)
+    assert await ctx.redis.smembers(live.sockets_key(party_id, guest)) == {sid}
+    # The next passes leave the member alone; putting back again changes nothing.
+    await reconcile.do_reconcile(ctx)
+    assert await service.do_resume(ctx, party_id=party_id, user_id=guest, sid=sid)
+    assert (await live.get(party_id)).version == after.version
+
+
+async def test_a_closing_socket_is_not_put_back(ctx: Context) -> None:
+    live = service.runtime(ctx).live
+    party_id, guest, sid = await _falsely_disconnected(ctx)
+    await ctx.redis.zrem(live.beats_key(guest), sid)  # closed: it left the heartbeats first
+    before = await live.get(party_id)
+    assert await service.do_resume(ctx, party_id=party_id, user_id=guest, sid=sid)
+    assert (await live.get(party_id)).version == before.version
+    assert not await ctx.redis.exists(live.sockets_key(party_id, guest))
+    # A socket that entered and then left the set before the Reconnect was written: no write.
+    await ctx.redis.zadd(live.beats_key(guest), {sid: now_ms()})
+    guard = SocketGuard(live.sockets_key(party_id, guest), present=sid)
+    assert not (await live.apply(party_id, Reconnect(guest), guard=guard)).changed
+
+
+@pytest.mark.parametrize("gone", ["kicked", "left"])
+async def test_a_member_gone_meanwhile_is_not_brought_back(ctx: Context, gone: str) -> None:
+    live = service.runtime(ctx).live
+    party_id, guest, sid = await _falsely_disconnected(ctx)
+    state = await live.get(party_id)
+    await live.apply(party_id, Kick(state.host_id, guest) if gone == "kicked" else Leave(guest))
+    before = await live.get(party_id)
+    assert not await service.do_resume(ctx, party_id=party_id, user_id=guest, sid=sid)
+    after = await live.get(party_id)
+    assert after.version == before.version and after.member(guest) is None
 
 
 async def test_expired_parties_leave_the_index(ctx: Context) -> None:
@@ -279,3 +356,111 @@ async def test_the_worker_cron_reconciles_and_sweeps(ctx: Context) -> None:
     guest_now = (await live.get(party_id)).member(guest)
     assert guest_now is not None and not guest_now.connected
     assert (await live.get(party_id)).member(host).connected  # type: ignore[union-attr]
+
+
+# --- a stalled process: its members are wrongly disconnected, then put back -------------------
+
+STALL_ENV = {**CRASH_ENV, "PARTY_GRACE_S": "30"}  # a false disconnect must not expire meanwhile
+
+
+@pytest.fixture(scope="module")
+def stall_servers(settings: Settings, database_url: str) -> Iterator[Servers]:
+    """Two processes with fast heartbeats: the first is to be stopped (SIGSTOP) for a while."""
+    servers = (
+        LiveServer(settings, free_port(), STALL_ENV),
+        LiveServer(settings, free_port(), STALL_ENV),
+    )
+    try:
+        for s in servers:
+            s.wait_ready()
+        yield servers
+    finally:
+        for s in servers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(s.pid, signal.SIGCONT)
+            s.stop()
+
+
+@contextlib.contextmanager
+def stalled(server: LiveServer) -> Iterator[None]:
+    """The whole process frozen, its sockets open: as a blocked event loop looks from outside."""
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+
+
+async def test_members_of_a_stalled_process_come_back_by_themselves(
+    stall_servers: Servers, members: Members, title_id: int, ctx: Context
+) -> None:
+    slow, survivor = stall_servers
+    host = await members.connect(survivor)
+    created = await ok(host, "party:create", {"title_id": title_id})
+    party_id, code = created["party_id"], created["invite_code"]
+    guest = await members.connect(slow)
+    await ok(guest, "party:join", {"invite_code": code})
+    for rec in (host, guest):
+        await ok(rec, "party:ready", {"party_id": party_id})
+
+    with stalled(slow):
+        state = await _until(host, lambda s: not _connected(s)[uid(guest)], timeout=20)
+        assert state["cause"] == "disconnect"
+        missed = await ok(host, "party:seek", {"party_id": party_id, "position_ms": 42_000})
+    resumed_at = time.monotonic()
+    # No party:join: the process's next heartbeat puts the member back, as they were.
+    state = await _until(host, lambda s: _connected(s)[uid(guest)], timeout=10)
+    took = time.monotonic() - resumed_at
+    assert state["cause"] == "reconnect" and state["by"] == uid(guest)
+    me = next(m for m in state["members"] if m["user_id"] == uid(guest))
+    assert me["ready"] and not me["catching_up"]
+    # The guest heard it all, the seek made while it was frozen included.
+    newest = await _at_least(guest, state["version"])
+    assert newest["position_ms"] == missed["position_ms"]
+    assert [s["cause"] for s in guest.events["party:state"][-3:]] == [
+        "disconnect",
+        "seek",
+        "reconnect",
+    ]
+
+    # Later passes leave the member connected; the socket is back in the member's set.
+    await asyncio.sleep(4 * RECONCILE_S + 3 * HEARTBEAT_S)
+    snap = await ok(host, "party:snapshot", {"party_id": party_id})
+    assert _connected(snap) == {uid(host): True, uid(guest): True}
+    assert guest.events["party:state"][-1]["cause"] == "reconnect"  # not disconnected again
+    sockets = service.runtime(ctx).live.sockets_key(party_id, uid(guest))
+    assert len(await ctx.redis.smembers(sockets)) == 1
+    print(f"\nstalled member reconnected {took:.2f} s after its process resumed")
+
+    # And its socket closing is a normal disconnect again.
+    await guest.client.disconnect()
+    state = await _until(host, lambda s: not _connected(s)[uid(guest)], timeout=5)
+    assert state["by"] == uid(guest) and not await ctx.redis.exists(sockets)
+
+
+async def test_a_member_kicked_while_stalled_stays_out(
+    stall_servers: Servers, members: Members, title_id: int, ctx: Context
+) -> None:
+    slow, survivor = stall_servers
+    host = await members.connect(survivor)
+    created = await ok(host, "party:create", {"title_id": title_id})
+    party_id, code = created["party_id"], created["invite_code"]
+    guest = await members.connect(slow)
+    await ok(guest, "party:join", {"invite_code": code})
+
+    with stalled(slow):
+        await _until(host, lambda s: not _connected(s)[uid(guest)], timeout=20)
+        kicked = await ok(host, "party:kick", {"party_id": party_id, "user_id": uid(guest)})
+    left = await guest.wait_event("party:left")
+    assert left[-1] == {"party_id": party_id, "reason": "kicked"}
+    await asyncio.sleep(4 * RECONCILE_S + 3 * HEARTBEAT_S)  # several heartbeats of the process
+    snap = await ok(host, "party:snapshot", {"party_id": party_id})
+    assert [m["user_id"] for m in snap["members"]] == [uid(host)]
+    assert snap["version"] == kicked["version"]
+    sockets = service.runtime(ctx).live.sockets_key(party_id, uid(guest))
+    assert not await ctx.redis.exists(sockets)
+    # Out of the room too: the party's news no longer reaches the kicked socket.
+    seeked = await ok(host, "party:seek", {"party_id": party_id, "position_ms": 5_000})
+    await _at_least(host, seeked["version"])
+    await asyncio.sleep(0.5)
+    assert all(s["version"] < seeked["version"] for s in guest.events["party:state"])
