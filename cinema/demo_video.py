@@ -16,7 +16,7 @@ from models.core.db import transaction
 from models.core.events import Outbox
 from models.core.settings import Settings
 from models.media import service
-from models.media.ffmpeg import find_ffmpeg
+from models.media.ffmpeg import find_ffmpeg, synthetic_clip_command
 from models.media.tables import MediaAsset
 
 DEMO_FILM = "Spirited Away"
@@ -25,30 +25,7 @@ DEMO_FILM = "Spirited Away"
 async def make_clip(ffmpeg: str, dest: Path, *, seconds: int, size: str = "1280x720") -> None:
     """An H.264/AAC clip with a running clock on it, so players and parties show progress."""
     proc = await asyncio.create_subprocess_exec(
-        ffmpeg,
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        f"testsrc2=size={size}:rate=24:duration={seconds}",
-        "-f",
-        "lavfi",
-        "-i",
-        f"sine=frequency=330:beep_factor=4:duration={seconds}",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-shortest",
-        str(dest),
+        *synthetic_clip_command(ffmpeg, dest, seconds=seconds, size=size, tone_hz=330),
         stderr=asyncio.subprocess.PIPE,
     )
     _, err = await proc.communicate()

@@ -140,3 +140,44 @@ async def probe(ffmpeg: str, path: Path) -> SourceInfo:
     if "Input #0" not in text:
         raise FfmpegError(reason_from_stderr(text, source=path))
     return parse_probe(text)
+
+
+def synthetic_clip_command(
+    ffmpeg: str,
+    dest: Path,
+    *,
+    seconds: float,
+    size: str = "1280x720",
+    rate: int = 24,
+    tone_hz: int = 440,
+    extra: tuple[str, ...] = (),
+) -> list[str]:
+    """ffmpeg's moving test pattern (a clock on it) with a tone, as an H.264/AAC file: the
+    demo film's video and the tests' and benchmarks' sources."""
+    return [
+        ffmpeg,
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={size}:rate={rate}:duration={seconds}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency={tone_hz}:duration={seconds}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        *extra,
+        str(dest),
+    ]

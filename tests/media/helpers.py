@@ -12,7 +12,7 @@ import httpx
 from models.catalog.tables import Episode, Season, Title, TitleKind
 from models.core.context import Context
 from models.core.db import transaction
-from models.media.ffmpeg import find_ffmpeg
+from models.media.ffmpeg import find_ffmpeg, synthetic_clip_command
 
 FF = find_ffmpeg()
 
@@ -20,31 +20,7 @@ FF = find_ffmpeg()
 def make_video(path: Path, *, seconds: float = 2, size: str = "1280x720", rate: int = 24) -> Path:
     """A few seconds of ffmpeg's test pattern with a tone: a real H.264/AAC file."""
     subprocess.run(
-        [
-            FF,
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=size={size}:rate={rate}:duration={seconds}",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=440:duration={seconds}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(path),
-        ],
+        synthetic_clip_command(FF, path, seconds=seconds, size=size, rate=rate),
         check=True,
     )
     return path

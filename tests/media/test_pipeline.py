@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from models.media import signing
-from models.media.ffmpeg import FfmpegError, find_ffmpeg, parse_probe
+from models.media.ffmpeg import FfmpegError, find_ffmpeg, parse_probe, synthetic_clip_command
 from models.media.ladder import parse_ladder, plan_renditions
 from models.media.state import (
     Heartbeat,
@@ -104,33 +104,15 @@ def test_history_rules() -> None:
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("src") / "src.mp4"
     subprocess.run(
-        [
+        synthetic_clip_command(
             FF,
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=25:duration=2",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
+            path,
+            seconds=2,
+            size="640x360",
+            rate=25,
             # moov first, so a file cut short still probes (as an interrupted upload would)
-            "-movflags",
-            "+faststart",
-            str(path),
-        ],
+            extra=("-movflags", "+faststart"),
+        ),
         check=True,
     )
     return path

@@ -102,15 +102,22 @@ async def ready_film(
     ctx: Context, api: httpx.AsyncClient, editor: Account, clip: Path
 ) -> dict[str, Any]:
     film = await make_film(ctx, name="Ready Film")
+    return {"title_id": film, **await _upload_ready(api, editor, film, clip)}
+
+
+async def _upload_ready(
+    api: httpx.AsyncClient, editor: Account, film: int, clip: Path
+) -> dict[str, Any]:
+    """Upload `clip` as the film's source and wait for its transcode to be ready."""
     r = await api.put(
         f"/api/v1/titles/{film}/media/source?filename=clip.mp4",
         content=await asyncio.to_thread(clip.read_bytes),
         headers={**editor.headers, "Content-Type": "video/mp4"},
     )
     assert r.status_code == 202, r.text
-    media = await wait_media(api, f"/api/v1/titles/{film}/media", editor.headers)
+    media: dict[str, Any] = await wait_media(api, f"/api/v1/titles/{film}/media", editor.headers)
     assert media["status"] == "ready", media
-    return {"title_id": film, **media}
+    return media
 
 
 async def test_upload_transcode_and_a_real_player_reads_hls_and_dash(
@@ -450,15 +457,7 @@ async def test_a_transcode_interrupted_mid_run_leaves_nothing_half_done(
     no half revision stays on disk, the asset says what happened and the revision already
     published keeps playing; a re-run then goes through."""
     film = await make_film(ctx, name="Interrupted")
-    r = await api.put(
-        f"/api/v1/titles/{film}/media/source?filename=clip.mp4",
-        content=await asyncio.to_thread(clip.read_bytes),
-        headers={**editor.headers, "Content-Type": "video/mp4"},
-    )
-    assert r.status_code == 202, r.text
-    assert (await wait_media(api, f"/api/v1/titles/{film}/media", editor.headers))[
-        "status"
-    ] == "ready"
+    await _upload_ready(api, editor, film, clip)
     before = (await api.get(f"/api/v1/titles/{film}/playback", headers=viewer.headers)).json()
     long_clip = await asyncio.to_thread(
         make_video, tmp_path / "long.mp4", seconds=40, size="640x360"
