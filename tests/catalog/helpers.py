@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,10 +48,14 @@ class QueryCounter:
 
 @contextmanager
 def count_queries(engine: AsyncEngine) -> Iterator[QueryCounter]:
+    """Statements the calling task sends through `engine` (the engine is shared with the
+    in-process worker and background loops, whose statements are not the test's)."""
     counter = QueryCounter()
+    task = asyncio.current_task()
 
     def on_execute(*args: Any) -> None:
-        counter.statements.append(str(args[2]))
+        if asyncio.current_task() is task:
+            counter.statements.append(str(args[2]))
 
     event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
     try:
