@@ -131,4 +131,6 @@ async def list_blocks(call: Call) -> Page[BlockOut]:
 async def unblock(call: Call) -> None:
     """Lift a block (friendship is not restored)."""
     async with call.transaction() as session:
-        await service.do_unblock(session, actor=actor_of(call), user_id=user_param(call))
+        await service.do_unblock(
+            session, call.outbox, actor=actor_of(call), user_id=user_param(call)
+        )

@@ -2,7 +2,9 @@
 
 Each step is claimed in the row (`pushed_at`, `emailed_at`) before it is done and released if
 it fails, so a retried or duplicated job never sends twice; `delivered_at` marks a dispatched
-notification, and a sweeper re-dispatches any whose job was lost."""
+notification, and a sweeper re-dispatches any whose job was lost. Each step renders through
+`service.outs_for`, which decides blocks again: what a block made meanwhile silenced is not
+sent, and a group's mail counts and names only the actors still heard of."""
 
 from __future__ import annotations
 
@@ -145,9 +147,12 @@ async def dispatch(
             and n.user_id in subscribed
             and choices[(n.user_id, n.type)][Channel.push]
         ]
-        # Render only what leaves now: live to the connected, push to the others.
+        # Render only what leaves now: live to the connected, push to the others. What a
+        # block silenced since it was made renders to nothing and goes nowhere.
         shown = [n for n in visible if live and n.user_id in online]
         outs = {o.id: o for o in await service.outs_for(session, [*shown, *to_push])}
+        shown = [n for n in shown if n.id in outs]
+        to_push = [n for n in to_push if n.id in outs]
 
     for n in shown:
         await ctx.publisher.emit(
@@ -337,8 +342,10 @@ async def send_emails(ctx: Context, *, notification_ids: Sequence[int]) -> Email
             and users[n.user_id].is_active
             and choices[(n.user_id, n.type)][Channel.email]
         ]
-        # Rows the user has no in-app copy of (seq NULL) still mail; render them alike.
-        outs = await service.outs_for(session, wanted)
+        # Rows the user has no in-app copy of (seq NULL) still mail; render them alike. One
+        # whose every actor a block has silenced since renders to nothing and is not mailed.
+        outs = {o.id: o for o in await service.outs_for(session, wanted)}
+        wanted = [n for n in wanted if n.id in outs]
         report.skipped += len(claimed) - len(wanted)
     failed: list[int] = []
     settings = ctx.settings
@@ -357,9 +364,9 @@ async def send_emails(ctx: Context, *, notification_ids: Sequence[int]) -> Email
         await _release(ctx, Notification.emailed_at, [n.id for n in wanted])
         raise TransientDeliveryError(f"SMTP unavailable: {exc}") from exc
     try:
-        for n, out in zip(wanted, outs, strict=True):
+        for n in wanted:
             try:
-                await smtp.send_message(render_email(settings, users[n.user_id].email, out))
+                await smtp.send_message(render_email(settings, users[n.user_id].email, outs[n.id]))
                 report.sent += 1
             except aiosmtplib.SMTPRecipientsRefused:
                 report.skipped += 1  # a permanent refusal: retrying will not help

@@ -2,7 +2,11 @@
 
 Every change a client must see bumps the user's stream head (`notification_streams`) under a
 row lock, so per user the cursor is gapless and its order is the commit order. Live events,
-push and email leave through the outbox after the caller's transaction commits."""
+push and email leave through the outbox after the caller's transaction commits.
+
+Blocks (`policy.notifies_of`) are decided when a notification is made and again whenever it is
+read or delivered, so one made before a block (or queued for push or email) never reaches its
+recipient after it, and a group counts and names only the actors still heard of."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from sqlalchemy import and_, delete, func, select, text, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +51,9 @@ from models.notifications.tables import (
     PushSubscription,
     TitleFollow,
 )
+from models.social import policy
+from models.social.friends.tables import Block
+from models.social.policy import Relation
 
 EVENT = "notification"
 UNREAD_EVENT = "notification:unread"
@@ -161,6 +168,66 @@ async def stream_head(session: AsyncSession, *, user_id: uuid.UUID) -> int:
     return head or 0
 
 
+# --- blocks: whom a recipient still hears of (policy.notifies_of) -------------------------
+
+
+Pair = tuple[uuid.UUID, uuid.UUID]
+
+
+async def _blocks_between(session: AsyncSession, pairs: set[Pair]) -> set[Pair]:
+    """The blocks, as (blocker, blocked), standing between any of these (recipient, actor)
+    pairs, in one query (a superset is fine: callers look up exact pairs)."""
+    if not pairs:
+        return set()
+    recipients = {r for r, _ in pairs}
+    actors = {a for _, a in pairs}
+    rows = await session.execute(
+        select(Block.blocker_id, Block.blocked_id).where(
+            or_(
+                and_(Block.blocker_id.in_(recipients), Block.blocked_id.in_(actors)),
+                and_(Block.blocker_id.in_(actors), Block.blocked_id.in_(recipients)),
+            )
+        )
+    )
+    return {(blocker, blocked) for blocker, blocked in rows}
+
+
+def _heard(
+    type_: NotificationType, recipient: uuid.UUID, actor: uuid.UUID, blocks: set[Pair]
+) -> bool:
+    rel = Relation(
+        blocks_other=(recipient, actor) in blocks, blocked_by_other=(actor, recipient) in blocks
+    )
+    return policy.notifies_of(type_, rel)
+
+
+def _blocked(blocker: Any, blocked: Any) -> ColumnElement[bool]:
+    return (
+        exists()
+        .where(Block.blocker_id == blocker, Block.blocked_id == blocked)
+        .correlate_except(Block)
+    )
+
+
+def shown_clause() -> ColumnElement[bool]:
+    """policy.notifies_of as SQL over a notification row: shown when it has no actor or some
+    actor its recipient still hears of. Inside the page query, so pages stay full."""
+    actor = func.unnest(Notification.actor_ids).table_valued("id").render_derived(name="a")
+    heard = (
+        select(1)
+        .select_from(actor)
+        .where(
+            ~_blocked(Notification.user_id, actor.c.id),
+            or_(
+                Notification.type.in_(sorted(policy.NOTIFIES_DESPITE_BEING_BLOCKED)),
+                ~_blocked(actor.c.id, Notification.user_id),
+            ),
+        )
+        .exists()
+    )
+    return or_(func.cardinality(Notification.actor_ids) == 0, heard)
+
+
 # --- rendering ---------------------------------------------------------------------------
 
 
@@ -193,15 +260,16 @@ def render_text(type_: NotificationType, data: dict[str, Any], actor: str, count
     return f"{who}: {type_.value}"  # pragma: no cover - every type is matched above
 
 
-def to_out(n: Notification, actor: User | None) -> NotificationOut:
+def to_out(n: Notification, actor: User | None, count: int) -> NotificationOut:
+    """`actor` and `count` (of actors) as the recipient may see them (see `outs_for`)."""
     return NotificationOut(
         id=n.id,
         cursor=n.seq,
         type=n.type,
-        text=render_text(n.type, n.data, _display(actor), max(1, n.actor_count)),
+        text=render_text(n.type, n.data, _display(actor), max(1, count)),
         data=n.data,
         actor=ActorOut(id=actor.id, name=_display(actor)) if actor is not None else None,
-        actor_count=n.actor_count,
+        actor_count=count,
         group_key=n.group_key,
         created_at=n.created_at,
         updated_at=n.updated_at,
@@ -210,12 +278,23 @@ def to_out(n: Notification, actor: User | None) -> NotificationOut:
 
 
 async def outs_for(session: AsyncSession, rows: Sequence[Notification]) -> list[NotificationOut]:
-    actor_ids = {n.actor_id for n in rows if n.actor_id is not None}
+    """Render notifications as their recipients may see them now, in two queries whatever
+    the count: actors a recipient no longer hears of (policy.notifies_of) are neither counted
+    nor named, and a notification left with none is left out."""
+    blocks = await _blocks_between(session, {(n.user_id, a) for n in rows for a in n.actor_ids})
+    shown: list[tuple[Notification, uuid.UUID | None, int]] = []
+    for n in rows:
+        heard = [a for a in n.actor_ids if _heard(n.type, n.user_id, a, blocks)]
+        if len(heard) == len(n.actor_ids):
+            shown.append((n, n.actor_id, n.actor_count))
+        elif heard:  # the latest actor still heard of is named
+            shown.append((n, heard[-1], n.actor_count - (len(n.actor_ids) - len(heard))))
+    actor_ids = {actor for _, actor, _ in shown if actor is not None}
     actors: dict[uuid.UUID, User] = {}
     if actor_ids:
         found = await session.execute(select(User).where(User.id.in_(actor_ids)))
         actors = {u.id: u for u in found.scalars()}
-    return [to_out(n, actors.get(n.actor_id) if n.actor_id else None) for n in rows]
+    return [to_out(n, actors.get(actor) if actor else None, count) for n, actor, count in shown]
 
 
 # --- notify ------------------------------------------------------------------------------
@@ -251,6 +330,10 @@ async def do_notify(
     type_ = NotificationType(type)
     if actor_id is not None and actor_id == user_id:
         return None  # nobody hears about their own action
+    if actor_id is not None and not _heard(
+        type_, user_id, actor_id, await _blocks_between(session, {(user_id, actor_id)})
+    ):
+        return None
     channels = await channels_for(session, user_id=user_id, type_=type_)
     if not any(channels.values()):
         return None
@@ -313,8 +396,8 @@ async def do_notify(
     await session.flush()
     if seq is not None:
         await _set_head(session, user_id, seq)
-        actor = await session.get(User, notification.actor_id) if notification.actor_id else None
-        _emit(outbox, user_id, to_out(notification, actor))
+        for out in await outs_for(session, [notification]):
+            _emit(outbox, user_id, out)
     if created:
         outbox.enqueue(
             DISPATCH_JOB,
@@ -476,7 +559,7 @@ async def list_inbox(
 ) -> NotificationPage:
     """Newest change first; the cursor is the last row's stream cursor."""
     query = select(Notification).where(
-        Notification.user_id == user_id, Notification.seq.is_not(None)
+        Notification.user_id == user_id, Notification.seq.is_not(None), shown_clause()
     )
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
@@ -493,7 +576,7 @@ async def list_inbox(
     more = len(rows) > limit
     rows = rows[:limit]
     items = await outs_for(session, rows)
-    next_cursor = encode_cursor({"before": items[-1].cursor}) if more and items else None
+    next_cursor = encode_cursor({"before": rows[-1].seq}) if more else None
     return NotificationPage(items=items, next_cursor=next_cursor)
 
 
@@ -505,6 +588,7 @@ async def unread_count(session: AsyncSession, *, user_id: uuid.UUID) -> int:
             Notification.user_id == user_id,
             Notification.read_at.is_(None),
             Notification.seq.is_not(None),
+            shown_clause(),
         )
     )
     return int(count or 0)
@@ -518,7 +602,7 @@ async def replay(
         (
             await session.execute(
                 select(Notification)
-                .where(Notification.user_id == user_id, Notification.seq > cursor)
+                .where(Notification.user_id == user_id, Notification.seq > cursor, shown_clause())
                 .order_by(Notification.seq)
                 .limit(limit)
             )
@@ -533,6 +617,15 @@ async def _emit_unread(session: AsyncSession, outbox: Outbox, user_id: uuid.UUID
     unread = await unread_count(session, user_id=user_id)
     outbox.emit(UNREAD_EVENT, {"unread": unread}, room=user_room(user_id))
     return unread
+
+
+async def do_after_block_change(
+    session: AsyncSession, outbox: Outbox, *, user_ids: Iterable[uuid.UUID]
+) -> None:
+    """A block was made or lifted between these users: what their inboxes show changed
+    (decided when read), so their devices get the new unread counts after the commit."""
+    for user_id in sorted(set(user_ids), key=str):
+        await _emit_unread(session, outbox, user_id)
 
 
 async def do_mark_read(

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from models.accounts.tables import Role
+from models.notifications.tables import NotificationType
 from models.social.lists.tables import ShareRight, Visibility
 
 
@@ -161,3 +162,28 @@ def can_like_comment(actor: Actor, rel_to_author: Relation, deleted: bool) -> bo
 
 def can_rate(actor: Actor) -> bool:
     return actor.signed_in
+
+
+# Notifications ----------------------------------------------------------------------------
+
+
+# A notification tells its recipient of another user's act. It reaches them (inbox, unread
+# count, live, push, email; counted and named in a group) only while a block does not stop
+# that act between the two, decided when it is made and again whenever it is read or
+# delivered: the recipient's own block always silences the user they blocked; being blocked
+# silences the blocker too where a block either way stops the act (messages, friend requests,
+# friendships and the party invites only friends send), but not a like, since a block stops
+# the blocked user liking the blocker's comments and leaves the blocker free to like theirs.
+# The notifications service turns this set into its SQL, so the inbox and this function
+# cannot disagree.
+NOTIFIES_DESPITE_BEING_BLOCKED: frozenset[NotificationType] = frozenset(
+    {NotificationType.comment_liked}
+)
+
+
+def notifies_of(type_: NotificationType, rel_to_actor: Relation) -> bool:
+    """Whether a notification of this type, caused by a user, reaches the recipient, given
+    the recipient's relation towards that user."""
+    if rel_to_actor.blocks_other:
+        return False
+    return not rel_to_actor.blocked_by_other or type_ in NOTIFIES_DESPITE_BEING_BLOCKED

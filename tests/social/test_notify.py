@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from models.core.context import Context
 from tests.conftest import LiveServer
 from tests.realtime_client import connected
-from tests.social.helpers import accounts, befriend, make_title, notifications, send_dm
+from tests.social.helpers import accounts, befriend, block, make_title, notifications, send_dm
 
 
 async def test_friend_request_and_accept_notify(client: httpx.AsyncClient, ctx: Context) -> None:
@@ -70,3 +72,51 @@ async def test_sync_resume_replays_missed_messages(
         assert [e["id"] for e in replay["events"]] == [m["id"] for m in missed]
         assert replay["cursor"] == missed[-1]["id"] and replay["truncated"] is False
         assert all(e["stream"] == "dm" and e["cursor"] == e["id"] for e in replay["events"])
+
+
+async def test_blocks_silence_what_the_social_producers_notified(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    a, b, c = await accounts(ctx, client, 3)
+    await befriend(client, c, a)  # a: friend_request from c; c: friend_accepted from a
+    assert (await send_dm(client, c, a, "while you were away")).status_code == 201
+    r = await client.post(
+        "/api/v1/friends/requests", json={"user_id": str(b.id)}, headers=a.headers
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        "/api/v1/friends/requests", json={"user_id": str(a.id)}, headers=b.headers
+    )
+    assert r.json()["status"] == "accepted"  # b answers in kind: a hears b accepted
+    title = await make_title(ctx)
+    comment = (
+        await client.post(
+            f"/api/v1/titles/{title.id}/comments", json={"body": "!"}, headers=a.headers
+        )
+    ).json()
+    for fan in (b, c):
+        r = await client.put(f"/api/v1/comments/{comment['id']}/like", headers=fan.headers)
+        assert r.status_code == 200, r.text
+
+    def seen(items: list[dict[str, Any]]) -> set[tuple[str, str, int]]:
+        return {(n["type"], n["actor"]["id"], n["actor_count"]) for n in items}
+
+    assert seen(await notifications(client, a)) == {
+        ("friend_request", str(c.id), 1),
+        ("message_while_away", str(c.id), 1),
+        ("friend_accepted", str(b.id), 1),
+        ("comment_liked", str(c.id), 2),
+    }
+    # a blocks b: nothing of b's reaches a, and the likes count c alone.
+    await block(client, a, b)
+    assert seen(await notifications(client, a)) == {
+        ("friend_request", str(c.id), 1),
+        ("message_while_away", str(c.id), 1),
+        ("comment_liked", str(c.id), 1),
+    }
+    # c blocks a: a block either way ends requests, friendship and messages, so a no longer
+    # hears of those from c, but a like the blocker gave is still heard of (blocking leaves
+    # the blocker free to like); and c no longer hears that a accepted.
+    await block(client, c, a)
+    assert seen(await notifications(client, a)) == {("comment_liked", str(c.id), 1)}
+    assert [n["type"] for n in await notifications(client, c)] == []

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from models.accounts.tables import Role
+from models.notifications.tables import NotificationType
 from models.social import policy
 from models.social.lists.tables import ShareRight, Visibility
 from models.social.policy import Actor, Relation
@@ -94,3 +95,24 @@ def test_comment_lists_hide_whom_the_reader_blocked() -> None:
     assert policy.lists_comments_of(reader, Relation(friends=True))
     assert policy.lists_comments_of(reader, policy.SELF)
     assert policy.lists_comments_of(Actor(None), policy.NOBODY)
+
+
+def test_notifications_follow_the_block_rules_of_the_act_they_tell_of() -> None:
+    someone = Actor(uuid.uuid4())
+    for type_ in NotificationType:
+        assert policy.notifies_of(type_, Relation())
+        assert policy.notifies_of(type_, Relation(friends=True))
+        # Whom I blocked I never hear of.
+        assert not policy.notifies_of(type_, Relation(blocks_other=True))
+        assert not policy.notifies_of(type_, Relation(blocks_other=True, blocked_by_other=True))
+    # Someone who blocked me is heard of exactly where the block leaves them free to act.
+    they_blocked_me = Relation(blocks_other=True)  # theirs, towards me
+    acts = {
+        NotificationType.comment_liked: policy.can_like_comment(someone, they_blocked_me, False),
+        NotificationType.friend_request: policy.can_request_friendship(someone, they_blocked_me),
+        NotificationType.message_while_away: policy.can_message(
+            someone, Relation(friends=True, blocks_other=True)
+        ),
+    }
+    for type_, allowed in acts.items():
+        assert policy.notifies_of(type_, Relation(blocked_by_other=True)) is allowed, type_

@@ -18,7 +18,7 @@ from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.pagination import Page, decode_cursor, encode_cursor
 from models.core.ratelimit import Limit, RateLimiter
-from models.notifications.service import do_notify
+from models.notifications.service import do_after_block_change, do_notify
 from models.notifications.tables import NotificationType
 from models.social import policy, presence
 from models.social.friends.schemas import BlockOut, FriendOut, FriendRequestOut, UserBrief
@@ -379,15 +379,21 @@ async def do_block(
     if were_friends:
         outbox.emit("friend:removed", {"user_id": str(user_id)}, room=user_room(me))
         outbox.emit("friend:removed", {"user_id": str(me)}, room=user_room(user_id))
+    await do_after_block_change(session, outbox, user_ids=(me, user_id))
     return BlockOut(user=_brief(target), since=since)
 
 
-async def do_unblock(session: AsyncSession, *, actor: Actor, user_id: uuid.UUID) -> None:
+async def do_unblock(
+    session: AsyncSession, outbox: Outbox, *, actor: Actor, user_id: uuid.UUID
+) -> None:
+    """Lift a block; notifications it silenced count again (they were kept, not deleted)."""
+    assert actor.user_id is not None
     result = await session.execute(
         delete(Block).where(Block.blocker_id == actor.user_id, Block.blocked_id == user_id)
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFound("You have not blocked this user", code="not_blocked")
+    await do_after_block_change(session, outbox, user_ids=(actor.user_id, user_id))
 
 
 # Reads -------------------------------------------------------------------------------------
