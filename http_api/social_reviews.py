@@ -104,7 +104,7 @@ async def post_comment(call: Call) -> CommentOut:
 
 @api.get("/comments/{comment_id}", response=CommentOut, auth="optional", errors=(404,))
 async def get_comment(call: Call) -> CommentOut:
-    """One comment."""
+    """One comment (404 when it is by a user I blocked: my lists leave it out too)."""
     async with call.ctx.sessions() as session:
         return await service.get_comment(
             session, actor=actor_of(call), comment_id=int_param(call, "comment_id")
@@ -121,7 +121,8 @@ async def get_comment(call: Call) -> CommentOut:
 async def list_replies(call: Call) -> Page[CommentOut]:
     """Replies to a comment, oldest first.
 
-    Signed in, replies by users I blocked are left out (pages stay full).
+    Signed in, replies by users I blocked are left out (pages stay full), and a comment by a
+    user I blocked has none to read (404).
     """
     async with call.ctx.sessions() as session:
         return await service.list_replies(

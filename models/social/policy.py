@@ -126,7 +126,8 @@ HIDE_COMMENTS_BY_BLOCKERS = False
 
 
 def lists_comments_of(actor: Actor, rel_to_author: Relation) -> bool:
-    """Whether the actor's comment lists (comments, replies) show this author's comments."""
+    """Whether the actor's comment lists (comments, replies) show this author's comments, and
+    whether the actor finds one by its id (otherwise 404, with its replies)."""
     if not actor.signed_in:
         return True
     return not (

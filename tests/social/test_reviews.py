@@ -283,18 +283,57 @@ async def test_reply_lists_leave_out_users_i_blocked(
         assert all(len(p) == limit for p in pages[:-1]) and 0 < len(pages[-1]) <= limit
         assert [cid for p in pages for cid in p] == shown, limit
     assert [c for p in await _pages(client, url, ann, 3) for c in p] == [c for c, _ in written]
-    # A thread a blocked user started leaves the top-level list; replies to it by others stay
-    # reachable (the reader may hold its id from before the block).
+    # A thread a blocked user started leaves the top-level list, and by its id it is not found
+    # either, with its replies: the same 404 as a comment that never was. Others read it all.
     theirs = await _comment(client, pest, title.id)
     reply = await _comment(client, ann, title.id, theirs)
     listed = (
         await client.get(f"/api/v1/titles/{title.id}/comments", headers=reader.headers)
     ).json()
     assert theirs not in [c["id"] for c in listed["items"]]
-    replies = (
-        await client.get(f"/api/v1/comments/{theirs}/replies", headers=reader.headers)
-    ).json()
+    missing = await client.get("/api/v1/comments/999999999", headers=reader.headers)
+    for path in (f"/api/v1/comments/{theirs}", f"/api/v1/comments/{theirs}/replies"):
+        r = await client.get(path, headers=reader.headers)
+        assert r.status_code == 404 and r.json() == missing.json(), path
+        for other in (ann, pest, None):
+            r = await client.get(path, headers=other.headers if other else None)
+            assert r.status_code == 200, (path, r.text)
+    replies = (await client.get(f"/api/v1/comments/{theirs}/replies", headers=ann.headers)).json()
     assert [c["id"] for c in replies["items"]] == [reply]
+    # A reply by someone else in that thread is not the blocked user's: found by its id.
+    r = await client.get(f"/api/v1/comments/{reply}", headers=reader.headers)
+    assert r.status_code == 200 and r.json()["parent_id"] == theirs
+
+
+async def test_reply_count_leaves_out_the_replies_the_reader_does_not_see(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    reader, pest, ann = await accounts(ctx, client, 3)
+    title = await make_title(ctx)
+    top = await _comment(client, ann, title.id)
+    for who in (pest, ann, pest, reader, pest):
+        await _comment(client, who, title.id, top)
+    await block(client, reader, pest)
+    # A deleted reply is still listed (shown as deleted), so still counted.
+    deleted = await _comment(client, ann, title.id, top)
+    assert (
+        await client.delete(f"/api/v1/comments/{deleted}", headers=ann.headers)
+    ).status_code == 204
+
+    async def counts(who: Account | None) -> tuple[int, int, int]:
+        headers = who.headers if who else None
+        listed = (await client.get(f"/api/v1/titles/{title.id}/comments", headers=headers)).json()
+        one = (await client.get(f"/api/v1/comments/{top}", headers=headers)).json()
+        replies = [
+            c for p in await _pages(client, f"/api/v1/comments/{top}/replies", who, 50) for c in p
+        ]
+        return listed["items"][0]["reply_count"], one["reply_count"], len(replies)
+
+    assert await counts(reader) == (3, 3, 3)
+    assert await counts(ann) == await counts(pest) == await counts(None) == (6, 6, 6)
+    r = await client.delete(f"/api/v1/blocks/{pest.id}", headers=reader.headers)
+    assert r.status_code == 204
+    assert await counts(reader) == (6, 6, 6)
 
 
 @pytest.mark.parametrize("hide_blockers", [False, True])
@@ -345,8 +384,10 @@ async def test_comment_lists_cost_a_fixed_number_of_queries(
         await block(client, reader, pest)
     for i in range(12):
         author = pests[i % len(pests)] if i % 3 else ann
-        await _comment(client, author, title.id)
+        mine = await _comment(client, author, title.id)
         await _comment(client, author, title.id, top)
+        # Every comment has a reply the reader does not see: reply counts are corrected.
+        await _comment(client, pests[i % len(pests)], title.id, mine)
     counts: dict[tuple[str, int], int] = {}
     for who, label in ((Actor(reader.id), "reader"), (Actor(None), "anonymous")):
         for limit in (1, 4):
@@ -356,11 +397,13 @@ async def test_comment_lists_cost_a_fixed_number_of_queries(
                         session, actor=who, title_id=title.id, cursor=None, limit=limit
                     )
                     assert len(page.items) == limit
+                    assert {c.reply_count for c in page.items} == {0 if who.user_id else 1}
                     page = await service.list_replies(
                         session, actor=who, comment_id=top, cursor=None, limit=limit
                     )
                     assert len(page.items) == limit
             counts[(label, limit)] = counter.count
-    # title + page + authors (+ my likes when signed in), then parent + page + authors (+ likes)
-    assert counts[("reader", 1)] == counts[("reader", 4)] == 8
+    # title + page + authors (+ my likes and the replies I do not see, when signed in), then
+    # parent + page + authors (+ likes; replies have no replies)
+    assert counts[("reader", 1)] == counts[("reader", 4)] == 9
     assert counts[("anonymous", 1)] == counts[("anonymous", 4)] == 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, exists, select, text, update
+from sqlalchemy import ColumnElement, Row, and_, delete, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -300,7 +300,7 @@ async def do_like_title(ctx: Context, *, actor: Actor, title_id: int, like: bool
 # Comments ------------------------------------------------------------------------------------
 
 
-def _comment_out(c: Comment, author: User | None, liked: bool) -> CommentOut:
+def _comment_out(c: Comment, author: User | None, liked: bool, hidden_replies: int) -> CommentOut:
     deleted = c.deleted_at is not None
     return CommentOut(
         id=c.id,
@@ -313,7 +313,7 @@ def _comment_out(c: Comment, author: User | None, liked: bool) -> CommentOut:
         spoiler=c.spoiler,
         deleted=deleted,
         like_count=c.like_count,
-        reply_count=c.reply_count,
+        reply_count=c.reply_count - hidden_replies,
         liked_by_me=liked,
         created_at=c.created_at,
         edited_at=c.edited_at,
@@ -321,6 +321,7 @@ def _comment_out(c: Comment, author: User | None, liked: bool) -> CommentOut:
 
 
 async def _outs(session: AsyncSession, actor: Actor, comments: list[Comment]) -> list[CommentOut]:
+    """Comments as this reader sees them, in at most four queries whatever the count."""
     authors = (
         {
             u.id: u
@@ -343,11 +344,38 @@ async def _outs(session: AsyncSession, actor: Actor, comments: list[Comment]) ->
                 )
             ).all()
         )
-    return [_comment_out(c, authors.get(c.author_id), c.id in liked) for c in comments]
+    hidden = await _hidden_replies(session, actor, [c.id for c in comments if c.reply_count])
+    return [
+        _comment_out(c, authors.get(c.author_id), c.id in liked, hidden.get(c.id, 0))
+        for c in comments
+    ]
 
 
-async def access_comment(session: AsyncSession, *, comment_id: int, lock: bool = False) -> Comment:
+async def _hidden_replies(
+    session: AsyncSession, actor: Actor, comment_ids: list[int]
+) -> dict[int, int]:
+    """How many replies to each comment the reader's reply lists leave out, so `reply_count`
+    counts what they can read: one grouped query over the replies of the page's comments
+    (none when no comment has replies or the reader hides nobody)."""
+    listed = _listed_for(actor)
+    if not comment_ids or not listed:
+        return {}
+    rows = await session.execute(
+        select(Comment.parent_id, func.count())
+        .where(Comment.parent_id.in_(comment_ids), ~and_(*listed))
+        .group_by(Comment.parent_id)
+    )
+    return {parent: int(n) for parent, n in rows if parent is not None}
+
+
+async def access_comment(
+    session: AsyncSession, *, comment_id: int, lock: bool = False, reader: Actor | None = None
+) -> Comment:
+    """With a `reader`, a comment their lists leave out (policy.lists_comments_of) is not
+    found either, the same 404 as a comment that does not exist."""
     q = select(Comment).where(Comment.id == comment_id)
+    if reader is not None:
+        q = q.where(*_listed_for(reader))
     if lock:
         q = q.with_for_update()
     c = await session.scalar(q)
@@ -528,8 +556,8 @@ async def list_replies(
     session: AsyncSession, *, actor: Actor, comment_id: int, cursor: str | None, limit: int
 ) -> Page[CommentOut]:
     """Replies to one comment, oldest first (a conversation reads downwards), without those
-    the actor's blocks hide."""
-    parent = await access_comment(session, comment_id=comment_id)
+    the actor's blocks hide; a comment the actor's blocks hide has no replies to read."""
+    parent = await access_comment(session, comment_id=comment_id, reader=actor)
     q = (
         select(Comment)
         .where(Comment.parent_id == parent.id, *_listed_for(actor))
@@ -549,5 +577,6 @@ async def list_replies(
 
 
 async def get_comment(session: AsyncSession, *, actor: Actor, comment_id: int) -> CommentOut:
-    c = await access_comment(session, comment_id=comment_id)
+    """One comment, unless the actor's blocks hide it from their lists (then 404)."""
+    c = await access_comment(session, comment_id=comment_id, reader=actor)
     return (await _outs(session, actor, [c]))[0]
