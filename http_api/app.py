@@ -7,7 +7,6 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -30,7 +29,7 @@ from http_api import (
 from http_api.middleware import RequestLogMiddleware
 from http_api.openapi import build_openapi
 from http_api.routing import Api, JSONResponse
-from models.core.errors import DomainError, from_database
+from models.core.errors import DomainError, Unavailable, from_backend
 from models.core.settings import Settings
 
 log = logging.getLogger("cinema.http")
@@ -78,15 +77,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
-async def _data_error(request: Request, exc: Exception) -> Response:
-    translated = from_database(exc)
-    if translated is None:
-        return await _unexpected(request, exc)
-    return await _domain_error(request, translated)
-
-
 async def _unexpected(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get("state", {}).get("request_id")
+    translated = from_backend(exc)
+    if translated is not None:
+        if isinstance(translated, Unavailable):
+            log.warning(
+                "%s %s: a backing service is unavailable: %s",
+                request.method,
+                request.url.path,
+                exc,
+                extra={"event": "http_unavailable", "request_id": request_id},
+            )
+        return await _domain_error(request, translated)
     log.error(
         "unhandled error on %s %s",
         request.method,
@@ -145,7 +148,6 @@ def create_http_app(
         exception_handlers={
             DomainError: _domain_error,
             HTTPException: _http_error,
-            DataError: _data_error,
             Exception: _unexpected,
         },
         lifespan=lifespan,

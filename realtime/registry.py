@@ -22,7 +22,7 @@ from models.core.errors import (
     Forbidden,
     InvalidInput,
     check_storable,
-    from_database,
+    from_backend,
     validation_details,
 )
 from models.core.events import Outbox
@@ -154,7 +154,7 @@ async def dispatch(
     except DomainError as exc:
         result = error_ack(exc)
     except Exception as exc:
-        translated = from_database(exc)
+        translated = from_backend(exc)
         if translated is not None:
             result = error_ack(translated)
         else:

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import DateTime, MetaData, func
+from asyncpg.exceptions import CannotConnectNowError, TooManyConnectionsError
+from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from models.core.errors import Unavailable
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -53,7 +56,18 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 10)
-    return create_async_engine(asyncpg_url(url), **kwargs)
+    engine = create_async_engine(asyncpg_url(url), **kwargs)
+    event.listen(engine.sync_engine, "do_connect", _connect)
+    return engine
+
+
+def _connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> Any:
+    """Open a connection; a server that refuses or is starting up is `Unavailable` (a 503 to
+    retry), where asyncpg would raise a bare OSError that reads like a bug."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except (OSError, CannotConnectNowError, TooManyConnectionsError) as exc:
+        raise Unavailable() from exc
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

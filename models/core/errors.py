@@ -80,13 +80,34 @@ class RateLimited(DomainError):
         self.retry_after_s = retry_after_s
 
 
-def from_database(exc: BaseException) -> DomainError | None:
-    """Input the database refused as data (an id past bigint, a malformed value) is the
-    client's mistake, not a server error."""
-    from sqlalchemy.exc import DataError
+class Unavailable(DomainError):
+    """PostgreSQL or Redis cannot be reached right now (restarting, failing over): the
+    request did nothing and may be retried."""
+
+    code = "service_unavailable"
+    status = 503
+
+    def __init__(self, retry_after_s: int = 5) -> None:
+        super().__init__(
+            f"The service is briefly unavailable; retry in {retry_after_s} s",
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+
+def from_backend(exc: BaseException) -> DomainError | None:
+    """What a failure of the database or Redis means for the client, when it is not a bug:
+    input the database refused as data (an id past bigint, a malformed value) is the client's
+    mistake; a lost or refused connection is a 503 to retry."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import DataError, DBAPIError
 
     if isinstance(exc, DataError):
         return InvalidInput("A value is out of range or malformed", code="invalid_input")
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return Unavailable()
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return Unavailable()
     return None
 
 
