@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, Response
 
 from http_api.routing import Api, Call
 from models.core import clock
-from models.core.errors import DomainError, Forbidden, Gone, InvalidInput, NotFound
+from models.core.errors import DomainError, Forbidden, Gone, InvalidInput, NotFound, parse_id
 from models.media import history, service, signing
 from models.media.schemas import (
     ContinueOut,
@@ -39,10 +39,10 @@ files = Api(tags=["media"], prefix="")
 
 def _id(call: Call, name: str) -> int:
     """A numeric path parameter; anything else names nothing."""
-    raw = str(call.params[name])
-    if not raw.isdigit() or len(raw) > 18:
+    value = parse_id(str(call.params[name]))
+    if value is None:
         raise NotFound(f"No such {name.removesuffix('_id')}", code="not_found")
-    return int(raw)
+    return value
 
 
 async def _target(call: Call) -> service.Target:
@@ -57,7 +57,7 @@ async def _upload(call: Call) -> MediaAssetOut:
     target = await _target(call)
     limit = call.ctx.settings.media_max_upload_bytes
     declared = call.request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise DomainError(
             f"The upload is larger than {limit} bytes", code="payload_too_large", status=413
         )

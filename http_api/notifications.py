@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from http_api.routing import Api, Call
-from models.core.errors import NotFound
+from models.core.errors import NotFound, parse_id
 from models.notifications import push, service
 from models.notifications.schemas import (
     FollowsOut,
@@ -28,9 +28,10 @@ def _int_param(call: Call, name: str) -> int:
     raw = call.params[name]
     if isinstance(raw, int):
         return raw
-    if not str(raw).isdigit() or len(str(raw)) > 18:
+    value = parse_id(str(raw))
+    if value is None:
         raise NotFound("Not found", code="not_found")
-    return int(raw)
+    return value
 
 
 @api.get("/notifications", query=InboxQuery, response=NotificationPage, errors=(422,))

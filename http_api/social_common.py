@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from http_api.routing import Call
-from models.core.errors import InvalidInput
+from models.core.errors import InvalidInput, parse_id
 from models.social.policy import Actor
 
 
@@ -23,7 +23,7 @@ def user_param(call: Call, name: str = "user_id") -> uuid.UUID:
 
 
 def int_param(call: Call, name: str) -> int:
-    raw = str(call.params[name])
-    if not raw.isdigit() or len(raw) > 18:
+    value = parse_id(str(call.params[name]))
+    if value is None:
         raise InvalidInput(f"{name} must be a positive integer", code="invalid_id")
-    return int(raw)
+    return value

@@ -32,7 +32,7 @@ from models.catalog.tables import (
     TitleKind,
     TitleTag,
 )
-from models.core.errors import Conflict, InvalidInput, NotFound
+from models.core.errors import Conflict, InvalidInput, NotFound, parse_id
 from models.core.events import Outbox
 from models.core.pagination import decode_cursor, encode_cursor
 
@@ -586,7 +586,8 @@ def _collection_dict(c: Collection) -> dict[str, Any]:
 
 async def access_collection(session: AsyncSession, *, ref: str) -> Collection:
     """By id or slug."""
-    where = Collection.id == int(ref) if ref.isdigit() else Collection.slug == ref
+    collection_id = parse_id(ref)
+    where = Collection.id == collection_id if collection_id is not None else Collection.slug == ref
     collection = (await session.scalars(select(Collection).where(where))).first()
     if collection is None:
         raise NotFound(f"Collection {ref} not found", code="collection_not_found")

@@ -139,6 +139,15 @@ def check_storable(value: Any, where: str) -> None:
             check_storable(item, where)
 
 
+def parse_id(raw: str) -> int | None:
+    """A bigint id written in ASCII digits, else None. str.isdigit() alone also accepts "³"
+    (which int() refuses) and other scripts' digits (which int() reads)."""
+    if not (raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if value < _INT64 else None
+
+
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     """pydantic's errors as {loc, message, type}, without echoing the input back."""
     return [
