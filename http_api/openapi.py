@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
 from http_api.routing import Endpoint
 
@@ -39,21 +39,35 @@ _REASONS = {
 
 
 class _Schemas:
-    def __init__(self) -> None:
-        self.components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    """Every model of every route in one pass, so pydantic names them together: two models
+    with one class name (catalog's and social's RatingSummary) get distinct components
+    instead of one silently describing the other."""
 
-    def of(self, tp: Any, mode: str) -> dict[str, Any]:
-        schema = TypeAdapter(tp).json_schema(ref_template=REF, mode=mode)  # type: ignore[arg-type]
-        self.components.update(schema.pop("$defs", {}))
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            # Generic models (Page[ItemOut]) get names OpenAPI accepts: Page_ItemOut_.
-            name = re.sub(r"[^a-zA-Z0-9._-]", "_", tp.__name__)
-            self.components.setdefault(name, schema)
-            return {"$ref": REF.format(model=name)}
+    def __init__(self, endpoints: list[Endpoint]) -> None:
+        inputs: list[tuple[tuple[int, str], JsonSchemaMode, TypeAdapter[Any]]] = []
+        for i, e in enumerate(endpoints):
+            parts: list[tuple[str, Any, JsonSchemaMode]] = [
+                ("body", e.body, "validation"),
+                ("form", e.form, "validation"),
+                ("query", e.query, "validation"),
+                ("response", e.response, "serialization"),
+            ]
+            inputs += [((i, part), mode, TypeAdapter(tp)) for part, tp, mode in parts if tp]
+        by_key, defs = TypeAdapter.json_schemas(inputs, ref_template=REF)
+        self._by_key = {key: schema for (key, _mode), schema in by_key.items()}
+        self.components: dict[str, Any] = {"Error": ERROR_SCHEMA, **defs.get("$defs", {})}
+
+    def of(self, index: int, part: str) -> dict[str, Any]:
+        return self._by_key[(index, part)]
+
+    def resolved(self, index: int, part: str) -> dict[str, Any]:
+        schema = self.of(index, part)
+        while "$ref" in schema:
+            schema = self.components[schema["$ref"].rsplit("/", 1)[-1]]
         return schema
 
 
-def _parameters(e: Endpoint, schemas: _Schemas) -> list[dict[str, Any]]:
+def _parameters(e: Endpoint, index: int, schemas: _Schemas) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = [
         {
             "name": name,
@@ -64,8 +78,7 @@ def _parameters(e: Endpoint, schemas: _Schemas) -> list[dict[str, Any]]:
         for name, conv in e.path_params
     ]
     if e.query is not None:
-        full = TypeAdapter(e.query).json_schema(ref_template=REF)
-        schemas.components.update(full.pop("$defs", {}))
+        full = schemas.resolved(index, "query")
         required = set(full.get("required", []))
         for name, prop in full.get("properties", {}).items():
             param: dict[str, Any] = {
@@ -83,30 +96,26 @@ def _parameters(e: Endpoint, schemas: _Schemas) -> list[dict[str, Any]]:
 
 
 def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dict[str, Any]:
-    schemas = _Schemas()
+    schemas = _Schemas(endpoints)
     paths: dict[str, Any] = {}
-    for e in endpoints:
+    for i, e in enumerate(endpoints):
         op: dict[str, Any] = {
             "operationId": f"{e.handler.__module__.split('.')[-1]}_{e.handler.__name__}",
             "summary": e.summary,
             "tags": e.tags,
         }
-        params = _parameters(e, schemas)
+        params = _parameters(e, i, schemas)
         if params:
             op["parameters"] = params
         if e.body is not None:
             op["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": schemas.of(e.body, "validation")}},
+                "content": {"application/json": {"schema": schemas.of(i, "body")}},
             }
         elif e.form is not None:
             op["requestBody"] = {
                 "required": True,
-                "content": {
-                    "application/x-www-form-urlencoded": {
-                        "schema": schemas.of(e.form, "validation")
-                    }
-                },
+                "content": {"application/x-www-form-urlencoded": {"schema": schemas.of(i, "form")}},
             }
         responses: dict[str, Any] = {}
         if e.status == 204:
@@ -118,7 +127,7 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
             }
         else:
             content = (
-                {"application/json": {"schema": schemas.of(e.response, "serialization")}}
+                {"application/json": {"schema": schemas.of(i, "response")}}
                 if e.response is not None
                 else {"application/json": {"schema": {}}}
             )

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from openapi_spec_validator import validate
+from pydantic import BaseModel
 
 from cinema.logsetup import flush_logs, setup_logging
 from http_api.app import all_endpoints
@@ -143,3 +144,38 @@ async def test_nul_characters_are_invalid_input(client: httpx.AsyncClient, ctx: 
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
     r = await client.get("/api/v1/titles", params={"q": "god\u0000father"})
     assert r.status_code == 422
+
+
+async def test_openapi_gives_each_model_its_own_schema(client: httpx.AsyncClient) -> None:
+    """Two models with one class name (catalog's and social's RatingSummary) once shared a
+    component: the docs described one route's answer with the other's fields."""
+    spec = (await client.get("/openapi.json")).json()
+    components = spec["components"]["schemas"]
+
+    def resolve(schema: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in schema:
+            schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+        return schema
+
+    for e in all_endpoints():
+        op = spec["paths"][re.sub(r":\w+}", "}", e.path)][e.method.lower()]
+        if isinstance(e.response, type) and issubclass(e.response, BaseModel) and e.status != 204:
+            content = op["responses"][str(e.status)]["content"]["application/json"]
+            documented = resolve(content["schema"])
+            own = e.response.model_json_schema(mode="serialization")
+            assert set(documented.get("properties", {})) == set(own.get("properties", {})), (
+                e.method,
+                e.path,
+            )
+        if e.body is not None:
+            content = op["requestBody"]["content"]["application/json"]
+            documented = resolve(content["schema"])
+            own = e.body.model_json_schema(mode="validation")
+            assert set(documented.get("properties", {})) == set(own.get("properties", {})), (
+                e.method,
+                e.path,
+            )
+        if e.query is not None:
+            documented_params = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+            own = e.query.model_json_schema(mode="validation")
+            assert documented_params == set(own["properties"]), (e.method, e.path)
