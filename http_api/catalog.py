@@ -13,6 +13,7 @@ from models.accounts.tables import Role
 from models.catalog import browse, cache, schemas, service
 from models.catalog.cache import CachedBody, cache_for, key_of
 from models.core.db import transaction
+from models.parties import service as party_service
 
 api = Api(tags=["catalog"])
 
@@ -222,7 +223,9 @@ async def delete_title(call: Call) -> None:
     call.require_role(Role.editor)
     title_id: int = call.params["title_id"]
     async with transaction(call.ctx.sessions) as session:
+        parties = await party_service.lock_parties_of_media(session, title_id=title_id)
         await service.do_delete_title(session, title_id=title_id)
+    await party_service.do_end_for_removed_media(call.ctx, party_ids=parties)
     await cache.invalidate_title(call.ctx, title_id)
 
 
@@ -264,8 +267,11 @@ async def update_season(call: Call) -> schemas.TitleDetail:
 async def delete_season(call: Call) -> None:
     """Delete a season and its episodes (editors)."""
     call.require_role(Role.editor)
+    season_id: int = call.params["season_id"]
     async with transaction(call.ctx.sessions) as session:
-        title_id = await service.do_delete_season(session, season_id=call.params["season_id"])
+        parties = await party_service.lock_parties_of_media(session, season_id=season_id)
+        title_id = await service.do_delete_season(session, season_id=season_id)
+    await party_service.do_end_for_removed_media(call.ctx, party_ids=parties)
     await cache.invalidate_title(call.ctx, title_id)
 
 
@@ -308,8 +314,11 @@ async def update_episode(call: Call) -> schemas.TitleDetail:
 async def delete_episode(call: Call) -> None:
     """Delete an episode (editors)."""
     call.require_role(Role.editor)
+    episode_id: int = call.params["episode_id"]
     async with transaction(call.ctx.sessions) as session:
-        title_id = await service.do_delete_episode(session, episode_id=call.params["episode_id"])
+        parties = await party_service.lock_parties_of_media(session, episode_id=episode_id)
+        title_id = await service.do_delete_episode(session, episode_id=episode_id)
+    await party_service.do_end_for_removed_media(call.ctx, party_ids=parties)
     await cache.invalidate_title(call.ctx, title_id)
 
 

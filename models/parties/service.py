@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
 from models.accounts.tables import User
-from models.catalog.tables import Episode, Title
+from models.catalog.tables import Episode, Season, Title
 from models.core.clock import now, now_ms
 from models.core.context import Context
 from models.core.db import transaction
@@ -45,6 +46,7 @@ from models.parties.state import (
     Command,
     ControlMode,
     Disconnect,
+    End,
     Join,
     Media,
     MemberRemoved,
@@ -320,6 +322,44 @@ async def do_resume(ctx: Context, *, party_id: str, user_id: str, sid: str) -> b
     return False
 
 
+async def lock_parties_of_media(
+    session: AsyncSession,
+    *,
+    title_id: int | None = None,
+    season_id: int | None = None,
+    episode_id: int | None = None,
+) -> list[uuid.UUID]:
+    """The parties not yet ended on media about to be deleted (a title with its episodes, a
+    season's episodes, or one episode). The media rows are locked, so no party starts on
+    them before the caller's transaction ends."""
+    episodes = select(Episode.id)
+    if title_id is not None:
+        episodes = episodes.join(Season, Season.id == Episode.season_id).where(
+            Season.title_id == title_id
+        )
+        await session.execute(select(Title.id).where(Title.id == title_id).with_for_update())
+    elif season_id is not None:
+        episodes = episodes.where(Episode.season_id == season_id)
+    else:
+        episodes = episodes.where(Episode.id == episode_id)
+    episode_ids = list(await session.scalars(episodes.with_for_update(of=Episode)))
+    on_media: list[ColumnElement[bool]] = [Party.episode_id.in_(episode_ids)]
+    if title_id is not None:
+        on_media.append(Party.title_id == title_id)
+    found = await session.scalars(select(Party.id).where(Party.ended_at.is_(None), or_(*on_media)))
+    return list(found)
+
+
+async def do_end_for_removed_media(ctx: Context, *, party_ids: Sequence[uuid.UUID]) -> None:
+    """After the media's deletion committed: its parties end for every member at once,
+    instead of playing on in Redis with their rows gone."""
+    for party_id in party_ids:
+        try:
+            await do_command(ctx, party_id=party_id, command=End(None, reason="media_removed"))
+        except (NotFound, Gone):
+            pass  # its live state already expired, or it ended meanwhile
+
+
 def _cause(command: Command) -> str:
     name = type(command).__name__
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
@@ -584,7 +624,9 @@ async def do_chat(
     client_id: str | None,
 ) -> tuple[ChatMessageOut, bool]:
     """Store a member's message; (message, created). A retried client_id returns the first."""
-    await access_live(ctx, party_id=party_id, user_id=user_id)
+    state = await access_live(ctx, party_id=party_id, user_id=user_id)
+    if state.phase is Phase.ENDED:
+        raise Gone("This party has ended", code="party_ended")
     text = check_chat_text(text)
     if client_id is not None:
         existing = await session.scalar(

@@ -256,7 +256,8 @@ class ChangeMedia:
 
 @dataclass(frozen=True, slots=True)
 class End:
-    by: str
+    by: str | None  # None: not a member but the system (the party's media was deleted)
+    reason: str = "ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -681,9 +682,10 @@ def _change_media(s: PartyState, c: ChangeMedia, now: int, removals: _Removals) 
 
 
 def _end(s: PartyState, c: End, now: int, removals: _Removals) -> PartyState:
-    _require_host(s, c.by, "end the party")
+    if c.by is not None:
+        _require_host(s, c.by, "end the party")
     s = _hold(s, now, Phase.ENDED)
-    return replace(s, waiting_for=frozenset(), wait_deadline_ms=None, ended_reason="ended")
+    return replace(s, waiting_for=frozenset(), wait_deadline_ms=None, ended_reason=c.reason)
 
 
 def _tick(s: PartyState, c: Tick, now: int, removals: _Removals) -> PartyState:

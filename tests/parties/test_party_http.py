@@ -131,3 +131,30 @@ async def test_reference_client_is_served(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/javascript")
     assert "export class PartyClient" in r.text and "export function correct" in r.text
+
+
+async def test_deleting_the_media_ends_its_parties(client: httpx.AsyncClient, ctx: Context) -> None:
+    """The party row went with its title (ON DELETE CASCADE) while the live state played on:
+    members could still command it, and chat answered 500 (schemathesis found it)."""
+    editor = await make_account(ctx, client, role="editor")
+    host = await make_account(ctx, client)
+    r = await client.post(
+        "/api/v1/titles", json={"title": "Soon gone", "kind": "film"}, headers=editor.headers
+    )
+    doomed = r.json()["id"]
+    r = await client.post("/api/v1/parties", json={"title_id": doomed}, headers=host.headers)
+    party_id = r.json()["party_id"]
+
+    r = await client.delete(f"/api/v1/titles/{doomed}", headers=editor.headers)
+    assert r.status_code == 204, r.text
+
+    r = await client.post(
+        f"/api/v1/parties/{party_id}/messages", json={"text": "still here?"}, headers=host.headers
+    )
+    assert r.status_code in (404, 410), r.text
+    r = await client.post(
+        f"/api/v1/parties/{party_id}/commands", json={"type": "play"}, headers=host.headers
+    )
+    assert r.status_code in (404, 409, 410), r.text
+    state = await service.runtime(ctx).live.load(party_id)
+    assert state is None or state.ended_reason == "media_removed"

@@ -345,6 +345,7 @@ TABLE = [
     ),
     Row("member ends", lambda: party("a"), End("a"), error="forbidden"),
     Row("host ends", lambda: playing("a"), End("h"), Phase.ENDED),
+    Row("the system ends (media deleted)", lambda: playing("a"), End(None, "gone"), Phase.ENDED),
     # ended
     Row("anything after the end", ended, Join("b"), error="party_ended"),
     Row("play after the end", ended, Play("h"), error="party_ended"),
