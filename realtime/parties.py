@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import uuid
 from collections.abc import AsyncIterator, Callable, Container
 from typing import Any
@@ -209,12 +210,20 @@ async def _start(ctx: Context, sio: Any) -> None:
 
 
 def _fast_time_sync(sio: Any) -> Callable[..., Any]:
-    async def handler(sid: str, data: Any = None) -> dict[str, Any]:
+    async def handler(sid: str, *args: Any) -> dict[str, Any]:
+        # *args: a client may send more than one argument; answer the first like any event.
         t1 = now_ms()
         if not await sio.get_session(sid):
             return {"ok": False, "error": {"code": "unauthorized", "message": "Not connected"}}
+        data: Any = args[0] if args else None
         t0 = data.get("t0") if isinstance(data, dict) else None
-        if not isinstance(t0, int | float) or isinstance(t0, bool) or len(data) != 1:
+        # NaN and Infinity cannot be echoed: JSON has no such numbers (JSON.parse throws).
+        if (
+            not isinstance(t0, int | float)
+            or isinstance(t0, bool)
+            or not math.isfinite(t0)
+            or len(data) != 1
+        ):
             return {
                 "ok": False,
                 "error": {"code": "invalid_payload", "message": 'Send {"t0": <client ms>}'},

@@ -101,7 +101,7 @@ class MediaIn(_MediaChoice):
 
 
 class TimeSyncIn(_In):
-    t0: float = Field(description="Client clock at send (echoed back)")
+    t0: float = Field(allow_inf_nan=False, description="Client clock at send (echoed back)")
 
 
 class InviteIn(_In):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Any
 
@@ -142,6 +143,20 @@ async def test_time_sync_answers_with_server_timestamps(
     assert data["t0"] == t0
     # Same machine, same clock: the server's stamps fall inside our round trip.
     assert t0 - 1 <= data["t1"] <= data["t2"] <= t3 + 1
+
+
+async def test_time_sync_refuses_what_it_cannot_echo(
+    party_servers: Servers, members: Members
+) -> None:
+    """NaN/Infinity were echoed into the ack (a browser's JSON.parse throws on the packet) and
+    a second argument left the ack hanging (socket fuzzer)."""
+    a, _ = party_servers
+    rec = await members.connect(a)
+    for t0 in (math.nan, math.inf, -math.inf):
+        assert await err(rec, "time:sync", {"t0": t0}) == "invalid_payload"
+    both = await rec.client.call("time:sync", ({"t0": 1.0}, {"t0": 2.0}), timeout=5)
+    assert both["ok"] and both["data"]["t0"] == 1.0
+    assert (await rec.call("ping", {}))["ok"]
 
 
 async def test_buffering_waits_then_times_out_and_late_joiner_moves_nobody(
