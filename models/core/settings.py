@@ -87,6 +87,18 @@ class Settings(BaseSettings):
     # switching networks reconnects within it).
     presence_grace_ms: int = 5000
 
+    # Social limits per user, sliding windows in Redis (429 with Retry-After; a rate_limited
+    # ack over a socket): new friend requests (generous for adding the people one knows, a
+    # wall for spamming strangers), comments, private messages, typing signals.
+    friend_request_limit: int = Field(default=30, ge=1)
+    friend_request_window_s: int = Field(default=3600, ge=1)
+    comment_limit: int = Field(default=30, ge=1)
+    comment_window_s: int = Field(default=60, ge=1)
+    dm_send_limit: int = Field(default=120, ge=1)
+    dm_send_window_s: int = Field(default=60, ge=1)
+    dm_typing_limit: int = Field(default=120, ge=1)
+    dm_typing_window_s: int = Field(default=60, ge=1)
+
     # Notifications: likes on one comment within this window become one notification; an
     # email waits this long (or until the window closes) and goes only if still unread.
     notify_group_window_s: int = 600

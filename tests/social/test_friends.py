@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import uuid
 
 import httpx
+import pytest
 
 from models.core.context import Context
+from models.core.db import transaction
+from models.core.errors import RateLimited
+from models.core.events import Outbox
+from models.core.settings import Settings
+from models.social.friends import service as friends
+from models.social.messages.service import send_limit, typing_limit
+from models.social.policy import Actor
+from models.social.reviews.service import comment_limit
 from tests.conftest import LiveServer
 from tests.factories import Account
 from tests.realtime_client import connected
@@ -170,8 +181,9 @@ async def test_friend_events_reach_sockets(
 async def test_new_requests_are_rate_limited_per_user(
     client: httpx.AsyncClient, ctx: Context
 ) -> None:
-    from models.social.friends.service import REQUEST_LIMIT
+    from models.social.friends.service import request_limit
 
+    REQUEST_LIMIT = request_limit(ctx.settings)
     spammer, asker, other = await accounts(ctx, client, 3)
     targets = await bulk_users(ctx, REQUEST_LIMIT.limit + 1)
 
@@ -205,3 +217,67 @@ async def test_new_requests_are_rate_limited_per_user(
     assert accepted.json()["status"] == "accepted"
     # The limit is the sender's own: others still ask whom they like.
     assert (await ask(other, targets[-1])).status_code == 201
+
+
+def test_social_limits_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings(env="development")
+    assert [
+        (limit.limit, limit.window_s)
+        for limit in (
+            friends.request_limit(defaults),
+            comment_limit(defaults),
+            send_limit(defaults),
+            typing_limit(defaults),
+        )
+    ] == [(30, 3600), (30, 60), (120, 60), (120, 60)]
+    for name, value in {
+        "FRIEND_REQUEST_LIMIT": "5",
+        "FRIEND_REQUEST_WINDOW_S": "600",
+        "COMMENT_LIMIT": "6",
+        "COMMENT_WINDOW_S": "70",
+        "DM_SEND_LIMIT": "7",
+        "DM_SEND_WINDOW_S": "80",
+        "DM_TYPING_LIMIT": "8",
+        "DM_TYPING_WINDOW_S": "90",
+    }.items():
+        monkeypatch.setenv(name, value)
+    chosen = Settings(env="development")
+    assert [
+        (limit.limit, limit.window_s)
+        for limit in (
+            friends.request_limit(chosen),
+            comment_limit(chosen),
+            send_limit(chosen),
+            typing_limit(chosen),
+        )
+    ] == [(5, 600), (6, 70), (7, 80), (8, 90)]
+    monkeypatch.setenv("FRIEND_REQUEST_LIMIT", "0")
+    with pytest.raises(ValueError, match="friend_request_limit"):
+        Settings(env="development")
+
+
+async def test_the_friend_request_limit_follows_its_settings(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    tight = dataclasses.replace(
+        ctx,
+        settings=ctx.settings.model_copy(
+            update={"friend_request_limit": 2, "friend_request_window_s": 1}
+        ),
+    )
+    (spammer,) = await accounts(ctx, client, 1)
+    targets = await bulk_users(ctx, 3)
+
+    async def ask(target: uuid.UUID) -> None:
+        async with transaction(tight.sessions) as session:
+            await friends.do_send_request(
+                tight, session, Outbox(), actor=Actor(spammer.id), to_user_id=target
+            )
+
+    await ask(targets[0])
+    await ask(targets[1])
+    with pytest.raises(RateLimited) as over:
+        await ask(targets[2])
+    assert over.value.retry_after_s == 1
+    await asyncio.sleep(1.1)  # the window slides past the first two
+    await ask(targets[2])

@@ -18,6 +18,7 @@ from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.pagination import Page, decode_cursor, encode_cursor
 from models.core.ratelimit import Limit, RateLimiter
+from models.core.settings import Settings
 from models.notifications.service import do_after_block_change, do_notify
 from models.notifications.tables import NotificationType
 from models.social import policy, presence
@@ -26,9 +27,12 @@ from models.social.friends.tables import Block, FriendRequest, Friendship, Reque
 from models.social.paging import id_cursor, next_id_cursor
 from models.social.policy import Actor, Relation
 
-# New requests a user may send (repeats of an open one and accepting a crossed one are free):
-# generous for someone adding the friends they know, a wall for someone spamming strangers.
-REQUEST_LIMIT = Limit("friend_request", 30, 3600)
+
+def request_limit(settings: Settings) -> Limit:
+    """New requests a user may send (repeats of an open one and accepting a crossed one are
+    free): FRIEND_REQUEST_LIMIT per FRIEND_REQUEST_WINDOW_S."""
+    return Limit("friend_request", settings.friend_request_limit, settings.friend_request_window_s)
+
 
 # Facts the policy needs --------------------------------------------------------------------
 
@@ -155,7 +159,7 @@ async def do_send_request(
     ctx: Context, session: AsyncSession, outbox: Outbox, *, actor: Actor, to_user_id: uuid.UUID
 ) -> FriendRequestOut:
     """Ask to be friends; if the other already asked us, that request is accepted instead.
-    New requests count against REQUEST_LIMIT (429 with Retry-After past it)."""
+    New requests count against `request_limit` (429 with Retry-After past it)."""
     assert actor.user_id is not None
     me = actor.user_id
     if to_user_id == me:
@@ -183,7 +187,7 @@ async def do_send_request(
     if pending is not None:
         return await _accept(ctx, session, outbox, pending)
     await RateLimiter(ctx.redis, ctx.keys.prefix).hit(
-        REQUEST_LIMIT, str(me), message="Too many friend requests"
+        request_limit(ctx.settings), str(me), message="Too many friend requests"
     )
     req = FriendRequest(from_user_id=me, to_user_id=to_user_id, status=RequestStatus.pending)
     session.add(req)

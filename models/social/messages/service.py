@@ -17,6 +17,7 @@ from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.pagination import Page
 from models.core.ratelimit import Limit, RateLimiter
+from models.core.settings import Settings
 from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
 from models.social import policy, presence
@@ -36,9 +37,15 @@ from models.social.paging import id_cursor, next_id_cursor
 from models.social.policy import Actor, Relation
 
 STREAM = "dm"
+
+
 # Anti-automation for messaging (security floor): per sender, across processes.
-SEND_LIMIT = Limit("dm_send", 120, 60)
-TYPING_LIMIT = Limit("dm_typing", 120, 60)
+def send_limit(settings: Settings) -> Limit:
+    return Limit("dm_send", settings.dm_send_limit, settings.dm_send_window_s)
+
+
+def typing_limit(settings: Settings) -> Limit:
+    return Limit("dm_typing", settings.dm_typing_limit, settings.dm_typing_window_s)
 
 
 def message_out(m: DirectMessage) -> MessageOut:
@@ -177,7 +184,7 @@ async def do_send_message(
             raise Forbidden("You cannot message this user", code="blocked")
         raise Forbidden("You can message friends only", code="not_friends")
     await RateLimiter(ctx.redis, ctx.keys.prefix).hit(
-        SEND_LIMIT, str(me), message="Too many messages"
+        send_limit(ctx.settings), str(me), message="Too many messages"
     )
     if conv_id is None:
         conv_id = (await _conversation(session, me, to_user_id)).id
@@ -304,7 +311,9 @@ async def do_typing(
 ) -> None:
     """Ephemeral: goes to the peer's devices now, or nowhere."""
     assert actor.user_id is not None
-    await RateLimiter(ctx.redis, ctx.keys.prefix).hit(TYPING_LIMIT, str(actor.user_id))
+    await RateLimiter(ctx.redis, ctx.keys.prefix).hit(
+        typing_limit(ctx.settings), str(actor.user_id)
+    )
     await _check_can_message(session, actor=actor, to_user_id=to_user_id)
     outbox.emit(
         "dm:typing",

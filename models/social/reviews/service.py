@@ -19,6 +19,7 @@ from models.core.errors import Forbidden, InvalidInput, NotFound
 from models.core.events import Outbox
 from models.core.pagination import Page
 from models.core.ratelimit import Limit, RateLimiter
+from models.core.settings import Settings
 from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
 from models.social import policy
@@ -46,7 +47,12 @@ from models.social.reviews.tables import (
     TitleSocialStats,
 )
 
-COMMENT_LIMIT = Limit("comment_post", 30, 60)
+
+def comment_limit(settings: Settings) -> Limit:
+    """Comments (and replies) a user may post: COMMENT_LIMIT per COMMENT_WINDOW_S."""
+    return Limit("comment_post", settings.comment_limit, settings.comment_window_s)
+
+
 CACHE_TTL_S = 3600
 _T = TitleSocialStats.__table__
 
@@ -397,7 +403,7 @@ async def do_post_comment(
         raise Forbidden("Sign in to comment", code="forbidden")
     assert actor.user_id is not None
     await RateLimiter(ctx.redis, ctx.keys.prefix).hit(
-        COMMENT_LIMIT, str(actor.user_id), message="Too many comments"
+        comment_limit(ctx.settings), str(actor.user_id), message="Too many comments"
     )
     await access_title(session, title_id=title_id)
     parent_id = None
