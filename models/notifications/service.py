@@ -53,6 +53,7 @@ from models.notifications.tables import (
 )
 from models.social import policy
 from models.social.friends.tables import Block
+from models.social.pairs import lock_pair
 from models.social.policy import Relation
 
 EVENT = "notification"
@@ -330,10 +331,14 @@ async def do_notify(
     type_ = NotificationType(type)
     if actor_id is not None and actor_id == user_id:
         return None  # nobody hears about their own action
-    if actor_id is not None and not _heard(
-        type_, user_id, actor_id, await _blocks_between(session, {(user_id, actor_id)})
-    ):
-        return None
+    if actor_id is not None:
+        # Under the pair's lock (a block takes it too) the check holds until commit: a block
+        # made meanwhile waits for this one, and this one waits for a block being made.
+        await lock_pair(session, user_id, actor_id)
+        if not _heard(
+            type_, user_id, actor_id, await _blocks_between(session, {(user_id, actor_id)})
+        ):
+            return None
     channels = await channels_for(session, user_id=user_id, type_=type_)
     if not any(channels.values()):
         return None
@@ -638,12 +643,14 @@ async def do_mark_read(
             Notification.id == notification_id,
             Notification.user_id == user_id,
             Notification.seq.is_not(None),
+            shown_clause(),
         )
         .values(read_at=func.coalesce(Notification.read_at, func.now()))
         .returning(Notification.id)
     )
     if found.first() is None:
-        # Someone else's notification is not found either: no probing of ids.
+        # Someone else's notification is not found either (no probing of ids), nor one a
+        # block hides from the inbox.
         raise NotFound("No such notification", code="notification_not_found")
     return await _emit_unread(session, outbox, user_id)
 

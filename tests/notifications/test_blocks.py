@@ -4,6 +4,7 @@ before the block."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -112,6 +113,9 @@ async def test_a_group_neither_counts_nor_names_whom_the_recipient_blocked(
     await _block(ctx, me.id, carl.id)
     assert await _inbox(client, me) == []
     assert (await _unread(client, me))["unread"] == 0
+    # Hidden from the inbox is not found by its id either.
+    r = await client.post(f"/api/v1/notifications/{item['id']}/read", headers=me.headers)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "notification_not_found"
     async with ctx.sessions() as session:
         assert await service.replay(session, user_id=me.id, cursor=0, limit=10) == []
 
@@ -148,6 +152,35 @@ async def test_being_blocked_silences_the_blocker_except_for_likes(
         "comment_liked",
         "comment_liked",
     ]
+
+
+async def test_a_block_and_a_notification_between_the_pair_are_decided_in_one_order(
+    ctx: Context, client: httpx.AsyncClient
+) -> None:
+    me = await make_account(ctx, client)
+    (ann,) = await make_actors(ctx, 1)
+    # A notification being made holds a block back until it commits (it was made before the
+    # block, so the inbox hides it from then on, and nothing can send it live after) ...
+    async with transaction(ctx.sessions) as session:
+        made = await service.do_notify(
+            ctx, session, Outbox(), user_id=me.id, type="friend_request", data={}, actor_id=ann.id
+        )
+        assert made is not None
+        blocking = asyncio.create_task(_block(ctx, me.id, ann.id))
+        await asyncio.sleep(0.3)
+        assert not blocking.done()
+    await asyncio.wait_for(blocking, 10)
+    assert await _inbox(client, me) == []
+    await _unblock(ctx, me.id, ann.id)
+    # ... and a block being made holds a notification back, which then sees the block.
+    async with transaction(ctx.sessions) as session:
+        await friends.do_block(session, Outbox(), actor=Actor(me.id), user_id=ann.id)
+        notifying = asyncio.create_task(
+            notify(ctx, user_id=me.id, type="party_invite", data={}, actor_id=ann.id)
+        )
+        await asyncio.sleep(0.3)
+        assert not notifying.done()
+    assert await asyncio.wait_for(notifying, 10) is None
 
 
 async def test_live_updates_of_a_group_leave_out_the_blocked_user(

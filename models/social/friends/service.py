@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, text, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from models.social import policy, presence
 from models.social.friends.schemas import BlockOut, FriendOut, FriendRequestOut, UserBrief
 from models.social.friends.tables import Block, FriendRequest, Friendship, RequestStatus
 from models.social.paging import id_cursor, next_id_cursor
+from models.social.pairs import lock_pair
 from models.social.policy import Actor, Relation
 
 
@@ -115,14 +116,6 @@ async def access_user(session: AsyncSession, *, user_id: uuid.UUID) -> User:
     return user
 
 
-async def _lock_pair(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> None:
-    """Serialize every friendship change of one pair (both directions) in this transaction."""
-    low, high = sorted((str(a), str(b)))
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 5))"), {"k": f"friend:{low}:{high}"}
-    )
-
-
 def _brief(user: User) -> UserBrief:
     return UserBrief(id=user.id, username=user.username, display_name=user.display_name)
 
@@ -165,7 +158,7 @@ async def do_send_request(
     if to_user_id == me:
         raise InvalidInput("You cannot befriend yourself", code="self_request")
     await access_user(session, user_id=to_user_id)
-    await _lock_pair(session, me, to_user_id)
+    await lock_pair(session, me, to_user_id)
     rel = await relation(session, actor_id=me, other_id=to_user_id)
     if rel.friends:
         raise Conflict("You are already friends", code="already_friends")
@@ -272,7 +265,7 @@ async def do_accept_request(
         return await _request_out(session, req)
     if req.status != RequestStatus.pending:
         raise Conflict(f"This request was {req.status.value}", code="request_closed")
-    await _lock_pair(session, req.from_user_id, req.to_user_id)
+    await lock_pair(session, req.from_user_id, req.to_user_id)
     rel = await relation(session, actor_id=req.to_user_id, other_id=req.from_user_id)
     if rel.any_block:
         raise Forbidden("You cannot befriend this user", code="blocked")
@@ -336,7 +329,7 @@ async def do_remove_friend(
     session: AsyncSession, outbox: Outbox, *, actor: Actor, friend_id: uuid.UUID
 ) -> None:
     assert actor.user_id is not None
-    await _lock_pair(session, actor.user_id, friend_id)
+    await lock_pair(session, actor.user_id, friend_id)
     if not await _unfriend(session, actor.user_id, friend_id):
         raise NotFound("This user is not your friend", code="not_friends")
     await _after_unfriend(session, actor.user_id, friend_id)
@@ -359,7 +352,7 @@ async def do_block(
     if user_id == me:
         raise InvalidInput("You cannot block yourself", code="self_block")
     target = await access_user(session, user_id=user_id)
-    await _lock_pair(session, me, user_id)
+    await lock_pair(session, me, user_id)
     await session.execute(
         insert(Block).values(blocker_id=me, blocked_id=user_id).on_conflict_do_nothing()
     )
