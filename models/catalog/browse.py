@@ -280,13 +280,14 @@ async def _search_page(
     loose: bool = False,
 ) -> tuple[list[Any], str | None]:
     qn = pq.normalized
-    tier = case(
+    tiers: list[tuple[ColumnElement[bool], int]] = [
         (Title.search_title == qn, 0),
         (func.cinema_norm(Title.original_title) == qn, 0),
         (Title.search_title.startswith(qn, autoescape=True), 1),
-        (Title.search_vector.bool_op("@@")(_simple(pq.title_tsquery or "''")), 2),
-        else_=3,
-    )
+    ]
+    if pq.title_tsquery:  # none for a lone one-letter word ("''" is not a tsquery)
+        tiers.append((Title.search_vector.bool_op("@@")(_simple(pq.title_tsquery)), 2))
+    tier = case(*tiers, else_=3)
     # Closeness to the title only means something for title matches; the rest (a genre,
     # an actor) are equally close, and popularity orders them.
     closeness = case(

@@ -142,6 +142,15 @@ async def test_nonsense_and_empty_queries(client: httpx.AsyncClient, films: str)
     assert relevance.status_code == 422
 
 
+async def test_one_character_queries(client: httpx.AsyncClient, films: str) -> None:
+    """A lone one-letter word has no text-search terms (it would match half the dictionary);
+    the empty title query was sent to PostgreSQL as "''", a tsquery syntax error (500)."""
+    assert "Titanic" in await _search(client, "t", tag=films)
+    assert await _search(client, "0", tag=films) == []
+    found = await _search(client, "a:*", tag=films)  # punctuation is not syntax: "a"
+    assert "Amélie" in found and {title[0] for title in found} == {"A"}
+
+
 async def test_some_words_when_no_title_has_all(client: httpx.AsyncClient, films: str) -> None:
     # "professionnal" is too far from anything, but "leon" still finds the film.
     assert (await _search(client, "leon professionnal zzzz", tag=films))[0] == (
