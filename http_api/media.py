@@ -285,7 +285,7 @@ async def delete_history_entry(call: Call) -> None:
         await history.do_delete_entry(session, user_id=user.user_id, entry_id=_id(call, "entry_id"))
 
 
-@api.delete("/me/history/titles/{title_id}", status=204)
+@api.delete("/me/history/titles/{title_id}", status=204, errors=(404,))
 async def delete_title_history(call: Call) -> None:
     """Remove a film or a whole series from my history."""
     user = call.require_user()

@@ -139,10 +139,11 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
         elif e.auth == "optional":
             op["security"] = [{"bearer": []}, {}]
         for code in sorted(codes):
-            responses[str(code)] = {
-                "description": _REASONS.get(code, "Error"),
-                "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
-            }
+            content = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
+            if e.raw_response == "text/html":
+                # A page for people (an emailed link) shows its errors as a page too.
+                content["text/html"] = {"schema": {"type": "string"}}
+            responses[str(code)] = {"description": _REASONS.get(code, "Error"), "content": content}
         op["responses"] = responses
         openapi_path = e.path.replace(":int}", "}").replace(":str}", "}").replace(":path}", "}")
         paths.setdefault(openapi_path, {})[e.method.lower()] = op

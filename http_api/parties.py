@@ -191,7 +191,7 @@ async def list_messages(call: Call) -> ChatPageOut:
     body=ChatPostIn,
     response=ChatAckOut,
     status=201,
-    errors=(403, 404, 422, 429),
+    errors=(403, 404, 410, 422, 429),
 )
 async def post_message(call: Call) -> ChatAckOut:
     """Post to the party chat (members only; rate- and length-limited)."""

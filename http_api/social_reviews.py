@@ -28,7 +28,7 @@ async def title_social(call: Call) -> TitleSocialOut:
     )
 
 
-@api.put("/titles/{title_id}/rating", body=RatingIn, response=RatingOut, errors=(404,))
+@api.put("/titles/{title_id:int}/rating", body=RatingIn, response=RatingOut, errors=(404,))
 async def rate(call: Call) -> RatingOut:
     """Rate a title 1 to 10 (again to change it)."""
     return await service.do_rate(
@@ -36,7 +36,7 @@ async def rate(call: Call) -> RatingOut:
     )
 
 
-@api.delete("/titles/{title_id}/rating", response=RatingOut, errors=(404,))
+@api.delete("/titles/{title_id:int}/rating", response=RatingOut, errors=(404,))
 async def unrate(call: Call) -> RatingOut:
     """Remove my rating."""
     return await service.do_unrate(

@@ -152,6 +152,11 @@ async def test_deleting_the_media_ends_its_parties(client: httpx.AsyncClient, ct
         f"/api/v1/parties/{party_id}/messages", json={"text": "still here?"}, headers=host.headers
     )
     assert r.status_code in (404, 410), r.text
+    spec = (await client.get("/openapi.json")).json()
+    assert (
+        str(r.status_code)
+        in spec["paths"]["/api/v1/parties/{party_id}/messages"]["post"]["responses"]
+    )
     r = await client.post(
         f"/api/v1/parties/{party_id}/commands", json={"type": "play"}, headers=host.headers
     )
