@@ -142,6 +142,43 @@ class Fuzzer:
                 self.sockets.append(await self._connect(token))
                 self.last_sent.append(0.0)
 
+    async def connect_junk(self) -> None:
+        """Junk auth is refused with a connect_error carrying {code, message}, never a crash."""
+        junk_auth: list[Any] = [
+            None,
+            "token",
+            1,
+            [],
+            {},
+            {"token": None},
+            {"token": 5},
+            {"token": ""},
+            {"token": "x" * 20_000},
+            {"token": "a.b.c"},
+            {"token": "\x00"},
+            {"token": self.tokens[0] + "x"},
+        ]
+        for auth in junk_auth:
+            self.report.cases += 1
+            errors: list[Any] = []
+            client = socketio.AsyncClient(reconnection=False)
+            client.on("connect_error", errors.append)
+            try:
+                await client.connect(self.url, auth=auth, transports=["websocket"], wait_timeout=5)
+            except socketio.exceptions.ConnectionError:
+                pass
+            if client.connected:
+                self.report.problem("connect", describe(auth), "accepted")
+                await client.disconnect()
+                continue
+            # The client hands the handler {message, data}; data is the server's {code, message}.
+            data = errors[0].get("data") if errors and isinstance(errors[0], dict) else None
+            if not (isinstance(data, dict) and data.get("code") and data.get("message")):
+                got = describe(errors[0] if errors else None)
+                self.report.problem("connect", describe(auth), f"connect_error {got}")
+            else:
+                self.report.acks["connect:" + data["code"]] += 1
+
     async def stop(self) -> None:
         for client in self.sockets:
             if client.connected:
@@ -237,10 +274,51 @@ def valid_payload(name: str, schema: dict[str, Any], ctx: dict[str, Any]) -> dic
     return payload
 
 
-def cases_for(name: str, payload_type: Any, ctx: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """(payload, args, ack) for one event."""
+# Deeper payloads the per-field mutations do not reach.
+EXTRA: dict[str, list[Any]] = {
+    "sync:resume": [
+        {"cursors": {"party_chat:not-a-uuid": 1, "dm": 2**62, "notifications": 0}},
+        {"cursors": {"party_chat:" + str(uuid.uuid4()): 5, "x" * 100: 1}},
+        {"cursors": {"x" * 101: 1}},
+        {"cursors": {"dm": -1}},
+        {"cursors": {"dm": 2**63}},
+        {"cursors": {"dm": "1"}},
+        {"cursors": {"dm": 1.5}},
+        {"cursors": {f"s{i}": 0 for i in range(33)}},
+        {"cursors": {"party_chat:": 0, "party_chat:\x00": 0}},
+    ],
+    "party:join": [
+        {"invite_code": "ZZZZ"},
+        {"invite_code": "a" * 16},
+        {"invite_code": "%_%_"},
+        {"party_id": "00000000-0000-0000-0000-000000000000"},
+        {},
+    ],
+    "party:create": [
+        {},
+        {"title_id": 1, "episode_id": 1},
+        {"episode_id": 2**62},
+        {"title_id": 1, "capacity": 1},
+        {"title_id": 1, "control_mode": "anarchy"},
+    ],
+    "history:heartbeat": [
+        {"position_ms": 1000},
+        {"title_id": 1, "episode_id": 1, "position_ms": 1000},
+        {"title_id": 1, "position_ms": 10**12, "duration_ms": 1},
+        {"title_id": 1, "position_ms": 5, "duration_ms": 0},
+        {"title_id": 1, "position_ms": -5, "duration_ms": -1},
+    ],
+}
+
+
+def cases_for(
+    name: str, payload_type: Any, ctx: dict[str, Any], *, sample: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """(payload, args, ack) for one event; `sample` junk values per field instead of all."""
     for junk in JUNK:
         yield {"payload": junk}
+    for extra in EXTRA.get(name, []):
+        yield {"payload": extra}
     if payload_type is None:
         return
     schema = events.specs[name].payload_adapter.json_schema()
@@ -253,44 +331,71 @@ def cases_for(name: str, payload_type: Any, ctx: dict[str, Any]) -> Iterator[dic
     yield {"payload": {**base, "unknown_field": 1}}
     for required in model.get("required", []):
         yield {"payload": {k: v for k, v in base.items() if k != required}}
+    rng = random.Random(name)
     for prop in model.get("properties", {}):
-        for junk in JUNK:
+        for junk in JUNK if sample is None else rng.sample(JUNK, sample):
             yield {"payload": {**base, prop: junk}}
     yield {"payload": "x" * (MAX_FRAME * 2), "oversize": True}
 
 
-async def fuzz(url: str, tokens: list[str], *, title_id: int, rounds: int = 1) -> Report:
+async def _fresh_party(fz: Fuzzer, ctx: dict[str, Any]) -> None:
+    """A live party with the first token's user as host and the second's as guest, so party
+    events reach their rules instead of stopping at `not_member` or `party_ended`."""
+    host, guest = fz.sockets[0], fz.sockets[len(fz.sockets) // 2]
+    if "party_id" in ctx:
+        for sock in (host, guest):
+            snap = await sock.call(
+                "party:snapshot", {"party_id": ctx["party_id"]}, timeout=ACK_TIMEOUT_S
+            )
+            if not snap["ok"] or snap["data"]["phase"] == "ended":
+                break
+        else:
+            return
+    me = (await guest.call("session:whoami", {}, timeout=ACK_TIMEOUT_S))["data"]
+    created = await host.call("party:create", {"title_id": ctx["title_id"]}, timeout=ACK_TIMEOUT_S)
+    assert created["ok"], created
+    ctx.update(
+        party_id=created["data"]["party_id"],
+        invite_code=created["data"]["invite_code"],
+        peer_id=me["user_id"],
+    )
+    joined = await guest.call(
+        "party:join", {"invite_code": ctx["invite_code"]}, timeout=ACK_TIMEOUT_S
+    )
+    assert joined["ok"], joined
+
+
+async def fuzz(
+    url: str,
+    tokens: list[str],
+    *,
+    title_id: int,
+    rounds: int = 1,
+    sample: int | None = None,
+    sockets_per_token: int = 2,
+    seed: int = 0,
+) -> Report:
     fz = Fuzzer(url, tokens, {})
-    await fz.start()
+    await fz.connect_junk()
+    await fz.start(sockets_per_token)
     try:
-        host, guest = fz.sockets[0], fz.sockets[len(fz.sockets) // 2]
-        me = (await guest.call("session:whoami", {}, timeout=ACK_TIMEOUT_S))["data"]
-        created = await host.call("party:create", {"title_id": title_id}, timeout=ACK_TIMEOUT_S)
-        assert created["ok"], created
-        party = created["data"]
-        ctx = {
-            "title_id": title_id,
-            "party_id": party.get("party_id") or party["state"]["party_id"],
-            "invite_code": party.get("invite_code"),
-            "peer_id": me["user_id"],
-        }
-        joined = await guest.call(
-            "party:join", {"invite_code": ctx["invite_code"]}, timeout=ACK_TIMEOUT_S
-        )
-        assert joined["ok"], joined
+        ctx: dict[str, Any] = {"title_id": title_id}
+        await _fresh_party(fz, ctx)
         names = sorted(events.specs)
+        order = random.Random(seed)
         for _ in range(rounds):
-            random.shuffle(names)
+            order.shuffle(names)
             for name in names:
                 if name == "party:end":
                     continue  # last, or every party event after it is only `party_ended`
-                for case in cases_for(name, events.specs[name].payload, ctx):
+                await _fresh_party(fz, ctx)  # a kick or leave before may have ended it
+                for case in cases_for(name, events.specs[name].payload, ctx, sample=sample):
                     if case.get("oversize"):
                         continue  # past the frame limit the server closes the socket, by design
                     await fz.case(
                         name, case["payload"], args=case.get("args", 1), ack=case.get("ack", True)
                     )
-        for case in cases_for("party:end", events.specs["party:end"].payload, ctx):
+        for case in cases_for("party:end", events.specs["party:end"].payload, ctx, sample=sample):
             if not case.get("oversize"):
                 await fz.case("party:end", case["payload"])
         return fz.report
@@ -304,9 +409,12 @@ def main() -> int:
     parser.add_argument("--token", action="append", required=True, help="two users' tokens")
     parser.add_argument("--title-id", type=int, required=True)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--sample", type=int, help="junk values per field (default: all)")
     args = parser.parse_args()
     started = time.monotonic()
-    report = asyncio.run(fuzz(args.url, args.token, title_id=args.title_id, rounds=args.rounds))
+    report = asyncio.run(
+        fuzz(args.url, args.token, title_id=args.title_id, rounds=args.rounds, sample=args.sample)
+    )
     print(
         json.dumps(
             {
