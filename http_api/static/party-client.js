@@ -12,6 +12,10 @@ export const MAX_NUDGE = 0.05; // playback-rate nudges stay within +-5 %
 export const FULL_NUDGE_AT_MS = 20; // a drift this large gets the full nudge (~0.4 s)
 export const PAUSED_TOLERANCE_MS = 1; // a paused member sits on the exact frame
 const TICK_MS = 100; // control loop period
+// A join that fails with one of these (or with no answer, or a lost connection) is made again;
+// any other refusal (kicked, ended, full...) is final.
+const JOIN_RETRY_CODES = new Set(["party_busy", "rate_limited", "internal"]);
+const JOIN_RETRY_MAX_MS = 5000;
 const STALL_MS = 500; // a stall this long while the party plays is reported as buffering
 
 // ---------------------------------------------------------------- pure rules (mirrored) ----
@@ -46,8 +50,9 @@ export class ClockSync {
     }
     return lo <= hi ? (lo + hi) / 2 : this.best.offsetMs;
   }
+  // The server stamps whole milliseconds: a sub-millisecond round trip can come out negative.
   get rttMs() {
-    return Math.round(this.best.delayMs);
+    return Math.max(0, Math.round(this.best.delayMs));
   }
 }
 
@@ -286,7 +291,45 @@ export class PartyClient {
     return created;
   }
 
-  async join(target) {
+  // Join by {invite_code} or {party_id}; resolves with the snapshot. Survives the connection
+  // dropping meanwhile: the same join is made again once connected (a join whose answer was
+  // lost is harmless to repeat). Rejects only when the server refuses for good.
+  join(target) {
+    this._target = target;
+    if (!this._joining) this._joining = this._joinLoop().finally(() => (this._joining = null));
+    return this._joining;
+  }
+
+  async _joinLoop() {
+    for (let attempt = 0; ; attempt++) {
+      const target = this._target;
+      if (!target) throw new PartyError({ code: "left", message: "Left the party" });
+      try {
+        const snap = await this._joinOnce(target);
+        if (this._target !== target) continue; // asked to join elsewhere meanwhile
+        this._target = { party_id: snap.state.party_id }; // rejoins go by id
+        return snap;
+      } catch (e) {
+        if (this._target !== target) continue;
+        if (e instanceof PartyError && !JOIN_RETRY_CODES.has(e.code)) {
+          this._target = null;
+          throw e;
+        }
+        // Not connected (the next connect wakes us) or no answer / busy: back off and again.
+        const disconnected = this.socket.connected === false;
+        await this._pause(disconnected ? 60000 : Math.min(JOIN_RETRY_MAX_MS, 250 * 2 ** attempt));
+      }
+    }
+  }
+
+  _pause(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => ((this._wake = null), resolve()), ms);
+      this._wake = () => (clearTimeout(timer), (this._wake = null), resolve());
+    });
+  }
+
+  async _joinOnce(target) {
     if (!this.clock.ready) await this.syncClock();
     const payload = { ...target, rtt_ms: this.clock.rttMs };
     if (this.chatCursor !== null && target.party_id === this.partyId) payload.chat_after = this.chatCursor;
@@ -299,20 +342,27 @@ export class PartyClient {
     return snap;
   }
 
-  async _rejoin() {
-    if (!this.partyId) return;
+  // After a reconnect: fresh clock samples, then the party's state now (whatever changed while
+  // we were away wins). Until it answers, the last known state is followed. A join that the
+  // drop interrupted (its answer lost) is finished the same way.
+  _rejoin() {
     this.clock = new ClockSync();
     this._syncedAt = this.now();
-    try {
-      await this.join({ party_id: this.partyId });
-    } catch (e) {
-      this.onLeft({ party_id: this.partyId, reason: e.code || "error" });
-    }
+    if (this._wake) this._wake();
+    if (!this._target) return;
+    this.join(this._target).catch((e) => {
+      // Kicked or ended while away (the party:left never reached us): out for good, and the
+      // player is no longer driven by a party we are not in.
+      if (e instanceof PartyError && e.code !== "left") {
+        this._onLeft({ party_id: this.partyId, reason: e.code === "banned" ? "kicked" : e.code });
+      }
+    });
   }
 
   leave() {
     const id = this.partyId;
     this.partyId = null;
+    this._target = null;
     return this._call("party:leave", { party_id: id });
   }
   play() {
@@ -389,6 +439,7 @@ export class PartyClient {
   _onLeft(e) {
     if (e.party_id !== this.partyId) return;
     this.partyId = null;
+    this._target = null;
     this.state = null;
     this.onLeft(e);
   }

@@ -64,7 +64,8 @@ class ClockSync:
 
     @property
     def rtt_ms(self) -> int:
-        return round(self.best.delay_ms)
+        # The server stamps whole milliseconds: a sub-millisecond round trip can come out < 0.
+        return max(0, round(self.best.delay_ms))
 
 
 @dataclass(frozen=True, slots=True)

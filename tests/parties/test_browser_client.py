@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import uvicorn
@@ -85,30 +86,61 @@ def video_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join(10)
 
 
+class PageServer:
+    """`cinema serve` whose CORS list has its own origin (browsers send Origin on WebSockets);
+    it can be killed and started again on the same port, as a crashed and restarted process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = settings_env(
+            settings, PUBLIC_URL=self.url, CORS_ORIGINS=json.dumps([self.url]), **PARTY_ENV
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.ready_at = 0.0
+
+    def start(self) -> None:
+        command = ["-m", "cinema.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.proc = subprocess.Popen(
+            [sys.executable, *command],
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "the page server exited"
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    self.ready_at = time.monotonic()
+                    return
+            time.sleep(0.1)
+        raise AssertionError("the page server did not start")
+
+    def crash(self) -> None:
+        """SIGKILL: the page's WebSocket drops with no goodbye."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
 @pytest.fixture(scope="module")
 def page_server(settings: Settings, database_url: str) -> Iterator[str]:
-    """A server whose CORS list has its own origin: browsers send Origin on WebSockets."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = settings_env(settings, PUBLIC_URL=url, CORS_ORIGINS=json.dumps([url]), **PARTY_ENV)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cinema.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = PageServer(settings)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
-        yield url
+        server.start()
+        yield server.url
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()
 
 
 class Browser:
@@ -158,7 +190,8 @@ def _spawn_chromium(port: int, profile: str, url: str) -> subprocess.Popen[bytes
 async def chromium(url: str) -> AsyncIterator[Browser]:
     assert CHROMIUM is not None
     port = free_port()
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes may still write to the profile while it is removed.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = _spawn_chromium(port, profile, url)
         try:
             target = None
@@ -251,3 +284,168 @@ async def test_js_client_follows_the_party_in_chromium(
                 f"{d['videoMs']:.1f} vs {paused['position_ms']} ms, rtt {d['rttMs']} ms"
             )
     assert uid(host)  # the host's id was used throughout
+
+
+@pytest.mark.timeout(170)
+async def test_js_client_reconnects_and_catches_up_in_chromium(
+    page_server: str, video_url: str, members: Members, title_id: int, settings: Settings
+) -> None:
+    """The page's server process dies mid-party; while it is down the host seeks and pauses.
+    Started again on the same port, the page reconnects by itself, rejoins and ends on the
+    party's new state, then follows the next play in step."""
+    flaky = PageServer(settings)
+    host_account = await members.account()
+    guest = await members.account()
+    try:
+        flaky.start()
+        # The host is on another process, which stays up.
+        async with connected(page_server, host_account.access_token) as host:
+            created = await ok(host, "party:create", {"title_id": title_id})
+            party_id = created["party_id"]
+            await ok(host, "party:ready", {"party_id": party_id, "rtt_ms": 5})
+            page = (
+                f"{flaky.url}/parties/demo#token={guest.access_token}"
+                f"&invite={created['invite_code']}&video={video_url}"
+            )
+            async with chromium(page) as browser:
+                await _until(browser, lambda d: d["joined"] and d["readyState"] >= 3)
+                played = await ok(host, "party:play", {"party_id": party_id})
+                await _until(browser, lambda d: not d["paused"], timeout=10)
+                await asyncio.sleep(max(0.0, played["anchor_server_ms"] / 1000 - time.time()))
+                first = await browser.debug()
+                assert first["connects"] == 1
+
+                flaky.crash()
+                await _until(browser, lambda d: not d["connected"], timeout=10)
+                # Away: the party moves on without the page.
+                await ok(host, "party:seek", {"party_id": party_id, "position_ms": 21_000})
+                paused = await ok(host, "party:pause", {"party_id": party_id})
+                assert paused["position_ms"] >= 21_000
+                stale = await browser.debug()
+                assert stale["version"] < paused["version"] and not stale["paused"]
+
+                down_at = time.monotonic()
+                starting = asyncio.create_task(asyncio.to_thread(flaky.start))
+                d = await _until(
+                    browser,
+                    lambda d: d["connected"] and (d["version"] or 0) >= paused["version"],
+                    timeout=60,
+                )
+                rejoined_at = time.monotonic()
+                await starting
+                rejoined_in = rejoined_at - flaky.ready_at
+                assert d["connects"] == 2
+                d = await _until(
+                    browser,
+                    lambda d: d["paused"] and abs(d["videoMs"] - paused["position_ms"]) <= 2,
+                    timeout=10,
+                )
+                snap = await ok(host, "party:snapshot", {"party_id": party_id})
+                me = next(m for m in snap["members"] if m["user_id"] == str(guest.id))
+                assert me["connected"]
+
+                # In step again: the next play starts on the page with the others.
+                again = await ok(host, "party:play", {"party_id": party_id})
+                await asyncio.sleep(max(0.0, again["anchor_server_ms"] / 1000 - time.time()) + 2)
+                drift = await _drifts(browser)
+                assert max(abs(x) for x in drift) < 80, drift
+                print(
+                    f"\npage's server down {flaky.ready_at - down_at:.1f} s; page rejoined "
+                    f"{rejoined_in:.2f} s after the server answered /readyz; paused at "
+                    f"{d['videoMs']:.1f} vs {paused['position_ms']} ms; drift after the next "
+                    f"play {[round(x, 1) for x in drift]} ms"
+                )
+    finally:
+        flaky.stop()
+
+
+@pytest.mark.timeout(170)
+async def test_js_client_kicked_while_away_leaves_for_good(
+    page_server: str, video_url: str, members: Members, title_id: int, settings: Settings
+) -> None:
+    """Kicked while its server was down, the page never heard party:left; its rejoin is refused
+    and it leaves: no more party state, the player no longer driven by it."""
+    flaky = PageServer(settings)
+    host_account = await members.account()
+    guest = await members.account()
+    try:
+        flaky.start()
+        async with connected(page_server, host_account.access_token) as host:
+            created = await ok(host, "party:create", {"title_id": title_id})
+            party_id = created["party_id"]
+            page = (
+                f"{flaky.url}/parties/demo#token={guest.access_token}"
+                f"&invite={created['invite_code']}&video={video_url}"
+            )
+            async with chromium(page) as browser:
+                await _until(browser, lambda d: d["joined"] and d["readyState"] >= 3)
+                flaky.crash()
+                await _until(browser, lambda d: not d["connected"], timeout=10)
+                await ok(host, "party:kick", {"party_id": party_id, "user_id": str(guest.id)})
+                kicked = await ok(host, "party:seek", {"party_id": party_id, "position_ms": 9_000})
+                await asyncio.to_thread(flaky.start)
+                d = await _until(browser, lambda d: d["connected"] and d["left"], timeout=30)
+                assert not d["joined"] and d["left"] == "kicked" and d["connects"] == 2
+                # It stays out: the party's later news does not move its player.
+                await asyncio.sleep(1)
+                d = await browser.debug()
+                assert not d["joined"] and d["version"] is None
+                assert abs(d["videoMs"] - kicked["position_ms"]) > 1_000
+    finally:
+        flaky.stop()
+
+
+@pytest.mark.timeout(170)
+async def test_js_client_finishes_a_join_the_crash_interrupted(
+    page_server: str, video_url: str, members: Members, title_id: int, settings: Settings
+) -> None:
+    """The page's server dies while its first party:join is being answered (held on a table
+    lock after the live state took the member): the answer never comes. Started again, the
+    page makes the same join by itself and lands on the party's current state."""
+    flaky = PageServer(settings)
+    host_account = await members.account()
+    guest = await members.account()
+    try:
+        flaky.start()
+        async with connected(page_server, host_account.access_token) as host:
+            created = await ok(host, "party:create", {"title_id": title_id})
+            party_id = created["party_id"]
+            page = (
+                f"{flaky.url}/parties/demo#token={guest.access_token}"
+                f"&invite={created['invite_code']}&video={video_url}"
+            )
+            db = await asyncpg.connect(settings.database_url)
+            try:
+                # The join's history row waits behind this lock, so its answer does too.
+                locked = db.transaction()
+                await locked.start()
+                await db.execute("LOCK TABLE party_members IN ACCESS EXCLUSIVE MODE")
+                async with chromium(page) as browser:
+                    deadline = time.monotonic() + 30
+                    while not any(
+                        m["user_id"] == str(guest.id)
+                        for m in (await ok(host, "party:snapshot", {"party_id": party_id}))[
+                            "members"
+                        ]
+                    ):
+                        assert time.monotonic() < deadline, "the page never asked to join"
+                        await asyncio.sleep(0.1)
+                    assert not (await browser.debug())["joined"]
+                    flaky.crash()
+                    await locked.rollback()
+                    await _until(browser, lambda d: not d["connected"], timeout=10)
+                    seeked = await ok(
+                        host, "party:seek", {"party_id": party_id, "position_ms": 17_000}
+                    )
+                    await asyncio.to_thread(flaky.start)
+                    d = await _until(
+                        browser,
+                        lambda d: d["joined"] and d["version"] >= seeked["version"],
+                        timeout=30,
+                    )
+                    assert d["connects"] == 2
+                    await _until(browser, lambda d: d["paused"] and abs(d["videoMs"] - 17_000) <= 2)
+            finally:
+                await db.close()
+    finally:
+        flaky.stop()

@@ -43,6 +43,13 @@ def test_offset_from_the_intersection_of_sample_bounds() -> None:
     assert c.offset_ms == 1_000
 
 
+def test_reported_rtt_is_never_negative() -> None:
+    # Whole-millisecond server stamps around a sub-millisecond trip: t2 - t1 = 1 > t3 - t0.
+    c = ClockSync()
+    c.add(clock_sample(1_000.0, 5_000, 5_001, 1_000.4))
+    assert c.best.delay_ms < 0 and c.rtt_ms == 0  # party:join refuses a negative rtt_ms
+
+
 def test_intersection_beats_the_lowest_delay_sample_under_jitter() -> None:
     rng = random.Random(1)
     worse = 0
@@ -132,7 +139,8 @@ def test_javascript_client_applies_the_same_rules() -> None:
         "const s = m.clockSample(1000, 6040, 6042, 1082);"
         "const c = new m.ClockSync(3);"
         "for (const [o, d] of [[130, 300], [101, 42], [90, 100]]) c.add({offsetMs: o, delayMs: d});"
-        "console.log(JSON.stringify([s.offsetMs, s.delayMs, c.offsetMs]));"
+        "const fast = new m.ClockSync(); fast.add({offsetMs: 0, delayMs: -0.6});"
+        "console.log(JSON.stringify([s.offsetMs, s.delayMs, c.offsetMs, fast.rttMs]));"
         "});"
     )
     out = subprocess.run(
@@ -150,4 +158,4 @@ def test_javascript_client_applies_the_same_rules() -> None:
             assert js["rate"] == pytest.approx(py.rate, abs=1e-4)
         if py.kind == "wait":
             assert js["startInMs"] == pytest.approx(py.start_in_ms)
-    assert js_sample == [5_000, 80, 101]
+    assert js_sample == [5_000, 80, 101, 0]
