@@ -9,7 +9,8 @@ from models.parties import reconcile, service
 
 async def reconcile_parties(ctx: JobContext) -> dict[str, int]:
     """Disconnect members whose sockets all died with their process, then apply due party
-    deadlines (grace periods, waiting timeouts). The web processes do the same every few
+    deadlines (grace periods, waiting timeouts); the deployment's first pass also indexes the
+    parties written before the connected index (once). The web processes do the same every few
     seconds; this covers the time when none is running."""
     c = app(ctx)
     counts = {

@@ -84,6 +84,28 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 """
 
+# KEYS: the connected-parties zset, then party state hashes. Indexes those live with a member
+# marked connected, deciding on the stored state itself (atomic with the compare-and-set writes,
+# so a party that changed meanwhile is judged as it is now); returns how many were new.
+_INDEX_CONNECTED = """
+local added = 0
+for i = 2, #KEYS do
+  local raw = redis.call('HGET', KEYS[i], 's')
+  if raw then
+    local state = cjson.decode(raw)
+    if state.phase ~= 'ended' then
+      for _, m in ipairs(state.members) do
+        if m.connected == true then
+          added = added + redis.call('ZADD', KEYS[1], 0, state.party_id)
+          break
+        end
+      end
+    end
+  end
+end
+return added
+"""
+
 # Returns {version} when the caller's cached version is current, else {version, state JSON}.
 _READ = """
 local v = redis.call('HGET', KEYS[1], 'v')
@@ -134,6 +156,7 @@ class LiveParties:
         self._read = redis.register_script(_READ)
         self._forget_dead = redis.register_script(_FORGET_DEAD)
         self._enter_live = redis.register_script(_ENTER_LIVE)
+        self._index_connected = redis.register_script(_INDEX_CONNECTED)
         # Decoding a big party costs more than the round trip; reuse it while it is current.
         self._cache: dict[str, PartyState] = {}
         # One command per party at a time in this process: optimistic retries then only race
@@ -279,6 +302,26 @@ class LiveParties:
         ids = await self.redis.zrangebylex(self.connected_key, start, "+", start=0, num=limit)
         return [str(i) for i in ids]
 
+    async def index_connected(self, *, batch: int = 500) -> int:
+        """Put every live party with a member marked connected in the connected index (for
+        parties last written before the index existed); returns how many were missing."""
+        pattern = _glob_escape(self.keys("party")) + ":*:state"
+        added = 0
+        keys: list[str] = []
+        async for key in self.redis.scan_iter(match=pattern, count=1000):
+            keys.append(str(key))
+            if len(keys) >= batch:
+                added += int(await self._index_connected(keys=[self.connected_key, *keys]))
+                keys = []
+        if keys:
+            added += int(await self._index_connected(keys=[self.connected_key, *keys]))
+        return added
+
     async def forget(self, party_id: str) -> None:
         """Drop a party whose live state is gone (expired) from the connected index."""
         await self.redis.zrem(self.connected_key, party_id)
+
+
+def _glob_escape(text: str) -> str:
+    """`text` matched literally by SCAN's glob (a prefix may hold *, ?, [ or backslashes)."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

@@ -13,12 +13,14 @@ Idempotent and safe to run anywhere at once: a Disconnect for a member already d
 changes nothing, and it is never written while a socket of theirs is in the party (a member
 with a second tab on a live process stays; one reconnecting meanwhile wins) or once a dead
 socket heartbeats again. A process that was only stalled puts its members back itself at its
-next heartbeat (`service.do_resume`).
+next heartbeat (`service.do_resume`). The first pass of a deployment also indexes, once, the
+parties last written before the connected index existed (`do_backfill`).
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 
 from models.core.clock import now_ms
 from models.core.context import Context
@@ -44,9 +46,46 @@ def slot_key(ctx: Context) -> str:
     return ctx.keys("party", "reconcile", interval_ms, now_ms() // interval_ms)
 
 
+BACKFILL_LEASE_MS = 10 * 60 * 1000  # a backfiller that died is taken over after this
+
+
+def backfill_keys(ctx: Context) -> tuple[str, str]:
+    """(done for good, being done now) claims of the one-time connected-index backfill."""
+    return ctx.keys("party", "connected", "backfilled"), ctx.keys("party", "connected", "backfill")
+
+
+async def do_backfill(ctx: Context) -> int | None:
+    """Once per deployment: index the parties last written before `party:connected` existed
+    (they would join it only at their next change, and until then their members of crashed
+    processes would stay connected). Returns how many were missing, or None when it was done
+    before or another process is doing it. Idempotent: running it again only re-adds."""
+    done, lease = backfill_keys(ctx)
+    if await ctx.redis.exists(done):
+        return None
+    token = uuid.uuid4().hex
+    if not await ctx.redis.set(lease, token, nx=True, px=BACKFILL_LEASE_MS):
+        return None
+    try:
+        added = await service.runtime(ctx).live.index_connected()
+        await ctx.redis.set(done, str(now_ms()))
+    finally:
+        if await ctx.redis.get(lease) == token:  # not a successor's, had ours run out
+            await ctx.redis.delete(lease)
+    log.info(
+        "party index backfilled: %d parties added",
+        added,
+        extra={"event": "party_backfill", "count": added},
+    )
+    return added
+
+
 async def do_reconcile(ctx: Context) -> int:
     """Disconnect every member whose sockets in a party all died; returns how many."""
     live = service.runtime(ctx).live
+    try:
+        await do_backfill(ctx)  # one EXISTS once it is done
+    except Exception:
+        log.exception("party index backfill failed; next pass tries again")
     disconnected = 0
     after = ""
     while True:

@@ -12,19 +12,29 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from cinema.context import build_context, close_context
 from cinema.ports import free_port
 from models.core.clock import now_ms
 from models.core.context import Context
 from models.core.settings import Settings
 from models.parties import reconcile, service
 from models.parties.live import SocketGuard
-from models.parties.state import Disconnect, Join, Kick, Leave, Media, Reconnect, new_party
+from models.parties.state import (
+    Disconnect,
+    End,
+    Join,
+    Kick,
+    Leave,
+    Media,
+    Reconnect,
+    new_party,
+)
 from tests.conftest import LiveServer
 from tests.parties.conftest import GRACE_S, PARTY_ENV, Members, ok, uid
 from tests.realtime_client import Recorder
@@ -356,6 +366,98 @@ async def test_the_worker_cron_reconciles_and_sweeps(ctx: Context) -> None:
     guest_now = (await live.get(party_id)).member(guest)
     assert guest_now is not None and not guest_now.connected
     assert (await live.get(party_id)).member(host).connected  # type: ignore[union-attr]
+
+
+# --- parties written before the connected index existed ----------------------------------------
+
+
+@pytest.fixture
+async def lone(settings: Settings) -> AsyncIterator[Context]:
+    """A context on a Redis prefix of its own: no server of this run backfills or reconciles
+    there, so who does what is exact."""
+    prefix = f"{settings.redis_prefix}-lone-{uuid.uuid4().hex[:6]}"
+    c = await build_context(settings.model_copy(update={"redis_prefix": prefix}))
+    try:
+        yield c
+    finally:
+        async for key in c.redis.scan_iter(match=f"{prefix}:*", count=1000):
+            await c.redis.delete(key)
+        await close_context(c)
+
+
+async def _from_before_the_index(ctx: Context, host: str, *others: str) -> str:
+    party_id = await _party(ctx, host, *others)
+    await ctx.redis.zrem(service.runtime(ctx).live.connected_key, party_id)
+    return party_id
+
+
+async def test_backfill_indexes_older_parties_once(lone: Context, ctx: Context) -> None:
+    live = service.runtime(lone).live
+    host, idle_host, ended_host = _users(3)
+    connected = await _from_before_the_index(lone, host)
+    idle = await _from_before_the_index(lone, idle_host)
+    await live.apply(idle, Disconnect(idle_host))
+    ended = await _from_before_the_index(lone, ended_host)
+    await live.apply(ended, End(ended_host))
+    for party_id in (idle, ended):
+        await lone.redis.zrem(live.connected_key, party_id)
+    # A party of another deployment sharing the Redis (this run's prefix): never touched.
+    theirs = await _from_before_the_index(ctx, *_users(1))
+    assert await lone.redis.exists(live.state_key(connected), live.state_key(idle)) == 2
+
+    # Every process would try at once: one does it, the others skip.
+    results = await asyncio.gather(*(reconcile.do_backfill(lone) for _ in range(3)))
+    assert sorted(results, key=lambda r: r is None) == [1, None, None]
+    assert await live.connected(limit=10_000) == [connected]
+    assert theirs not in await service.runtime(ctx).live.connected(limit=100_000)
+    done, lease = reconcile.backfill_keys(lone)
+    assert await lone.redis.exists(done) and not await lone.redis.exists(lease)
+
+    # Once for good: nothing scans again, the pass only reads the claim.
+    await lone.redis.zrem(live.connected_key, connected)
+    assert await reconcile.do_backfill(lone) is None
+    await reconcile.do_reconcile(lone)
+    assert await live.connected(limit=10_000) == []
+    # Idempotent if it does run again (the claim lost): only what is missing is added.
+    await lone.redis.delete(done)
+    assert await reconcile.do_backfill(lone) == 1
+    assert await reconcile.do_backfill(lone) is None
+    await lone.redis.delete(done)
+    assert await reconcile.do_backfill(lone) == 0
+
+
+async def test_a_party_changed_during_the_backfill_is_judged_as_it_is_now(lone: Context) -> None:
+    """The check runs on the stored state inside Redis: a party whose last member disconnected
+    between the scan and the check is not indexed."""
+    live = service.runtime(lone).live
+    host = _users(1)[0]
+    party_id = await _from_before_the_index(lone, host)
+    keys = [live.connected_key, live.state_key(party_id)]
+    await live.apply(party_id, Disconnect(host))  # after the scan listed it
+    assert await live._index_connected(keys=keys) == 0
+    await live.apply(party_id, Join(host))
+    await lone.redis.zrem(live.connected_key, party_id)
+    assert await live._index_connected(keys=keys) == 1
+
+
+async def test_the_cron_backfills_then_disconnects_older_parties_crashed_members(
+    lone: Context,
+) -> None:
+    """A party last written before the index, its guest's process long dead: the worker's
+    first run indexes it and gives the guest the Disconnect it never had."""
+    from jobs.parties import reconcile_parties
+
+    live = service.runtime(lone).live
+    host, guest = _users(2)
+    party_id = await _from_before_the_index(lone, host, guest)
+    await _socket(lone, party_id, host, alive=True)
+    await _socket(lone, party_id, guest, alive=False)
+    counts = await reconcile_parties({"app": lone})
+    assert counts["disconnected"] == 1
+    state = await live.get(party_id)
+    assert not state.member(guest).connected  # type: ignore[union-attr]
+    assert state.member(host).connected  # type: ignore[union-attr]
+    assert await live.connected(limit=10) == [party_id]
 
 
 # --- a stalled process: its members are wrongly disconnected, then put back -------------------
