@@ -55,8 +55,8 @@ def make_server(settings: Settings, redis_url: str, channel: str) -> socketio.As
         cors_allowed_origins=settings.cors_origins,
         transports=["polling", "websocket"] if settings.socketio_polling else ["websocket"],
         max_http_buffer_size=settings.socketio_max_payload_bytes,
-        ping_interval=25,
-        ping_timeout=20,
+        ping_interval=settings.socketio_ping_interval_s,
+        ping_timeout=settings.socketio_ping_timeout_s,
         logger=False,
         engineio_logger=False,
     )

@@ -95,13 +95,15 @@ export function correct(p, serverNowMs, localPositionMs, localPaused, localRate,
 
 export class SocketIOLite {
   // url: "http://host:port" ; auth: object sent in the CONNECT packet (e.g. {token}).
-  constructor(url, { auth = {}, path = "/socket.io/", reconnect = true } = {}) {
+  // connectTimeoutMs: a handshake not done by then is abandoned and tried again.
+  constructor(url, { auth = {}, path = "/socket.io/", reconnect = true, connectTimeoutMs = 20000 } = {}) {
     const u = new URL(path, url);
     u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
     u.search = "EIO=4&transport=websocket";
     this.wsUrl = u.toString();
     this.auth = auth;
     this.reconnect = reconnect;
+    this.connectTimeoutMs = connectTimeoutMs;
     this.handlers = new Map();
     this.acks = new Map();
     this.nextAck = 1;
@@ -126,9 +128,27 @@ export class SocketIOLite {
   _open() {
     const ws = new WebSocket(this.wsUrl);
     this.ws = ws;
+    this._quietMs = 0;
     ws.onmessage = (m) => this._onPacket(String(m.data));
-    ws.onclose = () => this._onClose();
+    ws.onclose = () => this._dropped(ws);
     ws.onerror = () => {};
+    this._quietFor(this.connectTimeoutMs);
+  }
+  // A frozen server or a half-open TCP connection (a sleeping laptop, a NAT that forgot us) never
+  // closes by itself: like Engine.IO clients, give the connection up when the server stays quiet
+  // past its ping interval + timeout (or the handshake past connectTimeoutMs).
+  _quietFor(ms) {
+    clearTimeout(this._silence);
+    const ws = this.ws;
+    this._silence = setTimeout(() => this._dropped(ws), ms);
+  }
+  _dropped(ws) {
+    if (ws !== this.ws) return; // an abandoned socket closing late
+    clearTimeout(this._silence);
+    this.ws = null;
+    ws.onmessage = ws.onclose = null;
+    ws.close(); // a closing handshake with a frozen server could take a minute: not waited for
+    this._onClose();
   }
   _onClose() {
     const was = this.connected;
@@ -145,7 +165,11 @@ export class SocketIOLite {
   }
   _onPacket(data) {
     const eio = data[0];
+    if (this._quietMs) this._quietFor(this._quietMs); // anything from the server: still there
     if (eio === "0") {
+      const open = JSON.parse(data.slice(1));
+      this._quietMs = open.pingInterval + open.pingTimeout;
+      this._quietFor(this._quietMs);
       this.ws.send("40" + JSON.stringify(this.auth)); // engine open -> socket.io CONNECT
     } else if (eio === "2") {
       this.ws.send("3"); // ping -> pong
@@ -210,7 +234,7 @@ export class SocketIOLite {
   }
   close() {
     this.closed = true;
-    if (this.ws) this.ws.close();
+    if (this.ws) this._dropped(this.ws);
   }
 }
 

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     socketio_polling: bool = False
     socketio_max_payload_bytes: int = 64 * 1024
     socketio_max_connections_per_user: int = 20
+    # The server pings every socket this often; one silent for interval + timeout is closed
+    # (clients drop a server that goes quiet as long, and reconnect).
+    socketio_ping_interval_s: float = Field(default=25.0, gt=0)
+    socketio_ping_timeout_s: float = Field(default=20.0, gt=0)
     # Every process refreshes its sockets in Redis this often; a socket unrefreshed for three
     # heartbeats belongs to a process that died (its close was never seen).
     socket_heartbeat_s: float = Field(default=30.0, gt=0)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -90,11 +92,11 @@ class PageServer:
     """`cinema serve` whose CORS list has its own origin (browsers send Origin on WebSockets);
     it can be killed and started again on the same port, as a crashed and restarted process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = settings_env(
-            settings, PUBLIC_URL=self.url, CORS_ORIGINS=json.dumps([self.url]), **PARTY_ENV
+            settings, PUBLIC_URL=self.url, CORS_ORIGINS=json.dumps([self.url]), **PARTY_ENV, **env
         )
         self.proc: subprocess.Popen[bytes] | None = None
         self.ready_at = 0.0
@@ -447,5 +449,52 @@ async def test_js_client_finishes_a_join_the_crash_interrupted(
                     await _until(browser, lambda d: d["paused"] and abs(d["videoMs"] - 17_000) <= 2)
             finally:
                 await db.close()
+    finally:
+        flaky.stop()
+
+
+@pytest.mark.timeout(170)
+async def test_js_client_gives_up_a_frozen_server_and_comes_back(
+    page_server: str, video_url: str, members: Members, title_id: int, settings: Settings
+) -> None:
+    """The page's server freezes (SIGSTOP: its TCP connections stay open, nothing answers), as
+    a half-open connection looks. The page notices by the missing pings within the server's
+    ping interval + timeout, and once the server runs again it reconnects and catches up."""
+    ping_s = 1.0
+    flaky = PageServer(
+        settings, SOCKETIO_PING_INTERVAL_S=str(ping_s), SOCKETIO_PING_TIMEOUT_S=str(ping_s)
+    )
+    host_account = await members.account()
+    guest = await members.account()
+    try:
+        flaky.start()
+        async with connected(page_server, host_account.access_token) as host:
+            created = await ok(host, "party:create", {"title_id": title_id})
+            party_id = created["party_id"]
+            page = (
+                f"{flaky.url}/parties/demo#token={guest.access_token}"
+                f"&invite={created['invite_code']}&video={video_url}"
+            )
+            async with chromium(page) as browser:
+                await _until(browser, lambda d: d["joined"] and d["readyState"] >= 3)
+                assert flaky.proc is not None
+                os.kill(flaky.proc.pid, signal.SIGSTOP)
+                try:
+                    frozen_at = time.monotonic()
+                    await _until(browser, lambda d: not d["connected"], timeout=4 * ping_s + 3)
+                    noticed = time.monotonic() - frozen_at
+                    seeked = await ok(
+                        host, "party:seek", {"party_id": party_id, "position_ms": 8_000}
+                    )
+                finally:
+                    os.kill(flaky.proc.pid, signal.SIGCONT)
+                d = await _until(
+                    browser,
+                    lambda d: d["connected"] and d["joined"] and d["version"] >= seeked["version"],
+                    timeout=30,
+                )
+                assert d["connects"] == 2
+                await _until(browser, lambda d: d["paused"] and abs(d["videoMs"] - 8_000) <= 2)
+                print(f"\npage gave up its frozen server after {noticed:.2f} s (ping 1 s + 1 s)")
     finally:
         flaky.stop()
