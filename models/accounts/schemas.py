@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from models.accounts.tables import Role
+from models.core.text import UserLine
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 
@@ -65,7 +66,7 @@ class PublicUserOut(BaseModel):
 
 
 class MeUpdate(Input):
-    display_name: str | None = Field(default=None, max_length=64)
+    display_name: UserLine | None = Field(default=None, max_length=64)
     username: Username | None = None
     email: EmailStr | None = None
 

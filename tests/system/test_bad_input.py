@@ -58,3 +58,40 @@ async def test_answers_are_the_documented_ones(client: httpx.AsyncClient, ctx: C
     r = await client.get("/api/v1/auth/confirm", params={"token": "x" * 43})
     assert r.status_code == 422 and "text/html" in r.headers["content-type"]
     documented(r, "/api/v1/auth/confirm", "get")
+
+
+async def test_text_for_others_has_no_control_characters(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    """A bell or an escape in a display name, comment, message or playlist name reached every
+    reader's screen (schemathesis set such a display name); blank text was stored too."""
+    from tests.parties.conftest import make_title
+    from tests.social.helpers import befriend
+
+    a = await make_account(ctx, client)
+    b = await make_account(ctx, client)
+    await befriend(client, a, b)
+    title_id = await make_title(ctx, "Commented")
+    for bad in ("bell\x07", "esc\x1b[2J", "   "):
+        r = await client.patch("/api/v1/me", json={"display_name": bad}, headers=a.headers)
+        _assert_error(r, 422)
+        r = await client.post(
+            f"/api/v1/titles/{title_id}/comments", json={"body": bad}, headers=a.headers
+        )
+        _assert_error(r, 422)
+        r = await client.post(
+            "/api/v1/messages",
+            json={"to_user_id": str(b.id), "client_msg_id": "m1", "text": bad},
+            headers=a.headers,
+        )
+        _assert_error(r, 422)
+        r = await client.post("/api/v1/playlists", json={"name": bad}, headers=a.headers)
+        _assert_error(r, 422)
+    r = await client.patch("/api/v1/me", json={"display_name": "  Ann\u0301  "}, headers=a.headers)
+    assert r.status_code == 200 and r.json()["display_name"] == "An\u0144"  # trimmed, NFC
+    r = await client.post(
+        f"/api/v1/titles/{title_id}/comments",
+        json={"body": "two\nlines\twith a tab"},
+        headers=a.headers,
+    )
+    assert r.status_code == 201 and r.json()["body"] == "two\nlines\twith a tab"

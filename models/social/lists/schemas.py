@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.catalog.tables import TitleKind
+from models.core.text import UserLine
 from models.social.friends.schemas import UserBrief
 from models.social.lists.tables import ShareRight, Visibility
 
@@ -33,13 +34,13 @@ class FavoriteOut(BaseModel):
 
 
 class PlaylistIn(Input):
-    name: str = Field(min_length=1, max_length=200)
+    name: UserLine = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
     visibility: Visibility = Visibility.private
 
 
 class PlaylistPatch(Input):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: UserLine | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
     visibility: Visibility | None = None
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.core.text import UserText
 from models.social.friends.schemas import UserBrief
 
 
@@ -19,7 +20,7 @@ class MessageIn(Input):
     to_user_id: uuid.UUID
     # Chosen by the client (a UUID is a good choice); resending it never creates a copy.
     client_msg_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    text: str = Field(min_length=1, max_length=4000)
+    text: UserText = Field(min_length=1, max_length=4000)
 
 
 class MessageOut(BaseModel):

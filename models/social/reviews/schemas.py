@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.core.text import UserText
 from models.social.friends.schemas import UserBrief
 
 
@@ -36,14 +37,14 @@ class TitleSocialOut(RatingSummary):
 
 
 class CommentIn(Input):
-    body: str = Field(min_length=1, max_length=10000)
+    body: UserText = Field(min_length=1, max_length=10000)
     spoiler: bool = False
     # Replying to a reply attaches to its top-level comment: threads are one level deep.
     parent_id: int | None = Field(default=None, ge=1)
 
 
 class CommentPatch(Input):
-    body: str | None = Field(default=None, min_length=1, max_length=10000)
+    body: UserText | None = Field(default=None, min_length=1, max_length=10000)
     spoiler: bool | None = None
 
 
