@@ -34,7 +34,7 @@ from models.catalog.tables import (
 )
 from models.core.errors import Conflict, InvalidInput, NotFound, parse_id
 from models.core.events import Outbox
-from models.core.pagination import decode_cursor, encode_cursor
+from models.core.pagination import cursor_int, encode_cursor
 
 TERM_MODELS: dict[str, type[Genre] | type[Tag] | type[Category]] = {
     "genres": Genre,
@@ -400,7 +400,7 @@ async def list_people(session: AsyncSession, *, q: schemas.PeopleQuery) -> dict[
     stmt: Select[Any] = select(Person)
     if q.q and q.q.strip():
         # Closest names first; the cursor is an offset, the ranking being query-specific.
-        offset = int(decode_cursor(q.cursor).get("o", 0)) if q.cursor else 0
+        offset = cursor_int(q.cursor, "o") if q.cursor else 0
         norm = func.cinema_norm(q.q)
         stmt = (
             stmt.where(
@@ -416,7 +416,7 @@ async def list_people(session: AsyncSession, *, q: schemas.PeopleQuery) -> dict[
             "next_cursor": encode_cursor({"o": offset + q.limit}) if more else None,
         }
     if q.cursor:
-        stmt = stmt.where(Person.id > int(decode_cursor(q.cursor).get("id", 0)))
+        stmt = stmt.where(Person.id > cursor_int(q.cursor, "id"))
     people = list((await session.scalars(stmt.order_by(Person.id).limit(q.limit + 1))).all())
     more = len(people) > q.limit
     people = people[: q.limit]
@@ -659,7 +659,7 @@ async def do_delete_collection(session: AsyncSession, *, ref: str) -> None:
 async def list_collections(session: AsyncSession, *, q: schemas.PageQuery) -> dict[str, Any]:
     stmt = select(Collection).order_by(Collection.id.desc())
     if q.cursor:
-        stmt = stmt.where(Collection.id < int(decode_cursor(q.cursor).get("id", 0)))
+        stmt = stmt.where(Collection.id < cursor_int(q.cursor, "id"))
     rows = list((await session.scalars(stmt.limit(q.limit + 1))).all())
     more = len(rows) > q.limit
     rows = rows[: q.limit]

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from models.core.errors import InvalidInput
+from models.core.errors import InvalidInput, check_storable
 
 T = TypeVar("T")
 
@@ -30,5 +30,18 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("Malformed cursor", code="invalid_cursor") from exc
     if not isinstance(value, dict):
+        raise InvalidInput("Malformed cursor", code="invalid_cursor")
+    try:
+        # Opaque but not signed: a forged one may carry numbers past bigint or NULs.
+        check_storable(value, "cursor")
+    except InvalidInput as exc:
+        raise InvalidInput("Malformed cursor", code="invalid_cursor") from exc
+    return value
+
+
+def cursor_int(cursor: str, key: str, default: int = 0) -> int:
+    """A non-negative integer field of a cursor (an id, an offset)."""
+    value = decode_cursor(cursor).get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise InvalidInput("Malformed cursor", code="invalid_cursor")
     return value

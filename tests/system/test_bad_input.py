@@ -95,3 +95,37 @@ async def test_text_for_others_has_no_control_characters(
         headers=a.headers,
     )
     assert r.status_code == 201 and r.json()["body"] == "two\nlines\twith a tab"
+
+
+async def test_forged_cursors_are_invalid_input(client: httpx.AsyncClient, ctx: Context) -> None:
+    """A cursor is opaque but not signed: numbers past bigint and words where ids go
+    answered 500 on every list."""
+    from models.core.pagination import encode_cursor
+    from tests.parties.conftest import make_title
+
+    user = await make_account(ctx, client)
+    title_id = await make_title(ctx, "Listed")
+    lists = [
+        "/api/v1/people",
+        "/api/v1/collections",
+        "/api/v1/friends/requests",
+        "/api/v1/playlists",
+        "/api/v1/playlists/shared-with-me",
+        f"/api/v1/titles/{title_id}/comments",
+        f"/api/v1/conversations/{user.id}/messages",
+        "/api/v1/notifications",
+        "/api/v1/me/history",
+        "/api/v1/favorites",
+    ]
+    forged: list[dict[str, Any]] = [
+        {"id": 10**30, "o": 10**30, "before": 10**30, "t": "2026-01-01T00:00:00", "k": 10**30},
+        {"id": "w", "o": "w", "before": "w", "t": "w", "k": "w"},
+        {"id": -(10**30), "o": -1, "before": None},
+    ]
+    for path in lists:
+        for values in forged:
+            r = await client.get(
+                path, params={"cursor": encode_cursor(values)}, headers=user.headers
+            )
+            assert r.status_code == 422, (path, values, r.status_code, r.text)
+            assert r.json()["error"]["code"] in ("invalid_cursor", "invalid_input"), r.text
