@@ -168,7 +168,9 @@ async def test_broad_words_walk_by_popularity(
     from models.catalog import browse, schemas
     from models.catalog.search import ParsedQuery, parse_query
 
-    word = tag()
+    # No digits in the word: one ending in "20" shares a trigram with "20" and made
+    # "<word> 20" closer to the query than "<word> 21" (a flaky order).
+    word = tag().translate(str.maketrans("0123456789", "ghijklmnop"))
     who = await editor(ctx, client)
     for i in range(10, 22):  # titles of one length: equally close to the query
         await post(
