@@ -205,8 +205,12 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
         settings.log_dir.mkdir(parents=True, exist_ok=True)
         self.output = settings.log_dir / f"server-{port}.out"
+        self._env = settings_env(settings, PUBLIC_URL=self.url, **(env or {}))
         self._out = self.output.open("wb")
-        self.proc = subprocess.Popen(
+        self.proc = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -215,13 +219,20 @@ class LiveServer:
                 "--host",
                 "127.0.0.1",
                 "--port",
-                str(port),
+                str(self.port),
             ],
-            env=settings_env(settings, PUBLIC_URL=self.url, **(env or {})),
+            env=self._env,
             cwd=ROOT,
             stdout=self._out,
             stderr=subprocess.STDOUT,
         )
+
+    def restart(self) -> None:
+        """Start again on the same port once crashed or stopped, as a supervisor would."""
+        assert self.proc.poll() is not None, "still running"
+        if self._out.closed:
+            self._out = self.output.open("ab")
+        self.proc = self._spawn()
 
     def wait_ready(self, timeout: float = 120) -> None:
         # Generous: on a loaded 2-core machine importing the app alone can take 30 s.

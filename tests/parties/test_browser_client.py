@@ -13,11 +13,11 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -31,9 +31,10 @@ from starlette.staticfiles import StaticFiles
 
 from cinema.ports import free_port
 from models.core.settings import Settings
-from tests.conftest import ROOT, settings_env
+from tests.conftest import LiveServer
+from tests.factories import Account
 from tests.parties.conftest import PARTY_ENV, Members, ok, uid
-from tests.realtime_client import connected
+from tests.realtime_client import Recorder, connected
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -88,58 +89,18 @@ def video_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join(10)
 
 
-class PageServer:
-    """`cinema serve` whose CORS list has its own origin (browsers send Origin on WebSockets);
-    it can be killed and started again on the same port, as a crashed and restarted process."""
-
-    def __init__(self, settings: Settings, **env: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = settings_env(
-            settings, PUBLIC_URL=self.url, CORS_ORIGINS=json.dumps([self.url]), **PARTY_ENV, **env
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.ready_at = 0.0
-
-    def start(self) -> None:
-        command = ["-m", "cinema.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        self.proc = subprocess.Popen(
-            [sys.executable, *command],
-            env=self.env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "the page server exited"
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    self.ready_at = time.monotonic()
-                    return
-            time.sleep(0.1)
-        raise AssertionError("the page server did not start")
-
-    def crash(self) -> None:
-        """SIGKILL: the page's WebSocket drops with no goodbye."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+def _page_server(settings: Settings, **env: str) -> LiveServer:
+    """`cinema serve` whose CORS list has its own origin (browsers send Origin on WebSockets)."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    return LiveServer(settings, port, {"CORS_ORIGINS": json.dumps([origin]), **PARTY_ENV, **env})
 
 
 @pytest.fixture(scope="module")
 def page_server(settings: Settings, database_url: str) -> Iterator[str]:
-    server = PageServer(settings)
+    server = _page_server(settings)
     try:
-        server.start()
+        server.wait_ready()
         yield server.url
     finally:
         server.stop()
@@ -288,6 +249,60 @@ async def test_js_client_follows_the_party_in_chromium(
     assert uid(host)  # the host's id was used throughout
 
 
+@dataclass
+class Scene:
+    """A party hosted by a Python client on `page_server` (a process that stays up) and joined
+    by a page served from a process of its own: `server`, to crash, freeze or restart."""
+
+    server: LiveServer
+    host: Recorder
+    party_id: str
+    guest: Account
+    browser: Browser
+
+
+@contextlib.asynccontextmanager
+async def guest_page(
+    settings: Settings,
+    page_server: str,
+    video_url: str,
+    members: Members,
+    title_id: int,
+    *,
+    joined: bool = True,
+    before_page: Callable[[], Awaitable[None]] | None = None,
+    env: dict[str, str] | None = None,
+) -> AsyncIterator[Scene]:
+    """`joined=False`: yields as soon as the page is open, before its join is answered;
+    `before_page` runs once the party exists; `env` configures the page's server."""
+    server = _page_server(settings, **(env or {}))
+    try:
+        await asyncio.to_thread(server.wait_ready)
+        host_account, guest = await members.account(), await members.account()
+        async with connected(page_server, host_account.access_token) as host:
+            created = await ok(host, "party:create", {"title_id": title_id})
+            await ok(host, "party:ready", {"party_id": created["party_id"], "rtt_ms": 5})
+            if before_page is not None:
+                await before_page()
+            page = (
+                f"{server.url}/parties/demo#token={guest.access_token}"
+                f"&invite={created['invite_code']}&video={video_url}"
+            )
+            async with chromium(page) as browser:
+                if joined:
+                    await _until(browser, lambda d: d["joined"] and d["readyState"] >= 3)
+                yield Scene(server, host, created["party_id"], guest, browser)
+    finally:
+        server.stop()
+
+
+def _back_up(server: LiveServer) -> float:
+    """Restart the page's server; when it answered /readyz."""
+    server.restart()
+    server.wait_ready()
+    return time.monotonic()
+
+
 @pytest.mark.timeout(170)
 async def test_js_client_reconnects_and_catches_up_in_chromium(
     page_server: str, video_url: str, members: Members, title_id: int, settings: Settings
@@ -295,70 +310,52 @@ async def test_js_client_reconnects_and_catches_up_in_chromium(
     """The page's server process dies mid-party; while it is down the host seeks and pauses.
     Started again on the same port, the page reconnects by itself, rejoins and ends on the
     party's new state, then follows the next play in step."""
-    flaky = PageServer(settings)
-    host_account = await members.account()
-    guest = await members.account()
-    try:
-        flaky.start()
-        # The host is on another process, which stays up.
-        async with connected(page_server, host_account.access_token) as host:
-            created = await ok(host, "party:create", {"title_id": title_id})
-            party_id = created["party_id"]
-            await ok(host, "party:ready", {"party_id": party_id, "rtt_ms": 5})
-            page = (
-                f"{flaky.url}/parties/demo#token={guest.access_token}"
-                f"&invite={created['invite_code']}&video={video_url}"
-            )
-            async with chromium(page) as browser:
-                await _until(browser, lambda d: d["joined"] and d["readyState"] >= 3)
-                played = await ok(host, "party:play", {"party_id": party_id})
-                await _until(browser, lambda d: not d["paused"], timeout=10)
-                await asyncio.sleep(max(0.0, played["anchor_server_ms"] / 1000 - time.time()))
-                first = await browser.debug()
-                assert first["connects"] == 1
+    async with guest_page(settings, page_server, video_url, members, title_id) as scene:
+        host, party_id, browser = scene.host, scene.party_id, scene.browser
+        played = await ok(host, "party:play", {"party_id": party_id})
+        await _until(browser, lambda d: not d["paused"], timeout=10)
+        await asyncio.sleep(max(0.0, played["anchor_server_ms"] / 1000 - time.time()))
+        assert (await browser.debug())["connects"] == 1
 
-                flaky.crash()
-                await _until(browser, lambda d: not d["connected"], timeout=10)
-                # Away: the party moves on without the page.
-                await ok(host, "party:seek", {"party_id": party_id, "position_ms": 21_000})
-                paused = await ok(host, "party:pause", {"party_id": party_id})
-                assert paused["position_ms"] >= 21_000
-                stale = await browser.debug()
-                assert stale["version"] < paused["version"] and not stale["paused"]
+        scene.server.crash()
+        down_at = time.monotonic()
+        await _until(browser, lambda d: not d["connected"], timeout=10)
+        # Away: the party moves on without the page.
+        await ok(host, "party:seek", {"party_id": party_id, "position_ms": 21_000})
+        paused = await ok(host, "party:pause", {"party_id": party_id})
+        assert paused["position_ms"] >= 21_000
+        stale = await browser.debug()
+        assert stale["version"] < paused["version"] and not stale["paused"]
 
-                down_at = time.monotonic()
-                starting = asyncio.create_task(asyncio.to_thread(flaky.start))
-                d = await _until(
-                    browser,
-                    lambda d: d["connected"] and (d["version"] or 0) >= paused["version"],
-                    timeout=60,
-                )
-                rejoined_at = time.monotonic()
-                await starting
-                rejoined_in = rejoined_at - flaky.ready_at
-                assert d["connects"] == 2
-                d = await _until(
-                    browser,
-                    lambda d: d["paused"] and abs(d["videoMs"] - paused["position_ms"]) <= 2,
-                    timeout=10,
-                )
-                snap = await ok(host, "party:snapshot", {"party_id": party_id})
-                me = next(m for m in snap["members"] if m["user_id"] == str(guest.id))
-                assert me["connected"]
+        starting = asyncio.create_task(asyncio.to_thread(_back_up, scene.server))
+        d = await _until(
+            browser,
+            lambda d: d["connected"] and (d["version"] or 0) >= paused["version"],
+            timeout=60,
+        )
+        rejoined_at = time.monotonic()
+        ready_at = await starting
+        assert d["connects"] == 2
+        d = await _until(
+            browser,
+            lambda d: d["paused"] and abs(d["videoMs"] - paused["position_ms"]) <= 2,
+            timeout=10,
+        )
+        snap = await ok(host, "party:snapshot", {"party_id": party_id})
+        me = next(m for m in snap["members"] if m["user_id"] == str(scene.guest.id))
+        assert me["connected"]
 
-                # In step again: the next play starts on the page with the others.
-                again = await ok(host, "party:play", {"party_id": party_id})
-                await asyncio.sleep(max(0.0, again["anchor_server_ms"] / 1000 - time.time()) + 2)
-                drift = await _drifts(browser)
-                assert max(abs(x) for x in drift) < 80, drift
-                print(
-                    f"\npage's server down {flaky.ready_at - down_at:.1f} s; page rejoined "
-                    f"{rejoined_in:.2f} s after the server answered /readyz; paused at "
-                    f"{d['videoMs']:.1f} vs {paused['position_ms']} ms; drift after the next "
-                    f"play {[round(x, 1) for x in drift]} ms"
-                )
-    finally:
-        flaky.stop()
+        # In step again: the next play starts on the page with the others.
+        again = await ok(host, "party:play", {"party_id": party_id})
+        await asyncio.sleep(max(0.0, again["anchor_server_ms"] / 1000 - time.time()) + 2)
+        drift = await _drifts(browser)
+        assert max(abs(x) for x in drift) < 80, drift
+        print(
+            f"\npage's server down {ready_at - down_at:.1f} s; page rejoined "
+            f"{rejoined_at - ready_at:.2f} s after the server answered /readyz; paused at "
+            f"{d['videoMs']:.1f} vs {paused['position_ms']} ms; drift after the next "
+            f"play {[round(x, 1) for x in drift]} ms"
+        )
 
 
 @pytest.mark.timeout(170)
@@ -367,34 +364,20 @@ async def test_js_client_kicked_while_away_leaves_for_good(
 ) -> None:
     """Kicked while its server was down, the page never heard party:left; its rejoin is refused
     and it leaves: no more party state, the player no longer driven by it."""
-    flaky = PageServer(settings)
-    host_account = await members.account()
-    guest = await members.account()
-    try:
-        flaky.start()
-        async with connected(page_server, host_account.access_token) as host:
-            created = await ok(host, "party:create", {"title_id": title_id})
-            party_id = created["party_id"]
-            page = (
-                f"{flaky.url}/parties/demo#token={guest.access_token}"
-                f"&invite={created['invite_code']}&video={video_url}"
-            )
-            async with chromium(page) as browser:
-                await _until(browser, lambda d: d["joined"] and d["readyState"] >= 3)
-                flaky.crash()
-                await _until(browser, lambda d: not d["connected"], timeout=10)
-                await ok(host, "party:kick", {"party_id": party_id, "user_id": str(guest.id)})
-                kicked = await ok(host, "party:seek", {"party_id": party_id, "position_ms": 9_000})
-                await asyncio.to_thread(flaky.start)
-                d = await _until(browser, lambda d: d["connected"] and d["left"], timeout=30)
-                assert not d["joined"] and d["left"] == "kicked" and d["connects"] == 2
-                # It stays out: the party's later news does not move its player.
-                await asyncio.sleep(1)
-                d = await browser.debug()
-                assert not d["joined"] and d["version"] is None
-                assert abs(d["videoMs"] - kicked["position_ms"]) > 1_000
-    finally:
-        flaky.stop()
+    async with guest_page(settings, page_server, video_url, members, title_id) as scene:
+        host, party_id, browser = scene.host, scene.party_id, scene.browser
+        scene.server.crash()
+        await _until(browser, lambda d: not d["connected"], timeout=10)
+        await ok(host, "party:kick", {"party_id": party_id, "user_id": str(scene.guest.id)})
+        kicked = await ok(host, "party:seek", {"party_id": party_id, "position_ms": 9_000})
+        await asyncio.to_thread(_back_up, scene.server)
+        d = await _until(browser, lambda d: d["connected"] and d["left"], timeout=30)
+        assert not d["joined"] and d["left"] == "kicked" and d["connects"] == 2
+        # It stays out: the party's later news does not move its player.
+        await asyncio.sleep(1)
+        d = await browser.debug()
+        assert not d["joined"] and d["version"] is None
+        assert abs(d["videoMs"] - kicked["position_ms"]) > 1_000
 
 
 @pytest.mark.timeout(170)
@@ -404,53 +387,47 @@ async def test_js_client_finishes_a_join_the_crash_interrupted(
     """The page's server dies while its first party:join is being answered (held on a table
     lock after the live state took the member): the answer never comes. Started again, the
     page makes the same join by itself and lands on the party's current state."""
-    flaky = PageServer(settings)
-    host_account = await members.account()
-    guest = await members.account()
+    db = await asyncpg.connect(settings.database_url)
+    locked = db.transaction()
+
+    async def hold_the_join() -> None:
+        # The join's history row waits behind this lock, so its answer does too.
+        await locked.start()
+        await db.execute("LOCK TABLE party_members IN ACCESS EXCLUSIVE MODE")
+
     try:
-        flaky.start()
-        async with connected(page_server, host_account.access_token) as host:
-            created = await ok(host, "party:create", {"title_id": title_id})
-            party_id = created["party_id"]
-            page = (
-                f"{flaky.url}/parties/demo#token={guest.access_token}"
-                f"&invite={created['invite_code']}&video={video_url}"
+        async with guest_page(
+            settings,
+            page_server,
+            video_url,
+            members,
+            title_id,
+            joined=False,
+            before_page=hold_the_join,
+        ) as scene:
+            host, party_id, browser = scene.host, scene.party_id, scene.browser
+            deadline = time.monotonic() + 30
+            while str(scene.guest.id) not in {
+                m["user_id"]
+                for m in (await ok(host, "party:snapshot", {"party_id": party_id}))["members"]
+            }:
+                assert time.monotonic() < deadline, "the page never asked to join"
+                await asyncio.sleep(0.1)
+            assert not (await browser.debug())["joined"]
+            scene.server.crash()
+            await locked.rollback()
+            await _until(browser, lambda d: not d["connected"], timeout=10)
+            seeked = await ok(host, "party:seek", {"party_id": party_id, "position_ms": 17_000})
+            await asyncio.to_thread(_back_up, scene.server)
+            d = await _until(
+                browser,
+                lambda d: d["joined"] and d["version"] >= seeked["version"],
+                timeout=30,
             )
-            db = await asyncpg.connect(settings.database_url)
-            try:
-                # The join's history row waits behind this lock, so its answer does too.
-                locked = db.transaction()
-                await locked.start()
-                await db.execute("LOCK TABLE party_members IN ACCESS EXCLUSIVE MODE")
-                async with chromium(page) as browser:
-                    deadline = time.monotonic() + 30
-                    while not any(
-                        m["user_id"] == str(guest.id)
-                        for m in (await ok(host, "party:snapshot", {"party_id": party_id}))[
-                            "members"
-                        ]
-                    ):
-                        assert time.monotonic() < deadline, "the page never asked to join"
-                        await asyncio.sleep(0.1)
-                    assert not (await browser.debug())["joined"]
-                    flaky.crash()
-                    await locked.rollback()
-                    await _until(browser, lambda d: not d["connected"], timeout=10)
-                    seeked = await ok(
-                        host, "party:seek", {"party_id": party_id, "position_ms": 17_000}
-                    )
-                    await asyncio.to_thread(flaky.start)
-                    d = await _until(
-                        browser,
-                        lambda d: d["joined"] and d["version"] >= seeked["version"],
-                        timeout=30,
-                    )
-                    assert d["connects"] == 2
-                    await _until(browser, lambda d: d["paused"] and abs(d["videoMs"] - 17_000) <= 2)
-            finally:
-                await db.close()
+            assert d["connects"] == 2
+            await _until(browser, lambda d: d["paused"] and abs(d["videoMs"] - 17_000) <= 2)
     finally:
-        flaky.stop()
+        await db.close()
 
 
 @pytest.mark.timeout(170)
@@ -460,41 +437,22 @@ async def test_js_client_gives_up_a_frozen_server_and_comes_back(
     """The page's server freezes (SIGSTOP: its TCP connections stay open, nothing answers), as
     a half-open connection looks. The page notices by the missing pings within the server's
     ping interval + timeout, and once the server runs again it reconnects and catches up."""
-    ping_s = 1.0
-    flaky = PageServer(
-        settings, SOCKETIO_PING_INTERVAL_S=str(ping_s), SOCKETIO_PING_TIMEOUT_S=str(ping_s)
-    )
-    host_account = await members.account()
-    guest = await members.account()
-    try:
-        flaky.start()
-        async with connected(page_server, host_account.access_token) as host:
-            created = await ok(host, "party:create", {"title_id": title_id})
-            party_id = created["party_id"]
-            page = (
-                f"{flaky.url}/parties/demo#token={guest.access_token}"
-                f"&invite={created['invite_code']}&video={video_url}"
-            )
-            async with chromium(page) as browser:
-                await _until(browser, lambda d: d["joined"] and d["readyState"] >= 3)
-                assert flaky.proc is not None
-                os.kill(flaky.proc.pid, signal.SIGSTOP)
-                try:
-                    frozen_at = time.monotonic()
-                    await _until(browser, lambda d: not d["connected"], timeout=4 * ping_s + 3)
-                    noticed = time.monotonic() - frozen_at
-                    seeked = await ok(
-                        host, "party:seek", {"party_id": party_id, "position_ms": 8_000}
-                    )
-                finally:
-                    os.kill(flaky.proc.pid, signal.SIGCONT)
-                d = await _until(
-                    browser,
-                    lambda d: d["connected"] and d["joined"] and d["version"] >= seeked["version"],
-                    timeout=30,
-                )
-                assert d["connects"] == 2
-                await _until(browser, lambda d: d["paused"] and abs(d["videoMs"] - 8_000) <= 2)
-                print(f"\npage gave up its frozen server after {noticed:.2f} s (ping 1 s + 1 s)")
-    finally:
-        flaky.stop()
+    ping = {"SOCKETIO_PING_INTERVAL_S": "1", "SOCKETIO_PING_TIMEOUT_S": "1"}
+    async with guest_page(settings, page_server, video_url, members, title_id, env=ping) as scene:
+        host, party_id, browser = scene.host, scene.party_id, scene.browser
+        os.kill(scene.server.pid, signal.SIGSTOP)
+        try:
+            frozen_at = time.monotonic()
+            await _until(browser, lambda d: not d["connected"], timeout=7)
+            noticed = time.monotonic() - frozen_at
+            seeked = await ok(host, "party:seek", {"party_id": party_id, "position_ms": 8_000})
+        finally:
+            os.kill(scene.server.pid, signal.SIGCONT)
+        d = await _until(
+            browser,
+            lambda d: d["connected"] and d["joined"] and d["version"] >= seeked["version"],
+            timeout=30,
+        )
+        assert d["connects"] == 2
+        await _until(browser, lambda d: d["paused"] and abs(d["videoMs"] - 8_000) <= 2)
+        print(f"\npage gave up its frozen server after {noticed:.2f} s (ping 1 s + 1 s)")
