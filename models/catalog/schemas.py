@@ -6,15 +6,18 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from models.catalog.tables import CreditRole, TitleKind
 from models.core.pagination import Page
+from models.core.urls import check_web_url
 
 Sort = Literal["relevance", "popular", "rating", "newest", "title", "added"]
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, Field(min_length=1, max_length=64, pattern=SLUG)]
-Url = Annotated[str, Field(max_length=1000, pattern=r"^https?://\S+$")]
+Url = Annotated[
+    str, Field(max_length=1000, pattern=r"^https?://\S+$"), AfterValidator(check_web_url)
+]
 
 
 class _In(BaseModel):

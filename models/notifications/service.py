@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, text, update
@@ -30,6 +29,7 @@ from models.core.errors import InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.pagination import decode_cursor, encode_cursor
 from models.core.settings import Settings
+from models.core.urls import parse_web_url
 from models.notifications.presence import online_user_ids
 from models.notifications.schemas import (
     ActorOut,
@@ -673,7 +673,12 @@ async def do_mark_all_read(
 
 def check_push_endpoint(settings: Settings, endpoint: str) -> str:
     """Only known push services: our server POSTs to this URL (SSRF otherwise)."""
-    parts = urlsplit(endpoint)
+    try:
+        parts = parse_web_url(endpoint)
+    except ValueError as exc:
+        raise InvalidInput(
+            "endpoint is not a known Web Push service URL", code="invalid_push_endpoint"
+        ) from exc
     host = (parts.hostname or "").lower()
     allowed = any(
         host == h or (h.startswith(".") and host.endswith(h)) for h in settings.push_endpoint_hosts

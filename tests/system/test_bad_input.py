@@ -129,3 +129,35 @@ async def test_forged_cursors_are_invalid_input(client: httpx.AsyncClient, ctx: 
             )
             assert r.status_code == 422, (path, values, r.status_code, r.text)
             assert r.json()["error"]["code"] in ("invalid_cursor", "invalid_input"), r.text
+
+
+async def test_urls_that_do_not_parse_are_invalid_input(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    """URLs such as "https://]x" passed the pattern checks: a push endpoint answered 500
+    (urlsplit raised), and a poster or photo URL was stored for every client to choke on."""
+    editor = await make_account(ctx, client, role=Role.editor)
+    keys = {"p256dh": "B" + "A" * 86, "auth": "A" * 22}
+    for bad in ("https://]x", "https://[::1", "https://fcm.googleapis.com:99999/x", "https:///x"):
+        r = await client.post(
+            "/api/v1/push/subscriptions",
+            json={"endpoint": bad, "keys": keys},
+            headers=editor.headers,
+        )
+        _assert_error(r, 422)
+        r = await client.post(
+            "/api/v1/people", json={"name": "Pic", "photo_url": bad}, headers=editor.headers
+        )
+        _assert_error(r, 422)
+        r = await client.post(
+            "/api/v1/titles",
+            json={"kind": "film", "title": "Pic", "poster_url": bad},
+            headers=editor.headers,
+        )
+        _assert_error(r, 422)
+    r = await client.post(
+        "/api/v1/titles",
+        json={"kind": "film", "title": "Pic", "poster_url": "https://[2001:db8::1]:8443/p.jpg"},
+        headers=editor.headers,
+    )
+    assert r.status_code == 201, r.text
