@@ -98,12 +98,23 @@ def from_backend(exc: BaseException) -> DomainError | None:
     """What a failure of the database or Redis means for the client, when it is not a bug:
     input the database refused as data (an id past bigint, a malformed value) is the client's
     mistake; a lost or refused connection is a 503 to retry."""
+    from asyncpg.exceptions import DataError as AsyncpgDataError
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
-    from sqlalchemy.exc import DataError, DBAPIError
+    from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-    if isinstance(exc, DataError):
+    orig = getattr(exc, "orig", None)
+    if isinstance(exc, DataError) or isinstance(getattr(orig, "__cause__", None), AsyncpgDataError):
+        # The server's data exceptions, and asyncpg's own refusal to encode a parameter
+        # (a number past bigint that reached it): input, not a crash.
         return InvalidInput("A value is out of range or malformed", code="invalid_input")
+    if isinstance(exc, IntegrityError) and getattr(orig, "sqlstate", None) == "23503":
+        # Services check what a write refers to first, so a foreign key violation means it
+        # was deleted in between (a party created on a title being removed).
+        return Conflict(
+            "Something this refers to was removed meanwhile; reload and try again",
+            code="gone_meanwhile",
+        )
     if isinstance(exc, RedisConnectionError | RedisTimeoutError):
         return Unavailable()
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
