@@ -23,16 +23,7 @@ async def deliver(settings: Settings, *, to: str, subject: str, text: str) -> No
     message["To"] = to
     message["Subject"] = subject
     message.set_content(text)
-    await aiosmtplib.send(
-        message,
-        hostname=settings.smtp_host,
-        port=settings.smtp_port,
-        username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        start_tls=settings.smtp_starttls,
-        use_tls=settings.smtp_tls,
-        timeout=20,
-    )
+    await aiosmtplib.send(message, **settings.smtp_options)
 
 
 @job

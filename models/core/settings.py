@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -158,6 +158,19 @@ class Settings(BaseSettings):
     def socket_stale_ms(self) -> int:
         """A socket whose heartbeat is older than this belongs to a dead process."""
         return int(3 * self.socket_heartbeat_s * 1000)
+
+    @property
+    def smtp_options(self) -> dict[str, Any]:
+        """Keyword arguments of an aiosmtplib connection to the configured server."""
+        return {
+            "hostname": self.smtp_host,
+            "port": self.smtp_port,
+            "username": self.smtp_username,
+            "password": self.smtp_password.get_secret_value() if self.smtp_password else None,
+            "start_tls": self.smtp_starttls,
+            "use_tls": self.smtp_tls,
+            "timeout": 20,
+        }
 
     @property
     def public_origin(self) -> str:

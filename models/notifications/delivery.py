@@ -349,15 +349,7 @@ async def send_emails(ctx: Context, *, notification_ids: Sequence[int]) -> Email
         report.skipped += len(claimed) - len(wanted)
     failed: list[int] = []
     settings = ctx.settings
-    smtp = aiosmtplib.SMTP(
-        hostname=settings.smtp_host,
-        port=settings.smtp_port,
-        username=settings.smtp_username,
-        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        start_tls=settings.smtp_starttls,
-        use_tls=settings.smtp_tls,
-        timeout=20,
-    )
+    smtp = aiosmtplib.SMTP(**settings.smtp_options)
     try:
         await smtp.connect()
     except (aiosmtplib.SMTPException, OSError) as exc:
