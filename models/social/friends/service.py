@@ -24,7 +24,7 @@ from models.notifications.tables import NotificationType
 from models.social import policy, presence
 from models.social.friends.schemas import BlockOut, FriendOut, FriendRequestOut, UserBrief
 from models.social.friends.tables import Block, FriendRequest, Friendship, RequestStatus
-from models.social.paging import id_cursor, next_id_cursor
+from models.social.paging import id_page
 from models.social.pairs import lock_pair
 from models.social.policy import Actor, Relation
 
@@ -439,18 +439,10 @@ async def list_requests(
 ) -> Page[FriendRequestOut]:
     """Open requests, newest first."""
     mine = FriendRequest.to_user_id if incoming else FriendRequest.from_user_id
-    q = (
-        select(FriendRequest)
-        .where(mine == actor.user_id, FriendRequest.status == RequestStatus.pending)
-        .order_by(FriendRequest.id.desc())
-        .limit(limit + 1)
+    q = select(FriendRequest).where(
+        mine == actor.user_id, FriendRequest.status == RequestStatus.pending
     )
-    before = id_cursor(cursor)
-    if before is not None:
-        q = q.where(FriendRequest.id < before)
-    reqs = list((await session.scalars(q)).all())
-    more = len(reqs) > limit
-    reqs = reqs[:limit]
+    reqs, next_cursor = await id_page(session, q, FriendRequest.id, cursor=cursor, limit=limit)
     users = await _briefs(session, [u for r in reqs for u in (r.from_user_id, r.to_user_id)])
     items = [
         FriendRequestOut(
@@ -463,9 +455,7 @@ async def list_requests(
         )
         for r in reqs
     ]
-    return Page[FriendRequestOut](
-        items=items, next_cursor=next_id_cursor(reqs[-1].id if more else None)
-    )
+    return Page[FriendRequestOut](items=items, next_cursor=next_cursor)
 
 
 async def list_blocks(

@@ -33,7 +33,7 @@ from models.social.messages.schemas import (
     UnreadOut,
 )
 from models.social.messages.tables import Conversation, ConversationMember, DirectMessage
-from models.social.paging import id_cursor, next_id_cursor
+from models.social.paging import id_cursor, id_page, next_id_cursor
 from models.social.policy import Actor, Relation
 
 STREAM = "dm"
@@ -332,19 +332,9 @@ async def list_history(
         select(DirectMessage)
         .join(Conversation, Conversation.id == DirectMessage.conversation_id)
         .where(Conversation.user_low == low, Conversation.user_high == high)
-        .order_by(DirectMessage.id.desc())
-        .limit(limit + 1)
     )
-    before = id_cursor(cursor)
-    if before is not None:
-        q = q.where(DirectMessage.id < before)
-    rows = list((await session.scalars(q)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[MessageOut](
-        items=[message_out(m) for m in rows],
-        next_cursor=next_id_cursor(rows[-1].id if more else None),
-    )
+    rows, next_cursor = await id_page(session, q, DirectMessage.id, cursor=cursor, limit=limit)
+    return Page[MessageOut](items=[message_out(m) for m in rows], next_cursor=next_cursor)
 
 
 async def list_conversations(

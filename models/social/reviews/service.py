@@ -27,7 +27,7 @@ from models.social.friends.schemas import UserBrief
 from models.social.friends.service import relation
 from models.social.friends.tables import Block
 from models.social.lists.service import access_title
-from models.social.paging import id_cursor, next_id_cursor
+from models.social.paging import id_page
 from models.social.policy import Actor
 from models.social.reviews.schemas import (
     CommentIn,
@@ -540,22 +540,11 @@ async def list_comments(
 ) -> Page[CommentOut]:
     """Top-level comments, newest first, without those the actor's blocks hide."""
     await access_title(session, title_id=title_id)
-    q = (
-        select(Comment)
-        .where(Comment.title_id == title_id, Comment.parent_id.is_(None), *_listed_for(actor))
-        .order_by(Comment.id.desc())
-        .limit(limit + 1)
+    q = select(Comment).where(
+        Comment.title_id == title_id, Comment.parent_id.is_(None), *_listed_for(actor)
     )
-    before = id_cursor(cursor)
-    if before is not None:
-        q = q.where(Comment.id < before)
-    rows = list((await session.scalars(q)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[CommentOut](
-        items=await _outs(session, actor, rows),
-        next_cursor=next_id_cursor(rows[-1].id if more else None),
-    )
+    rows, next_cursor = await id_page(session, q, Comment.id, cursor=cursor, limit=limit)
+    return Page[CommentOut](items=await _outs(session, actor, rows), next_cursor=next_cursor)
 
 
 async def list_replies(
@@ -564,22 +553,11 @@ async def list_replies(
     """Replies to one comment, oldest first (a conversation reads downwards), without those
     the actor's blocks hide; a comment the actor's blocks hide has no replies to read."""
     parent = await access_comment(session, comment_id=comment_id, reader=actor)
-    q = (
-        select(Comment)
-        .where(Comment.parent_id == parent.id, *_listed_for(actor))
-        .order_by(Comment.id)
-        .limit(limit + 1)
+    q = select(Comment).where(Comment.parent_id == parent.id, *_listed_for(actor))
+    rows, next_cursor = await id_page(
+        session, q, Comment.id, cursor=cursor, limit=limit, ascending=True
     )
-    after = id_cursor(cursor)
-    if after is not None:
-        q = q.where(Comment.id > after)
-    rows = list((await session.scalars(q)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[CommentOut](
-        items=await _outs(session, actor, rows),
-        next_cursor=next_id_cursor(rows[-1].id if more else None),
-    )
+    return Page[CommentOut](items=await _outs(session, actor, rows), next_cursor=next_cursor)
 
 
 async def get_comment(session: AsyncSession, *, actor: Actor, comment_id: int) -> CommentOut:
