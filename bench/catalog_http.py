@@ -18,19 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
-from cinema.ports import free_port
+from bench.http_load import requests_per_s, serve, wrk
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -49,40 +44,8 @@ def bare_app() -> Any:
     return Starlette(routes=[Route("/bare", bare)])
 
 
-def _serve(target: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", target, "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
-        env=env,
-    )  # fmt: skip
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return proc, f"http://127.0.0.1:{port}"
-
-
 def _wrk(url: str, paths: list[str], duration: int, connections: int, tmp: Path) -> float:
-    script = tmp / "paths.lua"
-    items = ",".join(f'"{p}"' for p in paths)
-    script.write_text(
-        f"local paths = {{{items}}}\nlocal i = 0\n"
-        "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n"
-    )
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    if "Non-2xx" in out:
-        raise SystemExit(f"wrk saw errors:\n{out}")
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    assert rps, out
-    return float(rps.group(1))
+    return requests_per_s(wrk(url, paths, duration=duration, connections=connections, tmp=tmp))
 
 
 def main() -> None:
@@ -105,13 +68,13 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
             "BENCH_PAGE": str(tmp / "page.json"),
         }
-        app, app_url = _serve("cinema.app:asgi_factory", env)
+        app, app_url = serve("cinema.app:asgi_factory", env)
         bare = None
         try:
             with urllib.request.urlopen(app_url + "/api/v1/titles") as r:
                 body = r.read()
             (tmp / "page.json").write_bytes(body)
-            bare, bare_url = _serve("bench.catalog_http:bare_app", env)
+            bare, bare_url = serve("bench.catalog_http:bare_app", env)
             uncached = [
                 f"/api/v1/titles?year_from={y}&year_to={y + span}"
                 for span in range(1, 60)

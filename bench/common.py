@@ -12,19 +12,17 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 from sqlalchemy import insert
 
 from cinema import migrate
 from cinema.context import build_context, close_context
-from cinema.ports import free_port
+from cinema.ports import free_port, wait_ready
 from models.accounts import passwords, tokens
 from models.accounts.service import sessions_of
 from models.accounts.tables import Role, User
@@ -108,22 +106,8 @@ class BenchEnv:
             )
             self.servers.append(Server(url, proc))
         for s in self.servers:
-            _wait_ready(s)
+            wait_ready(s.url, s.proc, timeout=60, every_s=0.2)
         return self.servers
-
-
-def _wait_ready(server: Server, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"server {server.url} exited")
-        try:
-            if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server {server.url} not ready")
 
 
 async def _admin(sql: str) -> None:

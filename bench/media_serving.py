@@ -16,16 +16,14 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from cinema.ports import free_port
+from bench.http_load import requests_per_s, serve, wrk
 from models.core.settings import Settings
 from models.media import signing
 from models.media.ffmpeg import find_ffmpeg
@@ -56,27 +54,12 @@ def make_app() -> Any:
 def _wrk(
     url: str, paths: list[str], duration: int, connections: int, tmp: Path, range_bytes: int
 ) -> tuple[float, float]:
-    script = tmp / "paths.lua"
-    items = ",".join(f'"{p}"' for p in paths)
     headers = f'{{Range="bytes=0-{range_bytes - 1}"}}' if range_bytes else "nil"
-    script.write_text(
-        f"local paths = {{{items}}}\nlocal i = 0\n"
-        "request = function()\n  i = i % #paths + 1\n"
-        f"  return wrk.format('GET', paths[i], {headers})\nend\n"
-    )
-    out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    if "Non-2xx" in out:
-        raise SystemExit(f"wrk saw errors:\n{out}")
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    out = wrk(url, paths, duration=duration, connections=connections, tmp=tmp, headers=headers)
     mb = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", out)
-    assert rps and mb, out
+    assert mb, out
     mib = {"B": 1 / 2**20, "KB": 1 / 2**10, "MB": 1.0, "GB": 2**10}[mb.group(2)]
-    return float(rps.group(1)), float(mb.group(1)) * mib
+    return requests_per_s(out), float(mb.group(1)) * mib
 
 
 def _prepare(root: Path, tmp: Path) -> list[str]:
@@ -129,20 +112,8 @@ def main() -> None:
         )
         signed = [f"/media/{token}/{ASSET}/{REVISION}/{n}" for n in names]
         plain = [f"/bench-static/{ASSET}/{REVISION}/{n}" for n in names]
-        port = free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "bench.media_serving:make_app",
-             "--port", str(port), "--log-level", "warning", "--no-access-log"],
-            env=env,
-        )  # fmt: skip
+        server, url = serve("bench.media_serving:make_app", env)
         try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
             results: dict[str, list[tuple[float, float]]] = {"signed": [], "plain": []}
             for _ in range(args.rounds):
                 for kind, paths in (("signed", signed), ("plain", plain)):

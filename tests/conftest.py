@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from redis.asyncio import Redis
 
 from cinema import migrate
 from cinema.app import create_app
-from cinema.ports import free_port
+from cinema.ports import ServerExited, free_port, wait_ready
 from cinema.worker import create_worker
 from models.core.context import Context
 from models.core.settings import Settings
@@ -236,18 +235,11 @@ class LiveServer:
 
     def wait_ready(self, timeout: float = 120) -> None:
         # Generous: on a loaded 2-core machine importing the app alone can take 30 s.
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                err = self.output.read_text(errors="replace")
-                raise RuntimeError(f"server on {self.port} exited: {err[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server on {self.port} not ready in {timeout}s")
+        try:
+            wait_ready(self.url, self.proc, timeout=timeout, every_s=0.1)
+        except ServerExited as exc:
+            err = self.output.read_text(errors="replace")
+            raise RuntimeError(f"server on {self.port} exited: {err[-2000:]}") from exc
 
     @property
     def pid(self) -> int:
