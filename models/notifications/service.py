@@ -53,8 +53,8 @@ from models.notifications.tables import (
 )
 from models.social import policy
 from models.social.friends.tables import Block
-from models.social.pairs import lock_pair
 from models.social.policy import Relation
+from models.social.relations import lock_pair
 
 EVENT = "notification"
 UNREAD_EVENT = "notification:unread"

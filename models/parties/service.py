@@ -62,7 +62,7 @@ from models.parties.state import (
     new_party,
 )
 from models.parties.tables import LeftReason, Party, PartyInvite, PartyMember, PartyMessage
-from models.social.friends.service import are_friends
+from models.social.relations import are_friends
 
 log = logging.getLogger("cinema.parties")
 

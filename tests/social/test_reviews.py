@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from models.core.context import Context
 from models.social import policy
-from models.social.friends import service as friends_service
+from models.social import relations as social_relations
 from models.social.policy import Actor
 from models.social.reviews import service
 from models.social.reviews.tables import Rating
@@ -357,7 +357,7 @@ async def test_comment_lists_follow_the_policy_for_every_relation(
     }
     me = Actor(reader.id)
     async with ctx.sessions() as session:
-        rels = await friends_service.relations(
+        rels = await social_relations.relations(
             session, actor_id=reader.id, other_ids=[a.id for a in authors]
         )
         comments = await service.list_comments(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,96 +24,16 @@ from models.notifications.tables import NotificationType
 from models.social import policy, presence
 from models.social.friends.schemas import BlockOut, FriendOut, FriendRequestOut, UserBrief
 from models.social.friends.tables import Block, FriendRequest, Friendship, RequestStatus
+from models.social.lists.service import revoke_shares_between
 from models.social.paging import id_page
-from models.social.pairs import lock_pair
-from models.social.policy import Actor, Relation
+from models.social.policy import Actor
+from models.social.relations import access_user, friend_ids, lock_pair, relation
 
 
 def request_limit(settings: Settings) -> Limit:
     """New requests a user may send (repeats of an open one and accepting a crossed one are
     free): FRIEND_REQUEST_LIMIT per FRIEND_REQUEST_WINDOW_S."""
     return Limit("friend_request", settings.friend_request_limit, settings.friend_request_window_s)
-
-
-# Facts the policy needs --------------------------------------------------------------------
-
-
-async def relation(
-    session: AsyncSession, *, actor_id: uuid.UUID | None, other_id: uuid.UUID
-) -> Relation:
-    if actor_id is None:
-        return policy.NOBODY
-    if actor_id == other_id:
-        return policy.SELF
-    return (await relations(session, actor_id=actor_id, other_ids=[other_id]))[other_id]
-
-
-async def relations(
-    session: AsyncSession, *, actor_id: uuid.UUID | None, other_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, Relation]:
-    """The actor's relation to each user, in two queries whatever the count."""
-    ids = set(other_ids)
-    if actor_id is None:
-        return {i: policy.NOBODY for i in ids}
-    others = ids - {actor_id}
-    friends: set[uuid.UUID] = set()
-    blocked_by: set[uuid.UUID] = set()
-    blocks: set[uuid.UUID] = set()
-    if others:
-        friends = set(
-            (
-                await session.scalars(
-                    select(Friendship.friend_id).where(
-                        Friendship.user_id == actor_id, Friendship.friend_id.in_(others)
-                    )
-                )
-            ).all()
-        )
-        rows = await session.execute(
-            select(Block.blocker_id, Block.blocked_id).where(
-                or_(
-                    and_(Block.blocker_id.in_(others), Block.blocked_id == actor_id),
-                    and_(Block.blocker_id == actor_id, Block.blocked_id.in_(others)),
-                )
-            )
-        )
-        for blocker, blocked in rows:
-            if blocked == actor_id:
-                blocked_by.add(blocker)
-            else:
-                blocks.add(blocked)
-    out = {
-        i: Relation(
-            friends=i in friends, blocked_by_other=i in blocked_by, blocks_other=i in blocks
-        )
-        for i in others
-    }
-    if actor_id in ids:
-        out[actor_id] = policy.SELF
-    return out
-
-
-async def friend_ids(session: AsyncSession, *, user_id: uuid.UUID) -> list[uuid.UUID]:
-    return list(
-        (
-            await session.scalars(select(Friendship.friend_id).where(Friendship.user_id == user_id))
-        ).all()
-    )
-
-
-async def are_friends(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> bool:
-    return bool(
-        await session.scalar(
-            select(exists().where(Friendship.user_id == a, Friendship.friend_id == b))
-        )
-    )
-
-
-async def access_user(session: AsyncSession, *, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
-    if user is None or not user.is_active:
-        raise NotFound("No such user", code="user_not_found")
-    return user
 
 
 def _brief(user: User) -> UserBrief:
@@ -339,8 +259,6 @@ async def do_remove_friend(
 
 async def _after_unfriend(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> None:
     """Shares exist between friends only: unfriending takes them back both ways."""
-    from models.social.lists.service import revoke_shares_between
-
     await revoke_shares_between(session, a, b)
 
 

@@ -18,7 +18,6 @@ from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.core.pagination import Page, decode_cursor, encode_cursor
 from models.social import policy
 from models.social.friends.schemas import UserBrief
-from models.social.friends.service import access_user, relation
 from models.social.lists.schemas import (
     FavoriteOut,
     ItemOut,
@@ -39,6 +38,7 @@ from models.social.lists.tables import (
 )
 from models.social.paging import id_cursor, next_id_cursor
 from models.social.policy import Actor, Relation
+from models.social.relations import access_user, relation
 
 MAX_ITEMS = 1000
 MAX_PLAYLISTS = 500

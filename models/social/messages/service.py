@@ -22,7 +22,6 @@ from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
 from models.social import policy, presence
 from models.social.friends.schemas import UserBrief
-from models.social.friends.service import access_user, relation
 from models.social.friends.tables import Block, Friendship
 from models.social.messages.schemas import (
     ConversationOut,
@@ -35,6 +34,7 @@ from models.social.messages.schemas import (
 from models.social.messages.tables import Conversation, ConversationMember, DirectMessage
 from models.social.paging import id_cursor, id_page, next_id_cursor
 from models.social.policy import Actor, Relation
+from models.social.relations import access_user, relation
 
 STREAM = "dm"
 

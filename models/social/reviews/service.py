@@ -24,11 +24,11 @@ from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
 from models.social import policy
 from models.social.friends.schemas import UserBrief
-from models.social.friends.service import relation
 from models.social.friends.tables import Block
 from models.social.lists.service import access_title
 from models.social.paging import id_page
 from models.social.policy import Actor
+from models.social.relations import relation
 from models.social.reviews.schemas import (
     CommentIn,
     CommentLikeOut,
