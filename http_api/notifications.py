@@ -6,7 +6,9 @@ from typing import Any
 
 from http_api.routing import Api, Call
 from models.core.errors import NotFound, parse_id
-from models.notifications import push, service
+from models.notifications import devices, push, service
+from models.notifications import follows as follow_service
+from models.notifications import preferences as preference_service
 from models.notifications.schemas import (
     FollowsOut,
     InboxQuery,
@@ -84,7 +86,7 @@ async def preferences(call: Call) -> PreferencesOut:
     """Every type x channel (in_app, email, push) with its current setting."""
     user = call.require_user()
     async with call.ctx.sessions() as session:
-        items = await service.list_preferences(session, user_id=user.user_id)
+        items = await preference_service.list_preferences(session, user_id=user.user_id)
     return PreferencesOut(items=items)
 
 
@@ -94,7 +96,9 @@ async def set_preferences(call: Call) -> PreferencesOut:
     user = call.require_user()
     body: PreferencesIn = call.body
     async with call.transaction() as session:
-        items = await service.do_set_preferences(session, user_id=user.user_id, items=body.items)
+        items = await preference_service.do_set_preferences(
+            session, user_id=user.user_id, items=body.items
+        )
     return PreferencesOut(items=items)
 
 
@@ -115,7 +119,7 @@ async def register_push(call: Call) -> PushSubscriptionOut:
     """Register this browser's Web Push subscription (idempotent per endpoint)."""
     user = call.require_user()
     async with call.transaction() as session:
-        return await service.do_register_push(
+        return await devices.do_register_push(
             call.ctx, session, user_id=user.user_id, data=call.body
         )
 
@@ -125,7 +129,7 @@ async def list_push(call: Call) -> list[PushSubscriptionOut]:
     """The user's registered push subscriptions."""
     user = call.require_user()
     async with call.ctx.sessions() as session:
-        return await service.list_push(session, user_id=user.user_id)
+        return await devices.list_push(session, user_id=user.user_id)
 
 
 @api.delete("/push/subscriptions/{subscription_id}", status=204, errors=(404,))
@@ -134,7 +138,7 @@ async def delete_push(call: Call) -> None:
     user = call.require_user()
     subscription_id = _int_param(call, "subscription_id")
     async with call.transaction() as session:
-        await service.do_delete_push(session, user_id=user.user_id, subscription_id=subscription_id)
+        await devices.do_delete_push(session, user_id=user.user_id, subscription_id=subscription_id)
 
 
 @api.get("/notifications/follows", response=FollowsOut)
@@ -142,7 +146,7 @@ async def follows(call: Call) -> FollowsOut:
     """Titles and genres whose new releases the user is notified of (besides favorites)."""
     user = call.require_user()
     async with call.ctx.sessions() as session:
-        return await service.list_follows(session, user_id=user.user_id)
+        return await follow_service.list_follows(session, user_id=user.user_id)
 
 
 def _follow_routes(kind: str, param: str) -> None:
@@ -150,7 +154,7 @@ def _follow_routes(kind: str, param: str) -> None:
         async def change(call: Call) -> FollowsOut:
             user = call.require_user()
             async with call.transaction() as session:
-                return await service.do_follow(
+                return await follow_service.do_follow(
                     session,
                     user_id=user.user_id,
                     kind=kind,

@@ -3,7 +3,7 @@
 Each step is claimed in the row (`pushed_at`, `emailed_at`) before it is done and released if
 it fails, so a retried or duplicated job never sends twice; `delivered_at` marks a dispatched
 notification, and a sweeper re-dispatches any whose job was lost. Each step renders through
-`service.outs_for`, which decides blocks again: what a block made meanwhile silenced is not
+`rendering.outs_for`, which decides blocks again: what a block made meanwhile silenced is not
 sent, and a group's mail counts and names only the actors still heard of."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from models.core.context import Context
 from models.core.db import transaction
 from models.core.events import user_room
 from models.core.settings import Settings
-from models.notifications import service
+from models.notifications import preferences, rendering, service
 from models.notifications.presence import online_user_ids
 from models.notifications.push import PushOutcome, send_push
 from models.notifications.schemas import NotificationOut
@@ -75,7 +75,7 @@ async def channel_choices(
         )
         chosen = {(p.user_id, p.type, p.channel): p.enabled for p in rows.scalars()}
     return {
-        (u, t): {c: chosen.get((u, t, c), service.default_enabled(t, c)) for c in Channel}
+        (u, t): {c: chosen.get((u, t, c), preferences.default_enabled(t, c)) for c in Channel}
         for u, t in wanted
     }
 
@@ -150,7 +150,7 @@ async def dispatch(
         # Render only what leaves now: live to the connected, push to the others. What a
         # block silenced since it was made renders to nothing and goes nowhere.
         shown = [n for n in visible if live and n.user_id in online]
-        outs = {o.id: o for o in await service.outs_for(session, [*shown, *to_push])}
+        outs = {o.id: o for o in await rendering.outs_for(session, [*shown, *to_push])}
         shown = [n for n in shown if n.id in outs]
         to_push = [n for n in to_push if n.id in outs]
 
@@ -344,7 +344,7 @@ async def send_emails(ctx: Context, *, notification_ids: Sequence[int]) -> Email
         ]
         # Rows the user has no in-app copy of (seq NULL) still mail; render them alike. One
         # whose every actor a block has silenced since renders to nothing and is not mailed.
-        outs = {o.id: o for o in await service.outs_for(session, wanted)}
+        outs = {o.id: o for o in await rendering.outs_for(session, wanted)}
         wanted = [n for n in wanted if n.id in outs]
         report.skipped += len(claimed) - len(wanted)
     failed: list[int] = []

@@ -175,7 +175,7 @@ def can_rate(actor: Actor) -> bool:
 # silences the blocker too where a block either way stops the act (messages, friend requests,
 # friendships and the party invites only friends send), but not a like, since a block stops
 # the blocked user liking the blocker's comments and leaves the blocker free to like theirs.
-# The notifications service turns this set into its SQL, so the inbox and this function
+# models/notifications/blocks.py turns this set into its SQL, so the inbox and this function
 # cannot disagree.
 NOTIFIES_DESPITE_BEING_BLOCKED: frozenset[NotificationType] = frozenset(
     {NotificationType.comment_liked}
