@@ -12,8 +12,7 @@ from http_api.routing import Api, Call
 from models.accounts.tables import Role
 from models.catalog import browse, cache, schemas, service
 from models.catalog.cache import CachedBody, cache_for, key_of
-from models.core.db import transaction
-from models.parties import service as party_service
+from models.editorial import service as editorial
 
 api = Api(tags=["catalog"])
 
@@ -180,13 +179,7 @@ async def cache_stats(call: Call) -> dict[str, schemas.CacheKindStats]:
     return {kind: schemas.CacheKindStats.model_validate(v) for kind, v in stats.items()}
 
 
-# ---- writes --------------------------------------------------------------------------------
-
-
-async def _title_out(call: Call, title_id: int) -> schemas.TitleDetail:
-    async with call.ctx.sessions() as session:
-        detail = await service.title_detail(session, title_id=title_id)
-    return schemas.TitleDetail.model_validate(detail)
+# ---- writes: the editorial service does role, transaction, parties, cache and read back ----
 
 
 @api.post(
@@ -194,11 +187,7 @@ async def _title_out(call: Call, title_id: int) -> schemas.TitleDetail:
 )
 async def create_title(call: Call) -> schemas.TitleDetail:
     """Create a title (editors)."""
-    call.require_role(Role.editor)
-    async with transaction(call.ctx.sessions) as session:
-        title_id = await service.do_create_title(session, data=call.body)
-    await cache.invalidate_title(call.ctx, title_id)
-    return await _title_out(call, title_id)
+    return await editorial.do_create_title(call.ctx, actor=call.require_user(), data=call.body)
 
 
 @api.patch(
@@ -209,24 +198,17 @@ async def create_title(call: Call) -> schemas.TitleDetail:
 )
 async def update_title(call: Call) -> schemas.TitleDetail:
     """Change a title; lists given replace the old ones (editors)."""
-    call.require_role(Role.editor)
-    title_id: int = call.params["title_id"]
-    async with transaction(call.ctx.sessions) as session:
-        await service.do_update_title(session, title_id=title_id, patch=call.body)
-    await cache.invalidate_title(call.ctx, title_id)
-    return await _title_out(call, title_id)
+    return await editorial.do_update_title(
+        call.ctx, actor=call.require_user(), title_id=call.params["title_id"], patch=call.body
+    )
 
 
 @api.delete("/titles/{title_id:int}", status=204, errors=WRITE_ERRORS)
 async def delete_title(call: Call) -> None:
     """Delete a title with its seasons, episodes and credits (editors)."""
-    call.require_role(Role.editor)
-    title_id: int = call.params["title_id"]
-    async with transaction(call.ctx.sessions) as session:
-        parties = await party_service.lock_parties_of_media(session, title_id=title_id)
-        await service.do_delete_title(session, title_id=title_id)
-    await party_service.do_end_for_removed_media(call.ctx, party_ids=parties)
-    await cache.invalidate_title(call.ctx, title_id)
+    await editorial.do_delete_title(
+        call.ctx, actor=call.require_user(), title_id=call.params["title_id"]
+    )
 
 
 @api.post(
@@ -238,12 +220,9 @@ async def delete_title(call: Call) -> None:
 )
 async def create_season(call: Call) -> schemas.TitleDetail:
     """Add a season to a series (editors); answers the series."""
-    call.require_role(Role.editor)
-    title_id: int = call.params["title_id"]
-    async with transaction(call.ctx.sessions) as session:
-        await service.do_create_season(session, title_id=title_id, data=call.body)
-    await cache.invalidate_title(call.ctx, title_id)
-    return await _title_out(call, title_id)
+    return await editorial.do_create_season(
+        call.ctx, actor=call.require_user(), title_id=call.params["title_id"], data=call.body
+    )
 
 
 @api.patch(
@@ -254,25 +233,17 @@ async def create_season(call: Call) -> schemas.TitleDetail:
 )
 async def update_season(call: Call) -> schemas.TitleDetail:
     """Renumber or rename a season (editors); answers the series."""
-    call.require_role(Role.editor)
-    async with transaction(call.ctx.sessions) as session:
-        title_id = await service.do_update_season(
-            session, season_id=call.params["season_id"], patch=call.body
-        )
-    await cache.invalidate_title(call.ctx, title_id)
-    return await _title_out(call, title_id)
+    return await editorial.do_update_season(
+        call.ctx, actor=call.require_user(), season_id=call.params["season_id"], patch=call.body
+    )
 
 
 @api.delete("/seasons/{season_id:int}", status=204, errors=WRITE_ERRORS)
 async def delete_season(call: Call) -> None:
     """Delete a season and its episodes (editors)."""
-    call.require_role(Role.editor)
-    season_id: int = call.params["season_id"]
-    async with transaction(call.ctx.sessions) as session:
-        parties = await party_service.lock_parties_of_media(session, season_id=season_id)
-        title_id = await service.do_delete_season(session, season_id=season_id)
-    await party_service.do_end_for_removed_media(call.ctx, party_ids=parties)
-    await cache.invalidate_title(call.ctx, title_id)
+    await editorial.do_delete_season(
+        call.ctx, actor=call.require_user(), season_id=call.params["season_id"]
+    )
 
 
 @api.post(
@@ -284,13 +255,9 @@ async def delete_season(call: Call) -> None:
 )
 async def create_episode(call: Call) -> schemas.TitleDetail:
     """Add an episode to a season (editors); answers the series."""
-    call.require_role(Role.editor)
-    async with transaction(call.ctx.sessions) as session:
-        _, title_id = await service.do_create_episode(
-            session, season_id=call.params["season_id"], data=call.body
-        )
-    await cache.invalidate_title(call.ctx, title_id)
-    return await _title_out(call, title_id)
+    return await editorial.do_create_episode(
+        call.ctx, actor=call.require_user(), season_id=call.params["season_id"], data=call.body
+    )
 
 
 @api.patch(
@@ -301,51 +268,43 @@ async def create_episode(call: Call) -> schemas.TitleDetail:
 )
 async def update_episode(call: Call) -> schemas.TitleDetail:
     """Change an episode (editors); answers the series."""
-    call.require_role(Role.editor)
-    async with transaction(call.ctx.sessions) as session:
-        title_id = await service.do_update_episode(
-            session, episode_id=call.params["episode_id"], patch=call.body
-        )
-    await cache.invalidate_title(call.ctx, title_id)
-    return await _title_out(call, title_id)
+    return await editorial.do_update_episode(
+        call.ctx, actor=call.require_user(), episode_id=call.params["episode_id"], patch=call.body
+    )
 
 
 @api.delete("/episodes/{episode_id:int}", status=204, errors=WRITE_ERRORS)
 async def delete_episode(call: Call) -> None:
     """Delete an episode (editors)."""
-    call.require_role(Role.editor)
-    episode_id: int = call.params["episode_id"]
-    async with transaction(call.ctx.sessions) as session:
-        parties = await party_service.lock_parties_of_media(session, episode_id=episode_id)
-        title_id = await service.do_delete_episode(session, episode_id=episode_id)
-    await party_service.do_end_for_removed_media(call.ctx, party_ids=parties)
-    await cache.invalidate_title(call.ctx, title_id)
+    await editorial.do_delete_episode(
+        call.ctx, actor=call.require_user(), episode_id=call.params["episode_id"]
+    )
 
 
 def _term_writes(field: str) -> None:
     async def create(call: Call) -> schemas.Term:
-        call.require_role(Role.editor)
-        async with transaction(call.ctx.sessions) as session:
-            out = await service.do_create_term(session, field=field, data=call.body)
-        await cache.invalidate_catalog(call.ctx)
-        return schemas.Term.model_validate(out)
+        return await editorial.do_create_term(
+            call.ctx, actor=call.require_user(), field=field, data=call.body
+        )
 
     async def update(call: Call) -> schemas.Term:
-        call.require_role(Role.editor)
-        async with transaction(call.ctx.sessions) as session:
-            out = await service.do_update_term(
-                session, call.outbox, field=field, term_id=call.params["term_id"], patch=call.body
-            )
-        await cache.invalidate_catalog(call.ctx)
-        return schemas.Term.model_validate(out)
+        return await editorial.do_update_term(
+            call.ctx,
+            call.outbox,
+            actor=call.require_user(),
+            field=field,
+            term_id=call.params["term_id"],
+            patch=call.body,
+        )
 
     async def remove(call: Call) -> None:
-        call.require_role(Role.editor)
-        async with transaction(call.ctx.sessions) as session:
-            await service.do_delete_term(
-                session, call.outbox, field=field, term_id=call.params["term_id"]
-            )
-        await cache.invalidate_catalog(call.ctx)
+        await editorial.do_delete_term(
+            call.ctx,
+            call.outbox,
+            actor=call.require_user(),
+            field=field,
+            term_id=call.params["term_id"],
+        )
 
     one = field[:-1] if field != "categories" else "category"
     create.__doc__ = f"Create a {one} (editors)."
@@ -370,22 +329,12 @@ for _field in service.TERM_MODELS:
     _term_writes(_field)
 
 
-async def _person_out(call: Call, person_id: int) -> schemas.PersonDetail:
-    async with call.ctx.sessions() as session:
-        detail = await service.person_detail(session, person_id=person_id)
-    return schemas.PersonDetail.model_validate(detail)
-
-
 @api.post(
     "/people", body=schemas.PersonIn, response=schemas.PersonDetail, status=201, errors=WRITE_ERRORS
 )
 async def create_person(call: Call) -> schemas.PersonDetail:
     """Add a person (editors)."""
-    call.require_role(Role.editor)
-    async with transaction(call.ctx.sessions) as session:
-        person_id = await service.do_create_person(session, data=call.body)
-    await cache.invalidate_catalog(call.ctx)
-    return await _person_out(call, person_id)
+    return await editorial.do_create_person(call.ctx, actor=call.require_user(), data=call.body)
 
 
 @api.patch(
@@ -396,27 +345,21 @@ async def create_person(call: Call) -> schemas.PersonDetail:
 )
 async def update_person(call: Call) -> schemas.PersonDetail:
     """Change a person; a new name is searchable at once (editors)."""
-    call.require_role(Role.editor)
-    person_id: int = call.params["person_id"]
-    async with transaction(call.ctx.sessions) as session:
-        await service.do_update_person(session, call.outbox, person_id=person_id, patch=call.body)
-    await cache.invalidate_catalog(call.ctx)
-    return await _person_out(call, person_id)
+    return await editorial.do_update_person(
+        call.ctx,
+        call.outbox,
+        actor=call.require_user(),
+        person_id=call.params["person_id"],
+        patch=call.body,
+    )
 
 
 @api.delete("/people/{person_id:int}", status=204, errors=WRITE_ERRORS)
 async def delete_person(call: Call) -> None:
     """Delete a person and their credits (editors)."""
-    call.require_role(Role.editor)
-    async with transaction(call.ctx.sessions) as session:
-        await service.do_delete_person(session, call.outbox, person_id=call.params["person_id"])
-    await cache.invalidate_catalog(call.ctx)
-
-
-async def _collection_out(call: Call, collection_id: int) -> schemas.CollectionDetail:
-    async with call.ctx.sessions() as session:
-        detail = await service.collection_detail(session, ref=str(collection_id))
-    return schemas.CollectionDetail.model_validate(detail)
+    await editorial.do_delete_person(
+        call.ctx, call.outbox, actor=call.require_user(), person_id=call.params["person_id"]
+    )
 
 
 @api.post(
@@ -428,11 +371,7 @@ async def _collection_out(call: Call, collection_id: int) -> schemas.CollectionD
 )
 async def create_collection(call: Call) -> schemas.CollectionDetail:
     """Create a curated collection with its ordered titles (editors)."""
-    call.require_role(Role.editor)
-    async with transaction(call.ctx.sessions) as session:
-        collection_id = await service.do_create_collection(session, data=call.body)
-    await cache.invalidate_catalog(call.ctx)
-    return await _collection_out(call, collection_id)
+    return await editorial.do_create_collection(call.ctx, actor=call.require_user(), data=call.body)
 
 
 @api.patch(
@@ -443,19 +382,14 @@ async def create_collection(call: Call) -> schemas.CollectionDetail:
 )
 async def update_collection(call: Call) -> schemas.CollectionDetail:
     """Change a collection; `items` replaces the whole ordered list (editors)."""
-    call.require_role(Role.editor)
-    async with transaction(call.ctx.sessions) as session:
-        collection_id = await service.do_update_collection(
-            session, ref=call.params["ref"], patch=call.body
-        )
-    await cache.invalidate_catalog(call.ctx)
-    return await _collection_out(call, collection_id)
+    return await editorial.do_update_collection(
+        call.ctx, actor=call.require_user(), ref=call.params["ref"], patch=call.body
+    )
 
 
 @api.delete("/collections/{ref}", status=204, errors=WRITE_ERRORS)
 async def delete_collection(call: Call) -> None:
     """Delete a collection (its titles stay) (editors)."""
-    call.require_role(Role.editor)
-    async with transaction(call.ctx.sessions) as session:
-        await service.do_delete_collection(session, ref=call.params["ref"])
-    await cache.invalidate_catalog(call.ctx)
+    await editorial.do_delete_collection(
+        call.ctx, actor=call.require_user(), ref=call.params["ref"]
+    )
