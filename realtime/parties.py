@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Container
 from typing import Any
 
 from models.core.clock import now_ms
-from models.core.context import Context
+from models.core.context import Context, Slot
 from models.core.db import transaction
 from models.core.errors import NotFound
 from models.core.events import party_room
@@ -176,14 +176,14 @@ class SioRooms:
             return False
 
 
-_rooms: dict[int, SioRooms] = {}
+_ROOMS = Slot[SioRooms]("parties.rooms")
 
 
 def rooms_for(ev: SocketCall) -> SioRooms:
-    rooms = _rooms.get(id(ev.ctx))
+    rooms = ev.ctx.local.get(_ROOMS)
     if rooms is None:
         rooms = SioRooms(ev.ctx, ev.server)
-        _rooms[id(ev.ctx)] = rooms
+        ev.ctx.local.set(_ROOMS, rooms)
         service.bind_rooms(ev.ctx, rooms)
     return rooms
 
@@ -192,7 +192,7 @@ def rooms_for(ev: SocketCall) -> SioRooms:
 async def _start(ctx: Context, sio: Any) -> None:
     """Bind rooms, answer time:sync from memory, and sweep party deadlines every second."""
     rooms = SioRooms(ctx, sio)
-    _rooms[id(ctx)] = rooms
+    ctx.local.set(_ROOMS, rooms)
     service.bind_rooms(ctx, rooms)
     # time:sync is declared in the registry (validation docs, catalogue), but answered here
     # without the per-event session lookup: t1 must be stamped before any I/O, and a clock
@@ -206,7 +206,7 @@ async def _start(ctx: Context, sio: Any) -> None:
             except Exception:
                 log.exception("party sweep failed")
     finally:
-        _rooms.pop(id(ctx), None)
+        ctx.local.pop(_ROOMS)
 
 
 def _fast_time_sync(sio: Any) -> Callable[..., Any]:
@@ -248,7 +248,7 @@ async def _reconcile(ctx: Context, sio: Any) -> None:
 @on_heartbeat
 async def _heartbeat(ctx: Context, sio: Any, connections: Connections) -> None:
     """Our sockets are fresh again: keep their parties' sets, and undo false disconnects."""
-    rooms = _rooms.get(id(ctx))
+    rooms = ctx.local.get(_ROOMS)
     if rooms is not None:
         await rooms.refresh(connections.local)
 
@@ -256,7 +256,7 @@ async def _heartbeat(ctx: Context, sio: Any, connections: Connections) -> None:
 @on_disconnect
 async def _socket_gone(ctx: Context, sio: Any, sid: str, conn: Conn | None) -> None:
     """The user's last socket in a party went away: their grace period starts."""
-    rooms = _rooms.get(id(ctx))
+    rooms = ctx.local.get(_ROOMS)
     if rooms is None or conn is None:
         return
     for party_id in rooms.parties_of(sid):

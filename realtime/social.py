@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from models.core.context import Context
+from models.core.context import Context, Slot
 from models.core.db import transaction
 from models.social import presence
 from models.social.friends import service as friends
@@ -33,7 +33,7 @@ from realtime.resume import replayer
 from realtime.server import on_connect, on_disconnect, on_start
 
 # One presence tracker per process (per Context: tests may run several apps in one process).
-_trackers: dict[int, presence.PresenceTracker] = {}
+_TRACKER = Slot[presence.PresenceTracker]("social.presence_tracker")
 
 
 def _actor(ev: SocketCall) -> Actor:
@@ -143,22 +143,22 @@ async def _presence(ctx: Context, sio: Any) -> None:
     tracker = presence.PresenceTracker(
         ctx.redis, ctx.keys, on_change=publish, grace_ms=ctx.settings.presence_grace_ms
     )
-    _trackers[id(ctx)] = tracker
+    ctx.local.set(_TRACKER, tracker)
     try:
         await tracker.run()
     finally:
-        _trackers.pop(id(ctx), None)
+        ctx.local.pop(_TRACKER)
 
 
 @on_connect
 async def _presence_connected(ctx: Context, sio: Any, sid: str, conn: Conn) -> None:
-    tracker = _trackers.get(id(ctx))
+    tracker = ctx.local.get(_TRACKER)
     if tracker is not None:
         await tracker.connected(uuid.UUID(conn.user_id), sid)
 
 
 @on_disconnect
 async def _presence_disconnected(ctx: Context, sio: Any, sid: str, conn: Conn | None) -> None:
-    tracker = _trackers.get(id(ctx))
+    tracker = ctx.local.get(_TRACKER)
     if tracker is not None and conn is not None:
         await tracker.disconnected(uuid.UUID(conn.user_id), sid)

@@ -35,7 +35,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from models.core.context import Context
+from models.core.context import Context, Slot
 from models.core.redis import Keys
 
 log = logging.getLogger("cinema.catalog.cache")
@@ -276,14 +276,11 @@ class CatalogCache:
                 return CachedBody(orjson.dumps(await compute()), "", kind, hit=False)
 
 
-_CACHES: dict[int, CatalogCache] = {}
+_CACHE = Slot[CatalogCache]("catalog.cache")
 
 
 def cache_for(ctx: Context) -> CatalogCache:
-    cache = _CACHES.get(id(ctx))
-    if cache is None or cache.ctx is not ctx:
-        cache = _CACHES[id(ctx)] = CatalogCache(ctx)
-    return cache
+    return ctx.local.get_or_make(_CACHE, lambda: CatalogCache(ctx))
 
 
 async def invalidate_title(ctx: Context, title_id: int) -> None:

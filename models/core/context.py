@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -12,11 +13,47 @@ from models.core.events import Outbox, Publisher
 from models.core.redis import Keys
 from models.core.settings import Settings
 
+T = TypeVar("T")
+
 
 class JobQueue(Protocol):
     async def enqueue(self, function: str, /, *args: Any, **kwargs: Any) -> None: ...
 
     async def close(self) -> None: ...
+
+
+class Slot(Generic[T]):
+    """The name of one per-process value kept on the Context, and its type."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Slot({self.name!r})"
+
+
+class Local:
+    """What this process keeps beside its Context (live stores, caches, socket rooms,
+    trackers), one value per `Slot`; it lives and dies with the Context it belongs to."""
+
+    def __init__(self) -> None:
+        self._values: dict[Slot[Any], Any] = {}
+
+    def get(self, slot: Slot[T]) -> T | None:
+        value: T | None = self._values.get(slot)
+        return value
+
+    def get_or_make(self, slot: Slot[T], make: Callable[[], T]) -> T:
+        if slot not in self._values:
+            self._values[slot] = make()
+        value: T = self._values[slot]
+        return value
+
+    def set(self, slot: Slot[T], value: T) -> None:
+        self._values[slot] = value
+
+    def pop(self, slot: Slot[T]) -> None:
+        self._values.pop(slot, None)
 
 
 @dataclass
@@ -28,6 +65,7 @@ class Context:
     keys: Keys
     publisher: Publisher
     jobs: JobQueue
+    local: Local = field(default_factory=Local, init=False, repr=False, compare=False)
 
     async def flush(self, outbox: Outbox) -> None:
         await outbox.flush(self.publisher, self.jobs)

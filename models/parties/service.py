@@ -24,7 +24,7 @@ from sqlalchemy.sql import ColumnElement
 from models.accounts.tables import User
 from models.catalog.tables import Episode, Season, Title
 from models.core.clock import now, now_ms
-from models.core.context import Context
+from models.core.context import Context, Slot
 from models.core.db import transaction
 from models.core.errors import Forbidden, Gone, InvalidInput, NotFound
 from models.core.events import Outbox, party_room, user_room
@@ -87,21 +87,19 @@ class _Runtime:
     timers: dict[str, asyncio.TimerHandle] | None = None
 
 
-_runtimes: dict[int, tuple[Context, _Runtime]] = {}
+_RUNTIME = Slot[_Runtime]("parties.runtime")
 
 
 def runtime(ctx: Context) -> _Runtime:
     """Per-process helpers bound to the context (the live store caches decoded states)."""
-    entry = _runtimes.get(id(ctx))
-    if entry is not None and entry[0] is ctx:
-        return entry[1]
-    rt = _Runtime(
-        live=LiveParties(ctx.redis, ctx.keys),
-        limiter=RateLimiter(ctx.redis, ctx.keys.prefix),
-        timers={},
+    return ctx.local.get_or_make(
+        _RUNTIME,
+        lambda: _Runtime(
+            live=LiveParties(ctx.redis, ctx.keys),
+            limiter=RateLimiter(ctx.redis, ctx.keys.prefix),
+            timers={},
+        ),
     )
-    _runtimes[id(ctx)] = (ctx, rt)
-    return rt
 
 
 def bind_rooms(ctx: Context, rooms: Rooms) -> None:

@@ -4,6 +4,7 @@ ETag/304, hit ratio; across two real server processes too."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import httpx
@@ -195,7 +196,7 @@ async def test_reads_survive_a_redis_outage(ctx: Context) -> None:
     from redis.asyncio import Redis
 
     broken = Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True)
-    dead = Context(**{**ctx.__dict__, "redis": broken})
+    dead = dataclasses.replace(ctx, redis=broken)
     try:
 
         async def compute() -> Any:
