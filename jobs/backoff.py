@@ -15,7 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from jobs.registry import JobContext
-from models.notifications.delivery import TransientDeliveryError
+from models.core.errors import TransientDeliveryError
 
 log = logging.getLogger("cinema.jobs")
 T = TypeVar("T")

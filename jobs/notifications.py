@@ -10,6 +10,7 @@ from arq import Retry
 
 from jobs.backoff import CRON_TRIES, backoff_s, done, retrying
 from jobs.registry import JobContext, app, cron, job
+from models.core.jobs import Job
 from models.notifications import delivery, service
 
 
@@ -20,11 +21,11 @@ async def dispatch_notifications(
     """Push to users who are not connected and schedule the (deferred) emails."""
     report = await retrying(
         ctx,
-        "dispatch_notifications",
+        Job.dispatch_notifications,
         lambda: delivery.dispatch(app(ctx), notification_ids=notification_ids, live=live),
     )
     done(
-        "dispatch_notifications",
+        Job.dispatch_notifications,
         notifications=report.notifications,
         live=report.live,
         pushed=report.pushed,
@@ -44,10 +45,10 @@ async def email_notifications(ctx: JobContext, *, notification_ids: list[int]) -
     """Mail the notifications still unread (one email per notification or group)."""
     report = await retrying(
         ctx,
-        "email_notifications",
+        Job.email_notifications,
         lambda: delivery.send_emails(app(ctx), notification_ids=notification_ids),
     )
-    done("email_notifications", sent=report.sent, skipped=report.skipped)
+    done(Job.email_notifications, sent=report.sent, skipped=report.skipped)
     return {"sent": report.sent, "skipped": report.skipped}
 
 
@@ -63,7 +64,7 @@ async def fan_out_notification(
     """One notification to many users (connected ones first), once per user and key."""
     created = await retrying(
         ctx,
-        "fan_out_notification",
+        Job.fan_out_notification,
         lambda: service.do_fan_out(
             app(ctx),
             user_ids=[uuid.UUID(u) for u in user_ids],
@@ -72,7 +73,7 @@ async def fan_out_notification(
             dedupe_key=dedupe_key,
         ),
     )
-    done("fan_out_notification", users=len(user_ids), created=created, key=dedupe_key)
+    done(Job.fan_out_notification, users=len(user_ids), created=created, key=dedupe_key)
     return created
 
 
@@ -80,18 +81,18 @@ async def redeliver_notifications(ctx: JobContext) -> int:
     """Safety net: re-dispatch notifications whose dispatch job never ran (lost enqueue)."""
     ids = await retrying(
         ctx,
-        "redeliver_notifications",
+        Job.redeliver_notifications,
         lambda: delivery.stale_undelivered(app(ctx), older_than_s=60, limit=5000),
     )
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         await app(ctx).jobs.enqueue(
-            "dispatch_notifications",
+            Job.dispatch_notifications,
             notification_ids=chunk,
             live=True,
             _job_id=service.job_id(app(ctx), "notify-redispatch", chunk[0], chunk[-1]),
         )
-    done("redeliver_notifications", redispatched=len(ids))
+    done(Job.redeliver_notifications, redispatched=len(ids))
     return len(ids)
 
 

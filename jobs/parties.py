@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jobs.backoff import done
 from jobs.registry import JobContext, app, cron
+from models.core.jobs import Job
 from models.parties import reconcile, service
 
 
@@ -17,7 +18,7 @@ async def reconcile_parties(ctx: JobContext) -> dict[str, int]:
         "disconnected": await reconcile.do_reconcile(c) if await reconcile.take_turn(c) else 0,
         "deadlines": await service.do_sweep(c),
     }
-    done("reconcile_parties", **counts)
+    done(Job.reconcile_parties, **counts)
     return counts
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from jobs.backoff import CRON_TRIES, done, retrying
 from jobs.registry import JobContext, app, cron
 from models.core import clock
+from models.core.jobs import Job
 from models.scheduled import cleanup as housekeeping
 from models.scheduled import collections, ratings, releases
 
@@ -12,17 +13,17 @@ from models.scheduled import collections, ratings, releases
 async def cleanup(ctx: JobContext) -> dict[str, int]:
     """Expired tokens, dead session index entries, stale socket bookkeeping, old read
     notifications and ended-party leftovers."""
-    counts = await retrying(ctx, "cleanup", lambda: housekeeping.cleanup(app(ctx)))
-    done("cleanup", **counts)
+    counts = await retrying(ctx, Job.cleanup, lambda: housekeeping.cleanup(app(ctx)))
+    done(Job.cleanup, **counts)
     return counts
 
 
 async def refresh_computed_collections(ctx: JobContext) -> dict[str, int]:
     """Rebuild "Trending this week" and "Top rated"; invalidate cached catalog pages."""
     changed = await retrying(
-        ctx, "refresh_computed_collections", lambda: collections.refresh_collections(app(ctx))
+        ctx, Job.refresh_computed_collections, lambda: collections.refresh_collections(app(ctx))
     )
-    done("refresh_computed_collections", **changed)
+    done(Job.refresh_computed_collections, **changed)
     return changed
 
 
@@ -34,17 +35,17 @@ async def notify_new_releases(ctx: JobContext) -> dict[str, int]:
     """Today's releases to the users who favorited or follow the title or its genres."""
     counts = await retrying(
         ctx,
-        "notify_new_releases",
+        Job.notify_new_releases,
         lambda: releases.notify_new_releases(app(ctx), day=clock.now().date()),
     )
-    done("notify_new_releases", **counts)
+    done(Job.notify_new_releases, **counts)
     return counts
 
 
 async def reconcile_ratings(ctx: JobContext) -> dict[str, int]:
     """Recount rating aggregates from the ratings and repair any drift."""
-    counts = await retrying(ctx, "reconcile_ratings", lambda: ratings.reconcile_ratings(app(ctx)))
-    done("reconcile_ratings", **counts)
+    counts = await retrying(ctx, Job.reconcile_ratings, lambda: ratings.reconcile_ratings(app(ctx)))
+    done(Job.reconcile_ratings, **counts)
     return counts
 
 

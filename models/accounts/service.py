@@ -20,6 +20,7 @@ from models.core.clock import now
 from models.core.context import Context
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from models.core.events import Outbox
+from models.core.jobs import Job
 from models.core.ratelimit import Limit, RateLimiter
 
 LOGIN_PER_IP = Limit("login_ip", 30, 300)
@@ -131,7 +132,7 @@ async def _send_confirmation(
     )
     link = f"{ctx.settings.public_url}/api/v1/auth/confirm?token={raw}"
     outbox.enqueue(
-        "send_email",
+        Job.send_email,
         to=user.email,
         subject="Confirm your email",
         text=(
@@ -338,7 +339,7 @@ async def do_request_password_reset(ctx: Context, outbox: Outbox, *, email: str,
     await limiter.hit(RECOVERY_PER_IP, ip)
     await limiter.hit(RECOVERY_PER_ACCOUNT, email.strip().lower())
     # The lookup and the mail happen in the job, so the response time says nothing.
-    outbox.enqueue("send_password_reset", email=email.strip())
+    outbox.enqueue(Job.send_password_reset, email=email.strip())
 
 
 async def prepare_password_reset(
@@ -355,7 +356,7 @@ async def prepare_password_reset(
     )
     link = f"{ctx.settings.public_url}/reset-password?token={raw}"
     outbox.enqueue(
-        "send_email",
+        Job.send_email,
         to=user.email,
         subject="Reset your password",
         text=(
@@ -375,7 +376,7 @@ async def do_reset_password(
     await session.flush()
     await do_logout_all(ctx, outbox, user_id=user.id)
     outbox.enqueue(
-        "send_email",
+        Job.send_email,
         to=user.email,
         subject="Your password was changed",
         text=(
@@ -391,7 +392,7 @@ async def do_confirm_email(session: AsyncSession, outbox: Outbox, *, token: str)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now()
     await session.flush()
-    outbox.enqueue("announce_account_update", user_id=str(user.id))
+    outbox.enqueue(Job.announce_account_update, user_id=str(user.id))
     return user
 
 
@@ -449,7 +450,7 @@ async def do_update_me(
         raise Conflict("This email or username is already taken", code="username_taken") from exc
     if new_email is not None:
         await _send_confirmation(ctx, session, outbox, user)
-    outbox.enqueue("announce_account_update", user_id=str(user.id))
+    outbox.enqueue(Job.announce_account_update, user_id=str(user.id))
     return user
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from models.core.db import transaction
 from models.core.events import Outbox
+from models.core.jobs import Job
 
 MAX_WORDS = 6
 # People in a title's search document: the first credits (director, writers, leads), so a
@@ -113,7 +114,7 @@ async def refresh_titles_soon(
     if len(ids) <= SYNC_REFRESH_LIMIT:
         await refresh_titles(db, ids)
     else:
-        outbox.enqueue("refresh_title_search", title_ids=ids)
+        outbox.enqueue(Job.refresh_title_search, title_ids=ids)
 
 
 async def refresh_titles_in_batches(

@@ -165,3 +165,8 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
         {"loc": [str(p) for p in err["loc"]], "message": err["msg"], "type": err["type"]}
         for err in exc.errors(include_url=False, include_input=False)
     ]
+
+
+class TransientDeliveryError(Exception):
+    """Some sends (mail, push) failed for reasons worth retrying; the rest went out. Not a
+    DomainError: no client sees it, the job that raised it is retried."""

@@ -25,6 +25,7 @@ from models.core.context import Context
 from models.core.db import transaction
 from models.core.errors import Conflict, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
+from models.core.jobs import Job
 from models.media import signing
 from models.media.ffmpeg import FfmpegError, find_ffmpeg
 from models.media.ladder import parse_ladder
@@ -35,7 +36,6 @@ from models.media.transcode import TranscodeResult, transcode
 
 log = logging.getLogger("cinema.media")
 
-TRANSCODE_JOB = "transcode_media"
 LOCK_TTL_MS = 60_000
 PROGRESS_EVERY_S = 1.0
 
@@ -166,7 +166,7 @@ def _queue(outbox: Outbox, asset: MediaAsset) -> None:
     asset.error = None
     # A deterministic job id: enqueueing the same run twice is one job.
     outbox.enqueue(
-        TRANSCODE_JOB,
+        Job.transcode_media,
         asset_id=asset.id,
         token=asset.job_token,
         _job_id=f"media:{asset.id}:{asset.job_token}",

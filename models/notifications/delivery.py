@@ -29,7 +29,9 @@ from models.accounts.tables import User
 from models.core import clock
 from models.core.context import Context
 from models.core.db import transaction
+from models.core.errors import TransientDeliveryError
 from models.core.events import user_room
+from models.core.jobs import Job
 from models.core.settings import Settings
 from models.notifications import preferences, rendering, service
 from models.notifications.presence import online_user_ids
@@ -45,12 +47,7 @@ from models.notifications.tables import (
 
 log = logging.getLogger("cinema.notifications")
 
-EMAIL_JOB = "email_notifications"
 _PUSH_FAILURES_BEFORE_PRUNE = 5
-
-
-class TransientDeliveryError(Exception):
-    """Some sends failed for reasons worth retrying; the rest went out."""
 
 
 @dataclass
@@ -168,7 +165,7 @@ async def dispatch(
             by_delay[round(_email_delay(n, ctx.settings))].append(n.id)
     for delay, ids in sorted(by_delay.items()):
         await ctx.jobs.enqueue(
-            EMAIL_JOB,
+            Job.email_notifications,
             notification_ids=ids,
             _job_id=service.job_id(ctx, "notify-email", ids[0], ids[-1], len(ids)),
             _defer_by=timedelta(seconds=delay),

@@ -25,6 +25,7 @@ from models.core.context import Context
 from models.core.db import transaction
 from models.core.errors import InvalidInput, NotFound
 from models.core.events import Outbox, user_room
+from models.core.jobs import Job
 from models.core.pagination import decode_cursor, encode_cursor
 from models.notifications.blocks import blocks_between, heard, shown_clause
 from models.notifications.preferences import channels_for, default_enabled
@@ -36,7 +37,6 @@ from models.social.relations import lock_pair
 
 EVENT = "notification"
 UNREAD_EVENT = "notification:unread"
-DISPATCH_JOB = "dispatch_notifications"
 
 
 def job_id(ctx: Context, *parts: object) -> str:
@@ -184,7 +184,7 @@ async def do_notify(
             _emit(outbox, user_id, out)
     if created:
         outbox.enqueue(
-            DISPATCH_JOB,
+            Job.dispatch_notifications,
             notification_ids=[notification.id],
             _job_id=job_id(ctx, "notify-dispatch", notification.id),
         )
@@ -285,7 +285,7 @@ async def do_notify_many(
     created = sorted(r.id for r in inserted)
     if created:
         outbox.enqueue(
-            DISPATCH_JOB,
+            Job.dispatch_notifications,
             notification_ids=created,
             _job_id=job_id(ctx, "notify-dispatch", created[0], created[-1], len(created)),
         )

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from models.core.context import Context
+from models.core.jobs import Job
 from models.notifications.push import application_server_key
 from tests.conftest import LiveServer
 from tests.factories import make_account
@@ -122,7 +123,7 @@ async def test_a_jobs_live_event_reaches_a_socket_on_another_process(
         # The fan-out runs in the arq worker, whose publisher is python-socketio's
         # write-only Redis manager; the socket is held by another server process.
         await ctx.jobs.enqueue(
-            "fan_out_notification",
+            Job.fan_out_notification,
             user_ids=[str(online.id), str(offline.id)],
             type="new_release",
             data={"title_id": 1, "title": "Dune"},

@@ -1,0 +1,26 @@
+"""Every arq job by the name the worker registers it under: the domain and the doors enqueue
+these, never a bare string (tests/system/test_worker.py checks both lists agree)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Job(StrEnum):
+    # enqueued
+    announce_account_update = "announce_account_update"
+    dispatch_notifications = "dispatch_notifications"
+    email_notifications = "email_notifications"
+    fan_out_notification = "fan_out_notification"
+    refresh_title_search = "refresh_title_search"
+    send_email = "send_email"
+    send_password_reset = "send_password_reset"
+    transcode_media = "transcode_media"
+    # on a schedule (cron)
+    cleanup = "cleanup"
+    notify_new_releases = "notify_new_releases"
+    prune_orphaned_media = "prune_orphaned_media"
+    reconcile_parties = "reconcile_parties"
+    reconcile_ratings = "reconcile_ratings"
+    redeliver_notifications = "redeliver_notifications"
+    refresh_computed_collections = "refresh_computed_collections"
