@@ -7,11 +7,11 @@ import logging
 import time
 from typing import Any
 
-from arq.connections import RedisSettings
 from arq.worker import Worker
 
 import jobs.tasks  # noqa: F401  (registers every job)
 from cinema.context import build_context, close_context, require_urls
+from jobs.queue import dump_job, load_job, redis_settings
 from jobs.registry import cron_jobs, functions
 from models.core.redis import Keys
 from models.core.settings import Settings
@@ -55,7 +55,10 @@ def create_worker(settings: Settings, **overrides: Any) -> Worker:
         "cron_jobs": [
             dataclasses.replace(c, name=f"{settings.redis_prefix}:{c.name}") for c in cron_jobs
         ],
-        "redis_settings": RedisSettings.from_dsn(redis_url),
+        "redis_settings": redis_settings(redis_url),
+        # JSON both ways, never arq's default pickle: see jobs/queue.py.
+        "job_serializer": dump_job,
+        "job_deserializer": load_job,
         "queue_name": Keys(settings.redis_prefix).arq_queue,
         "on_startup": startup,
         "on_shutdown": shutdown,

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 import aiosmtplib
 from arq import Retry
 
-from jobs.registry import JobContext, app, job
+from jobs.registry import JobContext, app, private_job
 from models.accounts import service as accounts
 from models.core.db import transaction
 from models.core.events import Outbox
@@ -26,7 +26,7 @@ async def deliver(settings: Settings, *, to: str, subject: str, text: str) -> No
     await aiosmtplib.send(message, **settings.smtp_options)
 
 
-@job
+@private_job
 async def send_email(ctx: JobContext, *, to: str, subject: str, text: str) -> None:
     try:
         await deliver(app(ctx).settings, to=to, subject=subject, text=text)
@@ -38,7 +38,7 @@ async def send_email(ctx: JobContext, *, to: str, subject: str, text: str) -> No
         raise Retry(defer=2**attempt) from exc
 
 
-@job
+@private_job
 async def send_password_reset(ctx: JobContext, *, email: str) -> None:
     app_ctx = app(ctx)
     outbox = Outbox()

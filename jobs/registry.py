@@ -25,6 +25,13 @@ def job(fn: F) -> F:
     return fn
 
 
+def private_job(fn: F) -> F:
+    """Register an arq function whose arguments are secret (mail carrying sign-in links):
+    its result is not kept in Redis after it ran."""
+    functions.append(arq_func(cast(Any, fn), name=fn.__name__, keep_result=0))
+    return fn
+
+
 def long_job(*, timeout_s: int, max_tries: int | None = None) -> Callable[[F], F]:
     """Register an arq function whose run may outlast the worker's job_timeout (transcodes)."""
 

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from arq import create_pool
-from arq.connections import RedisSettings
 
 from cinema.embedded import start_postgres, start_redis
+from jobs.queue import connect_pool
 from models.core.settings import Settings
 from tests.conftest import ROOT, settings_env
 from tests.factories import login
@@ -69,7 +68,7 @@ def test_embedded_postgres_and_bundled_redis(tmp_path: Path) -> None:
                 assert await conn.fetchval("SELECT current_database()") == "cinema"
             finally:
                 await conn.close()
-            pool = await create_pool(RedisSettings.from_dsn(redis_url))
+            pool = await connect_pool(redis_url, "embedded-check")
             try:
                 job = await pool.enqueue_job("noop", _queue_name="embedded-check")
                 assert job is not None

@@ -37,8 +37,11 @@ def test_compose_services_and_commands() -> None:
         _assert_cinema_command(service["command"])
         env = service["environment"]
         assert env["DATABASE_URL"].startswith("postgresql://")
-        assert env["REDIS_URL"].startswith("redis://")
+        assert env["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
         assert "SECRET_KEY" in env
+    redis = services["redis"]
+    assert redis["command"][-2:] == ["--requirepass", "${REDIS_PASSWORD:?set REDIS_PASSWORD}"]
+    assert redis["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD")  # healthcheck
     for web in ("web1", "web2", "worker"):
         assert services[web]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully"
