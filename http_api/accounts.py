@@ -23,6 +23,7 @@ from models.accounts.schemas import (
     RoleIn,
     SessionOut,
     TokenOut,
+    UndoEmailIn,
     UserOut,
 )
 from models.accounts.service import user_out
@@ -169,6 +170,20 @@ async def resend_confirmation(call: Call) -> Accepted:
     return Accepted(message="Confirmation mail sent.")
 
 
+@api.post("/auth/email/undo", body=UndoEmailIn, response=Accepted, auth="none", errors=(409, 422))
+async def undo_email_change(call: Call) -> Accepted:
+    """The link mailed to the old address of an email change: keep (or restore) that address,
+    cancel the change, end every session."""
+    async with call.transaction() as session:
+        user = await service.do_undo_email_change(
+            call.ctx, session, call.outbox, token=call.body.token
+        )
+    return Accepted(
+        message=f"Your email is {user.email} again and every session was signed out. "
+        "Reset your password if someone else knew it."
+    )
+
+
 @api.get("/me", response=UserOut)
 async def me(call: Call) -> UserOut:
     """My profile."""
@@ -176,9 +191,13 @@ async def me(call: Call) -> UserOut:
         return user_out(await service.access_user(session, principal=call.require_user()))
 
 
-@api.patch("/me", body=MeUpdate, response=UserOut, errors=(409,))
+@api.patch("/me", body=MeUpdate, response=UserOut, errors=(403, 409, 429))
 async def update_me(call: Call) -> UserOut:
-    """Change my display name, username or email (a new email must be confirmed)."""
+    """Change my display name, username or email.
+
+    A new email needs `current_password`; it shows as `pending_email` until the link mailed
+    to it is opened, and the old address is told, with a link that undoes the change.
+    """
     async with call.transaction() as session:
         user = await service.access_user(session, principal=call.require_user())
         user = await service.do_update_me(call.ctx, session, call.outbox, user=user, data=call.body)

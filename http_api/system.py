@@ -1,4 +1,5 @@
-"""Health, readiness, the OpenAPI document, the docs page and the password-reset page."""
+"""Health, readiness, the OpenAPI document, the docs page and the account pages mailed links
+open (reset password, undo an email change)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from http_api.routing import JSONResponse
+from models.accounts import links
 from models.core.context import Context
 
 
@@ -60,9 +62,27 @@ async def docs(request: Request) -> Response:
     return HTMLResponse(_DOCS)
 
 
+def _static(name: str) -> str:
+    return resources.files("http_api").joinpath(f"static/{name}").read_text()
+
+
 async def reset_page(request: Request) -> Response:
-    page = resources.files("http_api").joinpath("static/reset-password.html").read_text()
-    return HTMLResponse(page)
+    return HTMLResponse(_static("reset-password.html"))
+
+
+async def email_undo_page(request: Request) -> Response:
+    return HTMLResponse(_static("email-undo.html"))
+
+
+def _asset(name: str, media_type: str) -> Route:
+    """A script or stylesheet of our own pages: same origin, so the CSP needs no inline code."""
+
+    async def serve(request: Request) -> Response:
+        return Response(
+            _static(name), media_type=media_type, headers={"Cache-Control": "public, max-age=300"}
+        )
+
+    return Route(f"/static/{name}", serve)
 
 
 def _swagger_assets() -> StaticFiles:
@@ -78,5 +98,8 @@ def routes() -> list[Route | Mount]:
         Route("/openapi.json", openapi),
         Route("/docs", docs),
         Mount("/docs/assets", app=_swagger_assets()),
-        Route("/reset-password", reset_page),
+        Route(links.RESET_PATH, reset_page),
+        Route(links.UNDO_EMAIL_PATH, email_undo_page),
+        _asset("email-undo.js", "text/javascript"),
+        _asset("pages.css", "text/css"),
     ]

@@ -54,6 +54,8 @@ class UserOut(BaseModel):
     display_name: str | None
     role: Role
     email_confirmed: bool
+    # An email change waiting for its confirmation link to be opened (see PATCH /me).
+    pending_email: str | None = None
     created_at: datetime
 
 
@@ -68,7 +70,9 @@ class PublicUserOut(BaseModel):
 class MeUpdate(Input):
     display_name: UserLine | None = Field(default=None, max_length=64)
     username: Username | None = None
+    # A new email is pending until confirmed from its mailbox, and needs current_password.
     email: EmailStr | None = None
+    current_password: str | None = Field(default=None, max_length=1024)
 
 
 class PasswordChangeIn(Input):
@@ -86,6 +90,10 @@ class ResetIn(Input):
 
 
 class ConfirmIn(Input):
+    token: str = Field(min_length=10, max_length=200)
+
+
+class UndoEmailIn(Input):
     token: str = Field(min_length=10, max_length=200)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.accounts import passwords, tokens
+from models.accounts import links, passwords, tokens
 from models.accounts.schemas import MeUpdate, RegisterIn, SessionOut, TokenOut, UserOut
 from models.accounts.sessions import Rotated, SessionStore
 from models.accounts.tables import AccountToken, Role, TokenPurpose, User
@@ -30,6 +30,9 @@ LOGIN_PER_ACCOUNT = Limit("login_acct", 100, 900)
 REGISTER_PER_IP = Limit("register_ip", 10, 3600)
 RECOVERY_PER_IP = Limit("recovery_ip", 10, 3600)
 RECOVERY_PER_ACCOUNT = Limit("recovery_acct", 3, 3600)
+# The current password asked again by a signed-in user (email change): a stolen access token
+# must not become a fast password oracle.
+REAUTH_PER_USER = Limit("reauth_user", 10, 900)
 
 BAD_CREDENTIALS = "Incorrect username or password"
 
@@ -87,7 +90,12 @@ async def _ensure_free(
 
 
 async def _new_account_token(
-    session: AsyncSession, *, user_id: uuid.UUID, purpose: TokenPurpose, ttl_s: int
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    purpose: TokenPurpose,
+    ttl_s: int,
+    email: str | None = None,
 ) -> str:
     raw = secrets.token_urlsafe(32)
     session.add(
@@ -96,29 +104,54 @@ async def _new_account_token(
             purpose=purpose,
             token_hash=_digest(raw),
             expires_at=now() + timedelta(seconds=ttl_s),
+            email=email,
         )
     )
     await session.flush()
     return raw
 
 
-async def _consume_account_token(session: AsyncSession, *, raw: str, purpose: TokenPurpose) -> User:
-    """Mark a token used (atomically: a second use finds nothing) and return its user."""
-    user_id = await session.scalar(
+_INVALID_LINK = "This link is invalid, used or expired"
+
+
+async def _consume_account_token(
+    session: AsyncSession, *, raw: str, purposes: tuple[TokenPurpose, ...]
+) -> tuple[User, AccountToken]:
+    """Mark a token used (atomically: a second use finds nothing); its user and the token."""
+    token = await session.scalar(
         update(AccountToken)
         .where(
             AccountToken.token_hash == _digest(raw),
-            AccountToken.purpose == purpose,
+            AccountToken.purpose.in_(purposes),
             AccountToken.used_at.is_(None),
             AccountToken.expires_at > now(),
         )
         .values(used_at=now())
-        .returning(AccountToken.user_id)
+        .returning(AccountToken)
     )
-    user = await session.get(User, user_id) if user_id else None
-    if user is None or not user.is_active:
-        raise InvalidInput("This link is invalid, used or expired", code="invalid_token")
-    return user
+    user = await session.get(User, token.user_id) if token is not None else None
+    if token is None or user is None or not user.is_active:
+        raise InvalidInput(_INVALID_LINK, code="invalid_token")
+    return user, token
+
+
+async def _void_tokens(
+    session: AsyncSession, *, user_id: uuid.UUID, purposes: tuple[TokenPurpose, ...]
+) -> None:
+    """Links already mailed for these purposes stop working."""
+    await session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user_id,
+            AccountToken.purpose.in_(purposes),
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=now())
+    )
+
+
+def _same_address(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a.lower() == b.lower()
 
 
 async def _send_confirmation(
@@ -129,15 +162,61 @@ async def _send_confirmation(
         user_id=user.id,
         purpose=TokenPurpose.confirm_email,
         ttl_s=ctx.settings.confirm_token_ttl_s,
+        email=user.email,
     )
-    link = f"{ctx.settings.public_url}/api/v1/auth/confirm?token={raw}"
     outbox.enqueue(
         Job.send_email,
         to=user.email,
         subject="Confirm your email",
         text=(
             f"Hello {user.username},\n\nconfirm your email address by opening this link:\n\n"
-            f"{link}\n\nThe link is valid for {ctx.settings.confirm_token_ttl_s // 3600} hours."
+            f"{links.confirm_link(ctx.settings, raw)}\n\n"
+            f"The link is valid for {ctx.settings.confirm_token_ttl_s // 3600} hours."
+        ),
+    )
+
+
+async def _email_taken(session: AsyncSession, email: str, *, by_other_than: uuid.UUID) -> bool:
+    found = await session.scalar(
+        select(User.id).where(func.lower(User.email) == email.lower(), User.id != by_other_than)
+    )
+    return found is not None
+
+
+async def _mail_new_address(
+    ctx: Context, session: AsyncSession, outbox: Outbox, *, user: User, address: str
+) -> None:
+    """A confirmation link bound to the new address; when another account has that address,
+    its owner is told instead (the answer to the requester is the same either way)."""
+    await _void_tokens(session, user_id=user.id, purposes=(TokenPurpose.change_email,))
+    if await _email_taken(session, address, by_other_than=user.id):
+        outbox.enqueue(
+            Job.send_email,
+            to=address,
+            subject="Your address is already registered",
+            text=(
+                "Hello,\n\nsomeone asked to use this address for another account. It is "
+                "already registered here, so nothing changed. If you forgot your password, "
+                f"reset it at {links.forgot_page(ctx.settings)}.\n"
+            ),
+        )
+        return
+    raw = await _new_account_token(
+        session,
+        user_id=user.id,
+        purpose=TokenPurpose.change_email,
+        ttl_s=ctx.settings.confirm_token_ttl_s,
+        email=address,
+    )
+    outbox.enqueue(
+        Job.send_email,
+        to=address,
+        subject="Confirm your new email address",
+        text=(
+            f"Hello {user.username},\n\nopen this link to make this your account's email "
+            f"address:\n\n{links.confirm_link(ctx.settings, raw)}\n\n"
+            f"The link is valid for {ctx.settings.confirm_token_ttl_s // 3600} hours. Until "
+            "then your account keeps its current address."
         ),
     )
 
@@ -354,7 +433,7 @@ async def prepare_password_reset(
         purpose=TokenPurpose.reset_password,
         ttl_s=ctx.settings.reset_token_ttl_s,
     )
-    link = f"{ctx.settings.public_url}/reset-password?token={raw}"
+    link = links.reset_link(ctx.settings, raw)
     outbox.enqueue(
         Job.send_email,
         to=user.email,
@@ -369,7 +448,9 @@ async def prepare_password_reset(
 async def do_reset_password(
     ctx: Context, session: AsyncSession, outbox: Outbox, *, token: str, new_password: str
 ) -> User:
-    user = await _consume_account_token(session, raw=token, purpose=TokenPurpose.reset_password)
+    user, _ = await _consume_account_token(
+        session, raw=token, purposes=(TokenPurpose.reset_password,)
+    )
     passwords.check_password(new_password, email=user.email, username=user.username)
     user.password_hash = await passwords.hash_password(new_password)
     user.password_changed_at = now()
@@ -388,10 +469,52 @@ async def do_reset_password(
 
 
 async def do_confirm_email(session: AsyncSession, outbox: Outbox, *, token: str) -> User:
-    user = await _consume_account_token(session, raw=token, purpose=TokenPurpose.confirm_email)
-    if user.email_confirmed_at is None:
-        user.email_confirmed_at = now()
+    """Confirm the address the token was mailed to: a new account's, or the new address of an
+    email change (which then becomes the account's). A token confirms its own address only."""
+    user, used = await _consume_account_token(
+        session, raw=token, purposes=(TokenPurpose.confirm_email, TokenPurpose.change_email)
+    )
+    if used.purpose == TokenPurpose.confirm_email:
+        if not _same_address(used.email, user.email):
+            raise InvalidInput(_INVALID_LINK, code="invalid_token")
+        if user.email_confirmed_at is None:
+            user.email_confirmed_at = now()
+    else:
+        assert used.email is not None
+        if not _same_address(used.email, user.pending_email):
+            raise InvalidInput(_INVALID_LINK, code="invalid_token")
+        if await _email_taken(session, used.email, by_other_than=user.id):
+            raise Conflict("This address belongs to another account now", code="email_taken")
+        user.email, user.pending_email, user.email_confirmed_at = used.email, None, now()
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # another account took the address meanwhile
+        raise Conflict("This address belongs to another account now", code="email_taken") from exc
+    outbox.enqueue(Job.announce_account_update, user_id=str(user.id))
+    return user
+
+
+async def do_undo_email_change(
+    ctx: Context, session: AsyncSession, outbox: Outbox, *, token: str
+) -> User:
+    """The old address's owner did not ask for the change: restore it (confirmed: the link
+    proves the mailbox), cancel what is pending, and end every session."""
+    user, used = await _consume_account_token(
+        session, raw=token, purposes=(TokenPurpose.undo_email_change,)
+    )
+    assert used.email is not None
+    if not _same_address(used.email, user.email) and await _email_taken(
+        session, used.email, by_other_than=user.id
+    ):
+        raise Conflict("This address belongs to another account now", code="email_taken")
+    user.email, user.pending_email, user.email_confirmed_at = used.email, None, now()
+    await _void_tokens(
+        session,
+        user_id=user.id,
+        purposes=(TokenPurpose.change_email, TokenPurpose.undo_email_change),
+    )
     await session.flush()
+    await do_logout_all(ctx, outbox, user_id=user.id)
     outbox.enqueue(Job.announce_account_update, user_id=str(user.id))
     return user
 
@@ -404,6 +527,7 @@ def user_out(user: User) -> UserOut:
         display_name=user.display_name,
         role=user.role,
         email_confirmed=user.email_confirmed_at is not None,
+        pending_email=user.pending_email,
         created_at=user.created_at,
     )
 
@@ -416,10 +540,15 @@ async def profile_of(session: AsyncSession, *, user_id: uuid.UUID) -> UserOut | 
 async def do_resend_confirmation(
     ctx: Context, session: AsyncSession, outbox: Outbox, *, user: User
 ) -> None:
-    if user.email_confirmed_at is not None:
+    """The link for an unconfirmed address, else for the pending new one."""
+    if user.email_confirmed_at is not None and user.pending_email is None:
         raise Conflict("Email is already confirmed", code="already_confirmed")
     await _limiter(ctx).hit(RECOVERY_PER_ACCOUNT, user.email.lower())
-    await _send_confirmation(ctx, session, outbox, user)
+    if user.email_confirmed_at is None:
+        await _send_confirmation(ctx, session, outbox, user)
+    else:
+        assert user.pending_email is not None
+        await _mail_new_address(ctx, session, outbox, user=user, address=user.pending_email)
 
 
 async def do_update_me(
@@ -431,27 +560,74 @@ async def do_update_me(
     if "email" in changes and changes["email"] is None:
         raise InvalidInput("email cannot be empty", code="invalid_input")
     new_email = changes.get("email")
-    if new_email is not None and new_email.lower() == user.email.lower():
+    if _same_address(new_email, user.email):
         new_email = None
     new_username = changes.get("username")
     if new_username is not None and new_username == user.username:
         new_username = None
-    await _ensure_free(session, email=new_email, username=new_username, exclude=user.id)
+    if new_email is not None:
+        await _check_current_password(ctx, user, data.current_password)
+    await _ensure_free(session, email=None, username=new_username, exclude=user.id)
     if "display_name" in changes:
         user.display_name = changes["display_name"]
     if new_username is not None:
         user.username = new_username
-    if new_email is not None:
-        user.email = new_email
-        user.email_confirmed_at = None
+    if new_email is None and "email" in changes and user.pending_email is not None:
+        # Asking for the current address again cancels a pending change.
+        user.pending_email = None
+        await _void_tokens(session, user_id=user.id, purposes=(TokenPurpose.change_email,))
     try:
         await session.flush()
     except IntegrityError as exc:
-        raise Conflict("This email or username is already taken", code="username_taken") from exc
+        raise Conflict("This username is taken", code="username_taken") from exc
     if new_email is not None:
-        await _send_confirmation(ctx, session, outbox, user)
+        await _request_email_change(ctx, session, outbox, user=user, new_email=new_email)
     outbox.enqueue(Job.announce_account_update, user_id=str(user.id))
     return user
+
+
+async def _check_current_password(ctx: Context, user: User, password: str | None) -> None:
+    """A sensitive change asks for the password again: an access token alone is not enough."""
+    if not password:
+        raise Forbidden(
+            "Changing the email needs your current password (current_password)",
+            code="password_required",
+        )
+    await _limiter(ctx).hit(REAUTH_PER_USER, str(user.id))
+    if not await passwords.verify_password(user.password_hash, password):
+        raise Forbidden("Current password is incorrect", code="invalid_credentials")
+
+
+async def _request_email_change(
+    ctx: Context, session: AsyncSession, outbox: Outbox, *, user: User, new_email: str
+) -> None:
+    """The new address waits until confirmed from its mailbox; the old (confirmed) address is
+    told, with a link that undoes the change and ends every session."""
+    user.pending_email = new_email
+    await session.flush()
+    await _mail_new_address(ctx, session, outbox, user=user, address=new_email)
+    if user.email_confirmed_at is None:
+        return  # never confirmed: we mail nothing but confirmations there
+    raw = await _new_account_token(
+        session,
+        user_id=user.id,
+        purpose=TokenPurpose.undo_email_change,
+        ttl_s=ctx.settings.email_undo_ttl_s,
+        email=user.email,
+    )
+    outbox.enqueue(
+        Job.send_email,
+        to=user.email,
+        subject="Email change requested on your account",
+        text=(
+            f"Hello {user.username},\n\nsomeone signed in to your account asked to change its "
+            f"email address to {new_email}. It changes once that address is confirmed.\n\n"
+            "If this was not you, open this link: it keeps this address, cancels the change "
+            f"and signs out every session:\n\n{links.undo_email_link(ctx.settings, raw)}\n\n"
+            f"The link works for {ctx.settings.email_undo_ttl_s // 86400} days. Then reset "
+            "your password."
+        ),
+    )
 
 
 async def do_change_password(
@@ -471,6 +647,17 @@ async def do_change_password(
     user.password_changed_at = now()
     await session.flush()
     await do_logout_all(ctx, outbox, user_id=user.id, except_session=principal.session_id)
+    if user.email_confirmed_at is not None:
+        outbox.enqueue(
+            Job.send_email,
+            to=user.email,
+            subject="Your password was changed",
+            text=(
+                f"Hello {user.username},\n\nyour password was just changed and your other "
+                "sessions were signed out. If this was not you, reset your password at "
+                f"{links.forgot_page(ctx.settings)} and contact support."
+            ),
+        )
 
 
 async def do_set_role(

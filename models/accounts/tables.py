@@ -37,12 +37,16 @@ class User(Timestamped, Base):
     )
     is_active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     email_confirmed_at: Mapped[datetime | None]
+    # An email change waits here until a link mailed to the new address is opened.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
     password_changed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
 class TokenPurpose(enum.StrEnum):
-    confirm_email = "confirm_email"
+    confirm_email = "confirm_email"  # a new account's address
+    change_email = "change_email"  # the new address of an email change
+    undo_email_change = "undo_email_change"  # sent to the old address
     reset_password = "reset_password"
 
 
@@ -59,5 +63,7 @@ class AccountToken(Timestamped, Base):
         Enum(TokenPurpose, name="token_purpose", native_enum=False, length=32)
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The address the token was mailed to (email tokens): it confirms or restores that one only.
+    email: Mapped[str | None] = mapped_column(String(254))
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]

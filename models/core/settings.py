@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     refresh_grace_s: float = Field(default=30.0, ge=0, le=300)
     reset_token_ttl_s: int = 3600
     confirm_token_ttl_s: int = 3 * 24 * 3600
+    # The link mailed to the old address of an email change undoes it this long.
+    email_undo_ttl_s: int = Field(default=7 * 24 * 3600, ge=3600)
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
