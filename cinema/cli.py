@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from cinema.embedded import Services, ensure_services
 from cinema.logsetup import setup_logging
 from models.core.settings import Settings
@@ -120,6 +122,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     host, port = args.host or settings.host, args.port or settings.port
+    try:
+        settings.check_secret(host=host)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     # The app factory reads Settings from the environment: make it see where we listen, so
     # PUBLIC_URL (links in mails, playback URLs) defaults to this address.
     os.environ["HOST"], os.environ["PORT"] = host, str(port)
@@ -272,7 +279,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        print(f"error: settings: {problems}", file=sys.stderr)
+        return 2
     if getattr(args, "_offline", False):
         return int(args._fn(settings, args))
     setup_logging(level=settings.log_level, log_dir=settings.log_dir, as_json=settings.log_json)

@@ -334,6 +334,7 @@ async def do_refresh(ctx: Context, *, refresh_token: str) -> TokenOut:
     store = sessions_of(ctx)
     rotation = await store.rotate_refresh(
         claims.session_id,
+        user_id=claims.user_id,
         presented=claims.jti,
         new=tokens.new_id(),
         now_ms=int(now().timestamp() * 1000),
@@ -350,6 +351,8 @@ async def do_refresh(ctx: Context, *, refresh_token: str) -> TokenOut:
         )
     if rotation.outcome == Rotated.ended:
         raise Unauthorized("Session has ended; log in again", code="session_expired")
+    if rotation.outcome == Rotated.foreign:
+        raise Unauthorized("Token is invalid", code="invalid_token")
     return await _issue_tokens(
         ctx,
         user_id=claims.user_id,
@@ -361,9 +364,10 @@ async def do_refresh(ctx: Context, *, refresh_token: str) -> TokenOut:
 
 
 async def access_principal(ctx: Context, *, token: str) -> Principal:
-    """Verify an access token and that its session is still alive (revocation is immediate)."""
+    """Verify an access token, that its session is still alive (revocation is immediate) and
+    that the session is its user's (a token naming someone else's session is forged)."""
     claims = tokens.decode(ctx.settings.secret, token, typ="access")
-    role = await sessions_of(ctx).role_if_alive(claims.session_id)
+    role = await sessions_of(ctx).role_if_alive_for(claims.session_id, claims.user_id)
     if role is None:
         raise Unauthorized("Session has been revoked or has expired", code="session_revoked")
     return Principal(

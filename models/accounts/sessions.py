@@ -14,14 +14,16 @@ from models.core.redis import Keys
 # Rotate the refresh jti if the presented one is current. A retry of the token rotated just
 # before, within the grace window, gets the same successor again (a client whose answer was
 # lost on the network retries with what it has). Anything else presented is reuse.
-# ARGV: presented, new, now_s, idle_ttl_s, now_ms, grace_until_ms.
+# ARGV: presented, new, now_s, idle_ttl_s, now_ms, grace_until_ms, user_id.
 # Returns {1, jti, iat, absolute_exp} rotated, {2, jti, iat, absolute_exp} a retry in the
-# grace window (jti is the current one), {0} no such session, {-1} reuse (caller revokes).
+# grace window (jti is the current one), {0} no such session, {-1} reuse (caller revokes),
+# {-2} the session is another user's (a forged token: nothing is touched).
 _ROTATE = """
 local key = KEYS[1]
 local h = redis.call('HMGET', key, 'refresh_jti', 'absolute_exp', 'refresh_iat',
-                     'prev_jti', 'prev_until_ms')
+                     'prev_jti', 'prev_until_ms', 'user_id')
 if not h[1] then return {0} end
+if h[6] ~= ARGV[7] then return {-2} end
 if h[1] == ARGV[1] then
   local ttl = math.min(tonumber(ARGV[4]), tonumber(h[2]) - tonumber(ARGV[3]))
   if ttl <= 0 then redis.call('DEL', key) return {0} end
@@ -42,6 +44,7 @@ class Rotated(enum.Enum):
     retried = 2  # the previous token again, within the grace window: the same successor
     ended = 0
     reused = -1
+    foreign = -2  # the token's user is not the session's
 
 
 @dataclass(frozen=True)
@@ -135,13 +138,25 @@ class SessionStore:
         role: str | None = await self._redis.hget(self._key(session_id), "role")
         return role
 
+    async def role_if_alive_for(self, session_id: str, user_id: str) -> str | None:
+        """The session's role if it is alive and belongs to `user_id`, else None."""
+        owner, role = await self._redis.hmget(self._key(session_id), ["user_id", "role"])
+        return str(role) if owner is not None and owner == user_id else None
+
     async def rotate_refresh(
-        self, session_id: str, *, presented: str, new: str, now_ms: int, grace_ms: int
+        self,
+        session_id: str,
+        *,
+        user_id: str,
+        presented: str,
+        new: str,
+        now_ms: int,
+        grace_ms: int,
     ) -> Rotation:
         """Atomically: rotate, answer a retry within the grace window, or report reuse."""
         reply = await self._rotate(
             keys=[self._key(session_id)],
-            args=[presented, new, now_ms // 1000, self._idle, now_ms, now_ms + grace_ms],
+            args=[presented, new, now_ms // 1000, self._idle, now_ms, now_ms + grace_ms, user_id],
         )
         outcome = Rotated(int(reply[0]))
         if outcome not in (Rotated.rotated, Rotated.retried):

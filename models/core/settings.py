@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -139,6 +140,7 @@ class Settings(BaseSettings):
         # Links in mails and playback URLs point where we serve, unless told otherwise.
         if "public_url" not in self.model_fields_set:
             host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+            host = f"[{host}]" if ":" in host else host  # an IPv6 address
             self.public_url = f"http://{host}:{self.port}"
         if "cors_origins" not in self.model_fields_set:
             self.cors_origins = [self.public_origin]
@@ -146,11 +148,31 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if self.env != "development" and self.secret_key.get_secret_value() == DEV_SECRET:
-            raise ValueError("SECRET_KEY must be set outside development")
-        if self.env != "development" and len(self.secret_key.get_secret_value()) < 32:
-            raise ValueError("SECRET_KEY must be at least 32 characters")
+        self.check_secret(host=self.host)
         return self
+
+    def check_secret(self, *, host: str) -> None:
+        """The development key is published in this repository: it may sign tokens only for a
+        server nobody else can reach (listening on loopback, with a loopback public URL),
+        whatever ENV says, since ENV defaults to development."""
+        secret = self.secret_key.get_secret_value()
+        if secret == DEV_SECRET:
+            reachable = [
+                where
+                for where, name in (
+                    ("HOST", host),
+                    ("PUBLIC_URL", urlsplit(self.public_url).hostname),
+                )
+                if not _is_loopback(name or "")
+            ]
+            if self.env != "development" or reachable:
+                raise ValueError(
+                    "SECRET_KEY must be set (for example `openssl rand -hex 32`): the default "
+                    "development key is public and serves only 127.0.0.1"
+                    + (f" ({', '.join(reachable)} is not loopback)" if reachable else "")
+                )
+        if len(secret) < 32:
+            raise ValueError("SECRET_KEY must be at least 32 characters")
 
     @cached_property
     def secret(self) -> bytes:
@@ -178,6 +200,15 @@ class Settings(BaseSettings):
     def public_origin(self) -> str:
         parts = urlsplit(self.public_url)
         return f"{parts.scheme}://{parts.netloc}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -124,10 +124,14 @@ async def test_ids_past_bigint_are_invalid_input_not_server_errors(
 
 
 def test_public_url_and_cors_follow_the_listening_address() -> None:
-    s = Settings(env="development", host="0.0.0.0", port=8897)
+    # Off loopback the development key is refused (tests/security/test_secret_key.py).
+    key = "k" * 40
+    s = Settings(env="development", host="0.0.0.0", port=8897, secret_key=key)
     assert s.public_url == "http://127.0.0.1:8897"
     assert s.cors_origins == ["http://127.0.0.1:8897"]
-    told = Settings(env="development", public_url="https://cinema.example", port=9000)
+    told = Settings(
+        env="development", public_url="https://cinema.example", port=9000, secret_key=key
+    )
     assert told.public_url == "https://cinema.example"
     assert told.cors_origins == ["https://cinema.example"]
 
