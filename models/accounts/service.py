@@ -18,18 +18,31 @@ from models.accounts.sessions import Rotated, SessionStore
 from models.accounts.tables import AccountToken, Role, TokenPurpose, User
 from models.core.clock import now
 from models.core.context import Context
-from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from models.core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
 from models.core.events import Outbox
 from models.core.jobs import Job
 from models.core.ratelimit import Limit, RateLimiter
 
+# Limits on an account are keyed with the client, never on the account alone: whatever
+# strangers do from elsewhere, the owner still signs in and recovers from a new address.
+# Guessing spread over many addresses meets the per-address limits and the breached-password
+# floor (passwords.py) instead of a lockout.
 LOGIN_PER_IP = Limit("login_ip", 30, 300)
-# Keyed on account *and* IP so a stranger cannot lock a user out from everywhere.
 LOGIN_PER_ACCOUNT_IP = Limit("login_acct_ip", 10, 900)
-LOGIN_PER_ACCOUNT = Limit("login_acct", 100, 900)
 REGISTER_PER_IP = Limit("register_ip", 10, 3600)
 RECOVERY_PER_IP = Limit("recovery_ip", 10, 3600)
-RECOVERY_PER_ACCOUNT = Limit("recovery_acct", 3, 3600)
+RECOVERY_PER_ACCOUNT_IP = Limit("recovery_acct_ip", 3, 3600)
+# At most this many reset mails reach one mailbox an hour, however many ask: each link works
+# for an hour, so the owner already holds a working one; more would only flood them.
+RESET_MAILS_PER_ACCOUNT = Limit("reset_mail_acct", 5, 3600)
+CONFIRM_MAILS_PER_USER = Limit("confirm_mail_user", 3, 3600)
 # The current password asked again by a signed-in user (email change): a stolen access token
 # must not become a fast password oracle.
 REAUTH_PER_USER = Limit("reauth_user", 10, 900)
@@ -301,7 +314,6 @@ async def do_login(
     account = login.strip().lower()[:254]
     await limiter.hit(LOGIN_PER_IP, ip)
     await limiter.hit(LOGIN_PER_ACCOUNT_IP, f"{account}|{ip}")
-    await limiter.hit(LOGIN_PER_ACCOUNT, account)
     user = await _by_login(session, login)
     ok = await passwords.verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
@@ -420,7 +432,7 @@ async def do_request_password_reset(ctx: Context, outbox: Outbox, *, email: str,
     """Same answer and nearly the same work whether or not the account exists."""
     limiter = _limiter(ctx)
     await limiter.hit(RECOVERY_PER_IP, ip)
-    await limiter.hit(RECOVERY_PER_ACCOUNT, email.strip().lower())
+    await limiter.hit(RECOVERY_PER_ACCOUNT_IP, f"{email.strip().lower()}|{ip}")
     # The lookup and the mail happen in the job, so the response time says nothing.
     outbox.enqueue(Job.send_password_reset, email=email.strip())
 
@@ -431,6 +443,10 @@ async def prepare_password_reset(
     user = await _by_login(session, email)
     if user is None or not user.is_active or user.email.lower() != email.lower():
         return
+    try:
+        await _limiter(ctx).hit(RESET_MAILS_PER_ACCOUNT, str(user.id))
+    except RateLimited:
+        return  # the links already mailed this hour still work
     raw = await _new_account_token(
         session,
         user_id=user.id,
@@ -547,7 +563,7 @@ async def do_resend_confirmation(
     """The link for an unconfirmed address, else for the pending new one."""
     if user.email_confirmed_at is not None and user.pending_email is None:
         raise Conflict("Email is already confirmed", code="already_confirmed")
-    await _limiter(ctx).hit(RECOVERY_PER_ACCOUNT, user.email.lower())
+    await _limiter(ctx).hit(CONFIRM_MAILS_PER_USER, str(user.id))
     if user.email_confirmed_at is None:
         await _send_confirmation(ctx, session, outbox, user)
     else:
