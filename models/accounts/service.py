@@ -28,7 +28,7 @@ from models.core.errors import (
 )
 from models.core.events import Outbox
 from models.core.jobs import Job
-from models.core.ratelimit import Limit, RateLimiter
+from models.core.ratelimit import Limit, RateLimiter, client_bucket
 
 # Limits on an account are keyed with the client, never on the account alone: whatever
 # strangers do from elsewhere, the owner still signs in and recovers from a new address.
@@ -237,7 +237,7 @@ async def _mail_new_address(
 async def do_register(
     ctx: Context, session: AsyncSession, outbox: Outbox, *, data: RegisterIn, ip: str
 ) -> User:
-    await _limiter(ctx).hit(REGISTER_PER_IP, ip)
+    await _limiter(ctx).hit(REGISTER_PER_IP, client_bucket(ip))
     passwords.check_password(data.password, email=data.email, username=data.username)
     await _ensure_free(session, email=data.email, username=data.username, exclude=None)
     user = User(
@@ -312,8 +312,9 @@ async def do_login(
 ) -> TokenOut:
     limiter = _limiter(ctx)
     account = login.strip().lower()[:254]
-    await limiter.hit(LOGIN_PER_IP, ip)
-    await limiter.hit(LOGIN_PER_ACCOUNT_IP, f"{account}|{ip}")
+    client = client_bucket(ip)
+    await limiter.hit(LOGIN_PER_IP, client)
+    await limiter.hit(LOGIN_PER_ACCOUNT_IP, f"{account}|{client}")
     user = await _by_login(session, login)
     ok = await passwords.verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
@@ -431,8 +432,9 @@ async def do_logout_all(
 async def do_request_password_reset(ctx: Context, outbox: Outbox, *, email: str, ip: str) -> None:
     """Same answer and nearly the same work whether or not the account exists."""
     limiter = _limiter(ctx)
-    await limiter.hit(RECOVERY_PER_IP, ip)
-    await limiter.hit(RECOVERY_PER_ACCOUNT_IP, f"{email.strip().lower()}|{ip}")
+    client = client_bucket(ip)
+    await limiter.hit(RECOVERY_PER_IP, client)
+    await limiter.hit(RECOVERY_PER_ACCOUNT_IP, f"{email.strip().lower()}|{client}")
     # The lookup and the mail happen in the job, so the response time says nothing.
     outbox.enqueue(Job.send_password_reset, email=email.strip())
 
