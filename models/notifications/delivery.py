@@ -337,6 +337,9 @@ async def send_emails(ctx: Context, *, notification_ids: Sequence[int]) -> Email
             for n in claimed
             if users.get(n.user_id) is not None
             and users[n.user_id].is_active
+            # Anyone can register with a stranger's address: only confirmation and recovery
+            # mail goes to one nobody confirmed.
+            and users[n.user_id].email_confirmed_at is not None
             and choices[(n.user_id, n.type)][Channel.email]
         ]
         # Rows the user has no in-app copy of (seq NULL) still mail; render them alike. One
