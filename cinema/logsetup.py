@@ -6,6 +6,7 @@ import atexit
 import json
 import logging
 import queue
+import re
 from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,38 @@ from typing import Any
 from concurrent_log_handler import ConcurrentRotatingFileHandler
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+# A media URL's grant (`/media/<expiry>.<user>.<signature>/…`) plays for hours, and mailed
+# links carry tokens in their query: whoever reads logs must not be able to replay them.
+_MEDIA_GRANT = re.compile(r"(?<![\w/.-])(/media/)(?:([0-9a-f]+\.[0-9a-f]+\.)[\w-]+|[^/\s?\"']+)/")
+_QUERY_SECRET = re.compile(
+    r"([?&](?:token|access_token|refresh_token|grant|signature|sig)=)[^&#\s\"']+", re.IGNORECASE
+)
+
+
+def redact(text: str) -> str:
+    """The same text with media grant signatures and query tokens replaced by <redacted>."""
+    if "/media/" in text:
+        text = _MEDIA_GRANT.sub(lambda m: f"{m[1]}{m[2] or ''}<redacted>/", text)
+    if "=" in text:
+        text = _QUERY_SECRET.sub(r"\1<redacted>", text)
+    return text
+
+
+class _Redact(logging.Filter):
+    """Scrubs every record (ours and libraries', e.g. uvicorn's WebSocket lines) once, before
+    it reaches any handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        for key in ("path", "url"):
+            value = record.__dict__.get(key)
+            if isinstance(value, str):
+                record.__dict__[key] = redact(value)
+        return True
 
 
 class _Formatter(logging.Formatter):
@@ -67,6 +100,7 @@ def setup_logging(
     file.setFormatter(_Formatter(as_json))
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     front = QueueHandler(records)
+    front.addFilter(_Redact())
     setattr(front, "_cinema", True)  # noqa: B010  (marks ours for re-setup)
     root.addHandler(front)
     _listener = QueueListener(records, stream, file, respect_handler_level=True)
