@@ -1,10 +1,11 @@
-# Two commands: `make run` serves a demo cinema, `make test` runs the suite.
+# Two commands: `make run` serves a demo cinema, `make test` runs the suite
+# (`make test-fast` leaves out the slow tests, those that start servers or a browser).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install clean bench
+.PHONY: run test test-fast lint format install clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +20,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

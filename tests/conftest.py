@@ -49,6 +49,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 _OWN_BASETEMP = pytest.StashKey[str]()
+_running: pytest.Item | None = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    global _running
+    _running = item  # LiveServer asks it whether it may start (see _check_slow)
+
+
+def _check_slow() -> None:
+    """A test that starts server processes (or a browser, which needs one) is marked `slow`,
+    so `make test-fast` (-m "not slow") is a quick loop that never starts one."""
+    if _running is not None and _running.get_closest_marker("slow") is None:
+        raise RuntimeError(f"{_running.nodeid} starts a server process: mark it @pytest.mark.slow")
 
 
 def _with_db(url: str, name: str) -> str:
@@ -200,6 +214,7 @@ class LiveServer:
     """`cinema serve` in its own process, as a user would start it; `env` overrides settings."""
 
     def __init__(self, settings: Settings, port: int, env: dict[str, str] | None = None) -> None:
+        _check_slow()
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         settings.log_dir.mkdir(parents=True, exist_ok=True)

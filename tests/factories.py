@@ -1,4 +1,4 @@
-"""Users and logins for tests, made through the real services and the real API."""
+"""Users, logins and titles for tests, made through the real services and the real API."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import httpx
 
 from models.accounts.service import do_create_user
 from models.accounts.tables import Role, User
+from models.catalog.tables import Title, TitleKind
 from models.core.context import Context
 from models.core.db import transaction
 
@@ -70,3 +71,15 @@ async def make_account(
     user = await make_user(ctx, role=role)
     tokens = await login(client, user.email)
     return Account(user, PASSWORD, tokens["access_token"], tokens["refresh_token"])
+
+
+async def make_title(
+    ctx: Context, name: str | None = None, *, kind: TitleKind = TitleKind.film, **values: Any
+) -> Title:
+    """A title row (any other column as a keyword), enough to rate, list, play or throw a
+    party on; the name is unique unless given."""
+    async with transaction(ctx.sessions) as session:
+        title = Title(kind=kind, title=name or f"A film {uuid.uuid4().hex[:6]}", **values)
+        session.add(title)
+        await session.flush()
+    return title

@@ -11,6 +11,8 @@ from tests.conftest import LiveServer
 from tests.factories import login, make_account, make_user
 from tests.realtime_client import connected
 
+pytestmark = pytest.mark.slow  # every test here starts server processes
+
 
 async def test_socket_connects_with_token_and_acks_everything(
     client: httpx.AsyncClient, ctx: Context, live_server: LiveServer

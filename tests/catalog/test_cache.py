@@ -160,6 +160,7 @@ async def test_hit_ratio_is_observable(ctx: Context, client: httpx.AsyncClient) 
     assert (await client.get("/api/v1/catalog/cache-stats")).status_code == 401
 
 
+@pytest.mark.slow
 async def test_edit_on_one_server_is_seen_by_the_other(
     ctx: Context, two_servers: tuple[LiveServer, LiveServer]
 ) -> None:

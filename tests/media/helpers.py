@@ -13,6 +13,7 @@ from models.catalog.tables import Episode, Season, Title, TitleKind
 from models.core.context import Context
 from models.core.db import transaction
 from models.media.ffmpeg import find_ffmpeg, synthetic_clip_command
+from tests.factories import make_title
 
 FF = find_ffmpeg()
 
@@ -27,11 +28,7 @@ def make_video(path: Path, *, seconds: float = 2, size: str = "1280x720", rate: 
 
 
 async def make_film(ctx: Context, *, name: str = "Test Film", runtime_minutes: int = 100) -> int:
-    async with transaction(ctx.sessions) as session:
-        title = Title(kind=TitleKind.film, title=name, runtime_minutes=runtime_minutes)
-        session.add(title)
-        await session.flush()
-        return title.id
+    return (await make_title(ctx, name, runtime_minutes=runtime_minutes)).id
 
 
 async def make_series(

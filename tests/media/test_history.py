@@ -185,6 +185,7 @@ async def test_series_next_episode_resume_and_continue(
     assert (await client.get("/api/v1/me/history", headers=me.headers)).json()["items"] == []
 
 
+@pytest.mark.slow
 async def test_socket_heartbeats_reach_other_devices_on_other_servers(
     ctx: Context, two_servers: tuple[LiveServer, LiveServer], worker: Any
 ) -> None:

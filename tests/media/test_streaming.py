@@ -120,6 +120,7 @@ async def _upload_ready(
     return media
 
 
+@pytest.mark.slow
 async def test_upload_transcode_and_a_real_player_reads_hls_and_dash(
     ctx: Context, two_servers: tuple[LiveServer, LiveServer], worker: Any, tmp_path: Path
 ) -> None:

@@ -183,6 +183,7 @@ async def test_a_block_and_a_notification_between_the_pair_are_decided_in_one_or
     assert await asyncio.wait_for(notifying, 10) is None
 
 
+@pytest.mark.slow
 async def test_live_updates_of_a_group_leave_out_the_blocked_user(
     ctx: Context, client: httpx.AsyncClient, live_server: LiveServer
 ) -> None:

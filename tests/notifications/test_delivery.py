@@ -105,6 +105,7 @@ async def test_push_registration_is_checked(
     assert r.status_code == 204
 
 
+@pytest.mark.slow
 async def test_a_jobs_live_event_reaches_a_socket_on_another_process(
     ctx: Context,
     client: httpx.AsyncClient,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from redis.asyncio import Redis
 
 from models.core.context import Context
@@ -14,6 +15,8 @@ from tests.factories import make_account
 from tests.notifications.helpers import eventually, make_actors, notify
 from tests.notifications.stream_client import ResumingClient
 from tests.realtime_client import connected
+
+pytestmark = pytest.mark.slow  # every test here starts server processes
 
 
 async def _kill_our_pubsub(ctx: Context) -> int:

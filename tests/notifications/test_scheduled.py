@@ -11,12 +11,13 @@ import httpx
 from sqlalchemy import text
 
 from jobs import scheduled
+from models.catalog.tables import TitleKind
 from models.core import clock
 from models.core.context import Context
 from models.core.db import transaction
 from models.social.reviews import service as reviews
 from models.social.reviews.schemas import RatingSummary
-from tests.factories import make_account
+from tests.factories import make_account, make_title
 from tests.notifications.helpers import make_actors, notify
 
 
@@ -33,12 +34,7 @@ async def _sql(ctx: Context, sql: str, **params: Any) -> list[Any]:
 
 
 async def _title(ctx: Context, name: str, **values: Any) -> int:
-    cols = {"kind": "film", "title": name, **values}
-    names = ", ".join(cols)
-    marks = ", ".join(f":{k}" for k in cols)
-    await _sql(ctx, f"INSERT INTO titles ({names}) VALUES ({marks})", **cols)
-    rows = await _sql(ctx, "SELECT max(id) FROM titles WHERE title = :t", t=name)
-    return int(rows[0][0])
+    return (await make_title(ctx, name, **values)).id
 
 
 async def test_cleanup_removes_leftovers_once(ctx: Context, client: httpx.AsyncClient) -> None:
@@ -160,7 +156,7 @@ async def test_new_releases_notify_each_interested_user_once(
     ]
     today = clock.now().date()
     film = await _title(ctx, "Premiere", release_date=today)
-    series = await _title(ctx, "Saga", kind="series")
+    series = await _title(ctx, "Saga", kind=TitleKind.series)
     old = await _title(ctx, "Old news", release_date=today - timedelta(days=3))
     rows = await _sql(
         ctx,

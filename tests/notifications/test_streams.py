@@ -5,26 +5,21 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from models.core.context import Context
 from models.core.db import transaction
 from models.core.streams import lock_stream
 from tests.conftest import LiveServer
-from tests.factories import make_account
+from tests.factories import make_account, make_title
 from tests.realtime_client import connected
 
 
+@pytest.mark.slow
 async def test_party_chat_replays_to_members_only(
     ctx: Context, client: httpx.AsyncClient, live_server: LiveServer
 ) -> None:
-    from sqlalchemy import text
-
-    async with transaction(ctx.sessions) as session:
-        title_id = (
-            await session.execute(
-                text("INSERT INTO titles (kind, title) VALUES ('film', 'Chat night') RETURNING id")
-            )
-        ).scalar_one()
+    title_id = (await make_title(ctx, "Chat night")).id
     host = await make_account(ctx, client)
     outsider = await make_account(ctx, client)
     r = await client.post("/api/v1/parties", json={"title_id": title_id}, headers=host.headers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -11,12 +10,10 @@ import httpx
 import pytest
 
 from cinema.ports import free_port
-from models.catalog.tables import Title, TitleKind
 from models.core.context import Context
-from models.core.db import transaction
 from models.core.settings import Settings
 from tests.conftest import LiveServer
-from tests.factories import Account, make_account
+from tests.factories import Account, make_account, make_title
 from tests.realtime_client import Recorder, connected
 
 # Short enough for tests to watch them pass, long enough for a reconnect to beat them.
@@ -33,16 +30,10 @@ PARTY_ENV = {
 @pytest.fixture(scope="session")
 def party_servers(settings: Settings, database_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
     """Two `cinema serve` processes sharing PostgreSQL and Redis, with short party timers."""
-    saved = {k: os.environ.get(k) for k in PARTY_ENV}
-    os.environ.update(PARTY_ENV)
-    try:
-        servers = (LiveServer(settings, free_port()), LiveServer(settings, free_port()))
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    servers = (
+        LiveServer(settings, free_port(), PARTY_ENV),
+        LiveServer(settings, free_port(), PARTY_ENV),
+    )
     try:
         for s in servers:
             s.wait_ready()
@@ -52,17 +43,9 @@ def party_servers(settings: Settings, database_url: str) -> Iterator[tuple[LiveS
             s.stop()
 
 
-async def make_title(ctx: Context, name: str = "The Party Film") -> int:
-    async with transaction(ctx.sessions) as session:
-        title = Title(kind=TitleKind.film, title=name, runtime_minutes=120)
-        session.add(title)
-        await session.flush()
-        return title.id
-
-
 @pytest.fixture
 async def title_id(ctx: Context) -> int:
-    return await make_title(ctx)
+    return (await make_title(ctx, "The Party Film", runtime_minutes=120)).id
 
 
 class Members:

@@ -37,9 +37,12 @@ from tests.parties.conftest import PARTY_ENV, Members, ok, uid
 from tests.realtime_client import Recorder, connected
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or shutil.which("ffmpeg") is None, reason="needs chromium and ffmpeg"
-)
+pytestmark = [
+    pytest.mark.slow,  # server processes and a browser
+    pytest.mark.skipif(
+        CHROMIUM is None or shutil.which("ffmpeg") is None, reason="needs chromium and ffmpeg"
+    ),
+]
 
 
 @pytest.fixture(scope="module")

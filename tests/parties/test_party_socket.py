@@ -7,9 +7,13 @@ import math
 import time
 from typing import Any
 
+import pytest
+
 from tests.conftest import LiveServer
 from tests.parties.conftest import GRACE_S, WAIT_TIMEOUT_S, Members, err, ok, uid
 from tests.realtime_client import Recorder
+
+pytestmark = pytest.mark.slow  # every test here starts server processes
 
 Servers = tuple[LiveServer, LiveServer]
 

@@ -262,6 +262,7 @@ def _connected(state: dict[str, Any]) -> dict[str, bool]:
     return {m["user_id"]: m["connected"] for m in state["members"]}
 
 
+@pytest.mark.slow
 async def test_members_of_a_killed_process_are_disconnected_and_the_host_passes_on(
     crash_servers: Servers, members: Members, title_id: int
 ) -> None:
@@ -314,6 +315,7 @@ async def test_members_of_a_killed_process_are_disconnected_and_the_host_passes_
     assert (await ok(heir, "party:snapshot", {"party_id": party_id}))["host_id"] == uid(heir)
 
 
+@pytest.mark.slow
 async def test_a_member_with_a_live_tab_on_another_process_stays_connected(
     crash_servers: Servers, members: Members, title_id: int, ctx: Context
 ) -> None:
@@ -493,6 +495,7 @@ def stalled(server: LiveServer) -> Iterator[None]:
         os.kill(server.pid, signal.SIGCONT)
 
 
+@pytest.mark.slow
 async def test_members_of_a_stalled_process_come_back_by_themselves(
     stall_servers: Servers, members: Members, title_id: int, ctx: Context
 ) -> None:
@@ -540,6 +543,7 @@ async def test_members_of_a_stalled_process_come_back_by_themselves(
     assert state["by"] == uid(guest) and not await ctx.redis.exists(sockets)
 
 
+@pytest.mark.slow
 async def test_a_member_kicked_while_stalled_stays_out(
     stall_servers: Servers, members: Members, title_id: int, ctx: Context
 ) -> None:

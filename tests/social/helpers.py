@@ -1,4 +1,4 @@
-"""Test helpers for the social aggregate: titles, friendships and blocks via the real API."""
+"""Test helpers for the social aggregate: friendships, blocks and messages via the real API."""
 
 from __future__ import annotations
 
@@ -7,17 +7,9 @@ from typing import Any
 
 import httpx
 
-from models.catalog.tables import Title, TitleKind
 from models.core.context import Context
 from models.core.db import transaction
 from tests.factories import Account
-
-
-async def make_title(ctx: Context, name: str = "A film") -> Title:
-    async with transaction(ctx.sessions) as session:
-        title = Title(kind=TitleKind.film, title=f"{name} {uuid.uuid4().hex[:6]}")
-        session.add(title)
-    return title
 
 
 async def befriend(client: httpx.AsyncClient, a: Account, b: Account) -> None:

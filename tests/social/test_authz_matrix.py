@@ -16,8 +16,8 @@ from models.core.events import Outbox
 from models.social.messages import service as messages
 from models.social.policy import Actor
 from models.social.reviews.tables import Comment
-from tests.factories import Account
-from tests.social.helpers import accounts, befriend, block, make_title, send_dm
+from tests.factories import Account, make_title
+from tests.social.helpers import accounts, befriend, block, send_dm
 from tests.social.matrix import ACTORS, MATRIX
 
 # Checked by the pure test only: no HTTP route exposes them to anyone but the owner

@@ -160,6 +160,7 @@ async def test_block_ends_friendship_requests_and_stops_new_ones(
     await befriend(client, b, a)
 
 
+@pytest.mark.slow
 async def test_friend_events_reach_sockets(
     client: httpx.AsyncClient, ctx: Context, two_servers: tuple[LiveServer, LiveServer]
 ) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 
 from models.core.context import Context
-from tests.social.helpers import accounts, befriend, block, make_title
+from tests.factories import make_title
+from tests.social.helpers import accounts, befriend, block
 
 
 async def test_favorites(client: httpx.AsyncClient, ctx: Context) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import uuid
 
 import httpx
+import pytest
 
 from models.core.context import Context
 from models.social.messages.service import replay
@@ -112,6 +113,7 @@ async def test_unread_counts_and_read_receipts(client: httpx.AsyncClient, ctx: C
     assert r.status_code == 404
 
 
+@pytest.mark.slow
 async def test_dm_over_sockets_reaches_every_device_across_two_processes(
     client: httpx.AsyncClient, ctx: Context, two_servers: tuple[LiveServer, LiveServer]
 ) -> None:

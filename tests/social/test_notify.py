@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from models.core.context import Context
 from tests.conftest import LiveServer
+from tests.factories import make_title
 from tests.realtime_client import connected
-from tests.social.helpers import accounts, befriend, block, make_title, notifications, send_dm
+from tests.social.helpers import accounts, befriend, block, notifications, send_dm
 
 
 async def test_friend_request_and_accept_notify(client: httpx.AsyncClient, ctx: Context) -> None:
@@ -41,6 +43,7 @@ async def test_comment_likes_notify_the_author_once_per_comment(
     assert liked[0]["data"]["comment_id"] == c["id"]
 
 
+@pytest.mark.slow
 async def test_messages_while_away_notify_but_not_while_connected(
     client: httpx.AsyncClient, ctx: Context, live_server: LiveServer
 ) -> None:
@@ -58,6 +61,7 @@ async def test_messages_while_away_notify_but_not_while_connected(
     assert after[0]["data"]["message_id"] == away[0]["data"]["message_id"]
 
 
+@pytest.mark.slow
 async def test_sync_resume_replays_missed_messages(
     client: httpx.AsyncClient, ctx: Context, live_server: LiveServer
 ) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import httpx
+import pytest
 
 from models.core.context import Context
 from models.core.redis import Keys
@@ -26,6 +27,7 @@ async def _online(client: httpx.AsyncClient, viewer: Account, user_id: object) -
     return bool(next(f["online"] for f in items if f["user"]["id"] == str(user_id)))
 
 
+@pytest.mark.slow
 async def test_friends_see_presence_across_processes_without_flapping(
     client: httpx.AsyncClient, ctx: Context, two_servers: tuple[LiveServer, LiveServer]
 ) -> None:

@@ -18,8 +18,8 @@ from models.social.policy import Actor
 from models.social.reviews import service
 from models.social.reviews.tables import Rating
 from tests.catalog.helpers import count_queries
-from tests.factories import Account
-from tests.social.helpers import accounts, befriend, block, bulk_users, make_title
+from tests.factories import Account, make_title
+from tests.social.helpers import accounts, befriend, block, bulk_users
 
 
 async def test_rating_summary_is_incremental_and_cached(

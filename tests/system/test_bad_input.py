@@ -65,13 +65,13 @@ async def test_text_for_others_has_no_control_characters(
 ) -> None:
     """A bell or an escape in a display name, comment, message or playlist name reached every
     reader's screen (schemathesis set such a display name); blank text was stored too."""
-    from tests.parties.conftest import make_title
+    from tests.factories import make_title
     from tests.social.helpers import befriend
 
     a = await make_account(ctx, client)
     b = await make_account(ctx, client)
     await befriend(client, a, b)
-    title_id = await make_title(ctx, "Commented")
+    title_id = (await make_title(ctx, "Commented", runtime_minutes=120)).id
     for bad in ("bell\x07", "esc\x1b[2J", "   "):
         r = await client.patch("/api/v1/me", json={"display_name": bad}, headers=a.headers)
         _assert_error(r, 422)
@@ -101,10 +101,10 @@ async def test_forged_cursors_are_invalid_input(client: httpx.AsyncClient, ctx: 
     """A cursor is opaque but not signed: numbers past bigint and words where ids go
     answered 500 on every list."""
     from models.core.pagination import encode_cursor
-    from tests.parties.conftest import make_title
+    from tests.factories import make_title
 
     user = await make_account(ctx, client)
-    title_id = await make_title(ctx, "Listed")
+    title_id = (await make_title(ctx, "Listed", runtime_minutes=120)).id
     lists = [
         "/api/v1/people",
         "/api/v1/collections",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from cinema.embedded import start_postgres, start_redis
 from jobs.queue import connect_pool
@@ -53,6 +54,7 @@ async def test_create_user_command_then_login(
     assert weak.returncode == 2 and "weak_password" in weak.stderr
 
 
+@pytest.mark.slow
 def test_embedded_postgres_and_bundled_redis(tmp_path: Path) -> None:
     """What `make run` uses on a machine with neither service installed."""
     db_url, stop_pg = start_postgres(tmp_path / "pg", database="cinema")

@@ -17,7 +17,7 @@ from models.core.settings import Settings
 from tests.conftest import LiveServer
 from tests.realtime_client import connected
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 async def test_server_rides_out_postgres_and_redis_restarts(

@@ -5,13 +5,15 @@ message}} (strict JSON, never `internal`, never missing) and every socket stays 
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from bench.socket_fuzz import fuzz
 from models.core.context import Context
 from tests.conftest import LiveServer
-from tests.factories import make_account
-from tests.parties.conftest import make_title
+from tests.factories import make_account, make_title
 from tests.social.helpers import befriend
+
+pytestmark = pytest.mark.slow  # every test here starts server processes
 
 
 async def test_malformed_socket_events_get_error_acks(
@@ -20,7 +22,7 @@ async def test_malformed_socket_events_get_error_acks(
     a = await make_account(ctx, client)
     b = await make_account(ctx, client)
     await befriend(client, a, b)  # so DMs reach their rules, not just `not_friends`
-    title_id = await make_title(ctx, "Fuzzed")
+    title_id = (await make_title(ctx, "Fuzzed", runtime_minutes=120)).id
     report = await fuzz(
         live_server.url,
         [a.access_token, b.access_token],
