@@ -29,6 +29,7 @@ from http_api import (
 from http_api.middleware import RequestLogMiddleware
 from http_api.openapi import build_openapi
 from http_api.routing import Api, JSONResponse
+from http_api.routing import routes as api_routes
 from models.core.errors import DomainError, Unavailable, from_backend
 from models.core.settings import Settings
 
@@ -116,9 +117,7 @@ def create_http_app(
     settings: Settings,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
-    routes: list[Any] = [*system.routes()]
-    for group in API_GROUPS:
-        routes.extend(group.routes())
+    routes: list[Any] = [*system.routes(), *api_routes(all_endpoints())]
     app = Starlette(
         routes=routes,
         middleware=[

@@ -251,8 +251,25 @@ class Api:
     def delete(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
         return self.route("DELETE", path, **kw)
 
-    def routes(self) -> list[Route]:
-        return [Route(e.path, _endpoint_app(e), methods=[e.method]) for e in self.endpoints]
+
+def routes(endpoints: list[Endpoint]) -> list[Route]:
+    """One Route per path with all its methods, in the order paths were first declared, so a
+    method the path lacks is 405 with an `Allow` header naming every method it has (a Route
+    per method named only its own: `Allow: GET` on a path that also takes PATCH)."""
+    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    for e in endpoints:
+        by_path.setdefault(e.path, {})[e.method] = _endpoint_app(e)
+    return [Route(path, _by_method(apps), methods=list(apps)) for path, apps in by_path.items()]
+
+
+def _by_method(
+    apps: dict[str, Callable[[Request], Awaitable[Response]]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def app(request: Request) -> Response:
+        # The Route let only its methods through; HEAD is answered as GET.
+        return await apps["GET" if request.method == "HEAD" else request.method](request)
+
+    return app
 
 
 def _endpoint_app(e: Endpoint) -> Callable[[Request], Awaitable[Response]]:

@@ -63,6 +63,29 @@ async def test_unknown_route_and_method_use_the_error_shape(client: httpx.AsyncC
     assert r.headers["x-request-id"]
 
 
+async def test_a_method_a_path_lacks_is_405_with_every_method_it_has(
+    client: httpx.AsyncClient,
+) -> None:
+    """`Allow` names all of the path's methods (it named one: `GET` on /titles/{id}, which
+    also takes PATCH and DELETE), as generated clients and RFC 9110 expect."""
+    spec = (await client.get("/openapi.json")).json()
+    templates = {p: re.compile(re.sub(r"{\w+}", "[^/]+", p) + "$") for p in spec["paths"]}
+    for path, ops in spec["paths"].items():
+        declared = {m.upper() for m in ops}
+        url = re.sub(r"{\w+}", "1", path)
+        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} - declared):
+            # /me/history/progress is also /me/history/{entry_id}, which takes DELETE
+            if any(
+                t.match(url) and method.lower() in spec["paths"][other]
+                for other, t in templates.items()
+            ):
+                continue
+            r = await client.request(method, url)
+            assert r.status_code == 405, (method, path, r.status_code)
+            allowed = {m.strip() for m in r.headers["allow"].split(",")}
+            assert allowed - {"HEAD"} == declared, (method, path, r.headers["allow"])
+
+
 async def test_unexpected_error_is_logged_with_trace_and_hidden_from_client(
     app: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
