@@ -67,16 +67,47 @@ class _Schemas:
         return schema
 
 
+# What each path parameter is, so a client (or a generator) sends what the route takes: ids
+# are bigints (models.core.errors.parse_id), users and parties UUIDs; a value outside these
+# is 422 invalid_id (404 where a converter is in the path).
+BIGINT_MAX = 2**63 - 1
+_ID = {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX}
+_UUID = {"type": "string", "format": "uuid"}
+_TEXT = {"type": "string"}
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    **dict.fromkeys(
+        (
+            "comment_id",
+            "entry_id",
+            "episode_id",
+            "genre_id",
+            "item_id",
+            "notification_id",
+            "person_id",
+            "playlist_id",
+            "request_id",
+            "season_id",
+            "subscription_id",
+            "term_id",
+            "title_id",
+        ),
+        _ID,
+    ),
+    "party_id": _UUID,
+    "user_id": _UUID,
+    # Opaque text: a session id, a collection's id or slug, an invite code, media file parts.
+    **dict.fromkeys(("session_id", "ref", "code", "token", "asset_id", "revision", "name"), _TEXT),
+}
+
+
 def _parameters(e: Endpoint, index: int, schemas: _Schemas) -> list[dict[str, Any]]:
-    params: list[dict[str, Any]] = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "schema": {"type": "integer" if conv == "int" else "string"},
-        }
-        for name, conv in e.path_params
-    ]
+    params: list[dict[str, Any]] = []
+    for name, _ in e.path_params:
+        if name not in PATH_PARAMETERS:
+            raise KeyError(f"{e.path}: say what {{{name}}} is in http_api/openapi.py")
+        params.append(
+            {"name": name, "in": "path", "required": True, "schema": dict(PATH_PARAMETERS[name])}
+        )
     if e.query is not None:
         full = schemas.resolved(index, "query")
         required = set(full.get("required", []))

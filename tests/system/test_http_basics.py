@@ -206,3 +206,27 @@ async def test_openapi_gives_each_model_its_own_schema(client: httpx.AsyncClient
             documented_params = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
             own = e.query.model_json_schema(mode="validation")
             assert documented_params == set(own["properties"]), (e.method, e.path)
+
+
+async def test_path_ids_are_documented_as_the_routes_take_them(client: httpx.AsyncClient) -> None:
+    """A comment id documented as any string let generated clients send "abc" and get 422;
+    ids are bigints and users and parties UUIDs, and a value of that schema is not refused."""
+    spec = (await client.get("/openapi.json")).json()
+    schemas = {
+        (p["name"], path): p["schema"]
+        for path, ops in spec["paths"].items()
+        for op in ops.values()
+        for p in op.get("parameters", [])
+        if p["in"] == "path"
+    }
+    assert schemas[("comment_id", "/api/v1/comments/{comment_id}")] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 2**63 - 1,
+    }
+    assert schemas[("user_id", "/api/v1/blocks/{user_id}")]["format"] == "uuid"
+    for (name, path), schema in schemas.items():
+        if name.endswith("_id") and name not in {"session_id", "asset_id"}:
+            assert schema != {"type": "string"}, (name, path)
+    largest = await client.get(f"/api/v1/comments/{2**63 - 1}")
+    assert largest.status_code == 404, largest.text
