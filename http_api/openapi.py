@@ -164,6 +164,8 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
             )
             responses[str(e.status)] = {"description": "OK", "content": content}
         codes = set(e.errors) | {422}
+        if e.query is not None and "cursor" in e.query.model_fields:
+            codes |= {404}  # a cursor that names no page (models.core.pagination)
         if e.auth == "required":
             codes |= {401}
             op["security"] = [{"bearer": []}]

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from http_api.routing import Api, Call
 from models.core.errors import InvalidInput
-from models.core.pagination import decode_cursor, encode_cursor
+from models.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from models.parties import service
 from models.parties.schemas import (
     ChatAckOut,
@@ -178,7 +178,7 @@ async def list_messages(call: Call) -> ChatPageOut:
     if q.cursor is not None:
         raw = decode_cursor(q.cursor).get("before")
         if not isinstance(raw, int):
-            raise InvalidInput("Malformed cursor", code="invalid_cursor")
+            raise InvalidCursor()
         before = raw
     async with call.transaction() as session:
         items = await service.list_chat(session, party_id=party_id, before=before, limit=q.limit)

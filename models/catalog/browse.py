@@ -48,7 +48,7 @@ from models.catalog.tables import (
     TitleTag,
 )
 from models.core.errors import InvalidInput
-from models.core.pagination import decode_cursor, encode_cursor
+from models.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 # Search ranks the titles whose normalized title starts with the query, and the most
 # popular of the other matches (enough for 15 pages of 20).
@@ -180,7 +180,7 @@ def _cursor_or_none(cursor: str | None, sort: str) -> dict[str, Any] | None:
         return None
     data = decode_cursor(cursor)
     if data.get("s") != sort or not isinstance(data.get("id"), int):
-        raise InvalidInput("This cursor belongs to another sort or query", code="invalid_cursor")
+        raise InvalidCursor()
     return data
 
 
@@ -344,7 +344,7 @@ async def _search_page(
         try:
             key = (int(cur["t"]), -float(cur["c"]), -float(cur["p"]), -int(cur["id"]))
         except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInput("Malformed cursor", code="invalid_cursor") from exc
+            raise InvalidCursor() from exc
         stmt = stmt.where(
             tuple_(tier_c, -close_c, -pop_c, -id_c).op(">")(tuple_(*(literal(k) for k in key)))
         )

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from models.catalog.tables import CreditRole, TitleKind
-from models.core.pagination import Page
+from models.core.pagination import Page, cursor_query
 from models.core.urls import check_web_url
 
 Sort = Literal["relevance", "popular", "rating", "newest", "title", "added"]
@@ -49,7 +49,7 @@ class TitleQuery(_In):
     )
     sort: Sort | None = None
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=500)
+    cursor: str | None = cursor_query(500)
 
 
 class FacetQuery(_In):
@@ -73,7 +73,7 @@ class FacetQuery(_In):
 
 class PageQuery(_In):
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, max_length=500)
+    cursor: str | None = cursor_query(500)
 
 
 class PeopleQuery(PageQuery):

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.catalog.tables import Episode, Season, Title
 from models.core.context import Context
-from models.core.errors import InvalidInput, NotFound
+from models.core.errors import NotFound
 from models.core.events import Outbox, user_room
-from models.core.pagination import decode_cursor, encode_cursor
+from models.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from models.core.ratelimit import Limit, RateLimiter
 from models.media.schemas import (
     ContinueItemOut,
@@ -174,7 +174,7 @@ async def list_history(
         try:
             at, last_id = datetime.fromisoformat(str(c["t"])), int(c["id"])
         except (KeyError, ValueError, TypeError) as exc:
-            raise InvalidInput("Malformed cursor", code="invalid_cursor") from exc
+            raise InvalidCursor() from exc
         q = q.where(tuple_(ViewingProgress.updated_at, ViewingProgress.id) < tuple_(at, last_id))
     rows = (
         await session.execute(

@@ -7,7 +7,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from models.core.pagination import Page
+from models.core.pagination import Page, cursor_query
 from models.media.tables import MediaStatus
 
 
@@ -94,7 +94,7 @@ class HistoryPage(Page[HistoryEntryOut]):
 
 class HistoryQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: str | None = cursor_query()
     limit: int = Field(default=20, ge=1, le=100)
 
 

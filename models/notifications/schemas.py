@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.core.pagination import Page
+from models.core.pagination import Page, cursor_query
 from models.notifications.tables import Channel, NotificationType
 
 STREAM = "notifications"
@@ -56,7 +56,7 @@ class UnreadEvent(BaseModel):
 class InboxQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: str | None = cursor_query()
     limit: int = Field(default=30, ge=1, le=100)
     unread_only: bool = False
 

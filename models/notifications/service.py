@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.core import clock
 from models.core.context import Context
 from models.core.db import transaction
-from models.core.errors import InvalidInput, NotFound
+from models.core.errors import NotFound
 from models.core.events import Outbox, user_room
 from models.core.jobs import Job
-from models.core.pagination import decode_cursor, encode_cursor
+from models.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from models.notifications.blocks import blocks_between, heard, shown_clause
 from models.notifications.preferences import channels_for, default_enabled
 from models.notifications.presence import online_user_ids
@@ -350,7 +350,7 @@ async def list_inbox(
     if cursor is not None:
         before = decode_cursor(cursor).get("before")
         if not isinstance(before, int) or isinstance(before, bool):
-            raise InvalidInput("Malformed cursor", code="invalid_cursor")
+            raise InvalidCursor()
         query = query.where(Notification.seq < before)
     rows = list(
         (await session.execute(query.order_by(Notification.seq.desc()).limit(limit + 1)))

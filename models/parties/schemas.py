@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
+from models.core.pagination import cursor_query
 from models.parties.state import ControlMode, Phase
 
 MAX_POSITION_MS = 48 * 3600 * 1000
@@ -109,7 +110,7 @@ class InviteIn(_In):
 
 
 class ChatPageQuery(_In):
-    cursor: str | None = Field(default=None, max_length=200, description="next_cursor of a page")
+    cursor: str | None = cursor_query()
     limit: int = Field(default=50, ge=1, le=200)
 
 

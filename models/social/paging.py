@@ -8,8 +8,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from models.core.errors import InvalidInput
-from models.core.pagination import decode_cursor, encode_cursor
+from models.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 
 def id_cursor(cursor: str | None, key: str = "id") -> int | None:
@@ -17,7 +16,7 @@ def id_cursor(cursor: str | None, key: str = "id") -> int | None:
         return None
     value = decode_cursor(cursor).get(key)
     if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidInput("Malformed cursor", code="invalid_cursor")
+        raise InvalidCursor()
     return value
 
 

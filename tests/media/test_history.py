@@ -169,7 +169,7 @@ async def test_series_next_episode_resume_and_continue(
     assert [e["episode_id"] for e in page2.json()["items"]] == [s1[0]]
     assert page2.json()["next_cursor"] is None
     bad = await client.get("/api/v1/me/history?cursor=nonsense", headers=me.headers)
-    assert bad.status_code == 422
+    assert bad.status_code == 404 and bad.json()["error"]["code"] == "invalid_cursor"
 
     entry = page1["items"][0]["id"]
     other = await make_account(ctx, client)

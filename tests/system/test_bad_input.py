@@ -97,9 +97,10 @@ async def test_text_for_others_has_no_control_characters(
     assert r.status_code == 201 and r.json()["body"] == "two\nlines\twith a tab"
 
 
-async def test_forged_cursors_are_invalid_input(client: httpx.AsyncClient, ctx: Context) -> None:
+async def test_forged_cursors_name_no_page(client: httpx.AsyncClient, ctx: Context) -> None:
     """A cursor is opaque but not signed: numbers past bigint and words where ids go
-    answered 500 on every list."""
+    answered 500 on every list. A base64url cursor that names no page is 404 (it was 422,
+    so a value the schema allows was refused as invalid); one that is not base64url 422."""
     from models.core.pagination import encode_cursor
     from tests.factories import make_title
 
@@ -118,7 +119,8 @@ async def test_forged_cursors_are_invalid_input(client: httpx.AsyncClient, ctx: 
         "/api/v1/favorites",
     ]
     forged: list[dict[str, Any]] = [
-        {"id": 10**30, "o": 10**30, "before": 10**30, "t": "2026-01-01T00:00:00", "k": 10**30},
+        {"id": 10**30, "o": 10**30},
+        {"before": 10**30, "t": "2026-01-01T00:00:00", "k": 10**30},
         {"id": "w", "o": "w", "before": "w", "t": "w", "k": "w"},
         {"id": -(10**30), "o": -1, "before": None},
     ]
@@ -127,8 +129,14 @@ async def test_forged_cursors_are_invalid_input(client: httpx.AsyncClient, ctx: 
             r = await client.get(
                 path, params={"cursor": encode_cursor(values)}, headers=user.headers
             )
-            assert r.status_code == 422, (path, values, r.status_code, r.text)
-            assert r.json()["error"]["code"] in ("invalid_cursor", "invalid_input"), r.text
+            assert r.status_code == 404, (path, values, r.status_code, r.text)
+            assert r.json()["error"]["code"] == "invalid_cursor", r.text
+        # Well-formed base64url that is no cursor at all: no such page either.
+        r = await client.get(path, params={"cursor": "0"}, headers=user.headers)
+        assert (r.status_code, r.json()["error"]["code"]) == (404, "invalid_cursor"), path
+        # Not base64url: refused before any list reads it.
+        r = await client.get(path, params={"cursor": "a b"}, headers=user.headers)
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "invalid_input"), path
 
 
 async def test_urls_that_do_not_parse_are_invalid_input(

@@ -230,3 +230,22 @@ async def test_path_ids_are_documented_as_the_routes_take_them(client: httpx.Asy
             assert schema != {"type": "string"}, (name, path)
     largest = await client.get(f"/api/v1/comments/{2**63 - 1}")
     assert largest.status_code == 404, largest.text
+
+
+async def test_cursors_are_documented_as_base64url_and_may_be_404(
+    client: httpx.AsyncClient,
+) -> None:
+    """Every list's cursor says what it is; what it allows is either a page or a documented
+    404, never a 422 for a value the schema allows."""
+    spec = (await client.get("/openapi.json")).json()
+    found = 0
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            for p in op.get("parameters", []):
+                if p["name"] != "cursor":
+                    continue
+                found += 1
+                text = next(s for s in p["schema"]["anyOf"] if s.get("type") == "string")
+                assert text["pattern"] == "^[A-Za-z0-9_-]+$", (method, path)
+                assert "404" in op["responses"], (method, path)
+    assert found >= 15

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.core.pagination import cursor_query
 from models.social.friends.tables import RequestStatus
 
 
@@ -38,12 +39,12 @@ class FriendRequestOut(BaseModel):
 
 class RequestsQuery(Input):
     direction: Literal["incoming", "outgoing"] = "incoming"
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: str | None = cursor_query()
     limit: int = Field(default=50, ge=1, le=200)
 
 
 class PageQuery(Input):
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: str | None = cursor_query()
     limit: int = Field(default=50, ge=1, le=200)
 
 

@@ -16,7 +16,7 @@ from models.core.clock import now
 from models.core.context import Context
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
-from models.core.pagination import Page, decode_cursor, encode_cursor
+from models.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
 from models.core.ratelimit import Limit, RateLimiter
 from models.core.settings import Settings
 from models.notifications.service import do_after_block_change, do_notify
@@ -321,7 +321,7 @@ def _page_after(cursor: str | None) -> tuple[datetime, str] | None:
     try:
         return datetime.fromisoformat(str(c["t"])), str(uuid.UUID(str(c["k"])))
     except (KeyError, ValueError) as exc:
-        raise InvalidInput("Malformed cursor", code="invalid_cursor") from exc
+        raise InvalidCursor() from exc
 
 
 async def list_friends(

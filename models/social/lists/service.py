@@ -15,7 +15,7 @@ from models.accounts.tables import User
 from models.catalog.tables import Title
 from models.core.clock import now
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from models.core.pagination import Page, decode_cursor, encode_cursor
+from models.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
 from models.social import policy
 from models.social.friends.schemas import UserBrief
 from models.social.lists.schemas import (
@@ -97,7 +97,7 @@ async def list_favorites(
         try:
             at, tid = datetime.fromisoformat(str(c["t"])), int(c["k"])
         except (KeyError, ValueError, TypeError) as exc:
-            raise InvalidInput("Malformed cursor", code="invalid_cursor") from exc
+            raise InvalidCursor() from exc
         q = q.where(func.row(Favorite.created_at, Favorite.title_id) < func.row(at, tid))
     rows = (await session.execute(q)).all()
     more = len(rows) > limit

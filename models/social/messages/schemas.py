@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.core.pagination import cursor_query
 from models.core.text import UserText
 from models.social.friends.schemas import UserBrief
 
@@ -41,7 +42,7 @@ class MessageEvent(MessageOut):
 
 
 class HistoryQuery(Input):
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: str | None = cursor_query()
     limit: int = Field(default=50, ge=1, le=200)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.core.pagination import cursor_query
 from models.core.text import UserText
 from models.social.friends.schemas import UserBrief
 
@@ -65,7 +66,7 @@ class CommentOut(BaseModel):
 
 
 class CommentsQuery(Input):
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: str | None = cursor_query()
     limit: int = Field(default=30, ge=1, le=100)
 
 
