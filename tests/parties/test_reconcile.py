@@ -79,9 +79,9 @@ async def test_reconcile_disconnects_only_members_without_a_live_socket(ctx: Con
     before = await live.get(party_id)
 
     # Several passes at once (the servers of this test run may make one too): each member is
-    # disconnected once, one version each.
-    counts = await asyncio.gather(*(reconcile.do_reconcile(ctx) for _ in range(3)))
-    assert sum(counts) <= 2
+    # disconnected once, one version each. (The passes' counts also take in parties of earlier
+    # tests whose members went stale meanwhile, so only this party's versions tell.)
+    await asyncio.gather(*(reconcile.do_reconcile(ctx) for _ in range(3)))
     after = await live.get(party_id)
     assert after.version == before.version + 2
     connected = {m.user_id: m.connected for m in after.members}
