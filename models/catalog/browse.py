@@ -194,12 +194,14 @@ _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 async def list_titles(session: AsyncSession, q: schemas.TitleQuery) -> dict[str, Any]:
-    """One page of titles as the `{"items", "next_cursor"}` envelope (plain data)."""
+    """One page of titles as the `{"items", "next_cursor", "did_you_mean"}` envelope (plain
+    data). A search that finds nothing answers no titles and, where it can, queries that
+    would find some ("did you mean"), never unrelated titles."""
     pq = await parse_query(session, q.q) if q.q and q.q.strip() else None
     if pq is None:
         await custom_plans(session)  # parse_query did it for searches
     if pq is not None and pq.empty:
-        return {"items": [], "next_cursor": None}
+        return {"items": [], "next_cursor": None, "did_you_mean": []}
     sort = q.sort or ("relevance" if pq is not None else "popular")
     if sort == "relevance" and pq is None:
         raise InvalidInput("sort=relevance needs a search query q", code="invalid_input")
@@ -209,11 +211,13 @@ async def list_titles(session: AsyncSession, q: schemas.TitleQuery) -> dict[str,
     if sort == "relevance":
         assert pq is not None
         loose = bool(cur and cur.get("l"))
+        if loose and not pq.can_loosen:
+            raise InvalidInput("This cursor belongs to another query", code="invalid_cursor")
         rows, next_cursor = await _search_page(
             session, pq.loosened() if loose else pq, where, q.limit, cur, loose=loose
         )
         if not rows and cur is None and pq.can_loosen:
-            # No title has every word ("spirited awy"): rank those that have some.
+            # No title has every word ("leon professional zzzz"): those with all but one.
             rows, next_cursor = await _search_page(
                 session, pq.loosened(), where, q.limit, None, loose=True
             )
@@ -248,7 +252,62 @@ async def list_titles(session: AsyncSession, q: schemas.TitleQuery) -> dict[str,
                     value = value.isoformat()
             next_cursor = encode_cursor({"s": sort, "v": value, "id": last["id"]})
     items = [item_dict(r, _json(r["genres"])) for r in rows]
-    return {"items": items, "next_cursor": next_cursor}
+    did_you_mean: list[str] = []
+    if pq is not None and not items and cur is None:
+        did_you_mean = await suggestions(session, pq, where)
+    return {"items": items, "next_cursor": next_cursor, "did_you_mean": did_you_mean}
+
+
+SUGGESTIONS = 3
+
+
+async def suggestions(
+    session: AsyncSession, pq: ParsedQuery, where: list[ColumnElement[bool]]
+) -> list[str]:
+    """Queries that find something under the same filters: the query with its unknown
+    words corrected (when some title has them all), then the titles closest to it by
+    trigram similarity (one statement)."""
+    titles = (
+        select(
+            Title.title.label("s"),
+            literal(1).label("o"),
+            func.similarity(Title.search_title, pq.normalized).label("sim"),
+            Title.popularity.label("pop"),
+        )
+        .where(Title.search_title.bool_op("%")(pq.normalized), *where)
+        .order_by(
+            func.similarity(Title.search_title, pq.normalized).desc(), Title.popularity.desc()
+        )
+        .limit(SUGGESTIONS)
+    )
+    parts: list[Any] = [titles.subquery().select()]
+    if pq.corrected:
+        words = pq.corrected.split()
+        tsq = " & ".join(f"'{w}'" for w in words[:-1]) + (" & " if len(words) > 1 else "")
+        tsq += f"'{words[-1]}':*"
+        parts.insert(
+            0,
+            select(
+                literal(pq.corrected).label("s"),
+                literal(0).label("o"),
+                literal(1.0).label("sim"),
+                literal(0.0).label("pop"),
+            ).where(exists().where(Title.search_vector.bool_op("@@")(_simple(tsq)), *where)),
+        )
+    ranked = union(*parts).subquery("suggested") if len(parts) > 1 else parts[0].subquery()
+    rows: Any = await (await session.connection()).execute(
+        select(literal_column("s"))
+        .select_from(ranked)
+        .order_by(literal_column("o"), literal_column("sim").desc(), literal_column("pop").desc())
+    )
+    out: list[str] = []
+    seen: set[str] = {pq.normalized}
+    for (suggestion,) in rows:
+        key = suggestion.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(suggestion)
+    return out[:SUGGESTIONS]
 
 
 def _json(value: Any) -> Any:
@@ -283,28 +342,27 @@ async def _search_page(
     tiers: list[tuple[ColumnElement[bool], int]] = [
         (Title.search_title == qn, 0),
         (func.cinema_norm(Title.original_title) == qn, 0),
+        (Title.search_latin == qn, 0),
         (Title.search_title.startswith(qn, autoescape=True), 1),
     ]
     if pq.title_tsquery:  # none for a lone one-letter word ("''" is not a tsquery)
         tiers.append((Title.search_vector.bool_op("@@")(_simple(pq.title_tsquery)), 2))
     tier = case(*tiers, else_=3)
+
     # Closeness to the title only means something for title matches; the rest (a genre,
     # an actor) are equally close, and popularity orders them.
+    def _close(column: Any) -> Any:
+        return (
+            func.word_similarity(literal(qn), column) + func.similarity(literal(qn), column)
+        ) / 2
+
+    # A title in another script is as close as its transliteration is ("stalker").
+    close = case(
+        (Title.search_latin == "", _close(Title.search_title)),
+        else_=func.greatest(_close(Title.search_title), _close(Title.search_latin)),
+    )
     closeness = case(
-        (
-            tier <= 2,
-            func.round(
-                cast(
-                    (
-                        func.word_similarity(literal(qn), Title.search_title)
-                        + func.similarity(literal(qn), Title.search_title)
-                    )
-                    / 2,
-                    Numeric,
-                ),
-                3,
-            ),
-        ),
+        (tier <= 2, func.round(cast(close, Numeric), 3)),
         else_=literal(0, Numeric),
     )
     # Rank inside each branch (PostgreSQL computes these after the LIMIT), so candidates

@@ -356,7 +356,9 @@ def slugify(name: str) -> str:
 
 
 class TitlePage(Page[TitleItem]):
-    pass
+    # A search that found nothing: queries that would find something (the query with its
+    # typos corrected, the closest titles); empty otherwise.
+    did_you_mean: list[str] = Field(default_factory=list)
 
 
 class PersonPage(Page[PersonOut]):

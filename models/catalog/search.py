@@ -1,27 +1,38 @@
-"""Smart search in PostgreSQL alone: weighted tsvector, trigram typo correction, unaccent.
+"""Smart search in PostgreSQL alone: weighted tsvector, typo tolerance, unaccent.
 
-Each title carries two derived columns:
+Each title carries three derived columns:
 - `search_title`: `cinema_norm(title)`, for exact/prefix ranking, trigram similarity and the
   title sort;
-- `search_vector`: title and original title (weight A), genres, tags and categories (B), and
-  the principal people credited (C), normalized the same way.
+- `search_latin`: a Latin transliteration where the title is in another script;
+- `search_vector`: title, original title, their transliteration and their hyphenated words
+  joined ("Spider-Man" also as "spiderman") (weight A), genres, tags and categories (B),
+  and the principal people credited (C), normalized the same way.
 
-A query is normalized by the same SQL function, split into words, and each word of three or
-more letters is widened with its closest words of the catalog's dictionary
-(`catalog_search_words`, trigram GIN), which is what makes "avngers" find "Avengers" and
-"dicapro" find "DiCaprio". Every word also matches as a prefix ("star w" finds "Star Wars").
+A query is normalized by the same SQL function and split into words. Every word of three
+letters or more is widened with the dictionary words (`catalog_search_words`) within its
+typo budget (`typos.py`: one typo from 4 letters, two from 9; insertions, deletions,
+substitutions and adjacent transpositions), found by equality on the dictionary's deletion
+neighbourhood (`catalog_search_deletes`, SymSpell) and checked in Python. A word with none
+falls back to its closest words by trigram similarity ("midnite" -> "midnight"). Two
+adjacent words also match as one ("spider man" -> "spiderman"), numbers as their Roman
+numerals and names ("rocky 2" -> "Rocky II"), and the last word as a prefix ("star w").
+A title must have every word; failing that (three words or more), all words but one; and
+failing that the answer is empty with "did you mean" suggestions, never unrelated titles.
 Candidates are ranked: exact title, then title prefix, then a title-word match, then other
-matches; within a tier by closeness (trigram word similarity to the title), then popularity.
+matches; within a tier by closeness (trigram similarity to the title), then popularity.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import combinations
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from models.catalog import typos
+from models.catalog.latin import latin_form
 from models.core.db import transaction
 from models.core.events import Outbox
 from models.core.jobs import Job
@@ -30,16 +41,47 @@ MAX_WORDS = 6
 # People in a title's search document: the first credits (director, writers, leads), so a
 # name finds the films someone is known for rather than every bit part.
 PRINCIPAL_CREDITS = 6
-# Closest dictionary words considered per query word, and how close they must be.
+# Dictionary words within the typo budget kept per query word: the fewest typos, then the
+# most common. A word the dictionary has keeps fewer (it was probably meant as typed).
+CORRECTIONS = 4
+NEIGHBOURS = 2
+# Dictionary words one lookup may return per query word before they are checked.
+NEAR_LIMIT = 200
+# Words beyond the typo budget: the closest dictionary words by trigram similarity.
 ALTERNATIVES = 3
 MIN_SIMILARITY = 0.25
 CLOSE_TO_BEST = 0.05
 # Dictionary words whose title counts estimate how many titles a typed prefix matches.
 PREFIX_WORDS = 100
 
-_DOC_SQL = """
-    setweight(to_tsvector('simple',
-        cinema_norm(t.title || ' ' || coalesce(t.original_title, ''))), 'A')
+# Numbers as titles write them: "rocky 2" finds "Rocky II", "ocean's 11" "Ocean's Eleven".
+# Single-letter numerals (i, v, x) are left out: they are words too.
+_NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty"
+).split()
+_ROMAN = "i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx".split()
+EQUIVALENTS: dict[str, tuple[str, ...]] = {}
+for _n in range(2, 21):
+    _forms = tuple(f for f in (str(_n), _ROMAN[_n - 1], _NUMBER_WORDS[_n - 1]) if len(f) > 1)
+    for _f in _forms:
+        EQUIVALENTS[_f] = tuple(x for x in _forms if x != _f)
+
+# Depth of a dictionary word's deletion neighbourhood: its typo budget (typos.budget).
+_WORD_DEPTH = (
+    f"CASE WHEN length(w.word) >= {typos.TWO_TYPOS_FROM} THEN 2 "
+    f"WHEN length(w.word) >= {typos.ONE_TYPO_FROM} THEN 1 ELSE -1 END"
+)
+
+# Hyphenated words also as one word, so "spiderman" finds "Spider-Man".
+_JOINED = r"""regexp_replace(t.title || ' ' || coalesce(t.original_title, ''),
+    '([[:alnum:]])-(?=[[:alnum:]])', '\1', 'g')"""
+
+_DOC_SQL = f"""
+    setweight(to_tsvector('simple', cinema_norm(
+        t.title || ' ' || coalesce(t.original_title, '') || ' ' || t.search_latin
+        || CASE WHEN t.title || coalesce(t.original_title, '') LIKE '%-%'
+                THEN ' ' || {_JOINED} ELSE '' END)), 'A')
     || setweight(to_tsvector('simple', cinema_norm(coalesce((
         SELECT string_agg(g.name, ' ') FROM title_genres tg JOIN genres g ON g.id = tg.genre_id
         WHERE tg.title_id = t.id), '') || ' ' || coalesce((
@@ -64,21 +106,51 @@ _REFRESH_ALL = text(
     f"UPDATE titles AS t SET search_title = cinema_norm(t.title), search_vector = {_DOC_SQL}"
 )
 
-_ADD_WORDS = text(
+# Titles with a character outside ASCII (multi-byte) may need a transliteration; those that
+# had one may need it cleared.
+_LATIN_ROWS = """
+    SELECT id, title, original_title FROM titles
+    WHERE ({where}) AND (search_latin <> ''
+        OR octet_length(title || coalesce(original_title, ''))
+           <> char_length(title || coalesce(original_title, '')))
+"""
+_LATIN_SOME = text(_LATIN_ROWS.format(where="id = ANY(CAST(:ids AS bigint[]))"))
+_LATIN_ALL = text(_LATIN_ROWS.format(where="true"))
+_SET_LATIN = text(
     """
-    INSERT INTO catalog_search_words (word, ndoc)
-    SELECT word, ndoc FROM ts_stat(
-        'SELECT search_vector FROM titles WHERE id = ANY('''
-        || CAST(:ids AS text) || '''::bigint[])')
-    ON CONFLICT (word) DO UPDATE SET ndoc = catalog_search_words.ndoc + excluded.ndoc
+    UPDATE titles AS t SET search_latin = cinema_norm(v.latin)
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:latins AS text[])) AS v(id, latin)
+    WHERE t.id = v.id AND t.search_latin IS DISTINCT FROM cinema_norm(v.latin)
+    """
+)
+
+_ADD_WORDS = text(
+    f"""
+    WITH added AS (
+        INSERT INTO catalog_search_words (word, ndoc)
+        SELECT word, ndoc FROM ts_stat(
+            'SELECT search_vector FROM titles WHERE id = ANY('''
+            || CAST(:ids AS text) || '''::bigint[])')
+        ON CONFLICT (word) DO UPDATE SET ndoc = catalog_search_words.ndoc + excluded.ndoc
+        RETURNING word, (xmax = 0) AS inserted
+    )
+    INSERT INTO catalog_search_deletes (key, word)
+    SELECT k, w.word FROM added AS w, cinema_deletes(w.word, {_WORD_DEPTH}) AS k
+    WHERE w.inserted
+    ON CONFLICT DO NOTHING
     """
 )
 
 _REBUILD_WORDS = (
+    text("DELETE FROM catalog_search_deletes"),
     text("DELETE FROM catalog_search_words"),
     text(
         "INSERT INTO catalog_search_words (word, ndoc) "
         "SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM titles')"
+    ),
+    text(
+        "INSERT INTO catalog_search_deletes (key, word) SELECT k, w.word "
+        f"FROM catalog_search_words AS w, cinema_deletes(w.word, {_WORD_DEPTH}) AS k"
     ),
 )
 
@@ -88,11 +160,25 @@ _PEOPLE_SOME = text(
 _PEOPLE_ALL = text("UPDATE people SET search_name = cinema_norm(name)")
 
 
+async def _fill_latin(db: AsyncSession | AsyncConnection, ids: Sequence[int] | None) -> None:
+    stmt = _LATIN_ALL if ids is None else _LATIN_SOME
+    rows = (await db.execute(stmt, {"ids": list(ids or [])})).all()
+    if rows:
+        await db.execute(
+            _SET_LATIN,
+            {
+                "ids": [r.id for r in rows],
+                "latins": [latin_form(r.title, r.original_title) for r in rows],
+            },
+        )
+
+
 async def refresh_titles(db: AsyncSession | AsyncConnection, title_ids: Sequence[int]) -> None:
     """Recompute the search columns of these titles and add their words to the dictionary."""
     ids = sorted(set(title_ids))
     if not ids:
         return
+    await _fill_latin(db, ids)
     await db.execute(_REFRESH_SOME, {"ids": ids, "principal": PRINCIPAL_CREDITS})
     # ndoc is a popularity hint for corrections, so an approximate count is enough.
     await db.execute(_ADD_WORDS, {"ids": "{" + ",".join(str(i) for i in ids) + "}"})
@@ -136,19 +222,34 @@ async def refresh_people(db: AsyncSession | AsyncConnection, person_ids: Sequenc
 async def refresh_everything(db: AsyncSession | AsyncConnection) -> None:
     """Bulk form for imports and the generator: every title, person and dictionary word."""
     await db.execute(_PEOPLE_ALL)
+    await _fill_latin(db, None)
     await db.execute(_REFRESH_ALL, {"principal": PRINCIPAL_CREDITS})
     for stmt in _REBUILD_WORDS:
         await db.execute(stmt)
 
 
-# Each word with its closest dictionary words, but only when the word itself is not in the
-# dictionary (for the last word: is no word's prefix, since the user may still be typing).
-# Each word and correction comes with how many titles have it (`ndoc`; for the last word, the
-# titles of the first PREFIX_WORDS words it starts), so the page query can tell a word that
-# matches a handful of titles from one that matches a tenth of the catalog.
+# Each typed word with: how many titles have it (for the last word: the titles of the first
+# PREFIX_WORDS words it starts, since the user may still be typing); the dictionary words
+# sharing a key of its deletion neighbourhood (checked against the typo budget in Python);
+# its closest words by trigram similarity when the dictionary lacks it; and how many titles
+# have it joined with the next word ("spider man" -> "spiderman").
+_TYPED_DEPTH = (
+    f"CASE WHEN length(x.tok) >= {typos.TWO_TYPOS_FROM - 2} THEN 2 "
+    f"WHEN length(x.tok) >= {typos.SHORTEST_TYPED} THEN 1 ELSE -1 END"
+)
 _EXPAND = text(
-    """
-    SELECT q.qn, q.titles, x.tok, x.last, ARRAY(
+    f"""
+    SELECT q.qn, q.titles, x.tok, x.last, x.next,
+      coalesce((SELECT e.ndoc FROM catalog_search_words e WHERE e.word = x.tok), 0) AS exact,
+      ARRAY(
+        SELECT w.word || ' ' || w.ndoc FROM catalog_search_words w
+        WHERE w.word IN (
+            SELECT d.word FROM catalog_search_deletes d
+            WHERE d.key IN (SELECT cinema_deletes(x.tok, {_TYPED_DEPTH})))
+          AND w.word <> x.tok
+        ORDER BY w.ndoc DESC, w.word
+        LIMIT :near_limit) AS near,
+      ARRAY(
         SELECT w.word || ' ' || similarity(w.word, x.tok) || ' ' || w.ndoc
         FROM catalog_search_words w
         WHERE length(x.tok) >= 3 AND w.word % x.tok
@@ -163,14 +264,17 @@ _EXPAND = text(
             SELECT e.ndoc FROM catalog_search_words e
             WHERE e.word LIKE x.tok || '%' ORDER BY e.word LIMIT :prefix_words) AS p)
         ELSE coalesce((SELECT e.ndoc FROM catalog_search_words e WHERE e.word = x.tok), 0)
-      END AS ndoc
+      END AS ndoc,
+      coalesce((SELECT e.ndoc FROM catalog_search_words e WHERE e.word = x.tok || x.next), 0)
+        AS joined
     -- Plan this transaction's statements for their own parameters (see browse.custom_plans);
     -- set here to save a round trip.
     FROM (SELECT cinema_norm(:q) AS qn,
                  (SELECT reltuples FROM pg_class WHERE oid = 'titles'::regclass) AS titles,
                  set_config('plan_cache_mode', 'force_custom_plan', true) AS plans) AS q
     LEFT JOIN LATERAL (
-        SELECT tok, ord, ord = max(ord) OVER () AS last FROM (
+        SELECT tok, ord, ord = max(ord) OVER () AS last, lead(tok) OVER (ORDER BY ord) AS next
+        FROM (
             SELECT tok, ord FROM regexp_split_to_table(q.qn, ' ') WITH ORDINALITY AS s(tok, ord)
             WHERE tok <> '' ORDER BY ord LIMIT :max_words
         ) AS limited
@@ -187,7 +291,8 @@ class ParsedQuery:
     normalized: str
     tsquery: str
     title_tsquery: str
-    # The same words joined by OR: the fallback when no title has all of them.
+    # All words but one (a query of three words or more): the fallback when no title has
+    # every word.
     any_tsquery: str = ""
     any_title_tsquery: str = ""
     # About how many titles match `tsquery` (at most), and how many titles there are: from
@@ -195,6 +300,9 @@ class ParsedQuery:
     matches: int = 0
     any_matches: int = 0
     titles: int = 0
+    # The query with each word the dictionary lacks replaced by its closest word (left out
+    # when nothing is close), when that changes anything: a "did you mean" candidate.
+    corrected: str = ""
 
     @property
     def empty(self) -> bool:
@@ -202,7 +310,7 @@ class ParsedQuery:
 
     @property
     def can_loosen(self) -> bool:
-        return self.any_tsquery != self.tsquery
+        return bool(self.any_tsquery) and self.any_tsquery != self.tsquery
 
     def loosened(self) -> ParsedQuery:
         return replace(
@@ -219,26 +327,79 @@ class ParsedQuery:
         return self.titles > 0 and self.matches * self.matches > candidates * self.titles
 
 
-def _tsquery(
-    words: list[tuple[str, bool, list[str]]], weight: str = "", joiner: str = " & "
-) -> str:
-    groups = []
-    for word, last, alts in words:
-        if last and len(word) < 2:
-            # "star w": a one-letter prefix matches half the dictionary; the ranking's
-            # title-prefix tier still puts "Star Wars" first.
+@dataclass(frozen=True)
+class Word:
+    """A typed word with what also counts as it, and about how many titles have any."""
+
+    typed: str
+    last: bool = False
+    # Corrections within the typo budget (else the closest by trigrams), numerals.
+    alternatives: tuple[str, ...] = ()
+    count: int = 0
+    # This word and the next typed as one ("spider man" -> "spiderman"), and its count.
+    joined: str = ""
+    joined_count: int = 0
+
+    @property
+    def searchable(self) -> bool:
+        # "star w": a one-letter prefix matches half the dictionary; the ranking's
+        # title-prefix tier still puts "Star Wars" first.
+        return not (self.last and len(self.typed) < 2)
+
+
+def _terms(word: Word, weight: str) -> str:
+    w = f":{weight}" if weight else ""
+    first = f"'{word.typed}':*{weight}" if word.last else f"'{word.typed}'{w}"
+    return " | ".join([first] + [f"'{a}'{w}" for a in word.alternatives])
+
+
+def groups(words: Sequence[Word], weight: str = "") -> list[str]:
+    """One tsquery group per word; two adjacent words and their joined form share one."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.joined and i + 1 < len(words):
+            nxt = words[i + 1]
+            w = f":{weight}" if weight else ""
+            both = f"({_terms(word, weight)})"
+            if nxt.searchable:
+                both += f" & ({_terms(nxt, weight)})"
+            out.append(f"({both} | '{word.joined}'{w})")
+            i += 2
             continue
-        suffix = (":*" if last else ":") + weight
-        terms = [f"'{word}'{suffix.rstrip(':')}"] + [
-            f"'{a}'{(':' + weight) if weight else ''}" for a in alts
-        ]
-        groups.append("(" + " | ".join(terms) + ")")
-    return joiner.join(groups)
+        if word.searchable:
+            out.append(f"({_terms(word, weight)})")
+        i += 1
+    return out
 
 
-def _closest(alternatives: list[str]) -> list[tuple[str, int]]:
-    """The best corrections only, with their title counts: each extra one widens the
-    search (and slows it) a lot."""
+def all_but_one(parts: Sequence[str]) -> str:
+    """Titles with every group but one, for three groups or more ('' otherwise: with two,
+    one word alone is too little to stand for the query)."""
+    if len(parts) < 3:
+        return ""
+    return " | ".join(
+        "(" + " & ".join(combo) + ")" for combo in combinations(parts, len(parts) - 1)
+    )
+
+
+def corrections(typed: str, known: bool, near: Sequence[str]) -> list[tuple[str, int]]:
+    """Dictionary words ("word ndoc") within the typo budget of the typed word: the fewest
+    typos first, then the most common; fewer of them when the dictionary has the word."""
+    found = []
+    for entry in near:
+        word, ndoc = entry.rsplit(" ", 1)
+        d = typos.within_budget(typed, word)
+        if d is not None:
+            found.append((d, -int(ndoc), word))
+    found.sort()
+    return [(word, -neg) for _, neg, word in found[: NEIGHBOURS if known else CORRECTIONS]]
+
+
+def _closest(alternatives: Sequence[str]) -> list[tuple[str, int]]:
+    """The best trigram corrections only, with their title counts: each extra one widens
+    the search (and slows it) a lot."""
     scored = [(w, float(sim), int(n)) for w, sim, n in (a.rsplit(" ", 2) for a in alternatives)]
     if not scored:
         return []
@@ -248,37 +409,58 @@ def _closest(alternatives: list[str]) -> list[tuple[str, int]]:
 
 async def parse_query(db: AsyncSession | AsyncConnection, q: str) -> ParsedQuery:
     """Normalize and widen a user's query with typo corrections (one SQL round trip)."""
-    rows = (
-        await db.execute(
-            _EXPAND,
-            {
-                "q": q,
-                "min_sim": MIN_SIMILARITY,
-                "alts": ALTERNATIVES,
-                "max_words": MAX_WORDS,
-                "prefix_words": PREFIX_WORDS,
-            },
-        )
-    ).all()
+    params = {
+        "q": q,
+        "near_limit": NEAR_LIMIT,
+        "min_sim": MIN_SIMILARITY,
+        "alts": ALTERNATIVES,
+        "max_words": MAX_WORDS,
+        "prefix_words": PREFIX_WORDS,
+    }
+    rows = (await db.execute(_EXPAND, params)).all()
     normalized = rows[0].qn if rows else ""
-    # cinema_norm leaves letters and digits only, so the words are safe tsquery lexemes;
-    # the quotes keep words such as "and" or "or" literal.
-    words = [(r.tok, bool(r.last), r.ndoc, _closest(r.alts)) for r in rows if r.tok]
-    groups = [(tok, last, [w for w, _ in alts]) for tok, last, _, alts in words]
+    words: list[Word] = []
+    corrected: list[str] = []
+    for r in rows:
+        if not r.tok:
+            continue
+        known = bool(r.exact) or bool(r.last and r.ndoc)
+        fixes = corrections(r.tok, known, r.near) or ([] if known else _closest(r.alts))
+        if known or fixes:  # a word nothing resembles is left out of the suggestion
+            corrected.append(r.tok if known else fixes[0][0])
+        alternatives = [w for w, _ in fixes]
+        alternatives += [e for e in EQUIVALENTS.get(r.tok, ()) if e not in alternatives]
+        words.append(
+            Word(
+                typed=r.tok,
+                last=bool(r.last),
+                alternatives=tuple(alternatives),
+                count=int(r.ndoc) + sum(n for _, n in fixes),
+                joined=r.tok + r.next if r.joined else "",
+                joined_count=int(r.joined),
+            )
+        )
+    return parsed(normalized, words, int(rows[0].titles or 0) if rows else 0, " ".join(corrected))
+
+
+def parsed(normalized: str, words: Sequence[Word], titles: int, corrected: str) -> ParsedQuery:
+    """The tsquery texts of these words. cinema_norm leaves letters and digits only, so the
+    words are safe tsquery lexemes; the quotes keep words such as "and" or "or" literal."""
+    any_field = groups(words)
+    title_only = groups(words, "A")
+    counts = [w.count + w.joined_count for w in words if w.searchable]
     # A title has every word: at most as many as the rarest word (with its corrections).
-    # A title has some word: at most the sum.
-    counts = [
-        int(ndoc) + sum(n for _, n in alts)
-        for tok, last, ndoc, alts in words
-        if not (last and len(tok) < 2)
-    ]
+    # A title has all words but one: at most the sum over the n ways to leave one out, each
+    # at most its rarest word (the second rarest when the rarest is left out).
+    ordered = sorted(counts)
     return ParsedQuery(
         normalized=normalized or "",
-        tsquery=_tsquery(groups),
-        title_tsquery=_tsquery(groups, "A"),
-        any_tsquery=_tsquery(groups, joiner=" | "),
-        any_title_tsquery=_tsquery(groups, "A", joiner=" | "),
+        tsquery=" & ".join(any_field),
+        title_tsquery=" & ".join(title_only),
+        any_tsquery=all_but_one(any_field),
+        any_title_tsquery=all_but_one(title_only),
         matches=min(counts, default=0),
-        any_matches=sum(counts),
-        titles=max(0, int(rows[0].titles or 0)) if rows else 0,
+        any_matches=ordered[1] + (len(ordered) - 1) * ordered[0] if len(any_field) >= 3 else 0,
+        titles=max(0, titles),
+        corrected=corrected if corrected and corrected != normalized else "",
     )

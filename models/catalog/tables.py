@@ -90,6 +90,9 @@ class Title(Timestamped, Base):
     # Collation "C": the title sort is by normalized bytes and the btree serves LIKE 'prefix%'.
     search_title: Mapped[str] = mapped_column(Text(collation="C"), server_default=text("''"))
     search_vector: Mapped[str] = mapped_column(TSVECTOR, server_default=text("''::tsvector"))
+    # A Latin transliteration of the title and original title where they are in another
+    # script ("Ирония судьбы" -> "ironiya sudby"), normalized; '' for Latin titles.
+    search_latin: Mapped[str] = mapped_column(Text, server_default=text("''"))
 
 
 class Genre(Base):
@@ -274,3 +277,14 @@ class SearchWord(Base):
     # Collation "C" lets the primary key serve `word LIKE 'prefix%'`.
     word: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
     ndoc: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class SearchDelete(Base):
+    """The dictionary's deletion neighbourhood (`cinema_deletes`): a typo'd word finds the
+    words within its typo budget by looking its own deletions up here."""
+
+    __tablename__ = "catalog_search_deletes"
+
+    key: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)
+    # No foreign key: the bulk rebuild replaces both tables, and a lookup joins the words.
+    word: Mapped[str] = mapped_column(Text(collation="C"), primary_key=True)

@@ -55,7 +55,7 @@ async def _names(client: httpx.AsyncClient, shelf: dict[str, Any], **params: Any
     r = await client.get("/api/v1/titles", params={"tag": shelf["tag"], **params})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"items", "next_cursor"}
+    assert set(body) == {"items", "next_cursor", "did_you_mean"}
     return [i["title"].split()[0] for i in body["items"]]
 
 

@@ -185,7 +185,8 @@ async def test_broad_words_walk_by_popularity(
     async with ctx.sessions() as session:
         exact = await parse_query(session, word)
         typo = await parse_query(session, word[:-1] + "q" + " " + word[:3])
-        some = await parse_query(session, f"{word} zzqqxx")
+        # All words but one, from three words on: the fallback's estimate.
+        some = await parse_query(session, f"{word} {word} zzqqxx")
     assert exact.matches == 12 and exact.titles >= 12
     assert typo.matches >= 12  # the corrected word's titles, and the prefix typed so far
     assert some.matches == 0 and some.loosened().matches == 12
@@ -202,3 +203,98 @@ async def test_broad_words_walk_by_popularity(
     by_walk = await page(query)
     assert by_walk == by_index
     assert by_walk[:5] == [f"{word.title()} {i}" for i in (21, 20, 19, 18, 17)]
+
+
+# Titles as real catalogs write them: apostrophes, hyphens, numerals, other scripts.
+REAL = [
+    ("Ocean's Eleven", None, 2001, 800.0),
+    ("Spider-Man", None, 2002, 900.0),
+    ("Rocky", None, 1976, 700.0),
+    ("Rocky II", None, 1979, 600.0),
+    ("Rocky III", None, 1982, 500.0),
+    ("Space Oddity", None, 1999, 100.0),
+    ("American Sisters", None, 2004, 90.0),
+    ("Ирония судьбы, или С лёгким паром!", None, 1976, 300.0),
+    ("Crouching Tiger, Hidden Dragon", "卧虎藏龙", 2000, 400.0),
+    ("Сталкер", None, 1979, 200.0),
+    ("The Dark River", None, 1990, 50.0),
+    ("The Park Ranger", None, 1991, 60.0),
+]
+
+
+@pytest.fixture(scope="module")
+async def real(ctx: Context, app: Any) -> str:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        who = await editor(ctx, client)
+        label = tag()
+        await ensure_terms(client, who, "tags", label)
+        for title, original, year, popularity in REAL:
+            await post(
+                client,
+                who,
+                "/titles",
+                {
+                    "kind": "film",
+                    "title": title,
+                    "original_title": original,
+                    "year": year,
+                    "popularity": popularity,
+                    "tags": [label],
+                },
+            )
+        return label
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("spcae oddity", "Space Oddity"),  # two adjacent letters swapped
+        ("americn sisters", "American Sisters"),  # a letter dropped
+        ("american sistes", "American Sisters"),
+        ("oecan's eleven", "Ocean's Eleven"),  # a slip inside a word with an apostrophe
+        ("oceans eleven", "Ocean's Eleven"),
+        ("ocean's", "Ocean's Eleven"),
+        ("oceans", "Ocean's Eleven"),
+        ("spiderman", "Spider-Man"),
+        ("spider man", "Spider-Man"),
+        ("spidreman", "Spider-Man"),
+        ("rocky 2", "Rocky II"),
+        ("rocky three", "Rocky III"),
+        ("the drak river", "The Dark River"),
+        ("the dark rievr", "The Dark River"),
+        ("ирония судьбы", "Ирония судьбы, или С лёгким паром!"),  # its own script
+        ("ирония судбы", "Ирония судьбы, или С лёгким паром!"),  # with a typo
+        ("ironiya sudby", "Ирония судьбы, или С лёгким паром!"),  # transliterated
+        ("ironia sudby", "Ирония судьбы, или С лёгким паром!"),
+        ("stalker", "Сталкер"),
+        ("卧虎藏龙", "Crouching Tiger, Hidden Dragon"),
+        ("wo hu cang long", "Crouching Tiger, Hidden Dragon"),
+    ],
+)
+async def test_everyday_slips_find_the_title(
+    client: httpx.AsyncClient, real: str, query: str, expected: str
+) -> None:
+    assert expected in (await _search(client, query, tag=real))[:3]
+
+
+async def test_a_word_typed_as_another_real_word(client: httpx.AsyncClient, real: str) -> None:
+    """A typo can make another word of the catalog ("park"): the river is still found."""
+    assert (await _search(client, "the park river", tag=real))[0] == "The Dark River"
+
+
+async def test_no_match_is_empty_with_suggestions(client: httpx.AsyncClient, real: str) -> None:
+    r = await client.get("/api/v1/titles", params={"q": "spcae odditty zzqx", "tag": real})
+    body = r.json()
+    # Two of three words still find it: "all words but one".
+    assert [i["title"] for i in body["items"]] == ["Space Oddity"]
+    r = await client.get("/api/v1/titles", params={"q": "rokcy zzqqxxw", "tag": real})
+    body = r.json()
+    assert body["items"] == [] and body["next_cursor"] is None
+    assert body["did_you_mean"] and body["did_you_mean"][0].lower().startswith("rocky")
+    # Nothing close at all: empty, no filler and nothing to suggest.
+    body = (await client.get("/api/v1/titles", params={"q": "qqxxzzvv", "tag": real})).json()
+    assert body == {"items": [], "next_cursor": None, "did_you_mean": []}
+    # A page that found titles suggests nothing.
+    body = (await client.get("/api/v1/titles", params={"q": "rocky", "tag": real})).json()
+    assert body["items"] and body["did_you_mean"] == []
