@@ -38,18 +38,28 @@ OLD_NORM = """
 """
 DELETES = """
     CREATE OR REPLACE FUNCTION cinema_deletes(word text, depth integer) RETURNS SETOF text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT ROWS 30
     AS $$
-        SELECT p.w FROM (SELECT left(word, 7) AS w) AS p WHERE depth >= 0
-        UNION
-        SELECT overlay(p.w PLACING '' FROM i FOR 1)
-        FROM (SELECT left(word, 7) AS w) AS p, generate_series(1, length(p.w)) AS i
-        WHERE depth >= 1
-        UNION
-        SELECT overlay(overlay(p.w PLACING '' FROM j FOR 1) PLACING '' FROM i FOR 1)
-        FROM (SELECT left(word, 7) AS w) AS p, generate_series(1, length(p.w)) AS i,
-             generate_series(i + 1, length(p.w)) AS j
-        WHERE depth >= 2
+    DECLARE
+        p text := left(word, 7);
+        n integer := length(left(word, 7));
+        one text;
+        keys text[] := ARRAY[left(word, 7)];
+    BEGIN
+        IF depth < 0 THEN
+            RETURN;
+        END IF;
+        FOR i IN 1..n LOOP
+            EXIT WHEN depth < 1;
+            one := overlay(p PLACING '' FROM i FOR 1);
+            keys := keys || one;
+            FOR j IN i..n - 1 LOOP
+                EXIT WHEN depth < 2;
+                keys := keys || overlay(one PLACING '' FROM j FOR 1);
+            END LOOP;
+        END LOOP;
+        RETURN QUERY SELECT DISTINCT unnest(keys);
+    END
     $$
 """
 _OTHER_FIELDS = """
@@ -64,14 +74,15 @@ _OTHER_FIELDS = """
         SELECT string_agg(p.name, ' ') FROM credits cr JOIN people p ON p.id = cr.person_id
         WHERE cr.title_id = t.id AND cr.position < 6), ''))), 'C')
 """
+_BOTH = "(t.title || ' ' || coalesce(t.original_title, ''))"
 REFRESH = (
-    """
+    f"""
     UPDATE titles AS t SET search_title = cinema_norm(t.title), search_vector =
     setweight(to_tsvector('simple', cinema_norm(
-        t.title || ' ' || coalesce(t.original_title, '') || ' ' || t.search_latin
-        || CASE WHEN t.title || coalesce(t.original_title, '') LIKE '%-%'
-                THEN ' ' || regexp_replace(t.title || ' ' || coalesce(t.original_title, ''),
-                    '([[:alnum:]])-(?=[[:alnum:]])', '\\1', 'g') ELSE '' END)), 'A')
+        {_BOTH} || ' ' || t.search_latin || CASE WHEN {_BOTH} ~ '[''`\u00b4\u2018\u2019\u02bc-]' THEN
+        ' ' || regexp_replace({_BOTH}, '([[:alnum:]])-(?=[[:alnum:]])', '\\1', 'g')
+        || ' ' || regexp_replace({_BOTH}, '[''`\u00b4\u2018\u2019\u02bc]', ' ', 'g')
+    ELSE '' END)), 'A')
     """
     + _OTHER_FIELDS
 )

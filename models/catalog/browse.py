@@ -351,10 +351,16 @@ async def _search_page(
 
     # Closeness to the title only means something for title matches; the rest (a genre,
     # an actor) are equally close, and popularity orders them.
-    def _close(column: Any) -> Any:
+    def _close_to(query: str, column: Any) -> Any:
         return (
-            func.word_similarity(literal(qn), column) + func.similarity(literal(qn), column)
+            func.word_similarity(literal(query), column) + func.similarity(literal(query), column)
         ) / 2
+
+    def _close(column: Any) -> Any:
+        # As close as the query as typed or as it was most likely meant ("cihld" -> "child").
+        if not pq.meant:
+            return _close_to(qn, column)
+        return func.greatest(_close_to(qn, column), _close_to(pq.meant, column))
 
     # A title in another script is as close as its transliteration is ("stalker").
     close = case(

@@ -3,7 +3,10 @@
 Rows are made in Python from a seeded random generator and loaded with PostgreSQL COPY
 (asyncpg's `copy_records_to_table`); the search columns are then derived in SQL in one pass.
 A few dozen well-known titles and people are mixed in so search benchmarks and demos have
-realistic targets ("godfathr", "amelie", "dicaprio").
+realistic targets ("godfathr", "amelie", "dicaprio"). The other titles are made the way real
+ones are (`TitleMaker`): common words repeated across the catalog, possessives, hyphenated
+compounds, numbers and Roman numerals, sequels of earlier titles, and about 7 % in Cyrillic,
+Greek, Japanese, Chinese or Korean (some with an English title and the original beside it).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pycountry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from models.catalog import vocabulary as v
 from models.catalog.search import refresh_everything
 
 GENRES = [
@@ -34,22 +38,6 @@ TAGS = [
 ]  # fmt: skip
 CATEGORIES = ["Kids", "Documentaries", "New Releases", "Classics", "Award Winners", "Indie"]
 AGE_RATINGS = ["G", "PG", "PG-13", "R", "NC-17", "0+", "6+", "12+", "16+", "18+"]
-_ADJ = """silent dark golden broken hidden last lost final eternal wild secret crimson frozen
-burning distant forgotten hollow iron midnight northern quiet restless savage scarlet shadow
-silver stolen strange sudden velvet wicked winter bitter blind bright brave cold crooked
-dead deep empty endless fallen fearless fragile gentle glass grand great green grey haunted
-heavy holy honest infinite invisible lonely lucky mad mighty new noble old pale perfect
-proud rising royal rusty sacred sleeping small southern steel summer sweet tender thin
-tiny twisted violent wandering warm white wooden young blue black red""".split()
-_NOUN = """river empire garden kingdom city night storm island harbor mountain forest desert
-ocean highway station bridge tower castle road valley mirror shadow dream promise secret
-letter song journey voyage hunter soldier stranger widow orphan king queen prince thief
-detective doctor pilot sailor witness angel ghost wolf tiger dragon falcon raven horse fox
-heart crown sword key door window house village frontier border planet star moon sun comet
-galaxy machine engine signal code memory echo whisper legacy revolution rebellion escape
-return reckoning awakening horizon silence thunder fire ice rain snow dust ashes bones
-blood gold glass iron stone winter summer autumn spring paradise labyrinth circus carnival
-orchestra symphony ballad requiem""".split()
 _FIRST = """James Mary John Patricia Robert Jennifer Michael Linda William Elizabeth David
 Barbara Richard Susan Joseph Jessica Thomas Sarah Charles Karen Daniel Nancy Matthew Lisa
 Anthony Betty Mark Margaret Donald Sandra Steven Ashley Paul Kimberly Andrew Emily Joshua
@@ -88,7 +76,6 @@ Bradley Knight Elliott Cunningham Duncan Armstrong Hudson Carroll Lane Riley And
 Berry Perkins Hoffman Johnston Matthews Peña Richards Willis Carpenter Lawrence Sandoval
 Dubois Lefèvre Müller Schröder Nørgaard Åkesson Kowalski Novák Yamamoto Tanaka Sato Suzuki
 Watanabe Ivanova Petrov Okafor Mensah Haddad Rossi Bianchi Moreau Fontaine Lindqvist""".split()
-_ROMAN = ["", "", "", "", "", "", " II", " III", ": Part Two", " Returns", ": The Beginning"]
 
 # Well-known titles and people, so searches such as "godfathr" or "dicaprio" have targets.
 FAMOUS: list[tuple[str, str | None, str, int, list[str], list[str]]] = [
@@ -288,6 +275,28 @@ FAMOUS: list[tuple[str, str | None, str, int, list[str], list[str]]] = [
         ["Alexandre Rodrigues", "Fernando Meirelles"],
     ),
     (
+        "Ocean's Eleven",
+        None,
+        "film",
+        2001,
+        ["Crime", "Thriller"],
+        ["George Clooney", "Brad Pitt", "Steven Soderbergh"],
+    ),
+    ("Spider-Man", None, "film", 2002, ["Action", "Adventure"], ["Tobey Maguire", "Sam Raimi"]),
+    ("Rocky", None, "film", 1976, ["Drama", "Sport"], ["Sylvester Stallone"]),
+    ("Rocky II", None, "film", 1979, ["Drama", "Sport"], ["Sylvester Stallone"]),
+    ("Rocky III", None, "film", 1982, ["Drama", "Sport"], ["Sylvester Stallone"]),
+    (
+        "Ирония судьбы, или С лёгким паром!",
+        None,
+        "film",
+        1976,
+        ["Comedy", "Romance"],
+        ["Andrey Myagkov", "Eldar Ryazanov"],
+    ),
+    ("Сталкер", None, "film", 1979, ["Drama", "Science Fiction"], ["Andrei Tarkovsky"]),
+    ("기생충", "Parasite", "film", 2019, ["Drama", "Thriller"], ["Song Kang-ho", "Bong Joon-ho"]),
+    (
         "Pan's Labyrinth",
         "El laberinto del fauno",
         "film",
@@ -296,6 +305,87 @@ FAMOUS: list[tuple[str, str | None, str, int, list[str], list[str]]] = [
         ["Ivana Baquero", "Guillermo del Toro"],
     ),
 ]
+
+
+_ADJ = list(dict.fromkeys(v.ADJECTIVES))
+_NOUNS = list(dict.fromkeys(v.NOUNS))
+
+
+def _plural(noun: str) -> str:
+    if noun.endswith(("s", "x", "ch", "sh")):
+        return noun + "es"
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    if noun in ("man", "woman"):
+        return noun[:-2] + "en"
+    return noun + "s"
+
+
+class TitleMaker:
+    """Titles shaped like a real catalog's, from a seeded generator (fast: no I/O)."""
+
+    SEQUELS = (" 2", " 3", " II", " III", " IV", ": Part Two", ": Part III", " Returns")
+
+    def __init__(self, rng: random.Random, surnames: list[str]) -> None:
+        self.rng = rng
+        self.surnames = surnames
+        self.bases: list[str] = []
+
+    def _adj(self) -> str:
+        return self.rng.choice(_ADJ).capitalize()
+
+    def _noun(self) -> str:
+        return self.rng.choice(_NOUNS).capitalize()
+
+    def _foreign(self) -> str:
+        words = self.rng.choice(v.SCRIPTS)
+        n = self.rng.choice((1, 1, 2, 2, 3))
+        joiner = "" if words in (v.JAPANESE, v.CHINESE) and n > 1 else " "
+        text = joiner.join(self.rng.choice(words) for _ in range(n))
+        return text[:1].upper() + text[1:]
+
+    def make(self) -> tuple[str, str | None]:
+        """(title, original title)."""
+        rng = self.rng
+        r = rng.random()
+        if r < 0.05 and self.bases:
+            return rng.choice(self.bases[-500:]) + rng.choice(self.SEQUELS), None
+        if r < 0.09:
+            return self._foreign(), None
+        if r < 0.12:
+            return f"{self._adj()} {self._noun()}", self._foreign()
+        adj, noun, other = self._adj(), self._noun(), self._noun()
+        shapes = (
+            lambda: noun,
+            lambda: rng.choice(v.PLACES),
+            lambda: f"{adj} {noun}",
+            lambda: f"{adj} {noun}",
+            lambda: f"The {adj} {noun}",
+            lambda: f"The {adj} {noun}",
+            lambda: f"The {noun}",
+            lambda: f"{noun} of the {_plural(other.lower()).capitalize()}",
+            lambda: f"The {noun} of {rng.choice(v.PLACES)}",
+            lambda: f"{adj} {noun} of {other}",
+            lambda: f"{rng.choice(self.surnames)}'s {rng.choice(v.NUMBER_WORDS)}",
+            lambda: f"The {noun}'s {other}",
+            lambda: f"A {noun}'s {adj} {other}",
+            lambda: f"{rng.choice(v.COMPOUND_HEADS)}-{rng.choice(v.COMPOUND_TAILS)}",
+            lambda: f"{noun}-{other}",
+            lambda: f"{rng.randint(2, 99)} {adj} {_plural(noun.lower()).capitalize()}",
+            lambda: f"{noun} {rng.randint(1900, 2100)}",
+            lambda: f"The {noun} Who {rng.choice(v.VERBS_PAST).capitalize()} Too Much",
+            lambda: f"The {noun} Who {rng.choice(v.VERBS_PAST).capitalize()} the {other}",
+            lambda: f"Love in the Time of {noun}",
+            lambda: f"Night of the {adj} {_plural(noun.lower()).capitalize()}",
+            lambda: f"{noun} in {rng.choice(v.PLACES)}",
+            lambda: f"{adj} and {self._adj()}",
+            lambda: f"{noun} and {other}",
+            lambda: f"A {noun} for the {other}",
+        )
+        name = rng.choice(shapes)()
+        if len(self.bases) < 5000 or rng.random() < 0.1:
+            self.bases.append(name)
+        return name, None
 
 
 @dataclass
@@ -411,6 +501,7 @@ async def generate_catalog(
         weights = [1.0 / (i + 10) for i in range(n_drawn)]
         cum: list[float] = []
         acc = 0.0
+        maker = TitleMaker(rng, _LAST)
         for w in weights:
             acc += w
             cum.append(acc)
@@ -421,14 +512,7 @@ async def generate_catalog(
                 name, original, kind, year, gnames, cast = known
                 popularity = 5000.0 + rng.random() * 1000
             else:
-                words = rng.choice([2, 2, 3, 3, 4])
-                parts = [rng.choice(_ADJ).capitalize(), rng.choice(_NOUN).capitalize()]
-                if words >= 3:
-                    parts = ["The", *parts]
-                if words == 4:
-                    parts += ["of", rng.choice(_NOUN).capitalize()]
-                name = " ".join(parts) + rng.choice(_ROMAN)
-                original = None
+                name, original = maker.make()
                 kind = "series" if rng.random() < 0.15 else "film"
                 year = rng.randint(1925, 2025)
                 gnames = []
@@ -441,7 +525,7 @@ async def generate_catalog(
                     kind,
                     name,
                     original,
-                    f"A {rng.choice(_ADJ)} story about a {rng.choice(_NOUN)}.",
+                    f"A {rng.choice(_ADJ)} story about a {rng.choice(_NOUNS)}.",
                     year,
                     released if rng.random() < 0.9 else None,
                     rng.randint(75, 190) if kind == "film" else rng.randint(20, 60),
@@ -499,7 +583,7 @@ async def generate_catalog(
                                 e0 + len(episode_rows) + 1,
                                 sid,
                                 en,
-                                f"{rng.choice(_ADJ).capitalize()} {rng.choice(_NOUN).capitalize()}",
+                                maker.make()[0],
                                 rng.randint(20, 60),
                                 None,
                             )
@@ -556,7 +640,10 @@ async def generate_catalog(
     # a vacuum cleans them, so do it now rather than wait for autovacuum.
     async with engine.connect() as conn:
         auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        for table in ("titles", "people", "credits", "title_genres", "catalog_search_words"):
+        for table in (
+            "titles", "people", "credits", "title_genres", "catalog_search_words",
+            "catalog_search_deletes",
+        ):  # fmt: skip
             await auto.execute(text(f"VACUUM ANALYZE {table}"))
     return GenerateReport(
         titles=len(title_rows),
@@ -572,5 +659,6 @@ _DIRECTORS = {
     "Francis Ford Coppola", "George Lucas", "Jean-Pierre Jeunet", "James Cameron",
     "Christopher Nolan", "Martin Scorsese", "Steven Spielberg", "Quentin Tarantino",
     "Hayao Miyazaki", "Peter Jackson", "Luc Besson", "Ang Lee", "Wolfgang Petersen",
-    "Fernando Meirelles", "Guillermo del Toro",
+    "Fernando Meirelles", "Guillermo del Toro", "Steven Soderbergh", "Sam Raimi",
+    "Eldar Ryazanov", "Andrei Tarkovsky", "Bong Joon-ho",
 }  # fmt: skip

@@ -51,6 +51,9 @@ NEAR_LIMIT = 200
 ALTERNATIVES = 3
 MIN_SIMILARITY = 0.25
 CLOSE_TO_BEST = 0.05
+# ... and how close they must be to be searched, not only suggested ("stalker" is not
+# "walker", 0.36; "midnite" is "midnight", 0.42).
+SEARCH_SIMILARITY = 0.4
 # Dictionary words whose title counts estimate how many titles a typed prefix matches.
 PREFIX_WORDS = 100
 
@@ -73,15 +76,19 @@ _WORD_DEPTH = (
     f"WHEN length(w.word) >= {typos.ONE_TYPO_FROM} THEN 1 ELSE -1 END"
 )
 
-# Hyphenated words also as one word, so "spiderman" finds "Spider-Man".
-_JOINED = r"""regexp_replace(t.title || ' ' || coalesce(t.original_title, ''),
-    '([[:alnum:]])-(?=[[:alnum:]])', '\1', 'g')"""
+# Title words as people may type them: hyphenated words also joined ("Spider-Man" as
+# "spiderman"), words with an apostrophe also split ("Ocean's" as "ocean", "d'Amélie" as
+# "amelie"); cinema_norm itself joins them ("oceans").
+_APOSTROPHES = "''`\u00b4\u2018\u2019\u02bc"
+_BOTH = "(t.title || ' ' || coalesce(t.original_title, ''))"
+_VARIANTS = f"""CASE WHEN {_BOTH} ~ '[{_APOSTROPHES}-]' THEN
+        ' ' || regexp_replace({_BOTH}, '([[:alnum:]])-(?=[[:alnum:]])', '\\1', 'g')
+        || ' ' || regexp_replace({_BOTH}, '[{_APOSTROPHES}]', ' ', 'g')
+    ELSE '' END"""
 
 _DOC_SQL = f"""
     setweight(to_tsvector('simple', cinema_norm(
-        t.title || ' ' || coalesce(t.original_title, '') || ' ' || t.search_latin
-        || CASE WHEN t.title || coalesce(t.original_title, '') LIKE '%-%'
-                THEN ' ' || {_JOINED} ELSE '' END)), 'A')
+        {_BOTH} || ' ' || t.search_latin || {_VARIANTS})), 'A')
     || setweight(to_tsvector('simple', cinema_norm(coalesce((
         SELECT string_agg(g.name, ' ') FROM title_genres tg JOIN genres g ON g.id = tg.genre_id
         WHERE tg.title_id = t.id), '') || ' ' || coalesce((
@@ -231,8 +238,7 @@ async def refresh_everything(db: AsyncSession | AsyncConnection) -> None:
 # Each typed word with: how many titles have it (for the last word: the titles of the first
 # PREFIX_WORDS words it starts, since the user may still be typing); the dictionary words
 # sharing a key of its deletion neighbourhood (checked against the typo budget in Python);
-# its closest words by trigram similarity when the dictionary lacks it; and how many titles
-# have it joined with the next word ("spider man" -> "spiderman").
+# and how many titles have it joined with the next word ("spider man" -> "spiderman").
 _TYPED_DEPTH = (
     f"CASE WHEN length(x.tok) >= {typos.TWO_TYPOS_FROM - 2} THEN 2 "
     f"WHEN length(x.tok) >= {typos.SHORTEST_TYPED} THEN 1 ELSE -1 END"
@@ -242,23 +248,13 @@ _EXPAND = text(
     SELECT q.qn, q.titles, x.tok, x.last, x.next,
       coalesce((SELECT e.ndoc FROM catalog_search_words e WHERE e.word = x.tok), 0) AS exact,
       ARRAY(
-        SELECT w.word || ' ' || w.ndoc FROM catalog_search_words w
-        WHERE w.word IN (
-            SELECT d.word FROM catalog_search_deletes d
-            WHERE d.key IN (SELECT cinema_deletes(x.tok, {_TYPED_DEPTH})))
-          AND w.word <> x.tok
+        SELECT w.word || ' ' || w.ndoc
+        FROM (SELECT DISTINCT d.word FROM catalog_search_deletes d
+              WHERE d.key = ANY(ARRAY(SELECT cinema_deletes(x.tok, {_TYPED_DEPTH})))) AS n
+        JOIN catalog_search_words w ON w.word = n.word
+        WHERE w.word <> x.tok
         ORDER BY w.ndoc DESC, w.word
         LIMIT :near_limit) AS near,
-      ARRAY(
-        SELECT w.word || ' ' || similarity(w.word, x.tok) || ' ' || w.ndoc
-        FROM catalog_search_words w
-        WHERE length(x.tok) >= 3 AND w.word % x.tok
-          AND similarity(w.word, x.tok) >= :min_sim
-          AND NOT EXISTS (
-            SELECT 1 FROM catalog_search_words e
-            WHERE e.word = x.tok OR (x.last AND e.word LIKE x.tok || '%'))
-        ORDER BY similarity(w.word, x.tok) DESC, w.ndoc DESC, w.word
-        LIMIT :alts) AS alts,
       CASE WHEN x.last THEN (
           SELECT coalesce(sum(p.ndoc), 0) FROM (
             SELECT e.ndoc FROM catalog_search_words e
@@ -283,6 +279,20 @@ _EXPAND = text(
     """
 )
 
+# Words the dictionary lacks and no word within their typo budget resembles ("midnite"):
+# their closest words by trigram similarity, asked only for them (a second round trip, rare).
+_GUESSES = text(
+    """
+    SELECT x.tok, ARRAY(
+        SELECT w.word || ' ' || similarity(w.word, x.tok) || ' ' || w.ndoc
+        FROM catalog_search_words w
+        WHERE w.word % x.tok AND similarity(w.word, x.tok) >= :min_sim
+        ORDER BY similarity(w.word, x.tok) DESC, w.ndoc DESC, w.word
+        LIMIT :alts) AS alts
+    FROM unnest(CAST(:words AS text[])) AS x(tok)
+    """
+)
+
 
 @dataclass(frozen=True)
 class ParsedQuery:
@@ -303,6 +313,10 @@ class ParsedQuery:
     # The query with each word the dictionary lacks replaced by its closest word (left out
     # when nothing is close), when that changes anything: a "did you mean" candidate.
     corrected: str = ""
+    # The same with the words nothing is close to kept: what the user most likely meant,
+    # which ranking compares titles with ("cihld" is closer to "Child City" than to "Child";
+    # "child" is not). '' when it is the query itself.
+    meant: str = ""
 
     @property
     def empty(self) -> bool:
@@ -397,53 +411,66 @@ def corrections(typed: str, known: bool, near: Sequence[str]) -> list[tuple[str,
     return [(word, -neg) for _, neg, word in found[: NEIGHBOURS if known else CORRECTIONS]]
 
 
-def _closest(alternatives: Sequence[str]) -> list[tuple[str, int]]:
-    """The best trigram corrections only, with their title counts: each extra one widens
-    the search (and slows it) a lot."""
-    scored = [(w, float(sim), int(n)) for w, sim, n in (a.rsplit(" ", 2) for a in alternatives)]
+def _closest(alternatives: Sequence[str]) -> list[tuple[str, int, float]]:
+    """The best trigram corrections only, with their title counts and similarity: each
+    extra one widens the search (and slows it) a lot."""
+    scored = [(w, int(n), float(sim)) for w, sim, n in (a.rsplit(" ", 2) for a in alternatives)]
     if not scored:
         return []
-    best = scored[0][1]
-    return [(w, n) for w, sim, n in scored if sim >= best - CLOSE_TO_BEST]
+    best = scored[0][2]
+    return [(w, n, sim) for w, n, sim in scored if sim >= best - CLOSE_TO_BEST]
 
 
 async def parse_query(db: AsyncSession | AsyncConnection, q: str) -> ParsedQuery:
-    """Normalize and widen a user's query with typo corrections (one SQL round trip)."""
+    """Normalize and widen a user's query with typo corrections (one SQL round trip; two
+    when a word is beyond every typo budget)."""
     params = {
         "q": q,
         "near_limit": NEAR_LIMIT,
-        "min_sim": MIN_SIMILARITY,
-        "alts": ALTERNATIVES,
         "max_words": MAX_WORDS,
         "prefix_words": PREFIX_WORDS,
     }
-    rows = (await db.execute(_EXPAND, params)).all()
-    normalized = rows[0].qn if rows else ""
+    every = (await db.execute(_EXPAND, params)).all()
+    normalized = every[0].qn if every else ""
+    titles = int(every[0].titles or 0) if every else 0
+    rows = [r for r in every if r.tok]
+    known = [bool(r.exact) or bool(r.last and r.ndoc) for r in rows]
+    fixes = [corrections(r.tok, bool(r.exact), r.near) for r in rows]
+    lost = [r.tok for r, k, f in zip(rows, known, fixes, strict=True) if not (k or f)]
+    guessed: dict[str, list[tuple[str, int, float]]] = {}
+    if lost:
+        found = await db.execute(
+            _GUESSES, {"words": lost, "min_sim": MIN_SIMILARITY, "alts": ALTERNATIVES}
+        )
+        guessed = {tok: _closest(alts) for tok, alts in found}
     words: list[Word] = []
     corrected: list[str] = []
-    for r in rows:
-        if not r.tok:
-            continue
-        known = bool(r.exact) or bool(r.last and r.ndoc)
-        fixes = corrections(r.tok, known, r.near) or ([] if known else _closest(r.alts))
-        if known or fixes:  # a word nothing resembles is left out of the suggestion
-            corrected.append(r.tok if known else fixes[0][0])
-        alternatives = [w for w, _ in fixes]
+    meant: list[str] = []
+    for r, is_known, fixed in zip(rows, known, fixes, strict=True):
+        guesses = guessed.get(r.tok, [])
+        if not fixed:  # beyond the typo budget, only words very like it ("midnite")
+            fixed = [(w, n) for w, n, sim in guesses if sim >= SEARCH_SIMILARITY]
+        meant.append(fixed[0][0] if fixed and not is_known else r.tok)
+        if is_known or fixed or guesses:  # a word nothing resembles is left out of a suggestion
+            corrected.append(r.tok if is_known else (fixed or guesses)[0][0])
+        alternatives = [w for w, _ in fixed]
         alternatives += [e for e in EQUIVALENTS.get(r.tok, ()) if e not in alternatives]
         words.append(
             Word(
                 typed=r.tok,
                 last=bool(r.last),
                 alternatives=tuple(alternatives),
-                count=int(r.ndoc) + sum(n for _, n in fixes),
+                count=int(r.ndoc) + sum(n for _, n in fixed),
                 joined=r.tok + r.next if r.joined else "",
                 joined_count=int(r.joined),
             )
         )
-    return parsed(normalized, words, int(rows[0].titles or 0) if rows else 0, " ".join(corrected))
+    return parsed(normalized, words, titles, " ".join(corrected), " ".join(meant))
 
 
-def parsed(normalized: str, words: Sequence[Word], titles: int, corrected: str) -> ParsedQuery:
+def parsed(
+    normalized: str, words: Sequence[Word], titles: int, corrected: str = "", meant: str = ""
+) -> ParsedQuery:
     """The tsquery texts of these words. cinema_norm leaves letters and digits only, so the
     words are safe tsquery lexemes; the quotes keep words such as "and" or "or" literal."""
     any_field = groups(words)
@@ -463,4 +490,5 @@ def parsed(normalized: str, words: Sequence[Word], titles: int, corrected: str) 
         any_matches=ordered[1] + (len(ordered) - 1) * ordered[0] if len(any_field) >= 3 else 0,
         titles=max(0, titles),
         corrected=corrected if corrected and corrected != normalized else "",
+        meant=meant if meant and meant != normalized else "",
     )
