@@ -36,7 +36,9 @@ def import_catalog_command(settings: Settings, args: argparse.Namespace) -> int:
         assert settings.database_url
         engine = make_engine(settings.database_url, pool_size=2)
         try:
-            report = await import_catalog(make_sessionmaker(engine), path)
+            report = await import_catalog(
+                make_sessionmaker(engine), path, create_genres=getattr(args, "create_genres", False)
+            )
         except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
             print(f"error: {path} is neither JSON Lines nor a JSON array: {exc}", file=sys.stderr)
             return 2
@@ -46,14 +48,7 @@ def import_catalog_command(settings: Settings, args: argparse.Namespace) -> int:
         if args.json:
             print(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
             return 0
-        print(
-            f"{report.rows} rows: {report.created} created, {report.updated} updated, "
-            f"{report.skipped_count} skipped, {report.warning_count} warnings"
-        )
-        for problem in report.skipped:
-            print(f"  skipped {problem}")
-        for problem in report.warnings:
-            print(f"  warning {problem}")
+        print("\n".join(report.lines()))
         return 0
 
     return asyncio.run(work())

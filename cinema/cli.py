@@ -266,6 +266,9 @@ def parser() -> argparse.ArgumentParser:
     ic = add("import-catalog", cmd_import_catalog, "import titles from JSON Lines or a JSON array")
     ic.add_argument("file")
     ic.add_argument("--json", action="store_true", help="print the report as JSON")
+    ic.add_argument(
+        "--create-genres", action="store_true", help="create genres the catalog does not know"
+    )
     gc = add("generate-catalog", cmd_generate_catalog, "add a synthetic catalog (benchmarks)")
     gc.add_argument("--titles", type=int, required=True)
     gc.add_argument("--people", type=int, default=None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,11 +23,11 @@ from typing import Any
 
 import orjson
 import pycountry
+from dateutil import parser as dateutil_parser
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models.catalog.schemas import slugify
 from models.catalog.search import refresh_people, refresh_titles
 from models.catalog.tables import (
     Category,
@@ -41,6 +42,7 @@ from models.catalog.tables import (
     TitleGenre,
     TitleTag,
 )
+from models.catalog.taxonomy import genre_slug, slugify
 
 BATCH = 500
 MAX_PROBLEMS = 1000
@@ -58,11 +60,13 @@ ROLES = {
     "actor": "actor", "actress": "actor", "cast": "actor", "director": "director",
     "writer": "writer", "screenplay": "writer", "screenwriter": "writer",
 }  # fmt: skip
-_DATE_FORMATS = (
-    "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%d.%m.%Y", "%d-%m-%Y", "%B %d, %Y", "%b %d, %Y",
-    "%d %B %Y", "%d %b %Y", "%Y%m%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ",
-)  # fmt: skip
 _URL = re.compile(r"^https?://\S+$")
+
+
+_VALUE = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\[\d+\]|-?\b\d+(?:\.\d+)?\b")
+EXAMPLES = 3
+TOP_VALUES = 5
+MAX_VALUES = 1000
 
 
 @dataclass
@@ -74,6 +78,64 @@ class Problem:
     def __str__(self) -> str:
         name = f" ({self.title!r})" if self.title else ""
         return f"line {self.line}{name}: {self.reason}"
+
+    @property
+    def kind(self) -> str:
+        """The reason without its values, so alike problems group ("unknown genre … skipped")."""
+        return _VALUE.sub("…", self.reason)
+
+    @property
+    def value(self) -> str | None:
+        """The first quoted value of the reason (the unknown genre, the odd date)."""
+        for found in _VALUE.finditer(self.reason):
+            if found.group()[:1] in "'\"":
+                return found.group()[1:-1]
+        return None
+
+
+@dataclass
+class ProblemGroup:
+    """One reason: how often, its most frequent values, and a few examples."""
+
+    kind: str
+    count: int = 0
+    values: Counter[str] = field(default_factory=Counter)
+    examples: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        self.count += 1
+        value = problem.value
+        if value is not None and (value in self.values or len(self.values) < MAX_VALUES):
+            self.values[value] += 1
+        if len(self.examples) < EXAMPLES:
+            self.examples.append(problem)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reason": self.kind,
+            "count": self.count,
+            "values": dict(self.values.most_common(TOP_VALUES)),
+            "examples": [p.__dict__ for p in self.examples],
+        }
+
+    def __str__(self) -> str:
+        values = ", ".join(f"{v!r} {n:,}" for v, n in self.values.most_common(TOP_VALUES))
+        more = len(self.values) - TOP_VALUES
+        if more > 0:
+            values += f" and {more:,} more"
+        examples = ", ".join(
+            f"line {p.line}" + (f" {p.title!r}" if p.title else "") for p in self.examples
+        )
+        detail = f"{values}; e.g. {examples}" if values else f"e.g. {examples}"
+        return f"{self.kind}: {self.count:,} ({detail})"
+
+
+def _grouped(groups: dict[str, ProblemGroup], problem: Problem) -> None:
+    kind = problem.kind
+    group = groups.get(kind)
+    if group is None:
+        group = groups[kind] = ProblemGroup(kind)
+    group.add(problem)
 
 
 @dataclass
@@ -110,27 +172,52 @@ class ImportReport:
     warnings: list[Problem] = field(default_factory=list)
     skipped_count: int = 0
     warning_count: int = 0
+    skipped_groups: dict[str, ProblemGroup] = field(default_factory=dict)
+    warning_groups: dict[str, ProblemGroup] = field(default_factory=dict)
+    genres_created: list[str] = field(default_factory=list)
 
     def skip(self, problem: Problem) -> None:
         self.skipped_count += 1
+        _grouped(self.skipped_groups, problem)
         if len(self.skipped) < MAX_PROBLEMS:
             self.skipped.append(problem)
 
     def warn(self, problem: Problem) -> None:
         self.warning_count += 1
+        _grouped(self.warning_groups, problem)
         if len(self.warnings) < MAX_PROBLEMS:
             self.warnings.append(problem)
 
     def as_dict(self) -> dict[str, Any]:
+        def by_count(groups: dict[str, ProblemGroup]) -> list[dict[str, Any]]:
+            return [g.as_dict() for g in sorted(groups.values(), key=lambda g: -g.count)]
+
         return {
             "rows": self.rows,
             "created": self.created,
             "updated": self.updated,
             "skipped": self.skipped_count,
             "warnings": self.warning_count,
+            "genres_created": self.genres_created,
+            "skipped_by_reason": by_count(self.skipped_groups),
+            "warnings_by_reason": by_count(self.warning_groups),
             "skipped_rows": [p.__dict__ for p in self.skipped],
             "warning_rows": [p.__dict__ for p in self.warnings],
         }
+
+    def lines(self) -> list[str]:
+        """The human report: totals, then each reason once with its count and examples."""
+        out = [
+            f"{self.rows:,} rows: {self.created:,} created, {self.updated:,} updated, "
+            f"{self.skipped_count:,} skipped, {self.warning_count:,} warnings"
+        ]
+        if self.genres_created:
+            out.append(f"genres created: {', '.join(self.genres_created)}")
+        for label, groups in (("skipped", self.skipped_groups), ("warnings", self.warning_groups)):
+            if groups:
+                out.append(f"{label}:")
+                out += [f"  {g}" for g in sorted(groups.values(), key=lambda g: -g.count)]
+        return out
 
 
 def norm_key(value: str) -> str:
@@ -181,8 +268,13 @@ def _int(value: Any) -> int | None:
     return None
 
 
+_NO_DAY = (datetime(1, 1, 1), datetime(2, 2, 2))  # noqa: DTZ001 (calendar defaults)
+
+
 def parse_date(value: Any) -> tuple[date | None, int | None]:
-    """A date (or only a year) from the common ways people write dates."""
+    """A date (or only a year) from the common ways people write dates: ISO first (never
+    read day-first: 2001-04-05 is April 5th), then python-dateutil with the day first where
+    the order is open (05/06/2001 is 5 June; 12/25/2001 can only be December)."""
     if isinstance(value, int) and 1870 <= value <= 2200:
         return None, value
     if not isinstance(value, str):
@@ -193,21 +285,30 @@ def parse_date(value: Any) -> tuple[date | None, int | None]:
     m = re.fullmatch(r"(\d{4})-(\d{1,2})", s)
     if m:
         return None, int(m.group(1))
-    for fmt in _DATE_FORMATS:
+    found: date | None = None
+    for iso in (date.fromisoformat, lambda t: datetime.fromisoformat(t).date()):
         try:
-            return datetime.strptime(s, fmt).date(), None  # noqa: DTZ007 (a calendar date)
+            found = iso(s)
+            break
         except ValueError:
             continue
-    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", s)
-    if m:
-        a, b, y = (int(g) for g in m.groups())
-        # 25/12/2001 is day-first, 12/25/2001 month-first; 05/06/2001 is read day-first.
-        day, month = (b, a) if b > 12 else (a, b)
+    if found is None:
+        year_first = re.fullmatch(r"\d{4}[./]\d{1,2}[./]\d{1,2}", s) is not None
         try:
-            return date(y, month, day), None
-        except ValueError:
+            a, b = (
+                dateutil_parser.parse(s, default=d, dayfirst=not year_first, yearfirst=year_first)
+                for d in _NO_DAY
+            )
+        except (ValueError, OverflowError):
             return None, None
-    return None, None
+        if a.year != b.year:  # no year in it ("June 12")
+            return None, None
+        if (a.month, a.day) != (b.month, b.day):  # a month or only a year ("June 1998")
+            return (None, a.year) if 1870 <= a.year <= 2200 else (None, None)
+        found = a.date()
+    if not 1870 <= found.year <= 2200:
+        return None, None
+    return found, None
 
 
 def _runtime(value: Any) -> int | None:
@@ -402,11 +503,12 @@ def clean_row(line: int, raw: Any, report: ImportReport) -> CleanTitle | None:
 class _Lookups:
     """Genres, categories, tags and countries by every name an import may use."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, create_genres: bool = False) -> None:
         self.genres: dict[str, int] = {}
         self.categories: dict[str, int] = {}
         self.tags: dict[str, int] = {}
         self.countries: set[str] = set()
+        self.create_genres = create_genres
 
     async def load(self, session: AsyncSession) -> None:
         for model, target in ((Genre, self.genres), (Category, self.categories)):
@@ -416,6 +518,26 @@ class _Lookups:
         for id_, slug in await session.execute(select(Tag.id, Tag.slug)):
             self.tags[slug] = id_
         self.countries = set((await session.scalars(select(Country.code))).all())
+
+    async def genre(self, session: AsyncSession, name: str, report: ImportReport) -> int | None:
+        """The genre this name means (its slug, a synonym, a plural), or a new one when
+        genres may be created; None when unknown."""
+        slug = genre_slug(name, self.genres)
+        if slug is not None:
+            return self.genres[slug]
+        if not self.create_genres:
+            return None
+        slug = slugify(name)
+        gid = await session.scalar(
+            insert(Genre)
+            .values(slug=slug, name=name.strip()[:64])
+            .on_conflict_do_update(index_elements=[Genre.slug], set_={"slug": slug})
+            .returning(Genre.id)
+        )
+        assert gid is not None
+        self.genres[slug] = int(gid)
+        report.genres_created.append(name.strip()[:64])
+        return int(gid)
 
 
 async def _write_batch(
@@ -478,7 +600,7 @@ async def _write_batch(
         if row.genres is not None:
             replace[TitleGenre].append(tid)
             for g in dict.fromkeys(row.genres):
-                gid = lookups.genres.get(slugify(g))
+                gid = await lookups.genre(session, g, report)
                 if gid is None:
                     warn(row, f"unknown genre {g!r} skipped")
                 else:
@@ -567,7 +689,7 @@ async def _write_batch(
             for pos, credit in enumerate(row.people or []):
                 pid = person_ids[credit.key]
                 if (pid, credit.role) in seen:
-                    warn(row, f"{credit.name} listed twice as {credit.role}; first kept")
+                    warn(row, f"{credit.name!r} listed twice as {credit.role}; first kept")
                     continue
                 seen.add((pid, credit.role))
                 credit_rows.append(
@@ -584,10 +706,12 @@ async def _write_batch(
     await refresh_titles(session, list(ids.values()))
 
 
-async def import_catalog(sessions: async_sessionmaker[AsyncSession], path: Path) -> ImportReport:
+async def import_catalog(
+    sessions: async_sessionmaker[AsyncSession], path: Path, *, create_genres: bool = False
+) -> ImportReport:
     """Import the file in batches, one transaction per batch."""
     report = ImportReport()
-    lookups = _Lookups()
+    lookups = _Lookups(create_genres=create_genres)
     async with sessions() as session:
         await lookups.load(session)
     batch: list[CleanTitle] = []

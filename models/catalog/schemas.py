@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from models.catalog.tables import CreditRole, TitleKind
+from models.catalog.taxonomy import slugify as slugify
 from models.core.pagination import Page, cursor_query
 from models.core.urls import check_web_url
 
@@ -341,15 +341,6 @@ class CollectionPatch(_In):
     slug: Annotated[str, Field(min_length=1, max_length=100, pattern=SLUG)] | None = None
     description: str | None = Field(default=None, max_length=20_000)
     items: list[CollectionItemIn] | None = Field(default=None, max_length=1000)
-
-
-def slugify(name: str) -> str:
-    """ASCII slug of a display name ("Science Fiction" -> "science-fiction")."""
-    import unicodedata
-
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
-    return slug[:64] or "x"
 
 
 # ---- list envelopes (named, so OpenAPI gets valid component names) -------------------------

@@ -7,6 +7,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,7 @@ async def test_dirty_rows_are_reported_and_sound_data_lands(
     for expected in [
         "1: people[4] has no name; dropped",
         "1: people[5] has unknown role 'gaffer'; dropped",
-        f"1: Actor {label} listed twice as actor; first kept",
+        f"1: 'Actor {label}' listed twice as actor; first kept",
         "3: title was a number; imported as '1984'",
         "7: release_date 'yesterday' not understood; dropped",
         "7: year 'soon' is not a year; dropped",
@@ -256,3 +257,61 @@ async def test_namesakes_with_ids_stay_two_people(ctx: Context, tmp_path: Path) 
         assert len(by_title) == 5 and len(set(by_title.values())) == 3
         assert by_title["1"] == by_title["3"] != by_title["2"]
         assert by_title["4"] == by_title["5"] not in (by_title["1"], by_title["2"])
+
+
+def test_dates_as_real_data_sets_write_them() -> None:
+    assert parse_date("Jun 12 1998") == (date(1998, 6, 12), None)
+    assert parse_date("12 June 1998") == (date(1998, 6, 12), None)
+    assert parse_date("Fri, 12 Jun 1998") == (date(1998, 6, 12), None)
+    # ISO is never read day-first (python-dateutil with dayfirst=True would say May 4th).
+    assert parse_date("2001-04-05") == (date(2001, 4, 5), None)
+    assert parse_date("2001/04/05") == (date(2001, 4, 5), None)
+    assert parse_date("2001-04-05T21:30:00+02:00") == (date(2001, 4, 5), None)
+    assert parse_date("June 1998") == (None, 1998)  # no day: the year is what is sure
+    assert parse_date("June 12") == (None, None)  # no year: nothing
+    assert parse_date("soon") == (None, None)
+
+
+async def test_standard_genres_synonyms_and_new_ones(
+    ctx: Context, client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    label = tag()
+    path = tmp_path / "genres.jsonl"
+    rows = [
+        # The standard list is seeded; sources' names for the same genres are synonyms.
+        {"title": f"A {label}", "genres": ["Action", "Western", "Sci-Fi", "Musical"]},
+        {"title": f"B {label}", "genres": ["Comedies", "Kids", "Horror"]},
+        {"title": f"C {label}", "genres": [f"Film-Noir {label}"], "release_date": "Jun 12 1998"},
+        {"title": f"D {label}", "genres": [f"Film-Noir {label}"], "release_date": "nope"},
+        # Tags in other scripts get transliterated slugs, so two of them never merge.
+        {"title": f"E {label}", "tags": [label, "Боевик", "Комедия", "時代劇"]},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    done = await asyncio.to_thread(_cinema, settings, "import-catalog", str(path), "--json")
+    report = json.loads(done.stdout)
+    groups = {g["reason"]: g for g in report["warnings_by_reason"]}
+    noir = groups["unknown genre … skipped"]
+    assert noir["count"] == 2 and noir["values"] == {f"Film-Noir {label}": 2}
+    assert [e["line"] for e in noir["examples"]] == [3, 4]
+    assert groups["release_date … not understood; dropped"]["count"] == 1
+
+    async def genres_of(name: str) -> list[str]:
+        found = (await client.get("/api/v1/titles", params={"q": f"{name} {label}"})).json()
+        item = next(i for i in found["items"] if i["title"] == f"{name} {label}")
+        return sorted(g["slug"] for g in item["genres"])
+
+    assert await genres_of("A") == ["action", "music", "science-fiction", "western"]
+    assert await genres_of("B") == ["comedy", "family", "horror"]
+    c = (await client.get("/api/v1/titles", params={"q": f"C {label}"})).json()["items"][0]
+    assert c["release_date"] == "1998-06-12"
+    tags = {t["slug"]: t["name"] for t in (await client.get("/api/v1/tags")).json()["items"]}
+    assert tags["boevik"] == "Боевик" and tags["komediia"] == "Комедия"
+
+    # --create-genres: an unknown genre is created once, and the human report says so.
+    done = await asyncio.to_thread(
+        _cinema, settings, "import-catalog", str(path), "--create-genres"
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"genres created: Film-Noir {label}" in done.stdout
+    assert f"film-noir-{label}" in await genres_of("C")
+    assert "unknown genre" not in done.stdout
