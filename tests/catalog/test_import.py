@@ -279,7 +279,7 @@ async def test_standard_genres_synonyms_and_new_ones(
     path = tmp_path / "genres.jsonl"
     rows = [
         # The standard list is seeded; sources' names for the same genres are synonyms.
-        {"title": f"A {label}", "genres": ["Action", "Western", "Sci-Fi", "Musical"]},
+        {"title": f"A {label}", "genres": ["Action", "Western", "Sci-Fi", "Made for TV"]},
         {"title": f"B {label}", "genres": ["Comedies", "Kids", "Horror"]},
         {"title": f"C {label}", "genres": [f"Film-Noir {label}"], "release_date": "Jun 12 1998"},
         {"title": f"D {label}", "genres": [f"Film-Noir {label}"], "release_date": "nope"},
@@ -300,7 +300,7 @@ async def test_standard_genres_synonyms_and_new_ones(
         item = next(i for i in found["items"] if i["title"] == f"{name} {label}")
         return sorted(g["slug"] for g in item["genres"])
 
-    assert await genres_of("A") == ["action", "music", "science-fiction", "western"]
+    assert await genres_of("A") == ["action", "science-fiction", "tv-movie", "western"]
     assert await genres_of("B") == ["comedy", "family", "horror"]
     c = (await client.get("/api/v1/titles", params={"q": f"C {label}"})).json()["items"][0]
     assert c["release_date"] == "1998-06-12"
