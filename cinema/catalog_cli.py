@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -49,6 +51,82 @@ def import_catalog_command(settings: Settings, args: argparse.Namespace) -> int:
             print(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
             return 0
         print("\n".join(report.lines()))
+        return 0
+
+    return asyncio.run(work())
+
+
+class TerminalProgress:
+    """Rows, rate and ETA on one line of a terminal; silent when the output is piped."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.started = time.monotonic()
+        self.shown = ""
+
+    def __call__(self, what: str, done: int, total: int, rows: int) -> None:
+        if not self.live:
+            return
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        share = min(done / total, 1.0) if total else 0.0
+        eta = elapsed * (1 - share) / share if share > 0 else 0.0
+        line = (
+            f"\r{what}: {rows:,} rows, {rows / elapsed:,.0f} rows/s overall, "
+            f"{share:.0%}, ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+        )
+        self.stream.write(line.ljust(len(self.shown)))
+        self.stream.flush()
+        self.shown = line
+
+    def end(self) -> None:
+        if self.live and self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def import_imdb_command(settings: Settings, args: argparse.Namespace) -> int:
+    from models.catalog.imdb import ALL_KINDS, ImdbOptions, find_files, import_imdb
+    from models.core.db import make_engine
+
+    folder = Path(args.folder)
+    try:
+        find_files(folder)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    unknown = sorted(set(kinds) - set(ALL_KINDS))
+    if unknown or not kinds:
+        print(f"error: --kinds takes {', '.join(ALL_KINDS)}", file=sys.stderr)
+        return 2
+    options = ImdbOptions(
+        kinds=kinds,
+        year_from=args.year_from,
+        year_to=args.year_to,
+        min_votes=args.min_votes,
+        limit=args.limit,
+        create_genres=args.create_genres,
+    )
+
+    async def work() -> int:
+        assert settings.database_url
+        engine = make_engine(settings.database_url, pool_size=1)
+        progress = TerminalProgress()
+        try:
+            report = await import_imdb(engine, folder, options, progress=progress)
+        except ValueError as exc:
+            progress.end()
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            await engine.dispose()
+        progress.end()
+        await _forget_cached_pages(settings)
+        if args.json:
+            print(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode())
+        else:
+            print("\n".join(report.lines()))
         return 0
 
     return asyncio.run(work())

@@ -90,6 +90,12 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_imdb(settings: Settings, args: argparse.Namespace) -> int:
+    from cinema.catalog_cli import import_imdb_command
+
+    return import_imdb_command(settings, args)
+
+
 def cmd_import_catalog(settings: Settings, args: argparse.Namespace) -> int:
     from cinema.catalog_cli import import_catalog_command
 
@@ -269,6 +275,17 @@ def parser() -> argparse.ArgumentParser:
     ic.add_argument(
         "--create-genres", action="store_true", help="create genres the catalog does not know"
     )
+    ii = add("import-imdb", cmd_import_imdb, "import IMDb's non-commercial TSV datasets")
+    ii.add_argument("folder", help="holds title.basics, title.ratings, title.episode, "
+                    "title.principals and name.basics (.tsv or .tsv.gz)")  # fmt: skip
+    ii.add_argument("--kinds", default="movie,tvMovie,tvSeries,tvMiniSeries",
+                    help="IMDb title types, comma-separated")  # fmt: skip
+    ii.add_argument("--year-from", type=int)
+    ii.add_argument("--year-to", type=int)
+    ii.add_argument("--min-votes", type=int, default=0)
+    ii.add_argument("--limit", type=int, help="at most this many titles, most voted first")
+    ii.add_argument("--create-genres", action="store_true")
+    ii.add_argument("--json", action="store_true", help="print the report as JSON")
     gc = add("generate-catalog", cmd_generate_catalog, "add a synthetic catalog (benchmarks)")
     gc.add_argument("--titles", type=int, required=True)
     gc.add_argument("--people", type=int, default=None)

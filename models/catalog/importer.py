@@ -188,6 +188,15 @@ class ImportReport:
         if len(self.warnings) < MAX_PROBLEMS:
             self.warnings.append(problem)
 
+    def warn_many(self, problem: Problem, count: int) -> None:
+        """One problem that `count` rows share (set-based imports count, not list, them)."""
+        self.warn(problem)
+        self.warning_count += count - 1
+        group = self.warning_groups[problem.kind]
+        group.count += count - 1
+        if problem.value is not None:
+            group.values[problem.value] += count - 1
+
     def as_dict(self) -> dict[str, Any]:
         def by_count(groups: dict[str, ProblemGroup]) -> list[dict[str, Any]]:
             return [g.as_dict() for g in sorted(groups.values(), key=lambda g: -g.count)]
