@@ -1,7 +1,9 @@
-"""The fan-out baseline: bare python-socketio with the same Redis manager, no app around it.
+"""The baseline: bare python-socketio with the same Redis manager, no app around it.
 
-`uvicorn bench.bare_server:app` with REDIS_URL and CHANNEL set; clients `join` a room and a
-`fire` event broadcasts the given payload to it.
+`uvicorn bench.bare_server:app` with REDIS_URL and CHANNEL set (stock uvicorn and
+python-socketio settings, as a newcomer would run them). A connection is accepted without auth
+and joins the room "lobby", as ours joins its user's room; clients `join` a room and a `fire`
+event broadcasts the given payload to it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ sio = socketio.AsyncServer(
 )
 
 
+@sio.on("connect")  # type: ignore[untyped-decorator]
+async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+    await sio.enter_room(sid, "lobby")
+
+
 @sio.on("join")  # type: ignore[untyped-decorator]
 async def join(sid: str, room: str) -> bool:
     await sio.enter_room(sid, room)
@@ -35,6 +42,11 @@ async def join(sid: str, room: str) -> bool:
 async def fire(sid: str, data: dict[str, Any]) -> bool:
     await sio.emit("party:state", data["payload"], room=data["room"])
     return True
+
+
+@sio.on("ping")  # type: ignore[untyped-decorator]
+async def ping(sid: str, data: Any = None) -> dict[str, Any]:
+    return {"ok": True, "data": {}}
 
 
 app = socketio.ASGIApp(sio)

@@ -36,7 +36,31 @@ ROOT = Path(__file__).resolve().parent.parent
 ADMIN_DB = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SECRET = "bench-secret-" + "y" * 40
-PY_SERVE = [sys.executable, "-m", "cinema.cli", "serve", "--host", "127.0.0.1"]
+SERVE_ARGS = ["-m", "cinema.cli", "serve", "--host", "127.0.0.1"]
+PY_SERVE = [sys.executable, *SERVE_ARGS]
+# Servers and clients on different cores (`taskset -c`), so client CPU never counts as server
+# latency; the benchmarks take --server-cores / --client-cores (cpu lists such as "0" or "2-5").
+DEFAULT_SERVER_CORES = "0"
+DEFAULT_CLIENT_CORES = "1"
+
+
+def pinned(cmd: list[str], cores: str | None) -> list[str]:
+    """`cmd` run on `cores` only (no pinning when None or empty)."""
+    return ["taskset", "-c", cores, *cmd] if cores else cmd
+
+
+def pin_self(cores: str | None) -> None:
+    """Keep this process (a client worker) on `cores`."""
+    if cores:
+        os.sched_setaffinity(0, _cpu_list(cores))
+
+
+def _cpu_list(cores: str) -> set[int]:
+    out: set[int] = set()
+    for part in cores.split(","):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
 
 
 def machine() -> str:
@@ -62,6 +86,13 @@ class Server:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server process now (Linux /proc)."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
 
 
 @dataclass
@@ -93,21 +124,33 @@ class BenchEnv:
         env.update(extra)
         return env
 
-    def start_servers(self, count: int, **extra: str) -> list[Server]:
+    def start_servers(
+        self,
+        count: int,
+        *,
+        cores: str | None = None,
+        prefix: list[str] | None = None,
+        ready_timeout: float = 60,
+        **extra: str,
+    ) -> list[Server]:
+        """`count` more `cinema serve` processes on `cores` (`prefix`: what runs `-m cinema.cli`
+        instead of this Python, e.g. bench.traced)."""
+        started = []
         for _ in range(count):
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             proc = subprocess.Popen(
-                [*PY_SERVE, "--port", str(port)],
+                pinned([*(prefix or [sys.executable]), *SERVE_ARGS, "--port", str(port)], cores),
                 env=self.env(PUBLIC_URL=url, **extra),
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            self.servers.append(Server(url, proc))
-        for s in self.servers:
-            wait_ready(s.url, s.proc, timeout=60, every_s=0.2)
-        return self.servers
+            started.append(Server(url, proc))
+        self.servers += started
+        for s in started:
+            wait_ready(s.url, s.proc, timeout=ready_timeout, every_s=0.2)
+        return started
 
 
 async def _admin(sql: str) -> None:
