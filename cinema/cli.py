@@ -145,9 +145,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=True,
         forwarded_allow_ips=",".join(settings.trusted_proxies),
-        ws_max_size=settings.socketio_max_payload_bytes,
+        **websocket_options(settings),
     )
     return 0
+
+
+def websocket_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves WebSockets (cinema/websocket.py says why): no permessage-deflate,
+    no WebSocket-level ping (Engine.IO pings), frames written once for many sockets."""
+    return {
+        "ws": "cinema.websocket:LeanWebSocketProtocol",
+        "ws_max_size": settings.socketio_max_payload_bytes,
+        "ws_per_message_deflate": False,
+        "ws_ping_interval": None,
+    }
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:

@@ -47,6 +47,8 @@ async def build_context(
 
 
 async def close_context(ctx: Context) -> None:
+    if isinstance(ctx.publisher, SocketPublisher):
+        await ctx.publisher.close()
     await ctx.jobs.close()
     await ctx.redis.aclose()
     await ctx.engine.dispose()

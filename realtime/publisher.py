@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from models.core.redis import Keys
 from realtime.connections import Connections
+from realtime.relay import RoomRelay, relay_redis
 
 
 class SocketPublisher:
@@ -30,6 +31,11 @@ class SocketPublisher:
                 # Write-only manager: not local, so this publishes a disconnect request.
                 await self.emitter.can_disconnect(sid, "/")
 
+    async def close(self) -> None:
+        if isinstance(self.emitter, RoomRelay):
+            await self.emitter.redis.aclose()
 
-def write_only_manager(redis_url: str, keys: Keys) -> Any:
-    return socketio.AsyncRedisManager(redis_url, channel=keys.socketio_channel, write_only=True)
+
+def write_only_manager(redis_url: str, keys: Keys) -> RoomRelay:
+    channel = keys.socketio_channel
+    return RoomRelay(relay_redis(redis_url, channel), channel, write_only=True)

@@ -15,22 +15,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-import socketio
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from socketio.async_manager import AsyncManager
 
 from models.core.context import Context
 from models.core.errors import DomainError, NotFound
 from realtime.registry import SocketCall, events
+from realtime.relay import STALE_EVENT
 
 log = logging.getLogger("cinema.resume")
 
 REPLAY_LIMIT = 200
 MAX_STREAMS = 32
-STALE_EVENT = "sync:stale"
 
 
 class Replayer(Protocol):
@@ -144,48 +142,3 @@ events.emits(
     payload=StaleEvent,
     doc="Live events may have been lost on this server (its pub/sub link dropped): resume now.",
 )
-
-
-class ResyncingRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
-    """python-socketio's Redis manager, plus: after its pub/sub subscription is re-made, every
-    local client is told `sync:stale`, since whatever was published meanwhile is gone.
-
-    It also retries sooner (0.1 s doubling to 5 s, not 1 s to 60 s) and names its Redis
-    connections after the channel (`CLIENT LIST` shows whose they are)."""
-
-    def __init__(self, url: str, channel: str = "socketio", **kwargs: Any) -> None:
-        options = dict(kwargs.pop("redis_options", None) or {})
-        options.setdefault("client_name", f"{channel}-sio")
-        super().__init__(url, channel=channel, redis_options=options, **kwargs)
-
-    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
-        retry_sleep = 0.1
-        subscribed = False
-        first = True
-        while True:
-            try:
-                if not subscribed:
-                    self._redis_connect()
-                    await self.pubsub.subscribe(self.channel)
-                    subscribed = True
-                    retry_sleep = 0.1
-                    if not first:
-                        self.server.start_background_task(self._announce_stale)
-                    first = False
-                async for message in self.pubsub.listen():
-                    yield message
-                subscribed = False  # listen() ended without an error: subscribe again
-            except Exception as exc:
-                log.error(
-                    "socket.io pub/sub link lost, resubscribing in %.1f s",
-                    retry_sleep,
-                    extra={"event": "pubsub_lost", "redis_exception": str(exc)},
-                )
-                subscribed = False
-                await asyncio.sleep(retry_sleep)
-                retry_sleep = min(retry_sleep * 2, 5.0)
-
-    async def _announce_stale(self) -> None:
-        log.warning("pub/sub resubscribed: telling local clients to resume")
-        # The base manager's emit is local only: this must not go through Redis.
-        await AsyncManager.emit(self, STALE_EVENT, {"reason": "pubsub_reconnected"}, namespace="/")

@@ -10,18 +10,18 @@ import time
 import uuid
 from typing import Any
 
-import socketio
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from models.accounts.service import access_principal, sessions_of
 from models.accounts.tables import Role
 from models.core.context import Context
 from models.core.errors import DomainError, RateLimited, Unauthorized
-from models.core.events import Outbox, session_room, user_room
+from models.core.events import Outbox, user_room
 from models.core.settings import Settings
 from realtime.connections import Conn, Connections
+from realtime.engine import Server
 from realtime.registry import EventSpec, Registry, SocketCall, dispatch, error_ack, events
-from realtime.resume import ResyncingRedisManager
+from realtime.relay import RoomRelay, relay_redis
 
 log = logging.getLogger("cinema.socket")
 
@@ -48,10 +48,10 @@ class TokenBucket:
         return (1 - self.tokens) / self.rate
 
 
-def make_server(settings: Settings, redis_url: str, channel: str) -> socketio.AsyncServer:
-    return socketio.AsyncServer(
+def make_server(settings: Settings, redis_url: str, channel: str) -> Server:
+    return Server(
         async_mode="asgi",
-        client_manager=ResyncingRedisManager(redis_url, channel=channel),
+        client_manager=RoomRelay(relay_redis(redis_url, channel), channel),
         cors_allowed_origins=settings.cors_origins,
         transports=["polling", "websocket"] if settings.socketio_polling else ["websocket"],
         max_http_buffer_size=settings.socketio_max_payload_bytes,
@@ -65,9 +65,7 @@ def make_server(settings: Settings, redis_url: str, channel: str) -> socketio.As
 class Realtime:
     """Binds the registry's handlers to a server and keeps connection bookkeeping."""
 
-    def __init__(
-        self, sio: socketio.AsyncServer, ctx: Context, registry: Registry = events
-    ) -> None:
+    def __init__(self, sio: Server, ctx: Context, registry: Registry = events) -> None:
         self.sio = sio
         self.ctx = ctx
         self.registry = registry
@@ -82,6 +80,11 @@ class Realtime:
             sio.on(spec.name, self._bind(spec))
 
     def start(self) -> None:
+        # The relay subscribes at start, not at the first connection as python-socketio would:
+        # other processes tell this one is alive by its subscription (realtime/liveness.py).
+        if not self.sio.manager_initialized:
+            self.sio.manager_initialized = True
+            self.sio.manager.initialize()
         self._task = asyncio.create_task(self._housekeeping())
         for hook in _start_hooks:
             self._hook_tasks.append(asyncio.create_task(hook(self.ctx, self.sio)))
@@ -95,6 +98,7 @@ class Realtime:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.sio.manager.close()
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         client = environ.get("REMOTE_ADDR", "")
@@ -128,8 +132,8 @@ class Realtime:
             sid,
             {"user_id": user_id, "session_id": principal.session_id, "role": principal.role.value},
         )
+        # Sessions are reached through their sockets' ids (Connections), users through a room.
         await self.sio.enter_room(sid, user_room(user_id))
-        await self.sio.enter_room(sid, session_room(principal.session_id))
         conn = Conn(sid, user_id, principal.session_id)
         await self.connections.add(conn)
         for hook in _connect_hooks:

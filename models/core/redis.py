@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import Redis
 
 
-def make_redis(url: str) -> Redis:
-    return Redis.from_url(url, decode_responses=True, health_check_interval=30)
+def make_redis(url: str, **options: Any) -> Redis:
+    """A client for `url`; `options` override the defaults (text replies, a health check of
+    idle connections every 30 s)."""
+    kwargs: dict[str, Any] = {"decode_responses": True, "health_check_interval": 30, **options}
+    return Redis.from_url(url, **kwargs)
 
 
 class Keys:
