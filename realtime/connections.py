@@ -1,8 +1,10 @@
-"""Which sockets belong to which session and user, across every process.
+"""Which sockets belong to which session, user and process, across every process.
 
 Each process heartbeats its own sockets into Redis sorted sets (score = last heartbeat, every
 `socket_heartbeat_s`), so entries of a crashed process age out instead of counting forever:
-a socket older than `Settings.socket_stale_ms` (three heartbeats) is dead."""
+a socket older than `Settings.socket_stale_ms` (three heartbeats) is dead. Each process also
+lists its sockets under its own id, so when it is found dead (realtime/liveness.py) they are
+let go of at once instead of when their heartbeats run out."""
 
 from __future__ import annotations
 
@@ -22,11 +24,16 @@ class Conn:
 
 
 class Connections:
-    def __init__(self, redis: Redis, keys: Keys, *, stale_ms: int) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, stale_ms: int, proc: str = "") -> None:
         self.redis = redis
         self.keys = keys
         self.stale_ms = stale_ms
+        self.proc = proc  # this process's id (realtime/relay.py); "" when only reading
         self.local: dict[str, Conn] = {}
+
+    def process_key(self, proc: str) -> str:
+        """The sockets of one process, as "sid user session" strings."""
+        return self.keys("sio", "proc", proc, "sockets")
 
     def _session_key(self, session_id: str) -> str:
         return self.keys("sio", "session", session_id)
@@ -47,6 +54,9 @@ class Connections:
                 pipe.zadd(key, {conn.sid: stamp})
                 pipe.pexpire(key, self.stale_ms * 2)
             pipe.zadd(self.keys("sio", "users"), {conn.user_id: stamp})
+            if self.proc:
+                pipe.sadd(self.process_key(self.proc), _entry(conn))
+                pipe.pexpire(self.process_key(self.proc), self.stale_ms * 2)
             await pipe.execute()
 
     async def remove(self, sid: str) -> Conn | None:
@@ -55,8 +65,24 @@ class Connections:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.zrem(self._session_key(conn.session_id), sid)
                 pipe.zrem(self._user_key(conn.user_id), sid)
+                if self.proc:
+                    pipe.srem(self.process_key(self.proc), _entry(conn))
                 await pipe.execute()
         return conn
+
+    async def sockets_of(self, proc: str) -> list[Conn]:
+        entries = await self.redis.smembers(self.process_key(proc))
+        return [Conn(*str(e).split(" ", 2)) for e in entries]
+
+    async def forget_process(self, proc: str, conns: list[Conn]) -> None:
+        """A dead process's sockets are gone: out of their users' and sessions' sets now
+        (so counts, reconciliation and session lookups stop seeing them)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for conn in conns:
+                pipe.zrem(self._session_key(conn.session_id), conn.sid)
+                pipe.zrem(self._user_key(conn.user_id), conn.sid)
+            pipe.delete(self.process_key(proc))
+            await pipe.execute()
 
     async def sids_of_session(self, session_id: str) -> list[str]:
         key = self._session_key(session_id)
@@ -72,4 +98,12 @@ class Connections:
                 # Users with a socket somewhere, scored by last sighting: lets a fan-out to
                 # 100k users find the few connected ones without a lookup per user.
                 pipe.zadd(self.keys("sio", "users"), {conn.user_id: stamp})
+            if self.proc and self.local:
+                # Again each time: a process wrongly taken for dead lists its sockets anew.
+                pipe.sadd(self.process_key(self.proc), *(_entry(c) for c in self.local.values()))
+                pipe.pexpire(self.process_key(self.proc), self.stale_ms * 2)
             await pipe.execute()
+
+
+def _entry(conn: Conn) -> str:
+    return f"{conn.sid} {conn.user_id} {conn.session_id}"

@@ -68,6 +68,7 @@ from models.parties.state import (
     TransferHost,
 )
 from realtime.connections import Conn, Connections
+from realtime.liveness import on_process_dead
 from realtime.registry import SocketCall, events
 from realtime.server import on_disconnect, on_heartbeat, on_start
 
@@ -86,6 +87,10 @@ class SioRooms:
         self.users: dict[str, str] = {}  # our sid -> its user, while it is in a party
         # Entering a party and putting a socket back (heal) never interleave for one socket.
         self._locks: dict[str, asyncio.Lock] = {}
+        # The parties this process has sockets in, also in Redis: if the process dies, they
+        # are the ones to reconcile (realtime/liveness.py).
+        self.index_key = process_parties_key(ctx, sio.manager.proc)
+        self._indexed: set[str] = set()
 
     def lock(self, sid: str) -> asyncio.Lock:
         return self._locks.setdefault(sid, asyncio.Lock())
@@ -101,7 +106,11 @@ class SioRooms:
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             pipe.sadd(key, sid)
             pipe.expire(key, TRACK_TTL_S)
+            if party_id not in self._indexed:
+                pipe.sadd(self.index_key, party_id)
+                pipe.expire(self.index_key, TRACK_TTL_S)
             await pipe.execute()
+        self._indexed.add(party_id)
         self.local.setdefault(sid, set()).add(party_id)
         self.users[sid] = user_id
 
@@ -150,13 +159,21 @@ class SioRooms:
             if (user_id := self.users.get(sid)) is not None
             for party_id in parties
         ]
+        current = {party_id for _, party_id, _ in pairs}
+        gone, self._indexed = self._indexed - current, current
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             for sid, party_id, user_id in pairs:
                 pipe.expire(self._key(party_id, user_id), TRACK_TTL_S)
                 pipe.sismember(self._key(party_id, user_id), sid)
+            if gone:
+                pipe.srem(self.index_key, *gone)
+            if current:
+                pipe.sadd(self.index_key, *current)  # again: after being taken for dead
+                pipe.expire(self.index_key, TRACK_TTL_S)
             replies = await pipe.execute()
         healed = 0
-        for (sid, party_id, user_id), present in zip(pairs, replies[1::2], strict=True):
+        present_replies = replies[1 : 2 * len(pairs) : 2]
+        for (sid, party_id, user_id), present in zip(pairs, present_replies, strict=True):
             if present or sid not in alive:
                 continue
             try:
@@ -174,6 +191,10 @@ class SioRooms:
             # Kicked, left, expired or ended while we stalled: not ours to bring back.
             await self.leave_socket(sid, party_id, user_id)
             return False
+
+
+def process_parties_key(ctx: Context, proc: str) -> str:
+    return ctx.keys("sio", "proc", proc, "parties")
 
 
 _ROOMS = Slot[SioRooms]("parties.rooms")
@@ -251,6 +272,23 @@ async def _heartbeat(ctx: Context, sio: Any, connections: Connections) -> None:
     rooms = ctx.local.get(_ROOMS)
     if rooms is not None:
         await rooms.refresh(connections.local)
+
+
+@on_process_dead
+async def _members_of_dead_process(ctx: Context, proc: str, conns: list[Conn]) -> None:
+    """A process died: its members' sockets are out of the heartbeat sets already, so each
+    party it had sockets in disconnects those with no socket left (grace, then handover)."""
+    key = process_parties_key(ctx, proc)
+    party_ids = sorted(str(p) for p in await ctx.redis.smembers(key))
+    freed = await reconcile.reconcile_parties(ctx, party_ids)
+    await ctx.redis.delete(key)
+    log.info(
+        "process %s died: %d party members disconnected in %d parties",
+        proc,
+        freed,
+        len(party_ids),
+        extra={"event": "party_reconcile", "count": freed},
+    )
 
 
 @on_disconnect

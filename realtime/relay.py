@@ -117,6 +117,7 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
         self._wanted: set[str] = set()  # channels we need, whatever the link's state
         self._confirmations: dict[str, deque[asyncio.Future[None]]] = {}
         self._linked = asyncio.Event()
+        self._linked_at = 0.0  # monotonic time the current link came up
         self._task: asyncio.Task[None] | None = None
         self._recent: OrderedDict[str, None] = OrderedDict()  # multi-room message ids seen
         self._pub = "SPUBLISH" if sharded else "PUBLISH"
@@ -166,6 +167,21 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
     @property
     def linked(self) -> bool:
         return self._linked.is_set()
+
+    @property
+    def linked_for_s(self) -> float:
+        """How long the current subscription link has been up (0 when down)."""
+        return time.monotonic() - self._linked_at if self.linked else 0.0
+
+    async def subscribers(self, proc: str) -> int:
+        """How many connections Redis counts on a process's own channel: 0 once the process's
+        kernel closed them (killed, out of memory), still 1 while it only stalls."""
+        channel = self.process_channel(proc)
+        if self.sharded:
+            reply = await self.redis.execute_command("PUBSUB", "SHARDNUMSUB", channel)
+            return int(reply[1])
+        ((_, count),) = await self.redis.pubsub_numsub(channel)
+        return int(count)
 
     # --- emitting ------------------------------------------------------------------------
 
@@ -347,6 +363,7 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
         pubsub = self.redis.pubsub()
         await pubsub.connect()
         self._pubsub = pubsub
+        self._linked_at = time.monotonic()
         self._linked.set()
         channels = sorted(self._wanted)
         for i in range(0, len(channels), 1000):
@@ -378,19 +395,21 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
     async def _read(self) -> None:
         pubsub = self._pubsub
         heard = time.monotonic()
-        pinged = False
+        pinged_at: float | None = None
         while True:
             reply = await pubsub.parse_response(block=False, timeout=KEEPALIVE_S / 2)
             now = time.monotonic()
             if reply is None:
-                quiet = now - heard
-                if quiet > 2 * KEEPALIVE_S:
-                    raise ConnectionError(f"pub/sub link silent for {quiet:.1f} s")
-                if quiet > KEEPALIVE_S and not pinged:
-                    await pubsub.execute_command("PING")
-                    pinged = True
+                # Judged from the ping, not from the last message: after this process itself
+                # stalled, everything is late at once, and the replies are waiting to be read.
+                if pinged_at is None:
+                    if now - heard > KEEPALIVE_S:
+                        await pubsub.execute_command("PING")
+                        pinged_at = now
+                elif now - pinged_at > KEEPALIVE_S:
+                    raise ConnectionError(f"pub/sub link silent for {now - heard:.1f} s")
                 continue
-            heard, pinged = now, False
+            heard, pinged_at = now, None
             kind = reply[0] if isinstance(reply, list) else reply
             if isinstance(kind, bytes):
                 kind = kind.decode()

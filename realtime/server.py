@@ -20,6 +20,7 @@ from models.core.events import Outbox, user_room
 from models.core.settings import Settings
 from realtime.connections import Conn, Connections
 from realtime.engine import Server
+from realtime.liveness import Liveness
 from realtime.registry import EventSpec, Registry, SocketCall, dispatch, error_ack, events
 from realtime.relay import RoomRelay, relay_redis
 
@@ -69,9 +70,14 @@ class Realtime:
         self.sio = sio
         self.ctx = ctx
         self.registry = registry
-        self.connections = Connections(ctx.redis, ctx.keys, stale_ms=ctx.settings.socket_stale_ms)
+        relay: RoomRelay = sio.manager
+        self.connections = Connections(
+            ctx.redis, ctx.keys, stale_ms=ctx.settings.socket_stale_ms, proc=relay.proc
+        )
+        self.liveness = Liveness(ctx, relay, self.connections, on_revived=self._revived)
         self._buckets: dict[str, TokenBucket] = {}
         self._task: asyncio.Task[None] | None = None
+        self._beats: asyncio.Task[None] | None = None
         self._hook_tasks: list[asyncio.Task[None]] = []
         sio.on("connect", self._connect)
         sio.on("disconnect", self._disconnect)
@@ -86,6 +92,7 @@ class Realtime:
             self.sio.manager_initialized = True
             self.sio.manager.initialize()
         self._task = asyncio.create_task(self._housekeeping())
+        self._beats = asyncio.create_task(self.liveness.run())
         for hook in _start_hooks:
             self._hook_tasks.append(asyncio.create_task(hook(self.ctx, self.sio)))
 
@@ -94,10 +101,13 @@ class Realtime:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for own in (self._task, self._beats):
+            if own:
+                own.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await own
+        with contextlib.suppress(Exception):
+            await self.liveness.leave()
         await self.sio.manager.close()
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
@@ -218,11 +228,7 @@ class Realtime:
                 log.exception("socket heartbeat failed")
                 await asyncio.sleep(min(interval, HEARTBEAT_RETRY_S))
                 continue
-            for hook in _heartbeat_hooks:
-                try:
-                    await hook(self.ctx, self.sio, self.connections)
-                except Exception:
-                    log.exception("heartbeat hook failed")
+            await self._after_heartbeat()
             try:
                 for conn in list(self.connections.local.values()):
                     if await store.role_if_alive(conn.session_id) is None:
@@ -230,6 +236,25 @@ class Realtime:
             except Exception:
                 log.exception("socket housekeeping failed")
             await asyncio.sleep(interval)
+
+    async def _after_heartbeat(self) -> None:
+        for hook in _heartbeat_hooks:
+            try:
+                await hook(self.ctx, self.sio, self.connections)
+            except Exception:
+                log.exception("heartbeat hook failed")
+
+    async def _revived(self) -> None:
+        """This process was taken for dead (its Redis connections were cut while it lived):
+        put its sockets, their parties and their presence back now, not at the next
+        heartbeat."""
+        await self.connections.heartbeat()
+        await self._after_heartbeat()
+        for hook in _revived_hooks:
+            try:
+                await hook(self.ctx, self.sio)
+            except Exception:
+                log.exception("revive hook failed")
 
 
 DisconnectHook = Any
@@ -259,6 +284,17 @@ def on_heartbeat(hook: HeartbeatHook) -> HeartbeatHook:
     """Aggregates register what to do right after this process heartbeated its sockets:
     `hook(ctx, sio, connections)` (parties: put members wrongly taken for dead back)."""
     _heartbeat_hooks.append(hook)
+    return hook
+
+
+RevivedHook = Any
+_revived_hooks: list[RevivedHook] = []
+
+
+def on_revived(hook: RevivedHook) -> RevivedHook:
+    """Aggregates register what to put back when this process learns it was taken for dead:
+    `hook(ctx, sio)` (presence: its users online again). Heartbeat hooks run too."""
+    _revived_hooks.append(hook)
     return hook
 
 

@@ -28,9 +28,10 @@ from models.social.messages.schemas import (
 )
 from models.social.policy import Actor
 from realtime.connections import Conn
+from realtime.liveness import on_process_dead
 from realtime.registry import SocketCall, events
 from realtime.resume import replayer
-from realtime.server import on_connect, on_disconnect, on_start
+from realtime.server import on_connect, on_disconnect, on_revived, on_start
 
 # One presence tracker per process (per Context: tests may run several apps in one process).
 _TRACKER = Slot[presence.PresenceTracker]("social.presence_tracker")
@@ -162,3 +163,20 @@ async def _presence_disconnected(ctx: Context, sio: Any, sid: str, conn: Conn | 
     tracker = ctx.local.get(_TRACKER)
     if tracker is not None and conn is not None:
         await tracker.disconnected(uuid.UUID(conn.user_id), sid)
+
+
+@on_process_dead
+async def _presence_of_dead_process(ctx: Context, proc: str, conns: list[Conn]) -> None:
+    await presence.drop_sockets(
+        ctx.redis,
+        ctx.keys,
+        [(uuid.UUID(c.user_id), c.sid) for c in conns],
+        grace_ms=ctx.settings.presence_grace_ms,
+    )
+
+
+@on_revived
+async def _presence_back(ctx: Context, sio: Any) -> None:
+    tracker = ctx.local.get(_TRACKER)
+    if tracker is not None:
+        await tracker.reassert()

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     # Every process refreshes its sockets in Redis this often; a socket unrefreshed for three
     # heartbeats belongs to a process that died (its close was never seen).
     socket_heartbeat_s: float = Field(default=30.0, gt=0)
+    # Each web process also says it is alive every `process_beat_s`. One silent for
+    # `process_dead_after_s` whose Redis connections are gone too (its kernel closed them: it
+    # was killed or ran out of memory) is dead, and its sockets are let go at once. One that
+    # is silent but still connected only stalls (a GC pause, a slow disk, SIGSTOP): it keeps
+    # its sockets until the three socket heartbeats above run out.
+    process_beat_s: float = Field(default=1.0, gt=0)
+    process_dead_after_s: float = Field(default=3.0, gt=0)
     # Proxies whose X-Forwarded-For we believe when keying rate limits on client IP.
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1"])
 

@@ -100,6 +100,18 @@ async def do_reconcile(ctx: Context) -> int:
         after = party_ids[-1]
 
 
+async def reconcile_parties(ctx: Context, party_ids: list[str]) -> int:
+    """`do_reconcile` for these parties only (those a process found dead had sockets in):
+    every member whose sockets in the party all died gets their Disconnect; returns how many."""
+    disconnected = 0
+    for party_id in party_ids:
+        try:
+            disconnected += await _reconcile_party(ctx, party_id)
+        except Exception:
+            log.exception("party %s: reconciling members failed", party_id)
+    return disconnected
+
+
 async def _reconcile_party(ctx: Context, party_id: str) -> int:
     live = service.runtime(ctx).live
     state = await live.load(party_id)

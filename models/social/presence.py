@@ -123,6 +123,18 @@ async def connected_devices(redis: Redis, keys: Keys, user_id: uuid.UUID) -> int
     return int(await redis.zcount(_Keys(keys).conns(user_id), now_ms(), "+inf"))
 
 
+async def drop_sockets(
+    redis: Redis, keys: Keys, sockets: Iterable[tuple[uuid.UUID, str]], *, grace_ms: int
+) -> None:
+    """Sockets of a process that died, as if each had disconnected: a user with no socket
+    left goes offline after the grace (whichever process sweeps first announces it)."""
+    k = _Keys(keys)
+    script = redis.register_script(_DISCONNECT)
+    due = now_ms() + grace_ms
+    for user_id, sid in sockets:
+        await script(keys=[k.conns(user_id), k.pending], args=[sid, due, str(user_id)])
+
+
 class PresenceTracker:
     """One per server process: records its sockets and runs the refresh/sweep loop."""
 
@@ -173,6 +185,12 @@ class PresenceTracker:
             keys=[self._k.conns(user_id), self._k.pending],
             args=[sid, t + self.grace_ms, str(user_id)],
         )
+
+    async def reassert(self) -> None:
+        """Record every local socket again (this process was taken for dead and its sockets
+        dropped); users who went offline meanwhile come back online."""
+        for sid, user_id in list(self._local.items()):
+            await self.connected(user_id, sid)
 
     async def sweep(self) -> None:
         """Turn offline every user whose check is due (any process may do it; one wins)."""
