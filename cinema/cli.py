@@ -151,10 +151,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def websocket_options(settings: Settings) -> dict[str, Any]:
-    """How uvicorn serves WebSockets (cinema/websocket.py says why): no permessage-deflate,
+    """How uvicorn serves WebSockets (realtime/websocket.py says why): no permessage-deflate,
     no WebSocket-level ping (Engine.IO pings), frames written once for many sockets."""
     return {
-        "ws": "cinema.websocket:LeanWebSocketProtocol",
+        "ws": "realtime.websocket:LeanWebSocketProtocol",
         "ws_max_size": settings.socketio_max_payload_bytes,
         "ws_per_message_deflate": False,
         "ws_ping_interval": None,

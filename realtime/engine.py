@@ -3,7 +3,7 @@
 python-engineio gives every WebSocket a send queue, a writer task, a reader task per message
 wait (`wait_for`) and a sleeping task per ping: five tasks and three queues per idle socket,
 and every message to every socket goes through a queue and a task switch. Here a WebSocket
-socket writes straight to its transport (in order, never waiting: cinema/websocket.py cuts
+socket writes straight to its transport (in order, never waiting: realtime/websocket.py cuts
 off a peer that stops reading), reads in the connection's own task, and pings from a timer.
 Messages to a room are encoded and framed once (`frame_message`) and the same bytes go to
 every local member (`LeanSocket.send_frame`).
@@ -23,7 +23,7 @@ import socketio
 from engineio import exceptions, packet
 from engineio.async_socket import AsyncSocket
 
-from cinema.websocket import FRAMES_EXTENSION, text_frame
+from realtime.websocket import FRAMES_EXTENSION, text_frame
 
 
 def frame_message(data: str) -> bytes:
@@ -60,7 +60,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         self.closing = False
         self.closed = False
         self.session: dict[str, Any] = {}
-        self._write = write  # cinema.websocket.LeanWebSocketProtocol.write_frame
+        self._write = write  # realtime.websocket.LeanWebSocketProtocol.write_frame
         self._pending: list[bytes] | None = []  # frames sent before the WebSocket is open
         self._ws: Any = None
         self._ping_timer: asyncio.TimerHandle | None = None

@@ -100,7 +100,7 @@ class _Flag:
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
-    """`uvicorn --ws cinema.websocket:LeanWebSocketProtocol` (what `cinema serve` runs)."""
+    """`uvicorn --ws realtime.websocket:LeanWebSocketProtocol` (what `cinema serve` runs)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
