@@ -46,6 +46,7 @@ def default_servers(settings: Settings, database_url: str) -> Iterator[Servers]:
             s.stop()
 
 
+@pytest.mark.slow
 async def test_a_stalled_process_keeps_its_members_and_a_killed_one_loses_them_within_10s(
     default_servers: Servers, members: Members, title_id: int, ctx: Context, client: Any
 ) -> None:

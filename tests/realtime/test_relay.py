@@ -8,14 +8,17 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from models.core.context import Context
 from tests.conftest import LiveServer
-from tests.factories import make_account
+from tests.factories import make_account, make_title
 from tests.notifications.helpers import eventually
-from tests.parties.conftest import make_title, ok
+from tests.parties.conftest import ok
 from tests.realtime_client import connected
 from tests.social.helpers import befriend
+
+pytestmark = pytest.mark.slow
 
 
 async def _subscribers(ctx: Context, room: str) -> int:
@@ -29,7 +32,7 @@ async def test_a_process_hears_only_the_rooms_it_has_members_in(
 ) -> None:
     a, b = two_servers
     host, guest, late = [await make_account(ctx, client) for _ in range(3)]
-    title_id = await make_title(ctx)
+    title_id = (await make_title(ctx)).id
     async with connected(a.url, host.access_token) as h, connected(a.url, guest.access_token) as g:
         created = await ok(h, "party:create", {"title_id": title_id})
         party, code = created["party_id"], created["invite_code"]
