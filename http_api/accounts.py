@@ -253,6 +253,6 @@ def _uuid(raw: str) -> uuid.UUID:
 def _page(title: str, message: str) -> str:
     return (
         f"<!doctype html><meta charset=utf-8><title>{escape(title)}</title>"
-        "<body style='font-family:sans-serif;max-width:32em;margin:4em auto'>"
-        f"<h1>{escape(title)}</h1><p>{escape(message)}</p>"
+        "<link rel=stylesheet href=/static/pages.css>"
+        f"<body><h1>{escape(title)}</h1><p>{escape(message)}</p>"
     )

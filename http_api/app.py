@@ -30,6 +30,7 @@ from http_api.middleware import RequestLogMiddleware
 from http_api.openapi import build_openapi
 from http_api.routing import Api, JSONResponse
 from http_api.routing import routes as api_routes
+from http_api.security_headers import SecurityHeadersMiddleware
 from models.core.errors import DomainError, Unavailable, from_backend
 from models.core.settings import Settings
 
@@ -122,6 +123,7 @@ def create_http_app(
         routes=routes,
         middleware=[
             Middleware(RequestLogMiddleware),
+            Middleware(SecurityHeadersMiddleware, settings=settings),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,

@@ -54,7 +54,7 @@ _DOCS = """<!doctype html>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
 <body><div id="ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script>
+<script src="/static/docs.js"></script>
 </body></html>"""
 
 
@@ -101,5 +101,8 @@ def routes() -> list[Route | Mount]:
         Route(links.RESET_PATH, reset_page),
         Route(links.UNDO_EMAIL_PATH, email_undo_page),
         _asset("email-undo.js", "text/javascript"),
+        _asset("reset-password.js", "text/javascript"),
+        _asset("docs.js", "text/javascript"),
+        _asset("party-demo.js", "text/javascript"),
         _asset("pages.css", "text/css"),
     ]

@@ -131,7 +131,8 @@ class Browser:
         while True:
             reply = json.loads(await self.ws.recv())
             if reply.get("id") == self.next_id:
-                value = reply["result"]["result"].get("value")
+                # No result while the page navigates (its context is gone): not there yet.
+                value = reply.get("result", {}).get("result", {}).get("value")
                 return json.loads(value) if value else {}
 
 
