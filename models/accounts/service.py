@@ -319,6 +319,9 @@ async def do_login(
     ok = await passwords.verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
+    if passwords.needs_rehash(user.password_hash):
+        # The one moment we hold the password: raise its hash to today's parameters.
+        user.password_hash = await passwords.hash_password(password)
     session_id, refresh_jti = tokens.new_id(), tokens.new_id()
     created = await sessions_of(ctx).create(
         session_id=session_id,
