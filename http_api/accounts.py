@@ -51,13 +51,17 @@ class ConfirmQuery(BaseModel):
 
 
 @api.post(
-    "/auth/register", body=RegisterIn, response=UserOut, status=201, auth="none", errors=(409, 429)
+    "/auth/register", body=RegisterIn, response=Accepted, status=202, auth="none", errors=(409, 429)
 )
-async def register(call: Call) -> UserOut:
-    """Create an account; a confirmation link is emailed."""
+async def register(call: Call) -> Accepted:
+    """Create an account; a confirmation link is emailed.
+
+    The answer is the same whether or not the email already has an account (its owner is
+    mailed instead), so it tells nobody who is registered. A taken username is 409.
+    """
     async with call.transaction() as session:
-        user = await service.do_register(call.ctx, session, call.outbox, data=call.body, ip=call.ip)
-    return user_out(user)
+        await service.do_register(call.ctx, session, call.outbox, data=call.body, ip=call.ip)
+    return Accepted(message=service.REGISTERED)
 
 
 @api.post("/auth/token", form=TokenForm, response=TokenOut, auth="none", errors=(401, 429))

@@ -43,6 +43,7 @@ RECOVERY_PER_ACCOUNT_IP = Limit("recovery_acct_ip", 3, 3600)
 # for an hour, so the owner already holds a working one; more would only flood them.
 RESET_MAILS_PER_ACCOUNT = Limit("reset_mail_acct", 5, 3600)
 CONFIRM_MAILS_PER_USER = Limit("confirm_mail_user", 3, 3600)
+TAKEN_NOTICES_PER_ADDRESS = Limit("taken_notice_addr", 3, 3600)
 # The current password asked again by a signed-in user (email change): a stolen access token
 # must not become a fast password oracle.
 REAUTH_PER_USER = Limit("reauth_user", 10, 900)
@@ -189,11 +190,32 @@ async def _send_confirmation(
     )
 
 
-async def _email_taken(session: AsyncSession, email: str, *, by_other_than: uuid.UUID) -> bool:
-    found = await session.scalar(
-        select(User.id).where(func.lower(User.email) == email.lower(), User.id != by_other_than)
+async def _email_taken(
+    session: AsyncSession, email: str, *, by_other_than: uuid.UUID | None = None
+) -> bool:
+    query = select(User.id).where(func.lower(User.email) == email.lower())
+    if by_other_than is not None:
+        query = query.where(User.id != by_other_than)
+    return await session.scalar(query) is not None
+
+
+async def _tell_owner_address_taken(ctx: Context, outbox: Outbox, address: str) -> None:
+    """Someone tried to register, or to move their account, to an address that has an account:
+    its owner is told (a few times an hour at most), the requester learns nothing."""
+    try:
+        await _limiter(ctx).hit(TAKEN_NOTICES_PER_ADDRESS, address.lower())
+    except RateLimited:
+        return
+    outbox.enqueue(
+        Job.send_email,
+        to=address,
+        subject="Your address is already registered",
+        text=(
+            "Hello,\n\nsomeone asked to use this address for an account here. It already has "
+            "one, so nothing changed. If it was you: sign in, or reset your password at "
+            f"{links.forgot_page(ctx.settings)}. If it was not, ignore this mail.\n"
+        ),
     )
-    return found is not None
 
 
 async def _mail_new_address(
@@ -203,16 +225,7 @@ async def _mail_new_address(
     its owner is told instead (the answer to the requester is the same either way)."""
     await _void_tokens(session, user_id=user.id, purposes=(TokenPurpose.change_email,))
     if await _email_taken(session, address, by_other_than=user.id):
-        outbox.enqueue(
-            Job.send_email,
-            to=address,
-            subject="Your address is already registered",
-            text=(
-                "Hello,\n\nsomeone asked to use this address for another account. It is "
-                "already registered here, so nothing changed. If you forgot your password, "
-                f"reset it at {links.forgot_page(ctx.settings)}.\n"
-            ),
-        )
+        await _tell_owner_address_taken(ctx, outbox, address)
         return
     raw = await _new_account_token(
         session,
@@ -234,25 +247,39 @@ async def _mail_new_address(
     )
 
 
+REGISTERED = (
+    "Check your mail: we sent a link to confirm your address. If the address already has an "
+    "account here, the mail says so instead."
+)
+
+
 async def do_register(
     ctx: Context, session: AsyncSession, outbox: Outbox, *, data: RegisterIn, ip: str
-) -> User:
+) -> None:
+    """Create the account and mail a confirmation link, or, when the address already has an
+    account, mail its owner instead: the answer (and its cost, a password hash) is the same,
+    so registration does not tell who has an account. Usernames are public: a taken one is
+    409 `username_taken`."""
     await _limiter(ctx).hit(REGISTER_PER_IP, client_bucket(ip))
     passwords.check_password(data.password, email=data.email, username=data.username)
-    await _ensure_free(session, email=data.email, username=data.username, exclude=None)
+    await _ensure_free(session, email=None, username=data.username, exclude=None)
+    password_hash = await passwords.hash_password(data.password)
+    if await _email_taken(session, data.email):
+        await _tell_owner_address_taken(ctx, outbox, data.email)
+        return
     user = User(
-        email=data.email,
-        username=data.username,
-        password_hash=await passwords.hash_password(data.password),
-        role=Role.user,
+        email=data.email, username=data.username, password_hash=password_hash, role=Role.user
     )
-    session.add(user)
     try:
-        await session.flush()
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
     except IntegrityError as exc:  # a concurrent registration won the race
-        raise Conflict("This email or username is already registered", code="email_taken") from exc
+        if "uq_users_username_lower" in str(exc):
+            raise Conflict("This username is taken", code="username_taken") from exc
+        await _tell_owner_address_taken(ctx, outbox, data.email)
+        return
     await _send_confirmation(ctx, session, outbox, user)
-    return user
 
 
 async def do_create_user(

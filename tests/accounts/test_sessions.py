@@ -221,4 +221,5 @@ async def test_concurrent_registrations_of_one_email(client: httpx.AsyncClient) 
         return r.status_code
 
     codes = await asyncio.gather(*(attempt(i) for i in range(5)))
-    assert sorted(codes) == [201, 409, 409, 409, 409]
+    # One account is made; the others answer alike (tests/security/test_registration.py).
+    assert codes == [202] * 5

@@ -41,7 +41,7 @@ async def test_server_rides_out_postgres_and_redis_restarts(
                 "/api/v1/auth/register",
                 json={"email": f"{name}@example.com", "username": name, "password": "a long pass"},
             )
-            assert r.status_code == 201, r.text
+            assert r.status_code == 202, r.text
             r = await api.post(
                 "/api/v1/auth/token",
                 data={"username": name, "password": "a long pass", "grant_type": "password"},
