@@ -208,7 +208,7 @@ async def update_me(call: Call) -> UserOut:
         return user_out(user)
 
 
-@api.post("/me/password", body=PasswordChangeIn, status=204, errors=(403,))
+@api.post("/me/password", body=PasswordChangeIn, status=204, errors=(403, 429))
 async def change_password(call: Call) -> None:
     """Change my password (needs the current one); my other sessions end."""
     async with call.transaction() as session:

@@ -44,8 +44,8 @@ RECOVERY_PER_ACCOUNT_IP = Limit("recovery_acct_ip", 3, 3600)
 RESET_MAILS_PER_ACCOUNT = Limit("reset_mail_acct", 5, 3600)
 CONFIRM_MAILS_PER_USER = Limit("confirm_mail_user", 3, 3600)
 TAKEN_NOTICES_PER_ADDRESS = Limit("taken_notice_addr", 3, 3600)
-# The current password asked again by a signed-in user (email change): a stolen access token
-# must not become a fast password oracle.
+# The current password asked again by a signed-in user (email or password change): a stolen
+# access token must not become a fast password oracle.
 REAUTH_PER_USER = Limit("reauth_user", 10, 900)
 
 BAD_CREDENTIALS = "Incorrect username or password"
@@ -642,7 +642,7 @@ async def _check_current_password(ctx: Context, user: User, password: str | None
     """A sensitive change asks for the password again: an access token alone is not enough."""
     if not password:
         raise Forbidden(
-            "Changing the email needs your current password (current_password)",
+            "This change needs your current password (current_password)",
             code="password_required",
         )
     await _limiter(ctx).hit(REAUTH_PER_USER, str(user.id))
@@ -692,8 +692,7 @@ async def do_change_password(
     new_password: str,
 ) -> None:
     user = await access_user(session, principal=principal)
-    if not await passwords.verify_password(user.password_hash, current_password):
-        raise Forbidden("Current password is incorrect", code="invalid_credentials")
+    await _check_current_password(ctx, user, current_password)
     passwords.check_password(new_password, email=user.email, username=user.username)
     user.password_hash = await passwords.hash_password(new_password)
     user.password_changed_at = now()

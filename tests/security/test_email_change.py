@@ -213,3 +213,30 @@ async def test_password_change_needs_the_current_one_and_is_told(
     assert r.status_code == 204
     notice = await mailbox.wait_for(acct.user.email, subject="password was changed")
     assert "reset" in body_of(notice).lower()
+
+
+async def test_guessing_the_current_password_with_a_stolen_token_is_limited(
+    ctx: Context, client: httpx.AsyncClient
+) -> None:
+    """Both changes that ask for the current password share a per-user limit, so a stolen
+    access token does not become an unlimited password oracle."""
+    acct = await make_account(ctx, client)
+    for i in range(10):
+        r = await client.post(
+            "/api/v1/me/password",
+            json={"current_password": f"guess number {i}", "new_password": "a brand new one!"},
+            headers=acct.headers,
+        )
+        assert r.status_code == 403, r.text
+    r = await client.post(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new one!"},
+        headers=acct.headers,
+    )
+    assert r.status_code == 429 and r.headers["retry-after"], r.text
+    r = await client.patch(
+        "/api/v1/me",
+        json={"email": _address("x"), "current_password": PASSWORD},
+        headers=acct.headers,
+    )
+    assert r.status_code == 429 and r.headers["retry-after"], r.text
