@@ -8,6 +8,7 @@ import time
 import uuid
 
 import httpx
+import pytest
 import websockets
 
 from cinema.logsetup import redact
@@ -16,6 +17,7 @@ from models.media import signing
 from tests.conftest import LiveServer
 
 
+@pytest.mark.slow  # a real server process: its app.log is what we read
 async def test_logs_keep_no_media_grant_or_token(
     settings: Settings, live_server: LiveServer
 ) -> None:

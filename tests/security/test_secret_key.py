@@ -44,6 +44,7 @@ def test_the_development_secret_still_serves_a_laptop() -> None:
     assert Settings(secret_key=real, host="0.0.0.0", env="production").secret == real.encode()
 
 
+@pytest.mark.slow  # starts `cinema serve` (which refuses to run)
 def test_cinema_serve_on_all_interfaces_refuses_the_development_secret(
     settings: Settings,
 ) -> None:
