@@ -20,6 +20,7 @@ from http_api import (
     media,
     notifications,
     parties,
+    recommendations,
     social_friends,
     social_lists,
     social_messages,
@@ -49,6 +50,7 @@ API_GROUPS: list[Api] = [
     social_messages.api,
     social_lists.api,
     social_reviews.api,
+    recommendations.api,
 ]
 
 _HTTP_CODES = {

@@ -6,6 +6,7 @@ from jobs.backoff import CRON_TRIES, done, retrying
 from jobs.registry import JobContext, app, cron
 from models.core import clock
 from models.core.jobs import Job
+from models.recommendations.similarity import compute_similar_titles as _similar
 from models.scheduled import cleanup as housekeeping
 from models.scheduled import collections, ratings, releases
 
@@ -52,3 +53,15 @@ async def reconcile_ratings(ctx: JobContext) -> dict[str, int]:
 # Hourly: a title added later in the day still goes out the same day; once per user anyway.
 cron(notify_new_releases, minute={7}, max_tries=CRON_TRIES)
 cron(reconcile_ratings, hour={4}, minute={23}, max_tries=CRON_TRIES)
+
+
+async def compute_similar_titles(ctx: JobContext) -> dict[str, float]:
+    """Rebuild title-to-title similarity (more like this, personal rows): hourly, so a
+    rating, like or viewing counts within the hour."""
+    report = await retrying(ctx, Job.compute_similar_titles, lambda: _similar(app(ctx).engine))
+    counts = {"titles": report.titles, "pairs": report.pairs, "seconds": report.seconds}
+    done(Job.compute_similar_titles, **counts)
+    return counts
+
+
+cron(compute_similar_titles, minute={41}, max_tries=CRON_TRIES, timeout=1800)

@@ -75,9 +75,15 @@ def _simple(value: str) -> ColumnElement[Any]:
     return func.to_tsquery(literal_column("'simple'::regconfig"), value)
 
 
+def visible_titles() -> list[ColumnElement[bool]]:
+    """What every catalog read may show (lists, search, facets, recommendations): the one
+    place a viewer's limits (family controls: a maturity ceiling) are to be added."""
+    return []
+
+
 def filters(q: schemas.TitleQuery | schemas.FacetQuery) -> list[ColumnElement[bool]]:
     """The WHERE clauses of a browse query; each is served by an index."""
-    out: list[ColumnElement[bool]] = []
+    out: list[ColumnElement[bool]] = visible_titles()
     if q.kind is not None:
         out.append(Title.kind == q.kind)
     for slug in q.genre:

@@ -18,6 +18,7 @@ class Job(StrEnum):
     transcode_media = "transcode_media"
     # on a schedule (cron)
     cleanup = "cleanup"
+    compute_similar_titles = "compute_similar_titles"
     notify_new_releases = "notify_new_releases"
     prune_orphaned_media = "prune_orphaned_media"
     reconcile_parties = "reconcile_parties"
