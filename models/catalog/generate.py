@@ -458,6 +458,7 @@ async def generate_catalog(
         )
         country_codes = ["US", "GB", "FR", "DE", "JP", "KR", "IN", "IT", "ES", "CA", "BR", "MX"]
         country_codes += rng.sample([c for c, _ in countries], 20)
+        country_codes = list(dict.fromkeys(country_codes))  # a sampled one may be listed
 
         t0 = await _reserve_ids(conn, "titles")
         p0 = await _reserve_ids(conn, "people")
