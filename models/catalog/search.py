@@ -66,7 +66,7 @@ _NUMBER_WORDS = (
 _ROMAN = "i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx".split()
 EQUIVALENTS: dict[str, tuple[str, ...]] = {}
 for _n in range(2, 21):
-    _forms = tuple(f for f in (str(_n), _ROMAN[_n - 1], _NUMBER_WORDS[_n - 1]) if len(f) > 1)
+    _forms = (str(_n), *(f for f in (_ROMAN[_n - 1], _NUMBER_WORDS[_n - 1]) if len(f) > 1))
     for _f in _forms:
         EQUIVALENTS[_f] = tuple(x for x in _forms if x != _f)
 
@@ -357,13 +357,14 @@ class Word:
     @property
     def searchable(self) -> bool:
         # "star w": a one-letter prefix matches half the dictionary; the ranking's
-        # title-prefix tier still puts "Star Wars" first.
-        return not (self.last and len(self.typed) < 2)
+        # title-prefix tier still puts "Star Wars" first. A number is a word ("rocky 2").
+        return not (self.last and len(self.typed) < 2 and self.typed not in EQUIVALENTS)
 
 
 def _terms(word: Word, weight: str) -> str:
     w = f":{weight}" if weight else ""
-    first = f"'{word.typed}':*{weight}" if word.last else f"'{word.typed}'{w}"
+    prefix = word.last and len(word.typed) > 1  # a lone digit is a number, not a prefix
+    first = f"'{word.typed}':*{weight}" if prefix else f"'{word.typed}'{w}"
     return " | ".join([first] + [f"'{a}'{w}" for a in word.alternatives])
 
 
@@ -435,7 +436,13 @@ async def parse_query(db: AsyncSession | AsyncConnection, q: str) -> ParsedQuery
     titles = int(every[0].titles or 0) if every else 0
     rows = [r for r in every if r.tok]
     known = [bool(r.exact) or bool(r.last and r.ndoc) for r in rows]
-    fixes = [corrections(r.tok, bool(r.exact), r.near) for r in rows]
+    # A lone word the dictionary has ("river") is searched as typed: its neighbours would
+    # only add titles after the exact ones (at the cost of visiting them all); with other
+    # words beside it, a neighbour may be the word meant ("the park river").
+    fixes = [
+        [] if r.exact and len(rows) == 1 else corrections(r.tok, bool(r.exact), r.near)
+        for r in rows
+    ]
     lost = [r.tok for r, k, f in zip(rows, known, fixes, strict=True) if not (k or f)]
     guessed: dict[str, list[tuple[str, int, float]]] = {}
     if lost:
@@ -465,7 +472,9 @@ async def parse_query(db: AsyncSession | AsyncConnection, q: str) -> ParsedQuery
                 joined_count=int(r.joined),
             )
         )
-    return parsed(normalized, words, titles, " ".join(corrected), " ".join(meant))
+    # Words past MAX_WORDS are not searched but still tell titles apart ("... part 2").
+    tail = normalized.split()[len(rows) :]
+    return parsed(normalized, words, titles, " ".join(corrected + tail), " ".join(meant + tail))
 
 
 def parsed(

@@ -9,8 +9,8 @@ pairs:
 - the people: titles sharing a director, writer or lead (the first PEOPLE_POSITIONS
   credits), leaving out people with more than PEOPLE_MAX_TITLES titles (a prolific
   extra says little), each shared person weighing 1 / log2(1 + their titles);
-- the shelf: the most popular titles with the same set of genres (BUCKET of them), so a
-  title nobody watched and nobody known made still has neighbours.
+- the shelf: the most popular titles of each of its genres in its decade (BUCKET of
+  each), so a title nobody watched and nobody known made still has neighbours.
 Each candidate is then scored on content too: genres and tags (Jaccard, on 64-bit masks),
 people,
 era (years apart) and a little popularity, and the score is AUDIENCE_WEIGHT of the audience
@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-SIMILAR = 20
+SIMILAR = 30
 POSITIVES_PER_USER = 200
 AUDIENCE_MIN = 2
 SHRINK = 5.0
 PEOPLE_POSITIONS = 4
 PEOPLE_MAX_TITLES = 60
-BUCKET = 20
+BUCKET = 12
 AUDIENCE_WEIGHT = 0.6
 
 
@@ -102,13 +102,15 @@ _STEPS = (
     """,
     f"""
     CREATE TEMP TABLE sim_shelf ON COMMIT DROP AS
-    WITH ranked AS (
-        SELECT id, genres, row_number() OVER (
-            PARTITION BY genres ORDER BY popularity DESC, id) AS n
-        FROM sim_feat WHERE genres <> 0
+    WITH shelf AS (
+        SELECT g.title_id AS id, g.genre_id, coalesce(f.year / 10, -1) AS decade,
+               row_number() OVER (PARTITION BY g.genre_id, coalesce(f.year / 10, -1)
+                                  ORDER BY f.popularity DESC, g.title_id) AS n
+        FROM title_genres g JOIN sim_feat f ON f.id = g.title_id
     )
-    SELECT a.id AS a, b.id AS b FROM sim_feat a
-    JOIN ranked b ON b.genres = a.genres AND b.n <= {BUCKET + 1} AND b.id <> a.id
+    SELECT DISTINCT a.id AS a, b.id AS b FROM shelf a
+    JOIN shelf b ON b.genre_id = a.genre_id AND b.decade = a.decade
+        AND b.n <= {BUCKET} AND b.id <> a.id
     """,
     f"""
     CREATE TEMP TABLE sim_scored ON COMMIT DROP AS

@@ -44,7 +44,7 @@ async def world(ctx: Context, app: Any) -> dict[str, Any]:
         ("good", "western", 1966, 900.0),
         ("few", "western", 1965, 800.0),
         ("fistful", "western", 1964, 700.0),
-        ("rio", "western", 1959, 650.0),
+        ("rio", "western", 1961, 650.0),
         ("dune", "space", 1984, 300.0),
         ("solaris", "space", 1972, 200.0),
         ("popular", "space", 2019, 5000.0),
