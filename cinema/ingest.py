@@ -17,7 +17,7 @@ from models.core.db import transaction
 from models.core.errors import InvalidInput, NotFound
 from models.core.events import Outbox
 from models.core.settings import Settings
-from models.media import service
+from models.media import publish, service
 from models.media.storage import safe_name
 from models.media.tables import MediaAsset, MediaStatus
 
@@ -86,7 +86,7 @@ async def ingest_media(settings: Settings, *, target: str, file: Path, inline: b
         token = asset.job_token
         print(f"queued: asset {asset.id} from {file.name} ({size} bytes)", flush=True)
         if inline:
-            outcome = await service.run_transcode(ctx, asset_id=asset.id, token=token)
+            outcome = await publish.run_transcode(ctx, asset_id=asset.id, token=token)
             print(outcome, flush=True)
         else:
             await ctx.flush(outbox)

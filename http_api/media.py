@@ -6,15 +6,27 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from starlette.responses import FileResponse, Response
 
-from http_api.routing import Api, Call
+from http_api.routing import Api, Call, Handler
 from models.core import clock
 from models.core.errors import DomainError, Forbidden, Gone, InvalidInput, NotFound, parse_id
-from models.media import history, service, signing
+from models.media import (
+    history,
+    playback,
+    preferences,
+    segments,
+    service,
+    signing,
+    tracks,
+)
+from models.media.ffmpeg import find_ffmpeg
 from models.media.schemas import (
+    ConfirmIn,
     ContinueOut,
     HistoryEntryOut,
     HistoryPage,
@@ -22,12 +34,23 @@ from models.media.schemas import (
     MediaAssetOut,
     NextEpisodeOut,
     PlaybackOut,
+    PreferencesIn,
+    PreferencesOut,
     ProgressIn,
     RegisterSourceIn,
     ResumeOut,
+    SegmentIn,
+    SegmentOut,
+    SegmentsOut,
+    TitleChoiceIn,
+    TitleChoiceOut,
+    TrackOut,
+    TrackPatch,
+    TrackQuery,
     UploadQuery,
 )
 from models.media.storage import BadImportPath, TooLarge, safe_name
+from models.media.tables import TrackType
 
 api = Api(tags=["media"])
 # The media files sit outside /api/v1: /media/<token>/<asset>/<revision>/<file>.
@@ -205,19 +228,270 @@ async def _asset(call: Call) -> MediaAssetOut:
     call.require_role("editor")
     target = await _target(call)
     async with call.transaction() as session:
-        return service.asset_out(await service.access_asset(session, target=target))
+        asset = await service.access_asset(session, target=target)
+        rows = await tracks.list_tracks(session, asset_id=asset.id)
+        published = tracks.published_ids(asset)
+        return service.asset_out(asset, [tracks.track_out(r, published) for r in rows])
 
 
 @api.get("/titles/{title_id}/media", response=MediaAssetOut, errors=(403, 404))
 async def title_media(call: Call) -> MediaAssetOut:
-    """A film's media: transcode status, progress, error, renditions."""
+    """A film's media: transcode status, progress, error, renditions, tracks."""
     return await _asset(call)
 
 
 @api.get("/episodes/{episode_id}/media", response=MediaAssetOut, errors=(403, 404))
 async def episode_media(call: Call) -> MediaAssetOut:
-    """An episode's media: transcode status, progress, error, renditions."""
+    """An episode's media: transcode status, progress, error, renditions, tracks."""
     return await _asset(call)
+
+
+# --- tracks and segments (editors), for films and episodes alike -------------------------
+
+
+def _item_route(method: str, suffix: str, **kw: Any) -> Callable[[Handler], Handler]:
+    """Declare `handler` under /titles/{title_id}/media/… and /episodes/{episode_id}/media/…
+    (two operations in the OpenAPI document, one rule)."""
+
+    def register(handler: Handler) -> Handler:
+        for prefix, param, item in (
+            ("titles", "title_id", "film"),
+            ("episodes", "episode_id", "episode"),
+        ):
+
+            async def endpoint(call: Call, _h: Handler = handler) -> Any:
+                return await _h(call)
+
+            endpoint.__name__ = f"{handler.__name__}_{item}"
+            article = "an episode" if item == "episode" else "a film"
+            endpoint.__doc__ = (handler.__doc__ or "").replace("ITEM", article)
+            api.route(method, f"/{prefix}/{{{param}}}/media/{suffix}", **kw)(endpoint)
+        return handler
+
+    return register
+
+
+async def _read_body(call: Call, limit: int) -> bytes:
+    """The raw request body, refused past `limit` bytes while it streams in."""
+    data = bytearray()
+    async for chunk in call.request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise DomainError(
+                f"The upload is larger than {limit} bytes", code="payload_too_large", status=413
+            )
+    if not data:
+        raise InvalidInput("The upload is empty", code="empty_upload")
+    return bytes(data)
+
+
+@_item_route(
+    "PUT", "audio", query=TrackQuery, response=TrackOut, status=202, errors=(403, 404, 413)
+)
+async def add_audio(call: Call) -> TrackOut:
+    """Add a dub or another audio track to ITEM: the audio file as the raw request body.
+
+    Streamed to disk; it must be about as long as the video (`fit=true` pads or cuts it).
+    Nothing is re-encoded but this audio: a new revision with it is published when the
+    compose job is done (`status` goes from pending to published in `GET …/media`).
+    """
+    user = call.require_role("editor")
+    target = await _target(call)
+    q: TrackQuery = call.query
+    async with call.transaction() as session:
+        asset = await service.access_asset(session, target=target)
+        asset_id, video_ms = asset.id, asset.duration_ms
+    media = service.store(call.ctx)
+    dest = media.new_track_path(asset_id, q.filename)
+    try:
+        size = await media.save_stream(
+            call.request.stream(), dest, max_bytes=call.ctx.settings.media_max_upload_bytes
+        )
+        if size == 0:
+            raise InvalidInput("The upload is empty", code="empty_upload")
+        channels = await tracks.check_dub(
+            find_ffmpeg(call.ctx.settings.ffmpeg_path), dest, video_ms=video_ms, fit=q.fit
+        )
+        async with call.transaction() as session:
+            asset = await service.access_asset(session, target=target, lock=True)
+            row = await tracks.do_add_track(
+                session,
+                call.outbox,
+                asset=asset,
+                track_type=TrackType.audio,
+                language=q.language,
+                label=q.label,
+                kind=q.kind,
+                default=q.default,
+                file_path=dest,
+                channels=channels,
+                user_id=user.user_id,
+            )
+            return tracks.track_out(row, tracks.published_ids(asset))
+    except TooLarge as exc:
+        dest.unlink(missing_ok=True)
+        raise DomainError(str(exc), code="payload_too_large", status=413) from exc
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+
+
+@_item_route(
+    "PUT",
+    "subtitles",
+    query=TrackQuery,
+    response=TrackOut,
+    status=201,
+    errors=(403, 404, 413),
+)
+async def add_subtitles(call: Call) -> TrackOut:
+    """Add subtitles or captions to ITEM: an SRT or WebVTT file as the raw request body.
+
+    The text encoding is detected; timings and tags are checked and a bad file is refused
+    with the line that is wrong (422 `invalid_subtitles`). Published with the next revision.
+    """
+    user = call.require_role("editor")
+    target = await _target(call)
+    q: TrackQuery = call.query
+    data = await _read_body(call, tracks.MAX_SUBTITLE_BYTES)
+    async with call.transaction() as session:
+        asset = await service.access_asset(session, target=target, lock=True)
+        vtt = tracks.check_subtitle(data, duration_ms=asset.duration_ms)
+        row = await tracks.do_add_track(
+            session,
+            call.outbox,
+            asset=asset,
+            track_type=TrackType.text,
+            language=q.language,
+            label=q.label,
+            kind=q.kind,
+            default=q.default,
+            vtt=vtt,
+            user_id=user.user_id,
+        )
+        return tracks.track_out(row, tracks.published_ids(asset))
+
+
+@_item_route("PUT", "subtitles/{track_id}", response=TrackOut, errors=(403, 404, 413))
+async def replace_subtitles(call: Call) -> TrackOut:
+    """Replace the cues of a text track of ITEM (an SRT or WebVTT file as the body)."""
+    call.require_role("editor")
+    target = await _target(call)
+    data = await _read_body(call, tracks.MAX_SUBTITLE_BYTES)
+    async with call.transaction() as session:
+        asset = await service.access_asset(session, target=target, lock=True)
+        vtt = tracks.check_subtitle(data, duration_ms=asset.duration_ms)
+        row = await tracks.do_replace_subtitle(
+            session, call.outbox, asset=asset, track_id=_id(call, "track_id"), vtt=vtt
+        )
+        return tracks.track_out(row, tracks.published_ids(asset))
+
+
+@_item_route("PATCH", "tracks/{track_id}", body=TrackPatch, response=TrackOut, errors=(403, 404))
+async def update_track(call: Call) -> TrackOut:
+    """Change a track of ITEM: language, label, kind, default; hide or show a source track."""
+    call.require_role("editor")
+    target = await _target(call)
+    async with call.transaction() as session:
+        asset = await service.access_asset(session, target=target, lock=True)
+        row = await tracks.do_update_track(
+            session,
+            call.outbox,
+            asset=asset,
+            track_id=_id(call, "track_id"),
+            changes=call.body.model_dump(exclude_unset=True),
+        )
+        return tracks.track_out(row, tracks.published_ids(asset))
+
+
+@_item_route("DELETE", "tracks/{track_id}", status=204, errors=(403, 404))
+async def remove_track(call: Call) -> None:
+    """Remove a track of ITEM (a source track is hidden; an uploaded one is deleted).
+
+    Viewers keep the published revision until the next one is out; players holding its
+    manifest keep working until their grant expires."""
+    call.require_role("editor")
+    target = await _target(call)
+    async with call.transaction() as session:
+        asset = await service.access_asset(session, target=target, lock=True)
+        await tracks.do_remove_track(
+            session, call.outbox, asset=asset, track_id=_id(call, "track_id")
+        )
+
+
+@_item_route("GET", "segments", response=SegmentsOut, errors=(403, 404))
+async def list_segments(call: Call) -> SegmentsOut:
+    """The intro, recap and credits of ITEM, and what viewers' behaviour suggests."""
+    call.require_role("editor")
+    target = await _target(call)
+    async with call.transaction() as session:
+        asset = await service.access_asset(session, target=target)
+        return await segments.segments_view(session, asset=asset)
+
+
+@_item_route("PUT", "segments/{kind}", body=SegmentIn, response=SegmentOut, errors=(403, 404))
+async def set_segment(call: Call) -> SegmentOut:
+    """Set the intro, recap or credits (`kind`) of ITEM; players get it with playback."""
+    user = call.require_role("editor")
+    target = await _target(call)
+    async with call.transaction() as session:
+        asset = await service.access_asset(session, target=target)
+        row = await segments.do_set_segment(
+            session,
+            asset=asset,
+            kind=str(call.params["kind"]),
+            start_ms=call.body.start_ms,
+            end_ms=call.body.end_ms,
+            user_id=user.user_id,
+        )
+        return segments.segment_out(row)
+
+
+@_item_route("DELETE", "segments/{kind}", status=204, errors=(403, 404))
+async def remove_segment(call: Call) -> None:
+    """Remove the intro, recap or credits of ITEM."""
+    call.require_role("editor")
+    target = await _target(call)
+    async with call.transaction() as session:
+        asset = await service.access_asset(session, target=target)
+        await segments.do_remove_segment(session, asset=asset, kind=str(call.params["kind"]))
+
+
+@_item_route(
+    "POST",
+    "segments/suggestions/{suggestion_id}/confirm",
+    body=ConfirmIn,
+    response=SegmentOut,
+    errors=(403, 404),
+)
+async def confirm_suggestion(call: Call) -> SegmentOut:
+    """Make a suggested segment of ITEM real, as suggested or corrected."""
+    user = call.require_role("editor")
+    target = await _target(call)
+    async with call.transaction() as session:
+        asset = await service.access_asset(session, target=target)
+        row = await segments.do_confirm_suggestion(
+            session,
+            asset=asset,
+            suggestion_id=_id(call, "suggestion_id"),
+            kind=call.body.kind,
+            start_ms=call.body.start_ms,
+            end_ms=call.body.end_ms,
+            user_id=user.user_id,
+        )
+        return segments.segment_out(row)
+
+
+@_item_route("POST", "segments/suggestions/{suggestion_id}/dismiss", status=204, errors=(403, 404))
+async def dismiss_suggestion(call: Call) -> None:
+    """Say a suggested segment of ITEM is wrong: it (and anything close) is not asked again."""
+    call.require_role("editor")
+    target = await _target(call)
+    async with call.transaction() as session:
+        asset = await service.access_asset(session, target=target)
+        await segments.do_dismiss_suggestion(
+            session, asset=asset, suggestion_id=_id(call, "suggestion_id")
+        )
 
 
 # --- playback ------------------------------------------------------------------------------
@@ -227,21 +501,80 @@ async def _playback(call: Call) -> PlaybackOut:
     user = call.require_user()
     target = await _target(call)
     async with call.transaction() as session:
-        return await service.access_playback(
+        return await playback.access_playback(
             call.ctx, session, user_id=user.user_id, target=target, now=clock.now()
         )
 
 
 @api.get("/titles/{title_id}/playback", response=PlaybackOut, errors=(404, 409))
 async def title_playback(call: Call) -> PlaybackOut:
-    """Signed HLS and DASH URLs of a film, valid for MEDIA_URL_TTL_S."""
+    """Signed HLS and DASH URLs of a film (valid for MEDIA_URL_TTL_S), its audio and text
+    tracks, thumbnails, intro and credits, and which tracks this viewer starts with."""
     return await _playback(call)
 
 
 @api.get("/episodes/{episode_id}/playback", response=PlaybackOut, errors=(404, 409))
 async def episode_playback(call: Call) -> PlaybackOut:
-    """Signed HLS and DASH URLs of an episode, valid for MEDIA_URL_TTL_S."""
+    """Like a film's playback, plus the next episode to offer at the credits."""
     return await _playback(call)
+
+
+# --- track preferences ----------------------------------------------------------------------
+
+
+@api.get("/me/playback-preferences", response=PreferencesOut)
+async def get_playback_preferences(call: Call) -> PreferencesOut:
+    """My audio and subtitle languages (what playback answers start with)."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        return await preferences.get_preferences(session, user_id=user.user_id)
+
+
+@api.put("/me/playback-preferences", body=PreferencesIn, response=PreferencesOut)
+async def set_playback_preferences(call: Call) -> PreferencesOut:
+    """Set my audio and subtitle languages, in order of preference."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        return await preferences.do_set_preferences(session, user_id=user.user_id, prefs=call.body)
+
+
+@api.get("/me/playback-preferences/titles/{title_id}", response=TitleChoiceOut, errors=(404,))
+async def get_title_choice(call: Call) -> TitleChoiceOut:
+    """What I picked for this title (all nulls: nothing, my preferences apply)."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        title_id = _id(call, "title_id")
+        await preferences.title_exists(session, title_id=title_id)
+        return await preferences.get_title_choice(session, user_id=user.user_id, title_id=title_id)
+
+
+@api.put(
+    "/me/playback-preferences/titles/{title_id}",
+    body=TitleChoiceIn,
+    response=TitleChoiceOut,
+    errors=(404,),
+)
+async def set_title_choice(call: Call) -> TitleChoiceOut:
+    """Remember the tracks I picked for this title (a series: for all its episodes).
+
+    Players send this when the viewer switches track; it overrides my preferences here."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        title_id = _id(call, "title_id")
+        await preferences.title_exists(session, title_id=title_id)
+        return await preferences.do_set_title_choice(
+            session, user_id=user.user_id, title_id=title_id, choice=call.body
+        )
+
+
+@api.delete("/me/playback-preferences/titles/{title_id}", status=204, errors=(404,))
+async def forget_title_choice(call: Call) -> None:
+    """Forget what I picked for this title: my preferences apply again."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        await preferences.do_forget_title_choice(
+            session, user_id=user.user_id, title_id=_id(call, "title_id")
+        )
 
 
 # --- viewing history -----------------------------------------------------------------------
@@ -325,9 +658,11 @@ CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".mpd": "application/dash+xml",
     ".mp4": "video/mp4",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".jpg": "image/jpeg",
 }
 SEGMENT_TYPE = "video/iso.segment"  # IANA type of a CMAF / fMP4 media segment
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}\.(m3u8|mpd|m4s|mp4)$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}\.(m3u8|mpd|m4s|mp4|vtt|jpg)$")
 MAX_CACHE_S = 24 * 3600
 _NO_STORE = {"Cache-Control": "no-store"}
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     media_ladder: str = "1080:5000,720:2800,360:800"  # height:video kbit/s per rendition
     media_segment_s: int = Field(default=4, ge=1, le=10)
     media_x264_preset: str = "veryfast"
+    # Seek-bar thumbnails: one every this many seconds, in sprite sheets (0: none).
+    media_thumbnail_interval_s: float = Field(default=10, ge=0, le=600)
+    # Intro and credits are suggested to editors once this many different viewers skip
+    # the same span (or stop at the same point).
+    media_segment_min_viewers: int = Field(default=5, ge=2)
     ffmpeg_path: str | None = None  # default: the system ffmpeg, else imageio-ffmpeg's
     # Where players fetch /media/... from: a CDN in front of us; default public_url.
     media_public_url: str | None = None

@@ -36,43 +36,163 @@ def find_ffmpeg(configured: str | None = None) -> str:
 
 
 @dataclass(frozen=True)
+class AudioStream:
+    """The n-th audio stream of a source (`0:a:n`), as its tags describe it."""
+
+    index: int
+    codec: str
+    channels: int | None
+    language: str | None  # the raw tag (ISO 639-2 mostly); normalized by languages.py
+    title: str | None
+    default: bool = False
+    description: bool = False  # "visual impaired": audio description
+    commentary: bool = False
+
+
+@dataclass(frozen=True)
+class SubtitleStream:
+    """The n-th subtitle stream of a source (`0:s:n`)."""
+
+    index: int
+    codec: str
+    language: str | None
+    title: str | None
+    default: bool = False
+    forced: bool = False
+    hearing_impaired: bool = False
+
+    @property
+    def is_text(self) -> bool:
+        return self.codec in TEXT_SUBTITLE_CODECS
+
+
+@dataclass(frozen=True)
+class Chapter:
+    start_ms: int
+    end_ms: int
+    title: str | None
+
+
+@dataclass(frozen=True)
 class SourceInfo:
     duration_ms: int | None
     width: int
     height: int
     fps: float | None
     video_codec: str
-    has_audio: bool
-    audio_channels: int | None
+    audio: tuple[AudioStream, ...] = ()
+    subtitles: tuple[SubtitleStream, ...] = ()
+    chapters: tuple[Chapter, ...] = ()
 
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio)
+
+    @property
+    def audio_channels(self) -> int | None:
+        return self.audio[0].channels if self.audio else None
+
+
+# Subtitle codecs ffmpeg turns into WebVTT; the rest (PGS, VobSub, DVB) are pictures of text,
+# which only OCR could read.
+TEXT_SUBTITLE_CODECS = frozenset(
+    "subrip srt ass ssa webvtt mov_text text microdvd subviewer subviewer1 jacosub sami "
+    "realtext stl pjs vplayer mpl2".split()
+)
 
 _DURATION = re.compile(r"^\s*Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", re.M)
-_STREAM = re.compile(r"^\s*Stream #0:(\d+)\S*: (Video|Audio): (.*)$", re.M)
+_STREAM = re.compile(
+    r"^\s*Stream #0:(\d+)(?:\[0x[0-9a-f]+\])?(?:\(([^)]*)\))?: "
+    r"(Video|Audio|Subtitle|Data|Attachment): (.*)$",
+    re.M,
+)
+_CHAPTER = re.compile(r"^\s*Chapter #0:\d+: start (-?\d+(?:\.\d+)?), end (-?\d+(?:\.\d+)?)", re.M)
+_BLOCK_END = re.compile(r"^\s*(?:Stream|Chapter) #|^\S", re.M)
+_TITLE = re.compile(r"^\s{4,}title\s*: (.*)$", re.M)
 _SIZE = re.compile(r", (\d{1,5})x(\d{1,5})\b")
 _FPS = re.compile(r", (\d+(?:\.\d+)?) (?:fps|tbr)\b")
 _ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
-_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
+_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "6.1": 7, "7.1": 8}
+_N_CHANNELS = re.compile(r", (\d{1,2}) channels\b")
 
 
-def parse_probe(stderr: str) -> SourceInfo:
-    """Read what `ffmpeg -i FILE` prints about its input."""
+def _blocks(stderr: str, pattern: re.Pattern[str]) -> list[tuple[re.Match[str], str]]:
+    """Each match of `pattern` with the indented lines under it (its Metadata, Side data)."""
+    out = []
+    for m in pattern.finditer(stderr):
+        end = _BLOCK_END.search(stderr, m.end() + 1)
+        out.append((m, stderr[m.end() : end.start() if end else len(stderr)]))
+    return out
+
+
+def _title(block: str) -> str | None:
+    m = _TITLE.search(block)
+    return m.group(1).strip()[:200] or None if m else None
+
+
+def _dispositions(desc: str) -> set[str]:
+    # ffmpeg closes a stream's line with its dispositions: "... (default) (forced)".
+    return set(re.findall(r"\(([a-z ]+)\)(?=\s*(?:\(|$))", desc))
+
+
+def _channels(desc: str) -> int | None:
+    for name, count in _CHANNELS.items():
+        if f", {name}," in desc or desc.endswith(f", {name}") or f", {name} (" in desc:
+            return count
+    m = _N_CHANNELS.search(desc)
+    return int(m.group(1)) if m else None
+
+
+def _language(tag: str | None) -> str | None:
+    return tag if tag and tag.lower() not in ("und", "unk", "") else None
+
+
+def parse_probe(stderr: str, *, require_video: bool = True) -> SourceInfo:
+    """Read what `ffmpeg -i FILE` prints about its input (an audio-only file, such as a
+    dub, with require_video=False: its frame size is then 0x0)."""
     duration_ms: int | None = None
     if m := _DURATION.search(stderr):
         h, mi, s = m.groups()
         duration_ms = round((int(h) * 3600 + int(mi) * 60 + float(s)) * 1000)
-    video: tuple[int, str, str] | None = None
-    audio: str | None = None
-    streams = list(_STREAM.finditer(stderr))
-    for i, m in enumerate(streams):
-        kind, desc = m.group(2), m.group(3)
-        if kind == "Video" and video is None and "attached pic" not in desc:
-            end = streams[i + 1].start() if i + 1 < len(streams) else len(stderr)
-            video = (m.end(), desc, stderr[m.end() : end])
-        elif kind == "Audio" and audio is None:
-            audio = desc
+    video: tuple[str, str] | None = None
+    audio: list[AudioStream] = []
+    subtitles: list[SubtitleStream] = []
+    for m, block in _blocks(stderr, _STREAM):
+        lang, kind, desc = m.group(2), m.group(3), m.group(4)
+        flags = _dispositions(desc)
+        codec = desc.split(" ", 1)[0].rstrip(",")
+        if kind == "Video" and video is None and "attached pic" not in flags:
+            video = (desc, block)
+        elif kind == "Audio":
+            audio.append(
+                AudioStream(
+                    index=len(audio),
+                    codec=codec,
+                    channels=_channels(desc),
+                    language=_language(lang),
+                    title=_title(block),
+                    default="default" in flags,
+                    description="visual impaired" in flags or "descriptions" in flags,
+                    commentary="comment" in flags,
+                )
+            )
+        elif kind == "Subtitle":
+            subtitles.append(
+                SubtitleStream(
+                    index=len(subtitles),
+                    codec=codec,
+                    language=_language(lang),
+                    title=_title(block),
+                    default="default" in flags,
+                    forced="forced" in flags,
+                    hearing_impaired="hearing impaired" in flags or "captions" in flags,
+                )
+            )
+    if video is None and not require_video:
+        video = ("none, 0x0", "")
     if video is None:
         raise FfmpegError("the source has no video stream")
-    _, desc, tail = video
+    desc, tail = video
     size = _SIZE.search(desc)
     if size is None:
         raise FfmpegError("the source's video stream has no frame size")
@@ -83,20 +203,23 @@ def parse_probe(stderr: str) -> SourceInfo:
     if rotation and round(abs(float(rotation.group(1)))) % 180 == 90:
         width, height = height, width
     fps_m = _FPS.search(desc)
-    channels: int | None = None
-    if audio is not None:
-        for name, count in _CHANNELS.items():
-            if f", {name}," in audio or audio.endswith(f", {name}"):
-                channels = count
-                break
+    chapters = [
+        Chapter(
+            start_ms=max(0, round(float(m.group(1)) * 1000)),
+            end_ms=max(0, round(float(m.group(2)) * 1000)),
+            title=_title(block),
+        )
+        for m, block in _blocks(stderr, _CHAPTER)
+    ]
     return SourceInfo(
         duration_ms=duration_ms,
         width=width,
         height=height,
         fps=float(fps_m.group(1)) if fps_m else None,
         video_codec=desc.split(" ", 1)[0].rstrip(","),
-        has_audio=audio is not None,
-        audio_channels=channels,
+        audio=tuple(audio),
+        subtitles=tuple(subtitles),
+        chapters=tuple(c for c in chapters if c.end_ms > c.start_ms),
     )
 
 
@@ -118,7 +241,7 @@ def reason_from_stderr(stderr: str, *, source: Path | None = None, limit: int = 
     return text[-limit:]
 
 
-async def probe(ffmpeg: str, path: Path) -> SourceInfo:
+async def probe(ffmpeg: str, path: Path, *, require_video: bool = True) -> SourceInfo:
     """Describe a source file; raises FfmpegError with ffmpeg's reason if it can't be read."""
     proc = await asyncio.create_subprocess_exec(
         ffmpeg,
@@ -139,7 +262,7 @@ async def probe(ffmpeg: str, path: Path) -> SourceInfo:
     # With no output file ffmpeg always exits 1; only a missing input description is a failure.
     if "Input #0" not in text:
         raise FfmpegError(reason_from_stderr(text, source=path))
-    return parse_probe(text)
+    return parse_probe(text, require_video=require_video)
 
 
 def synthetic_clip_command(

@@ -25,8 +25,8 @@ from models.media.schemas import (
     ResumeOut,
 )
 from models.media.service import Target
-from models.media.state import Heartbeat, Progress, decide, resume_position_ms
-from models.media.tables import MediaAsset, ViewingProgress
+from models.media.state import Heartbeat, Progress, decide, detect_skip, resume_position_ms
+from models.media.tables import MediaAsset, MediaSegment, SkipEvent, ViewingProgress
 
 CONTINUE_LIMIT = 20
 # Players beat every 5-10 s and on seek/pause; this leaves room for several devices at once.
@@ -82,19 +82,28 @@ def entry_out(
     )
 
 
-async def _known_duration_ms(session: AsyncSession, target: Target) -> int | None:
-    """The video's real duration when it is transcoded, else the catalog's runtime."""
+async def _media_facts(
+    session: AsyncSession, target: Target
+) -> tuple[int | None, int | None, int | None]:
+    """(asset id, duration, credits start): the video's real duration when it is
+    transcoded, else the catalog's runtime; the credits when an editor or the source's
+    chapters placed them."""
     col = MediaAsset.episode_id if target.episode else MediaAsset.title_id
     key = target.episode_id if target.episode else target.title_id
-    duration = (
+    row = (
         await session.execute(
-            select(MediaAsset.duration_ms).where(col == key, MediaAsset.revision.is_not(None))
+            select(MediaAsset.id, MediaAsset.duration_ms, MediaSegment.start_ms)
+            .outerjoin(
+                MediaSegment,
+                and_(MediaSegment.asset_id == MediaAsset.id, MediaSegment.kind == "credits"),
+            )
+            .where(col == key, MediaAsset.revision.is_not(None))
         )
-    ).scalar_one_or_none()
-    if duration:
-        return int(duration)
+    ).one_or_none()
+    if row is not None and row[1]:
+        return int(row[0]), int(row[1]), int(row[2]) if row[2] is not None else None
     minutes = target.episode.runtime_minutes if target.episode else target.title.runtime_minutes
-    return minutes * 60_000 if minutes else None
+    return None, minutes * 60_000 if minutes else None, None
 
 
 async def do_record_progress(
@@ -108,7 +117,7 @@ async def do_record_progress(
     now_ms: int,
 ) -> HistoryEntryOut:
     """Apply one heartbeat; concurrent heartbeats of one item serialize on its row."""
-    known = await _known_duration_ms(session, target)
+    asset_id, known, credits = await _media_facts(session, target)
     placeholder: dict[str, Any] = {
         "user_id": user_id,
         "title_id": target.title_id,
@@ -132,7 +141,16 @@ async def do_record_progress(
             .with_for_update()
         )
     ).scalar_one()
-    new, _events = decide(_state(row), Heartbeat(position_ms, known or duration_ms), now_ms)
+    before = _state(row)
+    new, _events = decide(before, Heartbeat(position_ms, known or duration_ms, credits), now_ms)
+    skip = detect_skip(before, new.position_ms, now_ms)
+    if skip is not None and asset_id is not None:
+        # The raw material of intro suggestions (models/media/segments.py).
+        session.add(
+            SkipEvent(
+                asset_id=asset_id, user_id=user_id, from_ms=skip[0], to_ms=skip[1], at=_dt(now_ms)
+            )
+        )
     row.position_ms = new.position_ms
     row.duration_ms = new.duration_ms
     row.completed = new.completed

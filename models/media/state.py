@@ -9,6 +9,11 @@ from models.core.errors import InvalidInput
 WATCHED_FRACTION = 0.9
 # Players report a little past the end (rounding, the last frame); further is a bad client.
 END_SLACK_MS = 5_000
+# A jump forward this far past where playing would have got to is a skip...
+MIN_SKIP_MS = 10_000
+# ... when the heartbeat before it is this recent (else it is a new viewing session).
+SKIP_WINDOW_MS = 120_000
+MAX_RATE = 2.0  # players play at most this fast
 
 
 class IllegalHeartbeat(InvalidInput):
@@ -29,6 +34,30 @@ class Progress:
 class Heartbeat:
     position_ms: int
     duration_ms: int | None  # the media's own duration when known, else the player's
+    credits_ms: int | None = None  # where the credits start, when known
+
+
+def watched_from_ms(duration_ms: int | None, credits_ms: int | None) -> int | None:
+    """From where a viewing counts as watched: the credits when known, else 90 %."""
+    if credits_ms is not None and (duration_ms is None or credits_ms < duration_ms):
+        return credits_ms
+    return round(WATCHED_FRACTION * duration_ms) if duration_ms is not None else None
+
+
+def detect_skip(previous: Progress | None, position_ms: int, now_ms: int) -> tuple[int, int] | None:
+    """(from, to) when this heartbeat jumped forward past where playing would have got to
+    since the last one: the viewer skipped. Jumps back, slow networks and a viewing
+    resumed the next day are not skips."""
+    if previous is None:
+        return None
+    elapsed = now_ms - previous.updated_at_ms
+    if not 0 <= elapsed <= SKIP_WINDOW_MS:
+        return None
+    reached = previous.position_ms + round(elapsed * MAX_RATE)
+    if position_ms - reached < MIN_SKIP_MS:
+        return None
+    # Playing on at 1x until the seek is the best guess of where the skip started.
+    return min(previous.position_ms + elapsed, position_ms), position_ms
 
 
 @dataclass(frozen=True)
@@ -61,7 +90,8 @@ def decide(state: Progress | None, cmd: Heartbeat, now_ms: int) -> tuple[Progres
         if position > duration + END_SLACK_MS:
             raise IllegalHeartbeat("position_ms is past the end of the video")
         position = min(position, duration)
-    completed = duration is not None and position >= WATCHED_FRACTION * duration
+    threshold = watched_from_ms(duration, cmd.credits_ms)
+    completed = threshold is not None and position >= threshold
     newly_watched = completed and (state is None or not state.completed)
     watched_at = state.watched_at_ms if state and state.watched_at_ms is not None else None
     if completed and watched_at is None:

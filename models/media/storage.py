@@ -6,6 +6,7 @@
                                film-<title id> or episode-<episode id>
       assets/<asset>/<rev>/    published renditions: immutable, served by signed URL
       assets/<asset>/.work-<rev>/   an encode in progress; renamed into place when done
+      tracks/<asset>/<file>    uploaded dubs, kept to encode them into later revisions
 
 A revision directory never changes once published, which is what lets a CDN (or an object
 store) hold it forever; a re-run writes a new revision and switches the pointer in the
@@ -51,11 +52,30 @@ class MediaStore:
         self.imports = root / "imports"
         self.sources = root / "sources"
         self.assets = root / "assets"
+        self.tracks = root / "tracks"
 
     def new_source_path(self, item: str, filename: str) -> Path:
         ext = Path(safe_name(filename)).suffix.lower()
         ext = ext if _EXT.match(ext) else ""
         return self.sources / item / f"{uuid.uuid4().hex}{ext}"
+
+    def new_track_path(self, asset_id: int, filename: str) -> Path:
+        ext = Path(safe_name(filename)).suffix.lower()
+        ext = ext if _EXT.match(ext) else ""
+        return self.tracks / str(asset_id) / f"{uuid.uuid4().hex}{ext}"
+
+    def prune_track_files(
+        self, asset_id: int, *, keep: set[str], grace_s: int = 3600, now: float | None = None
+    ) -> None:
+        """Remove uploaded dubs no track uses any more (revisions hold their own encode);
+        recent files may be uploads whose track is being made, and stay."""
+        now = time.time() if now is None else now
+        folder = self.tracks / str(asset_id)
+        if not folder.is_dir():
+            return
+        for f in folder.iterdir():
+            if str(f) not in keep and f.stat().st_mtime < now - grace_s:
+                f.unlink(missing_ok=True)
 
     def resolve_import(self, relative: str) -> Path:
         """A file inside imports/; anything that escapes it (.., symlinks) is refused."""
@@ -129,8 +149,10 @@ class MediaStore:
         """
         now = time.time() if now is None else now
         removed: list[Path] = []
-        if self.assets.is_dir():
-            for d in self.assets.iterdir():
+        for folder in (self.assets, self.tracks):
+            if not folder.is_dir():
+                continue
+            for d in folder.iterdir():
                 if d.is_dir() and d.name.isdigit() and int(d.name) not in asset_ids:
                     shutil.rmtree(d, ignore_errors=True)
                     removed.append(d)

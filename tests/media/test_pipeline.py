@@ -18,7 +18,7 @@ from models.media.state import (
     decide,
     resume_position_ms,
 )
-from models.media.transcode import transcode
+from models.media.transcode import source_manifest, transcode
 
 FF = find_ffmpeg()
 
@@ -150,12 +150,13 @@ async def test_ladder_is_aligned_cmaf_with_hls_from_the_mpd(
     )
     assert seen[-1] == 1.0
     assert [r.name for r in result.renditions] == ["360p", "180p"]
+    source_manifest(out, result)
     master = (out / "master.m3u8").read_text()
     assert "RESOLUTION=640x360" in master and 'CODECS="avc1.' in master
     assert "#EXT-X-STREAM-INF:" in master and "AVERAGE-BANDWIDTH=" in master
     vids = [t for t in result.tracks if t.kind == "video"]
     # Aligned: the same segment boundaries in every rendition (keyframes forced on them).
-    assert [s.duration_s for s in vids[0].segments] == [s.duration_s for s in vids[1].segments]
+    assert [s.duration for s in vids[0].segments] == [s.duration for s in vids[1].segments]
     assert len(vids[0].segments) == 2
     init = (out / vids[0].init).read_bytes()
     assert init[4:8] == b"ftyp" and b"cmfc" in init[:64]
@@ -238,6 +239,7 @@ async def test_a_silent_source_gets_video_only_manifests(tmp_path: Path) -> None
     # Smaller than every rung: one rendition at its own size, never upscaled.
     assert [(r.width, r.height) for r in result.renditions] == [(320, 240)]
     assert [t.kind for t in result.tracks] == ["video"]
+    source_manifest(out, result)
     master = (out / "master.m3u8").read_text()
     assert "AUDIO=" not in master and "#EXT-X-MEDIA:" not in master
     assert 'CODECS="avc1.' in master and "mp4a" not in master

@@ -25,13 +25,8 @@ from models.core.errors import InvalidInput, NotFound
 from models.core.events import Outbox
 from models.core.settings import Settings
 from models.media import signing
-from models.media.service import (
-    access_target,
-    do_attach_source,
-    do_prune_orphans,
-    media_key,
-    run_transcode,
-)
+from models.media.publish import do_prune_orphans, run_transcode
+from models.media.service import access_target, do_attach_source, media_key
 from models.media.tables import MediaAsset
 from tests.conftest import ROOT, LiveServer, settings_env
 from tests.factories import Account, make_account
@@ -165,7 +160,9 @@ async def test_upload_transcode_and_a_real_player_reads_hls_and_dash(
         r = await http.get(f"/api/v1/titles/{film}/playback", headers=viewer.headers)
         assert r.status_code == 200, r.text
         play = r.json()
-        assert set(play) == {"hls", "dash", "expires_at"}
+        assert {"hls", "dash", "expires_at", "audio", "text", "start"} <= set(play)
+        assert [a["channels"] for a in play["audio"]] == [[2]] and play["text"] == []
+        assert play["start"] == {"audio_track_id": play["audio"][0]["id"], "text_track_id": None}
         assert play["hls"].startswith(a.url + "/media/") and play["hls"].endswith("/master.m3u8")
         assert play["dash"].endswith("/manifest.mpd")
 
