@@ -356,7 +356,7 @@ async def add_subtitles(call: Call) -> TrackOut:
     data = await _read_body(call, tracks.MAX_SUBTITLE_BYTES)
     async with call.transaction() as session:
         asset = await service.access_asset(session, target=target, lock=True)
-        vtt = tracks.check_subtitle(data, duration_ms=asset.duration_ms)
+        vtt = tracks.check_subtitle(data, duration_ms=asset.duration_ms, language=q.language)
         row = await tracks.do_add_track(
             session,
             call.outbox,
@@ -380,9 +380,10 @@ async def replace_subtitles(call: Call) -> TrackOut:
     data = await _read_body(call, tracks.MAX_SUBTITLE_BYTES)
     async with call.transaction() as session:
         asset = await service.access_asset(session, target=target, lock=True)
-        vtt = tracks.check_subtitle(data, duration_ms=asset.duration_ms)
+        row = await tracks.access_track(session, asset=asset, track_id=_id(call, "track_id"))
+        vtt = tracks.check_subtitle(data, duration_ms=asset.duration_ms, language=row.language)
         row = await tracks.do_replace_subtitle(
-            session, call.outbox, asset=asset, track_id=_id(call, "track_id"), vtt=vtt
+            session, call.outbox, asset=asset, track_id=row.id, vtt=vtt
         )
         return tracks.track_out(row, tracks.published_ids(asset))
 

@@ -112,7 +112,11 @@ _TITLE = re.compile(r"^\s{4,}title\s*: (.*)$", re.M)
 _SIZE = re.compile(r", (\d{1,5})x(\d{1,5})\b")
 _FPS = re.compile(r", (\d+(?:\.\d+)?) (?:fps|tbr)\b")
 _ROTATION = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
-_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "6.1": 7, "7.1": 8}
+_CHANNELS = {
+    "mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "5.0": 5, "5.1": 6,
+    "6.0": 6, "hexagonal": 6, "6.1": 7, "7.0": 7, "7.1": 8, "octagonal": 8,
+}  # fmt: skip
+_LAYOUT = re.compile(r", ([a-z0-9.]+)(?:\([a-z-]+\))?(?=,|$| \()")
 _N_CHANNELS = re.compile(r", (\d{1,2}) channels\b")
 
 
@@ -136,9 +140,9 @@ def _dispositions(desc: str) -> set[str]:
 
 
 def _channels(desc: str) -> int | None:
-    for name, count in _CHANNELS.items():
-        if f", {name}," in desc or desc.endswith(f", {name}") or f", {name} (" in desc:
-            return count
+    for m in _LAYOUT.finditer(desc):
+        if m.group(1) in _CHANNELS:
+            return _CHANNELS[m.group(1)]
     m = _N_CHANNELS.search(desc)
     return int(m.group(1)) if m else None
 

@@ -46,9 +46,30 @@ _BOMS = (
 )
 
 
-def decode(data: bytes) -> str:
-    """The file's text: a BOM decides, else UTF-8 if it is valid, else the encoding that
-    charset-normalizer finds (cp1251 Cyrillic, latin-1 French, Shift JIS...)."""
+# The code page subtitle files in a language were saved in before UTF-8 (what VLC and mpv
+# ask their users to pick). Guessing from a few hundred bytes confuses the Latin ones with
+# each other: a short French cp1252 file reads as Baltic cp1257 to charset-normalizer.
+_LEGACY = {
+    **dict.fromkeys("en fr de es it pt nl sv da no nb nn fi is ga ca eu gl af sq id ms".split(),
+                    "cp1252"),
+    **dict.fromkeys("ru uk be bg sr mk".split(), "cp1251"),
+    **dict.fromkeys("pl cs sk hu hr sl ro bs".split(), "cp1250"),
+    **dict.fromkeys("lt lv et".split(), "cp1257"),
+    "el": "cp1253", "tr": "cp1254", "he": "cp1255", "ar": "cp1256", "fa": "cp1256",
+    "vi": "cp1258", "th": "cp874", "ja": "shift_jis", "ko": "cp949", "zh": "gb18030",
+    "zh-Hant": "big5",
+}  # fmt: skip
+
+
+def _legacy(language: str | None) -> str | None:
+    if not language:
+        return None
+    return _LEGACY.get(language) or _LEGACY.get(language.split("-", 1)[0])
+
+
+def decode(data: bytes, *, language: str | None = None) -> str:
+    """The file's text: a BOM decides, else UTF-8 if it is valid, else the code page of the
+    track's language, else the encoding that charset-normalizer finds."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
@@ -61,6 +82,11 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if legacy := _legacy(language):
+        try:
+            return data.decode(legacy)
+        except UnicodeDecodeError:
+            pass
     best = charset_normalizer.from_bytes(data).best()
     if best is None:
         raise SubtitleError("cannot tell the text encoding: save the file as UTF-8")
@@ -111,15 +137,22 @@ def _escape_text(text: str) -> str:
 
 
 def check_markup(text: str, *, line: int, srt: bool = False) -> str:
-    """Cue text with its tags checked and balanced; raises SubtitleError naming the line."""
+    """Cue text with its tags checked and balanced; raises SubtitleError naming the line
+    (`line` is the file's line of the text's first line)."""
     out: list[str] = []
     open_tags: list[str] = []
     pos = 0
+
+    def at(i: int) -> int:
+        return line + text.count("\n", 0, i)
+
     for m in _TAG.finditer(text):
         before = text[pos : m.start()]
         if "<" in before:
             if not srt:
-                raise SubtitleError("a '<' that starts no tag: write it as &lt;", line)
+                raise SubtitleError(
+                    "a '<' that starts no tag: write it as &lt;", at(pos + before.index("<"))
+                )
             before = before.replace("<", "&lt;")
         out.append(_escape_text(before).replace(">", "&gt;"))
         pos = m.end()
@@ -127,15 +160,17 @@ def check_markup(text: str, *, line: int, srt: bool = False) -> str:
         lname = name.lower()
         if name[0].isdigit():
             if closing or rest or not _INNER_TIME.match(name):
-                raise SubtitleError(f"bad timestamp tag <{m.group(0)[1:-1]}>", line)
+                raise SubtitleError(f"bad timestamp tag <{m.group(0)[1:-1]}>", at(m.start()))
             out.append(m.group(0))
             continue
         if lname not in _VOICE_TAGS or (srt and lname not in {"i", "b", "u"}):
             allowed = "i, b, u" if srt else "c, i, b, u, v, lang, ruby, rt"
-            raise SubtitleError(f"unknown tag <{closing}{name}>: allowed are {allowed}", line)
+            raise SubtitleError(
+                f"unknown tag <{closing}{name}>: allowed are {allowed}", at(m.start())
+            )
         if closing:
             if lname not in open_tags:
-                raise SubtitleError(f"</{name}> closes a tag that is not open", line)
+                raise SubtitleError(f"</{name}> closes a tag that is not open", at(m.start()))
             while open_tags:
                 top = open_tags.pop()
                 out.append(f"</{top}>")
@@ -143,17 +178,19 @@ def check_markup(text: str, *, line: int, srt: bool = False) -> str:
                     break
             continue
         if lname in {"i", "b", "u", "ruby", "rt"} and rest.strip():
-            raise SubtitleError(f"<{name}> takes no annotation", line)
+            raise SubtitleError(f"<{name}> takes no annotation", at(m.start()))
         if lname == "lang" and not rest.strip():
-            raise SubtitleError("<lang> needs a language, e.g. <lang en>", line)
+            raise SubtitleError("<lang> needs a language, e.g. <lang en>", at(m.start()))
         if not re.match(r"^(?:\.[\w-]+)*(?:[ \t][^<>]*)?$", rest):
-            raise SubtitleError(f"malformed tag <{m.group(0)[1:-1]}>", line)
+            raise SubtitleError(f"malformed tag <{m.group(0)[1:-1]}>", at(m.start()))
         open_tags.append(lname)
         out.append(f"<{lname}{rest}>")
     tail = text[pos:]
     if "<" in tail:
         if not srt:
-            raise SubtitleError("a '<' that starts no tag: write it as &lt;", line)
+            raise SubtitleError(
+                "a '<' that starts no tag: write it as &lt;", at(pos + tail.index("<"))
+            )
         tail = tail.replace("<", "&lt;")
     out.append(_escape_text(tail).replace(">", "&gt;"))
     # Players close what a cue leaves open; so do we, explicitly.
@@ -179,7 +216,8 @@ def _settings(raw: str | None) -> str:
 
 
 def sniff(text: str) -> str:
-    return "vtt" if text.lstrip("\ufeff").startswith("WEBVTT") else "srt"
+    # "WEBVTX" is a WebVTT file with a typo, better told so than read as SRT.
+    return "vtt" if text.lstrip("\ufeff")[:4].upper() == "WEBV" else "srt"
 
 
 def _lines(text: str) -> list[str]:
@@ -209,7 +247,8 @@ def _cue(
                 "'-->' inside cue text: a blank line is missing before this timing",
                 line + 1 + offset,
             )
-    return Cue(start, end, check_markup(raw, line=line, srt=srt), settings, line)
+    first = line + 1 + next((i for i, t in enumerate(text_lines) if t.strip()), 0)
+    return Cue(start, end, check_markup(raw, line=first, srt=srt), settings, line)
 
 
 def _parse_vtt(lines: list[str]) -> list[Cue]:
@@ -321,8 +360,8 @@ def parse(text: str, *, duration_ms: int | None = None) -> list[Cue]:
     return sorted(cues, key=lambda c: (c.start_ms, c.end_ms))
 
 
-def load(data: bytes, *, duration_ms: int | None = None) -> list[Cue]:
-    return parse(decode(data), duration_ms=duration_ms)
+def load(data: bytes, *, duration_ms: int | None = None, language: str | None = None) -> list[Cue]:
+    return parse(decode(data, language=language), duration_ms=duration_ms)
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -296,14 +296,14 @@ async def check_dub(ffmpeg: str, path: Path, *, video_ms: int | None, fit: bool)
     return info.audio[0].channels
 
 
-def check_subtitle(data: bytes, *, duration_ms: int | None) -> str:
+def check_subtitle(data: bytes, *, duration_ms: int | None, language: str | None) -> str:
     """An uploaded SRT or WebVTT as checked WebVTT; 422 naming the line that is wrong."""
     if len(data) > MAX_SUBTITLE_BYTES:
         raise InvalidInput(
             f"A subtitle file is at most {MAX_SUBTITLE_BYTES} bytes", code="subtitles_too_large"
         )
     try:
-        cues = subtitles.load(data, duration_ms=duration_ms)
+        cues = subtitles.load(data, duration_ms=duration_ms, language=language)
     except subtitles.SubtitleError as exc:
         raise InvalidInput(f"Bad subtitle file: {exc}", code="invalid_subtitles") from exc
     return subtitles.to_webvtt(cues)
