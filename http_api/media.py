@@ -298,6 +298,7 @@ async def add_audio(call: Call) -> TrackOut:
     user = call.require_role("editor")
     target = await _target(call)
     q: TrackQuery = call.query
+    tracks.check_kind(TrackType.audio, q.kind)
     async with call.transaction() as session:
         asset = await service.access_asset(session, target=target)
         asset_id, video_ms = asset.id, asset.duration_ms
@@ -353,6 +354,7 @@ async def add_subtitles(call: Call) -> TrackOut:
     user = call.require_role("editor")
     target = await _target(call)
     q: TrackQuery = call.query
+    tracks.check_kind(TrackType.text, q.kind)
     data = await _read_body(call, tracks.MAX_SUBTITLE_BYTES)
     async with call.transaction() as session:
         asset = await service.access_asset(session, target=target, lock=True)

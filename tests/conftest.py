@@ -142,6 +142,8 @@ def settings(
         log_dir=base / "logs",
         data_dir=base / "data",
         media_dir=base / "media",
+        # Test clips last seconds: a thumbnail each second gives their seek bars a few.
+        media_thumbnail_interval_s=1,
         cors_origins=["http://testserver", "http://127.0.0.1"],
         # Notifications: short windows so coalescing and deferred mail finish in a test;
         # the local Web Push service of tests/notifications listens on plain http.

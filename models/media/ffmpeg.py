@@ -140,11 +140,11 @@ def _dispositions(desc: str) -> set[str]:
 
 
 def _channels(desc: str) -> int | None:
-    for m in _LAYOUT.finditer(desc):
-        if m.group(1) in _CHANNELS:
-            return _CHANNELS[m.group(1)]
-    m = _N_CHANNELS.search(desc)
-    return int(m.group(1)) if m else None
+    for layout in _LAYOUT.finditer(desc):
+        if layout.group(1) in _CHANNELS:
+            return _CHANNELS[layout.group(1)]
+    n = _N_CHANNELS.search(desc)
+    return int(n.group(1)) if n else None
 
 
 def _language(tag: str | None) -> str | None:

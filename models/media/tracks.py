@@ -240,13 +240,12 @@ async def _ensure_default_audio(session: AsyncSession, *, asset_id: int) -> None
 
 
 def _changed(asset: MediaAsset, outbox: Outbox) -> None:
-    """A track changed: the published revision is behind until the compose job runs."""
+    """A track changed: the published revision is behind until the compose job runs.
+
+    A run composes whatever the version is by then, so several queued runs cost one
+    compose and no-ops (arq job ids are left random: ids live outside our key prefix)."""
     asset.tracks_version += 1
-    outbox.enqueue(
-        COMPOSE_JOB,
-        asset_id=asset.id,
-        _job_id=f"media-compose:{asset.id}:{asset.tracks_version}",
-    )
+    outbox.enqueue(COMPOSE_JOB, asset_id=asset.id)
 
 
 def check_kind(track_type: TrackType, kind: str | None) -> str:

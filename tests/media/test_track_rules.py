@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
+from typing import Any, Literal
 
 import pytest
 
@@ -266,10 +267,10 @@ def test_credits_is_the_late_point_many_viewers_stop_at() -> None:
 # --- manifests written from the model --------------------------------------------------------
 
 
-def _stream(name: str, kind: str, **kw: object) -> Stream:
+def _stream(name: str, kind: Literal["video", "audio"], **kw: Any) -> Stream:
     return Stream(
         name=name,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         codecs="avc1.64001f" if kind == "video" else "mp4a.40.2",
         timescale=1000,
         start=0,
@@ -279,7 +280,7 @@ def _stream(name: str, kind: str, **kw: object) -> Stream:
         segments=[
             Segment(name=f"chunk-{name}-{i:05d}.m4s", duration=4000, size=50_000) for i in (1, 2)
         ],
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 
@@ -319,7 +320,7 @@ def test_manifests_carry_languages_roles_and_thumbnails() -> None:
     assert 'AUDIO="audio",SUBTITLES="subs"' in master
     root = ET.fromstring(mpd(m))
     sets = root.findall("d:Period/d:AdaptationSet", NS)
-    by_id = {s.get("id"): s for s in sets}
+    by_id = {str(s.get("id")): s for s in sets}
     assert sorted(by_id) == ["0", "1", "40", "41", "50", "90"]
     assert by_id["40"].get("lang") == "en" and by_id["40"].get("selectionPriority") == "4"
     role = by_id["50"].find("d:Role", NS)
