@@ -9,6 +9,7 @@ from enum import StrEnum
 class Job(StrEnum):
     # enqueued
     announce_account_update = "announce_account_update"
+    compose_media = "compose_media"
     dispatch_notifications = "dispatch_notifications"
     email_notifications = "email_notifications"
     fan_out_notification = "fan_out_notification"
@@ -23,5 +24,6 @@ class Job(StrEnum):
     prune_orphaned_media = "prune_orphaned_media"
     reconcile_parties = "reconcile_parties"
     reconcile_ratings = "reconcile_ratings"
+    suggest_media_segments = "suggest_media_segments"
     redeliver_notifications = "redeliver_notifications"
     refresh_computed_collections = "refresh_computed_collections"

@@ -35,7 +35,6 @@ from models.media.tables import MediaAsset, MediaStatus
 log = logging.getLogger("cinema.media")
 
 
-
 @dataclass(frozen=True)
 class Target:
     """A playable item: a film, or an episode of a series."""

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.core.errors import Conflict, InvalidInput, NotFound
 from models.core.events import Outbox
+from models.core.jobs import Job
 from models.media import languages, subtitles
 from models.media.ffmpeg import FfmpegError, SourceInfo, probe
 from models.media.ladder import MAX_AUDIO_STREAMS
@@ -31,7 +32,6 @@ from models.media.packaging import (
 from models.media.schemas import TrackOut
 from models.media.tables import MediaAsset, MediaTrack, TrackOrigin, TrackType
 
-COMPOSE_JOB = "compose_media"
 AUDIO_KINDS: tuple[AudioKind, ...] = ("main", "description", "commentary")
 TEXT_KINDS: tuple[TextKind, ...] = ("subtitles", "captions", "forced")
 MAX_TRACKS = 60  # per item, audio and text together
@@ -245,7 +245,7 @@ def _changed(asset: MediaAsset, outbox: Outbox) -> None:
     A run composes whatever the version is by then, so several queued runs cost one
     compose and no-ops (arq job ids are left random: ids live outside our key prefix)."""
     asset.tracks_version += 1
-    outbox.enqueue(COMPOSE_JOB, asset_id=asset.id)
+    outbox.enqueue(Job.compose_media, asset_id=asset.id)
 
 
 def check_kind(track_type: TrackType, kind: str | None) -> str:
