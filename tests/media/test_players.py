@@ -1,0 +1,240 @@
+"""Real web players in Chromium read our audio, text and thumbnail tracks: hls.js on the HLS
+master, dash.js and shaka-player (what the web app plays DASH with) on the DASH manifest.
+
+Each lists the audio and text tracks, switches to French and fetches French audio, and shows
+each subtitle cue when the video is inside it and not outside; the DASH players also find
+the thumbnail for an instant in the image AdaptationSet. The players come from npm
+(tests/media/players/package.json), installed into .data/ by this test, never committed;
+the page (tests/media/players/player.html) is served as if from the live server, so the
+media requests are the same as the web app's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from models.accounts.tables import Role
+from models.core.context import Context
+from tests.conftest import ROOT, LiveServer
+from tests.factories import Account, make_account
+from tests.media.helpers import make_film, make_source, wait_media
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NPM = shutil.which("npm")
+PLAYERS = Path(__file__).parent / "players"
+INSTALL = ROOT / ".data" / "test-players"
+SCRIPTS = {
+    "hls.min.js": "hls.js/dist/hls.min.js",
+    "dash.all.min.js": "dashjs/dist/modern/umd/dash.all.min.js",
+    "shaka-player.compiled.js": "shaka-player/dist/shaka-player.compiled.js",
+}
+SUBTITLES = """1
+00:00:00,500 --> 00:00:02,000
+First cue
+
+2
+00:00:03,000 --> 00:00:04,500
+Second cue
+"""
+
+playwright_api = pytest.importorskip("playwright.async_api")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(240),
+    pytest.mark.skipif(CHROMIUM is None or NPM is None, reason="needs chromium and npm"),
+]
+
+
+def _install_players() -> Path:
+    """npm install the pinned players once (again when package.json changes)."""
+    INSTALL.mkdir(parents=True, exist_ok=True)
+    wanted = (PLAYERS / "package.json").read_text()
+    stamp = INSTALL / "installed.json"
+    if stamp.is_file() and stamp.read_text() == wanted:
+        return INSTALL / "node_modules"
+    (INSTALL / "package.json").write_text(wanted)
+    assert NPM is not None
+    subprocess.run(
+        [NPM, "install", "--no-audit", "--no-fund", "--no-package-lock", "--loglevel=error"],
+        cwd=INSTALL,
+        check=True,
+        timeout=300,
+    )
+    stamp.write_text(wanted)
+    return INSTALL / "node_modules"
+
+
+@pytest.fixture(scope="module")
+def node_modules() -> Path:
+    return _install_players()
+
+
+@pytest.fixture(scope="module")
+async def film(
+    ctx: Context,
+    app: Any,
+    worker: Any,
+    live_server: LiveServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    """English stereo and French 5.1 audio, English subtitles, thumbnails every second; the
+    playback answer as the live server gives it to a viewer."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
+        editor = await make_account(ctx, api, role=Role.editor)
+        viewer: Account = await make_account(ctx, api)
+        film_id = await make_film(ctx, name="Players")
+        src = make_source(
+            tmp_path_factory.mktemp("players") / "film.mkv",
+            seconds=5,
+            subtitles=(("eng", SUBTITLES),),
+        )
+        r = await api.put(
+            f"/api/v1/titles/{film_id}/media/source?filename=film.mkv",
+            content=src.read_bytes(),
+            headers=editor.headers,
+        )
+        assert r.status_code == 202, r.text
+        media = await wait_media(api, f"/api/v1/titles/{film_id}/media", editor.headers)
+        assert media["status"] == "ready", media
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+        r = await http.get(f"/api/v1/titles/{film_id}/playback", headers=viewer.headers)
+        assert r.status_code == 200, r.text
+        play: dict[str, Any] = r.json()
+        play["master"] = (await http.get(play["hls"])).text
+        play["mpd"] = (await http.get(play["dash"])).text
+    return play
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as pw:
+        b = await pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--autoplay-policy=no-user-gesture-required", "--mute-audio"],
+        )
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def _until(page: Any, expression: str, timeout: float = 20) -> Any:
+    """Evaluate `expression` until it is truthy; its last value on timeout is in the error."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = await page.evaluate(expression)
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    errors = await page.evaluate("window.errors")
+    raise AssertionError(f"{expression!r} never held: {value!r}; player errors: {errors}")
+
+
+def _french_files(play: dict[str, Any], engine: str) -> re.Pattern[str]:
+    """The file names of the French stereo rendition, from the manifest the player reads."""
+    fr = next(a for a in play["audio"] if a["language"] == "fr")
+    if engine == "hls":
+        m = re.search(rf'NAME="{re.escape(fr["hls_name"])}".*?URI="([^"]+)"', play["master"])
+        assert m is not None
+        return re.compile(re.escape(m.group(1)))
+    m = re.search(
+        rf'<AdaptationSet id="{fr["dash_adaptation_set"]}".*?media="([^"$]+)\$Number',
+        play["mpd"],
+        re.S,
+    )
+    assert m is not None
+    return re.compile(re.escape(m.group(1)) + r"\d+\.m4s")
+
+
+@pytest.mark.parametrize("engine", ["hls", "dash", "shaka"])
+async def test_players_list_switch_and_show_tracks(
+    live_server: LiveServer, node_modules: Path, film: dict[str, Any], browser: Any, engine: str
+) -> None:
+    page = await browser.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    base = f"{live_server.url}/__players__/"
+
+    async def serve(route: Any) -> None:
+        name = route.request.url[len(base) :].split("?", 1)[0]
+        if name == "player.html":
+            await route.fulfill(path=PLAYERS / "player.html", content_type="text/html")
+        elif name in SCRIPTS:
+            await route.fulfill(path=node_modules / SCRIPTS[name], content_type="text/javascript")
+        else:
+            await route.fulfill(status=404)
+
+    await page.route(f"{base}**", serve)
+    src = film["hls"] if engine == "hls" else film["dash"]
+    try:
+        await page.goto(f"{base}player.html?engine={engine}&src={quote(src, safe='')}")
+        assert await page.evaluate("window.player"), await page.evaluate("window.errors")
+        tracks = await page.evaluate("tracks()")
+        audio = {(a["lang"], a["name"]) for a in tracks["audio"]}
+        assert {"en", "fr"} <= {lang for lang, _ in audio}, tracks
+        assert [t["lang"] for t in tracks["text"]] == ["en"], tracks
+        assert tracks["currentAudio"]["lang"] == "en"  # the default track
+        if engine == "hls":
+            assert {a["name"] for a in tracks["audio"]} == {"English", "French", "French (5.1)"}
+        else:
+            channels = {(a["lang"], str(a["channels"])) for a in tracks["audio"]}
+            assert channels == {("en", "2"), ("fr", "2"), ("fr", "6")}, tracks
+
+        # Switch to French: the player says so and fetches French audio.
+        french = _french_files(film, engine)
+        already = len(requests)
+        fr_name = next(
+            a["name"] for a in tracks["audio"]
+            if a["lang"] == "fr" and str(a.get("channels") or "2") == "2"
+        )  # fmt: skip
+        await page.evaluate(f"selectAudio({json.dumps(fr_name)})")
+        await _until(page, "tracks().currentAudio && tracks().currentAudio.lang === 'fr'")
+        await page.evaluate("document.getElementById('v').play()")
+        deadline = time.monotonic() + 20
+        while not any(french.search(u) for u in requests[already:]):
+            assert time.monotonic() < deadline, (french.pattern, requests[already:])
+            await asyncio.sleep(0.1)
+
+        # Subtitles: each cue shows while the video is inside it, and only then.
+        await page.evaluate("document.getElementById('v').pause()")
+        await page.evaluate(f"selectText({json.dumps(tracks['text'][0]['name'])})")
+        await _until(page, "tracks().currentText && tracks().currentText.lang === 'en'")
+        for at, expected in (
+            (1.2, ["First cue"]),
+            (2.5, []),
+            (3.7, ["Second cue"]),
+            (1.0, ["First cue"]),
+        ):
+            await page.evaluate(f"seekTo({at})")
+            if expected:
+                got = await _until(page, "cueTexts().length ? cueTexts() : null")
+                assert got == expected, (at, got)
+            else:
+                await asyncio.sleep(0.5)
+                assert await page.evaluate("cueTexts()") == [], at
+
+        # DASH thumbnails: the image AdaptationSet gives the sprite region of an instant.
+        thumb = await page.evaluate("thumbnailAt(2.5)")
+        if engine == "hls":
+            assert thumb is None
+        else:
+            assert thumb is not None, await page.evaluate("window.errors")
+            assert (thumb["x"], thumb["y"], thumb["width"], thumb["height"]) == (320, 0, 160, 90)
+            assert thumb["url"].endswith("sprite-0001.jpg")
+        assert await page.evaluate("window.errors") == []
+    finally:
+        await page.close()
