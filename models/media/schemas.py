@@ -8,6 +8,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.core.pagination import Page, cursor_query
+from models.core.text import UserLine
 from models.media import languages
 from models.media.tables import MediaStatus, TrackOrigin, TrackType
 
@@ -101,7 +102,7 @@ class TrackQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     language: str | None = Field(default=None, max_length=35, examples=["fr", "pt-BR"])
-    label: str | None = Field(default=None, min_length=1, max_length=100)
+    label: UserLine | None = Field(default=None, min_length=1, max_length=100)
     kind: str | None = Field(default=None, max_length=16)
     default: bool = False
     filename: str = Field(default="track", min_length=1, max_length=200)
@@ -116,7 +117,7 @@ class TrackQuery(BaseModel):
 class TrackPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     language: str | None = Field(default=None, max_length=35)
-    label: str | None = Field(default=None, min_length=1, max_length=100)
+    label: UserLine | None = Field(default=None, min_length=1, max_length=100)
     kind: str | None = Field(default=None, max_length=16)
     default: bool | None = None
     hidden: bool | None = Field(default=None, description="source tracks: hide or bring back")

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +45,7 @@ TO_TOLERANCE_MS = 5_000  # and land within a few seconds of its end
 STOP_TOLERANCE_MS = 10_000
 STOPPED_FOR = timedelta(hours=1)  # a viewer quiet this long stopped watching
 MIN_STOP_SHARE = 0.25  # of the viewers who got that far
+ACTIVE_WITHIN = timedelta(days=2)  # a pass looks at items watched since (it runs nightly)
 
 
 def segment_out(row: MediaSegment) -> SegmentOut:
@@ -364,10 +365,29 @@ async def do_suggest_segments(
     await session.execute(
         delete(SkipEvent).where(SkipEvent.at < now - timedelta(days=SKIP_RETENTION_DAYS))
     )
+    # Only items with new evidence since the last passes: nothing else can change.
+    recent = now - ACTIVE_WITHIN
+    skipped = select(SkipEvent.asset_id).where(SkipEvent.at >= recent)
+    watched = (
+        select(MediaAsset.id)
+        .join(
+            ViewingProgress,
+            or_(
+                ViewingProgress.episode_id == MediaAsset.episode_id,
+                and_(
+                    ViewingProgress.episode_id.is_(None),
+                    ViewingProgress.title_id == MediaAsset.title_id,
+                ),
+            ),
+        )
+        .where(ViewingProgress.updated_at >= recent - STOPPED_FOR)
+    )
     assets = (
         await session.execute(
             select(MediaAsset).where(
-                MediaAsset.revision.is_not(None), MediaAsset.duration_ms.is_not(None)
+                MediaAsset.revision.is_not(None),
+                MediaAsset.duration_ms.is_not(None),
+                or_(MediaAsset.id.in_(skipped), MediaAsset.id.in_(watched)),
             )
         )
     ).scalars()

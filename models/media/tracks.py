@@ -131,6 +131,12 @@ def summary(m: Manifest) -> dict[str, Any]:
 # --- what a source brings ------------------------------------------------------------------
 
 
+def _title(tag: str | None) -> str | None:
+    """A source's title tag as a label: one clean line, or nothing."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in tag or "").split())
+    return text[:100] or None
+
+
 def _audio_kind(description: bool, commentary: bool) -> AudioKind:
     return "description" if description else "commentary" if commentary else "main"
 
@@ -174,7 +180,7 @@ async def sync_source_tracks(
         if fresh:
             row.source_path = source_path
             row.language = lang
-            row.label = (a.title or default_label(lang, kind))[:100]
+            row.label = _title(a.title) or default_label(lang, kind)
             row.kind = kind
             row.is_default = a.default
             row.hidden = False
@@ -207,7 +213,7 @@ async def sync_source_tracks(
         if fresh:
             row.source_path = source_path
             row.language = lang
-            row.label = (s.title or default_label(lang, tkind))[:100]
+            row.label = _title(s.title) or default_label(lang, tkind)
             row.kind = tkind
             row.is_default = False
             row.hidden = False
