@@ -539,16 +539,36 @@ async def _compose_locked(ctx: Context, *, asset_id: int, token: str) -> str:
 
 
 async def do_prune_orphans(ctx: Context, *, grace_s: int = 24 * 3600) -> list[Path]:
-    """Delete files of media whose asset row went with its film or episode (FK cascade)."""
+    """Delete files of media whose asset row went with its film or episode (FK cascade),
+    and uploaded dubs no track uses any more."""
     async with transaction(ctx.sessions) as session:
         rows = (
             await session.execute(select(MediaAsset.id, MediaAsset.title_id, MediaAsset.episode_id))
         ).all()
+        dubs = (
+            await session.execute(
+                select(MediaTrack.asset_id, MediaTrack.file_path).where(
+                    MediaTrack.file_path.is_not(None)
+                )
+            )
+        ).all()
     asset_ids = {r.id for r in rows}
     keys = {f"episode-{r.episode_id}" if r.episode_id else f"film-{r.title_id}" for r in rows}
+    media = store(ctx)
     removed = await asyncio.to_thread(
-        store(ctx).prune_orphans, asset_ids=asset_ids, item_keys=keys, grace_s=grace_s
+        media.prune_orphans, asset_ids=asset_ids, item_keys=keys, grace_s=grace_s
     )
+    keep: dict[int, set[str]] = {}
+    for d in dubs:
+        keep.setdefault(d.asset_id, set()).add(str(d.file_path))
+    folders = await asyncio.to_thread(
+        lambda: [p.name for p in media.tracks.iterdir()] if media.tracks.is_dir() else []
+    )
+    for name in folders:
+        if name.isdigit() and int(name) in asset_ids:
+            await asyncio.to_thread(
+                media.prune_track_files, int(name), keep=keep.get(int(name), set()), grace_s=grace_s
+            )
     for path in removed:
         log.info("pruned orphaned media %s", path)
     return removed

@@ -20,6 +20,7 @@ from models.core import clock
 from models.core.context import Context
 from models.core.db import transaction
 from models.media import segments
+from models.media.publish import do_prune_orphans
 from tests.conftest import LiveServer
 from tests.factories import Account, make_account
 from tests.media.helpers import (
@@ -347,6 +348,16 @@ async def test_editors_add_dubs_and_subtitles_without_re_encoding_video(
     assert it["status"] == "published"
     # Nothing but the audio was encoded: no work directories or stray files are left.
     assert not [p for p in asset_dir.iterdir() if p.name.startswith(".")]
+    # A removed dub's file goes with the nightly prune; the others stay.
+    dubs = ctx.settings.media_dir / "tracks" / asset_dir.name
+    assert len(list(dubs.iterdir())) == 2
+    r = await api.delete(f"/api/v1/titles/{film}/media/tracks/{it['id']}", headers=editor.headers)
+    assert r.status_code == 204
+    await wait_tracks(api, media_path, editor.headers)
+    await do_prune_orphans(ctx, grace_s=0)
+    assert len(list(dubs.iterdir())) == 1
+    play = (await api.get(f"/api/v1/titles/{film}/playback", headers=viewer.headers)).json()
+    assert [a["language"] for a in play["audio"]] == ["en", "fr", "de-AT"]
 
 
 @pytest.mark.parametrize(
