@@ -271,6 +271,7 @@ export class PartyClient {
     this._startTimer = null;
     this._seekStarted = null;
     this._ready = null;
+    this._quietUntil = 0;
     socket.on("party:state", (s) => this._applyState(s));
     socket.on("party:chat", (m) => this._onChat(m));
     socket.on("party:react", (r) => this.onReaction(r));
@@ -413,6 +414,13 @@ export class PartyClient {
   kick(userId) {
     return this._call("party:kick", { party_id: this.partyId, user_id: userId });
   }
+  // Call when the viewer switches audio or subtitle track (their own choice, not the party's):
+  // the player refills its buffer, and a stall within `ms` is this member's own business, not
+  // a reason to stop everyone. It is not reported as buffering; the member catches up by the
+  // usual drift correction.
+  switchingTracks(ms = 5000) {
+    this._quietUntil = this.now() + ms;
+  }
   // Opt out of (or back into) being waited for when buffering.
   setWaitForMe(enabled) {
     return this._call("party:wait_for_me", { party_id: this.partyId, enabled });
@@ -494,6 +502,7 @@ export class PartyClient {
       clearTimeout(this._stallTimer);
       this._stallTimer = setTimeout(() => {
         const s = this.state;
+        if (this.now() < this._quietUntil) return; // a track switch refilling the buffer
         if (s && s.playing && this.serverNow() >= s.anchor_server_ms && v.readyState < 3) this._report(false);
       }, STALL_MS);
     });

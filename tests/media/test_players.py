@@ -25,11 +25,15 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from cinema.ports import free_port
 from models.accounts.tables import Role
 from models.core.context import Context
+from models.core.settings import Settings
 from tests.conftest import ROOT, LiveServer
 from tests.factories import Account, make_account
 from tests.media.helpers import make_film, make_source, wait_media
+from tests.parties.conftest import PARTY_ENV, ok
+from tests.realtime_client import connected
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NPM = shutil.which("npm")
@@ -98,7 +102,7 @@ async def film(
         film_id = await make_film(ctx, name="Players")
         src = make_source(
             tmp_path_factory.mktemp("players") / "film.mkv",
-            seconds=5,
+            seconds=20,
             subtitles=(("eng", SUBTITLES),),
         )
         r = await api.put(
@@ -113,6 +117,7 @@ async def film(
         r = await http.get(f"/api/v1/titles/{film_id}/playback", headers=viewer.headers)
         assert r.status_code == 200, r.text
         play: dict[str, Any] = r.json()
+        play["film_id"] = film_id
         play["master"] = (await http.get(play["hls"])).text
         play["mpd"] = (await http.get(play["dash"])).text
     return play
@@ -123,7 +128,13 @@ async def browser() -> AsyncIterator[Any]:
     async with playwright_api.async_playwright() as pw:
         b = await pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--autoplay-policy=no-user-gesture-required", "--mute-audio"],
+            args=[
+                "--autoplay-policy=no-user-gesture-required",
+                "--mute-audio",
+                # Pages fulfilled by the test have no address space of their own: Chromium
+                # would take them for public sites and refuse their WebSockets to 127.0.0.1.
+                "--disable-features=LocalNetworkAccessChecks",
+            ],
         )
         try:
             yield b
@@ -132,7 +143,8 @@ async def browser() -> AsyncIterator[Any]:
 
 
 async def _until(page: Any, expression: str, timeout: float = 20) -> Any:
-    """Evaluate `expression` until it is truthy; its last value on timeout is in the error."""
+    """Evaluate `expression` until it is truthy; its last value on timeout is in the error,
+    with what the page logged."""
     deadline = time.monotonic() + timeout
     value = None
     while time.monotonic() < deadline:
@@ -141,7 +153,8 @@ async def _until(page: Any, expression: str, timeout: float = 20) -> Any:
             return value
         await asyncio.sleep(0.1)
     errors = await page.evaluate("window.errors")
-    raise AssertionError(f"{expression!r} never held: {value!r}; player errors: {errors}")
+    logged = getattr(page, "logged", [])[-20:]
+    raise AssertionError(f"{expression!r} never held: {value!r}; errors: {errors}; {logged}")
 
 
 def _french_files(play: dict[str, Any], engine: str) -> re.Pattern[str]:
@@ -168,17 +181,7 @@ async def test_players_list_switch_and_show_tracks(
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     base = f"{live_server.url}/__players__/"
-
-    async def serve(route: Any) -> None:
-        name = route.request.url[len(base) :].split("?", 1)[0]
-        if name == "player.html":
-            await route.fulfill(path=PLAYERS / "player.html", content_type="text/html")
-        elif name in SCRIPTS:
-            await route.fulfill(path=node_modules / SCRIPTS[name], content_type="text/javascript")
-        else:
-            await route.fulfill(status=404)
-
-    await page.route(f"{base}**", serve)
+    await _serve_players(page, base, node_modules)
     src = film["hls"] if engine == "hls" else film["dash"]
     try:
         await page.goto(f"{base}player.html?engine={engine}&src={quote(src, safe='')}")
@@ -238,3 +241,90 @@ async def test_players_list_switch_and_show_tracks(
         assert await page.evaluate("window.errors") == []
     finally:
         await page.close()
+
+
+async def _serve_players(page: Any, base: str, node_modules: Path) -> None:
+    async def serve(route: Any) -> None:
+        name = route.request.url[len(base) :].split("?", 1)[0].split("#", 1)[0]
+        if name.endswith(".html") and (PLAYERS / name).is_file():
+            await route.fulfill(path=PLAYERS / name, content_type="text/html")
+        elif name in SCRIPTS:
+            await route.fulfill(path=node_modules / SCRIPTS[name], content_type="text/javascript")
+        else:
+            await route.fulfill(status=404)
+
+    await page.route(f"{base}**", serve)
+
+
+async def test_a_party_member_switching_language_moves_nobody(
+    ctx: Context,
+    app: Any,
+    settings: Settings,
+    node_modules: Path,
+    film: dict[str, Any],
+    browser: Any,
+) -> None:
+    """A member switches audio while the party plays and the new track is slow to come:
+    announced (PartyClient.switchingTracks), nobody else moves; unannounced, the stall is
+    reported as buffering and the party waits, which is what the announcement prevents."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    server = LiveServer(settings, port, {"CORS_ORIGINS": json.dumps([origin]), **PARTY_ENV})
+    page = await browser.new_page()
+    page.logged = []
+    page.on("console", lambda m: page.logged.append(m.text))
+    page.on("pageerror", lambda e: page.logged.append(str(e)))
+    try:
+        await asyncio.to_thread(server.wait_ready)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
+            host_account = await make_account(ctx, api)
+            guest = await make_account(ctx, api)
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            r = await http.get(f"/api/v1/titles/{film['film_id']}/playback", headers=guest.headers)
+            hls = r.json()["hls"]
+        base = f"{server.url}/__players__/"
+        await _serve_players(page, base, node_modules)
+        slow = {"on": False}
+
+        async def slow_audio(route: Any) -> None:
+            if slow["on"]:
+                await asyncio.sleep(2.5)  # the new language's audio takes its time
+            await route.continue_()
+
+        # The source has one rendition (chunk-0) and three audio ones (chunk-1 to 3).
+        await page.route(re.compile(r"/chunk-[1-9]-\d+\.m4s$"), slow_audio)
+        async with connected(server.url, host_account.access_token) as host:
+            created = await ok(host, "party:create", {"title_id": film["film_id"]})
+            party_id = created["party_id"]
+            await ok(host, "party:ready", {"party_id": party_id, "rtt_ms": 5})
+            await page.goto(
+                f"{base}party.html?src={quote(hls, safe='')}"
+                f"#token={guest.access_token}&invite={created['invite_code']}"
+            )
+            await _until(page, "debug().joined && debug().readyState >= 3")
+            await _until(page, "debug().reports.includes('party:ready')")
+            await ok(host, "party:play", {"party_id": party_id})
+            await _until(page, "debug().phase === 'playing' && !debug().paused")
+
+            def phases() -> list[str]:
+                return [s["phase"] for s in host.events["party:state"]]
+
+            # Announced: the party plays on.
+            seen = len(phases())
+            slow["on"] = True
+            await page.evaluate("switchAudio('French', true)")
+            await _until(page, "debug().audio === 'French'")
+            await asyncio.sleep(3.5)
+            assert "waiting" not in phases()[seen:], phases()
+            assert "party:buffering" not in await page.evaluate("debug().reports")
+            # Unannounced, the same switch stops everyone for a while.
+            await page.evaluate("switchAudio('English', false)")
+            deadline = time.monotonic() + 10
+            while "waiting" not in phases()[seen:]:
+                assert time.monotonic() < deadline, phases()
+                await asyncio.sleep(0.1)
+            slow["on"] = False
+    finally:
+        await page.close()
+        server.stop()
