@@ -173,6 +173,8 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
             codes |= {401}
             op["security"] = [{"bearer": []}]
         elif e.auth == "optional":
+            # Without a token it answers; a revoked, expired or malformed one is still 401.
+            codes |= {401}
             op["security"] = [{"bearer": []}, {}]
         for code in sorted(codes):
             content = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}

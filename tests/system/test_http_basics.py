@@ -11,7 +11,9 @@ from pydantic import BaseModel
 
 from cinema.logsetup import flush_logs, setup_logging
 from http_api.app import all_endpoints
+from models.core.context import Context
 from models.core.settings import DEV_SECRET, Settings
+from tests.factories import make_account
 
 
 async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
@@ -249,3 +251,24 @@ async def test_cursors_are_documented_as_base64url_and_may_be_404(
                 assert text["pattern"] == "^[A-Za-z0-9_-]+$", (method, path)
                 assert "404" in op["responses"], (method, path)
     assert found >= 15
+
+
+async def test_optional_token_routes_document_401_for_a_bad_token(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    """A comment reads without a token, but a revoked one is 401 (undocumented before)."""
+    spec = (await client.get("/openapi.json")).json()
+    op = spec["paths"]["/api/v1/comments/{comment_id}"]["get"]
+    assert {} in op["security"] and "401" in op["responses"]
+    optional = [
+        (method, path)
+        for path, ops in spec["paths"].items()
+        for method, o in ops.items()
+        if {} in o.get("security", [])
+    ]
+    assert optional and all("401" in spec["paths"][p][m]["responses"] for m, p in optional)
+    me = await make_account(ctx, client)
+    assert (await client.post("/api/v1/auth/logout-all", headers=me.headers)).status_code == 204
+    for headers in ({}, me.headers, {"Authorization": "Bearer not-a-token"}):
+        r = await client.get(f"/api/v1/comments/{2**62}", headers=headers)
+        assert r.status_code == (404 if not headers else 401), (headers, r.text)
