@@ -141,9 +141,14 @@ async def _bearer(request: Request, ctx: Context, mode: AuthMode) -> Principal |
     return principal
 
 
-def _parse(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+def _parse(model: type[BaseModel], data: Any, where: str, *, json: bool = False) -> BaseModel:
+    """Query and form values are text, so they are read laxly ("5" is 5); a JSON body is read
+    strictly, as its schema says: 0 is no boolean, false no number, 0 no date."""
     try:
-        parsed = model.model_validate(data)
+        if json:
+            parsed = model.model_validate_json(orjson.dumps(data), strict=True)
+        else:
+            parsed = model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput(
             f"Invalid {where}", code="invalid_input", details=validation_details(exc)
@@ -280,7 +285,7 @@ def _endpoint_app(e: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         user = await _bearer(request, ctx, e.auth)
         body = query = None
         if e.body is not None:
-            body = _parse(e.body, await _read_json(request), "body")
+            body = _parse(e.body, await _read_json(request), "body", json=True)
         elif e.form is not None:
             async with request.form(max_files=0, max_fields=50) as form:
                 body = _parse(e.form, dict(form), "form")
