@@ -613,7 +613,7 @@ async def list_history(call: Call) -> HistoryPage:
         )
 
 
-@api.delete("/me/history/{entry_id}", status=204, errors=(404,))
+@api.delete("/me/history/{entry_id:int}", status=204, errors=(404,))
 async def delete_history_entry(call: Call) -> None:
     """Remove one entry (a film, or one episode) from my history."""
     user = call.require_user()

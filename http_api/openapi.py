@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -71,7 +72,7 @@ class _Schemas:
 # are bigints (models.core.errors.parse_id), users and parties UUIDs; a value outside these
 # is 422 invalid_id (404 where a converter is in the path).
 BIGINT_MAX = 2**63 - 1
-_ID = {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX}
+_ID = {"type": "integer", "minimum": 0, "maximum": BIGINT_MAX}
 _UUID = {"type": "string", "format": "uuid"}
 _TEXT = {"type": "string"}
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
@@ -183,7 +184,7 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
                 content["text/html"] = {"schema": {"type": "string"}}
             responses[str(code)] = {"description": _REASONS.get(code, "Error"), "content": content}
         op["responses"] = responses
-        openapi_path = e.path.replace(":int}", "}").replace(":str}", "}").replace(":path}", "}")
+        openapi_path = re.sub(r":\w+}", "}", e.path)  # converters are routing, not API
         paths.setdefault(openapi_path, {})[e.method.lower()] = op
     return {
         "openapi": "3.1.0",

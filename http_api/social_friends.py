@@ -100,7 +100,7 @@ async def list_friends(call: Call) -> Page[FriendOut]:
         )
 
 
-@api.delete("/friends/{user_id}", status=204, errors=(404,))
+@api.delete("/friends/{user_id:uuid}", status=204, errors=(404,))
 async def remove_friend(call: Call) -> None:
     """End a friendship (both sides)."""
     async with call.transaction() as session:

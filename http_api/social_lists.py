@@ -93,7 +93,7 @@ async def user_playlists(call: Call) -> Page[PlaylistOut]:
         )
 
 
-@api.get("/playlists/{playlist_id}", response=PlaylistDetail, auth="optional", errors=(404,))
+@api.get("/playlists/{playlist_id:int}", response=PlaylistDetail, auth="optional", errors=(404,))
 async def get_playlist(call: Call) -> PlaylistDetail:
     """A playlist with its items in order (if I may see it)."""
     async with call.ctx.sessions() as session:
@@ -103,7 +103,7 @@ async def get_playlist(call: Call) -> PlaylistDetail:
 
 
 @api.patch(
-    "/playlists/{playlist_id}",
+    "/playlists/{playlist_id:int}",
     body=PlaylistPatch,
     response=PlaylistDetail,
     errors=(403, 404, 422),
@@ -119,7 +119,7 @@ async def update_playlist(call: Call) -> PlaylistDetail:
         )
 
 
-@api.delete("/playlists/{playlist_id}", status=204, errors=(403, 404))
+@api.delete("/playlists/{playlist_id:int}", status=204, errors=(403, 404))
 async def delete_playlist(call: Call) -> None:
     """Delete a playlist (owner, or an admin)."""
     async with call.transaction() as session:

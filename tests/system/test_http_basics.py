@@ -74,7 +74,16 @@ async def test_a_method_a_path_lacks_is_405_with_every_method_it_has(
     templates = {p: re.compile(re.sub(r"{\w+}", "[^/]+", p) + "$") for p in spec["paths"]}
     for path, ops in spec["paths"].items():
         declared = {m.upper() for m in ops}
-        url = re.sub(r"{\w+}", "1", path)
+        some = {"uuid": "00000000-0000-4000-8000-000000000000"}
+        params = {
+            p["name"]: some.get(p["schema"].get("format", ""), "1")
+            for op in ops.values()
+            for p in op.get("parameters", [])
+            if p["in"] == "path"
+        }
+        url = path
+        for name, value in params.items():
+            url = url.replace("{" + name + "}", value)
         for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} - declared):
             # /me/history/progress is also /me/history/{entry_id}, which takes DELETE
             if any(
@@ -86,6 +95,15 @@ async def test_a_method_a_path_lacks_is_405_with_every_method_it_has(
             assert r.status_code == 405, (method, path, r.status_code)
             allowed = {m.strip() for m in r.headers["allow"].split(",")}
             assert allowed - {"HEAD"} == declared, (method, path, r.headers["allow"])
+    # A literal path beside a parameter one is not taken for an id of it.
+    for method, url, allow in [
+        ("DELETE", "/api/v1/friends/requests", "GET, POST"),
+        ("DELETE", "/api/v1/me/history/progress", "POST"),
+        ("PATCH", "/api/v1/playlists/shared-with-me", "GET"),
+    ]:
+        r = await client.request(method, url)
+        assert r.status_code == 405, (method, url, r.text)
+        assert set(r.headers["allow"].split(", ")) - {"HEAD"} == set(allow.split(", "))
 
 
 async def test_unexpected_error_is_logged_with_trace_and_hidden_from_client(
@@ -223,7 +241,7 @@ async def test_path_ids_are_documented_as_the_routes_take_them(client: httpx.Asy
     }
     assert schemas[("comment_id", "/api/v1/comments/{comment_id}")] == {
         "type": "integer",
-        "minimum": 1,
+        "minimum": 0,
         "maximum": 2**63 - 1,
     }
     assert schemas[("user_id", "/api/v1/blocks/{user_id}")]["format"] == "uuid"
