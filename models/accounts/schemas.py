@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from models.accounts.tables import Role
+from models.core.schema_rules import patch_schema
 from models.core.text import UserLine
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
@@ -68,6 +69,7 @@ class PublicUserOut(BaseModel):
 
 
 class MeUpdate(Input):
+    model_config = ConfigDict(json_schema_extra=patch_schema("username", "email"))
     display_name: UserLine | None = Field(default=None, max_length=64)
     username: Username | None = None
     # A new email is pending until confirmed from its mailbox, and needs current_password.

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from models.catalog.tables import CreditRole, TitleKind
 from models.catalog.taxonomy import slugify as slugify
 from models.core.pagination import Page, cursor_query
+from models.core.schema_rules import patch_schema
 from models.core.urls import check_web_url
 
 Sort = Literal["relevance", "popular", "rating", "newest", "title", "added"]
@@ -232,18 +233,12 @@ class CreditIn(_In):
     character: str | None = Field(default=None, max_length=300)
 
 
-def _check_year(v: int | None) -> int | None:
-    if v is not None and not 1870 <= v <= 2200:
-        raise ValueError("year must be between 1870 and 2200")
-    return v
-
-
 class TitleIn(_In):
     kind: TitleKind
     title: str = Field(min_length=1, max_length=300)
     original_title: str | None = Field(default=None, max_length=300)
     description: str | None = Field(default=None, max_length=20_000)
-    year: int | None = None
+    year: int | None = Field(default=None, ge=1870, le=2200)
     release_date: date | None = None
     runtime_minutes: int | None = Field(default=None, ge=1, le=10_000)
     age_rating: str | None = Field(default=None, max_length=16)
@@ -258,17 +253,16 @@ class TitleIn(_In):
     )
     credits: list[CreditIn] = Field(default_factory=list, max_length=500)
 
-    _year = field_validator("year")(_check_year)
-
 
 class TitlePatch(_In):
     """Fields absent from the body stay as they are; a list given replaces the old one."""
 
+    model_config = ConfigDict(json_schema_extra=patch_schema("kind", "title", "popularity"))
     kind: TitleKind | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)
     original_title: str | None = Field(default=None, max_length=300)
     description: str | None = Field(default=None, max_length=20_000)
-    year: int | None = None
+    year: int | None = Field(default=None, ge=1870, le=2200)
     release_date: date | None = None
     runtime_minutes: int | None = Field(default=None, ge=1, le=10_000)
     age_rating: str | None = Field(default=None, max_length=16)
@@ -283,8 +277,6 @@ class TitlePatch(_In):
     )
     credits: list[CreditIn] | None = Field(default=None, max_length=500)
 
-    _year = field_validator("year")(_check_year)
-
 
 class SeasonIn(_In):
     number: int = Field(ge=0, le=10_000)
@@ -292,6 +284,8 @@ class SeasonIn(_In):
 
 
 class SeasonPatch(_In):
+    model_config = ConfigDict(json_schema_extra=patch_schema("number"))
+
     number: int | None = Field(default=None, ge=0, le=10_000)
     name: str | None = Field(default=None, max_length=300)
 
@@ -304,6 +298,8 @@ class EpisodeIn(_In):
 
 
 class EpisodePatch(_In):
+    model_config = ConfigDict(json_schema_extra=patch_schema("number", "title"))
+
     number: int | None = Field(default=None, ge=0, le=100_000)
     title: str | None = Field(default=None, min_length=1, max_length=300)
     runtime_minutes: int | None = Field(default=None, ge=1, le=10_000)
@@ -318,6 +314,8 @@ class PersonIn(_In):
 
 
 class PersonPatch(_In):
+    model_config = ConfigDict(json_schema_extra=patch_schema("name"))
+
     name: str | None = Field(default=None, min_length=1, max_length=300)
     bio: str | None = Field(default=None, max_length=20_000)
     birth_date: date | None = None
@@ -337,6 +335,8 @@ class CollectionIn(_In):
 
 
 class CollectionPatch(_In):
+    model_config = ConfigDict(json_schema_extra=patch_schema("name", "slug"))
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     slug: Annotated[str, Field(min_length=1, max_length=100, pattern=SLUG)] | None = None
     description: str | None = Field(default=None, max_length=20_000)

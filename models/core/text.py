@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 
 def clean_text(value: str, *, lines: bool = True) -> str:
@@ -25,6 +25,16 @@ def _line(value: str) -> str:
     return clean_text(value, lines=False)
 
 
+# The same rule for the OpenAPI document, so a client knows what it may send: some character
+# that is not a space, and no control character (Cc: U+0000-001F, U+007F-009F) but newlines
+# and tabs in multi-line text. Validation stays clean_text (its messages say what is wrong).
+_CC = "\\x00-\\x1f\\x7f-\\x9f"
+_CC_BUT_LINES = "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f"
+TEXT_PATTERN = f"^[^{_CC_BUT_LINES}]*[^\\s{_CC}][^{_CC_BUT_LINES}]*$"
+LINE_PATTERN = f"^[^{_CC}]*[^\\s{_CC}][^{_CC}]*$"
+
 # Multi-line text (a comment, a message) and a one-line name.
-UserText = Annotated[str, AfterValidator(clean_text)]
-UserLine = Annotated[str, AfterValidator(_line)]
+UserText = Annotated[
+    str, AfterValidator(clean_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})
+]
+UserLine = Annotated[str, AfterValidator(_line), Field(json_schema_extra={"pattern": LINE_PATTERN})]

@@ -8,6 +8,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.core.pagination import Page, cursor_query
+from models.core.schema_rules import exactly_one_of
 from models.core.text import UserLine
 from models.media import languages
 from models.media.tables import MediaStatus, TrackOrigin, TrackType
@@ -269,7 +270,9 @@ class TitleChoiceOut(TitleChoiceIn):
 class ProgressIn(BaseModel):
     """A player heartbeat: where the viewer is in a film (title_id) or an episode."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=exactly_one_of("title_id", "episode_id")
+    )
     title_id: int | None = Field(default=None, ge=1)
     episode_id: int | None = Field(default=None, ge=1)
     position_ms: int = Field(ge=0, le=100 * 3600 * 1000)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from models.core.pagination import cursor_query
+from models.core.schema_rules import exactly_one_of
 from models.parties.state import ControlMode, Phase
 
 MAX_POSITION_MS = 48 * 3600 * 1000
@@ -21,6 +22,7 @@ class _In(BaseModel):
 
 
 class _MediaChoice(_In):
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("title_id", "episode_id"))
     title_id: int | None = Field(default=None, ge=1)
     episode_id: int | None = Field(default=None, ge=1)
 
@@ -37,6 +39,7 @@ class CreatePartyIn(_MediaChoice):
 
 
 class JoinPartyIn(_In):
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("party_id", "invite_code"))
     party_id: uuid.UUID | None = None
     invite_code: str | None = Field(default=None, min_length=4, max_length=16)
     rtt_ms: RttMs | None = None

@@ -290,3 +290,40 @@ async def test_optional_token_routes_document_401_for_a_bad_token(
     for headers in ({}, me.headers, {"Authorization": "Bearer not-a-token"}):
         r = await client.get(f"/api/v1/comments/{2**62}", headers=headers)
         assert r.status_code == (404 if not headers else 401), (headers, r.text)
+
+
+async def test_rules_the_services_enforce_are_in_the_schema(client: httpx.AsyncClient) -> None:
+    """Bodies the schema allowed were refused 422 (schemathesis): a patch's null where the
+    service wants a value or leaves nothing to change, a film and an episode at once, a year
+    before 1870, a blank or control character in text people read. The schema says so now."""
+    components = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    comment = components["CommentPatch"]
+    assert comment["minProperties"] == 1 and comment["properties"]["spoiler"]["type"] == "boolean"
+    title = components["TitlePatch"]["properties"]
+    assert "anyOf" not in title["kind"] and "default" not in title["kind"]
+    assert {"type": "null"} in title["year"]["anyOf"]  # null clears a year
+    year = next(s for s in title["year"]["anyOf"] if s.get("type") == "integer")
+    assert (year["minimum"], year["maximum"]) == (1870, 2200)
+    assert [r["required"] for r in components["CreatePartyIn"]["oneOf"]] == [
+        ["title_id"],
+        ["episode_id"],
+    ]
+    assert components["ProgressIn"]["oneOf"][1]["required"] == ["episode_id"]
+    assert components["MeUpdate"]["properties"]["username"].get("type") == "string"
+
+
+def test_the_text_pattern_is_the_text_rule() -> None:
+    from models.core.text import LINE_PATTERN, TEXT_PATTERN, clean_text
+
+    samples = ["a", " a ", "", " ", "\t", "a\nb", "a\tb", "\x07", "a\x85", "\u00a0", "\u3000x"]
+    samples += ["é", "e\u0301", "\x7f", "x\r", "\u2028", "\ufeff", "line\n"]
+    for pattern, lines in ((TEXT_PATTERN, True), (LINE_PATTERN, False)):
+        for text in samples:
+            try:
+                clean_text(text, lines=lines)
+                kept = True
+            except ValueError:
+                kept = False
+            # The schema may be stricter than the rule (U+FEFF alone), never looser.
+            if re.fullmatch(pattern, text):
+                assert kept, (pattern, text)

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.catalog.tables import TitleKind
+from models.core.schema_rules import patch_schema
 from models.core.text import UserLine
 from models.social.friends.schemas import UserBrief
 from models.social.lists.tables import ShareRight, Visibility
@@ -40,6 +41,7 @@ class PlaylistIn(Input):
 
 
 class PlaylistPatch(Input):
+    model_config = ConfigDict(json_schema_extra=patch_schema("name", "visibility"))
     name: UserLine | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
     visibility: Visibility | None = None

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.core.pagination import cursor_query
+from models.core.schema_rules import patch_schema
 from models.core.text import UserText
 from models.social.friends.schemas import UserBrief
 
@@ -45,6 +46,9 @@ class CommentIn(Input):
 
 
 class CommentPatch(Input):
+    model_config = ConfigDict(
+        json_schema_extra=patch_schema("body", "spoiler", change_something=True),
+    )
     body: UserText | None = Field(default=None, min_length=1, max_length=10000)
     spoiler: bool | None = None
 
