@@ -141,12 +141,24 @@ async def _bearer(request: Request, ctx: Context, mode: AuthMode) -> Principal |
     return principal
 
 
+def _whole_numbers(data: Any) -> Any:
+    """9.0 is the integer 9 to JSON Schema (a client's JSON encoder may write it so), which
+    strict validation would refuse; a float field takes the int as well."""
+    if isinstance(data, float) and data.is_integer() and -(2**63) <= data < 2**63:
+        return int(data)  # (larger ones stay floats: orjson writes no int past 64 bits)
+    if isinstance(data, list):
+        return [_whole_numbers(v) for v in data]
+    if isinstance(data, dict):
+        return {k: _whole_numbers(v) for k, v in data.items()}
+    return data
+
+
 def _parse(model: type[BaseModel], data: Any, where: str, *, json: bool = False) -> BaseModel:
     """Query and form values are text, so they are read laxly ("5" is 5); a JSON body is read
     strictly, as its schema says: 0 is no boolean, false no number, 0 no date."""
     try:
         if json:
-            parsed = model.model_validate_json(orjson.dumps(data), strict=True)
+            parsed = model.model_validate_json(orjson.dumps(_whole_numbers(data)), strict=True)
         else:
             parsed = model.model_validate(data)
     except ValidationError as exc:

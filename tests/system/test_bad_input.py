@@ -199,4 +199,15 @@ async def test_json_bodies_are_read_as_their_schema_says(
         headers=editor.headers,
     )
     assert ok.status_code == 201 and ok.json()["birth_date"] == "1970-01-02"
+    rated = await client.put(
+        f"/api/v1/titles/{title_id}/rating", json={"score": 9.0}, headers=editor.headers
+    )
+    assert rated.status_code == 200, rated.text  # 9.0 is an integer to JSON Schema
+    for huge in (b'{"score": 100000000000000000000000}', b'{"score": 1e300}'):
+        r = await client.put(
+            f"/api/v1/titles/{title_id}/rating",
+            content=huge,
+            headers={**editor.headers, "Content-Type": "application/json"},
+        )
+        assert r.status_code == 422, r.text
     assert (await client.get("/api/v1/titles", params={"limit": "2"})).status_code == 200
