@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from html import escape
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import HTMLResponse, Response
@@ -39,7 +40,9 @@ class TokenForm(BaseModel):
     """OAuth2 password flow (RFC 6749 4.3): `username` is an email or a username."""
 
     model_config = ConfigDict(extra="ignore")
-    grant_type: str | None = Field(default=None, pattern="^password$")
+    # An enum, not the pattern ^password$: Python's `$` also takes "password\n", which a
+    # generator then sent and the validator (which reads `$` as the end) refused.
+    grant_type: Literal["password"] | None = None
     username: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
     scope: str | None = None

@@ -327,3 +327,21 @@ def test_the_text_pattern_is_the_text_rule() -> None:
             # The schema may be stricter than the rule (U+FEFF alone), never looser.
             if re.fullmatch(pattern, text):
                 assert kept, (pattern, text)
+
+
+async def test_token_grant_type_is_an_enum(client: httpx.AsyncClient, ctx: Context) -> None:
+    """`pattern: ^password$` let a generator send "password\\n" (Python's `$`), refused 422."""
+    spec = (await client.get("/openapi.json")).json()
+    form = spec["paths"]["/api/v1/auth/token"]["post"]["requestBody"]["content"]
+    schema = form["application/x-www-form-urlencoded"]["schema"]
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    grant = schema["properties"]["grant_type"]["anyOf"][0]
+    assert grant.get("enum", [grant.get("const")]) == ["password"]
+    me = await make_account(ctx, client)
+    for grant_type, status in (("password\n", 422), ("password", 200)):
+        r = await client.post(
+            "/api/v1/auth/token",
+            data={"username": me.user.email, "password": me.password, "grant_type": grant_type},
+        )
+        assert r.status_code == status, r.text
