@@ -42,7 +42,7 @@ class TokenForm(BaseModel):
     model_config = ConfigDict(extra="ignore")
     # An enum, not the pattern ^password$: Python's `$` also takes "password\n", which a
     # generator then sent and the validator (which reads `$` as the end) refused.
-    grant_type: Literal["password"] | None = None
+    grant_type: Literal["password"] = "password"  # a form has no null: omit it or say so
     username: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
     scope: str | None = None

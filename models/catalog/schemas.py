@@ -16,9 +16,25 @@ from models.core.urls import check_web_url
 Sort = Literal["relevance", "popular", "rating", "newest", "title", "added"]
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, Field(min_length=1, max_length=64, pattern=SLUG)]
-Url = Annotated[
-    str, Field(max_length=1000, pattern=r"^https?://\S+$"), AfterValidator(check_web_url)
-]
+# What check_web_url takes, as a pattern (a little stricter: no user:password@): a host or
+# an IPv6 address in brackets, a port below 65536 if any. "http://:\ud934" matched the
+# looser ^https?://\S+$ and got 422.
+_H = "[0-9A-Fa-f]{1,4}"
+_IPV6 = "|".join(
+    (
+        f"({_H}:){{7}}{_H}",
+        f"({_H}:){{1,7}}:",
+        f"({_H}:){{1,6}}:{_H}",
+        *(f"({_H}:){{1,{7 - n}}}(:{_H}){{1,{n}}}" for n in range(2, 7)),
+        f":((:{_H}){{1,7}}|:)",
+    )
+)
+URL_PATTERN = (
+    rf"^https?://([^\s/?#@:\[\]]+|\[({_IPV6})\])"
+    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
+    r"([/?#]\S*)?$"
+)
+Url = Annotated[str, Field(max_length=1000, pattern=URL_PATTERN), AfterValidator(check_web_url)]
 
 
 class _In(BaseModel):
