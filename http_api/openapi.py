@@ -130,6 +130,23 @@ def _parameters(e: Endpoint, index: int, schemas: _Schemas) -> list[dict[str, An
     return params
 
 
+_NO_NUL = {"pattern": "\u0000"}
+
+
+def _refuse_nul(schema: Any) -> None:
+    """Every string says it holds no NUL: PostgreSQL text cannot, and every door answers
+    422 invalid_input to one (models.core.errors.check_storable); a season named "a\x00"
+    was schema-valid and refused."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and "enum" not in schema and "const" not in schema:
+            schema.setdefault("not", _NO_NUL)
+        for value in schema.values():
+            _refuse_nul(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _refuse_nul(value)
+
+
 def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dict[str, Any]:
     schemas = _Schemas(endpoints)
     paths: dict[str, Any] = {}
@@ -186,6 +203,8 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
         op["responses"] = responses
         openapi_path = re.sub(r":\w+}", "}", e.path)  # converters are routing, not API
         paths.setdefault(openapi_path, {})[e.method.lower()] = op
+    _refuse_nul(paths)
+    _refuse_nul(schemas.components)
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},

@@ -359,3 +359,17 @@ def test_the_url_pattern_takes_only_urls_the_server_takes() -> None:
         if re.fullmatch(URL_PATTERN, url):
             check_web_url(url)  # raises if the server would refuse it
     assert re.fullmatch(URL_PATTERN, "https://[2001:db8::1]:8443/p.jpg")
+
+
+async def test_strings_say_they_hold_no_nul(client: httpx.AsyncClient) -> None:
+    """A season named "a\x00" was schema-valid and refused 422 (schemathesis, stateful)."""
+    spec = (await client.get("/openapi.json")).json()
+    name = spec["components"]["schemas"]["SeasonIn"]["properties"]["name"]
+    text = next(s for s in name.get("anyOf", [name]) if s.get("type") == "string")
+    assert text["not"] == {"pattern": "\u0000"}
+    cursor = next(
+        p for p in spec["paths"]["/api/v1/friends"]["get"]["parameters"] if p["name"] == "cursor"
+    )
+    assert all(s["not"] for s in cursor["schema"]["anyOf"] if s.get("type") == "string")
+    logout = spec["paths"]["/api/v1/auth/logout"]["post"]["responses"]
+    assert "404" in logout  # the session ended meanwhile (logout-all on another device)
