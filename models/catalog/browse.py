@@ -218,7 +218,7 @@ async def list_titles(session: AsyncSession, q: schemas.TitleQuery) -> dict[str,
         assert pq is not None
         loose = bool(cur and cur.get("l"))
         if loose and not pq.can_loosen:
-            raise InvalidCursor()
+            raise InvalidCursor()  # from another query
         rows, next_cursor = await _search_page(
             session, pq.loosened() if loose else pq, where, q.limit, cur, loose=loose
         )
