@@ -522,10 +522,10 @@ def mpd(m: Manifest) -> str:
             ET.SubElement(aset, "Label").text = (
                 t.label if i == 0 else f"{t.label} ({_layout(s.channels)})"
             )
-            ET.SubElement(aset, "Role", schemeIdUri=_ROLE, value=t.kind)
             if t.kind == "description":
-                # TV-Anytime: 1 = for the visually impaired.
+                # TV-Anytime: 1 = for the visually impaired (the schema wants it before Role).
                 ET.SubElement(aset, "Accessibility", schemeIdUri=_AUDIO_PURPOSE, value="1")
+            ET.SubElement(aset, "Role", schemeIdUri=_ROLE, value=t.kind)
             rep = ET.SubElement(
                 aset,
                 "Representation",
