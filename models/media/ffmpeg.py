@@ -10,7 +10,8 @@ from pathlib import Path
 
 # Demuxers a source may use. Playlist-like formats (hls, concat, ...) are left out on purpose:
 # an uploaded "video" that is really a playlist would make ffmpeg read local files or URLs.
-SOURCE_FORMATS = "mov,matroska,avi,mpegts,flv,mpeg,asf,mxf,ogg,wav,mp3,aac"
+# Raw audio ones too (flac, ac3, eac3, dts, w64): how dubs are delivered.
+SOURCE_FORMATS = "mov,matroska,avi,mpegts,flv,mpeg,asf,mxf,ogg,wav,mp3,aac,flac,ac3,eac3,dts,w64"
 # Only local files: a source never makes ffmpeg open a network connection.
 SOURCE_PROTOCOLS = "file"
 

@@ -147,10 +147,13 @@ def _pgs_stream() -> bytes:
 
 
 def make_audio(path: Path, *, seconds: float, channels: int = 2, hz: int = 523) -> Path:
-    """An audio-only file (a dub)."""
+    """An audio-only file (a dub), in the codec its extension implies (AAC otherwise)."""
+    codec = {"flac": "flac", "ac3": "ac3", "eac3": "eac3", "wav": "pcm_s16le"}.get(
+        path.suffix[1:], "aac"
+    )
     subprocess.run(
         [FF, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-         f"sine=frequency={hz}:duration={seconds}", "-ac", str(channels), "-c:a", "aac",
+         f"sine=frequency={hz}:duration={seconds}", "-ac", str(channels), "-c:a", codec,
          str(path)],
         check=True,
     )  # fmt: skip

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 
+from models.core.errors import InvalidInput
 from models.media import languages, subtitles
 from models.media.ffmpeg import parse_probe
 from models.media.packaging import (
@@ -26,6 +28,8 @@ from models.media.packaging import (
 from models.media.preferences import Choice, Prefs, choose
 from models.media.segments import chapter_kind, find_credits, find_intro
 from models.media.state import Heartbeat, Progress, decide, detect_skip, watched_from_ms
+from models.media.tracks import check_dub
+from tests.media.helpers import FF, make_audio
 
 # --- subtitle files --------------------------------------------------------------------------
 
@@ -344,3 +348,14 @@ def test_manifests_carry_languages_roles_and_thumbnails() -> None:
         "00:00:06.000 --> 00:00:08.000",
         "sprite-0001.jpg#xywh=0,90,160,90",
     ]
+
+
+@pytest.mark.parametrize("ext", ["flac", "ac3", "eac3", "wav", "m4a"])
+async def test_dubs_come_in_the_usual_audio_formats(ext: str, tmp_path: Path) -> None:
+    dub = make_audio(tmp_path / f"dub.{ext}", seconds=3, channels=6 if ext != "wav" else 2)
+    channels = await check_dub(FF, dub, video_ms=3000, fit=False)
+    assert channels == (6 if ext != "wav" else 2)
+    with pytest.raises(InvalidInput) as e:
+        await check_dub(FF, dub, video_ms=60_000, fit=False)
+    assert e.value.code == "audio_length_mismatch"
+    assert await check_dub(FF, dub, video_ms=60_000, fit=True) == channels
