@@ -79,7 +79,7 @@ async def hide(call: Call) -> None:
         await service.do_hide(session, user_id=user.user_id, title_id=call.params["title_id"])
 
 
-@api.delete("/me/recommendations/hidden/{title_id:int}", status=204, errors=(401,))
+@api.delete("/me/recommendations/hidden/{title_id:int}", status=204, errors=(401, 404))
 async def unhide(call: Call) -> None:
     """Undo "not interested"."""
     user = call.require_user()

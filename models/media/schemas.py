@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -16,6 +16,14 @@ from models.media.tables import MediaStatus, TrackOrigin, TrackType
 AudioKind = Literal["main", "description", "commentary"]
 TextKind = Literal["subtitles", "captions", "forced"]
 SegmentKind = Literal["intro", "recap", "credits"]
+
+
+# A language tag as `languages.normalize` reads it (blank: none), said in the OpenAPI so that
+# clients and generators send one; whether ISO 639 knows the language only the validator says.
+_TAG = {
+    "pattern": r"^\s*(?:[A-Za-z]{2,3}(?:[-_][A-Za-z]{4})?(?:[-_](?:[A-Za-z]{2}|[0-9]{3}))?)?\s*$"
+}
+LanguageTag = Annotated[str, Field(max_length=35, json_schema_extra=_TAG)]
 
 
 def _language(value: str | None) -> str | None:
@@ -102,7 +110,7 @@ class TrackQuery(BaseModel):
     """What an uploaded track is: its language, label and kind."""
 
     model_config = ConfigDict(extra="forbid")
-    language: str | None = Field(default=None, max_length=35, examples=["fr", "pt-BR"])
+    language: LanguageTag | None = Field(default=None, examples=["fr", "pt-BR"])
     label: UserLine | None = Field(default=None, min_length=1, max_length=100)
     kind: str | None = Field(default=None, max_length=16)
     default: bool = False
@@ -117,7 +125,7 @@ class TrackQuery(BaseModel):
 
 class TrackPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    language: str | None = Field(default=None, max_length=35)
+    language: LanguageTag | None = None
     label: UserLine | None = Field(default=None, min_length=1, max_length=100)
     kind: str | None = Field(default=None, max_length=16)
     default: bool | None = None
@@ -225,8 +233,8 @@ class ConfirmIn(BaseModel):
 
 class PreferencesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    audio_languages: list[str] = Field(default=[], max_length=10, examples=[["fr", "en"]])
-    subtitle_languages: list[str] = Field(default=[], max_length=10)
+    audio_languages: list[LanguageTag] = Field(default=[], max_length=10, examples=[["fr", "en"]])
+    subtitle_languages: list[LanguageTag] = Field(default=[], max_length=10)
     subtitles: Literal["auto", "always", "off"] = Field(
         default="auto",
         description="auto: subtitles when the audio is in none of my audio languages "
@@ -254,9 +262,9 @@ class TitleChoiceIn(BaseModel):
     """What the viewer picked in the player for this title (a series: every episode)."""
 
     model_config = ConfigDict(extra="forbid")
-    audio_language: str | None = Field(default=None, max_length=35)
+    audio_language: LanguageTag | None = None
     audio_kind: AudioKind | None = None
-    subtitle_language: str | None = Field(default=None, max_length=35)
+    subtitle_language: LanguageTag | None = None
     subtitle_kind: TextKind | None = None
     subtitles_off: bool = False
 
