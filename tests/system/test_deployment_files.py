@@ -77,3 +77,30 @@ def test_installs_are_locked_with_hashes() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert "--require-hashes -r $(LOCK)" in makefile and "LOCK := requirements.lock" in makefile
     assert "make audit" in (ROOT / ".ci" / "run").read_text()
+
+
+def _requirement_names(specs: list[str]) -> set[str]:
+    """The normalized project names of PEP 508 requirements (markers and extras dropped)."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    return {canonicalize_name(Requirement(spec).name) for spec in specs}
+
+
+def test_every_declared_dependency_is_locked() -> None:
+    """A dependency added to pyproject.toml without `make lock` would reach no venv: `make
+    install` installs the lock only, and pip's check does not look at extras (a missing dev
+    tool passed it). Runtime needs are in both locks, local and dev ones in the full lock."""
+    import tomllib
+
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    locked = {canonicalize_name(n) for n in _pins("requirements.lock")}
+    prod = {canonicalize_name(n) for n in _pins("requirements-prod.lock")}
+    runtime = _requirement_names(project["dependencies"])
+    extras = _requirement_names(
+        [spec for specs in project["optional-dependencies"].values() for spec in specs]
+    ) - {canonicalize_name(project["name"])}  # an extra that names another of ours
+    assert runtime - prod == set(), "runtime dependencies missing from requirements-prod.lock"
+    assert (runtime | extras) - locked == set(), "run `make lock` (README, Dependencies)"
