@@ -560,14 +560,23 @@ async def rating_summary(session: AsyncSession, *, title_id: int) -> dict[str, A
 
 
 async def do_set_rating_summary(
-    session: AsyncSession, *, title_id: int, rating_avg: float, rating_count: int
+    session: AsyncSession,
+    *,
+    title_id: int,
+    rating_avg: float,
+    rating_count: int,
+    version: int | None = None,
 ) -> None:
-    """For the social aggregate: store a title's rating summary (then `invalidate_title`)."""
-    await session.execute(
-        update(Title)
-        .where(Title.id == title_id)
-        .values(rating_avg=rating_avg, rating_count=rating_count)
-    )
+    """For the social aggregate: store a title's rating summary (then `invalidate_title`).
+
+    With a `version`, only over an older one: concurrent writers may arrive in any order,
+    and the row holds the newest summary whoever commits last."""
+    stmt = update(Title).where(Title.id == title_id)
+    values: dict[str, Any] = {"rating_avg": rating_avg, "rating_count": rating_count}
+    if version is not None:
+        stmt = stmt.where(Title.rating_version < version)
+        values["rating_version"] = version
+    await session.execute(stmt.values(**values))
 
 
 # ---- collections ---------------------------------------------------------------------------

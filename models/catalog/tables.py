@@ -85,6 +85,9 @@ class Title(Timestamped, Base):
     # Maintained by the social aggregate (ratings); zero until it lands.
     rating_avg: Mapped[float] = mapped_column(Float, server_default=text("0"))
     rating_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # The social aggregate's version these two come from: a slower writer holding an older
+    # summary never overwrites a newer one.
+    rating_version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     # Natural key for idempotent imports: the file's `external_id`, else kind|title|year.
     import_key: Mapped[str | None] = mapped_column(String(700), unique=True)
     # Collation "C": the title sort is by normalized bytes and the btree serves LIKE 'prefix%'.

@@ -17,6 +17,7 @@ from models.core.context import Context
 from models.core.db import transaction
 from models.social.reviews import service as reviews
 from models.social.reviews.schemas import RatingSummary
+from models.social.reviews.tables import shard_of
 from tests.factories import make_account, make_title
 from tests.notifications.helpers import make_actors, notify
 
@@ -234,11 +235,12 @@ async def test_rating_reconciliation_repairs_drift_once(
             t=title,
             s=score,
         )
-    # The counters say something else (as after a bug or a partial restore).
+    # The counters say something else (as after a bug or a partial restore): all in one of
+    # the title's counter rows, whatever the raters' shards.
     await _sql(
         ctx,
-        "INSERT INTO title_social_stats (title_id, rating_count, rating_sum, r10, like_count,"
-        " version) VALUES (:t, 1, 10, 1, 0, 5)",
+        "INSERT INTO title_social_stats (title_id, shard, rating_count, rating_sum, r10,"
+        " like_count, version) VALUES (:t, 0, 1, 10, 1, 0, 5)",
         t=title,
     )
     await _sql(ctx, "UPDATE titles SET rating_avg = 10, rating_count = 1 WHERE id = :t", t=title)
@@ -252,11 +254,24 @@ async def test_rating_reconciliation_repairs_drift_once(
     assert second["stats_fixed"] == 0 and second["titles_fixed"] == 0
     stats = await _sql(
         ctx,
-        "SELECT rating_count, rating_sum, r4, r6, r8, r10, version FROM title_social_stats"
-        " WHERE title_id = :t",
+        "SELECT sum(rating_count), sum(rating_sum), sum(r4), sum(r6), sum(r8), sum(r10),"
+        " sum(version) FROM title_social_stats WHERE title_id = :t",
         t=title,
     )
-    assert tuple(stats[0]) == (4, 28, 1, 1, 1, 1, 6)
+    assert tuple(stats[0])[:6] == (4, 28, 1, 1, 1, 1)
+    version = int(stats[0][6])
+    assert version > 5
+    # each shard row holds exactly its raters
+    shards = await _sql(
+        ctx,
+        "SELECT shard, rating_count FROM title_social_stats WHERE title_id = :t AND"
+        " rating_count > 0",
+        t=title,
+    )
+    expected: dict[int, int] = {}
+    for who in raters:
+        expected[shard_of(who.id)] = expected.get(shard_of(who.id), 0) + 1
+    assert {int(s): int(n) for s, n in shards} == expected
     summary = await _sql(ctx, "SELECT rating_avg, rating_count FROM titles WHERE id = :t", t=title)
     assert tuple(summary[0]) == (7.0, 4)
     r = await client.get(f"/api/v1/titles/{title}")
@@ -266,6 +281,6 @@ async def test_rating_reconciliation_repairs_drift_once(
     # reader, which loaded version 5 before the repair, cannot put it back.
     await reviews._cache_put(ctx, RatingSummary.model_validate(drifted))
     repaired = (await client.get(social)).json()
-    assert (repaired["count"], repaired["average"], repaired["version"]) == (4, 7.0, 6)
+    assert (repaired["count"], repaired["average"], repaired["version"]) == (4, 7.0, version)
     cached = await ctx.redis.hget(ctx.keys("social", "title-stats", title), "v")
-    assert cached is not None and int(cached) == 6
+    assert cached is not None and int(cached) == version

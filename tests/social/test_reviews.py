@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import Counter
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from models.catalog.tables import Title
 from models.core.context import Context
 from models.social import policy
 from models.social import relations as social_relations
 from models.social.policy import Actor
 from models.social.reviews import service
-from models.social.reviews.tables import Rating
+from models.social.reviews.tables import Rating, TitleSocialStats, shard_of
 from tests.catalog.helpers import count_queries
 from tests.factories import Account, make_title
 from tests.social.helpers import accounts, befriend, block, bulk_users
@@ -65,9 +67,12 @@ async def test_rating_summary_is_incremental_and_cached(
 
 
 async def test_concurrent_ratings_keep_the_true_average(ctx: Context) -> None:
+    """Counters are split over shard rows summed on read: ratings, changes and deletions
+    racing on one title keep the sums, the cache and the catalog's copy exact."""
     title = await make_title(ctx)
     users = await bulk_users(ctx, 90)
     # each user writes twice at once (racing with themselves), a third of them then unrate
+    # while others change their score
     writes = [(u, random.randint(1, 10)) for u in users for _ in range(2)]
     random.shuffle(writes)
     sem = asyncio.Semaphore(16)
@@ -81,7 +86,8 @@ async def test_concurrent_ratings_keep_the_true_average(ctx: Context) -> None:
             await service.do_unrate(ctx, actor=Actor(user), title_id=title.id)  # type: ignore[arg-type]
 
     await asyncio.gather(*(rate(u, s) for u, s in writes))
-    await asyncio.gather(*(unrate(u) for u in users[::3]))
+    changes = [(u, random.randint(1, 10)) for u in users[1::3]]
+    await asyncio.gather(*(unrate(u) for u in users[::3]), *(rate(u, s) for u, s in changes))
     async with ctx.sessions() as session:
         rows = (
             await session.execute(
@@ -96,6 +102,33 @@ async def test_concurrent_ratings_keep_the_true_average(ctx: Context) -> None:
     assert summary.count == count == len(users) - len(users[::3])
     assert summary.average == round(sum(s * n for s, n in truth.items()) / count, 4)
     assert {int(k): v for k, v in summary.distribution.items() if v} == truth
+    # the counters were spread over the title's shard rows, each holding exactly its raters
+    async with ctx.sessions() as session:
+        shards = dict(
+            (
+                await session.execute(
+                    select(TitleSocialStats.shard, TitleSocialStats.rating_count).where(
+                        TitleSocialStats.title_id == title.id
+                    )
+                )
+            ).all()
+        )
+        raters = (
+            await session.scalars(select(Rating.user_id).where(Rating.title_id == title.id))
+        ).all()
+        stored = (
+            await session.execute(
+                select(Title.rating_avg, Title.rating_count).where(Title.id == title.id)
+            )
+        ).one()
+    assert len(shards) > 1 and sum(shards.values()) == count
+    assert {k: v for k, v in shards.items() if v} == dict(Counter(shard_of(u) for u in raters))
+    # the catalog's copy is the last snapshot's: exact, whatever order the writers ended in
+    assert stored.rating_count == count
+    assert abs(stored.rating_avg - sum(s * n for s, n in truth.items()) / count) < 1e-9
+    # and a fresh read (cache emptied) sums to the same
+    await ctx.redis.delete(ctx.keys("social", "title-stats", title.id))
+    assert await service.title_summary(ctx, title_id=title.id) == summary
 
 
 async def test_title_likes_count_once(client: httpx.AsyncClient, ctx: Context) -> None:

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, delete, exists, func, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Row,
+    and_,
+    cast,
+    delete,
+    exists,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +58,7 @@ from models.social.reviews.tables import (
     Rating,
     TitleLike,
     TitleSocialStats,
+    shard_of,
 )
 
 
@@ -67,19 +81,19 @@ return 1
 """
 
 
-# Aggregates ----------------------------------------------------------------------------------
+# Aggregates ---------------------------------------------------------------------------------
+
+_COUNTERS = ("rating_count", "rating_sum", *(f"r{s}" for s in SCORES), "like_count", "version")
 
 
-def _summary(title_id: int, row: Row[Any] | TitleSocialStats | None) -> RatingSummary:
-    if row is None:
-        return RatingSummary(
-            title_id=title_id,
-            average=None,
-            count=0,
-            distribution={str(s): 0 for s in SCORES},
-            likes=0,
-            version=0,
-        )
+def _sums(title_id: int) -> Any:
+    """A title's counters: the sums over its shard rows, all from one snapshot."""
+    return select(
+        *(cast(func.coalesce(func.sum(_T.c[c]), 0), BigInteger).label(c) for c in _COUNTERS)
+    ).where(_T.c.title_id == title_id)
+
+
+def _summary(title_id: int, row: Row[Any]) -> RatingSummary:
     count = int(row.rating_count)
     return RatingSummary(
         title_id=title_id,
@@ -94,16 +108,19 @@ def _summary(title_id: int, row: Row[Any] | TitleSocialStats | None) -> RatingSu
 async def _apply_delta(
     session: AsyncSession,
     title_id: int,
+    user_id: uuid.UUID,
     *,
     d_count: int = 0,
     d_sum: int = 0,
     d_likes: int = 0,
     inc: int | None = None,
     dec: int | None = None,
-) -> RatingSummary:
-    """Add deltas to a title's counters in this transaction (row-locked until commit)."""
+) -> None:
+    """Add deltas to the user's shard of a title's counters in this transaction (that row is
+    locked until commit; raters in other shards do not wait)."""
     values: dict[str, Any] = {
         "title_id": title_id,
+        "shard": shard_of(user_id),
         "rating_count": d_count,
         "rating_sum": d_sum,
         "like_count": d_likes,
@@ -111,18 +128,21 @@ async def _apply_delta(
     }
     for s in SCORES:
         values[f"r{s}"] = (s == inc) - (s == dec)
-    changes = {k: _T.c[k] + v for k, v in values.items() if k != "title_id"}
+    changes = {k: _T.c[k] + v for k, v in values.items() if k not in ("title_id", "shard")}
     if all(v >= 0 for v in values.values()):
         stmt = insert(TitleSocialStats).values(**values)
         write: Any = stmt.on_conflict_do_update(
-            index_elements=[_T.c.title_id],
+            index_elements=[_T.c.title_id, _T.c.shard],
             set_={k: _T.c[k] + stmt.excluded[k] for k in changes},
         )
     else:
-        # Something is taken away, so the row exists (and an INSERT would trip the checks).
-        write = update(TitleSocialStats).where(_T.c.title_id == title_id).values(**changes)
-    row = (await session.execute(write.returning(*_T.c))).one()
-    return _summary(title_id, row)
+        # Something is taken away, so the user's row exists (its ratings are counted there).
+        write = (
+            update(TitleSocialStats)
+            .where(_T.c.title_id == title_id, _T.c.shard == values["shard"])
+            .values(**changes)
+        )
+    await session.execute(write)
 
 
 def _cache_key(ctx: Context, title_id: int) -> str:
@@ -137,51 +157,59 @@ async def _cache_put(ctx: Context, summary: RatingSummary) -> None:
     )
 
 
-async def _store_on_title(session: AsyncSession, summary: RatingSummary) -> None:
-    """The catalog sorts and filters by titles.rating_avg/count: same transaction, same values."""
-    await catalog_service.do_set_rating_summary(
-        session,
-        title_id=summary.title_id,
-        rating_avg=summary.average or 0.0,
-        rating_count=summary.count,
-    )
+async def _after_change(ctx: Context, title_id: int, *, rating: bool) -> RatingSummary:
+    """After the change committed: read the title's sums from a snapshot that holds it, cache
+    them, and for a rating store them on the catalog's title.
 
-
-async def _after_change(ctx: Context, summary: RatingSummary, *, rating: bool) -> None:
-    """After commit: refresh our cache; a rating change also invalidates the catalog's title."""
+    A summary read inside the writer's transaction would not do: two raters in different
+    shards each see their own change and not the other's, under the same version sum. A
+    snapshot taken after commit sees every change committed before it, so of two snapshots
+    the later has the greater version sum whenever they differ: the cache and the title
+    keep the greater, and the last writer's snapshot holds everything.
+    """
+    if not rating:
+        async with ctx.sessions() as session:
+            summary = _summary(title_id, (await session.execute(_sums(title_id))).one())
+        await _cache_put(ctx, summary)
+        return summary
+    async with transaction(ctx.sessions) as session:
+        await _fast_commit(session)
+        row = (await session.execute(_sums(title_id))).one()
+        summary = _summary(title_id, row)
+        # The catalog sorts and filters by titles.rating_avg/count. Its row is locked only by
+        # this one statement (a rating's own transaction no longer touches it).
+        await catalog_service.do_set_rating_summary(
+            session,
+            title_id=title_id,
+            rating_avg=row.rating_sum / summary.count if summary.count else 0.0,
+            rating_count=summary.count,
+            version=summary.version,
+        )
     await _cache_put(ctx, summary)
-    if rating:
-        await invalidate_rating(ctx, summary.title_id)
+    await invalidate_rating(ctx, title_id)
+    return summary
 
 
 async def refresh_summaries(ctx: Context, title_ids: list[int]) -> None:
     """After a repair of these titles' aggregates committed: cache their summaries under
     their new versions (a reader holding an older one cannot put it back) and refresh the
     catalog's copies."""
-    async with ctx.sessions() as session:
-        rows = {
-            row.title_id: row
-            for row in (
-                await session.scalars(
-                    select(TitleSocialStats).where(TitleSocialStats.title_id.in_(title_ids))
-                )
-            )
-        }
     for title_id in title_ids:
-        summary = _summary(title_id, rows.get(title_id))
+        async with ctx.sessions() as session:
+            summary = _summary(title_id, (await session.execute(_sums(title_id))).one())
         await _cache_put(ctx, summary)
         await invalidate_rating(ctx, title_id)
 
 
 async def title_summary(ctx: Context, *, title_id: int) -> RatingSummary:
-    """From the cache; on a miss, one primary-key read (never a scan of the ratings)."""
+    """From the cache; on a miss, one read of the title's shard rows (never a scan of the
+    ratings)."""
     cached: str | None = await ctx.redis.hget(_cache_key(ctx, title_id), "d")
     if cached is not None:
         return RatingSummary.model_validate(json.loads(cached))
     async with ctx.sessions() as session:
         await access_title(session, title_id=title_id)
-        row = await session.get(TitleSocialStats, title_id)
-        summary = _summary(title_id, row)
+        summary = _summary(title_id, (await session.execute(_sums(title_id))).one())
     await _cache_put(ctx, summary)
     return summary
 
@@ -201,10 +229,10 @@ async def title_social(ctx: Context, *, actor: Actor, title_id: int) -> TitleSoc
 
 
 async def _fast_commit(session: AsyncSession) -> None:
-    """Release the title's counter row as soon as the commit is in the WAL buffer.
+    """Release the counter row (and the title's row) as soon as the commit is in the WAL buffer.
 
-    Every rating of a title updates one counter row, so its lock is held until commit; waiting
-    for the disk flush there would serialize raters at the disk's pace. A crash can lose the
+    Each rating updates a counter row whose lock is held until commit; waiting for the disk
+    flush there would serialize that row's raters at the disk's pace. A crash can lose the
     last fraction of a second of ratings (rating and counters together, never one without the
     other), which is an acceptable trade for votes.
     """
@@ -220,58 +248,60 @@ async def do_rate(ctx: Context, *, actor: Actor, title_id: int, score: int) -> R
         raise Forbidden("Sign in to rate", code="forbidden")
     if score not in SCORES:
         raise InvalidInput("A rating is 1 to 10", code="invalid_score")
-    assert actor.user_id is not None
+    user_id = actor.user_id
+    assert user_id is not None
     async with transaction(ctx.sessions) as session:
         await _fast_commit(session)
         await access_title(session, title_id=title_id)
         inserted = await session.scalar(
             insert(Rating)
-            .values(user_id=actor.user_id, title_id=title_id, score=score)
+            .values(user_id=user_id, title_id=title_id, score=score)
             .on_conflict_do_nothing()
             .returning(Rating.score)
         )
+        changed = True
         if inserted is not None:
-            summary = await _apply_delta(session, title_id, d_count=1, d_sum=score, inc=score)
+            await _apply_delta(session, title_id, user_id, d_count=1, d_sum=score, inc=score)
         else:
             old = await session.scalar(
                 select(Rating.score)
-                .where(Rating.user_id == actor.user_id, Rating.title_id == title_id)
+                .where(Rating.user_id == user_id, Rating.title_id == title_id)
                 .with_for_update()
             )
             assert old is not None
-            if old == score:
-                row = await session.get(TitleSocialStats, title_id)
-                return RatingOut(
-                    title_id=title_id,
-                    user_id=actor.user_id,
-                    score=score,
-                    summary=_summary(title_id, row),
+            changed = old != score
+            if changed:
+                await session.execute(
+                    update(Rating)
+                    .where(Rating.user_id == user_id, Rating.title_id == title_id)
+                    .values(score=score, updated_at=now())
                 )
-            await session.execute(
-                update(Rating)
-                .where(Rating.user_id == actor.user_id, Rating.title_id == title_id)
-                .values(score=score, updated_at=now())
-            )
-            summary = await _apply_delta(session, title_id, d_sum=score - old, inc=score, dec=old)
-        await _store_on_title(session, summary)
-    await _after_change(ctx, summary, rating=True)
-    return RatingOut(title_id=title_id, user_id=actor.user_id, score=score, summary=summary)
+                await _apply_delta(
+                    session, title_id, user_id, d_sum=score - old, inc=score, dec=old
+                )
+    if not changed:
+        async with ctx.sessions() as session:
+            summary = _summary(title_id, (await session.execute(_sums(title_id))).one())
+    else:
+        summary = await _after_change(ctx, title_id, rating=True)
+    return RatingOut(title_id=title_id, user_id=user_id, score=score, summary=summary)
 
 
 async def do_unrate(ctx: Context, *, actor: Actor, title_id: int) -> RatingOut:
-    assert actor.user_id is not None
+    user_id = actor.user_id
+    assert user_id is not None
     async with transaction(ctx.sessions) as session:
+        await _fast_commit(session)
         old = await session.scalar(
             delete(Rating)
-            .where(Rating.user_id == actor.user_id, Rating.title_id == title_id)
+            .where(Rating.user_id == user_id, Rating.title_id == title_id)
             .returning(Rating.score)
         )
         if old is None:
             raise NotFound("You have not rated this title", code="rating_not_found")
-        summary = await _apply_delta(session, title_id, d_count=-1, d_sum=-old, dec=old)
-        await _store_on_title(session, summary)
-    await _after_change(ctx, summary, rating=True)
-    return RatingOut(title_id=title_id, user_id=actor.user_id, score=None, summary=summary)
+        await _apply_delta(session, title_id, user_id, d_count=-1, d_sum=-old, dec=old)
+    summary = await _after_change(ctx, title_id, rating=True)
+    return RatingOut(title_id=title_id, user_id=user_id, score=None, summary=summary)
 
 
 # Title likes ---------------------------------------------------------------------------------
@@ -279,8 +309,8 @@ async def do_unrate(ctx: Context, *, actor: Actor, title_id: int) -> RatingOut:
 
 async def do_like_title(ctx: Context, *, actor: Actor, title_id: int, like: bool) -> TitleSocialOut:
     """Idempotent both ways: liking twice counts once."""
-    assert actor.user_id is not None
-    summary: RatingSummary | None = None
+    user_id = actor.user_id
+    assert user_id is not None
     async with transaction(ctx.sessions) as session:
         await access_title(session, title_id=title_id)
         if like:
@@ -297,9 +327,9 @@ async def do_like_title(ctx: Context, *, actor: Actor, title_id: int, like: bool
                 .returning(TitleLike.title_id)
             )
         if changed is not None:
-            summary = await _apply_delta(session, title_id, d_likes=1 if like else -1)
-    if summary is not None:
-        await _after_change(ctx, summary, rating=False)
+            await _apply_delta(session, title_id, user_id, d_likes=1 if like else -1)
+    if changed is not None:
+        await _after_change(ctx, title_id, rating=False)
     return await title_social(ctx, actor=actor, title_id=title_id)
 
 

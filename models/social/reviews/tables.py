@@ -39,21 +39,38 @@ class Rating(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
-class TitleSocialStats(Base):
-    """Per-title counters, changed by deltas inside the writer's transaction (never a scan).
+# A title's counters are split over this many rows, so raters of one hot title lock different
+# rows; a reader sums them (at most SHARDS rows by primary key). Changing it needs a
+# migration that redistributes the rows (see `shard_of`).
+SHARDS = 16
 
-    `version` grows with every change so a cache never goes back to an older value.
+
+def shard_of(user_id: uuid.UUID) -> int:
+    """The counter row a user's rating and like are counted in: the same on every change, so a
+    row always holds exactly its users' ratings and never goes below zero. In SQL:
+    `get_byte(uuid_send(user_id), 15) % SHARDS` (the UUID's last byte)."""
+    return user_id.bytes[15] % SHARDS
+
+
+class TitleSocialStats(Base):
+    """Per-title counters, one row per (title, shard), changed by deltas inside the writer's
+    transaction (never a scan); a title's numbers are the sums over its rows.
+
+    `version` grows with every change; the sum of a title's versions grows with every change
+    any snapshot sees, so a cache never goes back to an older value.
     """
 
     __tablename__ = "title_social_stats"
     __table_args__ = (
         CheckConstraint("rating_count >= 0", name="rating_count_nonneg"),
         CheckConstraint("like_count >= 0", name="like_count_nonneg"),
+        CheckConstraint(f"shard >= 0 AND shard < {SHARDS}", name="shard_range"),
     )
 
     title_id: Mapped[int] = mapped_column(
         ForeignKey("titles.id", ondelete="CASCADE"), primary_key=True
     )
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default=text("0"))
     rating_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     rating_sum: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     r1: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
