@@ -19,6 +19,7 @@ from http_api import (
     catalog,
     media,
     notifications,
+    oauth,
     parties,
     recommendations,
     social_friends,
@@ -51,6 +52,8 @@ API_GROUPS: list[Api] = [
     social_lists.api,
     social_reviews.api,
     recommendations.api,
+    oauth.api,
+    oauth.well_known,
 ]
 
 _HTTP_CODES = {

@@ -26,6 +26,15 @@ ERROR_SCHEMA = {
         }
     },
 }
+# OAuth's endpoints (the device grant's) answer errors in OAuth's shape (RFC 6749 §5.2).
+OAUTH_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "error_description": {"type": "string"},
+    },
+}
 _REASONS = {
     400: "Bad request",
     401: "Not authenticated",
@@ -56,7 +65,11 @@ class _Schemas:
             inputs += [((i, part), mode, TypeAdapter(tp)) for part, tp, mode in parts if tp]
         by_key, defs = TypeAdapter.json_schemas(inputs, ref_template=REF)
         self._by_key = {key: schema for (key, _mode), schema in by_key.items()}
-        self.components: dict[str, Any] = {"Error": ERROR_SCHEMA, **defs.get("$defs", {})}
+        self.components: dict[str, Any] = {
+            "Error": ERROR_SCHEMA,
+            "OAuthError": OAUTH_ERROR_SCHEMA,
+            **defs.get("$defs", {}),
+        }
 
     def of(self, index: int, part: str) -> dict[str, Any]:
         return self._by_key[(index, part)]
@@ -184,7 +197,7 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
                 else {"application/json": {"schema": {}}}
             )
             responses[str(e.status)] = {"description": "OK", "content": content}
-        codes = set(e.errors) | {422}
+        codes = set(e.errors) | ({400} if e.oauth else {422})
         if e.query is not None and "cursor" in e.query.model_fields:
             codes |= {404}  # a cursor that names no page (models.core.pagination)
         if e.auth == "required":
@@ -195,7 +208,8 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
             codes |= {401}
             op["security"] = [{"bearer": []}, {}]
         for code in sorted(codes):
-            content = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
+            error = "OAuthError" if e.oauth else "Error"
+            content = {"application/json": {"schema": {"$ref": REF.format(model=error)}}}
             if e.raw_response == "text/html":
                 # A page for people (an emailed link) shows its errors as a page too.
                 content["text/html"] = {"schema": {"type": "string"}}

@@ -115,6 +115,9 @@ class Endpoint:
     tags: list[str]
     errors: tuple[int, ...]
     raw_response: str | None
+    # OAuth's own endpoints answer errors in OAuth's shape (RFC 6749 §5.2), which client
+    # libraries read: {"error": "<code>", "error_description": "..."}.
+    oauth: bool = False
 
     @property
     def path_params(self) -> list[tuple[str, str]]:
@@ -230,6 +233,7 @@ class Api:
         summary: str = "",
         errors: tuple[int, ...] = (),
         raw_response: str | None = None,
+        oauth: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -247,6 +251,7 @@ class Api:
                     tags=self.tags,
                     errors=errors,
                     raw_response=raw_response,
+                    oauth=oauth,
                 )
             )
             return handler
@@ -289,7 +294,60 @@ def _by_method(
     return app
 
 
+# Our errors at an OAuth endpoint, as OAuth names them (RFC 6749 §5.2).
+_OAUTH_CODES = {422: "invalid_request", 400: "invalid_request", 401: "invalid_client"}
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
+
+
+def _oauth_error(exc: DomainError) -> Response:
+    if exc.status >= 500:
+        code = "temporarily_unavailable" if exc.status == 503 else "server_error"
+        status = exc.status
+    elif exc.status in _OAUTH_CODES and exc.code not in _OAUTH_ERROR_CODES:
+        code, status = _OAUTH_CODES[exc.status], 400 if exc.status == 422 else exc.status
+    else:
+        code, status = exc.code, exc.status
+    return JSONResponse(
+        {"error": code, "error_description": exc.message},
+        status_code=status,
+        headers={**exc.headers, **_NO_STORE},
+    )
+
+
+_OAUTH_ERROR_CODES = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "authorization_pending",
+        "slow_down",
+        "access_denied",
+        "expired_token",
+        "temporarily_unavailable",
+    }
+)
+
+
 def _endpoint_app(e: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    answer = _answer(e)
+    if not e.oauth:
+        return answer
+
+    async def oauth_app(request: Request) -> Response:
+        try:
+            response = await answer(request)
+        except DomainError as exc:
+            return _oauth_error(exc)
+        response.headers.update(_NO_STORE)
+        return response
+
+    return oauth_app
+
+
+def _answer(e: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     adapter = TypeAdapter(e.response) if e.response is not None else None
 
     async def app(request: Request) -> Response:

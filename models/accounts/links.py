@@ -15,6 +15,8 @@ from models.core.settings import Settings
 CONFIRM_PATH = "/api/v1/auth/confirm"
 RESET_PATH = "/reset-password"
 UNDO_EMAIL_PATH = "/email-change/undo"
+# Where a user types the code a TV shows (RFC 8628 verification_uri): a web app page.
+DEVICE_PATH = "/device"
 TOKEN_PAGES = frozenset({CONFIRM_PATH, RESET_PATH, UNDO_EMAIL_PATH})
 
 
@@ -39,3 +41,13 @@ def forgot_page(settings: Settings) -> str:
 def undo_email_link(settings: Settings, token: str) -> str:
     """Sent to the old address: restores it and ends every session."""
     return _link(settings, UNDO_EMAIL_PATH, token)
+
+
+def device_page(settings: Settings) -> str:
+    """verification_uri: the page where a signed-in user enters a TV's code."""
+    return f"{settings.public_url.rstrip('/')}{DEVICE_PATH}"
+
+
+def device_link(settings: Settings, user_code: str) -> str:
+    """verification_uri_complete: the same page with the code filled in (a QR code on the TV)."""
+    return f"{device_page(settings)}?{urlencode({'user_code': user_code})}"

@@ -115,3 +115,52 @@ class RoleIn(Input):
 class Accepted(BaseModel):
     ok: bool = True
     message: str
+
+
+class DeviceAuthorizationOut(BaseModel):
+    """RFC 8628 §3.2: what a TV shows its user and how it polls."""
+
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str
+    expires_in: int
+    interval: int
+
+
+UserCode = Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class DeviceCodeIn(Input):
+    user_code: UserCode
+
+
+class DeviceDecisionIn(Input):
+    user_code: UserCode
+    decision: Literal["approve", "deny"]
+
+
+class DeviceRequestOut(BaseModel):
+    """A device waiting for a user code: shown before the user approves it."""
+
+    user_code: str
+    client_id: str
+    device_name: str
+    expires_at: datetime
+
+
+class DeviceDecisionOut(BaseModel):
+    status: Literal["approved", "denied"]
+    device: DeviceRequestOut
+
+
+class OAuthMetadataOut(BaseModel):
+    """RFC 8414 authorization server metadata."""
+
+    issuer: str
+    token_endpoint: str
+    device_authorization_endpoint: str
+    grant_types_supported: list[str]
+    response_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    service_documentation: str

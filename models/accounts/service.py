@@ -349,6 +349,12 @@ async def do_login(
     if passwords.needs_rehash(user.password_hash):
         # The one moment we hold the password: raise its hash to today's parameters.
         user.password_hash = await passwords.hash_password(password)
+    return await open_session(ctx, user=user, ip=ip, user_agent=user_agent)
+
+
+async def open_session(ctx: Context, *, user: User, ip: str, user_agent: str) -> TokenOut:
+    """A new session for a user who proved who they are (a password, an approved device
+    code), and its first tokens."""
     session_id, refresh_jti = tokens.new_id(), tokens.new_id()
     created = await sessions_of(ctx).create(
         session_id=session_id,

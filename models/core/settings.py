@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     confirm_token_ttl_s: int = 3 * 24 * 3600
     # The link mailed to the old address of an email change undoes it this long.
     email_undo_ttl_s: int = Field(default=7 * 24 * 3600, ge=3600)
+    # Sign-in on a TV (RFC 8628): how long a device code waits for approval, and how often
+    # the TV may poll for it (faster gets slow_down, and 5 s more to wait).
+    device_code_ttl_s: int = Field(default=600, ge=5, le=3600)
+    device_poll_interval_s: int = Field(default=5, ge=1, le=60)
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
