@@ -136,6 +136,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # The app factory reads Settings from the environment: make it see where we listen, so
     # PUBLIC_URL (links in mails, playback URLs) defaults to this address.
     os.environ["HOST"], os.environ["PORT"] = host, str(port)
+    _use_metrics_dir(settings)
     uvicorn.run(
         "cinema.app:asgi_factory",
         factory=True,
@@ -161,9 +162,24 @@ def websocket_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _use_metrics_dir(settings: Settings) -> None:
+    """Before any metric is taken: samples go to files a scrape sums (uvicorn's worker
+    processes and `cinema run`'s children inherit the setting)."""
+    if settings.metrics_enabled:
+        from models.core import metrics
+
+        metrics.use_directory(settings.metrics_path)
+        os.environ["METRICS_DIR"] = str(settings.metrics_path.resolve())
+
+
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    _use_metrics_dir(settings)
     from cinema.worker import create_worker
 
+    if settings.metrics_enabled and settings.metrics_worker_port:
+        from models.core import metrics
+
+        metrics.serve_worker(settings.metrics_worker_host, settings.metrics_worker_port)
     create_worker(settings).run()
     return 0
 

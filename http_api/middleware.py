@@ -10,6 +10,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from models.core import metrics
+
 log = logging.getLogger("cinema.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -44,20 +46,31 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            took = time.perf_counter() - started
+            route = _template(scope)
+            metrics.http_requests.labels(route, scope["method"], str(status)).inc()
+            metrics.http_duration.labels(route, scope["method"]).observe(took)
             log.info(
                 "%s %s %s %.1fms",
                 scope["method"],
                 scope["path"],
                 status,
-                (time.perf_counter() - started) * 1000,
+                took * 1000,
                 extra={
                     "event": "http_request",
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(took * 1000, 2),
                     "request_id": request_id,
                     "user_id": state.get("user_id"),
                     "client": (scope.get("client") or ("", 0))[0],
                 },
             )
+
+
+def _template(scope: Scope) -> str:
+    """The matched route's path template (a label of bounded cardinality), not the path."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"

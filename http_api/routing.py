@@ -41,7 +41,7 @@ class JSONResponse(Response):
         return orjson.dumps(content)
 
 
-def _is_trusted(address: str, trusted: list[str]) -> bool:
+def is_trusted(address: str, trusted: list[str]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -53,11 +53,11 @@ def client_ip(request: Request, trusted: list[str]) -> str:
     """The client's address, believing X-Forwarded-For only from trusted proxies."""
     peer = request.client.host if request.client else "unknown"
     forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and _is_trusted(peer, trusted):
+    if forwarded and is_trusted(peer, trusted):
         # The right-most address that is not a proxy of ours is the one they saw.
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         for hop in reversed(hops):
-            if not _is_trusted(hop, trusted):
+            if not is_trusted(hop, trusted):
                 return hop[:64]
     return peer
 

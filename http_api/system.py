@@ -4,6 +4,7 @@ open (reset password, undo an email change)."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 from importlib import resources
 
 from sqlalchemy import text
@@ -12,8 +13,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from http_api.routing import JSONResponse
+from http_api.routing import JSONResponse, client_ip, is_trusted
 from models.accounts import links
+from models.core import metrics as cinema_metrics
 from models.core.context import Context
 
 
@@ -42,6 +44,36 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks},
         status_code=200 if ready else 503,
+    )
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text format, for clients in the allowlist or holding the metrics token."""
+    ctx: Context = request.app.state.ctx
+    settings = ctx.settings
+    if not settings.metrics_enabled:
+        return JSONResponse(
+            {"error": {"code": "not_found", "message": "Metrics are turned off"}}, status_code=404
+        )
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+    sent = request.headers.get("authorization", "")
+    by_token = bool(token) and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+    if not by_token and not is_trusted(
+        client_ip(request, settings.trusted_proxies), settings.metrics_allow
+    ):
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "forbidden",
+                    "message": "Metrics are served to allowed addresses or with the metrics "
+                    "token only",
+                }
+            },
+            status_code=403,
+        )
+    body = await cinema_metrics.exposition(ctx)
+    return Response(
+        body, media_type=cinema_metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"}
     )
 
 
@@ -95,6 +127,7 @@ def routes() -> list[Route | Mount]:
     return [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics),
         Route("/openapi.json", openapi),
         Route("/docs", docs),
         Mount("/docs/assets", app=_swagger_assets()),

@@ -14,6 +14,8 @@ import orjson
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
+from models.core import metrics
+
 log = logging.getLogger("cinema.jobs")
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -99,7 +101,9 @@ class ArqQueue:
         return cls(await connect_pool(redis_url, queue_name), queue_name)
 
     async def enqueue(self, function: str, /, *args: Any, **kwargs: Any) -> None:
-        await self.pool.enqueue_job(function, *args, _queue_name=self.queue_name, **kwargs)
+        job = await self.pool.enqueue_job(function, *args, _queue_name=self.queue_name, **kwargs)
+        if job is not None:  # None: a job of that id is queued already
+            metrics.jobs_enqueued.labels(function).inc()
 
     async def close(self) -> None:
         await self.pool.aclose()

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from models.accounts.tables import Role
+from models.core import metrics
 from models.core.context import Context
 from models.core.errors import (
     DomainError,
@@ -163,6 +164,10 @@ async def dispatch(
                 "ok": False,
                 "error": {"code": "internal", "message": "Internal server error"},
             }
+    took = time.perf_counter() - started
+    outcome = "ok" if result["ok"] else result["error"]["code"]
+    metrics.socket_events.labels(spec.name, outcome).inc()
+    metrics.socket_ack_seconds.labels(spec.name).observe(took)
     log.info(
         "event %s %s",
         spec.name,
@@ -174,7 +179,7 @@ async def dispatch(
             "user_id": str(call.user_id) if call else None,
             "ok": result["ok"],
             "code": None if result["ok"] else result["error"]["code"],
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "duration_ms": round(took * 1000, 2),
         },
     )
     return result

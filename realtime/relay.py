@@ -40,6 +40,7 @@ from redis.asyncio import Redis
 from socketio import packet as sio_packet
 from socketio.async_manager import AsyncManager
 
+from models.core import metrics
 from models.core.redis import make_redis
 from realtime.engine import frame_message
 
@@ -212,7 +213,9 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
         if not kwargs.get("ignore_queue"):
             await self._publish_emit(namespace, room, skip, encoded)
 
-    def _deliver(self, namespace: str, room: Any, skip: list[str], encoded: str) -> None:
+    def _deliver(
+        self, namespace: str, room: Any, skip: list[str], encoded: str, source: str = "local"
+    ) -> None:
         """Write one frame to every local socket in the room(s)."""
         frame = frame_message(encoded)
         eio = self.server.eio
@@ -228,9 +231,16 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
                 self.server.start_background_task(eio.send, eio_sid, encoded)
             delivered += 1
         self.stats.delivered += delivered
+        metrics.socket_fanout.labels(source).observe(delivered)
 
     async def _publish_emit(self, namespace: str, room: Any, skip: list[str], encoded: str) -> None:
-        message: dict[str, Any] = {"n": namespace, "r": room, "p": encoded}
+        # "t": when it left (wall clock, ms), for the pub/sub lag other processes measure.
+        message: dict[str, Any] = {
+            "n": namespace,
+            "r": room,
+            "p": encoded,
+            "t": time.time_ns() // 1_000_000,
+        }
         if skip:
             message["x"] = skip
         if room is None:
@@ -443,7 +453,13 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
                     self._recent[ident] = None
                     if len(self._recent) > 1024:
                         self._recent.popitem(last=False)
-                self._deliver(namespace, message.get("r"), message.get("x") or [], message["p"])
+                sent_ms = message.get("t")
+                if isinstance(sent_ms, int):
+                    lag = max(0.0, time.time() - sent_ms / 1000)
+                    metrics.pubsub_lag.labels("emit").observe(lag)
+                self._deliver(
+                    namespace, message.get("r"), message.get("x") or [], message["p"], "relay"
+                )
             elif kind in (b"d", b"j", b"l", b"c"):
                 # Not in this task: these wait on Redis, and this task reads the replies.
                 self.server.start_background_task(self._control, kind, namespace, message)

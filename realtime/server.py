@@ -14,6 +14,7 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 
 from models.accounts.service import access_principal, sessions_of
 from models.accounts.tables import Role
+from models.core import metrics
 from models.core.context import Context
 from models.core.errors import DomainError, RateLimited, Unauthorized
 from models.core.events import Outbox, user_room
@@ -114,6 +115,7 @@ class Realtime:
         client = environ.get("REMOTE_ADDR", "")
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
+            metrics.socket_connects.labels("missing_token").inc()
             log.info(
                 "socket refused: missing token",
                 extra={"event": "socket_refused", "sid": sid, "client": client},
@@ -125,6 +127,7 @@ class Realtime:
         try:
             principal = await access_principal(self.ctx, token=token)
         except DomainError as exc:
+            metrics.socket_connects.labels(exc.code).inc()
             log.info(
                 "socket refused: %s",
                 exc.code,
@@ -134,6 +137,7 @@ class Realtime:
         user_id = str(principal.user_id)
         cap = self.ctx.settings.socketio_max_connections_per_user
         if await self.connections.count_for_user(user_id) >= cap:
+            metrics.socket_connects.labels("too_many_connections").inc()
             raise Refused(
                 "Too many connections",
                 {"code": "too_many_connections", "message": f"At most {cap} sockets per user"},
@@ -146,6 +150,8 @@ class Realtime:
         await self.sio.enter_room(sid, user_room(user_id))
         conn = Conn(sid, user_id, principal.session_id)
         await self.connections.add(conn)
+        metrics.socket_connects.labels("ok").inc()
+        metrics.socket_connections.inc()
         for hook in _connect_hooks:
             try:
                 await hook(self.ctx, self.sio, sid, conn)
@@ -158,6 +164,8 @@ class Realtime:
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         self._buckets.pop(sid, None)
+        if sid in self.connections.local:
+            metrics.socket_connections.dec()
         conn = await self.connections.remove(sid)
         log.info(
             "socket disconnected",

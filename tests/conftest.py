@@ -215,8 +215,15 @@ async def client(app: Any, worker: Any) -> AsyncIterator[httpx.AsyncClient]:
 class LiveServer:
     """`cinema serve` in its own process, as a user would start it; `env` overrides settings."""
 
-    def __init__(self, settings: Settings, port: int, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        port: int,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+    ) -> None:
         _check_slow()
+        self.args = args or []
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         settings.log_dir.mkdir(parents=True, exist_ok=True)
@@ -236,6 +243,7 @@ class LiveServer:
                 "127.0.0.1",
                 "--port",
                 str(self.port),
+                *self.args,
             ],
             env=self._env,
             cwd=ROOT,

@@ -35,6 +35,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from models.core import metrics
 from models.core.context import Context, Slot
 from models.core.redis import Keys
 
@@ -199,8 +200,10 @@ class CatalogCache:
             near = self._near.get((kind, key))
             if near is not None and near[0] > time.monotonic():
                 self._local_hits[kind] = self._local_hits.get(kind, 0) + 1
+                metrics.cache_requests.labels(kind, "hit").inc()
                 return near[1]
         result = await self._get_or_compute(kind, key, compute, title_id, global_gen)
+        metrics.cache_requests.labels(kind, "hit" if result.hit else "miss").inc()
         if near_ttl and result.etag:
             if len(self._near) >= NEAR_MAX_ENTRIES:
                 self._near.pop(next(iter(self._near)))

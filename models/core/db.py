@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from models.core import metrics
 from models.core.errors import Unavailable
 
 NAMING = {
@@ -58,7 +59,18 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("max_overflow", 10)
     engine = create_async_engine(asyncpg_url(url), **kwargs)
     event.listen(engine.sync_engine, "do_connect", _connect)
+    _count_connections(engine)
     return engine
+
+
+def _count_connections(engine: AsyncEngine) -> None:
+    """Pool use in the metrics: connections open, and checked out now."""
+    sync = engine.sync_engine
+    event.listen(sync, "connect", lambda *_: metrics.db_connections_open.inc())
+    event.listen(sync, "close", lambda *_: metrics.db_connections_open.dec())
+    event.listen(sync, "close_detached", lambda *_: metrics.db_connections_open.dec())
+    event.listen(sync, "checkout", lambda *_: metrics.db_connections_in_use.inc())
+    event.listen(sync, "checkin", lambda *_: metrics.db_connections_in_use.dec())
 
 
 def _connect(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> Any:

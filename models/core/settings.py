@@ -142,6 +142,20 @@ class Settings(BaseSettings):
     push_allow_http: bool = False
     push_max_subscriptions_per_user: int = 20
 
+    # Prometheus metrics (README, Operations). Every process writes its samples to files in
+    # metrics_dir (default data_dir/metrics), which must be one directory for the web
+    # processes and the worker of one host; GET /metrics sums them. It answers only clients
+    # in metrics_allow (CIDRs; the address after trusted proxies' X-Forwarded-For), or one
+    # sending `Authorization: Bearer <metrics_token>` when a token is set.
+    metrics_enabled: bool = True
+    metrics_dir: Path | None = None
+    metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    metrics_token: SecretStr | None = None
+    # A worker on a host of its own serves its metrics here (0: it does not; its samples go
+    # to metrics_dir for the web processes of its host to serve).
+    metrics_worker_port: int = Field(default=0, ge=0, le=65535)
+    metrics_worker_host: str = "127.0.0.1"
+
     log_level: str = "INFO"
     log_dir: Path = Path("logs")
     log_json: bool = False
@@ -193,6 +207,10 @@ class Settings(BaseSettings):
     @cached_property
     def secret(self) -> bytes:
         return self.secret_key.get_secret_value().encode()
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.metrics_dir or self.data_dir / "metrics"
 
     @property
     def socket_stale_ms(self) -> int:

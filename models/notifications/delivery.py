@@ -26,7 +26,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts.tables import User
-from models.core import clock
+from models.core import clock, metrics
 from models.core.context import Context
 from models.core.db import transaction
 from models.core.errors import TransientDeliveryError
@@ -235,6 +235,7 @@ async def _push(
                 for s in by_user.get(n.user_id, [])
             ]
             for s, outcome in outcomes:
+                metrics.notification_deliveries.labels("push", outcome.value).inc()
                 if outcome is PushOutcome.sent:
                     ok.append(s.id)
                     report.pushed += 1
@@ -360,11 +361,14 @@ async def send_emails(ctx: Context, *, notification_ids: Sequence[int]) -> Email
             try:
                 await smtp.send_message(render_email(settings, users[n.user_id].email, outs[n.id]))
                 report.sent += 1
+                metrics.notification_deliveries.labels("email", "sent").inc()
             except aiosmtplib.SMTPRecipientsRefused:
                 report.skipped += 1  # a permanent refusal: retrying will not help
+                metrics.notification_deliveries.labels("email", "refused").inc()
             except (aiosmtplib.SMTPException, OSError) as exc:
                 log.warning("mail for notification %s failed: %s", n.id, exc)
                 failed.append(n.id)
+                metrics.notification_deliveries.labels("email", "failed").inc()
     finally:
         try:
             await smtp.quit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from models.core import metrics
 from models.core.clock import now_ms as wall_now_ms
 from models.core.errors import Conflict, NotFound
 from models.core.redis import Keys
@@ -236,10 +238,17 @@ class LiveParties:
         With a guard, nothing changes unless the member's sockets in the party allow it."""
         lock = self._locks.setdefault(party_id, asyncio.Lock())
         self._waiters[party_id] = self._waiters.get(party_id, 0) + 1
+        started = time.perf_counter()
+        outcome = "error"
         try:
             async with lock:
-                return await self._apply(party_id, command, guard)
+                result = await self._apply(party_id, command, guard)
+            outcome = "applied" if result.events else "unchanged"
+            return result
         finally:
+            metrics.party_commands.labels(type(command).__name__, outcome).observe(
+                time.perf_counter() - started
+            )
             self._waiters[party_id] -= 1
             if not self._waiters[party_id]:
                 del self._waiters[party_id]
