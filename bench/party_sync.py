@@ -7,7 +7,14 @@ Socket.IO connection) and a simulated player (seek 20-80 ms, start 5-25 ms, time
 JavaScript client. A "naive" shadow player on each member applies every state on receipt (no
 clock sync, no scheduled start; roughly what CyTube-style systems do) for contrast.
 
-    .venv/bin/python -m bench.party_sync [--members 20] [--cycles 8] [--servers 2]
+Then catch-up without waiting: one member at a time stalls for --stall-s (its player stops; the
+party plays on), asks `party:catch_up` with its position by its clock model, plays at the
+planned rate (at most 1.25x) and goes back to the party's rate at the planned instant. Reported:
+time to rejoin (the request to the plan's end), the member's own error against the timeline
+then, and the spread of every member 500 ms and 2 s after.
+
+    .venv/bin/python -m bench.party_sync [--members 20] [--cycles 8] [--servers 2] \
+        [--rejoins 6] [--stall-s 5]
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from models.parties.sync import (
     Playback,
     clock_sample,
     correct,
+    target_position,
 )
 
 
@@ -116,6 +124,7 @@ class Member:
         self._tasks: list[asyncio.Task[None]] = []
         self.actions: dict[str, int] = defaultdict(int)
         self.late_starts: list[float] = []
+        self.detached = False  # stalled or following a catch-up plan: no drift correction
 
     def local_ms(self) -> float:
         t = true_ms()
@@ -194,7 +203,7 @@ class Member:
 
     def step(self) -> None:
         s = self.state
-        if s is None or not self.clock.ready:
+        if s is None or not self.clock.ready or self.detached:
             return
         t = true_ms()
         if self.start_timer is not None and t >= self.start_due:
@@ -247,6 +256,52 @@ class Member:
         self.player.set_rate(self.state["rate"], t)
         self.player.play(t, self._start_latency())
 
+    async def stall_and_catch_up(self, party_id: str, stall_s: float) -> dict[str, float]:
+        """Stall (the party plays on), then catch up by the server's plan; returns the times."""
+        pl = self.player
+        self.detached = True
+        pl.pause(true_ms())
+        await asyncio.sleep(stall_s)
+        asked = true_ms()
+        at = self.server_now()
+        ack = await self.call(
+            "party:catch_up",
+            {
+                "party_id": party_id,
+                "position_ms": round(pl.position(true_ms())),
+                "at_server_ms": round(at),
+                "rate": 0,
+            },
+        )
+        plan = ack["plan"]
+        if plan["mode"] != "rate":
+            self.detached = False
+            return {"asked": asked, "rejoined": true_ms(), "mode_rate": 0.0}
+        await self._until_server(plan["start_server_ms"] - self.start_latency_est)
+        t = true_ms()
+        pl.set_rate(plan["rate"], t)
+        pl.play(t, self._start_latency())
+        await self._until_server(plan["until_server_ms"])
+        rejoined = true_ms()
+        assert self.state is not None
+        pl.set_rate(self.state["rate"], rejoined)
+        self.detached = False
+        await self.call("party:ready", {"party_id": party_id, "rtt_ms": self.clock.rtt_ms})
+        return {"asked": asked, "rejoined": rejoined, "mode_rate": 1.0, "rate": plan["rate"]}
+
+    async def _until_server(self, server_ms: float) -> None:
+        # Timers fire 0-4 ms late, as in the scheduled start.
+        wait = (server_ms - self.server_now()) / 1000 + self.rng.uniform(0, 0.004)
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def error_ms(self, t: float) -> float:
+        """How far the member's player is from the party's timeline at true time t."""
+        assert self.state is not None
+        s = self.state
+        p = Playback(s["version"], s["playing"], s["position_ms"], s["anchor_server_ms"], s["rate"])
+        return abs(self.player.position(t) - target_position(p, t))
+
     def _seek_latency(self) -> float:
         actual = self.rng.uniform(20, 80)
         self.seek_latency_est = 0.7 * self.seek_latency_est + 0.3 * actual
@@ -279,7 +334,13 @@ def spread(members: list[Member], t: float, naive: bool = False) -> float:
 
 
 async def run(
-    env: BenchEnv, members_n: int, cycles: int, servers: int, seed: int
+    env: BenchEnv,
+    members_n: int,
+    cycles: int,
+    servers: int,
+    seed: int,
+    rejoins: int = 0,
+    stall_s: float = 5.0,
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     urls = [s.url for s in env.servers]
@@ -331,6 +392,23 @@ async def run(
         paused = await host.call("party:pause", {"party_id": party_id})
         await measure("pause", paused["anchor_server_ms"], [1000, 2000])
 
+    rejoin: dict[str, list[float]] = defaultdict(list)
+    if rejoins and members_n > 1:
+        played = await host.call("party:play", {"party_id": party_id})
+        await asyncio.sleep(max(0.0, (played["anchor_server_ms"] - true_ms()) / 1000) + 1.0)
+        for i in range(rejoins):
+            member = members[1 + i % (members_n - 1)]
+            times = await member.stall_and_catch_up(party_id, stall_s)
+            rejoin["time_to_rejoin_ms"].append(times["rejoined"] - times["asked"])
+            rejoin["planned_rate"].append(times.get("rate", 1.0))
+            for off in (0, 500, 2000):
+                wait = (times["rejoined"] + off - true_ms()) / 1000
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                t = true_ms()
+                rejoin[f"own_error+{off}"].append(member.error_ms(t))
+                rejoin[f"spread+{off}"].append(spread(members, t))
+
     for m in members:
         await m.stop()
     estimate_errors = [abs(m.clock.offset_ms - m.true_offset_ms()) for m in members]
@@ -345,6 +423,7 @@ async def run(
         "naive": naive,
         "clock_error_ms": estimate_errors,
         "delays_ms": [m.delay_ms for m in members],
+        "rejoin": rejoin,
     }
 
 
@@ -367,6 +446,20 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
             f"{percentile(values, 95):.1f} | {max(values):.1f} | {percentile(nv, 50):.0f} | "
             f"{percentile(nv, 95):.0f} |"
         )
+    if result["rejoin"]:
+        lines += [
+            "",
+            f"catch-up after a {args.stall_s:g} s stall ({args.rejoins} rejoins, one member at "
+            "a time, nobody else moves):",
+            "",
+            "| measure | n | p50 | p95 | max |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for key, values in result["rejoin"].items():
+            lines.append(
+                f"| {key} | {len(values)} | {percentile(values, 50):.2f} | "
+                f"{percentile(values, 95):.2f} | {max(values):.2f} |"
+            )
     settled = [v for k, vs in result["samples"].items() for v in vs if not k.endswith("+200")]
     everything = [v for vs in result["samples"].values() for v in vs]
     lines += [
@@ -383,12 +476,22 @@ async def main() -> None:
     parser.add_argument("--cycles", type=int, default=8)
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rejoins", type=int, default=6, help="catch-ups measured")
+    parser.add_argument("--stall-s", type=float, default=5.0, help="how long each one stalls")
     parser.add_argument("--json", type=str, default="")
     args = parser.parse_args()
     env = await setup(args.members)
     try:
         env.start_servers(args.servers)
-        result = await run(env, args.members, args.cycles, args.servers, args.seed)
+        result = await run(
+            env,
+            args.members,
+            args.cycles,
+            args.servers,
+            args.seed,
+            rejoins=args.rejoins,
+            stall_s=args.stall_s,
+        )
     finally:
         await teardown(env)
     print(report(result, args))

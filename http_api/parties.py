@@ -16,6 +16,7 @@ from models.core.errors import InvalidInput
 from models.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from models.parties import service
 from models.parties.schemas import (
+    AutoplayCmd,
     ChatAckOut,
     ChatPageOut,
     ChatPageQuery,
@@ -27,10 +28,15 @@ from models.parties.schemas import (
     EndCmd,
     InviteIn,
     KickCmd,
+    NextCmd,
     PartyPreviewOut,
     PartyStateOut,
     PauseCmd,
     PlayCmd,
+    QueueAcceptCmd,
+    QueueItemsIn,
+    QueueMoveCmd,
+    QueueRemoveCmd,
     RateCmd,
     SeekCmd,
     TransferHostCmd,
@@ -40,9 +46,15 @@ from models.parties.state import (
     End,
     Kick,
     Leave,
+    Next,
     Pause,
     Play,
+    QueueAccept,
+    QueueAdd,
+    QueueMove,
+    QueueRemove,
     Seek,
+    SetAutoplay,
     SetControlMode,
     SetRate,
     TransferHost,
@@ -119,6 +131,16 @@ def _to_command(wrapped: CommandIn, by: str) -> Command:
         return Kick(by, str(body.user_id))
     if isinstance(body, ControlModeCmd):
         return SetControlMode(by, body.mode)
+    if isinstance(body, QueueRemoveCmd):
+        return QueueRemove(by, body.item_id)
+    if isinstance(body, QueueMoveCmd):
+        return QueueMove(by, body.item_id, body.index)
+    if isinstance(body, QueueAcceptCmd):
+        return QueueAccept(by, body.item_id)
+    if isinstance(body, NextCmd):
+        return Next(by)
+    if isinstance(body, AutoplayCmd):
+        return SetAutoplay(by, body.enabled)
     assert isinstance(body, EndCmd)
     return End(by)
 
@@ -130,14 +152,42 @@ def _to_command(wrapped: CommandIn, by: str) -> Command:
     errors=(403, 404, 409, 410, 422),
 )
 async def command(call: Call) -> PartyStateOut:
-    """Play, pause, seek, rate, transfer_host, kick, control_mode or end: as the socket does."""
+    """Play, pause, seek, rate, transfer_host, kick, control_mode, end, or the queue's
+    queue_remove, queue_move, queue_accept, next and autoplay: as the socket does."""
     user = call.require_user()
     state = await service.do_command(
         call.ctx,
         party_id=_uuid(call.params["party_id"]),
         command=_to_command(call.body, str(user.user_id)),
     )
-    return service.current_view(state)
+    return service.current_view(state, queue=call.body.root.type.startswith(("queue", "next")))
+
+
+@api.post(
+    "/parties/{party_id}/queue",
+    body=QueueItemsIn,
+    response=PartyStateOut,
+    errors=(403, 404, 409, 410, 422),
+)
+async def queue_add(call: Call) -> PartyStateOut:
+    """Append films, episodes (a series: its first episode) and/or a playlist's titles to the
+    queue, as party:queue_add does; the answer carries the queue."""
+    user = call.require_user()
+    body: QueueItemsIn = call.body
+    async with call.transaction() as session:
+        items = await service.queue_media_for(
+            call.ctx,
+            session,
+            user_id=user.user_id,
+            items=[(i.title_id, i.episode_id) for i in body.items],
+            playlist_id=body.playlist_id,
+        )
+    state = await service.do_command(
+        call.ctx,
+        party_id=_uuid(call.params["party_id"]),
+        command=QueueAdd(str(user.user_id), items),
+    )
+    return service.current_view(state, queue=True)
 
 
 @api.delete("/parties/{party_id}/members/me", status=204, errors=(403, 404, 410))

@@ -27,6 +27,10 @@ from models.parties import events as party_events
 from models.parties import reconcile, service
 from models.parties.live import SOCKETS_TTL_S
 from models.parties.schemas import (
+    AutoplayIn,
+    CatchUpIn,
+    CatchUpOut,
+    CatchUpPlanOut,
     ChatAckOut,
     ChatIn,
     ChatMessageOut,
@@ -39,6 +43,9 @@ from models.parties.schemas import (
     MemberRefIn,
     PartyRefIn,
     PartyStateOut,
+    QueueAddIn,
+    QueueItemRefIn,
+    QueueMoveIn,
     RateIn,
     ReactIn,
     ReactionOut,
@@ -52,16 +59,23 @@ from models.parties.schemas import (
 )
 from models.parties.state import (
     Buffering,
+    CatchUp,
     ChangeMedia,
     Command,
     End,
     Kick,
     Leave,
+    Next,
     Pause,
     Play,
+    QueueAccept,
+    QueueAdd,
+    QueueMove,
+    QueueRemove,
     Ready,
     ReportRtt,
     Seek,
+    SetAutoplay,
     SetControlMode,
     SetRate,
     SetWaits,
@@ -429,11 +443,13 @@ async def leave(ev: SocketCall) -> PartyStateOut:
     return await _command(ev, lambda by: Leave(by))
 
 
-async def _command(ev: SocketCall, make: Callable[[str], Command]) -> PartyStateOut:
+async def _command(
+    ev: SocketCall, make: Callable[[str], Command], *, queue: bool = False
+) -> PartyStateOut:
     state = await service.do_command(
         ev.ctx, party_id=ev.payload.party_id, command=make(str(ev.user_id))
     )
-    return service.current_view(state)
+    return service.current_view(state, queue=queue)
 
 
 @events.on("party:play", payload=PartyRefIn, ack=PartyStateOut, doc="Play, at a scheduled instant.")
@@ -539,6 +555,111 @@ async def media(ev: SocketCall) -> PartyStateOut:
     async with transaction(ev.ctx.sessions) as session:
         new = await service.media_for(session, title_id=p.title_id, episode_id=p.episode_id)
     return await _command(ev, lambda by: ChangeMedia(by, new))
+
+
+@events.on(
+    "party:queue_add",
+    payload=QueueAddIn,
+    ack=PartyStateOut,
+    doc="Append films, episodes (a series: its first episode) and/or a playlist's titles to "
+    "the queue. From someone in control they are accepted; from other members, proposals "
+    "that someone in control accepts (party:queue_accept). The ack carries the queue.",
+)
+async def queue_add(ev: SocketCall) -> PartyStateOut:
+    p: QueueAddIn = ev.payload
+    async with transaction(ev.ctx.sessions) as session:
+        items = await service.queue_media_for(
+            ev.ctx,
+            session,
+            user_id=ev.user_id,
+            items=[(i.title_id, i.episode_id) for i in p.items],
+            playlist_id=p.playlist_id,
+        )
+    return await _command(ev, lambda by: QueueAdd(by, items), queue=True)
+
+
+@events.on(
+    "party:queue_remove",
+    payload=QueueItemRefIn,
+    ack=PartyStateOut,
+    doc="Remove a queue item (those in control: any; a member: their own proposal).",
+)
+async def queue_remove(ev: SocketCall) -> PartyStateOut:
+    item_id = ev.payload.item_id
+    return await _command(ev, lambda by: QueueRemove(by, item_id), queue=True)
+
+
+@events.on(
+    "party:queue_move",
+    payload=QueueMoveIn,
+    ack=PartyStateOut,
+    doc="Those in control: move a queue item to `index` (from 0).",
+)
+async def queue_move(ev: SocketCall) -> PartyStateOut:
+    item_id, index = ev.payload.item_id, ev.payload.index
+    return await _command(ev, lambda by: QueueMove(by, item_id, index), queue=True)
+
+
+@events.on(
+    "party:queue_accept",
+    payload=QueueItemRefIn,
+    ack=PartyStateOut,
+    doc="Those in control: accept a member's proposal, so the party plays it in its turn.",
+)
+async def queue_accept(ev: SocketCall) -> PartyStateOut:
+    item_id = ev.payload.item_id
+    return await _command(ev, lambda by: QueueAccept(by, item_id), queue=True)
+
+
+@events.on(
+    "party:next",
+    payload=PartyRefIn,
+    ack=PartyStateOut,
+    doc="Those in control: move on to what is up next now (the party waits for everyone to "
+    "load it, then starts it at one scheduled instant).",
+)
+async def next_item(ev: SocketCall) -> PartyStateOut:
+    return await _command(ev, lambda by: Next(by), queue=True)
+
+
+@events.on(
+    "party:autoplay",
+    payload=AutoplayIn,
+    ack=PartyStateOut,
+    doc="Those in control: whether a series goes on with its next episode when the queue is "
+    "empty (on by default).",
+)
+async def autoplay(ev: SocketCall) -> PartyStateOut:
+    enabled = ev.payload.enabled
+    return await _command(ev, lambda by: SetAutoplay(by, enabled), queue=True)
+
+
+@events.on(
+    "party:catch_up",
+    payload=CatchUpIn,
+    ack=CatchUpOut,
+    doc="You stalled, rewound or joined late: get back on the timeline without anyone "
+    "waiting or moving. Send where your player is (position_ms at at_server_ms, by your clock "
+    "model, and the rate it plays at, 0 if stalled); the ack is a plan: from "
+    "start_server_ms play from from_position_ms at `rate` (at most 1.25x the party's), and "
+    "at until_server_ms go back to the party's rate and send party:ready. Nobody waits for "
+    "you meanwhile. A new party:state that moves playback (pause, seek) replaces the plan.",
+)
+async def catch_up(ev: SocketCall) -> CatchUpOut:
+    p: CatchUpIn = ev.payload
+    command = CatchUp(str(ev.user_id), p.position_ms, p.at_server_ms, p.rate)
+    plan, state = await service.do_catch_up(ev.ctx, party_id=p.party_id, command=command)
+    return CatchUpOut(
+        plan=CatchUpPlanOut(
+            mode=plan.mode,
+            start_server_ms=plan.start_server_ms,
+            from_position_ms=plan.from_position_ms,
+            rate=plan.rate,
+            until_server_ms=plan.until_server_ms,
+            rejoin_position_ms=plan.rejoin_position_ms,
+        ),
+        state=service.current_view(state),
+    )
 
 
 @events.on("party:end", payload=PartyRefIn, ack=PartyStateOut, doc="Host: end the party.")

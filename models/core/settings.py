@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     party_lead_max_ms: int = 3000
     party_chat_limit: int = 20
     party_chat_window_s: int = 30
+    party_queue_max: int = Field(default=200, ge=1, le=10_000)  # items a party's queue holds
     # How often party members still marked connected are checked against the socket
     # heartbeats (members of a crashed process get the Disconnect they never had).
     party_reconcile_s: float = Field(default=15.0, gt=0)

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Final
 
-from models.parties.schemas import MediaOut, MemberChangeOut, MemberOut, PartyStateOut
+from models.parties.schemas import (
+    MediaOut,
+    MemberChangeOut,
+    MemberOut,
+    PartyStateOut,
+    QueueItemOut,
+)
 from models.parties.state import (
     Event,
+    Media,
     Member,
     MemberRemoved,
     MemberUpserted,
     PartyState,
+    QueueChanged,
     is_public,
 )
 
@@ -44,7 +52,19 @@ def _member_out(m: Member) -> MemberOut:
         ready=m.ready,
         catching_up=m.catching_up,
         waits=m.waits,
+        catch_up_until_ms=m.catch_up_until_ms,
     )
+
+
+def _media_out(m: Media) -> MediaOut:
+    return MediaOut(kind=m.kind, id=m.id, duration_ms=m.duration_ms)
+
+
+def queue_out(s: PartyState) -> list[QueueItemOut]:
+    return [
+        QueueItemOut(id=q.id, media=_media_out(q.media), added_by=q.added_by, accepted=q.accepted)
+        for q in s.queue
+    ]
 
 
 def broadcast_view(
@@ -64,6 +84,7 @@ def broadcast_view(
         members=members_changed(events) and len(s.members) <= FULL_LIST_MAX,
         cause=cause,
         by=by,
+        queue=any(isinstance(e, QueueChanged) for e in events),
     )
     if members_changed(events) and view.members is None:
         delta: list[MemberChangeOut] = []
@@ -88,7 +109,9 @@ def state_view(
     members: bool,
     cause: str | None = None,
     by: str | None = None,
+    queue: bool = False,
 ) -> PartyStateOut:
+    up_next = s.up_next()[1]
     return PartyStateOut(
         party_id=s.party_id,
         version=s.version,
@@ -97,7 +120,7 @@ def state_view(
         position_ms=s.position_ms,
         anchor_server_ms=s.anchor_server_ms,
         rate=s.rate,
-        media=MediaOut(kind=s.media.kind, id=s.media.id, duration_ms=s.media.duration_ms),
+        media=_media_out(s.media),
         host_id=s.host_id,
         control_mode=s.control_mode,
         waiting_for=sorted(s.waiting_for),
@@ -109,4 +132,9 @@ def state_view(
         by=by,
         server_ms=server_ms,
         ended_reason=s.ended_reason,
+        queue_version=s.queue_version,
+        queue=queue_out(s) if queue else None,
+        autoplay=s.autoplay,
+        up_next=None if up_next is None else _media_out(up_next),
+        ends_at_ms=s.ends_at_ms(),
     )

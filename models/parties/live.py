@@ -143,6 +143,7 @@ class Outcome:
     before: PartyState
     state: PartyState
     events: list[Event]
+    at_ms: int = 0  # the server time the command was decided at
 
     @property
     def changed(self) -> bool:
@@ -257,14 +258,15 @@ class LiveParties:
     async def _apply(self, party_id: str, command: Command, guard: SocketGuard | None) -> Outcome:
         for attempt in range(MAX_TRIES):
             before = await self.get(party_id)
-            state, events = decide(before, command, self.clock())
+            at = self.clock()
+            state, events = decide(before, command, at)
             if not events:
-                return Outcome(before, before, [])
+                return Outcome(before, before, [], at)
             written = await self._write(str(before.version), state, guard)
             if written < 0:
-                return Outcome(before, before, [])  # the member's sockets say otherwise
+                return Outcome(before, before, [], at)  # the member's sockets say otherwise
             if written:
-                return Outcome(before, state, events)
+                return Outcome(before, state, events, at)
             # Lost a race with another command: back off a little (jittered) and decide again.
             await asyncio.sleep(random.random() * min(0.02, 0.0005 * 2**attempt))
         raise Conflict("The party is too busy; try again", code="party_busy")

@@ -104,6 +104,64 @@ class MediaIn(_MediaChoice):
     party_id: uuid.UUID
 
 
+class MediaItemIn(_MediaChoice):
+    """A film, or an episode (a series title means its first episode)."""
+
+
+MAX_QUEUE_ADD = 50
+
+
+class QueueItemsIn(_In):
+    """Films, episodes and/or a playlist to append (HTTP: the party is in the path)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["items"], "properties": {"items": {"minItems": 1}}},
+                {"required": ["playlist_id"], "properties": {"playlist_id": {"type": "integer"}}},
+            ]
+        }
+    )
+    items: list[MediaItemIn] = Field(default_factory=list, max_length=MAX_QUEUE_ADD)
+    playlist_id: int | None = Field(
+        default=None, ge=1, description="A playlist you may see: its titles, in its order"
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> QueueItemsIn:
+        if not self.items and self.playlist_id is None:
+            raise ValueError("give items, a playlist_id, or both")
+        return self
+
+
+class QueueAddIn(QueueItemsIn):
+    party_id: uuid.UUID
+
+
+class QueueItemRefIn(PartyRefIn):
+    item_id: int = Field(ge=1)
+
+
+class QueueMoveIn(QueueItemRefIn):
+    index: int = Field(ge=0, description="The item's new place in the queue, from 0")
+
+
+class AutoplayIn(PartyRefIn):
+    enabled: bool = Field(
+        description="A series goes on with its next episode when the queue is empty (on by default)"
+    )
+
+
+class CatchUpIn(PartyRefIn):
+    position_ms: int = Field(ge=0, le=MAX_POSITION_MS, description="Where your player is")
+    at_server_ms: int = Field(
+        ge=0, description="The server time (by your clock model) at which it was there"
+    )
+    rate: float = Field(
+        default=0.0, ge=0, le=4.0, description="0 if stalled or paused, else the rate it plays at"
+    )
+
+
 class TimeSyncIn(_In):
     t0: float = Field(allow_inf_nan=False, description="Client clock at send (echoed back)")
 
@@ -160,8 +218,45 @@ class EndCmd(_In):
     type: Literal["end"]
 
 
+class QueueRemoveCmd(_In):
+    type: Literal["queue_remove"]
+    item_id: int = Field(ge=1)
+
+
+class QueueMoveCmd(_In):
+    type: Literal["queue_move"]
+    item_id: int = Field(ge=1)
+    index: int = Field(ge=0)
+
+
+class QueueAcceptCmd(_In):
+    type: Literal["queue_accept"]
+    item_id: int = Field(ge=1)
+
+
+class NextCmd(_In):
+    type: Literal["next"]
+
+
+class AutoplayCmd(_In):
+    type: Literal["autoplay"]
+    enabled: bool
+
+
 CommandUnion = Annotated[
-    PlayCmd | PauseCmd | SeekCmd | RateCmd | TransferHostCmd | KickCmd | ControlModeCmd | EndCmd,
+    PlayCmd
+    | PauseCmd
+    | SeekCmd
+    | RateCmd
+    | TransferHostCmd
+    | KickCmd
+    | ControlModeCmd
+    | EndCmd
+    | QueueRemoveCmd
+    | QueueMoveCmd
+    | QueueAcceptCmd
+    | NextCmd
+    | AutoplayCmd,
     Field(discriminator="type"),
 ]
 
@@ -186,6 +281,19 @@ class MemberOut(BaseModel):
     ready: bool
     catching_up: bool = Field(description="Not waited for until the member's next ready")
     waits: bool = Field(description="False when the member opted out of being waited for")
+    catch_up_until_ms: int | None = Field(
+        default=None, description="Catching up by rate: back on the timeline at this server time"
+    )
+
+
+class QueueItemOut(BaseModel):
+    id: int
+    media: MediaOut
+    added_by: str
+    accepted: bool = Field(
+        description="False: a member's proposal, waiting for someone in control to accept it "
+        "(advancing skips it)"
+    )
 
 
 class MemberChangeOut(BaseModel):
@@ -229,6 +337,24 @@ class PartyStateOut(BaseModel):
     by: str | None = Field(default=None, description="Who gave that command")
     server_ms: int = Field(description="Server time when this was sent")
     ended_reason: str | None = None
+    queue_version: int = Field(
+        default=0, description="Version at which the queue (or autoplay, up next) last changed"
+    )
+    queue: list[QueueItemOut] | None = Field(
+        default=None,
+        description="The queue: in snapshots, queue acks, and when queue_version changes",
+    )
+    autoplay: bool = Field(
+        default=True, description="A series goes on with its next episode when the queue is empty"
+    )
+    up_next: MediaOut | None = Field(
+        default=None, description="What the party moves to when this media ends (preload it)"
+    )
+    ends_at_ms: int | None = Field(
+        default=None,
+        description="While playing: the server time this media ends (when up_next is set, the "
+        "party moves on then; everyone loads it and it starts at one scheduled instant)",
+    )
 
 
 class ChatMessageOut(BaseModel):
@@ -269,6 +395,24 @@ class ReactionOut(BaseModel):
     user_id: str
     emoji: str
     server_ms: int
+
+
+class CatchUpPlanOut(BaseModel):
+    mode: Literal["rate", "seek", "none"] = Field(
+        description="rate: play at `rate` from start to until, then back to the party's rate "
+        "and party:ready; seek: go to rejoin_position_ms as of start_server_ms; none: drift "
+        "correction is enough"
+    )
+    start_server_ms: int
+    from_position_ms: int
+    rate: float
+    until_server_ms: int
+    rejoin_position_ms: int
+
+
+class CatchUpOut(BaseModel):
+    plan: CatchUpPlanOut
+    state: PartyStateOut
 
 
 class LeftOut(BaseModel):

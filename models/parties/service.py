@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from models.accounts.tables import User
-from models.catalog.tables import Episode, Season, Title
+from models.catalog.tables import Episode, Season, Title, TitleKind
 from models.core.clock import now, now_ms
 from models.core.context import Context, Slot
 from models.core.db import transaction
@@ -30,6 +31,7 @@ from models.core.errors import Forbidden, Gone, InvalidInput, NotFound
 from models.core.events import Outbox, party_room, user_room
 from models.core.ratelimit import Limit, RateLimiter
 from models.core.streams import lock_stream
+from models.media.tables import MediaAsset
 from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
 from models.parties import events as ev
@@ -43,6 +45,8 @@ from models.parties.schemas import (
     SnapshotOut,
 )
 from models.parties.state import (
+    CatchUp,
+    CatchUpPlan,
     Command,
     ControlMode,
     Disconnect,
@@ -57,11 +61,16 @@ from models.parties.state import (
     Reconnect,
     Rules,
     SetControlMode,
+    SetSeriesNext,
     Tick,
     decide,
     new_party,
+    plan_catch_up,
 )
 from models.parties.tables import LeftReason, Party, PartyInvite, PartyMember, PartyMessage
+from models.social.lists.service import access_playlist
+from models.social.lists.tables import PlaylistItem
+from models.social.policy import Actor
 from models.social.relations import are_friends
 
 log = logging.getLogger("cinema.parties")
@@ -116,6 +125,7 @@ def rules_from(ctx: Context, capacity: int | None) -> Rules:
         grace_ms=int(s.party_grace_s * 1000),
         lead_min_ms=s.party_lead_min_ms,
         lead_max_ms=s.party_lead_max_ms,
+        queue_max=s.party_queue_max,
     )
 
 
@@ -136,16 +146,116 @@ def _invite_code() -> str:
 async def media_for(
     session: AsyncSession, *, title_id: int | None, episode_id: int | None
 ) -> Media:
+    """The media with its length (the transcoded video's, else the catalog's runtime), which
+    tells the party when it ends and moves on to what is up next."""
     if title_id is not None:
         title = await session.get(Title, title_id)
         if title is None:
             raise NotFound("No such title", code="title_not_found")
-        return Media(kind="title", id=title.id)
+        return Media(
+            kind="title",
+            id=title.id,
+            duration_ms=await _duration(session, MediaAsset.title_id, title.id, title),
+        )
     assert episode_id is not None
     episode = await session.get(Episode, episode_id)
     if episode is None:
         raise NotFound("No such episode", code="episode_not_found")
-    return Media(kind="episode", id=episode.id)
+    return Media(
+        kind="episode",
+        id=episode.id,
+        duration_ms=await _duration(session, MediaAsset.episode_id, episode.id, episode),
+    )
+
+
+async def _duration(
+    session: AsyncSession, column: InstrumentedAttribute[int | None], key: int, row: Title | Episode
+) -> int | None:
+    asset_ms = await session.scalar(
+        select(MediaAsset.duration_ms).where(column == key, MediaAsset.revision.is_not(None))
+    )
+    if asset_ms:
+        return int(asset_ms)
+    return row.runtime_minutes * 60_000 if row.runtime_minutes else None
+
+
+async def queue_media_for(
+    ctx: Context,
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    items: Sequence[tuple[int | None, int | None]],
+    playlist_id: int | None,
+) -> tuple[Media, ...]:
+    """What a member appends: films and episodes as given (a series: its first episode), then
+    a playlist's titles in its order (one the member may see)."""
+    found: list[Media] = []
+    for title_id, episode_id in items:
+        found.append(await _playable(session, title_id=title_id, episode_id=episode_id))
+    if playlist_id is not None:
+        await access_playlist(
+            session, actor=Actor(user_id=user_id), playlist_id=playlist_id, need="view"
+        )
+        title_ids = await session.scalars(
+            select(PlaylistItem.title_id)
+            .where(PlaylistItem.playlist_id == playlist_id)
+            .order_by(PlaylistItem.position)
+            .limit(ctx.settings.party_queue_max)
+        )
+        for tid in list(title_ids):
+            found.append(await _playable(session, title_id=tid, episode_id=None))
+    return tuple(found)
+
+
+async def _playable(
+    session: AsyncSession, *, title_id: int | None, episode_id: int | None
+) -> Media:
+    if title_id is not None:
+        kind = await session.scalar(select(Title.kind).where(Title.id == title_id))
+        if kind is None:
+            raise NotFound("No such title", code="title_not_found")
+        if kind is TitleKind.series:
+            first = await session.scalar(
+                select(Episode.id)
+                .join(Season, Season.id == Episode.season_id)
+                .where(Season.title_id == title_id)
+                .order_by(Season.number, Episode.number)
+                .limit(1)
+            )
+            if first is None:
+                raise NotFound("This series has no episodes yet", code="episode_not_found")
+            return await media_for(session, title_id=None, episode_id=first)
+    return await media_for(session, title_id=title_id, episode_id=episode_id)
+
+
+async def next_episode(session: AsyncSession, *, episode_id: int) -> Media | None:
+    """The episode after this one: the next in its season, else the first of the next season."""
+    row = (
+        await session.execute(
+            select(Season.title_id, Season.number, Episode.number)
+            .join(Season, Season.id == Episode.season_id)
+            .where(Episode.id == episode_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    title_id, season_no, episode_no = row
+    following = await session.scalar(
+        select(Episode.id)
+        .join(Season, Season.id == Episode.season_id)
+        .where(
+            Season.title_id == title_id,
+            or_(
+                and_(Season.number == season_no, Episode.number > episode_no),
+                Season.number > season_no,
+            ),
+        )
+        .order_by(Season.number, Episode.number)
+        .limit(1)
+    )
+    if following is None:
+        return None
+    return await media_for(session, title_id=None, episode_id=following)
 
 
 async def do_create_party(
@@ -187,6 +297,9 @@ async def do_create_party(
         state = _decided(state, SetControlMode(str(user_id), control_mode), t)
     if not host_connected:
         state = _decided(state, Disconnect(str(user_id)), t)
+    if media.kind == "episode":
+        following = await next_episode(session, episode_id=media.id)
+        state = _decided(state, SetSeriesNext(media.id, following), t)
     await runtime(ctx).live.create(state)
     _schedule(ctx, state)
     return party, state
@@ -266,6 +379,32 @@ async def do_command(ctx: Context, *, party_id: uuid.UUID, command: Command) -> 
     by = getattr(command, "by", None)
     await _after(ctx, outcome, cause=_cause(command), by=by)
     return outcome.state
+
+
+async def do_catch_up(
+    ctx: Context, *, party_id: uuid.UUID, command: CatchUp
+) -> tuple[CatchUpPlan, PartyState]:
+    """Plan a member's way back onto the timeline (nobody else moves) and mark them as
+    catching up, so nobody waits for them meanwhile."""
+    outcome = await runtime(ctx).live.apply(str(party_id), command)
+    await _after(ctx, outcome, cause="catch_up", by=command.by)
+    # The same decision the state machine made: the state it started from, at its instant.
+    return plan_catch_up(outcome.before, command, outcome.at_ms), outcome.state
+
+
+async def _follow_series(ctx: Context, state: PartyState) -> None:
+    """A party now on an episode learns which one comes after it (the state machine cannot
+    look it up), so a series goes on by itself."""
+    media = state.media
+    if state.phase is Phase.ENDED or media.kind != "episode" or state.series_next_for == media.id:
+        return
+    async with transaction(ctx.sessions) as session:
+        following = await next_episode(session, episode_id=media.id)
+    try:
+        outcome = await runtime(ctx).live.apply(state.party_id, SetSeriesNext(media.id, following))
+    except (NotFound, Gone):
+        return
+    await _after(ctx, outcome, cause="series_next", by=None)
 
 
 async def do_disconnect(
@@ -392,7 +531,7 @@ async def snapshot(
         truncated = len(chat) > CHAT_REPLAY_MAX
         chat = chat[:CHAT_REPLAY_MAX]
     return SnapshotOut(
-        state=ev.state_view(state, server_ms=now_ms(), members=True),
+        state=ev.state_view(state, server_ms=now_ms(), members=True, queue=True),
         invite_code=party.invite_code,
         chat=chat,
         chat_truncated=truncated,
@@ -495,6 +634,11 @@ async def _after(ctx: Context, outcome: Outcome, *, cause: str, by: str | None) 
             )
         if rooms is not None:
             await rooms.close(state.party_id)
+    if state.media != outcome.before.media:
+        try:
+            await _follow_series(ctx, state)
+        except Exception:
+            log.exception("party %s: looking up the next episode failed", state.party_id)
 
 
 async def _record_membership(
@@ -722,5 +866,5 @@ async def do_react(
     return out
 
 
-def current_view(state: PartyState, *, members: bool = False) -> PartyStateOut:
-    return ev.state_view(state, server_ms=now_ms(), members=members)
+def current_view(state: PartyState, *, members: bool = False, queue: bool = False) -> PartyStateOut:
+    return ev.state_view(state, server_ms=now_ms(), members=members, queue=queue)

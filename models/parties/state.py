@@ -11,6 +11,7 @@ else speaks.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -51,6 +52,11 @@ class Rules:
     seek_extra_lead_ms: int = 0
     min_rate: float = 0.5
     max_rate: float = 2.0
+    # Catch-up: a member behind (or ahead) plays at party rate x this factor (or / it) until
+    # back on the timeline; a gap that would take longer than catch_up_max_ms is a seek.
+    catch_up_factor: float = 1.25
+    catch_up_max_ms: int = 180_000
+    queue_max: int = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +78,19 @@ class Member:
     catching_up: bool = True
     waits: bool = True  # False: the member opted out of being waited for
     rtt_ms: int | None = None
+    # Set by a planned catch-up: when the member is back on the timeline (server ms).
+    catch_up_until_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """What plays next. `accepted` is False for a member's proposal in a host-only party: it
+    waits for someone in control to accept it, and advancing skips it."""
+
+    id: int
+    media: Media
+    added_by: str
+    accepted: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +111,41 @@ class PartyState:
     wait_deadline_ms: int | None = None
     members_version: int = 0
     ended_reason: str | None = None
+    queue: tuple[QueueItem, ...] = ()
+    queue_seq: int = 0  # the last queue item id handed out
+    queue_version: int = 0  # version at which the queue (or autoplay, up next) last changed
+    autoplay: bool = True  # a series goes on with its next episode when the queue is empty
+    # The episode after the current one (looked up by the service, which cannot be done here):
+    # valid while series_next_for is the current episode's id.
+    series_next_for: int | None = None
+    series_next: Media | None = None
 
     @property
     def playing(self) -> bool:
         return self.phase is Phase.PLAYING
+
+    def up_next(self) -> tuple[QueueItem | None, Media | None]:
+        """(the queue item, the media) the party moves to when the current one ends."""
+        for item in self.queue:
+            if item.accepted:
+                return item, item.media
+        if (
+            self.autoplay
+            and self.media.kind == "episode"
+            and self.series_next_for == self.media.id
+            and self.series_next is not None
+        ):
+            return None, self.series_next
+        return None, None
+
+    def ends_at_ms(self) -> int | None:
+        """The server instant the current media ends while playing (None: not playing, or
+        its length unknown)."""
+        duration = self.media.duration_ms
+        if self.phase is not Phase.PLAYING or duration is None or self.rate <= 0:
+            return None
+        remaining = max(0, duration - self.position_ms)
+        return self.anchor_server_ms + math.ceil(remaining / self.rate)
 
     def position_at(self, t_ms: int) -> float:
         if self.phase is not Phase.PLAYING or t_ms <= self.anchor_server_ms:
@@ -130,6 +180,9 @@ class PartyState:
         ]
         if self.phase is Phase.WAITING and self.wait_deadline_ms is not None:
             deadlines.append(self.wait_deadline_ms)
+        ends = self.ends_at_ms()
+        if ends is not None and self.up_next()[1] is not None:
+            deadlines.append(ends)
         return min(deadlines, default=None)
 
 
@@ -255,6 +308,68 @@ class ChangeMedia:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueAdd:
+    """Append media (a member proposes; those in control add accepted items)."""
+
+    by: str
+    items: tuple[Media, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRemove:
+    """Those in control remove any item; a member may withdraw their own."""
+
+    by: str
+    item_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMove:
+    by: str
+    item_id: int
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueAccept:
+    by: str
+    item_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Next:
+    """Move to what is up next now, as if the current media had ended."""
+
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetAutoplay:
+    by: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetSeriesNext:
+    """The system: the episode after `for_id` (None: it was the last)."""
+
+    for_id: int
+    media: Media | None
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """A member behind the party (stalled, rewound, joined late) asks to catch up without
+    anyone waiting: the member held `position_ms` at server time `at_server_ms`, playing
+    at `rate` since (0: paused or stalled)."""
+
+    by: str
+    position_ms: int
+    at_server_ms: int
+    rate: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class End:
     by: str | None  # None: not a member but the system (the party's media was deleted)
     reason: str = "ended"
@@ -282,6 +397,14 @@ Command: TypeAlias = (
     | Kick
     | SetControlMode
     | ChangeMedia
+    | QueueAdd
+    | QueueRemove
+    | QueueMove
+    | QueueAccept
+    | Next
+    | SetAutoplay
+    | SetSeriesNext
+    | CatchUp
     | End
     | Tick
 )
@@ -339,8 +462,24 @@ class PartyEnded:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class QueueChanged:
+    version: int
+    queue: tuple[QueueItem, ...]
+    queue_seq: int
+    autoplay: bool
+    series_next_for: int | None
+    series_next: Media | None
+
+
 Event: TypeAlias = (
-    PlaybackChanged | MemberUpserted | MemberRemoved | RttReported | RolesChanged | PartyEnded
+    PlaybackChanged
+    | MemberUpserted
+    | MemberRemoved
+    | RttReported
+    | RolesChanged
+    | PartyEnded
+    | QueueChanged
 )
 
 
@@ -371,6 +510,8 @@ def decide(state: PartyState, command: Command, now_ms: int) -> tuple[PartyState
     events = _diff(state, new, removals)
     if any(isinstance(e, MemberUpserted | MemberRemoved) for e in events):
         new = replace(new, members_version=new.version)
+    if any(isinstance(e, QueueChanged) for e in events):
+        new = replace(new, queue_version=new.version)
     return new, events
 
 
@@ -395,7 +536,41 @@ def _expire(s: PartyState, now: int, removals: _Removals) -> PartyState:
             waiting_for=frozenset(),
         )
         s = _start(s, now)
+    ends = s.ends_at_ms()
+    if ends is not None and now >= ends and s.up_next()[1] is not None:
+        s = _advance(s, now)
     return s
+
+
+def _advance(s: PartyState, now: int) -> PartyState:
+    """The current media is over (or skipped): everyone moves to what is up next, loads it,
+    and starts it together at one scheduled instant once loaded (or at the wait timeout)."""
+    item, media = s.up_next()
+    assert media is not None
+    queue = tuple(q for q in s.queue if item is None or q.id != item.id)
+    members = tuple(
+        replace(
+            m,
+            ready=False,
+            catching_up=not (m.connected and m.waits),
+            catch_up_until_ms=None,
+        )
+        for m in s.members
+    )
+    s = replace(
+        s,
+        media=media,
+        queue=queue,
+        members=members,
+        phase=Phase.WAITING,
+        position_ms=0,
+        anchor_server_ms=now,
+        rate=s.rate,
+    )
+    blocking = _blocking(s)
+    if not blocking:
+        return _start(s, now)
+    return replace(s, waiting_for=blocking, wait_deadline_ms=now + s.rules.wait_timeout_ms)
 
 
 def _member(s: PartyState, user_id: str) -> Member:
@@ -622,7 +797,13 @@ def _buffering(s: PartyState, c: Buffering, now: int, removals: _Removals) -> Pa
 
 def _ready(s: PartyState, c: Ready, now: int, removals: _Removals) -> PartyState:
     m = _member(s, c.by)
-    m = replace(m, ready=True, catching_up=False, rtt_ms=_or(_clean_rtt(c.rtt_ms), m.rtt_ms))
+    m = replace(
+        m,
+        ready=True,
+        catching_up=False,
+        catch_up_until_ms=None,
+        rtt_ms=_or(_clean_rtt(c.rtt_ms), m.rtt_ms),
+    )
     s = _with_member(s, m)
     if c.by in s.waiting_for:
         s = replace(s, waiting_for=s.waiting_for - {c.by})
@@ -681,6 +862,141 @@ def _change_media(s: PartyState, c: ChangeMedia, now: int, removals: _Removals) 
     )
 
 
+def _controls(s: PartyState, user_id: str) -> bool:
+    return s.control_mode is ControlMode.EVERYONE or user_id == s.host_id
+
+
+def _queue_item(s: PartyState, item_id: int) -> QueueItem:
+    for item in s.queue:
+        if item.id == item_id:
+            return item
+    raise NotFound("No such item in the queue", code="queue_item_not_found")
+
+
+def _queue_add(s: PartyState, c: QueueAdd, now: int, removals: _Removals) -> PartyState:
+    _member(s, c.by)
+    if not c.items:
+        raise InvalidInput("Nothing to add", code="empty_queue_add")
+    if len(s.queue) + len(c.items) > s.rules.queue_max:
+        raise Conflict(f"A queue holds at most {s.rules.queue_max} items", code="queue_full")
+    accepted = _controls(s, c.by)
+    added = tuple(
+        QueueItem(id=s.queue_seq + i, media=m, added_by=c.by, accepted=accepted)
+        for i, m in enumerate(c.items, start=1)
+    )
+    return replace(s, queue=s.queue + added, queue_seq=s.queue_seq + len(added))
+
+
+def _queue_remove(s: PartyState, c: QueueRemove, now: int, removals: _Removals) -> PartyState:
+    _member(s, c.by)
+    item = _queue_item(s, c.item_id)
+    if item.added_by != c.by:
+        _require_control(s, c.by)
+    return replace(s, queue=tuple(q for q in s.queue if q.id != c.item_id))
+
+
+def _queue_move(s: PartyState, c: QueueMove, now: int, removals: _Removals) -> PartyState:
+    _require_control(s, c.by)
+    item = _queue_item(s, c.item_id)
+    if not 0 <= c.index < len(s.queue):
+        raise InvalidInput(f"index must be between 0 and {len(s.queue) - 1}", code="invalid_index")
+    rest = [q for q in s.queue if q.id != c.item_id]
+    rest.insert(c.index, item)
+    return replace(s, queue=tuple(rest))
+
+
+def _queue_accept(s: PartyState, c: QueueAccept, now: int, removals: _Removals) -> PartyState:
+    _require_control(s, c.by)
+    item = _queue_item(s, c.item_id)
+    return replace(
+        s,
+        queue=tuple(replace(q, accepted=True) if q.id == item.id else q for q in s.queue),
+    )
+
+
+def _next(s: PartyState, c: Next, now: int, removals: _Removals) -> PartyState:
+    _require_control(s, c.by)
+    if s.up_next()[1] is None:
+        raise Conflict("Nothing is up next", code="queue_empty")
+    return _advance(s, now)
+
+
+def _set_autoplay(s: PartyState, c: SetAutoplay, now: int, removals: _Removals) -> PartyState:
+    _require_control(s, c.by)
+    return replace(s, autoplay=c.enabled)
+
+
+def _set_series_next(s: PartyState, c: SetSeriesNext, now: int, removals: _Removals) -> PartyState:
+    if s.media.kind != "episode" or s.media.id != c.for_id:
+        return s  # the party moved on meanwhile; its own lookup follows
+    return replace(s, series_next_for=c.for_id, series_next=c.media)
+
+
+def _catch_up(s: PartyState, c: CatchUp, now: int, removals: _Removals) -> PartyState:
+    m = _member(s, c.by)
+    plan = plan_catch_up(s, c, now)
+    until = plan.until_server_ms if plan.mode == "rate" else None
+    # Not waited for until back: their next Ready (sent when the plan ends) ends that.
+    return _with_member(s, replace(m, ready=False, catching_up=True, catch_up_until_ms=until))
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUpPlan:
+    """How a member gets back on the party's timeline without anyone else moving.
+
+    "rate": from `start_server_ms`, play from `from_position_ms` at `rate`; at
+    `until_server_ms` (position `rejoin_position_ms`, where the party is then) go back to the
+    party's rate and report ready. "seek": too far to catch up by rate, or the party is not
+    playing: go to `rejoin_position_ms` as of `start_server_ms` (the normal rules follow).
+    "none": within reach of drift correction already."""
+
+    mode: Literal["rate", "seek", "none"]
+    start_server_ms: int
+    from_position_ms: int
+    rate: float
+    until_server_ms: int
+    rejoin_position_ms: int
+
+
+CATCH_UP_NEAR_MS = 300  # drift correction handles this much (sync.SEEK_THRESHOLD_MS)
+CATCH_UP_CLOCK_SLACK_MS = 60_000  # how far from now the member's reported instant may be
+
+
+def plan_catch_up(s: PartyState, c: CatchUp, now: int) -> CatchUpPlan:
+    """The plan for `c`, at server time `now`: starts a lead ahead (the member's own round
+    trip: nobody else is told to do anything), runs at most rules.catch_up_factor faster (or
+    slower, if ahead) than the party, and ends exactly where the party is then."""
+    rules = s.rules
+    if c.position_ms < 0:
+        raise InvalidInput("position_ms must not be negative")
+    if abs(c.at_server_ms - now) > CATCH_UP_CLOCK_SLACK_MS:
+        raise InvalidInput("at_server_ms is not near the server's clock", code="clock_unsynced")
+    if c.rate != 0 and not rules.min_rate <= c.rate <= rules.max_rate * rules.catch_up_factor:
+        raise InvalidInput("rate must be 0 (stalled) or a playback rate")
+    m = _member(s, c.by)
+    rtt = rules.default_rtt_ms if m.rtt_ms is None else m.rtt_ms
+    lead = int(rtt * rules.lead_rtt_factor) + rules.lead_margin_ms
+    start = now + max(rules.lead_min_ms, min(rules.lead_max_ms, lead))
+    mine = c.position_ms + max(0, start - c.at_server_ms) * c.rate
+    if s.phase is not Phase.PLAYING or start <= s.anchor_server_ms:
+        # Held (paused, waiting, or a start still ahead): the exact spot is known, go there.
+        target = round(s.position_at(start))
+        return CatchUpPlan("seek", start, target, s.rate, start, target)
+    party_rate = s.rate
+    gap = s.position_at(start) - mine
+    if abs(gap) <= CATCH_UP_NEAR_MS:
+        target = round(s.position_at(start))
+        return CatchUpPlan("none", start, round(mine), party_rate, start, target)
+    fastest = party_rate * rules.catch_up_factor if gap > 0 else party_rate / rules.catch_up_factor
+    duration = math.ceil(abs(gap) / abs(fastest - party_rate))
+    if duration > rules.catch_up_max_ms:
+        target = round(s.position_at(start))
+        return CatchUpPlan("seek", start, target, party_rate, start, target)
+    rate = party_rate + gap / duration  # exactly back on the timeline at start + duration
+    until = start + duration
+    return CatchUpPlan("rate", start, round(mine), rate, until, round(s.position_at(until)))
+
+
 def _end(s: PartyState, c: End, now: int, removals: _Removals) -> PartyState:
     if c.by is not None:
         _require_host(s, c.by, "end the party")
@@ -709,6 +1025,14 @@ _HANDLERS: dict[type[Any], Callable[[PartyState, Any, int, _Removals], PartyStat
     Kick: _kick,
     SetControlMode: _set_control_mode,
     ChangeMedia: _change_media,
+    QueueAdd: _queue_add,
+    QueueRemove: _queue_remove,
+    QueueMove: _queue_move,
+    QueueAccept: _queue_accept,
+    Next: _next,
+    SetAutoplay: _set_autoplay,
+    SetSeriesNext: _set_series_next,
+    CatchUp: _catch_up,
     End: _end,
     Tick: _tick,
 }
@@ -754,6 +1078,9 @@ def _diff(old: PartyState, new: PartyState, removals: _Removals) -> list[Event]:
         old.waiting_for,
         old.wait_deadline_ms,
     )
+    queue = (new.queue, new.queue_seq, new.autoplay, new.series_next_for, new.series_next)
+    if queue != (old.queue, old.queue_seq, old.autoplay, old.series_next_for, old.series_next):
+        events.append(QueueChanged(v, *queue))
     if new.phase is Phase.ENDED:
         events.append(PartyEnded(v, new.ended_reason or "ended"))
     if playback != previous:
@@ -803,6 +1130,16 @@ def evolve(state: PartyState, event: Event) -> PartyState:
         )
     if isinstance(event, RolesChanged):
         return replace(s, host_id=event.host_id, control_mode=event.control_mode)
+    if isinstance(event, QueueChanged):
+        return replace(
+            s,
+            queue=event.queue,
+            queue_seq=event.queue_seq,
+            autoplay=event.autoplay,
+            series_next_for=event.series_next_for,
+            series_next=event.series_next,
+            queue_version=event.version,
+        )
     return replace(s, phase=Phase.ENDED, ended_reason=event.reason)
 
 
@@ -839,12 +1176,21 @@ def dump_state(s: PartyState) -> dict[str, Any]:
             "seek_extra_lead_ms": s.rules.seek_extra_lead_ms,
             "min_rate": s.rules.min_rate,
             "max_rate": s.rules.max_rate,
+            "catch_up_factor": s.rules.catch_up_factor,
+            "catch_up_max_ms": s.rules.catch_up_max_ms,
+            "queue_max": s.rules.queue_max,
         },
         "banned": sorted(s.banned),
         "waiting_for": sorted(s.waiting_for),
         "wait_deadline_ms": s.wait_deadline_ms,
         "members_version": s.members_version,
         "ended_reason": s.ended_reason,
+        "queue": [_dump_item(q) for q in s.queue],
+        "queue_seq": s.queue_seq,
+        "queue_version": s.queue_version,
+        "autoplay": s.autoplay,
+        "series_next_for": s.series_next_for,
+        "series_next": None if s.series_next is None else _dump_media(s.series_next),
     }
 
 
@@ -866,6 +1212,28 @@ def load_state(d: dict[str, Any]) -> PartyState:
         wait_deadline_ms=d["wait_deadline_ms"],
         members_version=d["members_version"],
         ended_reason=d["ended_reason"],
+        # States stored before the queue existed have none of these.
+        queue=tuple(_load_item(q) for q in d.get("queue", ())),
+        queue_seq=d.get("queue_seq", 0),
+        queue_version=d.get("queue_version", 0),
+        autoplay=d.get("autoplay", True),
+        series_next_for=d.get("series_next_for"),
+        series_next=Media(**d["series_next"]) if d.get("series_next") else None,
+    )
+
+
+def _dump_item(q: QueueItem) -> dict[str, Any]:
+    return {
+        "id": q.id,
+        "media": _dump_media(q.media),
+        "added_by": q.added_by,
+        "accepted": q.accepted,
+    }
+
+
+def _load_item(d: dict[str, Any]) -> QueueItem:
+    return QueueItem(
+        id=d["id"], media=Media(**d["media"]), added_by=d["added_by"], accepted=d["accepted"]
     )
 
 
@@ -883,4 +1251,5 @@ def _dump_member(m: Member) -> dict[str, Any]:
         "catching_up": m.catching_up,
         "waits": m.waits,
         "rtt_ms": m.rtt_ms,
+        "catch_up_until_ms": m.catch_up_until_ms,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -11,6 +12,7 @@ import pytest
 from models.core.errors import DomainError
 from models.parties.state import (
     Buffering,
+    CatchUp,
     ChangeMedia,
     Command,
     ControlMode,
@@ -23,12 +25,18 @@ from models.parties.state import (
     Member,
     MemberRemoved,
     MemberUpserted,
+    Next,
     PartyEnded,
     PartyState,
     Pause,
     Phase,
     Play,
     PlaybackChanged,
+    QueueAccept,
+    QueueAdd,
+    QueueChanged,
+    QueueMove,
+    QueueRemove,
     Ready,
     Reconnect,
     ReportRtt,
@@ -36,8 +44,10 @@ from models.parties.state import (
     RttReported,
     Rules,
     Seek,
+    SetAutoplay,
     SetControlMode,
     SetRate,
+    SetSeriesNext,
     SetWaits,
     Tick,
     TransferHost,
@@ -46,6 +56,7 @@ from models.parties.state import (
     is_public,
     load_state,
     new_party,
+    plan_catch_up,
     replay,
 )
 
@@ -479,7 +490,7 @@ def test_codec_round_trip() -> None:
 _USERS = ["h", "a", "b", "c", "d", "e"]
 
 
-def _random_command(rng: random.Random, s: PartyState) -> Command:
+def _random_command(rng: random.Random, s: PartyState, now: int) -> Command:
     who = rng.choice(_USERS)
     other = rng.choice(_USERS)
     choices: list[Command] = [
@@ -500,6 +511,14 @@ def _random_command(rng: random.Random, s: PartyState) -> Command:
         Kick(s.host_id, other),
         SetControlMode(s.host_id, rng.choice(list(ControlMode))),
         ChangeMedia(s.host_id, Media(kind="episode", id=rng.randrange(1, 4))),
+        QueueAdd(who, (Media(kind="title", id=rng.randrange(1, 4), duration_ms=60_000),)),
+        QueueRemove(who, rng.randrange(1, 5)),
+        QueueMove(s.host_id, rng.randrange(1, 5), rng.randrange(0, 3)),
+        QueueAccept(s.host_id, rng.randrange(1, 5)),
+        Next(s.host_id),
+        SetAutoplay(s.host_id, rng.random() < 0.5),
+        SetSeriesNext(rng.randrange(1, 4), Media(kind="episode", id=rng.randrange(1, 5))),
+        CatchUp(who, rng.randrange(0, 100_000), now, rng.choice([0.0, 1.0])),
         Tick(),
     ]
     return rng.choice(choices)
@@ -515,7 +534,7 @@ def test_replaying_events_reproduces_every_state(seed: int) -> None:
     for _ in range(300):
         now += rng.choice([0, 5, 50, 400, 3_000, 9_000, 31_000])
         try:
-            after, events = decide(s, _random_command(rng, s), now)
+            after, events = decide(s, _random_command(rng, s, now), now)
         except DomainError:
             continue
         assert replay(s, events) == after
@@ -558,3 +577,160 @@ def test_member_upserted_on_join_then_ready() -> None:
     assert replace(s3.member("b"), rtt_ms=None) == Member(  # type: ignore[type-var]
         "b", NOW, ready=True, catching_up=False
     )
+
+
+# --- the queue --------------------------------------------------------------------------------
+
+SHORT = Media(kind="title", id=8, duration_ms=60_000)
+EP1 = Media(kind="episode", id=21, duration_ms=40_000)
+EP2 = Media(kind="episode", id=22, duration_ms=40_000)
+
+
+def test_queue_add_by_host_is_accepted_by_member_a_proposal() -> None:
+    s = party("a")
+    s, events = decide(s, QueueAdd("h", (SHORT, EP1)), NOW)
+    assert [(q.id, q.media, q.accepted) for q in s.queue] == [(1, SHORT, True), (2, EP1, True)]
+    assert isinstance(events[-1], QueueChanged) and s.queue_version == s.version
+    s, _ = decide(s, QueueAdd("a", (EP2,)), NOW + 1)
+    assert s.queue[-1].accepted is False and s.queue[-1].added_by == "a"
+    # The member may withdraw their own proposal but not the host's items.
+    with pytest.raises(DomainError):
+        decide(s, QueueRemove("a", 1), NOW + 2)
+    assert [q.id for q in decide(s, QueueRemove("a", 3), NOW + 2)[0].queue] == [1, 2]
+    with pytest.raises(DomainError):
+        decide(s, QueueAccept("a", 3), NOW + 2)
+    s, _ = decide(s, QueueAccept("h", 3), NOW + 2)
+    s, _ = decide(s, QueueMove("h", 3, 0), NOW + 3)
+    assert [q.id for q in s.queue] == [3, 1, 2] and all(q.accepted for q in s.queue)
+    with pytest.raises(DomainError, match="index"):
+        decide(s, QueueMove("h", 3, 3), NOW + 4)
+    with pytest.raises(DomainError) as e:
+        decide(s, QueueRemove("h", 99), NOW + 4)
+    assert e.value.code == "queue_item_not_found"
+
+
+def test_queue_is_capped() -> None:
+    s = party()
+    s, _ = decide(s, QueueAdd("h", (SHORT,) * RULES.queue_max), NOW)
+    with pytest.raises(DomainError) as e:
+        decide(s, QueueAdd("h", (SHORT,)), NOW)
+    assert e.value.code == "queue_full"
+
+
+def test_end_of_media_moves_everyone_on_together() -> None:
+    s = new_party(party_id="p", host_id="h", media=SHORT, now_ms=T0, rules=RULES)
+    s, _ = decide(s, Join("a"), T0 + 1)
+    for who in ("h", "a"):
+        s, _ = decide(s, Ready(who, rtt_ms=100), T0 + 2)
+    s, _ = decide(s, QueueAdd("a", (EP1,)), T0 + 3)  # a proposal: skipped
+    assert s.up_next() == (None, None)
+    s, _ = decide(s, QueueAdd("h", (EP2,)), T0 + 3)
+    s, _ = decide(s, Seek("h", 59_000), T0 + 4)
+    s, _ = decide(s, Play("h"), T0 + 5)
+    ends = s.ends_at_ms()
+    assert ends == s.anchor_server_ms + 1_000 and s.next_deadline_ms() == ends
+    _, events = decide(s, Tick(), ends - 1)
+    assert events == []
+    moved, events = decide(s, Tick(), ends + 3)
+    # Everyone loads the next media; it starts for all at one scheduled instant.
+    assert moved.media == EP2 and moved.phase is Phase.WAITING and moved.position_ms == 0
+    assert moved.waiting_for == {"h", "a"} and [q.media for q in moved.queue] == [EP1]
+    assert replay(s, events) == moved
+    moved, _ = decide(moved, Ready("h", rtt_ms=100), ends + 500)
+    started, _ = decide(moved, Ready("a", rtt_ms=100), ends + 900)
+    assert started.phase is Phase.PLAYING and started.anchor_server_ms == ends + 900 + 230
+
+
+def test_series_go_on_with_the_next_episode_unless_autoplay_is_off() -> None:
+    s = new_party(party_id="p", host_id="h", media=EP1, now_ms=T0, rules=RULES)
+    s, _ = decide(s, Ready("h"), T0 + 1)
+    assert s.up_next() == (None, None)  # not looked up yet
+    s, _ = decide(s, SetSeriesNext(EP1.id, EP2), T0 + 2)
+    assert s.up_next() == (None, EP2)
+    s, _ = decide(s, SetSeriesNext(999, EP1), T0 + 2)  # about another episode: ignored
+    assert s.series_next == EP2
+    off, _ = decide(s, SetAutoplay("h", False), T0 + 3)
+    with pytest.raises(DomainError) as e:
+        decide(off, Next("h"), T0 + 4)
+    assert e.value.code == "queue_empty"
+    nxt, _ = decide(s, Next("h"), T0 + 4)
+    # Even alone, the host loads the new episode before it starts.
+    assert nxt.media == EP2 and nxt.phase is Phase.WAITING and nxt.waiting_for == {"h"}
+    assert nxt.up_next() == (None, None)  # the service looks up the episode after EP2
+
+
+def test_queue_survives_the_codec() -> None:
+    s = party("a")
+    s, _ = decide(s, QueueAdd("a", (SHORT, EP1)), NOW)
+    s, _ = decide(s, SetSeriesNext(1, None), NOW)
+    s, _ = decide(s, SetAutoplay("h", False), NOW)
+    assert load_state(dump_state(s)) == s
+
+
+def test_an_old_stored_state_loads_without_a_queue() -> None:
+    d = dump_state(party("a"))
+    for key in ("queue", "queue_seq", "queue_version", "autoplay", "series_next_for"):
+        del d[key]
+    del d["series_next"]
+    for m in d["members"]:
+        del m["catch_up_until_ms"]
+    assert load_state(d) == party("a")
+
+
+# --- catch-up ---------------------------------------------------------------------------------
+
+
+def test_catch_up_plans_a_faster_rate_that_lands_on_the_timeline() -> None:
+    s = playing("a")
+    at = s.anchor_server_ms + 60_000
+    party_pos = s.position_at(at)
+    # a stalled 10 s behind
+    c = CatchUp("a", round(party_pos) - 10_000, at, rate=0.0)
+    plan = plan_catch_up(s, c, at)
+    assert plan.mode == "rate" and 1.0 < plan.rate <= 1.25
+    assert plan.start_server_ms == at + 230  # a's own lead (rtt 100)
+    assert plan.from_position_ms == round(party_pos) - 10_000
+    duration = plan.until_server_ms - plan.start_server_ms
+    reached = plan.from_position_ms + duration * plan.rate
+    assert abs(reached - s.position_at(plan.until_server_ms)) < 1
+    assert plan.rejoin_position_ms == round(s.position_at(plan.until_server_ms))
+    # behind by 10 s + the 230 ms lead, gaining 0.25 ms per ms
+    assert duration == math.ceil((10_000 + 230) / 0.25)
+    after, events = decide(s, c, at)
+    a = after.member("a")
+    assert a is not None and a.catching_up and a.catch_up_until_ms == plan.until_server_ms
+    assert after.phase is Phase.PLAYING and after.anchor_server_ms == s.anchor_server_ms
+    assert [type(e) for e in events] == [MemberUpserted]  # nobody else moves
+    back, _ = decide(after, Ready("a"), plan.until_server_ms)
+    b = back.member("a")
+    assert b is not None and not b.catching_up and b.catch_up_until_ms is None
+
+
+def test_catch_up_while_playing_along_and_ahead() -> None:
+    s = playing("a")
+    at = s.anchor_server_ms + 3_700_000
+    pos = round(s.position_at(at))
+    behind = plan_catch_up(s, CatchUp("a", pos - 5_000, at, rate=1.0), at)
+    # Playing at 1.0 since `at`: the gap stays 5 s; the lead does not add to it.
+    assert behind.mode == "rate" and behind.until_server_ms - behind.start_server_ms == 20_000
+    ahead = plan_catch_up(s, CatchUp("a", pos + 4_000, at, rate=1.0), at)
+    assert ahead.mode == "rate" and 0.8 <= ahead.rate < 1.0
+    near = plan_catch_up(s, CatchUp("a", pos - 200, at, rate=1.0), at)
+    assert near.mode == "none"
+    far = plan_catch_up(s, CatchUp("a", pos - 3_600_000, at, rate=0.0), at)  # 4 h at 1.25x
+    assert far.mode == "seek" and far.rejoin_position_ms == round(
+        s.position_at(far.start_server_ms)
+    )
+
+
+def test_catch_up_in_a_held_party_is_a_seek_and_bad_input_is_refused() -> None:
+    s = party("a")
+    plan = plan_catch_up(s, CatchUp("a", 0, NOW, 0.0), NOW)
+    assert plan.mode == "seek" and plan.rejoin_position_ms == s.position_ms
+    with pytest.raises(DomainError) as e:
+        decide(s, CatchUp("a", 0, NOW - 120_000), NOW)
+    assert e.value.code == "clock_unsynced"
+    with pytest.raises(DomainError):
+        decide(s, CatchUp("zed", 0, NOW), NOW)
+    with pytest.raises(DomainError):
+        decide(s, CatchUp("a", -1, NOW), NOW)
