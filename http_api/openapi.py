@@ -146,18 +146,23 @@ def _parameters(e: Endpoint, index: int, schemas: _Schemas) -> list[dict[str, An
 _NO_NUL = {"pattern": "\u0000"}
 
 
-def _refuse_nul(schema: Any) -> None:
-    """Every string says it holds no NUL: PostgreSQL text cannot, and every door answers
-    422 invalid_input to one (models.core.errors.check_storable); a season named "a\x00"
-    was schema-valid and refused."""
+def _storable(schema: Any) -> None:
+    """Every string says it holds no NUL and every integer that it fits a bigint: PostgreSQL
+    can store nothing else, and every door answers 422 invalid_input to either
+    (models.core.errors.check_storable); a season named "a\x00", and an episode id of 23
+    digits in a party's queue, were schema-valid and refused."""
     if isinstance(schema, dict):
-        if schema.get("type") == "string" and "enum" not in schema and "const" not in schema:
+        kind = schema.get("type")
+        if kind == "string" and "enum" not in schema and "const" not in schema:
             schema.setdefault("not", _NO_NUL)
+        elif kind == "integer" and "enum" not in schema and "const" not in schema:
+            schema.setdefault("minimum", -BIGINT_MAX - 1)
+            schema.setdefault("maximum", BIGINT_MAX)
         for value in schema.values():
-            _refuse_nul(value)
+            _storable(value)
     elif isinstance(schema, list):
         for value in schema:
-            _refuse_nul(value)
+            _storable(value)
 
 
 def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dict[str, Any]:
@@ -217,8 +222,8 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
         op["responses"] = responses
         openapi_path = re.sub(r":\w+}", "}", e.path)  # converters are routing, not API
         paths.setdefault(openapi_path, {})[e.method.lower()] = op
-    _refuse_nul(paths)
-    _refuse_nul(schemas.components)
+    _storable(paths)
+    _storable(schemas.components)
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
