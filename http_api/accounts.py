@@ -46,6 +46,8 @@ class TokenForm(BaseModel):
     username: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
     scope: str | None = None
+    # The token a sign-in with "remember this device" gave: the second factor is not asked.
+    device_token: str | None = Field(default=None, max_length=100)
 
 
 class ConfirmQuery(BaseModel):
@@ -67,18 +69,27 @@ async def register(call: Call) -> Accepted:
     return Accepted(message=service.REGISTERED)
 
 
-@api.post("/auth/token", form=TokenForm, response=TokenOut, auth="none", errors=(401, 429))
+@api.post("/auth/token", form=TokenForm, response=TokenOut, auth="none", errors=(401, 403, 429))
 async def token(call: Call) -> TokenOut:
-    """Log in with the OAuth2 password flow."""
+    """Log in with the OAuth2 password flow.
+
+    With two-factor sign-in on, a right password answers 403 `mfa_required` whose
+    `error.details` holds `mfa_token` (valid `expires_in` seconds) and the `methods` the
+    account can give (`totp`, `passkey`, `recovery_code`): finish at POST /auth/mfa.
+    """
     async with call.transaction() as session:
-        return await service.do_login(
+        result = await service.do_login(
             call.ctx,
             session,
             login=call.body.username,
             password=call.body.password,
             ip=call.ip,
             user_agent=call.user_agent,
+            device_token=call.body.device_token,
         )
+    if isinstance(result, service.MfaChallenge):
+        raise result.error()  # after the commit: a rehashed password is kept
+    return result
 
 
 @api.post("/auth/refresh", body=RefreshIn, response=TokenOut, auth="none", errors=(401,))

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from http_api import (
+    account_security,
     accounts,
     catalog,
     media,
@@ -41,6 +42,7 @@ log = logging.getLogger("cinema.http")
 # Each aggregate's route group; add yours here.
 API_GROUPS: list[Api] = [
     accounts.api,
+    account_security.api,
     catalog.api,
     parties.api,
     parties.assets,

@@ -30,7 +30,7 @@ from models.accounts.schemas import (
     OAuthMetadataOut,
     TokenOut,
 )
-from models.accounts.service import Principal, do_refresh, open_session
+from models.accounts.service import Principal, do_refresh, start_session
 from models.accounts.tables import User
 from models.core.clock import now_ms
 from models.core.context import Context
@@ -289,7 +289,7 @@ async def do_token(
     user = await session.get(User, uuid.UUID(user_id))
     if user is None or not user.is_active:
         raise OAuthError("The account that approved is disabled", code="access_denied")
-    return await open_session(ctx, user=user, ip=ip, user_agent=device_name or user_agent)
+    return await start_session(ctx, user=user, ip=ip, user_agent=device_name or user_agent)
 
 
 async def _guess(ctx: Context, principal: Principal, ip: str, typed: str) -> _Pending:

@@ -5,10 +5,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from models.accounts.tables import Role
-from models.core.schema_rules import patch_schema
+from models.core.schema_rules import exactly_one_of, patch_schema
 from models.core.text import UserLine
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
@@ -164,3 +172,89 @@ class OAuthMetadataOut(BaseModel):
     response_types_supported: list[str]
     token_endpoint_auth_methods_supported: list[str]
     service_documentation: str
+
+# --- two-factor sign-in ---------------------------------------------------------------------
+
+TotpCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+RecoveryCodeIn = Annotated[str, StringConstraints(min_length=10, max_length=16)]
+
+
+class PasswordIn(Input):
+    current_password: str = Field(min_length=1, max_length=1024)
+
+
+class TotpEnrolmentOut(BaseModel):
+    """Scan `qr_svg` (or type `secret`) into an authenticator app, then confirm a code."""
+
+    secret: str
+    otpauth_uri: str
+    qr_svg: str  # an SVG document of the otpauth URI's QR code
+    qr_data_uri: str  # the same as a data: URI, for an <img src>
+
+
+class TotpConfirmIn(Input):
+    code: TotpCode
+
+
+class RecoveryCodesOut(BaseModel):
+    """Shown this once: each works one time when the authenticator is not at hand."""
+
+    recovery_codes: list[str]
+
+
+class CodeProofIn(Input):
+    """A sensitive 2FA change: the password and a current code (or a recovery code)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=exactly_one_of("code", "recovery_code")
+    )
+    current_password: str = Field(min_length=1, max_length=1024)
+    code: TotpCode | None = None
+    recovery_code: RecoveryCodeIn | None = None
+
+    @model_validator(mode="after")
+    def _one_factor(self) -> CodeProofIn:
+        _exactly_one(self.code, self.recovery_code)
+        return self
+
+
+def _exactly_one(*given: object) -> None:
+    if sum(v is not None for v in given) != 1:
+        raise ValueError("give exactly one factor")
+
+
+class MfaStatusOut(BaseModel):
+    totp_enabled: bool
+    passkeys: int
+    recovery_codes_left: int
+    remembered_devices: int
+    # What sign-in asks after the password (empty: nothing).
+    methods: list[Literal["totp", "passkey", "recovery_code"]]
+
+
+class MfaIn(Input):
+    """The second step of a sign-in: the `mfa_token` of the 403 `mfa_required` answer and
+    exactly one factor."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=exactly_one_of("code", "recovery_code")
+    )
+    mfa_token: str = Field(min_length=10, max_length=100)
+    code: TotpCode | None = None
+    recovery_code: RecoveryCodeIn | None = None
+    remember_device: bool = False
+
+    @model_validator(mode="after")
+    def _one_factor(self) -> MfaIn:
+        _exactly_one(self.code, self.recovery_code)
+        return self
+
+
+class MfaTokenIn(Input):
+    mfa_token: str = Field(min_length=10, max_length=100)
+
+
+class SignedInOut(TokenOut):
+    # Given when `remember_device` was asked: send it as `device_token` with the password
+    # next time and the second factor is not asked on this device (MFA_REMEMBER_DEVICE_S).
+    device_token: str | None = None

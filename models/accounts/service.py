@@ -12,14 +12,15 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.accounts import links, passwords, tokens
+from models.accounts import links, mfa, passwords, tokens
 from models.accounts.schemas import MeUpdate, RegisterIn, SessionOut, TokenOut, UserOut
 from models.accounts.sessions import Rotated, SessionStore
-from models.accounts.tables import AccountToken, Role, TokenPurpose, User
+from models.accounts.tables import AccountToken, Passkey, Role, TokenPurpose, User
 from models.core.clock import now
 from models.core.context import Context
 from models.core.errors import (
     Conflict,
+    DomainError,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -336,7 +337,10 @@ async def do_login(
     password: str,
     ip: str,
     user_agent: str,
-) -> TokenOut:
+    device_token: str | None = None,
+) -> TokenOut | MfaChallenge:
+    """The password step: a session, or, with a second factor on and this device not
+    remembered, a challenge (the door answers 403 `mfa_required` with its `mfa_token`)."""
     limiter = _limiter(ctx)
     account = login.strip().lower()[:254]
     client = client_bucket(ip)
@@ -349,12 +353,48 @@ async def do_login(
     if passwords.needs_rehash(user.password_hash):
         # The one moment we hold the password: raise its hash to today's parameters.
         user.password_hash = await passwords.hash_password(password)
-    return await open_session(ctx, user=user, ip=ip, user_agent=user_agent)
+    methods = await second_factors(session, user_id=user.id)
+    if methods and not await mfa.is_remembered(session, user_id=user.id, raw=device_token):
+        pending = await mfa.start_pending(ctx, user_id=user.id, ip=ip, user_agent=user_agent)
+        return MfaChallenge(pending, methods, ctx.settings.mfa_pending_ttl_s)
+    return await start_session(ctx, user=user, ip=ip, user_agent=user_agent)
 
 
-async def open_session(ctx: Context, *, user: User, ip: str, user_agent: str) -> TokenOut:
-    """A new session for a user who proved who they are (a password, an approved device
-    code), and its first tokens."""
+@dataclass(frozen=True)
+class MfaChallenge:
+    """A right password; a second factor still to come within `expires_in` seconds."""
+
+    mfa_token: str
+    methods: list[str]
+    expires_in: int
+
+    def error(self) -> DomainError:
+        return Forbidden(
+            "A second factor is needed: POST /auth/mfa with the mfa_token",
+            code="mfa_required",
+            details={
+                "mfa_token": self.mfa_token,
+                "methods": self.methods,
+                "expires_in": self.expires_in,
+            },
+        )
+
+
+async def second_factors(session: AsyncSession, *, user_id: uuid.UUID) -> list[str]:
+    """The second factors this account can give at sign-in (none: the password is enough)."""
+    methods: list[str] = []
+    if await mfa.confirmed_totp(session, user_id) is not None:
+        methods.append("totp")
+    if await session.scalar(select(Passkey.id).where(Passkey.user_id == user_id).limit(1)):
+        methods.append("passkey")
+    if methods and await mfa.recovery_codes_left(session, user_id):
+        methods.append("recovery_code")
+    return methods
+
+
+async def start_session(ctx: Context, *, user: User, ip: str, user_agent: str) -> TokenOut:
+    """A new login session for a user who proved who they are (every factor of a sign-in,
+    or an approved device code) and its first tokens."""
     session_id, refresh_jti = tokens.new_id(), tokens.new_id()
     created = await sessions_of(ctx).create(
         session_id=session_id,
@@ -624,7 +664,7 @@ async def do_update_me(
     if new_username is not None and new_username == user.username:
         new_username = None
     if new_email is not None:
-        await _check_current_password(ctx, user, data.current_password)
+        await check_current_password(ctx, user, data.current_password)
     await _ensure_free(session, email=None, username=new_username, exclude=user.id)
     if "display_name" in changes:
         user.display_name = changes["display_name"]
@@ -644,7 +684,7 @@ async def do_update_me(
     return user
 
 
-async def _check_current_password(ctx: Context, user: User, password: str | None) -> None:
+async def check_current_password(ctx: Context, user: User, password: str | None) -> None:
     """A sensitive change asks for the password again: an access token alone is not enough."""
     if not password:
         raise Forbidden(
@@ -698,7 +738,7 @@ async def do_change_password(
     new_password: str,
 ) -> None:
     user = await access_user(session, principal=principal)
-    await _check_current_password(ctx, user, current_password)
+    await check_current_password(ctx, user, current_password)
     passwords.check_password(new_password, email=user.email, username=user.username)
     user.password_hash = await passwords.hash_password(new_password)
     user.password_changed_at = now()

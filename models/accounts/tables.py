@@ -4,7 +4,17 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, func, text
+from sqlalchemy import (
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    LargeBinary,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.core.db import Base, Timestamped
@@ -67,3 +77,69 @@ class AccountToken(Timestamped, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
+
+
+class TotpFactor(Base):
+    """A user's authenticator app (RFC 6238). The secret is encrypted with a key derived from
+    SECRET_KEY, so a leaked table alone mints no codes."""
+
+    __tablename__ = "totp_factors"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Null until a first code proves the app holds the secret: only then does sign-in ask.
+    confirmed_at: Mapped[datetime | None]
+    # The last 30-second step a code was accepted for: a code (or an earlier one) is taken once.
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+
+
+class RecoveryCode(Base):
+    """One-time codes for when the authenticator is lost; only their SHA-256 is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
+
+
+class TrustedDevice(Base):
+    """ "Remember this device": a second factor given there once is not asked again until
+    `expires_at`; only the token's SHA-256 is kept."""
+
+    __tablename__ = "mfa_trusted_devices"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(String(256), default="")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+
+
+class Passkey(Base):
+    """A WebAuthn credential: sign-in without a password (discoverable) or a second factor."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    name: Mapped[str] = mapped_column(String(64))
+    transports: Mapped[str] = mapped_column(String(128), default="")  # comma-separated
+    aaguid: Mapped[str] = mapped_column(String(36), default="")
+    backed_up: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_used_at: Mapped[datetime | None]

@@ -86,6 +86,17 @@ class Settings(BaseSettings):
     device_code_ttl_s: int = Field(default=600, ge=5, le=3600)
     device_poll_interval_s: int = Field(default=5, ge=1, le=60)
 
+    # Two-factor sign-in: the password step's "mfa pending" token lives this long; a device
+    # where the second factor was given with "remember this device" skips it this long.
+    mfa_pending_ttl_s: int = Field(default=300, ge=30, le=3600)
+    mfa_remember_device_s: int = Field(default=30 * 24 * 3600, ge=0)
+    totp_issuer: str = "Cinema"
+    # Passkeys (WebAuthn): the relying party id is the site's registrable domain (default:
+    # PUBLIC_URL's host); origins are where the web app runs (default: PUBLIC_URL's origin).
+    webauthn_rp_id: str | None = None
+    webauthn_rp_name: str = "Cinema"
+    webauthn_origins: list[str] | None = None
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str | None = None
@@ -230,6 +241,14 @@ class Settings(BaseSettings):
             "use_tls": self.smtp_tls,
             "timeout": 20,
         }
+
+    @property
+    def rp_id(self) -> str:
+        return self.webauthn_rp_id or urlsplit(self.public_url).hostname or "localhost"
+
+    @property
+    def rp_origins(self) -> list[str]:
+        return self.webauthn_origins or [self.public_origin]
 
     @property
     def public_origin(self) -> str:
