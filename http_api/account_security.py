@@ -4,11 +4,18 @@ the second step of a sign-in."""
 from __future__ import annotations
 
 from http_api.routing import Api, Call
-from models.accounts import security
+from models.accounts import passkeys, security
 from models.accounts.schemas import (
     CodeProofIn,
     MfaIn,
     MfaStatusOut,
+    MfaTokenIn,
+    PasskeyCreatedOut,
+    PasskeyOptionsOut,
+    PasskeyOut,
+    PasskeyRegisterIn,
+    PasskeyRenameIn,
+    PasskeySignInIn,
     PasswordIn,
     RecoveryCodesOut,
     SignedInOut,
@@ -16,7 +23,7 @@ from models.accounts.schemas import (
     TotpEnrolmentOut,
 )
 
-api = Api(tags=["two-factor sign-in"])
+api = Api(tags=["two-factor sign-in"])  # and passkeys
 
 
 @api.post("/auth/mfa", body=MfaIn, response=SignedInOut, auth="none", errors=(401, 403, 429))
@@ -34,9 +41,120 @@ async def second_step(call: Call) -> SignedInOut:
             mfa_token=call.body.mfa_token,
             code=call.body.code,
             recovery_code=call.body.recovery_code,
+            passkey=call.body.passkey,
             remember_device=call.body.remember_device,
             ip=call.ip,
             user_agent=call.user_agent,
+        )
+
+
+@api.post(
+    "/auth/mfa/passkey-options",
+    body=MfaTokenIn,
+    response=PasskeyOptionsOut,
+    auth="none",
+    errors=(401, 404),
+)
+async def second_step_passkey_options(call: Call) -> PasskeyOptionsOut:
+    """Options for navigator.credentials.get() to give a passkey as the second factor (this
+    account's passkeys are listed); send the credential as `passkey` to POST /auth/mfa."""
+    async with call.transaction() as session:
+        return await passkeys.do_start_second_factor(
+            call.ctx, session, mfa_token=call.body.mfa_token
+        )
+
+
+@api.post(
+    "/auth/passkey/options", response=PasskeyOptionsOut, status=201, auth="none", errors=(429,)
+)
+async def passwordless_options(call: Call) -> PasskeyOptionsOut:
+    """Start a passwordless sign-in: options for navigator.credentials.get() naming no account
+    (the authenticator offers its passkeys for this site)."""
+    return await passkeys.do_start_passwordless(call.ctx, ip=call.ip)
+
+
+@api.post("/auth/passkey", body=PasskeySignInIn, response=SignedInOut, auth="none", errors=(401,))
+async def passwordless(call: Call) -> SignedInOut:
+    """Sign in with a passkey alone: the ceremony_id and the credential's JSON. User
+    verification (PIN, biometrics) is required, so no second factor is asked."""
+    async with call.transaction() as session:
+        return await passkeys.do_finish_passwordless(
+            call.ctx,
+            session,
+            ceremony_id=call.body.ceremony_id,
+            credential=call.body.credential,
+            ip=call.ip,
+            user_agent=call.user_agent,
+        )
+
+
+@api.post(
+    "/me/passkeys/options",
+    body=PasswordIn,
+    response=PasskeyOptionsOut,
+    status=201,
+    errors=(403, 409, 429),
+)
+async def registration_options(call: Call) -> PasskeyOptionsOut:
+    """Start adding a passkey (needs the password): options for navigator.credentials.create()."""
+    async with call.transaction() as session:
+        return await passkeys.do_start_registration(
+            call.ctx,
+            session,
+            principal=call.require_user(),
+            current_password=call.body.current_password,
+        )
+
+
+@api.post(
+    "/me/passkeys", body=PasskeyRegisterIn, response=PasskeyCreatedOut, status=201, errors=(409,)
+)
+async def register_passkey(call: Call) -> PasskeyCreatedOut:
+    """Finish adding a passkey: the ceremony_id and the credential's JSON (toJSON()). It signs
+    in without a password, and sign-in with the password asks for a second factor from now on
+    (the first second factor brings recovery codes, shown once)."""
+    async with call.transaction() as session:
+        return await passkeys.do_finish_registration(
+            call.ctx,
+            session,
+            call.outbox,
+            principal=call.require_user(),
+            ceremony_id=call.body.ceremony_id,
+            credential=call.body.credential,
+            name=call.body.name,
+        )
+
+
+@api.get("/me/passkeys", response=list[PasskeyOut])
+async def list_passkeys(call: Call) -> list[PasskeyOut]:
+    """My passkeys."""
+    async with call.transaction() as session:
+        return await passkeys.list_passkeys(session, principal=call.require_user())
+
+
+@api.patch(
+    "/me/passkeys/{passkey_id:int}", body=PasskeyRenameIn, response=PasskeyOut, errors=(404,)
+)
+async def rename_passkey(call: Call) -> PasskeyOut:
+    """Rename one of my passkeys."""
+    async with call.transaction() as session:
+        return await passkeys.do_rename(
+            session,
+            principal=call.require_user(),
+            passkey_id=call.params["passkey_id"],
+            name=call.body.name,
+        )
+
+
+@api.delete("/me/passkeys/{passkey_id:int}", status=204, errors=(404,))
+async def delete_passkey(call: Call) -> None:
+    """Delete one of my passkeys (with it gone, and no other factor, the second step ends)."""
+    async with call.transaction() as session:
+        await passkeys.do_delete(
+            session,
+            call.outbox,
+            principal=call.require_user(),
+            passkey_id=call.params["passkey_id"],
         )
 
 

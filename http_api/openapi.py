@@ -97,6 +97,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
             "genre_id",
             "item_id",
             "notification_id",
+            "passkey_id",
             "person_id",
             "playlist_id",
             "request_id",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -234,19 +234,21 @@ class MfaStatusOut(BaseModel):
 
 class MfaIn(Input):
     """The second step of a sign-in: the `mfa_token` of the 403 `mfa_required` answer and
-    exactly one factor."""
+    exactly one factor. `passkey` is the PublicKeyCredential JSON (`credential.toJSON()`) of
+    navigator.credentials.get() called with the options of POST /auth/mfa/passkey-options."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra=exactly_one_of("code", "recovery_code")
+        extra="forbid", json_schema_extra=exactly_one_of("code", "recovery_code", "passkey")
     )
     mfa_token: str = Field(min_length=10, max_length=100)
     code: TotpCode | None = None
     recovery_code: RecoveryCodeIn | None = None
+    passkey: dict[str, Any] | None = None
     remember_device: bool = False
 
     @model_validator(mode="after")
     def _one_factor(self) -> MfaIn:
-        _exactly_one(self.code, self.recovery_code)
+        _exactly_one(self.code, self.recovery_code, self.passkey)
         return self
 
 
@@ -258,3 +260,47 @@ class SignedInOut(TokenOut):
     # Given when `remember_device` was asked: send it as `device_token` with the password
     # next time and the second factor is not asked on this device (MFA_REMEMBER_DEVICE_S).
     device_token: str | None = None
+
+
+# --- passkeys -------------------------------------------------------------------------------
+
+PasskeyName = Annotated[UserLine, StringConstraints(min_length=1, max_length=64)]
+
+
+class PasskeyOptionsOut(BaseModel):
+    """Give `options` to navigator.credentials.create() (registration) or .get() (sign-in),
+    e.g. through PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON,
+    and send back the `ceremony_id` with the credential's JSON. Valid 5 minutes, once."""
+
+    ceremony_id: str
+    options: dict[str, Any]
+
+
+class PasskeyRegisterIn(Input):
+    ceremony_id: str = Field(min_length=10, max_length=64)
+    credential: dict[str, Any]  # the PublicKeyCredential's toJSON()
+    name: PasskeyName | None = None
+
+
+class PasskeySignInIn(Input):
+    ceremony_id: str = Field(min_length=10, max_length=64)
+    credential: dict[str, Any]
+
+
+class PasskeyRenameIn(Input):
+    name: PasskeyName
+
+
+class PasskeyOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    backed_up: bool  # synced by its provider (iCloud Keychain, Google Password Manager...)
+    transports: list[str]
+
+
+class PasskeyCreatedOut(BaseModel):
+    passkey: PasskeyOut
+    # When this passkey is the account's first second factor: recovery codes, shown once.
+    recovery_codes: list[str]

@@ -4,12 +4,13 @@ the second step of a sign-in."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import segno
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.accounts import mfa
+from models.accounts import mfa, passkeys
 from models.accounts.schemas import (
     MfaStatusOut,
     RecoveryCodesOut,
@@ -214,8 +215,10 @@ async def do_second_step(
     remember_device: bool,
     ip: str,
     user_agent: str,
+    passkey: dict[str, Any] | None = None,
 ) -> SignedInOut:
-    """The second step of a sign-in: a code (or a recovery code) for the pending token."""
+    """The second step of a sign-in: a code, a recovery code or a passkey for the pending
+    token."""
     pending = await mfa.load_pending(ctx, mfa_token)
     user = await _pending_user(session, pending.user_id)
     await _limit_step(ctx, user=user, ip=ip)
@@ -227,6 +230,10 @@ async def do_second_step(
         )
     elif recovery_code is not None:
         ok = await mfa.use_recovery_code(session, user_id=user.id, code=recovery_code)
+    elif passkey is not None:
+        ok = await passkeys.check_second_factor(
+            ctx, session, mfa_token=mfa_token, user_id=user.id, credential=passkey
+        )
     if not ok:
         await mfa.count_failure(ctx, mfa_token)
         raise Forbidden(_WRONG_CODE, code="invalid_code")
