@@ -73,7 +73,9 @@ async def passwordless_options(call: Call) -> PasskeyOptionsOut:
     return await passkeys.do_start_passwordless(call.ctx, ip=call.ip)
 
 
-@api.post("/auth/passkey", body=PasskeySignInIn, response=SignedInOut, auth="none", errors=(401,))
+@api.post(
+    "/auth/passkey", body=PasskeySignInIn, response=SignedInOut, auth="none", errors=(401, 404)
+)
 async def passwordless(call: Call) -> SignedInOut:
     """Sign in with a passkey alone: the ceremony_id and the credential's JSON. User
     verification (PIN, biometrics) is required, so no second factor is asked."""
@@ -107,7 +109,11 @@ async def registration_options(call: Call) -> PasskeyOptionsOut:
 
 
 @api.post(
-    "/me/passkeys", body=PasskeyRegisterIn, response=PasskeyCreatedOut, status=201, errors=(409,)
+    "/me/passkeys",
+    body=PasskeyRegisterIn,
+    response=PasskeyCreatedOut,
+    status=201,
+    errors=(404, 409),
 )
 async def register_passkey(call: Call) -> PasskeyCreatedOut:
     """Finish adding a passkey: the ceremony_id and the credential's JSON (toJSON()). It signs

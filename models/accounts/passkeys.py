@@ -90,9 +90,9 @@ async def _take_ceremony(ctx: Context, ceremony_id: str, purpose: str) -> dict[s
     raw = await ctx.redis.getdel(ctx.keys("webauthn", ceremony_id))
     fields: dict[str, str] = json.loads(raw) if raw else {}
     if fields.get("purpose") != purpose:
-        raise InvalidInput(
+        raise NotFound(
             "This passkey ceremony has expired or is unknown; start again",
-            code="invalid_challenge",
+            code="ceremony_not_found",
         )
     return fields
 
@@ -171,7 +171,7 @@ async def do_finish_registration(
     user = await access_user(session, principal=principal)
     fields = await _take_ceremony(ctx, ceremony_id, "register")
     if fields["user_id"] != str(user.id):
-        raise InvalidInput("This ceremony is another account's", code="invalid_challenge")
+        raise NotFound("This ceremony is another account's", code="ceremony_not_found")
     try:
         verified = verify_registration_response(
             credential=credential,

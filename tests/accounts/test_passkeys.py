@@ -127,7 +127,7 @@ async def test_passkey_register_sign_in_second_factor_and_manage(
             json={"ceremony_id": started.json()["ceremony_id"], "credential": credential},
             headers=auth,
         )
-        assert again.status_code == 422 and again.json()["error"]["code"] == "invalid_challenge"
+        assert again.status_code == 404 and again.json()["error"]["code"] == "ceremony_not_found"
         # The same authenticator cannot register twice: it is excluded in the options.
         second = await http.post(
             "/api/v1/me/passkeys/options", json={"current_password": PASSWORD}, headers=auth
