@@ -106,6 +106,10 @@ async def email_undo_page(request: Request) -> Response:
     return HTMLResponse(_static("email-undo.html"))
 
 
+async def deletion_undo_page(request: Request) -> Response:
+    return HTMLResponse(_static("deletion-undo.html"))
+
+
 def _asset(name: str, media_type: str) -> Route:
     """A script or stylesheet of our own pages: same origin, so the CSP needs no inline code."""
 
@@ -133,7 +137,9 @@ def routes() -> list[Route | Mount]:
         Mount("/docs/assets", app=_swagger_assets()),
         Route(links.RESET_PATH, reset_page),
         Route(links.UNDO_EMAIL_PATH, email_undo_page),
+        Route(links.UNDO_DELETION_PATH, deletion_undo_page),
         _asset("email-undo.js", "text/javascript"),
+        _asset("deletion-undo.js", "text/javascript"),
         _asset("reset-password.js", "text/javascript"),
         _asset("docs.js", "text/javascript"),
         _asset("party-demo.js", "text/javascript"),

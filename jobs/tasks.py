@@ -1,3 +1,12 @@
 """Importing this module registers every aggregate's jobs."""
 
-from jobs import accounts, catalog, email, media, notifications, parties, scheduled  # noqa: F401
+from jobs import (  # noqa: F401
+    accounts,
+    catalog,
+    email,
+    media,
+    notifications,
+    parties,
+    privacy,
+    scheduled,
+)

@@ -6,6 +6,7 @@ from models.core.db import Base
 from models.media import tables as media_tables
 from models.notifications import tables as notifications_tables
 from models.parties import tables as parties_tables
+from models.privacy import tables as privacy_tables
 from models.recommendations import tables as recommendations_tables
 from models.social.friends import tables as social_friends_tables
 from models.social.lists import tables as social_lists_tables
@@ -21,6 +22,7 @@ __all__ = [
     "metadata",
     "notifications_tables",
     "parties_tables",
+    "privacy_tables",
     "recommendations_tables",
     "social_friends_tables",
     "social_lists_tables",

@@ -17,7 +17,8 @@ RESET_PATH = "/reset-password"
 UNDO_EMAIL_PATH = "/email-change/undo"
 # Where a user types the code a TV shows (RFC 8628 verification_uri): a web app page.
 DEVICE_PATH = "/device"
-TOKEN_PAGES = frozenset({CONFIRM_PATH, RESET_PATH, UNDO_EMAIL_PATH})
+UNDO_DELETION_PATH = "/account/deletion/undo"
+TOKEN_PAGES = frozenset({CONFIRM_PATH, RESET_PATH, UNDO_EMAIL_PATH, UNDO_DELETION_PATH})
 
 
 def _link(settings: Settings, path: str, token: str) -> str:
@@ -51,3 +52,8 @@ def device_page(settings: Settings) -> str:
 def device_link(settings: Settings, user_code: str) -> str:
     """verification_uri_complete: the same page with the code filled in (a QR code on the TV)."""
     return f"{device_page(settings)}?{urlencode({'user_code': user_code})}"
+
+
+def undo_deletion_link(settings: Settings, token: str) -> str:
+    """In the "your account will be deleted" mail: keeps the account."""
+    return _link(settings, UNDO_DELETION_PATH, token)

@@ -66,6 +66,8 @@ class UserOut(BaseModel):
     # An email change waiting for its confirmation link to be opened (see PATCH /me).
     pending_email: str | None = None
     created_at: datetime
+    # The account is to be erased then (POST /me/deletion); DELETE /me/deletion keeps it.
+    deletion_scheduled_at: datetime | None = None
 
 
 class PublicUserOut(BaseModel):

@@ -627,6 +627,7 @@ def user_out(user: User) -> UserOut:
         email_confirmed=user.email_confirmed_at is not None,
         pending_email=user.pending_email,
         created_at=user.created_at,
+        deletion_scheduled_at=user.deletion_scheduled_at,
     )
 
 

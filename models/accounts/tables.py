@@ -50,6 +50,10 @@ class User(Timestamped, Base):
     # An email change waits here until a link mailed to the new address is opened.
     pending_email: Mapped[str | None] = mapped_column(String(254))
     password_changed_at: Mapped[datetime | None]
+    # Account deletion (models/privacy): asked for, erased at this time unless undone; once
+    # erased the row stays as a "deleted user" tombstone that others' threads point at.
+    deletion_scheduled_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
@@ -58,6 +62,7 @@ class TokenPurpose(enum.StrEnum):
     change_email = "change_email"  # the new address of an email change
     undo_email_change = "undo_email_change"  # sent to the old address
     reset_password = "reset_password"
+    undo_deletion = "undo_deletion"  # the link in the "your account will be deleted" mail
 
 
 class AccountToken(Timestamped, Base):

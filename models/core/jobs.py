@@ -9,16 +9,19 @@ from enum import StrEnum
 class Job(StrEnum):
     # enqueued
     announce_account_update = "announce_account_update"
+    build_data_export = "build_data_export"
     compose_media = "compose_media"
     dispatch_notifications = "dispatch_notifications"
     email_notifications = "email_notifications"
     fan_out_notification = "fan_out_notification"
     refresh_title_search = "refresh_title_search"
+    refresh_title_summaries = "refresh_title_summaries"
     send_email = "send_email"
     send_password_reset = "send_password_reset"
     transcode_media = "transcode_media"
     # on a schedule (cron)
     cleanup = "cleanup"
+    purge_deleted_accounts = "purge_deleted_accounts"
     compute_similar_titles = "compute_similar_titles"
     notify_new_releases = "notify_new_releases"
     prune_orphaned_media = "prune_orphaned_media"

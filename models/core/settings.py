@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     webauthn_rp_name: str = "Cinema"
     webauthn_origins: list[str] | None = None
 
+    # My data: an export's signed download link works this long (then the file is removed);
+    # a deleted account is erased after this grace period, undoable until then (0: at once).
+    export_ttl_s: int = Field(default=48 * 3600, ge=60)
+    account_deletion_grace_s: int = Field(default=7 * 24 * 3600, ge=0)
+
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str | None = None
