@@ -19,7 +19,7 @@ api = Api(tags=["my data"])
 class DownloadQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     expires: int = Field(ge=0, le=2**62)
-    sig: str = Field(min_length=1, max_length=128)
+    sig: str = Field(pattern=r"^[0-9a-f]{64}$")  # HMAC-SHA256, hex
 
 
 class DeletionIn(Input):

@@ -169,7 +169,7 @@ async def access_download(
     ctx: Context, session: AsyncSession, *, export_id: uuid.UUID, expires: int, sig: str
 ) -> Path:
     """The file a signed link names: 403 when the signature is wrong, 410 past its expiry."""
-    if not hmac.compare_digest(_signature(ctx, export_id, expires), sig):
+    if not hmac.compare_digest(_signature(ctx, export_id, expires).encode(), sig.encode()):
         raise Forbidden("This download link is not valid", code="invalid_signature")
     if expires <= int(now().timestamp()):
         raise Gone("This download link has expired; ask for a new export", code="link_expired")
