@@ -17,6 +17,8 @@ from models.notifications.schemas import (
     NotificationPage,
     PreferencesIn,
     PreferencesOut,
+    PushDeviceIn,
+    PushDeviceOut,
     PushSubscriptionIn,
     PushSubscriptionOut,
     UnreadOut,
@@ -139,6 +141,34 @@ async def delete_push(call: Call) -> None:
     subscription_id = _int_param(call, "subscription_id")
     async with call.transaction() as session:
         await devices.do_delete_push(session, user_id=user.user_id, subscription_id=subscription_id)
+
+
+@api.put("/push/devices", body=PushDeviceIn, response=PushDeviceOut, errors=(422,))
+async def register_device(call: Call) -> PushDeviceOut:
+    """Register or refresh a phone or tablet app's push token (FCM or APNs): at every app
+    start and whenever the provider rotates it. Tokens the provider calls dead are removed."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        return await devices.do_register_device(
+            call.ctx, session, user_id=user.user_id, data=call.body
+        )
+
+
+@api.get("/push/devices", response=list[PushDeviceOut])
+async def list_devices(call: Call) -> list[PushDeviceOut]:
+    """My apps that get push notifications."""
+    user = call.require_user()
+    async with call.ctx.sessions() as session:
+        return await devices.list_devices(session, user_id=user.user_id)
+
+
+@api.delete("/push/devices/{device_id}", status=204, errors=(404,))
+async def delete_device(call: Call) -> None:
+    """Unregister an app (at sign-out)."""
+    user = call.require_user()
+    device_id = _int_param(call, "device_id")
+    async with call.transaction() as session:
+        await devices.do_delete_device(session, user_id=user.user_id, device_id=device_id)
 
 
 @api.get("/notifications/follows", response=FollowsOut)

@@ -92,6 +92,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     **dict.fromkeys(
         (
             "comment_id",
+            "device_id",
             "entry_id",
             "episode_id",
             "genre_id",

@@ -158,6 +158,25 @@ class Settings(BaseSettings):
     )
     push_allow_http: bool = False
     push_max_subscriptions_per_user: int = 20
+    # Phone and tablet apps. Firebase Cloud Messaging HTTP v1: a service account's JSON key
+    # (a file or inline); the project id defaults to the key's. Unset: no FCM sends.
+    fcm_service_account_file: Path | None = None
+    fcm_service_account_json: SecretStr | None = None
+    fcm_project_id: str | None = None
+    fcm_url: str = "https://fcm.googleapis.com"
+    # Apple Push Notification service, token-based auth: the .p8 key (PEM text or a file),
+    # its key id, the team id and the app's bundle id (apns-topic). Unset: no APNs sends.
+    apns_key_id: str | None = None
+    apns_team_id: str | None = None
+    apns_private_key: SecretStr | None = None
+    apns_private_key_file: Path | None = None
+    apns_topic: str | None = None
+    # Development builds get tokens for https://api.sandbox.push.apple.com.
+    apns_url: str = "https://api.push.apple.com"
+    # A CA to trust besides the system's (a private relay in front of APNs; the tests).
+    apns_ca_file: Path | None = None
+    # An undelivered push is dropped after this long (FCM ttl, apns-expiration).
+    push_ttl_s: int = Field(default=24 * 3600, ge=0, le=28 * 24 * 3600)
 
     # Prometheus metrics (README, Operations). Every process writes its samples to files in
     # metrics_dir (default data_dir/metrics), which must be one directory for the web

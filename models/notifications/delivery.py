@@ -34,6 +34,7 @@ from models.core.events import user_room
 from models.core.jobs import Job
 from models.core.settings import Settings
 from models.notifications import preferences, rendering, service
+from models.notifications.mobile import MobileMessage, MobilePush
 from models.notifications.presence import online_user_ids
 from models.notifications.push import PushOutcome, send_push
 from models.notifications.schemas import NotificationOut
@@ -42,6 +43,7 @@ from models.notifications.tables import (
     Notification,
     NotificationPreference,
     NotificationType,
+    PushDevice,
     PushSubscription,
 )
 
@@ -133,7 +135,7 @@ async def dispatch(
                 await session.execute(
                     select(PushSubscription.user_id)
                     .where(PushSubscription.user_id.in_(offline))
-                    .distinct()
+                    .union(select(PushDevice.user_id).where(PushDevice.user_id.in_(offline)))
                 )
             ).scalars()
         )
@@ -206,6 +208,8 @@ async def _push(
     outs: dict[int, NotificationOut],
     report: DispatchReport,
 ) -> None:
+    """To each browser (Web Push) and each app (FCM, APNs) of the users; tokens the
+    providers call dead are deleted, ones that keep failing are pruned."""
     async with transaction(ctx.sessions) as session:
         claimed = set(await _claim(session, Notification.pushed_at, [n.id for n in rows]))
         users = {n.user_id for n in rows if n.id in claimed}
@@ -218,63 +222,117 @@ async def _push(
             .scalars()
             .all()
         )
+        apps = (
+            (await session.execute(select(PushDevice).where(PushDevice.user_id.in_(users))))
+            .scalars()
+            .all()
+        )
+        # The app icon's badge: the unread count as it will be once these are delivered.
+        badges = {
+            u: await service.unread_count(session, user_id=u) for u in {d.user_id for d in apps}
+        }
     by_user: dict[uuid.UUID, list[PushSubscription]] = defaultdict(list)
     for s in subs:
         by_user[s.user_id].append(s)
-    gone: list[int] = []
-    ok: list[int] = []
-    failing: list[int] = []
+    apps_by_user: dict[uuid.UUID, list[PushDevice]] = defaultdict(list)
+    for d in apps:
+        apps_by_user[d.user_id].append(d)
+    web = _Outcomes()
+    mobile = _Outcomes()
     failed_notifications: list[int] = []
-    async with aiohttp.ClientSession() as http:
-        for n in rows:
-            if n.id not in claimed or n.id not in outs:
-                continue
-            payload = push_payload(outs[n.id], ctx.settings)
-            outcomes = [
-                (s, await send_push(ctx.settings, s, payload, http=http, topic=f"n{n.id}"))
-                for s in by_user.get(n.user_id, [])
-            ]
-            for s, outcome in outcomes:
-                metrics.notification_deliveries.labels("push", outcome.value).inc()
-                if outcome is PushOutcome.sent:
-                    ok.append(s.id)
-                    report.pushed += 1
-                elif outcome is PushOutcome.gone:
-                    gone.append(s.id)
-                else:
-                    failing.append(s.id)
-            if outcomes and all(o is PushOutcome.failed for _, o in outcomes):
-                failed_notifications.append(n.id)
+    mobile_push = MobilePush(ctx.settings)
+    try:
+        async with aiohttp.ClientSession() as http:
+            for n in rows:
+                if n.id not in claimed or n.id not in outs:
+                    continue
+                payload = push_payload(outs[n.id], ctx.settings)
+                outcomes = [
+                    (s.id, await send_push(ctx.settings, s, payload, http=http, topic=f"n{n.id}"))
+                    for s in by_user.get(n.user_id, [])
+                ]
+                web.add(outcomes)
+                message = _mobile_message(payload, n, badges.get(n.user_id, 0), ctx.settings)
+                app_outcomes = [
+                    (d.id, await mobile_push.send(d, message)) for d in apps_by_user[n.user_id]
+                ]
+                mobile.add(app_outcomes)
+                for _, outcome in outcomes:
+                    metrics.notification_deliveries.labels("push", outcome.value).inc()
+                for _, outcome in app_outcomes:
+                    metrics.notification_deliveries.labels("mobile_push", outcome.value).inc()
+                every = [o for _, o in outcomes + app_outcomes if o is not PushOutcome.skipped]
+                report.pushed += sum(o is PushOutcome.sent for o in every)
+                if every and all(o is PushOutcome.failed for o in every):
+                    failed_notifications.append(n.id)
+    finally:
+        await mobile_push.aclose()
     async with transaction(ctx.sessions) as session:
-        if gone:
-            await session.execute(
-                text("DELETE FROM push_subscriptions WHERE id = ANY(:ids)"), {"ids": gone}
-            )
-        if ok:
-            await session.execute(
-                update(PushSubscription)
-                .where(PushSubscription.id.in_(ok))
-                .values(last_success_at=clock.now(), failure_count=0)
-            )
-        if failing:
-            await session.execute(
-                update(PushSubscription)
-                .where(PushSubscription.id.in_(failing))
-                .values(failure_count=PushSubscription.failure_count + 1)
-            )
-            # A subscription that keeps failing is as good as gone.
-            pruned = await session.execute(
-                text(
-                    "DELETE FROM push_subscriptions WHERE id = ANY(:ids) AND failure_count >= :n"
-                    " RETURNING id"
-                ),
-                {"ids": failing, "n": _PUSH_FAILURES_BEFORE_PRUNE},
-            )
-            gone.extend(r[0] for r in pruned)
+        gone = await web.settle(session, "push_subscriptions")
+        gone += await mobile.settle(session, "push_devices")
     report.push_pruned = len(gone)
     if failed_notifications:
         await _release(ctx, Notification.pushed_at, failed_notifications)
         report.failed.extend(failed_notifications)
+
+
+def _mobile_message(
+    payload: dict[str, Any], n: Notification, badge: int, settings: Settings
+) -> MobileMessage:
+    return MobileMessage(
+        title=str(payload["title"]),
+        body=str(payload["body"]),
+        data={k: str(v) for k, v in payload["data"].items() if v is not None},
+        collapse_key=f"n{n.id}",
+        badge=badge,
+        ttl_s=settings.push_ttl_s,
+    )
+
+
+@dataclass
+class _Outcomes:
+    """What the push services said per target row; settled in one transaction."""
+
+    gone: list[int] = field(default_factory=list)
+    ok: list[int] = field(default_factory=list)
+    failing: list[int] = field(default_factory=list)
+
+    def add(self, outcomes: Sequence[tuple[int, PushOutcome]]) -> None:
+        for target, outcome in outcomes:
+            if outcome is PushOutcome.sent:
+                self.ok.append(target)
+            elif outcome is PushOutcome.gone:
+                self.gone.append(target)
+            elif outcome is PushOutcome.failed:
+                self.failing.append(target)
+
+    async def settle(self, session: AsyncSession, table: str) -> list[int]:
+        """Delete the dead, mark the working, count failures; the ids deleted."""
+        gone = list(self.gone)
+        if gone:
+            await session.execute(text(f"DELETE FROM {table} WHERE id = ANY(:ids)"), {"ids": gone})
+        if self.ok:
+            await session.execute(
+                text(
+                    f"UPDATE {table} SET last_success_at = now(), failure_count = 0"
+                    " WHERE id = ANY(:ids)"
+                ),
+                {"ids": self.ok},
+            )
+        if self.failing:
+            # A target that keeps failing is as good as gone.
+            await session.execute(
+                text(f"UPDATE {table} SET failure_count = failure_count + 1 WHERE id = ANY(:ids)"),
+                {"ids": self.failing},
+            )
+            pruned = await session.execute(
+                text(
+                    f"DELETE FROM {table} WHERE id = ANY(:ids) AND failure_count >= :n RETURNING id"
+                ),
+                {"ids": self.failing, "n": _PUSH_FAILURES_BEFORE_PRUNE},
+            )
+            gone.extend(r[0] for r in pruned)
+        return gone
 
 
 def render_email(settings: Settings, to: str, out: NotificationOut) -> Message:

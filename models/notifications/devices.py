@@ -8,12 +8,18 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.core.clock import now
 from models.core.context import Context
 from models.core.errors import InvalidInput, NotFound
 from models.core.settings import Settings
 from models.core.urls import parse_web_url
-from models.notifications.schemas import PushSubscriptionIn, PushSubscriptionOut
-from models.notifications.tables import PushSubscription
+from models.notifications.schemas import (
+    PushDeviceIn,
+    PushDeviceOut,
+    PushSubscriptionIn,
+    PushSubscriptionOut,
+)
+from models.notifications.tables import PushDevice, PushSubscription
 
 
 def check_push_endpoint(settings: Settings, endpoint: str) -> str:
@@ -93,4 +99,70 @@ async def do_delete_push(
     row = await session.get(PushSubscription, subscription_id)
     if row is None or row.user_id != user_id:
         raise NotFound("No such push subscription", code="push_subscription_not_found")
+    await session.delete(row)
+
+
+# --- apps (FCM, APNs) ------------------------------------------------------------------------
+
+
+async def do_register_device(
+    ctx: Context, session: AsyncSession, *, user_id: uuid.UUID, data: PushDeviceIn
+) -> PushDeviceOut:
+    """Register or refresh an app's token (idempotent per platform and token; a token that
+    was another account's moves here: the phone signed in as someone else)."""
+    others = await session.scalar(
+        select(func.count())
+        .select_from(PushDevice)
+        .where(PushDevice.user_id == user_id, PushDevice.token != data.token)
+    )
+    if (others or 0) >= ctx.settings.push_max_subscriptions_per_user:
+        raise InvalidInput("Too many push devices", code="too_many_devices")
+    stmt = pg_insert(PushDevice).values(
+        user_id=user_id,
+        platform=data.platform,
+        token=data.token,
+        app_version=data.app_version,
+        locale=data.locale,
+        last_seen_at=now(),
+    )
+    row = (
+        await session.execute(
+            stmt.on_conflict_do_update(
+                constraint="uq_push_devices_token",
+                set_={
+                    "user_id": stmt.excluded.user_id,
+                    "app_version": stmt.excluded.app_version,
+                    "locale": stmt.excluded.locale,
+                    "last_seen_at": stmt.excluded.last_seen_at,
+                    "failure_count": 0,
+                },
+            ).returning(PushDevice)
+        )
+    ).scalar_one()
+    return device_out(row)
+
+
+def device_out(d: PushDevice) -> PushDeviceOut:
+    return PushDeviceOut(
+        id=d.id,
+        platform=d.platform,
+        app_version=d.app_version,
+        locale=d.locale,
+        created_at=d.created_at,
+        last_seen_at=d.last_seen_at,
+        last_success_at=d.last_success_at,
+    )
+
+
+async def list_devices(session: AsyncSession, *, user_id: uuid.UUID) -> list[PushDeviceOut]:
+    rows = await session.scalars(
+        select(PushDevice).where(PushDevice.user_id == user_id).order_by(PushDevice.id)
+    )
+    return [device_out(d) for d in rows]
+
+
+async def do_delete_device(session: AsyncSession, *, user_id: uuid.UUID, device_id: int) -> None:
+    row = await session.get(PushDevice, device_id)
+    if row is None or row.user_id != user_id:
+        raise NotFound("No such push device", code="push_device_not_found")
     await session.delete(row)

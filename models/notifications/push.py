@@ -64,6 +64,7 @@ class PushOutcome(enum.Enum):
     sent = "sent"
     gone = "gone"  # 404/410: the subscription is dead, delete it
     failed = "failed"  # anything else: retry later
+    skipped = "skipped"  # this deployment has no credentials for the provider: keep quiet
 
 
 async def send_push(

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.core.pagination import Page, cursor_query
-from models.notifications.tables import Channel, NotificationType
+from models.notifications.tables import Channel, NotificationType, PushPlatform
 
 STREAM = "notifications"
 
@@ -120,6 +121,40 @@ class PushSubscriptionOut(BaseModel):
     endpoint: str
     user_agent: str | None
     created_at: datetime
+
+
+class PushDeviceIn(BaseModel):
+    """A phone or tablet app's push token, sent at start-up and whenever the provider
+    gives a new one (registering again refreshes it and its last_seen_at)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platform: PushPlatform  # fcm (Android, Firebase) or apns (Apple, token-based)
+    # FCM registration tokens; APNs device tokens are hex (checked for apns).
+    token: str = Field(pattern=r"^[A-Za-z0-9_:\-]{20,4096}$")
+    app_version: str | None = Field(default=None, max_length=64, pattern=r"^[\x21-\x7e]+$")
+    # A BCP 47 tag (en, pt-BR): what language the app shows its notifications in.
+    locale: str | None = Field(
+        default=None, max_length=35, pattern=r"^[A-Za-z]{2,8}([_-][A-Za-z0-9]{1,8})*$"
+    )
+
+    @model_validator(mode="after")
+    def _apns_hex(self) -> PushDeviceIn:
+        if self.platform == PushPlatform.apns and not re.fullmatch(
+            r"[0-9a-fA-F]{64,200}", self.token
+        ):
+            raise ValueError("an APNs device token is 64 or more hex digits")
+        return self
+
+
+class PushDeviceOut(BaseModel):
+    id: int
+    platform: PushPlatform
+    app_version: str | None
+    locale: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    last_success_at: datetime | None
 
 
 class VapidKeyOut(BaseModel):

@@ -169,3 +169,29 @@ class GenreFollow(Timestamped, Base):
     genre_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("genres.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class PushPlatform(enum.StrEnum):
+    fcm = "fcm"  # Android (and any app on Firebase Cloud Messaging)
+    apns = "apns"  # iOS, iPadOS, tvOS, macOS apps
+
+
+class PushDevice(Timestamped, Base):
+    """A phone or tablet app's push token (FCM or APNs) beside the browsers' Web Push."""
+
+    __tablename__ = "push_devices"
+    __table_args__ = (UniqueConstraint("platform", "token", name="uq_push_devices_token"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[PushPlatform] = mapped_column(
+        Enum(PushPlatform, name="push_platform", native_enum=False, length=8)
+    )
+    token: Mapped[str] = mapped_column(String(4096))
+    app_version: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    last_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    last_success_at: Mapped[datetime | None]
+    failure_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

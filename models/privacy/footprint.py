@@ -27,7 +27,16 @@ KEPT: frozenset[tuple[str, str]] = frozenset(
 
 # Never in an export: credentials and keys (hashes, sealed secrets, push encryption keys).
 SECRET_COLUMNS: frozenset[str] = frozenset(
-    {"password_hash", "secret_enc", "code_hash", "token_hash", "public_key", "p256dh", "auth"}
+    {
+        "password_hash",
+        "secret_enc",
+        "code_hash",
+        "token_hash",
+        "public_key",
+        "p256dh",
+        "auth",
+        "token",
+    }
 )
 
 
