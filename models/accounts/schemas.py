@@ -175,6 +175,7 @@ class OAuthMetadataOut(BaseModel):
     token_endpoint_auth_methods_supported: list[str]
     service_documentation: str
 
+
 # --- two-factor sign-in ---------------------------------------------------------------------
 
 TotpCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]

@@ -130,7 +130,8 @@ db_connections_open = Gauge(
 )
 notification_deliveries = Counter(
     "cinema_notification_deliveries",
-    "Notification deliveries by channel (push: Web Push, mobile_push: FCM and APNs, email) and outcome",
+    "Notification deliveries by channel (push: Web Push, mobile_push: FCM, APNs; email)"
+    " and outcome",
     ["channel", "outcome"],
 )
 
