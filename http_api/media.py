@@ -22,6 +22,7 @@ from models.media import (
     segments,
     service,
     signing,
+    streams,
     tracks,
 )
 from models.media.ffmpeg import find_ffmpeg
@@ -34,6 +35,7 @@ from models.media.schemas import (
     MediaAssetOut,
     NextEpisodeOut,
     PlaybackOut,
+    PlaybackQuery,
     PreferencesIn,
     PreferencesOut,
     ProgressIn,
@@ -42,6 +44,7 @@ from models.media.schemas import (
     SegmentIn,
     SegmentOut,
     SegmentsOut,
+    StreamOut,
     TitleChoiceIn,
     TitleChoiceOut,
     TrackOut,
@@ -505,18 +508,32 @@ async def _playback(call: Call) -> PlaybackOut:
     target = await _target(call)
     async with call.transaction() as session:
         return await playback.access_playback(
-            call.ctx, session, user_id=user.user_id, target=target, now=clock.now()
+            call.ctx,
+            session,
+            user_id=user.user_id,
+            target=target,
+            now=clock.now(),
+            session_id=user.session_id,
+            device_name=call.query.device_name,
         )
 
 
-@api.get("/titles/{title_id}/playback", response=PlaybackOut, errors=(404, 409))
+@api.get(
+    "/titles/{title_id}/playback", query=PlaybackQuery, response=PlaybackOut, errors=(404, 409)
+)
 async def title_playback(call: Call) -> PlaybackOut:
     """Signed HLS and DASH URLs of a film (valid for MEDIA_URL_TTL_S), its audio and text
-    tracks, thumbnails, intro and credits, and which tracks this viewer starts with."""
+    tracks, thumbnails, intro and credits, and which tracks this viewer starts with.
+
+    This screen takes one of the account's MAX_STREAMS places, kept by its player's
+    heartbeats; past the limit 409 `too_many_streams` lists the screens playing.
+    """
     return await _playback(call)
 
 
-@api.get("/episodes/{episode_id}/playback", response=PlaybackOut, errors=(404, 409))
+@api.get(
+    "/episodes/{episode_id}/playback", query=PlaybackQuery, response=PlaybackOut, errors=(404, 409)
+)
 async def episode_playback(call: Call) -> PlaybackOut:
     """Like a film's playback, plus the next episode to offer at the credits."""
     return await _playback(call)
@@ -583,14 +600,23 @@ async def forget_title_choice(call: Call) -> None:
 # --- viewing history -----------------------------------------------------------------------
 
 
-@api.post("/me/history/progress", body=ProgressIn, response=HistoryEntryOut, errors=(404, 429))
+@api.post("/me/history/progress", body=ProgressIn, response=HistoryEntryOut, errors=(404, 409, 429))
 async def record_progress(call: Call) -> HistoryEntryOut:
-    """A player heartbeat (also over the socket as `history:heartbeat`)."""
+    """A player heartbeat (also over the socket as `history:heartbeat`); it keeps this
+    screen's place among the account's MAX_STREAMS (409 `stream_stopped` once its owner
+    stopped it from another device, `too_many_streams` when its place was lost and taken)."""
     user = call.require_user()
     await history.check_heartbeat_rate(call.ctx, user_id=user.user_id)
     async with call.transaction() as session:
         target = await service.access_target(
             session, title_id=call.body.title_id, episode_id=call.body.episode_id
+        )
+        await streams.check_stream(
+            call.ctx,
+            user_id=user.user_id,
+            session_id=user.session_id,
+            target=target,
+            heartbeat=True,
         )
         return await history.do_record_progress(
             session,
@@ -717,3 +743,23 @@ async def media_file(call: Call) -> Response:
         "Timing-Allow-Origin": "*",
     }
     return FileResponse(path, headers=headers, media_type=content_type(name), stat_result=st)
+
+
+# --- screens playing at once ----------------------------------------------------------------
+
+
+@api.get("/me/streams", response=list[StreamOut])
+async def my_streams(call: Call) -> list[StreamOut]:
+    """The screens playing on my account now (at most MAX_STREAMS), longest playing first."""
+    user = call.require_user()
+    return await streams.list_streams(call.ctx, user_id=user.user_id, session_id=user.session_id)
+
+
+@api.delete("/me/streams/{stream_id}", status=204, errors=(404,))
+async def stop_stream(call: Call) -> None:
+    """Stop one of my screens: its place is free at once, its player gets
+    `playback:stopped` over its sockets and its heartbeats are refused until it plays again."""
+    user = call.require_user()
+    await streams.do_stop_stream(
+        call.ctx, call.outbox, user_id=user.user_id, stream_id=call.params["stream_id"]
+    )

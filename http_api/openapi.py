@@ -116,7 +116,9 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "export_id": _UUID,
     "user_id": _UUID,
     # Opaque text: a session id, a collection's id or slug, an invite code, media file parts.
-    **dict.fromkeys(("session_id", "ref", "code", "token", "asset_id", "revision", "name"), _TEXT),
+    **dict.fromkeys(
+        ("session_id", "stream_id", "ref", "code", "token", "asset_id", "revision", "name"), _TEXT
+    ),
 }
 
 

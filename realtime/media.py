@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from models.core import clock
 from models.core.db import transaction
-from models.media import history, service
-from models.media.schemas import HistoryEntryOut, IngestEvent, ProgressEvent, ProgressIn
+from models.media import history, service, streams
+from models.media.schemas import (
+    HistoryEntryOut,
+    IngestEvent,
+    ProgressEvent,
+    ProgressIn,
+    StreamStoppedEvent,
+)
 from realtime.registry import SocketCall, events
 
 
@@ -23,6 +29,13 @@ async def heartbeat(ev: SocketCall) -> HistoryEntryOut:
         target = await service.access_target(
             session, title_id=body.title_id, episode_id=body.episode_id
         )
+        await streams.check_stream(
+            ev.ctx,
+            user_id=ev.user_id,
+            session_id=ev.session_id,
+            target=target,
+            heartbeat=True,
+        )
         return await history.do_record_progress(
             session,
             ev.outbox,
@@ -39,6 +52,13 @@ events.emits(
     payload=IngestEvent,
     doc="To the uploader: a transcode was queued, progressed, became ready or failed "
     "(with ffmpeg's reason).",
+)
+events.emits(
+    "playback:stopped",
+    payload=StreamStoppedEvent,
+    doc="To one screen's sockets (its session) when its owner stopped it from another device "
+    "(DELETE /me/streams/{id}): stop playing; its heartbeats are refused until it asks for "
+    "playback again.",
 )
 events.emits(
     "history:progress",

@@ -17,7 +17,7 @@ from models.accounts.tables import Role
 from models.core import metrics
 from models.core.context import Context
 from models.core.errors import DomainError, RateLimited, Unauthorized
-from models.core.events import Outbox, user_room
+from models.core.events import Outbox, session_room, user_room
 from models.core.settings import Settings
 from realtime.connections import Conn, Connections
 from realtime.engine import Server
@@ -148,6 +148,7 @@ class Realtime:
         )
         # Sessions are reached through their sockets' ids (Connections), users through a room.
         await self.sio.enter_room(sid, user_room(user_id))
+        await self.sio.enter_room(sid, session_room(principal.session_id))
         conn = Conn(sid, user_id, principal.session_id)
         await self.connections.add(conn)
         metrics.socket_connects.labels("ok").inc()

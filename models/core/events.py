@@ -21,6 +21,11 @@ def user_room(user_id: UUID | str) -> str:
     return f"user:{user_id}"
 
 
+def session_room(session_id: str) -> str:
+    """Every socket of one signed-in device (session)."""
+    return f"session:{session_id}"
+
+
 def party_room(party_id: UUID | str) -> str:
     return f"party:{party_id}"
 

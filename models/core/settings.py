@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     media_dir: Path = Path(".data/media")
     # Streaming (issue 7). Signed media URLs live this long: a feature film plus pauses.
     media_url_ttl_s: int = 6 * 3600
+    # Screens one account may play on at once; a screen stops counting once its player's
+    # heartbeats (or playback requests) stop for stream_ttl_s.
+    max_streams: int = Field(default=4, ge=1, le=100)
+    stream_ttl_s: float = Field(default=60.0, gt=0, le=3600)
     media_max_upload_bytes: int = 20 * 1024**3
     media_ladder: str = "1080:5000,720:2800,360:800"  # height:video kbit/s per rendition
     media_segment_s: int = Field(default=4, ge=1, le=10)

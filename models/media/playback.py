@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.core.context import Context
-from models.media import history, preferences, segments, service
+from models.media import history, preferences, segments, service, streams
 from models.media.schemas import (
     AudioTrackOut,
     PlaybackOut,
@@ -26,10 +26,22 @@ async def access_playback(
     user_id: uuid.UUID,
     target: service.Target,
     now: datetime,
+    session_id: str,
+    device_name: str | None = None,
 ) -> PlaybackOut:
     """Signed, short-lived URLs of the item's HLS master and DASH manifest, and the rest a
-    player needs to start (tracks to pick, where the intro and credits are)."""
+    player needs to start (tracks to pick, where the intro and credits are). The asking
+    screen takes one of the account's MAX_STREAMS places (409 `too_many_streams` past it)."""
     asset = await service.access_asset(session, target=target)
+    if asset.revision is not None:  # (one not yet playable answers its 409 below)
+        await streams.check_stream(
+            ctx,
+            user_id=user_id,
+            session_id=session_id,
+            target=target,
+            device_name=device_name,
+            heartbeat=False,
+        )
     root, expires = service.sign_revision(ctx, asset=asset, user_id=user_id, now=now)
     summary = asset.tracks or {}
     audio = summary.get("audio") or []

@@ -365,3 +365,33 @@ class ProgressEvent(BaseModel):
 
     type: Literal["history:progress"] = "history:progress"
     entry: HistoryEntryOut
+
+
+class StreamOut(BaseModel):
+    """One screen playing on my account."""
+
+    id: str = Field(description="the screen's id (its session); DELETE /me/streams/{id} stops it")
+    device_name: str
+    title_id: int
+    episode_id: int | None
+    title: str = Field(description="what it plays, e.g. 'Dark: S1E3'")
+    since: datetime = Field(description="when it started playing this")
+    last_seen: datetime
+    current: bool = Field(description="this is the screen asking")
+
+
+class StreamStoppedEvent(BaseModel):
+    """To a screen's sockets when its owner stopped it from another device."""
+
+    stream_id: str
+    reason: str = "stopped_remotely"
+
+
+class PlaybackQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    device_name: UserLine | None = Field(
+        default=None,
+        max_length=64,
+        description="what this screen is called in the list of screens playing (default: "
+        "the session's device)",
+    )
