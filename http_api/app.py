@@ -18,6 +18,7 @@ from http_api import (
     account_security,
     accounts,
     catalog,
+    family,
     media,
     notifications,
     oauth,
@@ -57,6 +58,7 @@ API_GROUPS: list[Api] = [
     social_reviews.api,
     recommendations.api,
     oauth.api,
+    family.api,
     oauth.well_known,
 ]
 

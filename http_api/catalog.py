@@ -38,6 +38,17 @@ def respond(call: Call, cached: CachedBody) -> Response:
     return Response(cached.body, media_type="application/json", headers=headers)
 
 
+def _max_age(call: Call) -> int | None:
+    """A child's maturity limit (family controls), from their session; None: no limit."""
+    return call.user.max_age if call.user is not None else None
+
+
+def _for(call: Call, key: str) -> str:
+    """The cache key of what this viewer sees: a child's limit is part of it."""
+    max_age = _max_age(call)
+    return key if max_age is None else f"age{max_age}:{key}"
+
+
 async def _read(
     call: Call,
     kind: str,
@@ -45,6 +56,8 @@ async def _read(
     fn: Callable[[AsyncSession], Awaitable[Any]],
     **kw: Any,
 ) -> Response:
+    key = _for(call, key)
+
     async def compute() -> Any:
         async with call.ctx.sessions() as session:
             return await fn(session)
@@ -59,37 +72,53 @@ async def _read(
     "/titles",
     query=schemas.TitleQuery,
     response=schemas.TitlePage,
-    auth="none",
+    auth="optional",
     errors=READ_ERRORS,
 )
 async def list_titles(call: Call) -> Response:
-    """Browse and search titles (filters, sorts, cursor); `q` searches titles, genres, people."""
+    """Browse and search titles (filters, sorts, cursor); `q` searches titles, genres, people.
+
+    A child account sees only titles within its maturity limit."""
     q: schemas.TitleQuery = call.query
+    max_age = _max_age(call)
     return await _read(
-        call, "list", key_of(q.model_dump(mode="json")), lambda s: browse.list_titles(s, q)
+        call,
+        "list",
+        key_of(q.model_dump(mode="json")),
+        lambda s: browse.list_titles(s, q, max_age=max_age),
     )
 
 
 @api.get(
-    "/titles/facets", query=schemas.FacetQuery, response=schemas.Facets, auth="none", errors=(422,)
+    "/titles/facets",
+    query=schemas.FacetQuery,
+    response=schemas.Facets,
+    auth="optional",
+    errors=(422,),
 )
 async def title_facets(call: Call) -> Response:
     """Titles per genre and per decade under the same filters as the list."""
     q: schemas.FacetQuery = call.query
+    max_age = _max_age(call)
     return await _read(
-        call, "facets", key_of(q.model_dump(mode="json")), lambda s: browse.facets(s, q)
+        call,
+        "facets",
+        key_of(q.model_dump(mode="json")),
+        lambda s: browse.facets(s, q, max_age=max_age),
     )
 
 
-@api.get("/titles/{title_id:int}", response=schemas.TitleDetail, auth="none", errors=(404,))
+@api.get("/titles/{title_id:int}", response=schemas.TitleDetail, auth="optional", errors=(403, 404))
 async def get_title(call: Call) -> Response:
-    """A title with genres, tags, categories, countries, credits, seasons and episodes."""
+    """A title with genres, tags, categories, countries, credits, seasons and episodes
+    (403 `maturity_restricted` for a child account when it is above its limit)."""
     title_id: int = call.params["title_id"]
+    max_age = _max_age(call)
     return await _read(
         call,
         "title",
         str(title_id),
-        lambda s: service.title_detail(s, title_id=title_id),
+        lambda s: service.title_detail(s, title_id=title_id, max_age=max_age),
         title_id=title_id,
     )
 
@@ -122,12 +151,16 @@ async def list_people(call: Call) -> Response:
     )
 
 
-@api.get("/people/{person_id:int}", response=schemas.PersonDetail, auth="none", errors=(404,))
+@api.get("/people/{person_id:int}", response=schemas.PersonDetail, auth="optional", errors=(404,))
 async def get_person(call: Call) -> Response:
     """A person with their filmography."""
     person_id: int = call.params["person_id"]
+    max_age = _max_age(call)
     return await _read(
-        call, "person", str(person_id), lambda s: service.person_detail(s, person_id=person_id)
+        call,
+        "person",
+        str(person_id),
+        lambda s: service.person_detail(s, person_id=person_id, max_age=max_age),
     )
 
 
@@ -143,12 +176,16 @@ async def list_collections(call: Call) -> Response:
     )
 
 
-@api.get("/collections/{ref}", response=schemas.CollectionDetail, auth="none", errors=(404,))
+@api.get("/collections/{ref}", response=schemas.CollectionDetail, auth="optional", errors=(404,))
 async def get_collection(call: Call) -> Response:
     """A collection (by id or slug) with its titles in editorial order."""
     ref: str = call.params["ref"]
+    max_age = _max_age(call)
     return await _read(
-        call, "collection", "ref:" + ref, lambda s: service.collection_detail(s, ref=ref)
+        call,
+        "collection",
+        "ref:" + ref,
+        lambda s: service.collection_detail(s, ref=ref, max_age=max_age),
     )
 
 

@@ -519,7 +519,10 @@ async def _playback(call: Call) -> PlaybackOut:
 
 
 @api.get(
-    "/titles/{title_id}/playback", query=PlaybackQuery, response=PlaybackOut, errors=(404, 409)
+    "/titles/{title_id}/playback",
+    query=PlaybackQuery,
+    response=PlaybackOut,
+    errors=(403, 404, 409),
 )
 async def title_playback(call: Call) -> PlaybackOut:
     """Signed HLS and DASH URLs of a film (valid for MEDIA_URL_TTL_S), its audio and text
@@ -532,7 +535,10 @@ async def title_playback(call: Call) -> PlaybackOut:
 
 
 @api.get(
-    "/episodes/{episode_id}/playback", query=PlaybackQuery, response=PlaybackOut, errors=(404, 409)
+    "/episodes/{episode_id}/playback",
+    query=PlaybackQuery,
+    response=PlaybackOut,
+    errors=(403, 404, 409),
 )
 async def episode_playback(call: Call) -> PlaybackOut:
     """Like a film's playback, plus the next episode to offer at the credits."""

@@ -71,7 +71,7 @@ def _uuid(raw: str) -> uuid.UUID:
         raise InvalidInput("Not a valid id", code="invalid_id") from exc
 
 
-@api.post("/parties", body=CreatePartyIn, response=CreatedOut, status=201, errors=(404, 422))
+@api.post("/parties", body=CreatePartyIn, response=CreatedOut, status=201, errors=(403, 404, 422))
 async def create_party(call: Call) -> CreatedOut:
     """Create a party; join it over the socket within the grace period to keep it."""
     user = call.require_user()
@@ -94,7 +94,7 @@ async def create_party(call: Call) -> CreatedOut:
     )
 
 
-@api.get("/parties/by-code/{code}", response=PartyPreviewOut, errors=(404, 410))
+@api.get("/parties/by-code/{code}", response=PartyPreviewOut, errors=(403, 404, 410))
 async def party_by_code(call: Call) -> PartyPreviewOut:
     """What an invite code leads to (before joining over the socket)."""
     user = call.require_user()

@@ -24,6 +24,7 @@ async def similar_titles(call: Call) -> schemas.SimilarPage:
             title_id=call.params["title_id"],
             user_id=call.user.user_id if call.user else None,
             limit=call.query.limit,
+            max_age=call.user.max_age if call.user else None,
         )
     return schemas.SimilarPage.model_validate(page)
 
@@ -40,7 +41,9 @@ async def for_you(call: Call) -> schemas.RecommendationPage:
     Never a title I already rated, liked, favorited, started, finished or hid."""
     user = call.require_user()
     async with call.ctx.sessions() as session:
-        page = await service.for_you(session, user_id=user.user_id, limit=call.query.limit)
+        page = await service.for_you(
+            session, user_id=user.user_id, limit=call.query.limit, max_age=user.max_age
+        )
     return schemas.RecommendationPage.model_validate(page)
 
 
@@ -56,7 +59,11 @@ async def because_you_watched(call: Call) -> schemas.BecauseRows:
     user = call.require_user()
     async with call.ctx.sessions() as session:
         rows = await service.because_you_watched(
-            session, user_id=user.user_id, rows=call.query.rows, limit=call.query.limit
+            session,
+            user_id=user.user_id,
+            rows=call.query.rows,
+            limit=call.query.limit,
+            max_age=user.max_age,
         )
     return schemas.BecauseRows.model_validate(rows)
 

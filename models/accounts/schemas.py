@@ -65,6 +65,8 @@ class UserOut(BaseModel):
     email_confirmed: bool
     # An email change waiting for its confirmation link to be opened (see PATCH /me).
     pending_email: str | None = None
+    # A child account's limit (family controls): the oldest age rating it sees.
+    maturity_limit: int | None = None
     created_at: datetime
     # The account is to be erased then (POST /me/deletion); DELETE /me/deletion keeps it.
     deletion_scheduled_at: datetime | None = None
@@ -307,3 +309,43 @@ class PasskeyCreatedOut(BaseModel):
     passkey: PasskeyOut
     # When this passkey is the account's first second factor: recovery codes, shown once.
     recovery_codes: list[str]
+
+
+# ---- family controls ----
+
+Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
+MaturityLimit = Annotated[int, Field(ge=0, le=21, description="the oldest age rating allowed")]
+
+
+class FamilyPinIn(Input):
+    """Set or change the PIN that guards children's limits (needs my password)."""
+
+    pin: Pin
+    current_password: str = Field(min_length=1, max_length=1024)
+
+
+class ChildIn(Input):
+    username: Username
+    password: str = Field(min_length=1, max_length=1024)
+    display_name: UserLine | None = Field(default=None, max_length=64)
+    maturity_limit: MaturityLimit
+    pin: Pin
+
+
+class ChildOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    username: str
+    display_name: str | None
+    maturity_limit: int | None
+    created_at: datetime
+
+
+class ChildPasswordIn(Input):
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class MaturityLimitIn(Input):
+    maturity_limit: MaturityLimit
+    pin: Pin

@@ -57,6 +57,8 @@ class Principal:
     user_id: uuid.UUID
     session_id: str
     role: Role
+    # A child account's maturity limit (family controls): the oldest age rating it may see.
+    max_age: int | None = None
 
     def has_role(self, role: Role) -> bool:
         return self.role.at_least(role)
@@ -404,6 +406,7 @@ async def start_session(ctx: Context, *, user: User, ip: str, user_agent: str) -
         now=int(now().timestamp()),
         user_agent=user_agent,
         ip=ip,
+        max_age=user.maturity_limit,
     )
     return await _issue_tokens(
         ctx,
@@ -456,11 +459,15 @@ async def access_principal(ctx: Context, *, token: str) -> Principal:
     """Verify an access token, that its session is still alive (revocation is immediate) and
     that the session is its user's (a token naming someone else's session is forged)."""
     claims = tokens.decode(ctx.settings.secret, token, typ="access")
-    role = await sessions_of(ctx).role_if_alive_for(claims.session_id, claims.user_id)
-    if role is None:
+    alive = await sessions_of(ctx).principal_if_alive_for(claims.session_id, claims.user_id)
+    if alive is None:
         raise Unauthorized("Session has been revoked or has expired", code="session_revoked")
+    role, max_age = alive
     return Principal(
-        user_id=uuid.UUID(claims.user_id), session_id=claims.session_id, role=Role(role)
+        user_id=uuid.UUID(claims.user_id),
+        session_id=claims.session_id,
+        role=Role(role),
+        max_age=max_age,
     )
 
 
@@ -626,6 +633,7 @@ def user_out(user: User) -> UserOut:
         role=user.role,
         email_confirmed=user.email_confirmed_at is not None,
         pending_email=user.pending_email,
+        maturity_limit=user.maturity_limit,
         created_at=user.created_at,
         deletion_scheduled_at=user.deletion_scheduled_at,
     )

@@ -110,6 +110,7 @@ class SessionStore:
         now: int,
         user_agent: str,
         ip: str,
+        max_age: int | None = None,
     ) -> Session:
         fields = {
             "user_id": user_id,
@@ -121,6 +122,8 @@ class SessionStore:
             "user_agent": user_agent[:256],
             "ip": ip,
         }
+        if max_age is not None:  # a child's: every catalog read filters by it
+            fields["max_age"] = str(max_age)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._key(session_id), mapping=fields)
             pipe.expire(self._key(session_id), min(self._idle, self._absolute))
@@ -137,6 +140,26 @@ class SessionStore:
         """One round trip: the session's role, or None once it is revoked or expired."""
         role: str | None = await self._redis.hget(self._key(session_id), "role")
         return role
+
+    async def principal_if_alive_for(
+        self, session_id: str, user_id: str
+    ) -> tuple[str, int | None] | None:
+        """The session's role and maturity limit (a child's) if it is alive and belongs to
+        `user_id`, else None; one round trip."""
+        owner, role, max_age = await self._redis.hmget(
+            self._key(session_id), ["user_id", "role", "max_age"]
+        )
+        if owner is None or owner != user_id:
+            return None
+        return str(role), int(max_age) if max_age is not None else None
+
+    async def set_max_age(self, user_id: str, max_age: int | None) -> None:
+        """A child's new limit reaches every session of theirs at once."""
+        for session in await self.list_for_user(user_id):
+            if max_age is None:
+                await self._redis.hdel(self._key(session.id), "max_age")
+            else:
+                await self._redis.hset(self._key(session.id), "max_age", str(max_age))
 
     async def role_if_alive_for(self, session_id: str, user_id: str) -> str | None:
         """The session's role if it is alive and belongs to `user_id`, else None."""

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Identity,
     Index,
     LargeBinary,
+    SmallInteger,
     String,
     func,
     text,
@@ -54,6 +55,13 @@ class User(Timestamped, Base):
     # erased the row stays as a "deleted user" tombstone that others' threads point at.
     deletion_scheduled_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+    # Family controls: a child account belongs to its parent's household and sees only
+    # titles whose age rating is at most `maturity_limit`; the parent's PIN guards changes.
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    maturity_limit: Mapped[int | None] = mapped_column(SmallInteger)
+    family_pin_hash: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 

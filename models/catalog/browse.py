@@ -34,12 +34,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.catalog import schemas
+from models.catalog import maturity, schemas
 from models.catalog.search import ParsedQuery, parse_query
 from models.catalog.tables import (
     Category,
     Credit,
+    Episode,
     Genre,
+    Season,
     Tag,
     Title,
     TitleCategory,
@@ -75,15 +77,41 @@ def _simple(value: str) -> ColumnElement[Any]:
     return func.to_tsquery(literal_column("'simple'::regconfig"), value)
 
 
-def visible_titles() -> list[ColumnElement[bool]]:
-    """What every catalog read may show (lists, search, facets, recommendations): the one
-    place a viewer's limits (family controls: a maturity ceiling) are to be added."""
-    return []
+def visible_titles(max_age: int | None = None) -> list[ColumnElement[bool]]:
+    """What every catalog read may show (lists, search, facets, recommendations, collections,
+    filmographies): for a child (family controls), titles whose age rating is known and at
+    most their limit (`min_age` is NULL when the rating says no age: not shown)."""
+    if max_age is None:
+        return []
+    return [Title.min_age <= max_age]
 
 
-def filters(q: schemas.TitleQuery | schemas.FacetQuery) -> list[ColumnElement[bool]]:
+async def check_media_for(
+    session: AsyncSession, *, max_age: int | None, title_id: int | None, episode_id: int | None
+) -> None:
+    """By id (playback, a party), a title or episode above a child's limit is refused: 403
+    `maturity_restricted`. A missing one passes: its own lookup answers 404."""
+    if max_age is None:
+        return
+    if title_id is not None:
+        q = select(Title.min_age).where(Title.id == title_id)
+    else:
+        q = (
+            select(Title.min_age)
+            .join(Season, Season.title_id == Title.id)
+            .join(Episode, Episode.season_id == Season.id)
+            .where(Episode.id == episode_id)
+        )
+    found = (await session.execute(q)).first()
+    if found is not None:
+        maturity.check_allowed(found[0], max_age)
+
+
+def filters(
+    q: schemas.TitleQuery | schemas.FacetQuery, max_age: int | None = None
+) -> list[ColumnElement[bool]]:
     """The WHERE clauses of a browse query; each is served by an index."""
-    out: list[ColumnElement[bool]] = visible_titles()
+    out: list[ColumnElement[bool]] = visible_titles(max_age)
     if q.kind is not None:
         out.append(Title.kind == q.kind)
     for slug in q.genre:
@@ -199,7 +227,9 @@ async def custom_plans(session: AsyncSession) -> None:
 _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
-async def list_titles(session: AsyncSession, q: schemas.TitleQuery) -> dict[str, Any]:
+async def list_titles(
+    session: AsyncSession, q: schemas.TitleQuery, *, max_age: int | None = None
+) -> dict[str, Any]:
     """One page of titles as the `{"items", "next_cursor", "did_you_mean"}` envelope (plain
     data). A search that finds nothing answers no titles and, where it can, queries that
     would find some ("did you mean"), never unrelated titles."""
@@ -212,7 +242,7 @@ async def list_titles(session: AsyncSession, q: schemas.TitleQuery) -> dict[str,
     if sort == "relevance" and pq is None:
         raise InvalidInput("sort=relevance needs a search query q", code="invalid_input")
     cur = _cursor_or_none(q.cursor, sort)
-    where = filters(q)
+    where = filters(q, max_age)
 
     if sort == "relevance":
         assert pq is not None
@@ -477,10 +507,12 @@ async def title_items(session: AsyncSession, rows: Sequence[Any]) -> list[dict[s
     return [item_dict(r, genres.get(r["id"], [])) for r in rows]
 
 
-async def facets(session: AsyncSession, q: schemas.FacetQuery) -> dict[str, Any]:
+async def facets(
+    session: AsyncSession, q: schemas.FacetQuery, *, max_age: int | None = None
+) -> dict[str, Any]:
     """Titles per genre and per decade under the current filter (and search query)."""
     await custom_plans(session)
-    where = filters(q)
+    where = filters(q, max_age)
     if q.q and q.q.strip():
         pq = await parse_query(session, q.q)
         if pq.empty:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.catalog import browse, schemas
+from models.catalog import browse, maturity, schemas
 from models.catalog.importer import _country
 from models.catalog.search import refresh_people, refresh_titles, refresh_titles_soon
 from models.catalog.tables import (
@@ -426,14 +426,17 @@ async def list_people(session: AsyncSession, *, q: schemas.PeopleQuery) -> dict[
     }
 
 
-async def person_detail(session: AsyncSession, *, person_id: int) -> dict[str, Any]:
+async def person_detail(
+    session: AsyncSession, *, person_id: int, max_age: int | None = None
+) -> dict[str, Any]:
+    """A person with their filmography (for a child, the titles within their limit)."""
     person = await access_person(session, person_id=person_id)
     rows = list(
         (
             await session.execute(
                 select(*browse.ITEM_COLUMNS, Credit.role.label("credit_role"), Credit.character)
                 .join(Credit, Credit.title_id == Title.id)
-                .where(Credit.person_id == person_id)
+                .where(Credit.person_id == person_id, *browse.visible_titles(max_age))
                 .order_by(Title.year.desc().nulls_last(), Title.id.desc())
                 .limit(1000)
             )
@@ -469,8 +472,11 @@ _TERMS_OF_TITLE = text(
 )
 
 
-async def title_detail(session: AsyncSession, *, title_id: int) -> dict[str, Any]:
-    """A title with everything about it, in four queries."""
+async def title_detail(
+    session: AsyncSession, *, title_id: int, max_age: int | None = None
+) -> dict[str, Any]:
+    """A title with everything about it, in four queries; for a child, a title above their
+    limit is 403 `maturity_restricted`."""
     row = (
         (
             await session.execute(
@@ -480,6 +486,7 @@ async def title_detail(session: AsyncSession, *, title_id: int) -> dict[str, Any
                     Title.backdrop_url,
                     Title.created_at,
                     Title.updated_at,
+                    Title.min_age,
                 ).where(Title.id == title_id)
             )
         )
@@ -488,6 +495,7 @@ async def title_detail(session: AsyncSession, *, title_id: int) -> dict[str, Any
     )
     if row is None:
         raise NotFound(f"Title {title_id} not found", code="title_not_found")
+    maturity.check_allowed(row["min_age"], max_age)
     terms: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for kind, id_, slug, name in await session.execute(_TERMS_OF_TITLE, {"id": title_id}):
         if kind == "countries":
@@ -678,7 +686,10 @@ async def list_collections(session: AsyncSession, *, q: schemas.PageQuery) -> di
     }
 
 
-async def collection_detail(session: AsyncSession, *, ref: str) -> dict[str, Any]:
+async def collection_detail(
+    session: AsyncSession, *, ref: str, max_age: int | None = None
+) -> dict[str, Any]:
+    """A collection with its titles (for a child, those within their limit)."""
     collection = await access_collection(session, ref=ref)
     rows = list(
         (
@@ -686,6 +697,7 @@ async def collection_detail(session: AsyncSession, *, ref: str) -> dict[str, Any
                 select(*browse.ITEM_COLUMNS, CollectionItem.position, CollectionItem.note)
                 .join(CollectionItem, CollectionItem.title_id == Title.id)
                 .where(CollectionItem.collection_id == collection.id)
+                .where(*browse.visible_titles(max_age))
                 .order_by(CollectionItem.position)
             )
         ).mappings()

@@ -14,12 +14,14 @@ from datetime import date, datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Computed,
     Enum,
     Float,
     ForeignKey,
     Identity,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -29,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
+from models.catalog.maturity import MIN_AGE_SQL
 from models.core.db import Base, Timestamped
 
 
@@ -76,6 +79,11 @@ class Title(Timestamped, Base):
     release_date: Mapped[date | None]
     runtime_minutes: Mapped[int | None]
     age_rating: Mapped[str | None] = mapped_column(String(16))
+    # The age the rating says (models/catalog/maturity.py), derived by PostgreSQL from
+    # age_rating; NULL when it says none. Family controls compare it with a child's limit.
+    min_age: Mapped[int | None] = mapped_column(
+        SmallInteger, Computed(MIN_AGE_SQL, persisted=True), nullable=True
+    )
     poster_url: Mapped[str | None] = mapped_column(String(1000))
     backdrop_url: Mapped[str | None] = mapped_column(String(1000))
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

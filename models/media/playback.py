@@ -8,6 +8,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.accounts.family import max_age_of
+from models.catalog import maturity
 from models.core.context import Context
 from models.media import history, preferences, segments, service, streams
 from models.media.schemas import (
@@ -31,7 +33,9 @@ async def access_playback(
 ) -> PlaybackOut:
     """Signed, short-lived URLs of the item's HLS master and DASH manifest, and the rest a
     player needs to start (tracks to pick, where the intro and credits are). The asking
-    screen takes one of the account's MAX_STREAMS places (409 `too_many_streams` past it)."""
+    screen takes one of the account's MAX_STREAMS places (409 `too_many_streams` past it);
+    a child asking for a title above their limit gets 403 `maturity_restricted`."""
+    maturity.check_allowed(target.title.min_age, await max_age_of(session, user_id=user_id))
     asset = await service.access_asset(session, target=target)
     if asset.revision is not None:  # (one not yet playable answers its 409 below)
         await streams.check_stream(

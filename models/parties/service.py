@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
+from models.accounts.family import max_age_of
 from models.accounts.tables import User
+from models.catalog.browse import check_media_for
 from models.catalog.tables import Episode, Season, Title, TitleKind
 from models.core.clock import now, now_ms
 from models.core.context import Context, Slot
@@ -277,6 +279,12 @@ async def do_create_party(
     socket is in the party's room before the state says the host is connected.
     """
     media = await media_for(session, title_id=title_id, episode_id=episode_id)
+    await check_media_for(
+        session,
+        max_age=await max_age_of(session, user_id=user_id),
+        title_id=title_id,
+        episode_id=episode_id,
+    )
     rules = rules_from(ctx, capacity)
     party = Party(
         id=party_id or uuid.uuid4(),
@@ -339,6 +347,13 @@ async def access_party_for_join(
             raise NotFound("No such party", code="party_not_found")
     if party.ended_at is not None:
         raise Gone("This party has ended", code="party_ended")
+    # A child joins only parties on titles within their limit (family controls).
+    await check_media_for(
+        session,
+        max_age=await max_age_of(session, user_id=user_id),
+        title_id=party.title_id,
+        episode_id=party.episode_id,
+    )
     return party
 
 

@@ -114,13 +114,15 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-async def _items(session: AsyncSession, ids: list[int]) -> dict[int, dict[str, Any]]:
+async def _items(
+    session: AsyncSession, ids: list[int], max_age: int | None
+) -> dict[int, dict[str, Any]]:
     """The list items of these titles that may be shown (one query)."""
     if not ids:
         return {}
     rows = await session.execute(
         select(*ITEM_COLUMNS, genres_json(Title.id).label("genres")).where(
-            Title.id.in_(ids), *visible_titles()
+            Title.id.in_(ids), *visible_titles(max_age)
         )
     )
     return {r["id"]: item_dict(r, _json(r["genres"])) for r in rows.mappings()}
@@ -140,20 +142,27 @@ def _not_for(user_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
     ]
 
 
-async def access_title(session: AsyncSession, *, title_id: int) -> None:
-    found = await session.scalar(select(Title.id).where(Title.id == title_id, *visible_titles()))
+async def access_title(session: AsyncSession, *, title_id: int, max_age: int | None) -> None:
+    found = await session.scalar(
+        select(Title.id).where(Title.id == title_id, *visible_titles(max_age))
+    )
     if found is None:
         raise NotFound(f"Title {title_id} not found", code="title_not_found")
 
 
 async def more_like_this(
-    session: AsyncSession, *, title_id: int, user_id: uuid.UUID | None, limit: int
+    session: AsyncSession,
+    *,
+    title_id: int,
+    user_id: uuid.UUID | None,
+    limit: int,
+    max_age: int | None = None,
 ) -> dict[str, Any]:
     """The title's neighbours, best first: one range read of the similarity index. A title
     the job has not seen yet (just added) gets the most popular titles of its genres."""
-    await access_title(session, title_id=title_id)
+    await access_title(session, title_id=title_id, max_age=max_age)
     columns = (*ITEM_COLUMNS, genres_json(Title.id).label("genres"))
-    where = [Title.id != title_id, *visible_titles(), *_not_for(user_id)]
+    where = [Title.id != title_id, *visible_titles(max_age), *_not_for(user_id)]
     rows = list(
         (
             await session.execute(
@@ -185,7 +194,9 @@ async def more_like_this(
     return {"items": [item_dict(r, _json(r["genres"])) for r in rows], "next_cursor": None}
 
 
-async def for_you(session: AsyncSession, *, user_id: uuid.UUID, limit: int) -> dict[str, Any]:
+async def for_you(
+    session: AsyncSession, *, user_id: uuid.UUID, limit: int, max_age: int | None = None
+) -> dict[str, Any]:
     """The home row: titles like the user's, then popular in their genres, then popular."""
     params = {"user": user_id, "limit": limit}
     picked: dict[int, dict[str, Any]] = {}
@@ -200,7 +211,7 @@ async def for_you(session: AsyncSession, *, user_id: uuid.UUID, limit: int) -> d
             picked.setdefault(tid, {"score": 0.0, "kind": "popular"})
     order = list(picked)[: limit * 2]
     refs = {p["because"] for p in picked.values() if p.get("because")}
-    items = await _items(session, order + [r for r in refs if r not in picked])
+    items = await _items(session, order + [r for r in refs if r not in picked], max_age)
     genre_ids = {p["genre"] for p in picked.values() if p.get("genre")}
     genres = {
         g.id: {"id": g.id, "slug": g.slug, "name": g.name}
@@ -224,13 +235,18 @@ async def for_you(session: AsyncSession, *, user_id: uuid.UUID, limit: int) -> d
 
 
 async def because_you_watched(
-    session: AsyncSession, *, user_id: uuid.UUID, rows: int, limit: int
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    rows: int,
+    limit: int,
+    max_age: int | None = None,
 ) -> dict[str, Any]:
     """One row per recent title of the user's (watched first), each with its neighbours
     the user has not met."""
     found = list(await session.execute(_BECAUSE, {"user": user_id, "rows": rows, "limit": limit}))
     seeds = list(dict.fromkeys(r.seed for r in found))
-    items = await _items(session, seeds + [r.id for r in found])
+    items = await _items(session, seeds + [r.id for r in found], max_age)
     out = []
     for seed in seeds:
         if seed not in items:
