@@ -14,5 +14,7 @@ COPY jobs jobs
 COPY migrations migrations
 RUN pip install --no-cache-dir --no-deps -e . && pip check
 ENV ENV=production HOST=0.0.0.0 PORT=8000
+# Logs as JSON lines on stdout, for the platform's collector (no rotating file in the image)
+ENV LOG_JSON=true LOG_FILE=false
 EXPOSE 8000
 CMD ["cinema", "serve"]

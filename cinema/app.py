@@ -14,8 +14,10 @@ from starlette.routing import Route
 
 import realtime.handlers  # noqa: F401  (registers socket events)
 from cinema.context import build_context, close_context, require_urls
+from cinema.logsetup import redact
 from http_api.app import create_http_app
 from http_api.routing import JSONResponse
+from models.core import tracing
 from models.core.redis import Keys
 from models.core.settings import Settings
 from realtime.catalogue import build_asyncapi
@@ -42,6 +44,8 @@ def create_app(settings: Settings) -> Any:
             await close_context(ctx)
 
     http = create_http_app(settings, lifespan=lifespan)
+    if tracing.active():
+        _trace_requests(http)
     asyncapi = build_asyncapi(events)
 
     async def asyncapi_doc(request: Request) -> Response:
@@ -54,10 +58,42 @@ def create_app(settings: Settings) -> Any:
     return asgi
 
 
+def _trace_requests(http: Starlette) -> None:
+    """A span per HTTP request, outermost, named by method until the router names its route
+    (http_api/middleware.py); URLs in it are redacted as in the logs."""
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+    def by_method(scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        return str(scope.get("method") or "HTTP"), {}
+
+    def redact_urls(span: Any, scope: dict[str, Any]) -> None:
+        for key in ("http.url", "url.full", "http.target", "url.query"):
+            value = (getattr(span, "attributes", None) or {}).get(key)
+            if isinstance(value, str):
+                span.set_attribute(key, redact(value))
+
+    http.add_middleware(
+        OpenTelemetryMiddleware,
+        default_span_details=by_method,
+        server_request_hook=redact_urls,
+        exclude_spans=["receive", "send"],
+    )
+
+
 def asgi_factory() -> Any:
     """Entry point for `uvicorn --factory cinema.app:asgi_factory`."""
     from cinema.logsetup import setup_logging
 
     settings = Settings()
-    setup_logging(level=settings.log_level, log_dir=settings.log_dir, as_json=settings.log_json)
+    setup_logging(
+        level=settings.log_level,
+        log_dir=settings.log_dir,
+        as_json=settings.log_json,
+        to_file=settings.log_file,
+    )
+    tracing.setup(
+        endpoint=settings.otel_exporter_otlp_endpoint,
+        service=settings.otel_service_name,
+        process="web",
+    )
     return create_app(settings)

@@ -175,6 +175,13 @@ def _use_metrics_dir(settings: Settings) -> None:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     _use_metrics_dir(settings)
     from cinema.worker import create_worker
+    from models.core import tracing
+
+    tracing.setup(
+        endpoint=settings.otel_exporter_otlp_endpoint,
+        service=settings.otel_service_name,
+        process="worker",
+    )
 
     if settings.metrics_enabled and settings.metrics_worker_port:
         from models.core import metrics
@@ -337,7 +344,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if getattr(args, "_offline", False):
         return int(args._fn(settings, args))
-    setup_logging(level=settings.log_level, log_dir=settings.log_dir, as_json=settings.log_json)
+    setup_logging(
+        level=settings.log_level,
+        log_dir=settings.log_dir,
+        as_json=settings.log_json,
+        to_file=settings.log_file,
+    )
     services = _services(settings)
     try:
         settings = settings.model_copy(

@@ -7,11 +7,14 @@ import json
 import logging
 import queue
 import re
+import sys
 from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
 from typing import Any
 
 from concurrent_log_handler import ConcurrentRotatingFileHandler
+
+from models.core.tracing import current_ids
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -48,6 +51,17 @@ class _Redact(logging.Filter):
         return True
 
 
+class _TraceIds(logging.Filter):
+    """Records logged inside a traced span carry its trace and span ids, beside the request
+    id, so a log line leads to its trace and back."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ids = current_ids()
+        if ids is not None and "trace_id" not in record.__dict__:
+            record.trace_id, record.span_id = ids
+        return True
+
+
 class _Formatter(logging.Formatter):
     def __init__(self, as_json: bool) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -76,10 +90,15 @@ _listener: QueueListener | None = None
 
 
 def setup_logging(
-    *, level: str = "INFO", log_dir: Path = Path("logs"), as_json: bool = False
+    *,
+    level: str = "INFO",
+    log_dir: Path = Path("logs"),
+    as_json: bool = False,
+    to_file: bool = True,
 ) -> None:
     """Records go through a queue to a background thread that writes stderr and the file, so
-    a request never waits for the file lock the multi-process rotating handler takes."""
+    a request never waits for the file lock the multi-process rotating handler takes.
+    Without the file (`LOG_FILE=false`, containers) lines go to stdout instead."""
     global _listener
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -91,19 +110,23 @@ def setup_logging(
         for handler in _listener.handlers:
             handler.close()
     root.setLevel(level.upper())
-    stream = logging.StreamHandler()
+    stream = logging.StreamHandler(None if to_file else sys.stdout)
     stream.setFormatter(_Formatter(as_json))
-    log_dir.mkdir(parents=True, exist_ok=True)
-    file = ConcurrentRotatingFileHandler(
-        str(log_dir / "app.log"), maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
-    )
-    file.setFormatter(_Formatter(as_json))
+    handlers: list[logging.Handler] = [stream]
+    if to_file:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        file = ConcurrentRotatingFileHandler(
+            str(log_dir / "app.log"), maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+        )
+        file.setFormatter(_Formatter(as_json))
+        handlers.append(file)
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     front = QueueHandler(records)
     front.addFilter(_Redact())
+    front.addFilter(_TraceIds())
     setattr(front, "_cinema", True)  # noqa: B010  (marks ours for re-setup)
     root.addHandler(front)
-    _listener = QueueListener(records, stream, file, respect_handler_level=True)
+    _listener = QueueListener(records, *handlers, respect_handler_level=True)
     _listener.start()
     atexit.register(_stop_listener)
     # uvicorn's access log would duplicate our request log.

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from models.core import metrics
+from models.core import metrics, tracing
 
 log = logging.getLogger("cinema.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -36,6 +36,8 @@ class RequestLogMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # Before the answer leaves: the request's span ends with its last byte.
+                tracing.name_request(scope, _template(scope))
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *message["headers"],

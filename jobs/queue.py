@@ -14,7 +14,7 @@ import orjson
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
-from models.core import metrics
+from models.core import metrics, tracing
 
 log = logging.getLogger("cinema.jobs")
 
@@ -101,6 +101,9 @@ class ArqQueue:
         return cls(await connect_pool(redis_url, queue_name), queue_name)
 
     async def enqueue(self, function: str, /, *args: Any, **kwargs: Any) -> None:
+        carrier = tracing.job_context()
+        if carrier:  # the job's span continues this trace (jobs/registry.py)
+            kwargs[tracing.JOB_CONTEXT] = carrier
         job = await self.pool.enqueue_job(function, *args, _queue_name=self.queue_name, **kwargs)
         if job is not None:  # None: a job of that id is queued already
             metrics.jobs_enqueued.labels(function).inc()

@@ -13,7 +13,7 @@ from arq.cron import cron as arq_cron
 from arq.worker import Function, Retry
 from arq.worker import func as arq_func
 
-from models.core import metrics
+from models.core import metrics, tracing
 from models.core.context import Context
 
 JobContext = dict[str, Any]
@@ -25,29 +25,37 @@ cron_jobs: list[CronJob] = []
 
 def _observed(fn: F) -> F:
     """The same job, counted and timed in the metrics (outcome: ok, retry, failed,
-    cancelled)."""
+    cancelled), in a span that continues the trace of whoever queued it."""
     name = fn.__name__
 
     @functools.wraps(fn)
     async def run(ctx: JobContext, *args: Any, **kwargs: Any) -> Any:
+        parent = tracing.job_parent(kwargs.pop(tracing.JOB_CONTEXT, None))
         started = time.perf_counter()
         outcome = "failed"
         running = metrics.jobs_running.labels(name)
         running.inc()
-        try:
-            result = await fn(ctx, *args, **kwargs)
-            outcome = "ok"
-            return result
-        except Retry:
-            outcome = "retry"
-            raise
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        finally:
-            running.dec()
-            metrics.job_runs.labels(name, outcome).inc()
-            metrics.job_duration.labels(name).observe(time.perf_counter() - started)
+        with tracing.tracer.start_as_current_span(
+            f"job {name}",
+            context=parent,
+            kind=tracing.SpanKind.CONSUMER,
+            attributes={"job.function": name, "job.id": str(ctx.get("job_id") or "")},
+        ) as span:
+            try:
+                result = await fn(ctx, *args, **kwargs)
+                outcome = "ok"
+                return result
+            except Retry:
+                outcome = "retry"
+                raise
+            except asyncio.CancelledError:
+                outcome = "cancelled"
+                raise
+            finally:
+                span.set_attribute("job.outcome", outcome)
+                running.dec()
+                metrics.job_runs.labels(name, outcome).inc()
+                metrics.job_duration.labels(name).observe(time.perf_counter() - started)
 
     return cast(F, run)
 

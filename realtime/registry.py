@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from models.accounts.tables import Role
-from models.core import metrics
+from models.core import metrics, tracing
 from models.core.context import Context
 from models.core.errors import (
     DomainError,
@@ -138,6 +138,22 @@ async def dispatch(
     spec: EventSpec, call_factory: Callable[[Any], Awaitable[SocketCall]], raw: Any
 ) -> dict[str, Any]:
     """Run one event: authorize the session, validate, call, ack; never raise."""
+    with tracing.tracer.start_as_current_span(
+        f"socket {spec.name}",
+        kind=tracing.SpanKind.SERVER,
+        attributes={"socketio.event": spec.name},
+    ) as span:
+        result = await _dispatch(spec, call_factory, raw)
+        if not result["ok"]:
+            span.set_attribute("socketio.ack_code", result["error"]["code"])
+            if result["error"]["code"] == "internal":
+                tracing.fail(span, "internal")
+        return result
+
+
+async def _dispatch(
+    spec: EventSpec, call_factory: Callable[[Any], Awaitable[SocketCall]], raw: Any
+) -> dict[str, Any]:
     started = time.perf_counter()
     call: SocketCall | None = None
     result: dict[str, Any]

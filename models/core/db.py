@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from models.core import metrics
+from models.core import metrics, tracing
 from models.core.errors import Unavailable
 
 NAMING = {
@@ -60,6 +60,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(asyncpg_url(url), **kwargs)
     event.listen(engine.sync_engine, "do_connect", _connect)
     _count_connections(engine)
+    tracing.instrument_engine(engine.sync_engine)
     return engine
 
 

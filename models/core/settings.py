@@ -196,9 +196,17 @@ class Settings(BaseSettings):
     metrics_worker_port: int = Field(default=0, ge=0, le=65535)
     metrics_worker_host: str = "127.0.0.1"
 
+    # Traces (README, Operations): OTLP/HTTP to this collector (e.g. http://127.0.0.1:4318);
+    # none, the default: nothing is traced. OTEL_TRACES_SAMPLER=traceidratio with
+    # OTEL_TRACES_SAMPLER_ARG=0.1 keeps a tenth of new traces.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "cinema"
+
     log_level: str = "INFO"
     log_dir: Path = Path("logs")
     log_json: bool = False
+    # false: no logs/app.log, lines to stdout (containers: the Dockerfile sets it, and JSON)
+    log_file: bool = True
 
     @field_validator("database_url", "redis_url", mode="before")
     @classmethod
