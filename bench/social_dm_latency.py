@@ -1,7 +1,8 @@
 """DM delivery latency between two users on different server processes.
 
     .venv/bin/python -m bench.social_dm_latency [--duration 5] [--rates 10,100,1000]
-        [--search 200,400,600,800,1200,1500]
+        [--search 200,400,600,800,1200,1500] [--server-cores 0] [--client-cores 1]
+        [--profile DIR]
 
 Starts two real `cinema serve` processes on a scratch database (sharing Redis), makes sender
 and receiver pairs of friends, connects every sender to process A and every receiver to process
@@ -9,22 +10,39 @@ B over WebSocket (python-socketio clients) and sends `dm:send` at a fixed rate. 
 from the emit on the sender to the `dm:message` event at the receiver (one clock: every client
 lives in this process). Each step has its own pairs, so the per-sender anti-spam limit (120 a
 minute) never trips. Prints p50/p99/max per rate and the highest rate whose p99 stays under
-100 ms with every message delivered.
+100 ms with every message delivered. The servers run on the server cores, this client on the
+client cores; `--profile DIR` runs each server under cProfile (bench/traced.py) during the
+first rate only and prints the top functions by own time (the .pstats files stay in DIR).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import math
+import os
+import pstats
+import signal
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import socketio
 from sqlalchemy.dialects.postgresql import insert
 
-from bench.common import BenchEnv, machine, percentile, setup, teardown
+from bench.common import (
+    DEFAULT_CLIENT_CORES,
+    DEFAULT_SERVER_CORES,
+    BenchEnv,
+    machine,
+    percentile,
+    pin_self,
+    setup,
+    teardown,
+)
 from models.core.db import transaction
 from models.social.friends.tables import Friendship
 
@@ -55,7 +73,11 @@ async def _befriend(env: BenchEnv, pairs: list[tuple[str, str]]) -> None:
 
 
 async def step(
-    env: BenchEnv, people: list[tuple[str, str]], rate: int, duration: float
+    env: BenchEnv,
+    people: list[tuple[str, str]],
+    rate: int,
+    duration: float,
+    profile: bool = False,
 ) -> dict[str, Any]:
     """people: (user_id, token) for this step only; the first half send, the second receive."""
     a_url, b_url = env.servers[0].url, env.servers[1].url
@@ -83,7 +105,9 @@ async def step(
     outs = [await _connect(a_url, tok) for _, tok in senders]
     ins = [await _connect(b_url, tok, on_message) for _, tok in receivers]
     await asyncio.sleep(0.5)
-    cpu0 = sum(srv.cpu_seconds() for srv in env.servers)
+    if profile:
+        _toggle_profiles(env)
+    cpu0 = [srv.cpu_seconds() for srv in env.servers]
     start = time.perf_counter()
     i = 0
     while i < total:
@@ -104,7 +128,10 @@ async def step(
         await asyncio.wait_for(done.wait(), 15)
     except TimeoutError:
         pass
-    cpu = sum(srv.cpu_seconds() for srv in env.servers) - cpu0
+    cpus = [srv.cpu_seconds() - c0 for srv, c0 in zip(env.servers, cpu0, strict=True)]
+    cpu = sum(cpus)
+    if profile:
+        _toggle_profiles(env)
     for s in outs + ins:
         await s.disconnect()
     ms = [x * 1000 for x in latencies]
@@ -119,6 +146,10 @@ async def step(
         "max_ms": round(max(ms), 1) if ms else float("nan"),
         # Load-independent: both servers' CPU time per delivered message (send + deliver).
         "server_cpu_ms_per_msg": round(cpu * 1000 / len(ms), 2) if ms else float("nan"),
+        # The sender's process (store, fan out) and the recipient's (deliver) apart.
+        "cpu_ms_per_msg_sender_receiver": [round(c * 1000 / len(ms), 2) for c in cpus]
+        if ms
+        else [],
     }
 
 
@@ -137,19 +168,58 @@ async def _ping_baseline(env: BenchEnv, count: int = 50) -> dict[str, float]:
     return {"p50_ms": round(percentile(ms, 50), 1), "p99_ms": round(percentile(ms, 99), 1)}
 
 
-async def run(duration: float, rates: list[int]) -> None:
+def _toggle_profiles(env: BenchEnv) -> None:
+    for server in env.servers:
+        os.kill(server.proc.pid, signal.SIGUSR2)
+
+
+async def _print_profiles(dirs: list[Path]) -> None:
+    for d in dirs:
+        done = d / "profile-0.done"
+        for _ in range(600):
+            if done.exists():
+                break
+            await asyncio.sleep(0.1)
+        out = io.StringIO()
+        stats = pstats.Stats(str(d / "profile-0.pstats"), stream=out)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
+        print(f"--- profile of the server traced in {d}", flush=True)
+        print(out.getvalue(), flush=True)
+
+
+async def run(
+    duration: float,
+    rates: list[int],
+    server_cores: str | None,
+    profile: Path | None,
+) -> None:
     needed = sum(2 * _pairs_for(r, duration) for r in rates) + 1
     env = await setup(needed)
+    dirs: list[Path] = []
     try:
-        env.start_servers(2)
-        print(f"machine: {machine()}; two server processes; {duration:g} s per rate", flush=True)
+        if profile is None:
+            env.start_servers(2, cores=server_cores)
+        else:
+            os.environ.pop("TRACE_FRAMES", None)  # CPU profile only, no allocation tracing
+            for name in ("a", "b"):
+                dirs.append(profile / name)
+                prefix = [sys.executable, "-m", "bench.traced", str(dirs[-1])]
+                env.start_servers(1, cores=server_cores, prefix=prefix)
+        print(
+            f"machine: {machine()}; two server processes on cores {server_cores};"
+            f" {duration:g} s per rate",
+            flush=True,
+        )
         people = list(zip(env.user_ids, env.tokens, strict=True))
         print({"baseline": "ping ack round trip, 10/s", **await _ping_baseline(env)}, flush=True)
         results = []
-        for rate in rates:
+        for i, rate in enumerate(rates):
             n = 2 * _pairs_for(rate, duration)
             mine, people = people[:n], people[n:]
-            r = await step(env, mine, rate, duration)
+            r = await step(env, mine, rate, duration, profile=bool(dirs) and i == 0)
+            if dirs and i == 0:
+                await _print_profiles(dirs)
             results.append(r)
             print(r, flush=True)
         ok = [
@@ -169,9 +239,13 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=5)
     ap.add_argument("--rates", default="10,100,1000")
     ap.add_argument("--search", default="200,400,600,800,1200,1500")
+    ap.add_argument("--server-cores", default=DEFAULT_SERVER_CORES)
+    ap.add_argument("--client-cores", default=DEFAULT_CLIENT_CORES)
+    ap.add_argument("--profile", type=Path, default=None)
     args = ap.parse_args()
+    pin_self(args.client_cores)
     rates = sorted({int(r) for r in f"{args.rates},{args.search}".split(",") if r})
-    asyncio.run(run(args.duration, rates))
+    asyncio.run(run(args.duration, rates, args.server_cores, args.profile))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ async def build_context(
     db_url, redis_url = require_urls(settings)
     keys = Keys(settings.redis_prefix)
     redis = make_redis(redis_url)
+    if "poolclass" not in engine_kw:
+        engine_kw.setdefault("pool_size", settings.database_pool_size)
+        engine_kw.setdefault("max_overflow", settings.database_max_overflow)
     engine = make_engine(db_url, **engine_kw)
     publisher = SocketPublisher(
         emitter or write_only_manager(redis_url, keys),

@@ -27,16 +27,14 @@ api = Api(tags=["social: messages"])
 )
 async def send_message(call: Call) -> Response:
     """Send a private message to a friend; a resent client_msg_id returns the stored one (200)."""
-    async with call.transaction() as session:
-        msg, created = await service.do_send_message(
-            call.ctx,
-            session,
-            call.outbox,
-            actor=actor_of(call),
-            to_user_id=call.body.to_user_id,
-            client_msg_id=call.body.client_msg_id,
-            text=call.body.text,
-        )
+    msg, created = await service.do_send_message(
+        call.ctx,
+        call.outbox,
+        actor=actor_of(call),
+        to_user_id=call.body.to_user_id,
+        client_msg_id=call.body.client_msg_id,
+        text=call.body.text,
+    )
     return JSONResponse(msg.model_dump(mode="json"), status_code=201 if created else 200)
 
 

@@ -246,11 +246,14 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
         if room is None:
             await self._publish(self.all_channel, "e", message)
             return
-        rooms = [room] if isinstance(room, str) else list(room)
-        if len(rooms) > 1:
-            message["i"] = uuid.uuid4().hex
-        for r in dict.fromkeys(rooms):
-            await self._publish(self._channel_for(namespace, r), "e", message)
+        rooms = list(dict.fromkeys([room] if isinstance(room, str) else room))
+        if len(rooms) == 1:
+            await self._publish(self._channel_for(namespace, rooms[0]), "e", message)
+            return
+        # One message id (a process in several of the rooms delivers it once) and one round
+        # trip for all the rooms' channels (a DM goes to both users' rooms).
+        message["i"] = uuid.uuid4().hex
+        await self._publish_many([self._channel_for(namespace, r) for r in rooms], "e", message)
 
     def _channel_for(self, namespace: str, room: str) -> str:
         """A room's channel, or its process's channel for a socket's own room."""
@@ -271,6 +274,28 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
                     log.error(
                         "relay: publish to %s failed, giving up",
                         channel,
+                        extra={"event": "relay_publish_lost", "redis_exception": str(exc)},
+                    )
+                    return
+                await asyncio.sleep(pause)
+
+    async def _publish_many(self, channels: list[str], kind: str, message: dict[str, Any]) -> None:
+        """Publish one message on several channels in one pipeline. A retry after a failure
+        may publish again on a channel that had it: receivers drop the repeat by its id."""
+        body = self._echo + kind.encode() + b"|" + orjson.dumps(message)
+        for pause in (*_PUBLISH_RETRIES, None):
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for channel in channels:
+                        pipe.execute_command(self._pub, channel, body)
+                    await pipe.execute()
+                self.stats.published += len(channels)
+                return
+            except Exception as exc:
+                if pause is None:
+                    log.error(
+                        "relay: publish to %s failed, giving up",
+                        ", ".join(channels),
                         extra={"event": "relay_publish_lost", "redis_exception": str(exc)},
                     )
                     return

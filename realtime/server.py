@@ -32,6 +32,11 @@ log = logging.getLogger("cinema.socket")
 EVENTS_PER_S = 20.0
 EVENT_BURST = 60.0
 HEARTBEAT_RETRY_S = 1.0  # after a failed heartbeat
+# A socket's session is looked up in Redis before an event at most this often: a chatty socket
+# (a DM conversation, a party's beats) no longer pays a round trip per event. A revoked
+# session's sockets are closed at once on every process (a published disconnect); this check
+# is the backstop if that message was lost, now within a second.
+SESSION_CHECK_S = 1.0
 
 
 class TokenBucket:
@@ -77,6 +82,7 @@ class Realtime:
         )
         self.liveness = Liveness(ctx, relay, self.connections, on_revived=self._revived)
         self._buckets: dict[str, TokenBucket] = {}
+        self._checked: dict[str, tuple[float, str]] = {}  # sid -> (monotonic time, role)
         self._task: asyncio.Task[None] | None = None
         self._beats: asyncio.Task[None] | None = None
         self._hook_tasks: list[asyncio.Task[None]] = []
@@ -165,6 +171,7 @@ class Realtime:
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         self._buckets.pop(sid, None)
+        self._checked.pop(sid, None)
         if sid in self.connections.local:
             metrics.socket_connections.dec()
         conn = await self.connections.remove(sid)
@@ -208,10 +215,20 @@ class Realtime:
         session = await self.sio.get_session(sid)
         if not session:
             raise Unauthorized("Not connected", code="unauthorized")
-        role = await sessions_of(self.ctx).role_if_alive(session["session_id"])
-        if role is None:
-            await self.sio.disconnect(sid)
-            raise Unauthorized("Session has been revoked or has expired", code="session_revoked")
+        t = time.monotonic()
+        checked = self._checked.get(sid)
+        if checked is not None and t - checked[0] < SESSION_CHECK_S:
+            role = checked[1]
+        else:
+            alive = await sessions_of(self.ctx).role_if_alive(session["session_id"])
+            if alive is None:
+                self._checked.pop(sid, None)
+                await self.sio.disconnect(sid)
+                raise Unauthorized(
+                    "Session has been revoked or has expired", code="session_revoked"
+                )
+            role = alive
+            self._checked[sid] = (t, role)
         return SocketCall(
             ctx=self.ctx,
             server=self.sio,

@@ -49,16 +49,14 @@ def _actor(ev: SocketCall) -> Actor:
     "stored message (with its id) and delivers nothing twice.",
 )
 async def dm_send(ev: SocketCall) -> MessageOut:
-    async with transaction(ev.ctx.sessions) as session:
-        msg, _ = await messages.do_send_message(
-            ev.ctx,
-            session,
-            ev.outbox,
-            actor=_actor(ev),
-            to_user_id=ev.payload.to_user_id,
-            client_msg_id=ev.payload.client_msg_id,
-            text=ev.payload.text,
-        )
+    msg, _ = await messages.do_send_message(
+        ev.ctx,
+        ev.outbox,
+        actor=_actor(ev),
+        to_user_id=ev.payload.to_user_id,
+        client_msg_id=ev.payload.client_msg_id,
+        text=ev.payload.text,
+    )
     # One publish reaches the recipient's devices and the sender's other devices (the sending
     # socket has the message in its ack), on every process.
     mine = [i for i in ev.outbox.items if i.event == "dm:message"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from models.accounts.schemas import UserOut
+from models.accounts.service import sessions_of
 from models.core.clock import now_ms
+from models.core.errors import Unauthorized
 from realtime.registry import SocketCall, events
 
 
@@ -32,7 +34,11 @@ events.emits(
 
 @events.on("session:whoami", payload=Empty, ack=WhoAmI, doc="Who this socket is signed in as.")
 async def whoami(ev: SocketCall) -> WhoAmI:
-    return WhoAmI(user_id=str(ev.user_id), session_id=ev.session_id, role=ev.role.value)
+    # Read now, not the role other events reuse for a second: this answer is about the session.
+    role = await sessions_of(ev.ctx).role_if_alive(ev.session_id)
+    if role is None:
+        raise Unauthorized("Session has been revoked or has expired", code="session_revoked")
+    return WhoAmI(user_id=str(ev.user_id), session_id=ev.session_id, role=role)
 
 
 @events.on("ping", payload=Empty, ack=Pong, doc="Liveness check answered with server time.")

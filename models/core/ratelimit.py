@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from models.core.clock import now_ms
 from models.core.errors import RateLimited
@@ -54,14 +55,35 @@ class RateLimiter:
 
     async def hit(self, limit: Limit, key: str, *, message: str | None = None) -> None:
         """Count one hit; raise RateLimited (with Retry-After) when over the limit."""
-        wait_ms = int(
-            await self._script(
-                keys=[f"{self._prefix}:rl:{limit.name}:{key}"],
-                args=[now_ms(), limit.window_s * 1000, limit.limit, secrets.token_hex(8)],
-            )
+        wait_ms = await self._script(
+            keys=[self._key(limit, key)],
+            args=[now_ms(), limit.window_s * 1000, limit.limit, secrets.token_hex(8)],
         )
-        if wait_ms > 0:
-            raise RateLimited((wait_ms + 999) // 1000, message or "Too many requests")
+        check_hit(wait_ms, message=message)
+
+    def queue_hit(self, pipe: Pipeline, limit: Limit, key: str) -> None:
+        """Queue one hit in a pipeline (one round trip with the caller's other commands);
+        pass its result to `check_hit`. EVAL, not EVALSHA: a pipeline with scripts would
+        first ask Redis whether it has them, a round trip of its own."""
+        pipe.eval(
+            _SLIDING_WINDOW,
+            1,
+            self._key(limit, key),
+            now_ms(),
+            limit.window_s * 1000,
+            limit.limit,
+            secrets.token_hex(8),
+        )
+
+    def _key(self, limit: Limit, key: str) -> str:
+        return f"{self._prefix}:rl:{limit.name}:{key}"
 
     async def reset(self, limit: Limit, key: str) -> None:
-        await self._redis.delete(f"{self._prefix}:rl:{limit.name}:{key}")
+        await self._redis.delete(self._key(limit, key))
+
+
+def check_hit(wait_ms: object, *, message: str | None = None) -> None:
+    """Raise RateLimited (with Retry-After) when a hit's result says it was over the limit."""
+    wait = int(wait_ms)  # type: ignore[call-overload]
+    if wait > 0:
+        raise RateLimited((wait + 999) // 1000, message or "Too many requests")

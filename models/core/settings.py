@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     # "embedded": `cinema` starts a local PostgreSQL / Redis under data_dir.
     database_url: str | None = None
     redis_url: str | None = None
+    # Connections each process keeps open, and how many more it opens in a burst (those are
+    # closed again when returned: each costs a TLS handshake and an authentication).
+    database_pool_size: int = Field(default=20, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
     # Every Redis key and pub/sub channel starts with this, so several deployments (or
     # parallel test runs) can share one Redis.
     redis_prefix: str = "cinema"

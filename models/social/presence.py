@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from models.core.clock import now_ms
 from models.core.redis import Keys
@@ -121,6 +122,11 @@ async def online_map(
 async def connected_devices(redis: Redis, keys: Keys, user_id: uuid.UUID) -> int:
     """Live sockets right now (no grace): zero means a message waits for the user."""
     return int(await redis.zcount(_Keys(keys).conns(user_id), now_ms(), "+inf"))
+
+
+def queue_connected_devices(pipe: Pipeline, keys: Keys, user_id: uuid.UUID) -> None:
+    """`connected_devices` queued in a pipeline (its result: the count)."""
+    pipe.zcount(_Keys(keys).conns(user_id), now_ms(), "+inf")
 
 
 async def drop_sockets(

@@ -38,3 +38,39 @@ async def test_other_integrity_errors_stay_bugs_and_bad_values_are_input(ctx: Co
         async with transaction(ctx.sessions) as session:
             await session.execute(text("SELECT CAST(:v AS bigint)"), {"v": 2**70})
     assert isinstance(from_backend(unencodable.value), InvalidInput)
+
+
+async def test_pool_pings_only_idle_connections_and_recovers_from_a_dead_one(
+    database_url: str, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection used within PING_IDLE_S is not pinged (no round trips before each use);
+    if the server dropped it meanwhile, that one request is a 503 to retry and the pool is
+    renewed. An idle one is pinged and silently replaced."""
+    from models.core import db
+
+    engine = db.make_engine(database_url, pool_size=1, max_overflow=0)
+    sessions = db.make_sessionmaker(engine)
+
+    async def backend_pid() -> int:
+        async with sessions() as session:
+            return int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
+
+    async def kill(pid: int) -> None:
+        async with ctx.sessions() as session:
+            await session.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+
+    try:
+        first = await backend_pid()
+        await kill(first)
+        with pytest.raises(DBAPIError) as caught:
+            await backend_pid()
+        translated = from_backend(caught.value)
+        assert translated is not None and translated.status == 503
+        second = await backend_pid()  # a new connection, at once
+        assert second != first
+        monkeypatch.setattr(db, "PING_IDLE_S", 0.0)  # every connection counts as idle
+        await kill(second)
+        third = await backend_pid()  # pinged, found dead, replaced: no error
+        assert third not in (first, second)
+    finally:
+        await engine.dispose()

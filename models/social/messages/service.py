@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,16 +13,16 @@ from sqlalchemy.orm import aliased
 
 from models.accounts.tables import User
 from models.core.context import Context
+from models.core.db import autocommit, transaction
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.pagination import Page
-from models.core.ratelimit import Limit, RateLimiter
+from models.core.ratelimit import Limit, RateLimiter, check_hit
 from models.core.settings import Settings
 from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
 from models.social import policy, presence
 from models.social.friends.schemas import UserBrief
-from models.social.friends.tables import Block, Friendship
 from models.social.messages.schemas import (
     ConversationOut,
     MessageEvent,
@@ -114,26 +114,57 @@ async def _existing(
     )
 
 
+# Everything a send must know, in one round trip: is the recipient there (and active), are we
+# friends, is there a block either way, our conversation, and this client_msg_id's message.
+# Plain SQL built once: building the same select for every message was most of its CPU.
+_SEND_FACTS = sql_text(
+    """
+    SELECT u.is_active,
+           EXISTS (SELECT 1 FROM friendships WHERE user_id = :me AND friend_id = :to),
+           EXISTS (SELECT 1 FROM user_blocks WHERE blocker_id = :to AND blocked_id = :me),
+           EXISTS (SELECT 1 FROM user_blocks WHERE blocker_id = :me AND blocked_id = :to),
+           (SELECT id FROM dm_conversations WHERE user_low = :low AND user_high = :high),
+           (SELECT id FROM dm_messages WHERE sender_id = :me AND client_msg_id = :cmid)
+    FROM users u WHERE u.id = :to
+    """
+)
+
+# The message and both counters in one statement, after both users' "dm" stream locks (the
+# same locks as models.core.streams.lock_stream, taken in key order): a message's id is taken
+# under them, so id order is commit order in each user's stream.
+_STORE = sql_text(
+    """
+    WITH locks AS (
+        SELECT pg_advisory_xact_lock(hashtextextended(:first, 0)) AS a,
+               pg_advisory_xact_lock(hashtextextended(:second, 0)) AS b
+    ), ins AS (
+        INSERT INTO dm_messages (conversation_id, sender_id, recipient_id, client_msg_id, text)
+        SELECT CAST(:cid AS bigint), CAST(:me AS uuid), CAST(:to AS uuid), CAST(:cmid AS varchar),
+               CAST(:text AS text)
+        FROM locks
+        ON CONFLICT ON CONSTRAINT uq_dm_messages_sender_client_msg DO NOTHING
+        RETURNING id, created_at
+    ), c AS (
+        UPDATE dm_conversations SET last_message_id = ins.id, last_message_at = ins.created_at
+        FROM ins WHERE dm_conversations.id = :cid
+    ), m AS (
+        UPDATE dm_members SET last_message_id = ins.id,
+               unread_count = unread_count + CASE WHEN user_id = :to THEN 1 ELSE 0 END
+        FROM ins WHERE dm_members.conversation_id = :cid
+    )
+    SELECT id, created_at FROM ins
+    """
+)
+
+
 async def _send_facts(
     session: AsyncSession, *, me: uuid.UUID, to: uuid.UUID, client_msg_id: str
 ) -> tuple[bool, bool, bool, bool, int | None, int | None] | None:
-    """Everything a send must know, in one round trip: is the recipient there, are we
-    friends, is there a block either way, our conversation, and this client_msg_id's message."""
     low, high = sorted((me, to), key=str)
     row = (
         await session.execute(
-            select(
-                User.is_active,
-                exists().where(Friendship.user_id == me, Friendship.friend_id == to),
-                exists().where(Block.blocker_id == to, Block.blocked_id == me),
-                exists().where(Block.blocker_id == me, Block.blocked_id == to),
-                select(Conversation.id)
-                .where(Conversation.user_low == low, Conversation.user_high == high)
-                .scalar_subquery(),
-                select(DirectMessage.id)
-                .where(DirectMessage.sender_id == me, DirectMessage.client_msg_id == client_msg_id)
-                .scalar_subquery(),
-            ).where(User.id == to)
+            _SEND_FACTS,
+            {"me": me, "to": to, "low": low, "high": high, "cmid": client_msg_id},
         )
     ).first()
     if row is None:
@@ -151,7 +182,6 @@ def _same_or_conflict(m: DirectMessage, *, to_user_id: uuid.UUID, text: str) -> 
 
 async def do_send_message(
     ctx: Context,
-    session: AsyncSession,
     outbox: Outbox,
     *,
     actor: Actor,
@@ -163,82 +193,117 @@ async def do_send_message(
 
     Returns the message and whether it was created now. Delivery: `dm:message` to every
     device of the recipient and of the sender (the sending socket skips itself).
+
+    The usual send (an existing conversation, the recipient online) is two statements in
+    autocommit: the facts, then the message with both counters in one statement, atomic on
+    its own; no BEGIN and COMMIT round trips. The first message of a pair (the conversation
+    is created with it) and a message to someone away (the notification commits with it)
+    take a transaction.
     """
     assert actor.user_id is not None
     me = actor.user_id
     if to_user_id == me:
         raise InvalidInput("You cannot message yourself", code="self_message")
-    facts = await _send_facts(session, me=me, to=to_user_id, client_msg_id=client_msg_id)
-    if facts is None:
-        raise NotFound("No such user", code="user_not_found")
-    active, friends, blocked_by, blocks, conv_id, existing_id = facts
-    if existing_id is not None:
-        existing = await session.get(DirectMessage, existing_id)
-        assert existing is not None
-        return message_out(_same_or_conflict(existing, to_user_id=to_user_id, text=text)), False
-    if not active:
-        raise NotFound("No such user", code="user_not_found")
-    rel = Relation(friends=friends, blocked_by_other=blocked_by, blocks_other=blocks)
-    if not policy.can_message(actor, rel):
-        if rel.any_block:
-            raise Forbidden("You cannot message this user", code="blocked")
-        raise Forbidden("You can message friends only", code="not_friends")
-    await RateLimiter(ctx.redis, ctx.keys.prefix).hit(
-        send_limit(ctx.settings), str(me), message="Too many messages"
-    )
-    if conv_id is None:
-        conv_id = (await _conversation(session, me, to_user_id)).id
-    # The message joins both users' "dm" streams: id order must be commit order in each
-    # (the same lock as models.core.streams.lock_stream, both taken in one round trip).
-    first, second = sorted((me, to_user_id), key=str)
-    await session.execute(
-        select(
-            func.pg_advisory_xact_lock(func.hashtextextended(f"{STREAM}:{first}", 0)),
-            func.pg_advisory_xact_lock(func.hashtextextended(f"{STREAM}:{second}", 0)),
+    async with autocommit(ctx.sessions) as session:
+        facts = await _send_facts(session, me=me, to=to_user_id, client_msg_id=client_msg_id)
+        if facts is None:
+            raise NotFound("No such user", code="user_not_found")
+        active, friends, blocked_by, blocks, conv_id, existing_id = facts
+        if existing_id is not None:
+            existing = await session.get(DirectMessage, existing_id)
+            assert existing is not None
+            return message_out(_same_or_conflict(existing, to_user_id=to_user_id, text=text)), False
+        if not active:
+            raise NotFound("No such user", code="user_not_found")
+        rel = Relation(friends=friends, blocked_by_other=blocked_by, blocks_other=blocks)
+        if not policy.can_message(actor, rel):
+            if rel.any_block:
+                raise Forbidden("You cannot message this user", code="blocked")
+            raise Forbidden("You can message friends only", code="not_friends")
+        # The anti-spam hit and "is anyone there to see it live" in one round trip.
+        async with ctx.redis.pipeline(transaction=False) as pipe:
+            limiter = RateLimiter(ctx.redis, ctx.keys.prefix)
+            limiter.queue_hit(pipe, send_limit(ctx.settings), str(me))
+            presence.queue_connected_devices(pipe, ctx.keys, to_user_id)
+            wait_ms, devices = await pipe.execute()
+        check_hit(wait_ms, message="Too many messages")
+        if conv_id is not None and devices > 0:
+            msg = await _store(
+                session, me=me, to=to_user_id, conv_id=conv_id, cmid=client_msg_id, text=text
+            )
+            return _delivered(outbox, msg, to_user_id=to_user_id, text=text)
+    async with transaction(ctx.sessions) as session:
+        if conv_id is None:
+            conv_id = (await _conversation(session, me, to_user_id)).id
+        msg = await _store(
+            session, me=me, to=to_user_id, conv_id=conv_id, cmid=client_msg_id, text=text
         )
-    )
-    msg = await session.scalar(
-        insert(DirectMessage)
-        .values(
-            conversation_id=conv_id,
-            sender_id=me,
-            recipient_id=to_user_id,
-            client_msg_id=client_msg_id,
-            text=text,
+        if isinstance(msg, MessageOut) and devices == 0:
+            # Nobody is there to see it live: one notification per sender while away.
+            await do_notify(
+                ctx,
+                session,
+                outbox,
+                user_id=to_user_id,
+                type=NotificationType.message_while_away,
+                data={"from_user_id": str(me), "message_id": msg.id, "conversation_id": conv_id},
+                actor_id=me,
+                group_key=f"dm:{me}",
+            )
+    return _delivered(outbox, msg, to_user_id=to_user_id, text=text)
+
+
+async def _store(
+    session: AsyncSession,
+    *,
+    me: uuid.UUID,
+    to: uuid.UUID,
+    conv_id: int,
+    cmid: str,
+    text: str,
+) -> MessageOut | DirectMessage:
+    """The new message, or the one this client_msg_id already stored (the same send, racing on
+    another connection, committed first)."""
+    first, second = sorted((me, to), key=str)
+    stored = (
+        await session.execute(
+            _STORE,
+            {
+                "first": f"{STREAM}:{first}",
+                "second": f"{STREAM}:{second}",
+                "cid": conv_id,
+                "me": me,
+                "to": to,
+                "cmid": cmid,
+                "text": text,
+            },
         )
-        .on_conflict_do_nothing(constraint="uq_dm_messages_sender_client_msg")
-        .returning(DirectMessage)
-    )
-    if msg is None:  # the same send, racing on another connection, committed first
-        raced = await _existing(session, sender=me, client_msg_id=client_msg_id)
+    ).first()
+    if stored is None:
+        raced = await _existing(session, sender=me, client_msg_id=cmid)
         assert raced is not None
-        return message_out(_same_or_conflict(raced, to_user_id=to_user_id, text=text)), False
-    # Both counters in one round trip: the conversation's head and each member's view of it.
-    await session.execute(
-        sql_text(
-            "WITH c AS (UPDATE dm_conversations SET last_message_id = :mid, "
-            "last_message_at = :at WHERE id = :cid) "
-            "UPDATE dm_members SET last_message_id = :mid, unread_count = unread_count + "
-            "CASE WHEN user_id = :rcpt THEN 1 ELSE 0 END WHERE conversation_id = :cid"
-        ),
-        {"mid": msg.id, "at": msg.created_at, "cid": conv_id, "rcpt": to_user_id},
+        return raced
+    return MessageOut(
+        id=stored.id,
+        conversation_id=conv_id,
+        from_user_id=me,
+        to_user_id=to,
+        client_msg_id=cmid,
+        text=text,
+        created_at=stored.created_at,
     )
-    event = message_event(msg)
+
+
+def _delivered(
+    outbox: Outbox, msg: MessageOut | DirectMessage, *, to_user_id: uuid.UUID, text: str
+) -> tuple[MessageOut, bool]:
+    """A new message goes to both users' devices; a raced one is answered as a resend."""
+    if isinstance(msg, DirectMessage):
+        return message_out(_same_or_conflict(msg, to_user_id=to_user_id, text=text)), False
+    event = MessageEvent(**msg.model_dump(), cursor=msg.id).model_dump(mode="json")
     outbox.emit("dm:message", event, room=user_room(to_user_id))
-    outbox.emit("dm:message", event, room=user_room(me))
-    if await presence.connected_devices(ctx.redis, ctx.keys, to_user_id) == 0:
-        # Nobody is there to see it live: one notification per sender while away.
-        await do_notify(
-            ctx,
-            session,
-            outbox,
-            user_id=to_user_id,
-            type=NotificationType.message_while_away,
-            data={"from_user_id": str(me), "message_id": msg.id, "conversation_id": conv_id},
-            actor_id=me,
-            group_key=f"dm:{me}",
-        )
-    return message_out(msg), True
+    outbox.emit("dm:message", event, room=user_room(msg.from_user_id))
+    return msg, True
 
 
 async def do_mark_read(
