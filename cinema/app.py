@@ -15,6 +15,7 @@ from starlette.routing import Route
 import realtime.handlers  # noqa: F401  (registers socket events)
 from cinema.context import build_context, close_context, require_urls
 from cinema.logsetup import redact
+from http_api import webapp
 from http_api.app import create_http_app
 from http_api.routing import JSONResponse
 from models.core import tracing
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> Any:
         return JSONResponse(asyncapi)
 
     http.router.routes.append(Route("/asyncapi.json", asyncapi_doc))
+    http.router.routes.extend(webapp.routes(settings))  # last: every other page is the app's
     asgi = socketio.ASGIApp(sio, other_asgi_app=http, socketio_path="socket.io")
     asgi.state = http.state  # the tests and the CLI reach ctx through app.state
     asgi.sio = sio

@@ -272,6 +272,28 @@ def cmd_events_doc(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api_schemas(settings: Settings, args: argparse.Namespace) -> int:
+    """The documents the server serves at /openapi.json and /asyncapi.json, written without
+    a running server (the web app generates its TypeScript types from them)."""
+    import json
+
+    import realtime.handlers  # noqa: F401  (registers socket events)
+    from http_api.app import all_endpoints
+    from http_api.openapi import build_openapi
+    from realtime.catalogue import build_asyncapi
+    from realtime.registry import events
+
+    args.output.mkdir(parents=True, exist_ok=True)
+    docs = {
+        "openapi.json": build_openapi(all_endpoints(), title="Cinema API", version="1"),
+        "asyncapi.json": build_asyncapi(events),
+    }
+    for name, doc in docs.items():
+        (args.output / name).write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {', '.join(docs)} to {args.output}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cinema", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -306,6 +328,9 @@ def parser() -> argparse.ArgumentParser:
     doc = add("events-doc", cmd_events_doc, "write the Socket.IO event catalogue (markdown)")
     doc.set_defaults(_offline=True)
     doc.add_argument("--output", type=Path, default=Path("docs/events.md"))
+    sch = add("api-schemas", cmd_api_schemas, "write openapi.json and asyncapi.json (offline)")
+    sch.set_defaults(_offline=True)
+    sch.add_argument("output", type=Path, help="folder to write them in")
     ic = add("import-catalog", cmd_import_catalog, "import titles from JSON Lines or a JSON array")
     ic.add_argument("file")
     ic.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -129,7 +129,7 @@ def create_http_app(
     settings: Settings,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
 ) -> Starlette:
-    routes: list[Any] = [*system.routes(), *api_routes(all_endpoints())]
+    routes: list[Any] = [*system.routes(settings), *api_routes(all_endpoints())]
     app = Starlette(
         routes=routes,
         middleware=[

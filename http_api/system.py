@@ -1,22 +1,24 @@
-"""Health, readiness, the OpenAPI document, the docs page and the account pages mailed links
-open (reset password, undo an email change)."""
+"""Health, readiness, the OpenAPI document and the docs page. (The account pages mailed links
+open are the web app's: http_api/webapp.py.)"""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 from importlib import resources
+from pathlib import Path
 
 from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import Route
 
+from http_api import webapp
 from http_api.routing import JSONResponse, client_ip, is_trusted
 from models.accounts import links
 from models.core import metrics as cinema_metrics
 from models.core.context import Context
+from models.core.settings import Settings
 
 
 async def healthz(request: Request) -> Response:
@@ -98,14 +100,6 @@ def _static(name: str) -> str:
     return resources.files("http_api").joinpath(f"static/{name}").read_text()
 
 
-async def reset_page(request: Request) -> Response:
-    return HTMLResponse(_static("reset-password.html"))
-
-
-async def email_undo_page(request: Request) -> Response:
-    return HTMLResponse(_static("email-undo.html"))
-
-
 async def deletion_undo_page(request: Request) -> Response:
     return HTMLResponse(_static("deletion-undo.html"))
 
@@ -121,26 +115,29 @@ def _asset(name: str, media_type: str) -> Route:
     return Route(f"/static/{name}", serve)
 
 
-def _swagger_assets() -> StaticFiles:
+def _swagger_assets(settings: Settings) -> Route:
+    """Swagger UI 5 from the web build (it renders OpenAPI 3.1); without a build, the older
+    one of the swagger-ui-bundle wheel, which lists the document but renders no operation."""
     import swagger_ui_bundle
 
-    return StaticFiles(directory=swagger_ui_bundle.swagger_ui_path)
+    return webapp.files_route(
+        "/docs/assets",
+        lambda: webapp.docs_assets(settings) or Path(swagger_ui_bundle.swagger_ui_path),
+        cache="public, max-age=3600",
+    )
 
 
-def routes() -> list[Route | Mount]:
+def routes(settings: Settings) -> list[Route]:
     return [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route("/openapi.json", openapi),
         Route("/docs", docs),
-        Mount("/docs/assets", app=_swagger_assets()),
-        Route(links.RESET_PATH, reset_page),
-        Route(links.UNDO_EMAIL_PATH, email_undo_page),
+        _swagger_assets(settings),
+        # The web app has no page for it yet: the mailed "keep my account" link opens this one.
         Route(links.UNDO_DELETION_PATH, deletion_undo_page),
-        _asset("email-undo.js", "text/javascript"),
         _asset("deletion-undo.js", "text/javascript"),
-        _asset("reset-password.js", "text/javascript"),
         _asset("docs.js", "text/javascript"),
         _asset("party-demo.js", "text/javascript"),
         _asset("pages.css", "text/css"),

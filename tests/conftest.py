@@ -114,6 +114,14 @@ def redis_prefix(service_urls: tuple[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def web_app() -> Path:
+    """The web app built into web/dist, as the servers of the run serve it at / (`make web`
+    rebuilds only when its sources or the API changed; make test builds it first anyway)."""
+    subprocess.run(["make", "-s", "web"], cwd=ROOT, check=True, timeout=600)
+    return ROOT / "web" / "dist"
+
+
+@pytest.fixture(scope="session")
 def mailbox() -> Iterator[Mailbox]:
     box = Mailbox()
     box.start()

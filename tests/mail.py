@@ -9,7 +9,9 @@ import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 from aiosmtpd.controller import Controller
 
 from cinema.ports import free_port
@@ -64,6 +66,13 @@ def body_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
     return str(part.get_content())
+
+
+async def confirm(http: httpx.AsyncClient, link: str) -> httpx.Response:
+    """What the web app's confirm page (the mailed link, /confirm-email?token=) does: it posts
+    the link's token. Opening the link alone confirms nothing (a mail scanner's GET)."""
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    return await http.post("/api/v1/auth/confirm", json={"token": token})
 
 
 def link_in(message: EmailMessage) -> str:

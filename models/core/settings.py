@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     port: int = 8000
     data_dir: Path = Path(".data")
     media_dir: Path = Path(".data/media")
+    # The built web app (`make web` writes web/dist), served at / (http_api/webapp.py).
+    web_dir: Path = Path(__file__).resolve().parents[2] / "web" / "dist"
     # Streaming (issue 7). Signed media URLs live this long: a feature film plus pauses.
     media_url_ttl_s: int = 6 * 3600
     # Screens one account may play on at once; a screen stops counting once its player's

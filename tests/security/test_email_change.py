@@ -4,12 +4,13 @@ access token alone cannot move the account to another address."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import httpx
 
 from models.core.context import Context
 from tests.factories import PASSWORD, login, make_account, random_ip
-from tests.mail import Mailbox, body_of, link_in
+from tests.mail import Mailbox, body_of, confirm, link_in
 
 
 def _address(tag: str) -> str:
@@ -52,7 +53,7 @@ async def test_a_confirmation_link_confirms_only_its_own_address(
             "/api/v1/me", json={"email": theirs, "current_password": PASSWORD}, headers=headers
         )
     assert change.status_code == 200, change.text
-    assert (await client.get(my_link)).status_code == 200
+    assert (await confirm(client, my_link)).status_code == 200
     me = await _me(client, headers)
     assert not (me["email"] == theirs and me["email_confirmed"]), me
     assert me["email"] == mine and me["email_confirmed"] is True
@@ -90,7 +91,7 @@ async def test_a_stolen_access_token_cannot_change_the_email(
 
 
 async def test_email_change_is_pending_until_confirmed_and_the_old_address_can_undo_it(
-    ctx: Context, client: httpx.AsyncClient, mailbox: Mailbox
+    ctx: Context, client: httpx.AsyncClient, mailbox: Mailbox, web_app: Path
 ) -> None:
     acct = await make_account(ctx, client)
     old, new = acct.user.email, _address("new")
@@ -103,9 +104,9 @@ async def test_email_change_is_pending_until_confirmed_and_the_old_address_can_u
     assert new in body_of(notice)
     undo = link_in(notice)
     assert undo.startswith("http://testserver/email-change/undo?token=")
-    page = await client.get(undo)  # shows a button; opening the link changes nothing
-    assert page.status_code == 200 and "/static/email-undo.js" in page.text
-    confirm = link_in(await mailbox.wait_for(new, subject="confirm"))
+    page = await client.get(undo)  # the web app's page: a button; opening it changes nothing
+    assert page.status_code == 200 and '<div id="app">' in page.text
+    confirm_link = link_in(await mailbox.wait_for(new, subject="confirm"))
     # Not counted before it is confirmed: the old address still signs in, the new one not.
     await login(client, old)
     r = await client.post(
@@ -114,8 +115,8 @@ async def test_email_change_is_pending_until_confirmed_and_the_old_address_can_u
         headers={"X-Forwarded-For": random_ip()},
     )
     assert r.status_code == 401
-    page = await client.get(confirm)
-    assert page.status_code == 200 and "Email confirmed" in page.text
+    done = await confirm(client, confirm_link)
+    assert done.status_code == 200 and done.json()["email"] == new
     me = await _me(client, acct.headers)
     assert me["email"] == new and me["email_confirmed"] is True and me["pending_email"] is None
     await login(client, new)
@@ -145,10 +146,12 @@ async def test_undo_before_confirming_cancels_the_change(
     )
     assert r.status_code == 200
     undo = link_in(await mailbox.wait_for(old, subject="email change"))
-    confirm = link_in(await mailbox.wait_for(new, subject="confirm"))
+    confirm_link = link_in(await mailbox.wait_for(new, subject="confirm"))
     r = await client.post("/api/v1/auth/email/undo", json={"token": await _token_of(undo)})
     assert r.status_code == 200
-    assert (await client.get(confirm)).status_code == 422  # the cancelled change's link died
+    assert (
+        await confirm(client, confirm_link)
+    ).status_code == 422  # the cancelled change's link died
     me = await _me(client, _auth(await login(client, old)))
     assert me["email"] == old and me["pending_email"] is None
 
@@ -171,8 +174,10 @@ async def test_a_link_sent_to_an_old_address_confirms_nothing_later(
         "/api/v1/me", json={"email": second, "current_password": PASSWORD}, headers=headers
     )
     assert r.status_code == 200
-    assert (await client.get(link_in(await mailbox.wait_for(second, subject="confirm")))).is_success
-    stale = await client.get(first_link)
+    assert (
+        await confirm(client, link_in(await mailbox.wait_for(second, subject="confirm")))
+    ).is_success
+    stale = await confirm(client, first_link)
     assert stale.status_code == 422
     me = await _me(client, headers)
     assert me["email"] == second and me["email_confirmed"] is True

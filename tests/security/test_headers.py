@@ -3,6 +3,7 @@ frames us), nosniff, no Referer from pages holding tokens, and HSTS over https."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,8 @@ PAGES = [
     "/api/v1/auth/confirm?token=abcdefghijkl",
     "/api/v1/titles",
     "/api/v1/no-such-route",
+    "/",  # the web app (or, unbuilt, the page saying so)
+    "/browse",
 ]
 
 
@@ -47,7 +50,7 @@ async def test_every_answer_carries_the_headers(client: httpx.AsyncClient, path:
     assert "strict-transport-security" not in r.headers  # plain http: no HSTS
 
 
-async def test_our_pages_have_no_inline_script(client: httpx.AsyncClient) -> None:
+async def test_our_pages_have_no_inline_script(client: httpx.AsyncClient, web_app: Path) -> None:
     for path in ("/docs", "/parties/demo", "/reset-password", "/email-change/undo"):
         page = (await client.get(path)).text
         scripts = page.split("<script")[1:]

@@ -1,0 +1,110 @@
+// The signed-in session: tokens in localStorage (every tab shares them), the access token
+// refreshed shortly before it expires (one refresh at a time), and a tiny store the UI
+// subscribes to. The refresh token rotates on every use (README, Accounts and sessions).
+import type { components } from "./schema";
+
+type User = components["schemas"]["UserOut"];
+type TokenOut = components["schemas"]["TokenOut"];
+interface Tokens {
+  access: string;
+  refresh: string;
+  expiresAt: number; // ms since epoch
+}
+
+const KEY = "cinema.tokens";
+const EARLY_MS = 60_000; // refresh a minute before the access token expires
+
+let tokens: Tokens | null = read();
+let user: User | null = null;
+const listeners = new Set<() => void>();
+
+function read(): Tokens | null {
+  try {
+    const raw = localStorage.getItem(KEY);
+    return raw ? (JSON.parse(raw) as Tokens) : null;
+  } catch {
+    return null;
+  }
+}
+
+function changed(): void {
+  for (const fn of listeners) fn();
+}
+
+export function subscribe(fn: () => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+// Another tab signed in, refreshed or signed out.
+window.addEventListener("storage", (e) => {
+  if (e.key !== KEY) return;
+  const next = read();
+  if (!next) user = null;
+  tokens = next;
+  changed();
+});
+
+export function signedIn(): boolean {
+  return tokens !== null;
+}
+
+export function currentUser(): User | null {
+  return user;
+}
+
+export function setUser(next: User | null): void {
+  user = next;
+  changed();
+}
+
+export function storeTokens(answer: TokenOut): void {
+  tokens = {
+    access: answer.access_token,
+    refresh: answer.refresh_token,
+    expiresAt: Date.now() + answer.expires_in * 1000,
+  };
+  localStorage.setItem(KEY, JSON.stringify(tokens));
+  changed();
+}
+
+export function forget(): void {
+  tokens = null;
+  user = null;
+  localStorage.removeItem(KEY);
+  changed();
+}
+
+/** A request with our token was refused (401): the session is over here too. */
+export function sessionEnded(): void {
+  if (tokens) forget();
+}
+
+let refreshing: Promise<string | null> | null = null;
+
+async function refresh(current: Tokens): Promise<string | null> {
+  const r = await fetch("/api/v1/auth/refresh", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh_token: current.refresh }),
+  });
+  if (r.status === 401) {
+    // The session ended (signed out elsewhere, revoked, expired): sign out here too.
+    forget();
+    return null;
+  }
+  if (!r.ok) return current.access; // a passing failure: try with what we have
+  storeTokens((await r.json()) as TokenOut);
+  return tokens?.access ?? null;
+}
+
+/** A valid access token (refreshed first if it is about to expire), or null. */
+export async function accessToken(): Promise<string | null> {
+  const current = tokens;
+  if (!current) return null;
+  if (current.expiresAt - Date.now() > EARLY_MS) return current.access;
+  refreshing ??= refresh(current).finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}

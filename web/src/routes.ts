@@ -1,0 +1,20 @@
+// Every page of the app, each its own module loaded when first visited. The server answers
+// every other path (outside /api/v1, /socket.io/, /media/, /docs, ...) with the app, so these
+// URLs can be bookmarked and mailed (the mailed account links open the token pages).
+import { createRoutes } from "./router";
+
+const tokens = () => import("./pages/tokens");
+
+export const Router = createRoutes(
+  [
+    ["/", () => import("./pages/home")],
+    ["/signin", () => import("./pages/signin")],
+    ["/signup", () => import("./pages/signup")],
+    ["/forgot-password", () => tokens().then((m) => ({ default: m.Forgot }))],
+    ["/reset-password", () => tokens().then((m) => ({ default: m.Reset }))],
+    ["/confirm-email", () => tokens().then((m) => ({ default: m.Confirm }))],
+    ["/email-change/undo", () => tokens().then((m) => ({ default: m.UndoEmail }))],
+    ["/profile", () => import("./pages/profile")],
+  ],
+  () => import("./pages/notfound"),
+);
