@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from models.catalog.tables import CreditRole, TitleKind
 from models.catalog.taxonomy import slugify as slugify
@@ -39,6 +41,24 @@ Url = Annotated[str, Field(max_length=1000, pattern=URL_PATTERN), AfterValidator
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """Text is stripped before its length is checked, so text that may not be empty says
+        it holds something besides whitespace (a genre named "\\t" was schema-valid and 422)."""
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        for prop in target.get("properties", {}).values():
+            for option in (prop, *prop.get("anyOf", ())):
+                if (
+                    option.get("type") == "string"
+                    and option.get("minLength", 0) >= 1
+                    and "pattern" not in option
+                ):
+                    option["pattern"] = r"\S"
+        return schema
 
 
 # ---- queries -------------------------------------------------------------------------------

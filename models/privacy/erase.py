@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.accounts.tables import Role, User
 from models.core.clock import now
 from models.privacy.footprint import KEPT, references
+from models.social.reviews.tables import shard_of
 
 TOMBSTONE_NAME = "Deleted user"
 _HIST = ", ".join(f"count(*) FILTER (WHERE score = {s}) AS r{s}" for s in range(1, 11))
@@ -36,17 +37,18 @@ async def erase_account(session: AsyncSession, *, user_id: uuid.UUID) -> Erased:
             await session.execute(text("SELECT id FROM data_exports WHERE user_id = :u"), params)
         ).scalars()
     )
-    # Counters fed by this account, in the order rating writes lock them (by title).
+    # Counters fed by this account (its shard of each title's rows, models/social/reviews),
+    # in the order rating writes lock them (by title).
     titles = list(
         (
             await session.execute(
                 text(
-                    "SELECT title_id FROM title_social_stats WHERE title_id IN ("
+                    "SELECT title_id FROM title_social_stats WHERE shard = :shard AND title_id IN ("
                     " SELECT title_id FROM ratings WHERE user_id = :u"
                     " UNION SELECT title_id FROM title_likes WHERE user_id = :u)"
                     " ORDER BY title_id FOR UPDATE"
                 ),
-                params,
+                params | {"shard": shard_of(user_id)},
             )
         ).scalars()
     )
@@ -58,10 +60,10 @@ async def erase_account(session: AsyncSession, *, user_id: uuid.UUID) -> Erased:
                     FROM gone GROUP BY title_id)
             UPDATE title_social_stats t SET rating_count = t.rating_count - agg.n,
                 rating_sum = t.rating_sum - agg.total, {_HIST_SET}, version = t.version + 1
-            FROM agg WHERE t.title_id = agg.title_id
+            FROM agg WHERE t.title_id = agg.title_id AND t.shard = :shard
             """
         ),
-        params,
+        params | {"shard": shard_of(user_id)},
     )
     await session.execute(
         text(
@@ -69,20 +71,21 @@ async def erase_account(session: AsyncSession, *, user_id: uuid.UUID) -> Erased:
             WITH gone AS (DELETE FROM title_likes WHERE user_id = :u RETURNING title_id)
             UPDATE title_social_stats t SET like_count = t.like_count - 1,
                 version = t.version + 1
-            FROM gone WHERE t.title_id = gone.title_id
+            FROM gone WHERE t.title_id = gone.title_id AND t.shard = :shard
             """
         ),
-        params,
+        params | {"shard": shard_of(user_id)},
     )
     if titles:
         await session.execute(
             text(
                 """
-                UPDATE titles SET rating_count = s.rating_count,
-                    rating_avg = CASE WHEN s.rating_count > 0
-                        THEN s.rating_sum::float / s.rating_count ELSE 0 END
-                FROM title_social_stats s
-                WHERE s.title_id = titles.id AND titles.id = ANY(:ids)
+                UPDATE titles SET rating_count = s.n,
+                    rating_avg = CASE WHEN s.n > 0 THEN s.total::float / s.n ELSE 0 END
+                FROM (SELECT title_id, sum(rating_count) AS n, sum(rating_sum) AS total
+                      FROM title_social_stats WHERE title_id = ANY(:ids)
+                      GROUP BY title_id) s
+                WHERE s.title_id = titles.id
                 """
             ),
             {"ids": titles},

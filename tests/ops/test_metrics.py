@@ -54,7 +54,7 @@ async def test_requests_are_counted_by_route_template(
     for _ in range(3):
         r = await client.get(f"/api/v1/users/{acct.id}", headers=acct.headers)
         assert r.status_code == 200
-    assert (await client.get("/no/such/page")).status_code == 404
+    assert (await client.get("/api/v1/no/such/page")).status_code == 404
     r = await client.get("/metrics")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain; version=")
