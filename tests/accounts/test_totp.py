@@ -3,6 +3,7 @@ devices, through the HTTP API against real PostgreSQL and Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -254,3 +255,22 @@ async def test_disable_needs_password_and_code(
         url, json={"current_password": PASSWORD, "code": "123456"}, headers=account.headers
     )
     assert again.status_code == 404
+
+
+async def test_one_code_raced_on_two_sign_ins_opens_one_session(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    """Two sign-ins (say, an attacker who watched the code being typed, and the owner)
+    present the same code at once: the conditional update lets exactly one through."""
+    account = await make_account(ctx, client)
+    secret, _ = await _enrol(client, account)
+    ips = [random_ip(), random_ip()]
+    tokens = [
+        (await _password_step(client, account, ip=ip)).json()["error"]["details"]["mfa_token"]
+        for ip in ips
+    ]
+    code = _code(secret, 1)
+    answers = await asyncio.gather(
+        *(_mfa(client, ip, mfa_token=t, code=code) for ip, t in zip(ips, tokens, strict=True))
+    )
+    assert sorted(a.status_code for a in answers) == [200, 403], [a.text for a in answers]
