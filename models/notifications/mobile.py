@@ -78,7 +78,8 @@ class MobilePush:
             if device.platform == PushPlatform.fcm:
                 return await self._fcm(device, message)
             return await self._apns(device, message)
-        except (httpx.HTTPError, OSError, ValueError) as exc:
+        except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
+            # (KeyError, ValueError: a malformed answer or service-account key)
             log.warning("push to device %s failed: %r", device.id, exc)
             return PushOutcome.failed
 
