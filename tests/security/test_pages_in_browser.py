@@ -112,3 +112,23 @@ async def test_pages_work_under_the_policy(
         assert email in said
         assert (await http.get("/api/v1/me", headers=auth)).status_code == 401
         assert await page.violations() == []
+
+        # Keep the account from the "will be deleted" mail's link, in the page.
+        tokens = (await _login(http, email, "browser-set-pass-1")).json()
+        auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+        r = await http.post(
+            "/api/v1/me/deletion", json={"current_password": "browser-set-pass-1"}, headers=auth
+        )
+        assert r.status_code == 202, r.text
+        await page.open(_here(base, link_in(await mailbox.wait_for(email, subject="be deleted"))))
+        await page.eval("document.querySelector('#undo button').click(); true")
+        said = await page.until(
+            "document.getElementById('result').textContent.includes('will not be deleted') &&"
+            " document.getElementById('result').textContent"
+        )
+        tokens = (await _login(http, email, "browser-set-pass-1")).json()
+        me = await http.get(
+            "/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
+        assert me.json()["deletion_scheduled_at"] is None
+        assert await page.violations() == []
