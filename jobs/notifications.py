@@ -15,6 +15,13 @@ from models.notifications import delivery, service
 
 
 @job
+async def push_unread_badge(ctx: JobContext, *, user_id: str) -> dict[str, int]:
+    """The unread count changed with no new notification: the apps' icon badges follow."""
+    sent = await delivery.push_unread_badge(app(ctx), user_id=uuid.UUID(user_id))
+    return {"sent": sent}
+
+
+@job
 async def dispatch_notifications(
     ctx: JobContext, *, notification_ids: list[int], live: bool = False
 ) -> dict[str, Any]:

@@ -14,6 +14,7 @@ class Job(StrEnum):
     dispatch_notifications = "dispatch_notifications"
     email_notifications = "email_notifications"
     fan_out_notification = "fan_out_notification"
+    push_unread_badge = "push_unread_badge"
     refresh_title_search = "refresh_title_search"
     refresh_title_summaries = "refresh_title_summaries"
     send_email = "send_email"

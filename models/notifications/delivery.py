@@ -276,6 +276,28 @@ async def _push(
         report.failed.extend(failed_notifications)
 
 
+async def push_unread_badge(ctx: Context, *, user_id: uuid.UUID) -> int:
+    """The unread count changed without a new notification (read on another device, a
+    block): every app of the user gets its new badge. Returns the pushes sent."""
+    async with ctx.sessions() as session:
+        apps = list(
+            (await session.scalars(select(PushDevice).where(PushDevice.user_id == user_id))).all()
+        )
+        if not apps:
+            return 0
+        unread = await service.unread_count(session, user_id=user_id)
+    message = MobileMessage.badge_update(unread, ctx.settings.push_ttl_s)
+    outcomes = _Outcomes()
+    mobile_push = MobilePush(ctx.settings)
+    try:
+        outcomes.add([(d.id, await mobile_push.send(d, message)) for d in apps])
+    finally:
+        await mobile_push.aclose()
+    async with transaction(ctx.sessions) as session:
+        await outcomes.settle(session, "push_devices")
+    return len(outcomes.ok)
+
+
 def _mobile_message(
     payload: dict[str, Any], n: Notification, badge: int, settings: Settings
 ) -> MobileMessage:

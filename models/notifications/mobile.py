@@ -38,6 +38,21 @@ class MobileMessage:
     collapse_key: str  # a newer message with the same key replaces an undelivered older one
     badge: int  # the unread count, shown on the app icon
     ttl_s: int
+    # Only the badge changed (notifications were read elsewhere): no alert, no sound; the
+    # app gets `data` (FCM data message) and the icon its new count.
+    badge_only: bool = False
+
+    @classmethod
+    def badge_update(cls, unread: int, ttl_s: int) -> MobileMessage:
+        return cls(
+            title="",
+            body="",
+            data={"type": "unread", "unread": str(unread)},
+            collapse_key="unread",
+            badge=unread,
+            ttl_s=ttl_s,
+            badge_only=True,
+        )
 
 
 class _Cached:
@@ -138,6 +153,18 @@ class MobilePush:
             return cached.value
 
     def _fcm_body(self, token: str, m: MobileMessage) -> dict[str, Any]:
+        if m.badge_only:
+            return {
+                "message": {
+                    "token": token,
+                    "data": m.data,
+                    "android": {"collapse_key": m.collapse_key, "ttl": f"{m.ttl_s}s"},
+                    "apns": {
+                        "headers": {"apns-collapse-id": m.collapse_key, "apns-priority": "5"},
+                        "payload": {"aps": {"badge": m.badge}},
+                    },
+                }
+            }
         return {
             "message": {
                 "token": token,
@@ -224,20 +251,17 @@ class MobilePush:
         if not (self._apns_key and s.apns_key_id and s.apns_team_id and s.apns_topic):
             return PushOutcome.skipped  # not configured here: keep the device
         url = f"{s.apns_url.rstrip('/')}/3/device/{device.token}"
-        body = {
-            "aps": {
-                "alert": {"title": m.title, "body": m.body},
-                "badge": m.badge,
-                "sound": "default",
-            },
-            **m.data,
-        }
+        aps: dict[str, Any] = {"badge": m.badge}
+        if not m.badge_only:
+            aps |= {"alert": {"title": m.title, "body": m.body}, "sound": "default"}
+        body = {"aps": aps, **m.data}
         for attempt in range(2):
             headers = {
                 "authorization": f"bearer {await self._apns_token(renew=attempt > 0)}",
                 "apns-topic": s.apns_topic,
                 "apns-push-type": "alert",
-                "apns-priority": "10",
+                # A badge alone may wait for the device's convenience.
+                "apns-priority": "5" if m.badge_only else "10",
                 "apns-expiration": str(int(time.time()) + m.ttl_s if m.ttl_s else 0),
                 "apns-collapse-id": m.collapse_key[:64],
             }

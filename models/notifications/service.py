@@ -32,7 +32,13 @@ from models.notifications.preferences import channels_for, default_enabled
 from models.notifications.presence import online_user_ids
 from models.notifications.rendering import outs_for, render_text
 from models.notifications.schemas import NotificationEvent, NotificationOut, NotificationPage
-from models.notifications.tables import Channel, Notification, NotificationStream, NotificationType
+from models.notifications.tables import (
+    Channel,
+    Notification,
+    NotificationStream,
+    NotificationType,
+    PushDevice,
+)
 from models.social.relations import lock_pair
 
 EVENT = "notification"
@@ -400,6 +406,9 @@ async def replay(
 async def _emit_unread(session: AsyncSession, outbox: Outbox, user_id: uuid.UUID) -> int:
     unread = await unread_count(session, user_id=user_id)
     outbox.emit(UNREAD_EVENT, {"unread": unread}, room=user_room(user_id))
+    if await session.scalar(select(PushDevice.id).where(PushDevice.user_id == user_id).limit(1)):
+        # The phone's icon badge follows too (its sockets are usually asleep).
+        outbox.enqueue(Job.push_unread_badge, user_id=str(user_id))
     return unread
 
 

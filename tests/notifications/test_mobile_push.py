@@ -141,6 +141,17 @@ async def test_fcm_and_apns_deliver_and_dead_tokens_are_removed(
     assert apns.sent[-1].body["aps"]["badge"] == 2
     assert fcm.token_requests == 1 and len(apns.provider_tokens) == 1
 
+    # Read on the web: the phones' badges drop to 0 (no alert, no sound).
+    r = await client.post("/api/v1/notifications/read-all", json={}, headers=me.headers)
+    assert r.status_code == 200, r.text
+    await eventually(lambda: len(fcm.sent) == 3 and len(apns.sent) == 6)
+    badge = fcm.sent[2].message
+    assert "notification" not in badge and badge["data"] == {"type": "unread", "unread": "0"}
+    assert badge["android"]["collapse_key"] == "unread"
+    quiet = apns.sent[-1]
+    assert quiet.body["aps"] == {"badge": 0} and quiet.headers["apns-priority"] == "5"
+    assert quiet.headers["apns-collapse-id"] == "unread"
+
     # FCM revoked our access token: a 401 buys a new one and the send goes through.
     fcm.access_tokens.clear()
     # The app was uninstalled (FCM 404 UNREGISTERED, APNs 410), or the token is bad (400).
