@@ -149,7 +149,12 @@ async def erase_account(session: AsyncSession, *, user_id: uuid.UUID) -> Erased:
 
 
 def _tombstone(user: User) -> None:
-    """The row others' comments and messages point at: nothing of the person is left in it."""
+    """The row others' comments and messages point at: nothing of the person is left in it.
+    Every nullable column is cleared (so one added later, a PIN or a birth date, goes too),
+    then the few the row needs are set."""
+    for column in User.__table__.columns:
+        if column.nullable and column.key != "deleted_at":
+            setattr(user, column.key, None)
     tag = user.id.hex[:12]
     user.email = f"deleted-{user.id.hex}@deleted.invalid"
     user.username = f"deleted-{tag}"
@@ -157,8 +162,4 @@ def _tombstone(user: User) -> None:
     user.password_hash = "!"  # matches no password: no argon2 hash starts so
     user.role = Role.user
     user.is_active = False
-    user.email_confirmed_at = None
-    user.pending_email = None
-    user.password_changed_at = None
-    user.deletion_scheduled_at = None
     user.deleted_at = now()

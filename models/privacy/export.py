@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts.sessions import Session
-from models.privacy.footprint import SECRET_COLUMNS, references
+from models.privacy.footprint import is_secret, references
 from models.tables import metadata
 
 README = """Everything this account holds on {site}, exported {when}.
@@ -61,7 +61,7 @@ async def collect(session: AsyncSession, *, user_id: uuid.UUID) -> dict[str, lis
     out: dict[str, list[dict[str, Any]]] = {}
     for name, refs in by_table.items():
         table = refs[0].table
-        columns = [c for c in table.columns if c.name not in SECRET_COLUMNS]
+        columns = [c for c in table.columns if not is_secret(c.name)]
         query = select(*columns).where(or_(*(r.column == user_id for r in refs)))
         pk = list(table.primary_key.columns)
         rows = (await session.execute(query.order_by(*pk))).mappings().all()

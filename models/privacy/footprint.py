@@ -40,6 +40,11 @@ SECRET_COLUMNS: frozenset[str] = frozenset(
 )
 
 
+def is_secret(column: str) -> bool:
+    """A credential by its name: the listed ones, and any hash or sealed value."""
+    return column in SECRET_COLUMNS or column.endswith(("_hash", "_enc", "_secret"))
+
+
 @dataclass(frozen=True)
 class Reference:
     table: Table

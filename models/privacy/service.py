@@ -33,7 +33,7 @@ from models.core.events import Outbox
 from models.core.jobs import Job
 from models.core.ratelimit import Limit, RateLimiter
 from models.privacy import erase, export
-from models.privacy.footprint import SECRET_COLUMNS
+from models.privacy.footprint import is_secret
 from models.privacy.tables import DataExport, ExportStatus
 
 log = logging.getLogger("cinema.privacy")
@@ -130,9 +130,7 @@ async def build_export(ctx: Context, *, export_id: uuid.UUID) -> None:
         data = await export.collect(session, user_id=user.id)
         data.pop("data_exports", None)
         profile = {
-            c.name: getattr(user, c.key)
-            for c in User.__table__.columns
-            if c.name not in SECRET_COLUMNS
+            c.name: getattr(user, c.key) for c in User.__table__.columns if not is_secret(c.name)
         }
         sessions = await sessions_of(ctx).list_for_user(str(user.id))
         when = now()

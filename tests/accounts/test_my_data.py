@@ -274,6 +274,10 @@ async def _assert_erased(ctx: Context, user_id: uuid.UUID, *, email: str, userna
         )
         assert email.split("@")[0] not in row and username not in row
         assert user.password_hash == "!"
+        kept = {"deleted_at", "display_name"}
+        for column in User.__table__.columns:
+            if column.nullable and column.key not in kept:
+                assert getattr(user, column.key) is None, column.key
         # Nothing in the rest of the database spells the address either.
         leaks = await session.scalar(
             text(
