@@ -177,6 +177,35 @@ async def test_passkey_register_sign_in_second_factor_and_manage(
         )
         assert done.status_code == 200, done.text
 
+        # Someone else's passkey is no second factor for this account: the step's challenge
+        # signed by another account's credential is refused (and counts as a wrong answer).
+        other_user = await make_user(ctx)
+        other_tokens = (await _login(http, other_user.email, ip)).json()
+        other_h = {"Authorization": f"Bearer {other_tokens['access_token']}"}
+        reg = await http.post(
+            "/api/v1/me/passkeys/options", json={"current_password": PASSWORD}, headers=other_h
+        )
+        theirs = await page.evaluate(CREATE, reg.json()["options"])
+        added = await http.post(
+            "/api/v1/me/passkeys",
+            json={"ceremony_id": reg.json()["ceremony_id"], "credential": theirs},
+            headers=other_h,
+        )
+        assert added.status_code == 201, added.text
+        step = (await _login(http, other_user.email, ip)).json()["error"]["details"]
+        opts = await http.post(
+            "/api/v1/auth/mfa/passkey-options", json={"mfa_token": step["mfa_token"]}
+        )
+        swapped = {**opts.json()["options"], "allowCredentials": allowed}  # mine, not theirs
+        wrong = await page.evaluate(GET, swapped)
+        assert wrong["id"] == credential["id"]
+        refused = await http.post(
+            "/api/v1/auth/mfa",
+            json={"mfa_token": step["mfa_token"], "passkey": wrong},
+            headers={"X-Forwarded-For": ip},
+        )
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "invalid_code"
+
         # List, rename; another user sees none of it.
         listed = (await http.get("/api/v1/me/passkeys", headers=auth)).json()
         assert [p["name"] for p in listed] == ["Laptop"] and listed[0]["last_used_at"]
@@ -199,7 +228,10 @@ async def test_passkey_register_sign_in_second_factor_and_manage(
             "/api/v1/auth/passkey",
             json={
                 "ceremony_id": start3.json()["ceremony_id"],
-                "credential": await page.evaluate(GET, start3.json()["options"]),
+                # (the authenticator holds the other account's passkey too: ask for mine)
+                "credential": await page.evaluate(
+                    GET, {**start3.json()["options"], "allowCredentials": allowed}
+                ),
             },
         )
         assert gone.status_code == 401
