@@ -11,12 +11,20 @@ from arq.worker import Worker
 
 import jobs.tasks  # noqa: F401  (registers every job)
 from cinema.context import build_context, close_context, require_urls
-from jobs.queue import dump_job, load_job, redis_settings
+from jobs.queue import arq_redis, dump_job, load_job, redis_settings
 from jobs.registry import cron_jobs, functions
-from models.core.redis import Keys
+from models.core.redis import WORKER_FAILOVER_RETRIES, Keys, parse_sentinel_url
 from models.core.settings import Settings
 
 log = logging.getLogger("cinema.jobs")
+
+
+def _redis_option(redis_url: str, queue_name: str) -> dict[str, Any]:
+    """Through Sentinel, the worker gets our client (it rides out a failover: arq's worker loop
+    stops at the first Redis error); else arq connects itself."""
+    if parse_sentinel_url(redis_url) is not None:
+        return {"redis_pool": arq_redis(redis_url, queue_name, retries=WORKER_FAILOVER_RETRIES)}
+    return {"redis_settings": redis_settings(redis_url)}
 
 
 def create_worker(settings: Settings, **overrides: Any) -> Worker:
@@ -55,7 +63,7 @@ def create_worker(settings: Settings, **overrides: Any) -> Worker:
         "cron_jobs": [
             dataclasses.replace(c, name=f"{settings.redis_prefix}:{c.name}") for c in cron_jobs
         ],
-        "redis_settings": redis_settings(redis_url),
+        **_redis_option(redis_url, Keys(settings.redis_prefix).arq_queue),
         # JSON both ways, never arq's default pickle: see jobs/queue.py.
         "job_serializer": dump_job,
         "job_deserializer": load_job,

@@ -8,13 +8,14 @@ can write one key to Redis would run code in the worker. Every pool and the work
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
 from models.core import metrics, tracing
+from models.core.redis import FAILOVER_RETRIES, make_redis, parse_sentinel_url
 
 log = logging.getLogger("cinema.jobs")
 
@@ -81,8 +82,32 @@ def redis_settings(redis_url: str) -> RedisSettings:
     return RedisSettings.from_dsn(redis_url)
 
 
+def arq_redis(redis_url: str, queue_name: str, *, retries: int = FAILOVER_RETRIES) -> ArqRedis:
+    """arq's client made as every other (models/core/redis.py: one Redis, or the master
+    through Sentinel with retries across a failover, which arq's own sentinel pool lacks),
+    writing and reading jobs as JSON."""
+    pool = cast(
+        ArqRedis,
+        make_redis(
+            redis_url,
+            redis_class=ArqRedis,
+            retries=retries,
+            decode_responses=False,
+            health_check_interval=0,
+        ),
+    )
+    pool.job_serializer = dump_job
+    pool.job_deserializer = load_job
+    pool.default_queue_name = queue_name
+    return pool
+
+
 async def connect_pool(redis_url: str, queue_name: str) -> ArqRedis:
     """An arq pool that writes and reads jobs as JSON: the only way this codebase makes one."""
+    if parse_sentinel_url(redis_url) is not None:
+        pool = arq_redis(redis_url, queue_name)
+        await pool.ping()
+        return pool
     return await create_pool(
         redis_settings(redis_url),
         default_queue_name=queue_name,

@@ -55,9 +55,16 @@ _PUBLISH_RETRIES = (0.05, 0.2, 0.5, 1.0)
 
 def relay_redis(redis_url: str, channel: str) -> Redis:
     """The relay's own client: bytes, no health-check pings (the relay pings its pub/sub link
-    itself and never shares its reads), named after the channel (`CLIENT LIST` shows whose)."""
+    itself and never shares its reads), named after the channel (`CLIENT LIST` shows whose).
+    No retries inside the client, even through Sentinel: a pub/sub connection that silently
+    reconnected would come back without its subscriptions; the relay links again itself (and
+    tells its clients `sync:stale`) and retries its publishes."""
     return make_redis(
-        redis_url, decode_responses=False, health_check_interval=0, client_name=f"{channel}-sio"
+        redis_url,
+        retries=0,
+        decode_responses=False,
+        health_check_interval=0,
+        client_name=f"{channel}-sio",
     )
 
 

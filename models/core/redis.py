@@ -1,17 +1,127 @@
-"""Redis client and the key namespace every key and channel lives under."""
+"""Redis client and the key namespace every key and channel lives under.
+
+Every client in the code base (cache, sessions, rate limits, live state, the Socket.IO relay,
+arq) comes from `make_redis`, so one URL decides whether they talk to one Redis or to the
+master a set of Sentinels names: `redis+sentinel://[user:password@]host:port,host:port/
+<master name>[/<db>]` (what `REDIS_SENTINELS` and `REDIS_SENTINEL_MASTER` build). Through
+Sentinel every new connection asks the Sentinels for the current master, and a command that
+fails on a lost connection is retried with backoff for a while, so a failover is ridden out:
+commands wait for the new master instead of failing.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+SENTINEL_SCHEME = "redis+sentinel"
+# How long a command keeps retrying through Sentinel (failure detection, the election, the
+# switch): the backoff doubles from 50 ms up to 1 s between tries.
+FAILOVER_RETRIES = 8  # ~5 s: a request then answers 503 rather than hanging
+WORKER_FAILOVER_RETRIES = 40  # ~35 s: a job worker waits out a slow failover
 
 
-def make_redis(url: str, **options: Any) -> Redis:
+@dataclass(frozen=True)
+class SentinelTarget:
+    sentinels: list[tuple[str, int]]
+    master: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+
+
+def sentinel_url(
+    sentinels: str,
+    master: str,
+    *,
+    db: int = 0,
+    username: str | None = None,
+    password: str | None = None,
+) -> str:
+    """The URL for `REDIS_SENTINELS` ("host:port,host:port") and the master's name."""
+    auth = ""
+    if password is not None or username is not None:
+        auth = f"{username or ''}:{password or ''}@"
+    hosts = ",".join(h.strip() for h in sentinels.split(",") if h.strip())
+    return f"{SENTINEL_SCHEME}://{auth}{hosts}/{master}/{db}"
+
+
+def parse_sentinel_url(url: str) -> SentinelTarget | None:
+    """The Sentinels and master a `redis+sentinel://` URL names; None for any other URL."""
+    parts = urlsplit(url)
+    if parts.scheme != SENTINEL_SCHEME:
+        return None
+    auth, _, hosts = parts.netloc.rpartition("@")
+    username, _, password = auth.partition(":") if auth else ("", "", "")
+    sentinels = []
+    for item in hosts.split(","):
+        host, _, port = item.strip().rpartition(":")
+        if not host:
+            host, port = port, "26379"
+        sentinels.append((host.strip("[]"), int(port)))
+    path = [p for p in parts.path.split("/") if p]
+    if not sentinels or not path:
+        raise ValueError(f"{SENTINEL_SCHEME} URL needs host:port[,host:port]/<master>[/<db>]")
+    return SentinelTarget(
+        sentinels=sentinels,
+        master=unquote(path[0]),
+        db=int(path[1]) if len(path) > 1 else 0,
+        username=unquote(username) or None,
+        password=unquote(password) or None,
+    )
+
+
+class _SentinelConnection(SentinelManagedConnection):  # type: ignore[misc]
+    """Each connection attempt asks the Sentinels where the master is. The base class retries
+    the address it got as many times as a command (its retry wraps the plain connect too), so
+    a client that asked during the failover kept knocking at the dead master for the whole
+    retry budget before asking again."""
+
+    async def connect_to(self, address: tuple[str, int]) -> None:
+        retry: Retry = getattr(self, "retry")  # noqa: B009 (the base class is untyped)
+        self.retry = Retry(NoBackoff(), 0)
+        try:
+            await super().connect_to(address)
+        finally:
+            self.retry = retry
+
+
+def make_redis(
+    url: str, *, redis_class: type[Redis] = Redis, retries: int = FAILOVER_RETRIES, **options: Any
+) -> Redis:
     """A client for `url`; `options` override the defaults (text replies, a health check of
-    idle connections every 30 s)."""
+    idle connections every 30 s). A `redis+sentinel://` URL gives a client of the current
+    master whose commands retry through a failover (`retries`)."""
     kwargs: dict[str, Any] = {"decode_responses": True, "health_check_interval": 30, **options}
-    return Redis.from_url(url, **kwargs)
+    target = parse_sentinel_url(url)
+    if target is None:
+        return redis_class.from_url(url, **kwargs)
+    sentinel = Sentinel(
+        target.sentinels,
+        # Sentinels need no password of their own here; a short timeout finds a live one fast.
+        sentinel_kwargs={"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
+        socket_connect_timeout=2.0,
+    )
+    client = sentinel.master_for(
+        target.master,
+        redis_class=redis_class,
+        db=target.db,
+        username=target.username,
+        password=target.password,
+        connection_class=_SentinelConnection,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, OSError],
+        **kwargs,
+    )
+    return cast(Redis, client)
 
 
 class Keys:

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.core.redis import SENTINEL_SCHEME, sentinel_url
+
 DEV_SECRET = "dev-insecure-secret-change-me-0123456789abcdef"
 
 
@@ -23,6 +25,11 @@ class Settings(BaseSettings):
     # "embedded": `cinema` starts a local PostgreSQL / Redis under data_dir.
     database_url: str | None = None
     redis_url: str | None = None
+    # Redis through Sentinel: "host:port,host:port" of the Sentinels and the name they know the
+    # master by. Then redis_url becomes a redis+sentinel:// URL (its password and db, if
+    # REDIS_URL is set too, are kept) that every client uses (models/core/redis.py).
+    redis_sentinels: str | None = None
+    redis_sentinel_master: str = "mymaster"
     # Connections each process keeps open, and how many more it opens in a burst (those are
     # closed again when returned: each costs a TLS handshake and an authentication).
     database_pool_size: int = Field(default=20, ge=1)
@@ -214,10 +221,24 @@ class Settings(BaseSettings):
     # false: no logs/app.log, lines to stdout (containers: the Dockerfile sets it, and JSON)
     log_file: bool = True
 
-    @field_validator("database_url", "redis_url", mode="before")
+    @field_validator("database_url", "redis_url", "redis_sentinels", mode="before")
     @classmethod
     def _blank_is_none(cls, v: object) -> object:
         return v or None
+
+    @model_validator(mode="after")
+    def _through_sentinel(self) -> Settings:
+        if self.redis_sentinels and not (self.redis_url or "").startswith(SENTINEL_SCHEME):
+            base = urlsplit(self.redis_url or "")
+            db = base.path.strip("/")
+            self.redis_url = sentinel_url(
+                self.redis_sentinels,
+                self.redis_sentinel_master,
+                db=int(db) if db.isdigit() else 0,
+                username=base.username,
+                password=base.password,
+            )
+        return self
 
     @model_validator(mode="after")
     def _derive_public_url(self) -> Settings:
