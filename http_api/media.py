@@ -3,6 +3,7 @@ signed media files themselves."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import stat
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 from http_api.routing import Api, Call, Handler
 from models.core import clock
@@ -26,6 +27,7 @@ from models.media import (
     tracks,
 )
 from models.media.ffmpeg import find_ffmpeg
+from models.media.objects import SERVED_THROUGH, ObjectStore, content_type
 from models.media.schemas import (
     ConfirmIn,
     ContinueOut,
@@ -689,23 +691,9 @@ async def next_episode(call: Call) -> NextEpisodeOut:
 
 # --- the signed files ----------------------------------------------------------------------
 
-CONTENT_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".mpd": "application/dash+xml",
-    ".mp4": "video/mp4",
-    ".vtt": "text/vtt; charset=utf-8",
-    ".jpg": "image/jpeg",
-}
-SEGMENT_TYPE = "video/iso.segment"  # IANA type of a CMAF / fMP4 media segment
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}\.(m3u8|mpd|m4s|mp4|vtt|jpg)$")
 MAX_CACHE_S = 24 * 3600
 _NO_STORE = {"Cache-Control": "no-store"}
-
-
-def content_type(name: str) -> str:
-    if name.endswith(".m4s"):
-        return "video/mp4" if name.startswith("init") else SEGMENT_TYPE
-    return CONTENT_TYPES[name[name.rfind(".") :]]
 
 
 @files.get(
@@ -733,22 +721,62 @@ async def media_file(call: Call) -> Response:
         raise Forbidden(str(exc), code="bad_signature", headers=_NO_STORE) from exc
     except signing.Expired as exc:
         raise Gone(str(exc), code="expired", headers=_NO_STORE) from exc
-    path = Path(call.ctx.settings.media_dir, "assets", p["asset_id"], p["revision"], name)
-    try:
-        if not _NAME.match(name):
-            raise FileNotFoundError(name)
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise FileNotFoundError(name)
-    except OSError as exc:
-        raise NotFound("No such media file", code="not_found", headers=_NO_STORE) from exc
+    if not _NAME.match(name):
+        raise NotFound("No such media file", code="not_found", headers=_NO_STORE)
     max_age = max(0, min(MAX_CACHE_S, grant.expires - int(now)))
     headers = {
         "Cache-Control": f"public, max-age={max_age}, immutable",
         "X-Content-Type-Options": "nosniff",
         "Timing-Allow-Origin": "*",
     }
+    objects = service.objects_of(call.ctx)
+    if objects is not None:
+        key = objects.revision_key(p["asset_id"], p["revision"], name)
+        return await _from_objects(call, objects, key, name, headers, grant.expires - int(now))
+    path = Path(call.ctx.settings.media_dir, "assets", p["asset_id"], p["revision"], name)
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(name)
+    except OSError as exc:
+        raise NotFound("No such media file", code="not_found", headers=_NO_STORE) from exc
     return FileResponse(path, headers=headers, media_type=content_type(name), stat_result=st)
+
+
+_RANGE = re.compile(r"^bytes=\d*-\d*$")
+
+
+async def _from_objects(
+    call: Call,
+    objects: ObjectStore,
+    key: str,
+    name: str,
+    headers: dict[str, str],
+    left_s: int,
+) -> Response:
+    """A file of a revision in the object store: segments and images by a redirect to a
+    presigned URL valid no longer than the grant (MEDIA_S3_DELIVERY=redirect), manifests
+    and subtitles served through (players resolve relative URIs against their URL)."""
+    if call.ctx.settings.media_s3_delivery == "redirect" and not name.endswith(SERVED_THROUGH):
+        url = await asyncio.to_thread(objects.presigned_get, key, expires_s=left_s)
+        # The redirect names a URL signed for this grant only: caches keep it no longer.
+        return RedirectResponse(
+            url,
+            status_code=302,
+            headers={"Cache-Control": f"private, max-age={min(left_s, 60)}"},
+        )
+    wanted = call.request.headers.get("range")
+    byte_range = wanted if wanted and _RANGE.match(wanted) else None
+    try:
+        body, content_range, _ = await asyncio.to_thread(objects.get, key, byte_range=byte_range)
+    except KeyError as exc:
+        raise NotFound("No such media file", code="not_found", headers=_NO_STORE) from exc
+    out = {**headers, "Accept-Ranges": "bytes"}
+    if content_range:
+        out["Content-Range"] = content_range
+    return Response(
+        body, status_code=206 if content_range else 200, headers=out, media_type=content_type(name)
+    )
 
 
 # --- screens playing at once ----------------------------------------------------------------

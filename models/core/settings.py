@@ -64,6 +64,21 @@ class Settings(BaseSettings):
     ffmpeg_path: str | None = None  # default: the system ffmpeg, else imageio-ffmpeg's
     # Where players fetch /media/... from: a CDN in front of us; default public_url.
     media_public_url: str | None = None
+    # Where published revisions live besides the transcoder's working disk (media_dir):
+    # "local" (the disk only; `make run`) or "s3", an S3-compatible bucket that survives the
+    # machine (models/media/objects.py). S3_ENDPOINT_URL unset is AWS itself; credentials
+    # unset are boto3's usual chain (environment, instance role...).
+    media_store: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_prefix: str = "media"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # Segments and images from S3: "redirect" (302 to a presigned URL: bytes go from the store
+    # to the player) or "proxy" (served through this process). Manifests are always served
+    # through: players resolve their relative URIs against the manifest's own URL.
+    media_s3_delivery: Literal["redirect", "proxy"] = "redirect"
 
     # Browser origins allowed for CORS and for Socket.IO's Origin check.
     cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])
@@ -225,6 +240,12 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, v: object) -> object:
         return v or None
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.media_store == "s3" and not self.s3_bucket:
+            raise ValueError("MEDIA_STORE=s3 needs S3_BUCKET")
+        return self
 
     @model_validator(mode="after")
     def _through_sentinel(self) -> Settings:

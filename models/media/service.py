@@ -28,6 +28,7 @@ from models.core.errors import Conflict, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.jobs import Job
 from models.media import signing
+from models.media.objects import ObjectStore, object_store
 from models.media.schemas import IngestEvent, MediaAssetOut, RenditionOut, TrackOut
 from models.media.storage import MediaStore
 from models.media.tables import MediaAsset, MediaStatus
@@ -58,7 +59,22 @@ class Target:
 
 
 def store(ctx: Context) -> MediaStore:
-    return MediaStore(ctx.settings.media_dir)
+    return MediaStore(ctx.settings.media_dir, objects_of(ctx))
+
+
+def objects_of(ctx: Context) -> ObjectStore | None:
+    """The object store published media lives in (MEDIA_STORE=s3), else None (the disk)."""
+    s = ctx.settings
+    if s.media_store != "s3" or not s.s3_bucket:
+        return None
+    return object_store(
+        s.s3_bucket,
+        s.s3_prefix,
+        s.s3_endpoint_url,
+        s.s3_region,
+        s.s3_access_key_id,
+        s.s3_secret_access_key.get_secret_value() if s.s3_secret_access_key else None,
+    )
 
 
 @functools.lru_cache(maxsize=4)

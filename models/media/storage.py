@@ -25,6 +25,8 @@ import uuid
 from collections.abc import AsyncIterable
 from pathlib import Path
 
+from models.media.objects import ObjectStore
+
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _EXT = re.compile(r"^\.[a-z0-9]{1,5}$")
 _FLUSH = 1024 * 1024
@@ -47,8 +49,12 @@ def safe_name(name: str) -> str:
 
 
 class MediaStore:
-    def __init__(self, root: Path) -> None:
+    """The local disk (always: the transcoder's working area) and, when configured, the
+    object store that holds every published revision (models/media/objects.py)."""
+
+    def __init__(self, root: Path, objects: ObjectStore | None = None) -> None:
         self.root = root
+        self.objects = objects
         self.imports = root / "imports"
         self.sources = root / "sources"
         self.assets = root / "assets"
@@ -94,10 +100,14 @@ class MediaStore:
         return self.assets / str(asset_id) / revision
 
     def publish(self, asset_id: int, revision: str) -> Path:
+        """Put a finished revision in place (and in the object store, before any URL to it is
+        handed out: the caller moves the asset's pointer after this returns)."""
         final = self.revision_dir(asset_id, revision)
         if final.exists():
             shutil.rmtree(final)
         os.replace(self.work_dir(asset_id, revision), final)
+        if self.objects is not None:
+            self.objects.upload_dir(final, self.objects.revision_key(asset_id, revision))
         return final
 
     def discard(self, asset_id: int, revision: str) -> None:
@@ -105,6 +115,8 @@ class MediaStore:
 
     def drop_revision(self, asset_id: int, revision: str) -> None:
         shutil.rmtree(self.revision_dir(asset_id, revision), ignore_errors=True)
+        if self.objects is not None:
+            self.objects.delete_prefix(self.objects.revision_key(asset_id, revision))
 
     def prune(
         self,
@@ -132,7 +144,7 @@ class MediaStore:
         )
         for older, newer in itertools.pairwise(revisions):
             if older.name != current_revision and newer.stat().st_mtime < now - grace_s:
-                shutil.rmtree(older, ignore_errors=True)
+                self.drop_revision(asset_id, older.name)
         if current_source.is_file():
             keep_from = current_source.stat().st_mtime
             for f in current_source.parent.glob("*"):
@@ -155,6 +167,8 @@ class MediaStore:
             for d in folder.iterdir():
                 if d.is_dir() and d.name.isdigit() and int(d.name) not in asset_ids:
                     shutil.rmtree(d, ignore_errors=True)
+                    if folder == self.assets and self.objects is not None:
+                        self.objects.delete_prefix(self.objects.revision_key(d.name, ""))
                     removed.append(d)
         if self.sources.is_dir():
             for d in self.sources.iterdir():

@@ -1,0 +1,149 @@
+"""Published media on S3-compatible object storage, so it survives the loss of a machine.
+
+The transcoder still works on its local disk (ffmpeg needs files); `MediaStore.publish`
+uploads a finished revision here before the asset's pointer moves to it, and removing a
+revision locally removes it here too. Players get segments and images either by a redirect
+to a presigned URL (the bytes never pass through us) or served through; manifests are
+always served through, since players resolve their relative URIs against the manifest's URL.
+
+boto3 is synchronous: every call here runs in a thread (`asyncio.to_thread`).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".mpd": "application/dash+xml",
+    ".mp4": "video/mp4",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".jpg": "image/jpeg",
+}
+SEGMENT_TYPE = "video/iso.segment"  # IANA type of a CMAF / fMP4 media segment
+# Read by players relative to their own URL: never redirected.
+SERVED_THROUGH = (".m3u8", ".mpd", ".vtt")
+
+
+def content_type(name: str) -> str:
+    if name.endswith(".m4s"):
+        return "video/mp4" if name.startswith("init") else SEGMENT_TYPE
+    return CONTENT_TYPES[name[name.rfind(".") :]]
+
+
+class ObjectStore:
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        prefix: str,
+        endpoint_url: str | None,
+        region: str,
+        access_key_id: str | None,
+        secret_access_key: str | None,
+    ) -> None:
+        import boto3  # type: ignore[import-untyped]  # only when the S3 store is selected
+        from botocore.config import Config  # type: ignore[import-untyped]
+
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.client: Any = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key_id,
+            aws_secret_access_key=secret_access_key,
+            config=Config(
+                signature_version="s3v4",
+                # Other S3 servers (MinIO, Ceph, moto) are addressed by path; AWS by its choice.
+                s3={"addressing_style": "path" if endpoint_url else "auto"},
+                retries={"max_attempts": 5, "mode": "standard"},
+            ),
+        )
+
+    def revision_key(self, asset_id: int | str, revision: str, name: str = "") -> str:
+        parts = [self.prefix, "assets", str(asset_id), revision, name]
+        return "/".join(p for p in parts if p)
+
+    def upload_dir(self, local: Path, key_prefix: str) -> int:
+        """Every file under `local` (a published revision) to `key_prefix/<relative path>`."""
+        count = 0
+        for path in sorted(local.rglob("*")):
+            if not path.is_file():
+                continue
+            rel = path.relative_to(local).as_posix()
+            try:
+                ctype = content_type(path.name)
+            except KeyError:
+                ctype = "application/octet-stream"
+            self.client.upload_file(
+                str(path),
+                self.bucket,
+                f"{key_prefix}/{rel}",
+                ExtraArgs={
+                    "ContentType": ctype,
+                    # A revision never changes: caches may keep it for good.
+                    "CacheControl": "public, max-age=31536000, immutable",
+                },
+            )
+            count += 1
+        return count
+
+    def delete_prefix(self, key_prefix: str) -> int:
+        deleted = 0
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=key_prefix.rstrip("/") + "/"):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
+                deleted += len(keys)
+        return deleted
+
+    def presigned_get(self, key: str, *, expires_s: int) -> str:
+        url: str = self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": key},
+            ExpiresIn=max(1, expires_s),
+        )
+        return url
+
+    def get(self, key: str, *, byte_range: str | None = None) -> tuple[bytes, str | None, int]:
+        """(body, Content-Range or None, the object's whole size); KeyError when missing."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if byte_range:
+            kwargs["Range"] = byte_range
+        try:
+            obj = self.client.get_object(**kwargs)
+        except self.client.exceptions.NoSuchKey as exc:
+            raise KeyError(key) from exc
+        except self.client.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("404", "NoSuchKey"):
+                raise KeyError(key) from exc
+            raise
+        body = obj["Body"].read()
+        content_range = obj.get("ContentRange")
+        total = int(content_range.rsplit("/", 1)[1]) if content_range else len(body)
+        return body, content_range, total
+
+
+@functools.lru_cache(maxsize=4)
+def object_store(
+    bucket: str,
+    prefix: str,
+    endpoint_url: str | None,
+    region: str,
+    access_key_id: str | None,
+    secret_access_key: str | None,
+) -> ObjectStore:
+    """One client per configuration and process (boto3 clients are thread-safe)."""
+    return ObjectStore(
+        bucket=bucket,
+        prefix=prefix,
+        endpoint_url=endpoint_url,
+        region=region,
+        access_key_id=access_key_id,
+        secret_access_key=secret_access_key,
+    )
