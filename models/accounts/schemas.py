@@ -325,7 +325,8 @@ class FamilyPinIn(Input):
 
 
 class ChildIn(Input):
-    username: Username
+    # Username's rule, said as a pattern so the schema carries it (generated clients read it).
+    username: str = Field(pattern=USERNAME_RE.pattern)
     password: str = Field(min_length=1, max_length=1024)
     display_name: UserLine | None = Field(default=None, max_length=64)
     maturity_limit: MaturityLimit
