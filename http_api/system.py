@@ -104,6 +104,11 @@ async def deletion_undo_page(request: Request) -> Response:
     return HTMLResponse(_static("deletion-undo.html"))
 
 
+async def device_page(request: Request) -> Response:
+    """Where a TV's user code is entered (RFC 8628 verification_uri)."""
+    return HTMLResponse(_static("device.html"))
+
+
 def _asset(name: str, media_type: str) -> Route:
     """A script or stylesheet of our own pages: same origin, so the CSP needs no inline code."""
 
@@ -135,9 +140,12 @@ def routes(settings: Settings) -> list[Route]:
         Route("/openapi.json", openapi),
         Route("/docs", docs),
         _swagger_assets(settings),
-        # The web app has no page for it yet: the mailed "keep my account" link opens this one.
+        # The web app has no pages for these yet: the mailed "keep my account" link and the
+        # TV sign-in's verification_uri open these standalone ones.
         Route(links.UNDO_DELETION_PATH, deletion_undo_page),
         _asset("deletion-undo.js", "text/javascript"),
+        Route(links.DEVICE_PATH, device_page),
+        _asset("device.js", "text/javascript"),
         _asset("docs.js", "text/javascript"),
         _asset("party-demo.js", "text/javascript"),
         _asset("pages.css", "text/css"),

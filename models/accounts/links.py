@@ -16,7 +16,7 @@ from models.core.settings import Settings
 CONFIRM_PATH = "/confirm-email"  # the web app's page: it posts the token to /auth/confirm
 RESET_PATH = "/reset-password"
 UNDO_EMAIL_PATH = "/email-change/undo"
-# Where a user types the code a TV shows (RFC 8628 verification_uri): a web app page.
+# Where a user types the code a TV shows (RFC 8628 verification_uri); a web app may take it.
 DEVICE_PATH = "/device"
 UNDO_DELETION_PATH = "/account/deletion/undo"
 TOKEN_PAGES = frozenset({CONFIRM_PATH, RESET_PATH, UNDO_EMAIL_PATH, UNDO_DELETION_PATH})
