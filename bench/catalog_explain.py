@@ -1,9 +1,11 @@
 """Which index serves each catalog filter and sort, on the 100k catalog (EXPLAIN ANALYZE).
 
-    python bench/catalog_explain.py
+    python bench/catalog_explain.py [--max-age 13]
 
 Runs every browse variant through the real query builder, captures the SQL it sends, and
-prints the scan nodes PostgreSQL chose for it with the time they took.
+prints the scan nodes PostgreSQL chose for it with the time they took. `--max-age` runs them
+as a child account with that maturity limit sees them (family controls: titles.min_age at
+most the limit), to compare with the run without it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def _scans(plan: dict[str, Any], out: list[str]) -> None:
         _scans(child, out)
 
 
-async def main(url: str) -> None:
+async def main(url: str, max_age: int | None = None) -> None:
     engine = make_engine(url, pool_size=1)
     sessions = make_sessionmaker(engine)
     async with sessions() as session:
@@ -80,7 +82,9 @@ async def main(url: str) -> None:
         event.listen(engine.sync_engine, "before_cursor_execute", capture)
         try:
             async with sessions() as session:
-                await browse.list_titles(session, schemas.TitleQuery.model_validate(params))
+                await browse.list_titles(
+                    session, schemas.TitleQuery.model_validate(params), max_age=max_age
+                )
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", capture)
         # The page query is the one that reads titles (parsing a search and loading the
@@ -103,7 +107,8 @@ async def main(url: str) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--max-age", type=int, default=None, help="as a child with this limit")
     args = parser.parse_args()
     if not args.database_url:
         parser.error("set DATABASE_URL or --database-url")
-    asyncio.run(main(args.database_url))
+    asyncio.run(main(args.database_url, args.max_age))
