@@ -20,7 +20,9 @@ from realtime.registry import SocketCall, events
     payload=ProgressIn,
     ack=HistoryEntryOut,
     doc="Where the player is in a film or an episode (every ~10 s while playing, and on "
-    "pause/seek/exit); the ack is the saved entry, with `completed` at 90 %.",
+    "pause/seek/exit); the ack is the saved entry, with `completed` at 90 %. It keeps this "
+    "screen's place among the account's MAX_STREAMS: `stream_stopped` once its owner stopped "
+    "it elsewhere, `too_many_streams` when its lapsed place was taken (stop playing).",
 )
 async def heartbeat(ev: SocketCall) -> HistoryEntryOut:
     body: ProgressIn = ev.payload
