@@ -140,15 +140,16 @@ _UNLABELED = [socket_connections, db_connections_in_use, db_connections_open]
 
 def use_directory(path: Path) -> None:
     """From now on this process (and the processes it starts) writes samples under `path`,
-    where a scrape sums them. Files of processes no longer running are removed first unless
-    they are counters (so totals survive a worker's restart)."""
+    where a scrape sums them. The files of processes no longer running are removed first
+    (a restart starts the totals again, which Prometheus reads as a counter reset; while the
+    service runs, a replaced uvicorn worker's totals stay: see `forget_dead`)."""
     path.mkdir(parents=True, exist_ok=True)
     os.environ[_ENV] = str(path.resolve())
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
     # Metrics without labels made their one value at import: make it again, in a file.
     for metric in _UNLABELED:
         metric._metric_init()
-    forget_dead(path)
+    forget_dead(path, everything=True)
 
 
 def directory() -> Path | None:
@@ -166,9 +167,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def forget_dead(path: Path) -> None:
-    """Drop the live gauges (connections, running jobs, pool use) of processes that died."""
-    for file in path.glob("gauge_live*.db"):
+def forget_dead(path: Path, *, everything: bool = False) -> None:
+    """Drop the live gauges (connections, running jobs, pool use) of processes that died, or
+    `everything` they wrote (at start-up: else the directory grows with every restart)."""
+    for file in path.glob("*.db" if everything else "gauge_live*.db"):
         match = _PID_FILE.search(file.name)
         if match and not _alive(int(match[1])):
             with contextlib.suppress(FileNotFoundError):

@@ -4,6 +4,9 @@ Prometheus client's own parser."""
 from __future__ import annotations
 
 import asyncio
+import inspect
+import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -12,11 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from pydantic import SecretStr
+from sqlalchemy import text
 
 from cinema.ports import free_port
+from models.core import metrics
 from models.core.context import Context
 from models.core.settings import Settings
 from tests.conftest import ROOT, LiveServer, settings_env
@@ -179,3 +185,45 @@ async def test_a_scrape_sums_every_process_after_real_traffic(
     # Two web processes wrote samples beside the worker's.
     pids = {p.stem.rsplit("_", 1)[1] for p in metrics_dir.glob("*.db")}
     assert len(pids) >= 3, pids
+
+
+async def test_the_dashboard_reads_only_metrics_we_export(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    """docs/grafana-dashboard.json: every series a panel queries is one /metrics has."""
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    wanted = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bcinema_\w+", target["expr"])
+    }
+    acct = await make_account(ctx, client)
+    await client.get(f"/api/v1/users/{acct.id}", headers=acct.headers)
+    async with ctx.sessions() as session:
+        await session.execute(text("SELECT 1"))
+    declared = {
+        sample
+        for metric in vars(metrics).values()
+        if isinstance(metric, MetricWrapperBase)
+        for sample in _series(metric)
+    }
+    scraped = {
+        s.name
+        for f in text_string_to_metric_families((await client.get("/metrics")).text)
+        for s in f.samples
+    }
+    # Read at scrape time (models/core/metrics.py, _snapshot), with no sample when idle.
+    snapshot = set(re.findall(r'GaugeMetricFamily\(\s*"(cinema_\w+)"', inspect.getsource(metrics)))
+    missing = wanted - declared - scraped - snapshot
+    assert not missing, missing
+
+
+def _series(metric: MetricWrapperBase) -> set[str]:
+    name = str(metric._name)
+    kind = str(metric._type)
+    if kind == "counter":
+        return {f"{name}_total"}
+    if kind == "histogram":
+        return {f"{name}_bucket", f"{name}_sum", f"{name}_count"}
+    return {name}
