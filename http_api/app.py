@@ -20,6 +20,7 @@ from http_api import (
     catalog,
     family,
     media,
+    moderation,
     notifications,
     oauth,
     parties,
@@ -60,6 +61,7 @@ API_GROUPS: list[Api] = [
     oauth.api,
     family.api,
     oauth.well_known,
+    moderation.api,
 ]
 
 _HTTP_CODES = {

@@ -16,6 +16,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from http_api.routing import Api, Call, Handler
 from models.core import clock
 from models.core.errors import DomainError, Forbidden, Gone, InvalidInput, NotFound, parse_id
+from models.core.pagination import Page
 from models.media import (
     history,
     playback,
@@ -29,6 +30,7 @@ from models.media import (
 from models.media.ffmpeg import find_ffmpeg
 from models.media.objects import SERVED_THROUGH, ObjectStore, content_type
 from models.media.schemas import (
+    AssetsQuery,
     ConfirmIn,
     ContinueOut,
     HistoryEntryOut,
@@ -237,6 +239,17 @@ async def _asset(call: Call) -> MediaAssetOut:
         rows = await tracks.list_tracks(session, asset_id=asset.id)
         published = tracks.published_ids(asset)
         return service.asset_out(asset, [tracks.track_out(r, published) for r in rows])
+
+
+@api.get("/media/assets", query=AssetsQuery, response=Page[MediaAssetOut], errors=(403,))
+async def media_assets(call: Call) -> Page[MediaAssetOut]:
+    """Every film's and episode's media with its transcode state (editors), newest first;
+    `status=processing` lists the transcodes running now, `failed` those to look at."""
+    call.require_role("editor")
+    async with call.ctx.sessions() as session:
+        return await service.list_assets(
+            session, status=call.query.status, cursor=call.query.cursor, limit=call.query.limit
+        )
 
 
 @api.get("/titles/{title_id}/media", response=MediaAssetOut, errors=(403, 404))

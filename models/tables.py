@@ -4,6 +4,7 @@ from models.accounts import tables as accounts_tables
 from models.catalog import tables as catalog_tables
 from models.core.db import Base
 from models.media import tables as media_tables
+from models.moderation import tables as moderation_tables
 from models.notifications import tables as notifications_tables
 from models.parties import tables as parties_tables
 from models.privacy import tables as privacy_tables
@@ -20,6 +21,7 @@ __all__ = [
     "catalog_tables",
     "media_tables",
     "metadata",
+    "moderation_tables",
     "notifications_tables",
     "parties_tables",
     "privacy_tables",

@@ -30,6 +30,7 @@ from models.core.errors import (
 from models.core.events import Outbox
 from models.core.jobs import Job
 from models.core.ratelimit import Limit, RateLimiter, client_bucket
+from models.moderation import audit
 
 # Limits on an account are keyed with the client, never on the account alone: whatever
 # strangers do from elsewhere, the owner still signs in and recovers from a new address.
@@ -774,6 +775,14 @@ async def do_set_role(
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound("No such user", code="user_not_found")
+    if user.role != role:
+        audit.record(
+            session,
+            actor_id=principal.user_id,
+            action=f"set_role:{role.value}",
+            target_kind="user",
+            target_id=user.id,
+        )
     user.role = role
     await session.flush()
     await sessions_of(ctx).set_role(str(user.id), role.value)

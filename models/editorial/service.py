@@ -21,6 +21,7 @@ from models.core.context import Context
 from models.core.db import transaction
 from models.core.errors import Forbidden
 from models.core.events import Outbox
+from models.moderation import audit
 from models.parties import service as parties
 
 T = TypeVar("T")
@@ -40,13 +41,22 @@ async def title_out(ctx: Context, title_id: int) -> schemas.TitleDetail:
     return schemas.TitleDetail.model_validate(detail)
 
 
+def _audit(session: AsyncSession, actor: Principal, action: str, kind: str, target: object) -> None:
+    """Every editor's write is in the audit log, in its transaction."""
+    audit.record(session, actor_id=actor.user_id, action=action, target_kind=kind, target_id=target)
+
+
 async def _write_title(
-    ctx: Context, actor: Principal, write: Callable[[AsyncSession], Awaitable[int]]
+    ctx: Context,
+    actor: Principal,
+    write: Callable[[AsyncSession], Awaitable[int]],
+    action: str,
 ) -> schemas.TitleDetail:
     """Run a write that answers the id of the title it changed; answer that title."""
     check_editor(actor)
     async with transaction(ctx.sessions) as session:
         title_id = await write(session)
+        _audit(session, actor, action, "title", title_id)
     await cache.invalidate_title(ctx, title_id)
     return await title_out(ctx, title_id)
 
@@ -63,6 +73,9 @@ async def _remove_media(
     async with transaction(ctx.sessions) as session:
         party_ids: list[uuid.UUID] = await parties.lock_parties_of_media(session, **media)
         title_id = await remove(session)
+        ((key, value),) = media.items()
+        kind = key.removesuffix("_id")
+        _audit(session, actor, f"delete_{kind}", kind, value)
     await parties.do_end_for_removed_media(ctx, party_ids=party_ids)
     await cache.invalidate_title(ctx, title_id)
 
@@ -70,7 +83,9 @@ async def _remove_media(
 async def do_create_title(
     ctx: Context, *, actor: Principal, data: schemas.TitleIn
 ) -> schemas.TitleDetail:
-    return await _write_title(ctx, actor, lambda s: catalog.do_create_title(s, data=data))
+    return await _write_title(
+        ctx, actor, lambda s: catalog.do_create_title(s, data=data), "create_title"
+    )
 
 
 async def do_update_title(
@@ -80,7 +95,7 @@ async def do_update_title(
         await catalog.do_update_title(session, title_id=title_id, patch=patch)
         return title_id
 
-    return await _write_title(ctx, actor, write)
+    return await _write_title(ctx, actor, write, "update_title")
 
 
 async def do_delete_title(ctx: Context, *, actor: Principal, title_id: int) -> None:
@@ -99,14 +114,17 @@ async def do_create_season(
         await catalog.do_create_season(session, title_id=title_id, data=data)
         return title_id
 
-    return await _write_title(ctx, actor, write)
+    return await _write_title(ctx, actor, write, "create_season")
 
 
 async def do_update_season(
     ctx: Context, *, actor: Principal, season_id: int, patch: schemas.SeasonPatch
 ) -> schemas.TitleDetail:
     return await _write_title(
-        ctx, actor, lambda s: catalog.do_update_season(s, season_id=season_id, patch=patch)
+        ctx,
+        actor,
+        lambda s: catalog.do_update_season(s, season_id=season_id, patch=patch),
+        "update_season",
     )
 
 
@@ -126,14 +144,17 @@ async def do_create_episode(
         _, title_id = await catalog.do_create_episode(session, season_id=season_id, data=data)
         return title_id
 
-    return await _write_title(ctx, actor, write)
+    return await _write_title(ctx, actor, write, "create_episode")
 
 
 async def do_update_episode(
     ctx: Context, *, actor: Principal, episode_id: int, patch: schemas.EpisodePatch
 ) -> schemas.TitleDetail:
     return await _write_title(
-        ctx, actor, lambda s: catalog.do_update_episode(s, episode_id=episode_id, patch=patch)
+        ctx,
+        actor,
+        lambda s: catalog.do_update_episode(s, episode_id=episode_id, patch=patch),
+        "update_episode",
     )
 
 
@@ -151,11 +172,21 @@ async def do_delete_episode(ctx: Context, *, actor: Principal, episode_id: int) 
 
 
 async def _write_catalog(
-    ctx: Context, actor: Principal, write: Callable[[AsyncSession], Awaitable[T]]
+    ctx: Context,
+    actor: Principal,
+    write: Callable[[AsyncSession], Awaitable[T]],
+    action: str,
+    kind: str,
+    target: object = None,
 ) -> T:
+    """`target`: what the write changed, or None for the id it answers (a new row)."""
     check_editor(actor)
     async with transaction(ctx.sessions) as session:
         result = await write(session)
+        made = target
+        if made is None:  # a new row: the write answers its id, or the row as a dict
+            made = result.get("id") if isinstance(result, dict) else result
+        _audit(session, actor, action, kind, made)
     await cache.invalidate_catalog(ctx)
     return result
 
@@ -164,7 +195,7 @@ async def do_create_term(
     ctx: Context, *, actor: Principal, field: str, data: schemas.TermIn
 ) -> schemas.Term:
     out = await _write_catalog(
-        ctx, actor, lambda s: catalog.do_create_term(s, field=field, data=data)
+        ctx, actor, lambda s: catalog.do_create_term(s, field=field, data=data), "create", field
     )
     return schemas.Term.model_validate(out)
 
@@ -182,6 +213,9 @@ async def do_update_term(
         ctx,
         actor,
         lambda s: catalog.do_update_term(s, outbox, field=field, term_id=term_id, patch=patch),
+        "update",
+        field,
+        term_id,
     )
     return schemas.Term.model_validate(out)
 
@@ -190,7 +224,12 @@ async def do_delete_term(
     ctx: Context, outbox: Outbox, *, actor: Principal, field: str, term_id: int
 ) -> None:
     await _write_catalog(
-        ctx, actor, lambda s: catalog.do_delete_term(s, outbox, field=field, term_id=term_id)
+        ctx,
+        actor,
+        lambda s: catalog.do_delete_term(s, outbox, field=field, term_id=term_id),
+        "delete",
+        field,
+        term_id,
     )
 
 
@@ -203,7 +242,9 @@ async def person_out(ctx: Context, person_id: int) -> schemas.PersonDetail:
 async def do_create_person(
     ctx: Context, *, actor: Principal, data: schemas.PersonIn
 ) -> schemas.PersonDetail:
-    person_id = await _write_catalog(ctx, actor, lambda s: catalog.do_create_person(s, data=data))
+    person_id = await _write_catalog(
+        ctx, actor, lambda s: catalog.do_create_person(s, data=data), "create_person", "person"
+    )
     return await person_out(ctx, person_id)
 
 
@@ -214,6 +255,9 @@ async def do_update_person(
         ctx,
         actor,
         lambda s: catalog.do_update_person(s, outbox, person_id=person_id, patch=patch),
+        "update_person",
+        "person",
+        person_id,
     )
     return await person_out(ctx, person_id)
 
@@ -222,7 +266,12 @@ async def do_delete_person(
     ctx: Context, outbox: Outbox, *, actor: Principal, person_id: int
 ) -> None:
     await _write_catalog(
-        ctx, actor, lambda s: catalog.do_delete_person(s, outbox, person_id=person_id)
+        ctx,
+        actor,
+        lambda s: catalog.do_delete_person(s, outbox, person_id=person_id),
+        "delete_person",
+        "person",
+        person_id,
     )
 
 
@@ -236,7 +285,11 @@ async def do_create_collection(
     ctx: Context, *, actor: Principal, data: schemas.CollectionIn
 ) -> schemas.CollectionDetail:
     collection_id = await _write_catalog(
-        ctx, actor, lambda s: catalog.do_create_collection(s, data=data)
+        ctx,
+        actor,
+        lambda s: catalog.do_create_collection(s, data=data),
+        "create_collection",
+        "collection",
     )
     return await collection_out(ctx, collection_id)
 
@@ -245,10 +298,21 @@ async def do_update_collection(
     ctx: Context, *, actor: Principal, ref: str, patch: schemas.CollectionPatch
 ) -> schemas.CollectionDetail:
     collection_id = await _write_catalog(
-        ctx, actor, lambda s: catalog.do_update_collection(s, ref=ref, patch=patch)
+        ctx,
+        actor,
+        lambda s: catalog.do_update_collection(s, ref=ref, patch=patch),
+        "update_collection",
+        "collection",
     )
     return await collection_out(ctx, collection_id)
 
 
 async def do_delete_collection(ctx: Context, *, actor: Principal, ref: str) -> None:
-    await _write_catalog(ctx, actor, lambda s: catalog.do_delete_collection(s, ref=ref))
+    await _write_catalog(
+        ctx,
+        actor,
+        lambda s: catalog.do_delete_collection(s, ref=ref),
+        "delete_collection",
+        "collection",
+        ref,
+    )

@@ -395,3 +395,10 @@ class PlaybackQuery(BaseModel):
         description="what this screen is called in the list of screens playing (default: "
         "the session's device)",
     )
+
+
+class AssetsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: MediaStatus | None = None
+    cursor: str | None = cursor_query()
+    limit: int = Field(default=50, ge=1, le=200)

@@ -27,6 +27,7 @@ from models.core.context import Context
 from models.core.errors import Conflict, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.jobs import Job
+from models.core.pagination import Page, cursor_int, encode_cursor
 from models.media import signing
 from models.media.objects import ObjectStore, object_store
 from models.media.schemas import IngestEvent, MediaAssetOut, RenditionOut, TrackOut
@@ -152,6 +153,25 @@ def asset_out(asset: MediaAsset, tracks: Iterable[TrackOut] = ()) -> MediaAssetO
         tracks_pending=asset.tracks_version != asset.published_tracks_version,
         notes=list(asset.notes or []),
         updated_at=asset.updated_at,
+    )
+
+
+async def list_assets(
+    session: AsyncSession, *, status: MediaStatus | None, cursor: str | None, limit: int
+) -> Page[MediaAssetOut]:
+    """Every media asset for the back office, newest first (by id: a page does not move
+    while transcodes progress), with its transcode state."""
+    q = select(MediaAsset)
+    if status is not None:
+        q = q.where(MediaAsset.status == status)
+    if cursor is not None:
+        q = q.where(MediaAsset.id < cursor_int(cursor, "id"))
+    rows = list((await session.scalars(q.order_by(MediaAsset.id.desc()).limit(limit + 1))).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[MediaAssetOut](
+        items=[asset_out(a) for a in rows],
+        next_cursor=encode_cursor({"id": rows[-1].id}) if more else None,
     )
 
 

@@ -47,6 +47,15 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("owner_comment", "list"): EVERYONE,
     # the owner's favorites and rating
     ("owner_favorites", "list"): frozenset({"owner"}),
+    # moderation (models/moderation): reports, the back office, the audit log
+    ("owner_comment", "report"): SIGNED_IN - {"owner"},
+    ("owner_comment", "hide"): frozenset({"editor", "admin"}),
+    ("owner_message", "report"): frozenset({"friend"}),  # the owner's message to the friend
+    ("owner_message", "hide"): frozenset({"editor", "admin"}),
+    ("owner_person", "report"): SIGNED_IN - {"owner"},
+    ("owner_person", "suspend"): frozenset({"editor", "admin"}),  # the owner is a user
+    ("moderation_queue", "view"): frozenset({"editor", "admin"}),
+    ("audit_log", "view"): frozenset({"admin"}),
     ("title", "rate"): SIGNED_IN,
     ("title", "comment"): SIGNED_IN,
 }

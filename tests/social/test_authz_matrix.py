@@ -16,7 +16,7 @@ from models.core.events import Outbox
 from models.social.messages import service as messages
 from models.social.policy import Actor
 from models.social.reviews.tables import Comment
-from tests.factories import Account, make_title
+from tests.factories import Account, login, make_title
 from tests.social.helpers import accounts, befriend, block, send_dm
 from tests.social.matrix import ACTORS, MATRIX
 
@@ -80,6 +80,8 @@ async def _status(
     h = _headers(acct)
     owner = w["people"]["owner"]
     title = w["title"]
+    if (resource, action) in _MODERATION:
+        return await _MODERATION[(resource, action)](client, ctx, w, h)
     if resource.startswith("playlist_"):
         pid = await _playlist(client, w, resource.removeprefix("playlist_"))
         base = f"/api/v1/playlists/{pid}"
@@ -161,12 +163,105 @@ async def _status(
     raise AssertionError((resource, action))
 
 
+async def _owner_comment(ctx: Context, w: dict[str, Any]) -> int:
+    """Stored directly: the owner's comment quota is spent by the other checks."""
+    async with transaction(ctx.sessions) as session:
+        comment = Comment(title_id=w["title"].id, author_id=w["people"]["owner"].id, body="hm")
+        session.add(comment)
+    return comment.id
+
+
+async def _owner_message(client: httpx.AsyncClient, w: dict[str, Any]) -> int:
+    r = await send_dm(client, w["people"]["owner"], w["people"]["friend"], text="psst")
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+async def _report(client: httpx.AsyncClient, h: dict[str, str], kind: str, target: object) -> int:
+    body = {"kind": kind, "target_id": str(target), "reason": "spam"}
+    return (await client.post("/api/v1/reports", json=body, headers=h)).status_code
+
+
+async def _report_comment(
+    client: httpx.AsyncClient, ctx: Context, w: dict[str, Any], h: dict[str, str]
+) -> int:
+    return await _report(client, h, "comment", await _owner_comment(ctx, w))
+
+
+async def _hide_comment(
+    client: httpx.AsyncClient, ctx: Context, w: dict[str, Any], h: dict[str, str]
+) -> int:
+    url = f"/api/v1/moderation/comments/{await _owner_comment(ctx, w)}/hide"
+    return (await client.post(url, json={}, headers=h)).status_code
+
+
+async def _report_message(
+    client: httpx.AsyncClient, ctx: Context, w: dict[str, Any], h: dict[str, str]
+) -> int:
+    return await _report(client, h, "message", await _owner_message(client, w))
+
+
+async def _hide_message(
+    client: httpx.AsyncClient, ctx: Context, w: dict[str, Any], h: dict[str, str]
+) -> int:
+    url = f"/api/v1/moderation/messages/{await _owner_message(client, w)}/hide"
+    return (await client.post(url, json={}, headers=h)).status_code
+
+
+async def _report_person(
+    client: httpx.AsyncClient, ctx: Context, w: dict[str, Any], h: dict[str, str]
+) -> int:
+    return await _report(client, h, "user", w["people"]["owner"].id)
+
+
+async def _suspend_person(
+    client: httpx.AsyncClient, ctx: Context, w: dict[str, Any], h: dict[str, str]
+) -> int:
+    url = f"/api/v1/moderation/users/{w['people']['owner'].id}/suspend"
+    status = (await client.post(url, json={}, headers=h)).status_code
+    if status == 200:  # lift it again: the owner acts in the checks after this one
+        admin = w["people"]["admin"]
+        r = await client.post(url.replace("/suspend", "/unsuspend"), json={}, headers=admin.headers)
+        assert r.status_code == 200, r.text
+        owner = w["people"]["owner"]  # signed out by the suspension: sign in again
+        owner.access_token = (await login(client, owner.user.email))["access_token"]
+    return status
+
+
+async def _view_queue(
+    client: httpx.AsyncClient, ctx: Context, w: dict[str, Any], h: dict[str, str]
+) -> int:
+    return (await client.get("/api/v1/moderation/reports", headers=h)).status_code
+
+
+async def _view_audit(
+    client: httpx.AsyncClient, ctx: Context, w: dict[str, Any], h: dict[str, str]
+) -> int:
+    return (await client.get("/api/v1/moderation/audit", headers=h)).status_code
+
+
+_MODERATION = {
+    ("owner_comment", "report"): _report_comment,
+    ("owner_comment", "hide"): _hide_comment,
+    ("owner_message", "report"): _report_message,
+    ("owner_message", "hide"): _hide_message,
+    ("owner_person", "report"): _report_person,
+    ("owner_person", "suspend"): _suspend_person,
+    ("moderation_queue", "view"): _view_queue,
+    ("audit_log", "view"): _view_audit,
+}
+
+
 async def test_authorization_matrix_over_http(
     client: httpx.AsyncClient, ctx: Context, world: dict[str, Any]
 ) -> None:
     mismatches = []
     # blocking changes relations, so it runs last
-    keys = sorted((k for k in MATRIX if k not in PURE_ONLY), key=lambda k: k[1] == "block")
+    # a suspension ends the owner's sessions: it runs after everything the owner does
+    keys = sorted(
+        (k for k in MATRIX if k not in PURE_ONLY),
+        key=lambda k: (k[1] == "suspend", k[1] == "block"),
+    )
     for resource, action in keys:
         for name in ACTORS:
             status = await _status(client, ctx, world, resource, action, name)

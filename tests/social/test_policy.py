@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from models.accounts.tables import Role
+from models.moderation import policy as moderation
 from models.notifications.tables import NotificationType
 from models.social import policy
 from models.social.lists.tables import ShareRight, Visibility
@@ -29,6 +30,8 @@ def _actor(name: str) -> tuple[Actor, Relation]:
 
 
 def _allowed(resource: str, action: str, actor: Actor, rel: Relation, name: str) -> bool:
+    if (resource, action) in _MODERATION:
+        return _MODERATION[(resource, action)](actor, rel, name)
     if resource.startswith("playlist_"):
         kind = resource.removeprefix("playlist_")
         vis = {"shared": Visibility.private}.get(kind) or Visibility(kind)
@@ -63,6 +66,31 @@ def _allowed(resource: str, action: str, actor: Actor, rel: Relation, name: str)
     if resource == "title":
         return policy.can_rate(actor) if action == "rate" else policy.can_comment(actor)
     raise AssertionError(resource)
+
+
+_MODERATION = {
+    ("owner_comment", "report"): lambda a, r, n: moderation.can_report(a, own=r.is_self),
+    ("owner_comment", "hide"): lambda a, r, n: moderation.can_moderate(a),
+    ("owner_message", "report"): lambda a, r, n: moderation.can_report_message(
+        a, is_sender=r.is_self, is_recipient=n == "friend"
+    ),
+    ("owner_message", "hide"): lambda a, r, n: moderation.can_moderate(a),
+    ("owner_person", "report"): lambda a, r, n: moderation.can_report(a, own=r.is_self),
+    ("owner_person", "suspend"): lambda a, r, n: moderation.can_suspend(
+        a, target_role=Role.user, is_self=r.is_self
+    ),
+    ("moderation_queue", "view"): lambda a, r, n: moderation.can_moderate(a),
+    ("audit_log", "view"): lambda a, r, n: moderation.can_read_audit(a),
+}
+
+
+def test_suspending_needs_a_higher_role() -> None:
+    editor, admin = Actor(uuid.uuid4(), Role.editor), Actor(uuid.uuid4(), Role.admin)
+    assert moderation.can_suspend(admin, target_role=Role.editor, is_self=False)
+    assert not moderation.can_suspend(editor, target_role=Role.editor, is_self=False)
+    assert not moderation.can_suspend(editor, target_role=Role.admin, is_self=False)
+    assert not moderation.can_suspend(admin, target_role=Role.admin, is_self=False)
+    assert not moderation.can_suspend(admin, target_role=Role.user, is_self=True)
 
 
 @pytest.mark.parametrize("key", sorted(MATRIX))

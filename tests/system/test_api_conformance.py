@@ -31,8 +31,8 @@ HERE = Path(__file__).resolve().parent
 # The user meets every operation; editors and admins those their role changes.
 SCOPES = {
     Role.user: [],
-    Role.editor: ["--include-tag-regex", "^(catalog|media)$"],
-    Role.admin: ["--include-tag-regex", "^(catalog|accounts)$"],
+    Role.editor: ["--include-tag-regex", "^(catalog|media|moderation)$"],
+    Role.admin: ["--include-tag-regex", "^(catalog|accounts|moderation)$"],
 }
 
 

@@ -396,7 +396,11 @@ async def list_history(
     q = (
         select(DirectMessage)
         .join(Conversation, Conversation.id == DirectMessage.conversation_id)
-        .where(Conversation.user_low == low, Conversation.user_high == high)
+        .where(
+            Conversation.user_low == low,
+            Conversation.user_high == high,
+            DirectMessage.hidden_at.is_(None),  # hidden by a moderator
+        )
     )
     rows, next_cursor = await id_page(session, q, DirectMessage.id, cursor=cursor, limit=limit)
     return Page[MessageOut](items=[message_out(m) for m in rows], next_cursor=next_cursor)
@@ -433,7 +437,7 @@ async def list_conversations(
         ConversationOut(
             id=m.conversation_id,
             peer=UserBrief(id=u.id, username=u.username, display_name=u.display_name),
-            last_message=message_out(dm) if dm is not None else None,
+            last_message=message_out(dm) if dm is not None and dm.hidden_at is None else None,
             unread_count=m.unread_count,
             last_read_message_id=m.last_read_message_id,
             peer_last_read_message_id=peer_read,
@@ -475,6 +479,7 @@ async def replay(ctx: Context, user_id: uuid.UUID, cursor: int, limit: int) -> l
             .where(
                 or_(DirectMessage.recipient_id == user_id, DirectMessage.sender_id == user_id),
                 DirectMessage.id > cursor,
+                DirectMessage.hidden_at.is_(None),
             )
             .order_by(DirectMessage.id)
             .limit(limit)

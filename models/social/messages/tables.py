@@ -80,3 +80,6 @@ class DirectMessage(Base):
     client_msg_id: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Hidden by a moderator (models/moderation): left out of both sides' history until restored.
+    hidden_at: Mapped[datetime | None]
+    hidden_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -337,7 +337,7 @@ async def do_like_title(ctx: Context, *, actor: Actor, title_id: int, like: bool
 
 
 def _comment_out(c: Comment, author: User | None, liked: bool, hidden_replies: int) -> CommentOut:
-    deleted = c.deleted_at is not None
+    deleted = c.gone
     return CommentOut(
         id=c.id,
         title_id=c.title_id,
@@ -444,7 +444,7 @@ async def do_post_comment(
         if parent.title_id != title_id:
             raise InvalidInput("The parent comment is on another title", code="wrong_title")
         rel = await relation(session, actor_id=actor.user_id, other_id=parent.author_id)
-        if not policy.can_reply(actor, rel, parent.deleted_at is not None):
+        if not policy.can_reply(actor, rel, parent.gone):
             raise Forbidden("You cannot reply to this comment", code="forbidden")
         parent.reply_count += 1
         parent_id = parent.id
@@ -466,8 +466,8 @@ async def do_edit_comment(
 ) -> CommentOut:
     c = await access_comment(session, comment_id=comment_id, lock=True)
     rel = await relation(session, actor_id=actor.user_id, other_id=c.author_id)
-    if not policy.can_edit_comment(actor, rel, c.deleted_at is not None):
-        if c.deleted_at is not None:
+    if not policy.can_edit_comment(actor, rel, c.gone):
+        if c.gone:
             raise NotFound("This comment was deleted", code="comment_deleted")
         raise Forbidden("Only the author can edit a comment", code="forbidden")
     fields = data.model_dump(exclude_unset=True, exclude_none=True)
@@ -505,7 +505,7 @@ async def do_like_comment(
     assert actor.user_id is not None
     if like:
         rel = await relation(session, actor_id=actor.user_id, other_id=c.author_id)
-        if not policy.can_like_comment(actor, rel, c.deleted_at is not None):
+        if not policy.can_like_comment(actor, rel, c.gone):
             raise Forbidden("You cannot like this comment", code="forbidden")
         changed = await session.scalar(
             insert(CommentLike)

@@ -126,6 +126,14 @@ class Comment(Base):
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # Hidden by a moderator (models/moderation): shown as deleted until restored.
+    hidden_at: Mapped[datetime | None]
+    hidden_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    @property
+    def gone(self) -> bool:
+        """Deleted by its author or an editor, or hidden by a moderator: no words, no name."""
+        return self.deleted_at is not None or self.hidden_at is not None
 
 
 class CommentLike(Base):
