@@ -26,6 +26,7 @@ from models.parties.schemas import (
     CreatedOut,
     CreatePartyIn,
     EndCmd,
+    FriendPartiesOut,
     InviteIn,
     KickCmd,
     NextCmd,
@@ -103,6 +104,16 @@ async def party_by_code(call: Call) -> PartyPreviewOut:
             call.ctx, session, user_id=user.user_id, invite_code=call.params["code"]
         )
     return await service.preview(call.ctx, party=party)
+
+
+@api.get("/parties/friends", response=FriendPartiesOut)
+async def friends_parties(call: Call) -> FriendPartiesOut:
+    """Parties your friends host and listed for their friends ("Ann is watching Alien"): join
+    them by id."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        items = await service.list_friends_parties(call.ctx, session, user_id=user.user_id)
+    return FriendPartiesOut(items=items)
 
 
 @api.get("/parties/{party_id}", response=PartyStateOut, errors=(403, 404))

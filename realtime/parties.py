@@ -27,6 +27,8 @@ from models.parties import events as party_events
 from models.parties import reconcile, service
 from models.parties.live import SOCKETS_TTL_S
 from models.parties.schemas import (
+    AdmissionOut,
+    AdmitIn,
     AutoplayIn,
     CatchUpIn,
     CatchUpOut,
@@ -34,15 +36,20 @@ from models.parties.schemas import (
     ChatAckOut,
     ChatIn,
     ChatMessageOut,
+    CohostIn,
     ControlModeIn,
     CreatedOut,
     CreatePartyIn,
     JoinPartyIn,
+    KnockIn,
     LeftOut,
     MediaIn,
     MemberRefIn,
+    MuteIn,
+    PartyPreviewOut,
     PartyRefIn,
     PartyStateOut,
+    PreviewIn,
     QueueAddIn,
     QueueItemRefIn,
     QueueMoveIn,
@@ -50,6 +57,7 @@ from models.parties.schemas import (
     ReactIn,
     ReactionOut,
     ReadinessIn,
+    RoomIn,
     RttIn,
     SeekIn,
     SnapshotOut,
@@ -65,6 +73,7 @@ from models.parties.state import (
     End,
     Kick,
     Leave,
+    Mute,
     Next,
     Pause,
     Play,
@@ -76,6 +85,7 @@ from models.parties.state import (
     ReportRtt,
     Seek,
     SetAutoplay,
+    SetCohost,
     SetControlMode,
     SetRate,
     SetWaits,
@@ -340,6 +350,11 @@ events.emits(
     party_events.REACT, payload=ReactionOut, doc="To the party room: a reaction (not stored)."
 )
 events.emits(
+    party_events.ADMISSION,
+    payload=AdmissionOut,
+    doc="To a user who knocked: admitted (join now) or turned away.",
+)
+events.emits(
     party_events.LEFT,
     payload=LeftOut,
     doc="To the user: you are no longer in the party (kicked, expired, ended).",
@@ -400,10 +415,19 @@ async def join(ev: SocketCall) -> SnapshotOut:
     p: JoinPartyIn = ev.payload
     async with transaction(ev.ctx.sessions) as session:
         party = await service.access_party_for_join(
-            ev.ctx, session, user_id=ev.user_id, party_id=p.party_id, invite_code=p.invite_code
+            ev.ctx,
+            session,
+            user_id=ev.user_id,
+            party_id=p.party_id,
+            invite_code=p.invite_code,
+            password=p.password,
+            check_password=True,
         )
+        vetted = await service.is_vetted(ev.ctx, session, party, ev.user_id)
     async with _entered(rooms_for(ev), ev.sid, str(party.id), str(ev.user_id)):
-        await service.do_join(ev.ctx, party=party, user_id=ev.user_id, rtt_ms=p.rtt_ms)
+        await service.do_join(
+            ev.ctx, party=party, user_id=ev.user_id, rtt_ms=p.rtt_ms, vetted=vetted
+        )
     async with transaction(ev.ctx.sessions) as session:
         # The state may have moved on while we entered the room: send the newest.
         state = await service.access_live(ev.ctx, party_id=party.id, user_id=ev.user_id)
@@ -660,6 +684,104 @@ async def catch_up(ev: SocketCall) -> CatchUpOut:
         ),
         state=service.current_view(state),
     )
+
+
+@events.on(
+    "party:preview",
+    payload=PreviewIn,
+    ack=PartyPreviewOut,
+    doc="Before joining: what an invite code leads to, how full it is (members, capacity, "
+    "full), whether it asks people to knock or for a password.",
+)
+async def preview(ev: SocketCall) -> PartyPreviewOut:
+    async with transaction(ev.ctx.sessions) as session:
+        party = await service.access_party_for_join(
+            ev.ctx, session, user_id=ev.user_id, invite_code=ev.payload.invite_code
+        )
+    return await service.preview(ev.ctx, party=party)
+
+
+@events.on(
+    "party:knock",
+    payload=KnockIn,
+    ack=PartyPreviewOut,
+    doc="Ask to be let into a party that admits people who knock (party:join answers "
+    "admission_required there); with its password if it has one. The host and co-hosts see "
+    "you in `knocking`; you hear party:admission, then party:join.",
+)
+async def knock(ev: SocketCall) -> PartyPreviewOut:
+    p: KnockIn = ev.payload
+    async with transaction(ev.ctx.sessions) as session:
+        party = await service.access_party_for_join(
+            ev.ctx,
+            session,
+            user_id=ev.user_id,
+            party_id=p.party_id,
+            invite_code=p.invite_code,
+            password=p.password,
+            check_password=True,
+        )
+    state = await service.do_knock(ev.ctx, party=party, user_id=ev.user_id)
+    return await service.preview(ev.ctx, party=party, state=state)
+
+
+@events.on(
+    "party:admit",
+    payload=AdmitIn,
+    ack=PartyStateOut,
+    doc="Host or co-host: admit (admit=false: turn away) someone knocking.",
+)
+async def admit(ev: SocketCall) -> PartyStateOut:
+    p: AdmitIn = ev.payload
+    state = await service.do_admit(
+        ev.ctx, party_id=p.party_id, by=ev.user_id, user_id=p.user_id, admit=p.admit
+    )
+    return service.current_view(state)
+
+
+@events.on(
+    "party:cohost",
+    payload=CohostIn,
+    ack=PartyStateOut,
+    doc="Host: make a member a co-host (enabled=false: no longer). Co-hosts control playback "
+    "and the queue, admit, mute and remove members, and change the room.",
+)
+async def cohost(ev: SocketCall) -> PartyStateOut:
+    target, enabled = str(ev.payload.user_id), ev.payload.enabled
+    return await _command(ev, lambda by: SetCohost(by, target, enabled))
+
+
+@events.on(
+    "party:mute",
+    payload=MuteIn,
+    ack=PartyStateOut,
+    doc="Host or co-host: mute a member's chat (muted=false: unmute).",
+)
+async def mute(ev: SocketCall) -> PartyStateOut:
+    target, muted = str(ev.payload.user_id), ev.payload.muted
+    return await _command(ev, lambda by: Mute(by, target, muted))
+
+
+@events.on(
+    "party:room",
+    payload=RoomIn,
+    ack=PartyStateOut,
+    doc="Host or co-host: how the room lets people in (admission open or knock, a password; "
+    "empty removes it), slow mode (seconds between one member's messages, 0: off); the host: "
+    "list the party for their friends (off by default).",
+)
+async def room(ev: SocketCall) -> PartyStateOut:
+    p: RoomIn = ev.payload
+    state = await service.do_set_room(
+        ev.ctx,
+        party_id=p.party_id,
+        by=ev.user_id,
+        admission=p.admission,
+        slow_mode_s=p.slow_mode_s,
+        listed=p.listed,
+        password=p.password,
+    )
+    return service.current_view(state)
 
 
 @events.on("party:end", payload=PartyRefIn, ack=PartyStateOut, doc="Host: end the party.")

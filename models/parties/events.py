@@ -26,6 +26,7 @@ STATE: Final = "party:state"  # server -> party room: the playback state, versio
 CHAT: Final = "party:chat"  # server -> party room: a chat message (persisted, with cursor)
 REACT: Final = "party:react"  # server -> party room: a reaction (not stored)
 LEFT: Final = "party:left"  # server -> the user: you are out (kicked, expired, ended)
+ADMISSION: Final = "party:admission"  # server -> a user who knocked: admitted or not
 
 # Up to this many members a membership change sends the whole list; above, only the change
 # (a 500-member party joining one by one would otherwise send O(n^3) bytes).
@@ -132,6 +133,13 @@ def state_view(
         by=by,
         server_ms=server_ms,
         ended_reason=s.ended_reason,
+        cohosts=sorted(s.room.cohosts),
+        admission=s.room.admission,
+        has_password=s.room.has_password,
+        knocking=list(s.room.knocking),
+        muted=sorted(s.room.muted),
+        slow_mode_s=s.room.slow_mode_s,
+        listed=s.room.listed,
         queue_version=s.queue_version,
         queue=queue_out(s) if queue else None,
         autoplay=s.autoplay,

@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from models.core.pagination import cursor_query
 from models.core.schema_rules import exactly_one_of
-from models.parties.state import ControlMode, Phase
+from models.parties.state import SLOW_MODE_MAX_S, Admission, ControlMode, Phase
 
 MAX_POSITION_MS = 48 * 3600 * 1000
 MAX_CHAT_CHARS = 500
+MAX_ID = 2**63 - 1  # ids are bigints
 
 RttMs = Annotated[int, Field(ge=0, le=60_000, description="Measured round trip to the server")]
 
@@ -23,8 +24,8 @@ class _In(BaseModel):
 
 class _MediaChoice(_In):
     model_config = ConfigDict(json_schema_extra=exactly_one_of("title_id", "episode_id"))
-    title_id: int | None = Field(default=None, ge=1)
-    episode_id: int | None = Field(default=None, ge=1)
+    title_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    episode_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> _MediaChoice:
@@ -45,6 +46,9 @@ class JoinPartyIn(_In):
     rtt_ms: RttMs | None = None
     chat_after: int | None = Field(
         default=None, ge=0, description="Chat cursor already seen: send only newer messages"
+    )
+    password: str | None = Field(
+        default=None, max_length=128, description="The room password, if it has one"
     )
 
     @model_validator(mode="after")
@@ -124,7 +128,10 @@ class QueueItemsIn(_In):
     )
     items: list[MediaItemIn] = Field(default_factory=list, max_length=MAX_QUEUE_ADD)
     playlist_id: int | None = Field(
-        default=None, ge=1, description="A playlist you may see: its titles, in its order"
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="A playlist you may see: its titles, in its order",
     )
 
     @model_validator(mode="after")
@@ -139,11 +146,11 @@ class QueueAddIn(QueueItemsIn):
 
 
 class QueueItemRefIn(PartyRefIn):
-    item_id: int = Field(ge=1)
+    item_id: int = Field(ge=1, le=MAX_ID)
 
 
 class QueueMoveIn(QueueItemRefIn):
-    index: int = Field(ge=0, description="The item's new place in the queue, from 0")
+    index: int = Field(ge=0, le=MAX_ID, description="The item's new place in the queue, from 0")
 
 
 class AutoplayIn(PartyRefIn):
@@ -159,6 +166,53 @@ class CatchUpIn(PartyRefIn):
     )
     rate: float = Field(
         default=0.0, ge=0, le=4.0, description="0 if stalled or paused, else the rate it plays at"
+    )
+
+
+class KnockIn(_In):
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("party_id", "invite_code"))
+    party_id: uuid.UUID | None = None
+    invite_code: str | None = Field(default=None, min_length=4, max_length=16)
+    password: str | None = Field(default=None, max_length=128)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> KnockIn:
+        if (self.party_id is None) == (self.invite_code is None):
+            raise ValueError("give exactly one of party_id or invite_code")
+        return self
+
+
+class PreviewIn(_In):
+    invite_code: str = Field(min_length=4, max_length=16)
+
+
+class AdmitIn(PartyRefIn):
+    user_id: uuid.UUID
+    admit: bool = True
+
+
+class CohostIn(PartyRefIn):
+    user_id: uuid.UUID
+    enabled: bool = True
+
+
+class MuteIn(PartyRefIn):
+    user_id: uuid.UUID
+    muted: bool = True
+
+
+class RoomIn(PartyRefIn):
+    admission: Admission | None = Field(
+        default=None, description="open, or knock: those not invited knock and are admitted"
+    )
+    slow_mode_s: int | None = Field(
+        default=None, ge=0, le=SLOW_MODE_MAX_S, description="One message per member this often"
+    )
+    listed: bool | None = Field(
+        default=None, description="Host: friends see the party and may join it (off by default)"
+    )
+    password: str | None = Field(
+        default=None, max_length=128, description="A room password; empty removes it"
     )
 
 
@@ -220,18 +274,18 @@ class EndCmd(_In):
 
 class QueueRemoveCmd(_In):
     type: Literal["queue_remove"]
-    item_id: int = Field(ge=1)
+    item_id: int = Field(ge=1, le=MAX_ID)
 
 
 class QueueMoveCmd(_In):
     type: Literal["queue_move"]
-    item_id: int = Field(ge=1)
-    index: int = Field(ge=0)
+    item_id: int = Field(ge=1, le=MAX_ID)
+    index: int = Field(ge=0, le=MAX_ID)
 
 
 class QueueAcceptCmd(_In):
     type: Literal["queue_accept"]
-    item_id: int = Field(ge=1)
+    item_id: int = Field(ge=1, le=MAX_ID)
 
 
 class NextCmd(_In):
@@ -337,6 +391,17 @@ class PartyStateOut(BaseModel):
     by: str | None = Field(default=None, description="Who gave that command")
     server_ms: int = Field(description="Server time when this was sent")
     ended_reason: str | None = None
+    cohosts: list[str] = Field(
+        default_factory=list, description="Co-hosts: control playback and run the room"
+    )
+    admission: Admission = Admission.OPEN
+    has_password: bool = False
+    knocking: list[str] = Field(
+        default_factory=list, description="Waiting to be admitted by the host or a co-host"
+    )
+    muted: list[str] = Field(default_factory=list, description="Members who may not chat")
+    slow_mode_s: int = Field(default=0, description="One message per member this often")
+    listed: bool = Field(default=False, description="The host's friends see the party")
     queue_version: int = Field(
         default=0, description="Version at which the queue (or autoplay, up next) last changed"
     )
@@ -430,7 +495,28 @@ class PartyPreviewOut(BaseModel):
     host_id: str
     members: int
     capacity: int
+    full: bool = False
     phase: Phase
+    admission: Admission = Field(
+        default=Admission.OPEN, description="knock: party:knock, then join once admitted"
+    )
+    password_required: bool = Field(
+        default=False, description="Joining by the code asks for the room password"
+    )
+
+
+class FriendPartyOut(PartyPreviewOut):
+    host_username: str
+    media_name: str
+
+
+class FriendPartiesOut(BaseModel):
+    items: list[FriendPartyOut]
+
+
+class AdmissionOut(BaseModel):
+    party_id: str
+    admitted: bool = Field(description="True: join now (party:join); False: turned away")
 
 
 class ChatPageOut(BaseModel):

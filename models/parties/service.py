@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from models.accounts.family import max_age_of
+from models.accounts.passwords import hash_password, verify_password
 from models.accounts.tables import User
 from models.catalog.browse import check_media_for
 from models.catalog.tables import Episode, Season, Title, TitleKind
@@ -40,13 +41,17 @@ from models.parties import events as ev
 from models.parties.live import LiveParties, Outcome, SocketGuard
 from models.parties.schemas import (
     MAX_CHAT_CHARS,
+    AdmissionOut,
     ChatMessageOut,
+    FriendPartyOut,
     PartyPreviewOut,
     PartyStateOut,
     ReactionOut,
     SnapshotOut,
 )
 from models.parties.state import (
+    Admission,
+    Admit,
     CatchUp,
     CatchUpPlan,
     Command,
@@ -54,6 +59,7 @@ from models.parties.state import (
     Disconnect,
     End,
     Join,
+    Knock,
     Media,
     MemberRemoved,
     MemberUpserted,
@@ -63,9 +69,11 @@ from models.parties.state import (
     Reconnect,
     Rules,
     SetControlMode,
+    SetRoom,
     SetSeriesNext,
     Tick,
     decide,
+    is_moderator,
     new_party,
     plan_catch_up,
 )
@@ -73,7 +81,7 @@ from models.parties.tables import LeftReason, Party, PartyInvite, PartyMember, P
 from models.social.lists.service import access_playlist
 from models.social.lists.tables import PlaylistItem
 from models.social.policy import Actor
-from models.social.relations import are_friends
+from models.social.relations import are_friends, friend_ids
 
 log = logging.getLogger("cinema.parties")
 
@@ -331,8 +339,12 @@ async def access_party_for_join(
     user_id: uuid.UUID,
     party_id: uuid.UUID | None = None,
     invite_code: str | None = None,
+    password: str | None = None,
+    check_password: bool = False,
 ) -> Party:
-    """The party a user may join: anyone with the code; by id, the invited and members."""
+    """The party a user may join: anyone with the code; by id, the invited and members (and
+    the host's friends when the host lists it). With `check_password`, a room password is
+    asked of those not vetted (invited, or in it before)."""
     if invite_code is not None:
         party = (
             await session.execute(select(Party).where(Party.invite_code == invite_code.upper()))
@@ -354,7 +366,35 @@ async def access_party_for_join(
         title_id=party.title_id,
         episode_id=party.episode_id,
     )
+    if check_password and party.password_hash is not None:
+        if not await is_vetted(ctx, session, party, user_id):
+            if not password:
+                raise Forbidden("This party asks for its password", code="password_required")
+            if not await verify_password(party.password_hash, password):
+                raise Forbidden("That is not this party's password", code="wrong_password")
     return party
+
+
+async def is_vetted(ctx: Context, session: AsyncSession, party: Party, user_id: uuid.UUID) -> bool:
+    """Invited, the creator, or in the party before: no password, no knocking."""
+    if party.created_by == user_id:
+        return True
+    state = await runtime(ctx).live.load(str(party.id))
+    if state is not None and state.member(str(user_id)) is not None:
+        return True
+    invited = await session.scalar(
+        select(PartyInvite.id).where(
+            PartyInvite.party_id == party.id, PartyInvite.user_id == user_id
+        )
+    )
+    if invited is not None:
+        return True
+    been = await session.scalar(
+        select(PartyMember.id).where(
+            PartyMember.party_id == party.id, PartyMember.user_id == user_id
+        )
+    )
+    return been is not None
 
 
 async def _may_join_by_id(
@@ -377,13 +417,24 @@ async def _may_join_by_id(
             PartyMember.party_id == party.id, PartyMember.user_id == user_id
         )
     )
-    return been is not None
+    if been is not None:
+        return True
+    if party.listed_for_friends and state is not None and state.room.listed:
+        return await are_friends(session, uuid.UUID(state.host_id), user_id)
+    return False
 
 
 async def do_join(
-    ctx: Context, *, party: Party, user_id: uuid.UUID, rtt_ms: int | None = None
+    ctx: Context,
+    *,
+    party: Party,
+    user_id: uuid.UUID,
+    rtt_ms: int | None = None,
+    vetted: bool = True,
 ) -> Outcome:
-    outcome = await runtime(ctx).live.apply(str(party.id), Join(str(user_id), rtt_ms=rtt_ms))
+    """`vetted=False`: a room that asks people to knock lets this user in only if admitted."""
+    join = Join(str(user_id), rtt_ms=rtt_ms, vetted=vetted)
+    outcome = await runtime(ctx).live.apply(str(party.id), join)
     await _after(ctx, outcome, cause="join", by=str(user_id))
     return outcome
 
@@ -553,8 +604,11 @@ async def snapshot(
     )
 
 
-async def preview(ctx: Context, *, party: Party) -> PartyPreviewOut:
-    state = await runtime(ctx).live.get(str(party.id))
+async def preview(
+    ctx: Context, *, party: Party, state: PartyState | None = None
+) -> PartyPreviewOut:
+    """What someone sees before joining: the media, how full it is, how it lets people in."""
+    state = state or await runtime(ctx).live.get(str(party.id))
     view = ev.state_view(state, server_ms=now_ms(), members=False)
     return PartyPreviewOut(
         party_id=view.party_id,
@@ -562,7 +616,10 @@ async def preview(ctx: Context, *, party: Party) -> PartyPreviewOut:
         host_id=view.host_id,
         members=len(state.members),
         capacity=state.rules.capacity,
+        full=len(state.members) >= state.rules.capacity,
         phase=state.phase,
+        admission=state.room.admission,
+        password_required=party.password_hash is not None,
     )
 
 
@@ -601,10 +658,15 @@ async def do_invite(
     )
 
 
-async def _media_name(session: AsyncSession, party: Party) -> str:
-    if party.title_id is not None:
-        return str(await session.scalar(select(Title.title).where(Title.id == party.title_id)))
-    episode = await session.get(Episode, party.episode_id)
+async def _media_name(session: AsyncSession, party: Party, media: Media | None = None) -> str:
+    """The title (or episode) the party plays now, else the one it started with."""
+    title_id = party.title_id if media is None else (media.id if media.kind == "title" else None)
+    episode_id = (
+        party.episode_id if media is None else (media.id if media.kind == "episode" else None)
+    )
+    if title_id is not None:
+        return str(await session.scalar(select(Title.title).where(Title.id == title_id)))
+    episode = await session.get(Episode, episode_id)
     return episode.title if episode is not None else "an episode"
 
 
@@ -741,6 +803,108 @@ async def do_sweep(ctx: Context, *, limit: int = 100) -> int:
     return len(due)
 
 
+# --- rooms ------------------------------------------------------------------------------------
+
+
+async def do_knock(ctx: Context, *, party: Party, user_id: uuid.UUID) -> PartyState:
+    """Ask to be admitted; the host and co-hosts see `knocking` in the party's state."""
+    return await do_command(ctx, party_id=party.id, command=Knock(str(user_id)))
+
+
+async def do_admit(
+    ctx: Context, *, party_id: uuid.UUID, by: uuid.UUID, user_id: uuid.UUID, admit: bool
+) -> PartyState:
+    """Admit (or turn away) someone knocking; they hear it on `party:admission`."""
+    state = await do_command(ctx, party_id=party_id, command=Admit(str(by), str(user_id), admit))
+    await ctx.publisher.emit(
+        ev.ADMISSION,
+        AdmissionOut(party_id=str(party_id), admitted=admit).model_dump(mode="json"),
+        room=user_room(user_id),
+    )
+    return state
+
+
+async def do_set_room(
+    ctx: Context,
+    *,
+    party_id: uuid.UUID,
+    by: uuid.UUID,
+    admission: Admission | None = None,
+    slow_mode_s: int | None = None,
+    listed: bool | None = None,
+    password: str | None = None,
+) -> PartyState:
+    """Room settings (host or co-host; listing: the host). `password=""` removes it. What
+    PostgreSQL holds (the password's hash, the listing) is written first, once the live state
+    says the caller may, so the state never claims a password the database lacks."""
+    live = runtime(ctx).live
+    command = SetRoom(
+        str(by),
+        admission=admission,
+        slow_mode_s=slow_mode_s,
+        listed=listed,
+        has_password=None if password is None else bool(password),
+    )
+    decide(await live.get(str(party_id)), command, now_ms())  # refuses what it would refuse
+    if password is not None or listed is not None:
+        values: dict[str, object] = {}
+        if password is not None:
+            values["password_hash"] = await hash_password(password) if password else None
+        if listed is not None:
+            values["listed_for_friends"] = listed
+        async with transaction(ctx.sessions) as session:
+            await session.execute(update(Party).where(Party.id == party_id).values(**values))
+    return await do_command(ctx, party_id=party_id, command=command)
+
+
+async def list_friends_parties(
+    ctx: Context, session: AsyncSession, *, user_id: uuid.UUID, limit: int = 50
+) -> list[FriendPartyOut]:
+    """Live parties whose host is a friend and listed them ("Ann is watching Alien")."""
+    friends = await friend_ids(session, user_id=user_id)
+    if not friends:
+        return []
+    candidates = list(
+        (
+            await session.execute(
+                select(Party)
+                .join(PartyMember, PartyMember.party_id == Party.id)
+                .where(
+                    Party.listed_for_friends,
+                    Party.ended_at.is_(None),
+                    PartyMember.user_id.in_(friends),
+                    PartyMember.left_at.is_(None),
+                )
+                .distinct()
+                .limit(limit * 4)
+            )
+        ).scalars()
+    )
+    friend_set = {str(f) for f in friends}
+    out: list[FriendPartyOut] = []
+    for party in candidates:
+        state = await runtime(ctx).live.load(str(party.id))
+        if (
+            state is None
+            or state.phase is Phase.ENDED
+            or not state.room.listed
+            or state.host_id not in friend_set
+            or str(user_id) in state.banned
+        ):
+            continue
+        host_name = await _username(session, uuid.UUID(state.host_id))
+        out.append(
+            FriendPartyOut(
+                **(await preview(ctx, party=party, state=state)).model_dump(),
+                host_username=host_name,
+                media_name=await _media_name(session, party, state.media),
+            )
+        )
+        if len(out) >= limit:
+            break
+    return out
+
+
 # --- chat and reactions -------------------------------------------------------------------------
 
 
@@ -784,6 +948,8 @@ async def do_chat(
     state = await access_live(ctx, party_id=party_id, user_id=user_id)
     if state.phase is Phase.ENDED:
         raise Gone("This party has ended", code="party_ended")
+    if str(user_id) in state.room.muted:
+        raise Forbidden("The host muted you in this party's chat", code="muted")
     text = check_chat_text(text)
     if client_id is not None:
         existing = await session.scalar(
@@ -798,6 +964,12 @@ async def do_chat(
     await runtime(ctx).limiter.hit(
         _chat_limit(ctx), f"{party_id}:{user_id}", message="Too many messages"
     )
+    if state.room.slow_mode_s and not is_moderator(state, str(user_id)):
+        await runtime(ctx).limiter.hit(
+            Limit(f"party_slow_{state.room.slow_mode_s}", 1, state.room.slow_mode_s),
+            f"{party_id}:{user_id}",
+            message=f"Slow mode: one message every {state.room.slow_mode_s} s",
+        )
     msg = PartyMessage(party_id=party_id, user_id=user_id, client_id=client_id, body=text)
     await lock_stream(session, ev.chat_stream(str(party_id)))  # id order = commit order
     session.add(msg)

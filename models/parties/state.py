@@ -32,6 +32,15 @@ class ControlMode(StrEnum):
     EVERYONE = "everyone"
 
 
+class Admission(StrEnum):
+    OPEN = "open"  # anyone with the invite code (or invited) joins
+    KNOCK = "knock"  # those not invited knock, and the host or a co-host admits them
+
+
+KNOCKING_MAX = 50
+SLOW_MODE_MAX_S = 600
+
+
 MediaKind: TypeAlias = Literal["title", "episode"]
 
 
@@ -94,6 +103,21 @@ class QueueItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Room:
+    """Who runs the room and how it lets people in and talk (the password itself is in
+    PostgreSQL; the state only says there is one)."""
+
+    cohosts: frozenset[str] = frozenset()
+    admission: Admission = Admission.OPEN
+    has_password: bool = False
+    knocking: tuple[str, ...] = ()  # waiting to be admitted, in order
+    admitted: frozenset[str] = frozenset()  # admitted, may join once
+    muted: frozenset[str] = frozenset()  # may not chat
+    slow_mode_s: int = 0  # at most one message per member this often (0: off)
+    listed: bool = False  # friends of the host see the party and may join it
+
+
+@dataclass(frozen=True, slots=True)
 class PartyState:
     party_id: str
     version: int
@@ -119,6 +143,7 @@ class PartyState:
     # valid while series_next_for is the current episode's id.
     series_next_for: int | None = None
     series_next: Media | None = None
+    room: Room = field(default_factory=lambda: Room())
 
     @property
     def playing(self) -> bool:
@@ -212,6 +237,8 @@ def new_party(
 class Join:
     by: str
     rtt_ms: int | None = None
+    # Invited, or been in the party before: a room that asks people to knock lets them in.
+    vetted: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +397,43 @@ class CatchUp:
 
 
 @dataclass(frozen=True, slots=True)
+class SetCohost:
+    by: str
+    user_id: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetRoom:
+    """Host or co-host: room settings (None: unchanged)."""
+
+    by: str
+    admission: Admission | None = None
+    slow_mode_s: int | None = None
+    listed: bool | None = None
+    has_password: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Knock:
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Admit:
+    by: str
+    user_id: str
+    admit: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    by: str
+    user_id: str
+    muted: bool
+
+
+@dataclass(frozen=True, slots=True)
 class End:
     by: str | None  # None: not a member but the system (the party's media was deleted)
     reason: str = "ended"
@@ -405,6 +469,11 @@ Command: TypeAlias = (
     | SetAutoplay
     | SetSeriesNext
     | CatchUp
+    | SetCohost
+    | SetRoom
+    | Knock
+    | Admit
+    | Mute
     | End
     | Tick
 )
@@ -472,8 +541,15 @@ class QueueChanged:
     series_next: Media | None
 
 
+@dataclass(frozen=True, slots=True)
+class RoomChanged:
+    version: int
+    room: Room
+
+
 Event: TypeAlias = (
-    PlaybackChanged
+    RoomChanged
+    | PlaybackChanged
     | MemberUpserted
     | MemberRemoved
     | RttReported
@@ -580,10 +656,21 @@ def _member(s: PartyState, user_id: str) -> Member:
     return m
 
 
+def is_moderator(s: PartyState, user_id: str) -> bool:
+    """The host and the co-hosts: they control playback and run the room."""
+    return user_id == s.host_id or user_id in s.room.cohosts
+
+
 def _require_control(s: PartyState, user_id: str) -> None:
     _member(s, user_id)
-    if s.control_mode is ControlMode.HOST_ONLY and user_id != s.host_id:
+    if s.control_mode is ControlMode.HOST_ONLY and not is_moderator(s, user_id):
         raise Forbidden("Only the host controls playback in this party")
+
+
+def _require_moderator(s: PartyState, user_id: str, what: str) -> None:
+    _member(s, user_id)
+    if not is_moderator(s, user_id):
+        raise Forbidden(f"Only the host or a co-host can {what}")
 
 
 def _require_host(s: PartyState, user_id: str, what: str) -> None:
@@ -665,6 +752,8 @@ def _remove(
         members=tuple(m for m in s.members if m.user_id != user_id),
         waiting_for=s.waiting_for - {user_id},
     )
+    if user_id in s.room.cohosts:
+        s = replace(s, room=replace(s.room, cohosts=s.room.cohosts - {user_id}))
     if not s.members:
         return replace(
             s,
@@ -704,6 +793,13 @@ def _join(s: PartyState, c: Join, now: int, removals: _Removals) -> PartyState:
         return _with_member(s, back)
     if len(s.members) >= s.rules.capacity:
         raise Conflict("This party is full", code="party_full")
+    room = s.room
+    if room.admission is Admission.KNOCK and not c.vetted:
+        if c.by not in room.admitted:
+            raise Forbidden(
+                "This party admits people who knock (party:knock)", code="admission_required"
+            )
+        s = replace(s, room=replace(room, admitted=room.admitted - {c.by}))
     return replace(s, members=(*s.members, Member(user_id=c.by, joined_at_ms=now, rtt_ms=rtt)))
 
 
@@ -825,15 +921,17 @@ def _transfer_host(s: PartyState, c: TransferHost, now: int, removals: _Removals
     _require_host(s, c.by, "hand over the host role")
     if s.member(c.to) is None:
         raise NotFound("That user is not a member of this party", code="not_member")
-    return replace(s, host_id=c.to)
+    return replace(s, host_id=c.to, room=replace(s.room, cohosts=s.room.cohosts - {c.to}))
 
 
 def _kick(s: PartyState, c: Kick, now: int, removals: _Removals) -> PartyState:
-    _require_host(s, c.by, "remove members")
+    _require_moderator(s, c.by, "remove members")
     if c.user_id == c.by:
         raise InvalidInput("The host cannot kick themselves; leave or hand over instead")
     if s.member(c.user_id) is None:
         raise NotFound("That user is not a member of this party", code="not_member")
+    if c.by != s.host_id and is_moderator(s, c.user_id):
+        raise Forbidden("Only the host can remove the host or a co-host")
     s = replace(s, banned=s.banned | {c.user_id})
     return _remove(s, c.user_id, "kicked", removals, now)
 
@@ -863,7 +961,7 @@ def _change_media(s: PartyState, c: ChangeMedia, now: int, removals: _Removals) 
 
 
 def _controls(s: PartyState, user_id: str) -> bool:
-    return s.control_mode is ControlMode.EVERYONE or user_id == s.host_id
+    return s.control_mode is ControlMode.EVERYONE or is_moderator(s, user_id)
 
 
 def _queue_item(s: PartyState, item_id: int) -> QueueItem:
@@ -997,6 +1095,75 @@ def plan_catch_up(s: PartyState, c: CatchUp, now: int) -> CatchUpPlan:
     return CatchUpPlan("rate", start, round(mine), rate, until, round(s.position_at(until)))
 
 
+def _set_cohost(s: PartyState, c: SetCohost, now: int, removals: _Removals) -> PartyState:
+    _require_host(s, c.by, "name co-hosts")
+    if s.member(c.user_id) is None:
+        raise NotFound("That user is not a member of this party", code="not_member")
+    if c.user_id == s.host_id:
+        raise InvalidInput("The host is more than a co-host already", code="is_host")
+    cohosts = s.room.cohosts | {c.user_id} if c.enabled else s.room.cohosts - {c.user_id}
+    return replace(s, room=replace(s.room, cohosts=cohosts))
+
+
+def _set_room(s: PartyState, c: SetRoom, now: int, removals: _Removals) -> PartyState:
+    _require_moderator(s, c.by, "change the room")
+    room = s.room
+    if c.slow_mode_s is not None:
+        if not 0 <= c.slow_mode_s <= SLOW_MODE_MAX_S:
+            raise InvalidInput(f"slow_mode_s must be between 0 and {SLOW_MODE_MAX_S}")
+        room = replace(room, slow_mode_s=c.slow_mode_s)
+    if c.admission is not None:
+        room = replace(room, admission=c.admission)
+        if c.admission is Admission.OPEN:
+            room = replace(room, knocking=())  # an open door: they may join now
+    if c.listed is not None:
+        if c.by != s.host_id:
+            raise Forbidden("Only the host can list the party for their friends")
+        room = replace(room, listed=c.listed)
+    if c.has_password is not None:
+        room = replace(room, has_password=c.has_password)
+    return replace(s, room=room)
+
+
+def _knock(s: PartyState, c: Knock, now: int, removals: _Removals) -> PartyState:
+    if c.by in s.banned:
+        raise Forbidden("You were removed from this party", code="banned")
+    room = s.room
+    if s.member(c.by) is not None or c.by in room.admitted:
+        return s  # in already, or admitted: join
+    if room.admission is not Admission.KNOCK:
+        raise Conflict("This party does not ask anyone to knock: join", code="no_knocking")
+    if len(s.members) >= s.rules.capacity:
+        raise Conflict("This party is full", code="party_full")
+    if c.by in room.knocking:
+        return s
+    if len(room.knocking) >= KNOCKING_MAX:
+        raise Conflict("Too many people are knocking; try later", code="too_many_knocking")
+    return replace(s, room=replace(room, knocking=(*room.knocking, c.by)))
+
+
+def _admit(s: PartyState, c: Admit, now: int, removals: _Removals) -> PartyState:
+    _require_moderator(s, c.by, "admit people")
+    room = s.room
+    if c.user_id not in room.knocking:
+        raise NotFound("That user is not knocking", code="not_knocking")
+    knocking = tuple(u for u in room.knocking if u != c.user_id)
+    admitted = room.admitted | {c.user_id} if c.admit else room.admitted
+    return replace(s, room=replace(room, knocking=knocking, admitted=admitted))
+
+
+def _mute(s: PartyState, c: Mute, now: int, removals: _Removals) -> PartyState:
+    _require_moderator(s, c.by, "mute members")
+    if s.member(c.user_id) is None:
+        raise NotFound("That user is not a member of this party", code="not_member")
+    if is_moderator(s, c.user_id) and c.by != s.host_id:
+        raise Forbidden("Only the host can mute the host or a co-host")
+    if c.user_id == s.host_id:
+        raise InvalidInput("The host cannot be muted", code="is_host")
+    muted = s.room.muted | {c.user_id} if c.muted else s.room.muted - {c.user_id}
+    return replace(s, room=replace(s.room, muted=muted))
+
+
 def _end(s: PartyState, c: End, now: int, removals: _Removals) -> PartyState:
     if c.by is not None:
         _require_host(s, c.by, "end the party")
@@ -1033,6 +1200,11 @@ _HANDLERS: dict[type[Any], Callable[[PartyState, Any, int, _Removals], PartyStat
     SetAutoplay: _set_autoplay,
     SetSeriesNext: _set_series_next,
     CatchUp: _catch_up,
+    SetCohost: _set_cohost,
+    SetRoom: _set_room,
+    Knock: _knock,
+    Admit: _admit,
+    Mute: _mute,
     End: _end,
     Tick: _tick,
 }
@@ -1078,6 +1250,8 @@ def _diff(old: PartyState, new: PartyState, removals: _Removals) -> list[Event]:
         old.waiting_for,
         old.wait_deadline_ms,
     )
+    if new.room != old.room:
+        events.append(RoomChanged(v, new.room))
     queue = (new.queue, new.queue_seq, new.autoplay, new.series_next_for, new.series_next)
     if queue != (old.queue, old.queue_seq, old.autoplay, old.series_next_for, old.series_next):
         events.append(QueueChanged(v, *queue))
@@ -1130,6 +1304,8 @@ def evolve(state: PartyState, event: Event) -> PartyState:
         )
     if isinstance(event, RolesChanged):
         return replace(s, host_id=event.host_id, control_mode=event.control_mode)
+    if isinstance(event, RoomChanged):
+        return replace(s, room=event.room)
     if isinstance(event, QueueChanged):
         return replace(
             s,
@@ -1191,6 +1367,7 @@ def dump_state(s: PartyState) -> dict[str, Any]:
         "autoplay": s.autoplay,
         "series_next_for": s.series_next_for,
         "series_next": None if s.series_next is None else _dump_media(s.series_next),
+        "room": _dump_room(s.room),
     }
 
 
@@ -1219,6 +1396,33 @@ def load_state(d: dict[str, Any]) -> PartyState:
         autoplay=d.get("autoplay", True),
         series_next_for=d.get("series_next_for"),
         series_next=Media(**d["series_next"]) if d.get("series_next") else None,
+        room=_load_room(d["room"]) if "room" in d else Room(),
+    )
+
+
+def _dump_room(r: Room) -> dict[str, Any]:
+    return {
+        "cohosts": sorted(r.cohosts),
+        "admission": r.admission.value,
+        "has_password": r.has_password,
+        "knocking": list(r.knocking),
+        "admitted": sorted(r.admitted),
+        "muted": sorted(r.muted),
+        "slow_mode_s": r.slow_mode_s,
+        "listed": r.listed,
+    }
+
+
+def _load_room(d: dict[str, Any]) -> Room:
+    return Room(
+        cohosts=frozenset(d["cohosts"]),
+        admission=Admission(d["admission"]),
+        has_password=d["has_password"],
+        knocking=tuple(d["knocking"]),
+        admitted=frozenset(d["admitted"]),
+        muted=frozenset(d["muted"]),
+        slow_mode_s=d["slow_mode_s"],
+        listed=d["listed"],
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +34,11 @@ class Party(Timestamped, Base):
     __tablename__ = "parties"
     __table_args__ = (
         CheckConstraint("(title_id IS NULL) <> (episode_id IS NULL)", name="exactly_one_media"),
+        Index(
+            "ix_parties_listed_live",
+            "id",
+            postgresql_where=text("listed_for_friends AND ended_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -49,6 +55,10 @@ class Party(Timestamped, Base):
     capacity: Mapped[int]
     ended_at: Mapped[datetime | None]
     ended_reason: Mapped[str | None] = mapped_column(String(32))
+    # A room password for links shared widely (argon2 hash; the invited need none).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # The host lets their friends see the party and join it (off by default).
+    listed_for_friends: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
 
 class PartyMember(Base):

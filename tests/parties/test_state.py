@@ -11,6 +11,8 @@ import pytest
 
 from models.core.errors import DomainError
 from models.parties.state import (
+    Admission,
+    Admit,
     Buffering,
     CatchUp,
     ChangeMedia,
@@ -20,11 +22,13 @@ from models.parties.state import (
     End,
     Join,
     Kick,
+    Knock,
     Leave,
     Media,
     Member,
     MemberRemoved,
     MemberUpserted,
+    Mute,
     Next,
     PartyEnded,
     PartyState,
@@ -45,8 +49,10 @@ from models.parties.state import (
     Rules,
     Seek,
     SetAutoplay,
+    SetCohost,
     SetControlMode,
     SetRate,
+    SetRoom,
     SetSeriesNext,
     SetWaits,
     Tick,
@@ -519,6 +525,12 @@ def _random_command(rng: random.Random, s: PartyState, now: int) -> Command:
         SetAutoplay(s.host_id, rng.random() < 0.5),
         SetSeriesNext(rng.randrange(1, 4), Media(kind="episode", id=rng.randrange(1, 5))),
         CatchUp(who, rng.randrange(0, 100_000), now, rng.choice([0.0, 1.0])),
+        SetCohost(s.host_id, other, rng.random() < 0.7),
+        SetRoom(who, admission=rng.choice(list(Admission)), slow_mode_s=rng.choice([0, 5])),
+        Knock(who),
+        Admit(who, other, rng.random() < 0.7),
+        Mute(who, other, rng.random() < 0.7),
+        Join(who, vetted=False),
         Tick(),
     ]
     return rng.choice(choices)
@@ -734,3 +746,70 @@ def test_catch_up_in_a_held_party_is_a_seek_and_bad_input_is_refused() -> None:
         decide(s, CatchUp("zed", 0, NOW), NOW)
     with pytest.raises(DomainError):
         decide(s, CatchUp("a", -1, NOW), NOW)
+
+
+# --- rooms ------------------------------------------------------------------------------------
+
+
+def test_cohosts_control_and_moderate_but_not_the_host() -> None:
+    s = party("a", "b")
+    with pytest.raises(DomainError):
+        decide(s, SetCohost("a", "b", True), NOW)  # only the host names co-hosts
+    s, _ = decide(s, SetCohost("h", "a", True), NOW)
+    assert s.room.cohosts == {"a"}
+    s, _ = decide(s, Play("a"), NOW + 1)  # host_only, yet a co-host drives
+    assert s.phase is Phase.PLAYING
+    s, _ = decide(s, Mute("a", "b", True), NOW + 2)
+    assert s.room.muted == {"b"}
+    with pytest.raises(DomainError):
+        decide(s, Kick("a", "h"), NOW + 3)
+    with pytest.raises(DomainError):
+        decide(s, Mute("b", "a", True), NOW + 3)
+    s2, _ = decide(s, Kick("a", "b"), NOW + 3)
+    assert s2.member("b") is None and "b" in s2.banned
+    # A co-host who leaves is no longer one; one made host is host only.
+    s3, _ = decide(s, Leave("a"), NOW + 4)
+    assert s3.room.cohosts == frozenset()
+    s4, _ = decide(s, TransferHost("h", "a"), NOW + 4)
+    assert s4.host_id == "a" and s4.room.cohosts == frozenset()
+
+
+def test_knock_admit_then_join_once() -> None:
+    s = party("a")
+    s, _ = decide(s, SetRoom("h", admission=Admission.KNOCK), NOW)
+    with pytest.raises(DomainError) as e:
+        decide(s, Join("k", vetted=False), NOW + 1)
+    assert e.value.code == "admission_required"
+    assert decide(s, Join("inv"), NOW + 1)[0].member("inv") is not None  # invited: in
+    s, _ = decide(s, Knock("k"), NOW + 2)
+    assert s.room.knocking == ("k",)
+    assert decide(s, Knock("k"), NOW + 2)[1] == []  # knocking twice changes nothing
+    with pytest.raises(DomainError):
+        decide(s, Admit("a", "k", True), NOW + 3)  # not a moderator
+    turned, _ = decide(s, Admit("h", "k", False), NOW + 3)
+    assert turned.room.knocking == () and "k" not in turned.room.admitted
+    s, _ = decide(s, Admit("h", "k", True), NOW + 3)
+    s, _ = decide(s, Join("k", vetted=False), NOW + 4)
+    assert s.member("k") is not None and s.room.admitted == frozenset()
+    with pytest.raises(DomainError) as e:
+        decide(s, Admit("h", "zed", True), NOW + 5)
+    assert e.value.code == "not_knocking"
+    opened, _ = decide(s, SetRoom("h", admission=Admission.OPEN), NOW + 6)
+    assert decide(opened, Join("z", vetted=False), NOW + 7)[0].member("z") is not None
+
+
+def test_room_settings_rules() -> None:
+    s = party("a")
+    with pytest.raises(DomainError):
+        decide(s, SetRoom("a", slow_mode_s=5), NOW)
+    s, _ = decide(s, SetCohost("h", "a", True), NOW)
+    s, _ = decide(s, SetRoom("a", slow_mode_s=5), NOW)
+    assert s.room.slow_mode_s == 5
+    with pytest.raises(DomainError):
+        decide(s, SetRoom("a", listed=True), NOW)  # listing is the host's choice
+    s, _ = decide(s, SetRoom("h", listed=True, has_password=True), NOW)
+    assert s.room.listed and s.room.has_password
+    with pytest.raises(DomainError):
+        decide(s, SetRoom("h", slow_mode_s=10_000), NOW)
+    assert load_state(dump_state(s)) == s
+    assert not party().room.listed  # off by default
