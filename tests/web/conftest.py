@@ -4,7 +4,9 @@ uncaught errors; the tests check there are none."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -49,10 +51,21 @@ async def site(web_app: Path, live_server: LiveServer) -> str:
     return live_server.url
 
 
-async def new_page(browser: Any) -> Any:
-    """A page in a fresh context (its own storage: a person of their own)."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+async def new_page(browser: Any, tokens: dict[str, Any] | None = None, **options: Any) -> Any:
+    """A page in a fresh context (its own storage: a person of their own), signed in with
+    `tokens` (an /auth/token answer) as the app keeps them, when given."""
+    context = await browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **options})
     await context.add_init_script(WATCH)
+    if tokens is not None:
+        kept = {
+            "access": tokens["access_token"],
+            "refresh": tokens["refresh_token"],
+            "expiresAt": int(time.time() * 1000) + tokens["expires_in"] * 1000,
+        }
+        await context.add_init_script(
+            f"if (!sessionStorage.getItem('seeded')) {{ sessionStorage.setItem('seeded', '1');"
+            f" localStorage.setItem('cinema.tokens', {json.dumps(json.dumps(kept))}); }}"
+        )
     page = await context.new_page()
     page.set_default_timeout(20_000)
     return page

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { message } from "./api/client";
 import { currentUser, signedIn, subscribe } from "./api/session";
 
@@ -18,16 +18,23 @@ export type Load<T> =
 export function useLoad<T>(fetcher: () => Promise<T>, deps: unknown[] = []): [Load<T>, () => void, (data: T) => void] {
   const [value, setValue] = useState<Load<T>>({ state: "loading" });
   const [round, setRound] = useState(0);
+  // Bumped by every load and every local update: an answer that arrives after either is
+  // stale (it would undo what the person just did) and is dropped.
+  const generation = useRef(0);
   useEffect(() => {
-    let live = true;
+    const mine = ++generation.current;
     setValue((v) => (v.state === "ready" ? v : { state: "loading" }));
     fetcher().then(
-      (data) => live && setValue({ state: "ready", data }),
-      (exc: unknown) => live && setValue({ state: "error", message: message(exc) }),
+      (data) => mine === generation.current && setValue({ state: "ready", data }),
+      (exc: unknown) => mine === generation.current && setValue({ state: "error", message: message(exc) }),
     );
     return () => {
-      live = false;
+      if (generation.current === mine) generation.current++;
     };
   }, [...deps, round]);
-  return [value, () => setRound((r) => r + 1), (data: T) => setValue({ state: "ready", data })];
+  const set = (data: T) => {
+    generation.current++;
+    setValue({ state: "ready", data });
+  };
+  return [value, () => setRound((r) => r + 1), set];
 }

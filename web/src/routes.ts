@@ -15,6 +15,9 @@ export const Router = createRoutes(
     ["/confirm-email", () => tokens().then((m) => ({ default: m.Confirm }))],
     ["/email-change/undo", () => tokens().then((m) => ({ default: m.UndoEmail }))],
     ["/profile", () => import("./pages/profile")],
+    ["/browse", () => import("./pages/browse")],
+    ["/titles/:id", () => import("./pages/title")],
+    ["/people/:id", () => import("./pages/person")],
   ],
   () => import("./pages/notfound"),
 );

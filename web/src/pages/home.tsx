@@ -1,11 +1,89 @@
+// Home: the rows a cinema shows. Signed in: continue watching, recommendations, favorites;
+// for everyone: trending, new releases, top rated and the editors' collections.
 import type { JSX } from "preact";
-import { useTitle } from "../ui";
+import { api, ok } from "../api/client";
+import { Row, toCard } from "../components/titles";
+import { useLoad, useSession } from "../hooks";
+import { Link } from "../router";
+import { Loaded, useTitle } from "../ui";
+
+function minutes(ms: number): string {
+  return `${Math.max(1, Math.round(ms / 60000))} min`;
+}
+
+function sorted(sort: "popular" | "newest" | "rating") {
+  return () =>
+    ok(api.GET("/api/v1/titles", { params: { query: { sort, limit: 20 } } })).then((p) => p.items.map((t) => ({ title: toCard(t) })));
+}
 
 export default function Home(): JSX.Element {
   useTitle("");
-  return (
-    <section>
-      <h1>Cinema</h1>
-    </section>
+  const { signedIn } = useSession();
+  const me = signedIn;
+  const [trending] = useLoad(sorted("popular"));
+  const [fresh] = useLoad(sorted("newest"));
+  const [top] = useLoad(sorted("rating"));
+  const [collections] = useLoad(() => ok(api.GET("/api/v1/collections", { params: { query: { limit: 6 } } })));
+  const [resume] = useLoad(
+    async () =>
+      me
+        ? (await ok(api.GET("/api/v1/me/continue-watching"))).items.map((c) => ({
+            title: { id: c.title_id, title: c.title },
+            note:
+              c.episode_number != null
+                ? `S${c.season_number} E${c.episode_number} · ${minutes(c.position_ms)} in`
+                : `${minutes(c.position_ms)} in`,
+          }))
+        : [],
+    [me],
   );
+  const [picks] = useLoad(
+    async () =>
+      me
+        ? (await ok(api.GET("/api/v1/me/recommendations", { params: { query: { limit: 20 } } }))).items.map((r) => ({
+            title: toCard(r.title),
+            note: r.reason.because ? `Because you liked ${r.reason.because.title}` : r.reason.genre ? `Popular in ${r.reason.genre.name}` : undefined,
+          }))
+        : [],
+    [me],
+  );
+  const [favorites] = useLoad(
+    async () =>
+      me ? (await ok(api.GET("/api/v1/favorites", { params: { query: { limit: 30 } } }))).items.map((f) => ({ title: toCard(f.title) })) : [],
+    [me],
+  );
+  return (
+    <>
+      <h1 class="visually-hidden">Cinema</h1>
+      {!signedIn && (
+        <section class="hero">
+          <p class="hero-line">Films and series, and friends to watch them with.</p>
+          <p>
+            <Link href="/signup" class="button">
+              Create an account
+            </Link>{" "}
+            <Link href="/browse" class="button secondary">
+              Browse the catalog
+            </Link>
+          </p>
+        </section>
+      )}
+      {signedIn && <Row heading="Continue watching" load={resume} />}
+      {signedIn && <Row heading="Recommended for you" load={picks} />}
+      <Row heading="Trending" load={trending} more="/browse?sort=popular" />
+      <Row heading="New releases" load={fresh} more="/browse?sort=newest" />
+      <Row heading="Top rated" load={top} more="/browse?sort=rating" />
+      <Loaded load={collections}>{(page) => <>{page.items.map((c) => <Collection key={c.id} slug={c.slug} name={c.name} />)}</>}</Loaded>
+      {signedIn && <Row heading="My favorites" load={favorites} empty="Titles you mark as favorite show here." />}
+    </>
+  );
+}
+
+function Collection({ slug, name }: { slug: string; name: string }): JSX.Element | null {
+  const [items] = useLoad(() =>
+    ok(api.GET("/api/v1/collections/{ref}", { params: { path: { ref: slug } } })).then((c) =>
+      c.items.map((e) => ({ title: toCard(e.title), note: e.note ?? undefined })),
+    ),
+  );
+  return <Row heading={name} load={items} />;
 }

@@ -1,0 +1,95 @@
+// Title cards and rows of them, shared by home, browse, person and title pages.
+import type { ComponentChildren, JSX } from "preact";
+import type { Schemas } from "../api/client";
+import type { Load } from "../hooks";
+import { Link } from "../router";
+import { ErrorNote, Loading } from "../ui";
+
+export interface CardTitle {
+  id: number;
+  title: string;
+  year?: number | null;
+  kind?: string;
+  poster_url?: string | null;
+  rating_avg?: number;
+  rating_count?: number;
+}
+
+export function toCard(t: Schemas["TitleItem"] | Schemas["TitleBrief"]): CardTitle {
+  return t;
+}
+
+/** A poster, or (none in the catalog) a tile in a colour of its own with the name on it. */
+export function Poster({ title, size = "card" }: { title: CardTitle; size?: "card" | "large" }): JSX.Element {
+  if (title.poster_url) {
+    return <img class={`poster ${size}`} src={title.poster_url} alt="" loading="lazy" decoding="async" />;
+  }
+  const hue = (title.id * 47) % 360;
+  return (
+    <div class={`poster ${size} blank`} style={{ background: `linear-gradient(160deg, hsl(${hue} 45% 32%), hsl(${(hue + 40) % 360} 50% 14%))` }} aria-hidden="true">
+      <span>{title.title}</span>
+    </div>
+  );
+}
+
+export function TitleCard({ title, note }: { title: CardTitle; note?: ComponentChildren }): JSX.Element {
+  return (
+    <li class="card">
+      <Link href={`/titles/${title.id}`} class="card-link">
+        <Poster title={title} />
+        <span class="card-title">{title.title}</span>
+      </Link>
+      <span class="card-meta">
+        {[title.year, title.kind === "series" ? "Series" : null].filter(Boolean).join(" · ")}
+        {title.rating_count ? ` · ★ ${title.rating_avg?.toFixed(1)}` : ""}
+      </span>
+      {note && <span class="card-note">{note}</span>}
+    </li>
+  );
+}
+
+/** A titled horizontal row; hidden when it came back empty (nothing to show is no row). */
+export function Row(props: {
+  heading: string;
+  load: Load<{ title: CardTitle; note?: ComponentChildren }[]>;
+  more?: string;
+  empty?: string;
+}): JSX.Element | null {
+  const { load } = props;
+  if (load.state === "ready" && load.data.length === 0 && !props.empty) return null;
+  const id = `row-${props.heading.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
+  return (
+    <section class="row" aria-labelledby={id}>
+      <h2 id={id}>
+        {props.heading}
+        {props.more && (
+          <Link href={props.more} class="more">
+            See all<span class="visually-hidden"> {props.heading}</span>
+          </Link>
+        )}
+      </h2>
+      {load.state === "loading" && <Loading />}
+      {load.state === "error" && <ErrorNote message={load.message} />}
+      {load.state === "ready" &&
+        (load.data.length === 0 ? (
+          <p class="muted">{props.empty}</p>
+        ) : (
+          <ul class="cards">
+            {load.data.map((c) => (
+              <TitleCard key={c.title.id} title={c.title} note={c.note} />
+            ))}
+          </ul>
+        ))}
+    </section>
+  );
+}
+
+export function Grid({ titles }: { titles: CardTitle[] }): JSX.Element {
+  return (
+    <ul class="grid">
+      {titles.map((t) => (
+        <TitleCard key={t.id} title={t} />
+      ))}
+    </ul>
+  );
+}
