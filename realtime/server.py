@@ -59,7 +59,9 @@ def make_server(settings: Settings, redis_url: str, channel: str) -> Server:
     return Server(
         async_mode="asgi",
         client_manager=RoomRelay(relay_redis(redis_url, channel), channel),
-        cors_allowed_origins=settings.cors_origins,
+        # The web app is served from PUBLIC_URL: its own origin is always allowed, besides
+        # CORS_ORIGINS (other front-ends).
+        cors_allowed_origins=sorted({*settings.cors_origins, settings.public_origin}),
         transports=["polling", "websocket"] if settings.socketio_polling else ["websocket"],
         max_http_buffer_size=settings.socketio_max_payload_bytes,
         ping_interval=settings.socketio_ping_interval_s,

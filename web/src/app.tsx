@@ -1,14 +1,31 @@
 // The shell: a skip link, the header with navigation and the account menu, the page.
-import type { JSX } from "preact";
-import { useEffect } from "preact/hooks";
+import type { ComponentType, JSX } from "preact";
+import { useEffect, useState } from "preact/hooks";
 import { loadMe, signOut } from "./api/auth";
 import { useSession } from "./hooks";
 import { Link, navigate, useLocation } from "./router";
 import { Router } from "./routes";
 
+// The live parts (bell, offline banner) come with the socket module, loaded once signed in.
+type Live = typeof import("./live");
+let live: Live | null = null;
+function useLive(signedIn: boolean): Live | null {
+  const [, setLoaded] = useState(0);
+  useEffect(() => {
+    if (signedIn && !live) void import("./live").then((m) => ((live = m), setLoaded((n) => n + 1)));
+  }, [signedIn]);
+  return signedIn ? live : null;
+}
+
+function Maybe({ of }: { of: ComponentType | undefined }): JSX.Element | null {
+  const C = of;
+  return C ? <C /> : null;
+}
+
 function Nav(): JSX.Element {
   const { path } = useLocation();
   const { signedIn, user } = useSession();
+  const liveParts = useLive(signedIn);
   const here = (href: string) => (path === href || (href !== "/" && path.startsWith(href)) ? "page" : undefined);
   return (
     <header class="top">
@@ -25,10 +42,16 @@ function Nav(): JSX.Element {
         <Link href="/browse" aria-current={here("/browse")}>
           Browse
         </Link>
+        {signedIn && (
+          <Link href="/friends" aria-current={here("/friends")}>
+            Friends
+          </Link>
+        )}
       </nav>
       <div class="account">
         {signedIn ? (
           <>
+            <Maybe of={liveParts?.Bell} />
             <Link href="/profile" aria-current={here("/profile")}>
               {user ? user.display_name || user.username : "Profile"}
             </Link>
@@ -52,6 +75,7 @@ function Nav(): JSX.Element {
           </>
         )}
       </div>
+      <Maybe of={liveParts?.OfflineBanner} />
     </header>
   );
 }

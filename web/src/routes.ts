@@ -18,6 +18,9 @@ export const Router = createRoutes(
     ["/browse", () => import("./pages/browse")],
     ["/titles/:id", () => import("./pages/title")],
     ["/people/:id", () => import("./pages/person")],
+    ["/notifications", () => import("./pages/notifications")],
+    ["/friends", () => import("./pages/friends")],
+    ["/users/:id", () => import("./pages/friends").then((m) => ({ default: m.UserPage }))],
   ],
   () => import("./pages/notfound"),
 );

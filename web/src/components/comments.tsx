@@ -139,7 +139,7 @@ function CommentItem({ comment, titleId, isReply }: { comment: Comment; titleId:
   return (
     <li class="comment" id={`comment-${c.id}`}>
       <p class="comment-head">
-        <strong>{c.deleted ? "Deleted comment" : who}</strong>{" "}
+        <strong>{c.deleted || !c.author ? (c.deleted ? "Deleted comment" : who) : <Link href={`/users/${c.author.id}`}>{who}</Link>}</strong>{" "}
         <time class="muted" dateTime={c.created_at}>
           {new Date(c.created_at).toLocaleString()}
         </time>

@@ -1,0 +1,42 @@
+// What a signed-in person sees live in the header: the notification bell with its unread
+// count and the offline banner. Loaded only when signed in, with the socket module, so the
+// signed-out first load carries no Socket.IO client.
+import type { JSX } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { api, ok } from "./api/client";
+import { useConnection, useServerEvent } from "./api/socket";
+import { Link } from "./router";
+
+export function Bell(): JSX.Element {
+  const [unread, setUnread] = useState<number | null>(null);
+  useEffect(() => {
+    void ok(api.GET("/api/v1/notifications/unread-count")).then((u) => setUnread(u.unread), () => undefined);
+  }, []);
+  useServerEvent("notification:unread", (e) => setUnread(e.unread)); // read elsewhere
+  // A new or coalesced notification: the count is the server's (a coalesced one may or may
+  // not have been unread already).
+  useServerEvent("notification", () => {
+    void ok(api.GET("/api/v1/notifications/unread-count")).then((u) => setUnread(u.unread), () => undefined);
+  });
+  const label = unread ? `Notifications, ${unread} unread` : "Notifications";
+  return (
+    <Link href="/notifications" class="bell" aria-label={label} title={label}>
+      <span aria-hidden="true">🔔</span>
+      {unread ? (
+        <span class="badge" id="unread-count" aria-hidden="true">
+          {unread > 99 ? "99+" : unread}
+        </span>
+      ) : null}
+    </Link>
+  );
+}
+
+export function OfflineBanner(): JSX.Element | null {
+  const state = useConnection();
+  if (state !== "offline") return null;
+  return (
+    <p class="offline" role="status">
+      Offline: reconnecting… Live updates resume by themselves, nothing is lost.
+    </p>
+  );
+}

@@ -1,0 +1,127 @@
+// The inbox: notifications newest first, live (a new or coalesced one arrives over the
+// socket and nothing is missed across reconnects: the notifications stream), read one or all.
+import type { JSX } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { api, message, ok, type Schemas } from "../api/client";
+import { followStream } from "../api/socket";
+import { Link } from "../router";
+import { ErrorNote, Loading, useTitle } from "../ui";
+import { RequireSignIn } from "./require";
+
+type Note = Schemas["NotificationOut"];
+
+export default function Notifications(): JSX.Element {
+  useTitle("Notifications");
+  return (
+    <RequireSignIn>
+      <Inbox />
+    </RequireSignIn>
+  );
+}
+
+function linkOf(n: Note): string | null {
+  const d = n.data as Record<string, unknown>;
+  if (typeof d.title_id === "number") return `/titles/${d.title_id}`;
+  if (n.type === "friend_request" || n.type === "friend_accepted") return "/friends";
+  return null;
+}
+
+function Inbox(): JSX.Element {
+  const [items, setItems] = useState<Note[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [state, setState] = useState<{ loading: boolean; error: string | null }>({ loading: true, error: null });
+  const load = async (after?: string) => {
+    setState({ loading: true, error: null });
+    try {
+      const [head, page] = await Promise.all([
+        after ? null : ok(api.GET("/api/v1/notifications/unread-count")),
+        ok(api.GET("/api/v1/notifications", { params: { query: { limit: 30, ...(after ? { cursor: after } : {}) } } })),
+      ]);
+      setItems((prev) => (after ? [...prev, ...page.items] : page.items));
+      setCursor(page.next_cursor ?? null);
+      setState({ loading: false, error: null });
+      return head?.cursor;
+    } catch (exc) {
+      setState({ loading: false, error: message(exc) });
+      return undefined;
+    }
+  };
+  useEffect(() => {
+    let stop = () => {};
+    void load().then((head) => {
+      if (head === undefined) return;
+      // Live from the stream head the first page was read at.
+      stop = followStream(
+        "notifications",
+        head,
+        (e) => {
+          const n = (e as { notification: Note }).notification;
+          setItems((prev) => [n, ...prev.filter((p) => p.id !== n.id)]);
+        },
+        () => void load(),
+      );
+    });
+    return () => stop();
+  }, []);
+  const read = async (n: Note) => {
+    try {
+      await ok(api.POST("/api/v1/notifications/{notification_id}/read", { params: { path: { notification_id: n.id } } }));
+      setItems((prev) => prev.map((p) => (p.id === n.id ? { ...p, read: true } : p)));
+    } catch (exc) {
+      setState({ loading: false, error: message(exc) });
+    }
+  };
+  const readAll = async () => {
+    try {
+      await ok(api.POST("/api/v1/notifications/read-all", { body: {} }));
+      setItems((prev) => prev.map((p) => ({ ...p, read: true })));
+    } catch (exc) {
+      setState({ loading: false, error: message(exc) });
+    }
+  };
+  return (
+    <section>
+      <h1>Notifications</h1>
+      <p>
+        <button type="button" class="secondary" onClick={readAll} disabled={!items.some((n) => !n.read)}>
+          Mark all read
+        </button>
+      </p>
+      <ul class="notes" aria-live="polite">
+        {items.map((n) => {
+          const href = linkOf(n);
+          return (
+            <li key={n.id} class={n.read ? "note" : "note unread"}>
+              <span>
+                {!n.read && <span class="visually-hidden">Unread: </span>}
+                {href ? (
+                  <Link href={href} onClick={() => void read(n)}>
+                    {n.text}
+                  </Link>
+                ) : (
+                  n.text
+                )}{" "}
+                <time class="muted" dateTime={n.updated_at}>
+                  {new Date(n.updated_at).toLocaleString()}
+                </time>
+              </span>
+              {!n.read && (
+                <button type="button" class="link" onClick={() => read(n)}>
+                  Mark read
+                </button>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      {state.error && <ErrorNote message={state.error} />}
+      {state.loading && <Loading />}
+      {!state.loading && items.length === 0 && <p class="muted">Nothing yet.</p>}
+      {cursor && !state.loading && (
+        <button type="button" class="secondary" onClick={() => load(cursor)}>
+          Older
+        </button>
+      )}
+    </section>
+  );
+}
