@@ -50,7 +50,9 @@ def content_security_policy(settings: Settings) -> str:
         # Swagger UI, the players and the party demo set style attributes.
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:", *anywhere],
-        "media-src": ["'self'", "blob:", *anywhere],  # MSE players play blob: URLs
+        # MSE players play blob: URLs; hls.js gives each subtitle <track> an empty
+        # `data:,WEBVTT` source (Chrome's captions menu, Safari keeping cues).
+        "media-src": ["'self'", "blob:", "data:", *anywhere],
         # What scripts may fetch stays narrow (an injected script cannot post data anywhere):
         # the API, the sockets, and the media origin's playlists and segments.
         "connect-src": ["'self'", *sockets, *elsewhere_media],

@@ -21,6 +21,8 @@ export const Router = createRoutes(
     ["/notifications", () => import("./pages/notifications")],
     ["/friends", () => import("./pages/friends")],
     ["/users/:id", () => import("./pages/friends").then((m) => ({ default: m.UserPage }))],
+    ["/watch/:titleId", () => import("./pages/watch")],
+    ["/watch/:titleId/episodes/:episodeId", () => import("./pages/watch")],
   ],
   () => import("./pages/notfound"),
 );

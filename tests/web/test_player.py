@@ -1,0 +1,155 @@
+"""The web app's player in Chromium against the live servers: a transcoded film plays (the
+position advances) from where the viewer stopped, the audio menu switches to French (the
+player fetches the French rendition), the position is saved while playing; and a screen
+stopped from another device stops at once with a message."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from models.accounts.tables import Role
+from models.core.context import Context
+from tests.conftest import LiveServer
+from tests.factories import Account, make_account
+from tests.media.helpers import make_film, make_source, wait_media
+from tests.web.conftest import new_page, problems
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+SUBTITLES = """1
+00:00:00,500 --> 00:00:08,000
+First cue
+"""
+
+
+@pytest.fixture(scope="module")
+async def film(
+    ctx: Context, app: Any, worker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> int:
+    """A 20 s film with English stereo and French 5.1 audio, English subtitles, thumbnails."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
+        editor = await make_account(ctx, api, role=Role.editor)
+        film_id = await make_film(ctx, name="Web player")
+        src = make_source(
+            tmp_path_factory.mktemp("webplayer") / "film.mkv",
+            seconds=20,
+            subtitles=(("eng", SUBTITLES),),
+        )
+        r = await api.put(
+            f"/api/v1/titles/{film_id}/media/source?filename=film.mkv",
+            content=src.read_bytes(),
+            headers=editor.headers,
+        )
+        assert r.status_code == 202, r.text
+        media = await wait_media(api, f"/api/v1/titles/{film_id}/media", editor.headers)
+        assert media["status"] == "ready", media
+    return film_id
+
+
+async def signed_in_page(browser: Any, site: str, account: Account) -> Any:
+    """A page whose app holds the account's tokens (as after signing in)."""
+    page = await new_page(browser)
+    tokens = {
+        "access": account.access_token,
+        "refresh": account.refresh_token,
+        "expiresAt": int(time.time() * 1000) + 10 * 60_000,
+    }
+    await page.context.add_init_script(
+        f"localStorage.setItem('cinema.tokens', {json.dumps(json.dumps(tokens))})"
+    )
+    await page.goto(site + "/")
+    return page
+
+
+async def until(page: Any, expression: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await page.evaluate(expression)
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{expression!r} never held"
+        await asyncio.sleep(0.2)
+
+
+async def test_film_plays_resumes_switches_audio_and_saves_progress(
+    site: str, browser: Any, ctx: Context, app: Any, film: int, live_server: LiveServer
+) -> None:
+    async with httpx.AsyncClient(base_url=site, timeout=30) as http:
+        viewer = await make_account(ctx, http)
+        # Stopped at 6 s on another device: the player starts there.
+        r = await http.post(
+            "/api/v1/me/history/progress",
+            json={"title_id": film, "position_ms": 6000, "duration_ms": 20000},
+            headers=viewer.headers,
+        )
+        assert r.status_code == 200, r.text
+        play = (await http.get(f"/api/v1/titles/{film}/playback", headers=viewer.headers)).json()
+        master = (await http.get(play["hls"])).text
+    fr = next(a for a in play["audio"] if a["language"] == "fr")
+    m = re.search(rf'NAME="{re.escape(fr["hls_name"])}".*?URI="([^"]+)"', master)
+    assert m is not None
+    french = m.group(1)
+
+    page = await signed_in_page(browser, site, viewer)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    await page.goto(f"{site}/watch/{film}")
+    await page.locator("video").wait_for()
+    # It plays, from the resume point, and the position advances.
+    video = "document.querySelector('video')"
+    first = await until(page, f"{video}.currentTime > 6.2 && {video}.currentTime")
+    assert 6 <= first < 12, first
+    await until(page, f"document.querySelector('video').currentTime > {first + 0.5}")
+    # Quality: Auto plus the ladder's levels.
+    options = await page.get_by_label("Quality").locator("option").all_inner_texts()
+    assert options[0] == "Auto" and len(options) >= 2, options
+    # Audio: switch to French; the player fetches the French rendition and plays on.
+    await page.get_by_label("Audio").select_option(label=fr["label"])
+    deadline = time.monotonic() + 20
+    while not any(french in u for u in requests):
+        assert time.monotonic() < deadline, (french, requests[-10:])
+        await asyncio.sleep(0.2)
+    now = await page.evaluate("document.querySelector('video').currentTime")
+    await until(page, f"document.querySelector('video').currentTime > {now + 0.5}")
+    # The choice is remembered for the title.
+    async with httpx.AsyncClient(base_url=site, timeout=30) as http:
+        r = await http.get(f"/api/v1/me/playback-preferences/titles/{film}", headers=viewer.headers)
+        assert r.json()["audio_language"] == "fr", r.text
+        # Pausing saves the position.
+        await page.evaluate("document.querySelector('video').pause()")
+        at = await page.evaluate("document.querySelector('video').currentTime")
+        deadline = time.monotonic() + 10
+        while True:
+            hist = (await http.get("/api/v1/me/history", headers=viewer.headers)).json()
+            entry = next(e for e in hist["items"] if e["title_id"] == film)
+            if abs(entry["position_ms"] - at * 1000) < 1500:
+                break
+            assert time.monotonic() < deadline, (entry, at)
+            await asyncio.sleep(0.3)
+
+        # Stopped from another device: the player stops with a message.
+        streams = (await http.get("/api/v1/me/streams", headers=viewer.headers)).json()
+        mine = streams["items"] if isinstance(streams, dict) else streams
+        assert len(mine) == 1, streams
+        r = await http.delete(f"/api/v1/me/streams/{mine[0]['id']}", headers=viewer.headers)
+        assert r.status_code in (200, 204), r.text
+    await page.get_by_text("stopped from another device").wait_for()
+    assert await page.locator("video").count() == 0
+    assert await problems(page) == []
+
+
+async def test_dash_plays(site: str, browser: Any, ctx: Context, film: int) -> None:
+    async with httpx.AsyncClient(base_url=site, timeout=30) as http:
+        viewer = await make_account(ctx, http)
+    page = await signed_in_page(browser, site, viewer)
+    await page.goto(f"{site}/watch/{film}?format=dash")
+    await until(page, "document.querySelector('video')?.currentTime > 1")
+    assert await problems(page) == []

@@ -1,0 +1,189 @@
+// The player page: /watch/:titleId (a film) and /watch/:titleId/episodes/:episodeId.
+// Asks for playback (which takes one of the account's screens), resumes where I stopped,
+// saves the position while playing, remembers my track choices for the title, and says
+// plainly why it cannot play: too many screens (with the list and "stop that one"), a
+// maturity limit, a screen stopped from another device.
+import type { JSX } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { api, message, ok, type Schemas } from "../api/client";
+import { listen } from "../live/socket";
+import { Player, type Choice, type Playback } from "../player/player";
+import { navigate, type PageProps } from "../router";
+import { ErrorNote, Loading, useTitle } from "../ui";
+import { RequireSignIn } from "./require";
+
+type Stream = Schemas["StreamOut"];
+type Problem =
+  | { kind: "streams"; text: string; streams: Stream[] }
+  | { kind: "maturity"; text: string }
+  | { kind: "stopped"; text: string }
+  | { kind: "other"; text: string };
+
+interface ErrorBody {
+  error?: { code?: string; message?: string; details?: { streams?: Stream[] } };
+}
+
+async function requestPlayback(titleId: number, episodeId: number | null): Promise<Playback | Problem> {
+  const answer = episodeId
+    ? await api.GET("/api/v1/episodes/{episode_id}/playback", { params: { path: { episode_id: episodeId } } })
+    : await api.GET("/api/v1/titles/{title_id}/playback", { params: { path: { title_id: titleId } } });
+  if (answer.data) return answer.data;
+  const body = answer.error as ErrorBody | undefined;
+  const text = body?.error?.message ?? `${answer.response.status} ${answer.response.statusText}`;
+  const code = body?.error?.code;
+  if (code === "too_many_streams") return { kind: "streams", text, streams: body?.error?.details?.streams ?? [] };
+  if (code === "maturity_restricted") return { kind: "maturity", text };
+  return { kind: "other", text };
+}
+
+async function resumeAt(titleId: number, episodeId: number | null): Promise<number> {
+  try {
+    const page = await ok(api.GET("/api/v1/me/history", { params: { query: { limit: 100 } } }));
+    const entry = page.items.find((e) => e.title_id === titleId && (episodeId === null || e.episode_id === episodeId));
+    return entry && !entry.completed ? entry.resume_position_ms : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function Screens({ problem, retry }: { problem: Extract<Problem, { kind: "streams" }>; retry: () => void }): JSX.Element {
+  const [status, setStatus] = useState<string | null>(null);
+  return (
+    <section class="narrow too-many-streams">
+      <h1>Too many screens</h1>
+      <p role="alert">{problem.text}</p>
+      <ul class="streams">
+        {problem.streams.map((s) => (
+          <li key={s.id}>
+            <strong>{s.device_name}</strong> is playing {s.title} (since {new Date(s.since).toLocaleTimeString()})
+            {!s.current && (
+              <button
+                type="button"
+                onClick={async () => {
+                  try {
+                    await ok(api.DELETE("/api/v1/me/streams/{stream_id}", { params: { path: { stream_id: s.id } } }));
+                    retry();
+                  } catch (exc) {
+                    setStatus(message(exc));
+                  }
+                }}
+              >
+                Stop that one
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      {status && <ErrorNote message={status} />}
+    </section>
+  );
+}
+
+function Watch({ params, query }: PageProps): JSX.Element {
+  const titleId = Number(params.titleId);
+  const episodeId = params.episodeId ? Number(params.episodeId) : null;
+  const format = query.get("format") === "dash" ? "dash" : "hls";
+  const [state, setState] = useState<{ play: Playback; startMs: number } | Problem | null>(null);
+  const [round, setRound] = useState(0);
+  useTitle("Watch");
+
+  useEffect(() => {
+    let live = true;
+    setState(null);
+    const at = query.get("t");
+    Promise.all([requestPlayback(titleId, episodeId), at !== null ? Promise.resolve(Number(at) * 1000) : resumeAt(titleId, episodeId)]).then(
+      ([answer, startMs]) => {
+        if (!live) return;
+        setState("hls" in answer ? { play: answer, startMs } : answer);
+      },
+      (exc: unknown) => live && setState({ kind: "other", text: message(exc) }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [titleId, episodeId, round]);
+
+  // Stopped from another device (DELETE /me/streams/{id}): this player stops at once.
+  useEffect(
+    () =>
+      listen("playback:stopped", () =>
+        setState({ kind: "stopped", text: "Playback was stopped from another device." }),
+      ),
+    [],
+  );
+
+  if (state === null) return <Loading what="Starting playback" />;
+  if (!("play" in state)) {
+    if (state.kind === "streams") return <Screens problem={state} retry={() => setRound((r) => r + 1)} />;
+    return (
+      <section class="narrow">
+        <h1>{state.kind === "maturity" ? "Not available on this profile" : "Cannot play"}</h1>
+        <p role="alert" class={`error playback-${state.kind}`}>
+          {state.text}
+        </p>
+        {state.kind === "stopped" && (
+          <button type="button" onClick={() => setRound((r) => r + 1)}>
+            Play here again
+          </button>
+        )}
+      </section>
+    );
+  }
+
+  const onProgress = (positionMs: number, durationMs: number | null) => {
+    void api
+      .POST("/api/v1/me/history/progress", {
+        body: { title_id: episodeId ? null : titleId, episode_id: episodeId, position_ms: positionMs, duration_ms: durationMs },
+      })
+      .then(({ error }) => {
+        const code = (error as ErrorBody | undefined)?.error?.code;
+        if (code === "stream_stopped" || code === "too_many_streams") {
+          setState({ kind: "stopped", text: (error as ErrorBody).error?.message ?? "Playback was stopped." });
+        }
+      })
+      .catch(() => undefined);
+  };
+  const onChoice = (choice: Choice) => {
+    const body: Schemas["TitleChoiceIn"] = {};
+    if (choice.audio) {
+      body.audio_language = choice.audio.language;
+      body.audio_kind = choice.audio.kind;
+    }
+    if (choice.text !== undefined) {
+      if (choice.text === null) body.subtitles_off = true;
+      else {
+        body.subtitle_language = choice.text.language;
+        body.subtitle_kind = choice.text.kind;
+      }
+    }
+    void api
+      .PUT("/api/v1/me/playback-preferences/titles/{title_id}", { params: { path: { title_id: titleId } }, body })
+      .catch(() => undefined);
+  };
+  const next = state.play.next_episode;
+  return (
+    <section class="watch">
+      <Player
+        key={`${round}`}
+        play={state.play}
+        startMs={state.startMs}
+        format={format}
+        onProgress={onProgress}
+        onChoice={onChoice}
+        onNextEpisode={next ? () => navigate(`/watch/${titleId}/episodes/${next.episode_id}`) : undefined}
+      />
+      <p class="hint">
+        Keys: space or K play/pause, ← → 10 s, M mute, F full screen.{" "}
+        <a href={`?format=${format === "hls" ? "dash" : "hls"}`}>Play with {format === "hls" ? "DASH" : "HLS"}</a>
+      </p>
+    </section>
+  );
+}
+
+export default function WatchPage(props: PageProps): JSX.Element {
+  return (
+    <RequireSignIn>
+      <Watch {...props} />
+    </RequireSignIn>
+  );
+}
