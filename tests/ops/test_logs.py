@@ -25,7 +25,10 @@ def test_json_lines_on_stdout_carry_the_trace_id(
         flush_logs()
         lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
     finally:
-        setup_logging(level="INFO", log_dir=settings.log_dir)
+        # Back to the session's stderr: capsys's stream is closed when this test ends, and the
+        # writer thread of the logs after it would fail on it ("I/O operation on closed file").
+        with capsys.disabled():
+            setup_logging(level="INFO", log_dir=settings.log_dir)
     inside = next(line for line in lines if line["message"] == "inside")
     assert inside["trace_id"] == format(span.get_span_context().trace_id, "032x")
     assert inside["span_id"] == format(span.get_span_context().span_id, "016x")
