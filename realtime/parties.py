@@ -423,7 +423,7 @@ async def join(ev: SocketCall) -> SnapshotOut:
             password=p.password,
             check_password=True,
         )
-        vetted = await service.is_vetted(ev.ctx, session, party, ev.user_id)
+        vetted = await service.vetted_for_join(ev.ctx, session, party, ev.user_id)
     async with _entered(rooms_for(ev), ev.sid, str(party.id), str(ev.user_id)):
         await service.do_join(
             ev.ctx, party=party, user_id=ev.user_id, rtt_ms=p.rtt_ms, vetted=vetted

@@ -375,6 +375,17 @@ async def access_party_for_join(
     return party
 
 
+async def vetted_for_join(
+    ctx: Context, session: AsyncSession, party: Party, user_id: uuid.UUID
+) -> bool:
+    """Whether a room that asks people to knock lets this user straight in; asked of the
+    database only when the room does (a join costs no query otherwise)."""
+    state = await runtime(ctx).live.load(str(party.id))
+    if state is None or state.room.admission is not Admission.KNOCK:
+        return True
+    return await is_vetted(ctx, session, party, user_id)
+
+
 async def is_vetted(ctx: Context, session: AsyncSession, party: Party, user_id: uuid.UUID) -> bool:
     """Invited, the creator, or in the party before: no password, no knocking."""
     if party.created_by == user_id:
