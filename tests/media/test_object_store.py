@@ -170,6 +170,19 @@ async def test_published_media_is_played_from_the_object_store(
             assert "X-Amz-Signature=" in moved.headers["location"]
             got = await http.get(moved.headers["location"])
             assert got.status_code == 200 and len(got.content) > 0
+            # MEDIA_S3_DELIVERY=proxy: the same URL served through, whole or a range.
+            proxy = LiveServer(own, free_port(), env={**s3_env, "MEDIA_S3_DELIVERY": "proxy"})
+            try:
+                await asyncio.to_thread(proxy.wait_ready)
+                through = base.replace(server.url, proxy.url)
+                whole = await http.get(f"{through}/{segment}")
+                assert whole.status_code == 200 and whole.content == got.content
+                assert whole.headers["content-type"] == "video/iso.segment"
+                part = await http.get(f"{through}/{segment}", headers={"Range": "bytes=0-99"})
+                assert part.status_code == 206 and part.content == got.content[:100]
+                assert part.headers["content-range"] == f"bytes 0-99/{len(got.content)}"
+            finally:
+                proxy.stop()
             # A URL whose signature was tampered with redirects nowhere.
             origin, signed = base.split("/media/", 1)
             token, rest = signed.split("/", 1)
