@@ -31,6 +31,7 @@ from models.core.events import Outbox
 from models.core.jobs import Job
 from models.core.ratelimit import Limit, RateLimiter, client_bucket
 from models.moderation import audit
+from models.core.redis import parse_sentinel_url
 
 # Limits on an account are keyed with the client, never on the account alone: whatever
 # strangers do from elsewhere, the owner still signs in and recovers from a new address.
@@ -71,6 +72,8 @@ def sessions_of(ctx: Context) -> SessionStore:
         ctx.keys,
         idle_ttl_s=ctx.settings.session_idle_ttl_s,
         absolute_ttl_s=ctx.settings.session_absolute_ttl_s,
+        # Through Sentinel a failover promotes a replica: sessions reach one before the answer.
+        replicas=1 if parse_sentinel_url(ctx.settings.redis_url or "") else 0,
     )
 
 

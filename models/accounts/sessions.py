@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
 from models.core.redis import Keys
+
+log = logging.getLogger("cinema.sessions")
 
 # Rotate the refresh jti if the presented one is current. A retry of the token rotated just
 # before, within the grace window, gets the same successor again (a client whose answer was
@@ -87,12 +92,47 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, redis: Redis, keys: Keys, *, idle_ttl_s: int, absolute_ttl_s: int) -> None:
+    """Sessions in Redis. With `replicas` (Redis through Sentinel), a login, a refresh and a
+    revocation are answered only once a replica has them (WAIT, on the connection that wrote,
+    at most `replica_wait_ms`): a failover right after cannot sign someone out, or bring a
+    revoked session back. A replica that does not answer in time is logged, not waited for."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        idle_ttl_s: int,
+        absolute_ttl_s: int,
+        replicas: int = 0,
+        replica_wait_ms: int = 500,
+    ) -> None:
         self._redis = redis
         self._keys = keys
         self._idle = idle_ttl_s
         self._absolute = absolute_ttl_s
         self._rotate = redis.register_script(_ROTATE)
+        self._replicas = replicas
+        self._replica_wait_ms = replica_wait_ms
+
+    @contextlib.asynccontextmanager
+    async def _durable(self) -> AsyncIterator[Redis]:
+        """A client for writes that must reach a replica before the caller answers: one
+        connection (WAIT counts what that connection wrote), then WAIT on it."""
+        if not self._replicas:
+            yield self._redis
+            return
+        async with self._redis.client() as conn:
+            yield conn
+            acked = int(await conn.execute_command("WAIT", self._replicas, self._replica_wait_ms))
+            if acked < self._replicas:
+                log.warning(
+                    "session write reached %d of %d replicas in %d ms",
+                    acked,
+                    self._replicas,
+                    self._replica_wait_ms,
+                    extra={"event": "session_not_replicated"},
+                )
 
     def _key(self, session_id: str) -> str:
         return self._keys("session", session_id)
@@ -124,7 +164,7 @@ class SessionStore:
         }
         if max_age is not None:  # a child's: every catalog read filters by it
             fields["max_age"] = str(max_age)
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._durable() as redis, redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._key(session_id), mapping=fields)
             pipe.expire(self._key(session_id), min(self._idle, self._absolute))
             pipe.sadd(self._user_key(user_id), session_id)
@@ -177,10 +217,20 @@ class SessionStore:
         grace_ms: int,
     ) -> Rotation:
         """Atomically: rotate, answer a retry within the grace window, or report reuse."""
-        reply = await self._rotate(
-            keys=[self._key(session_id)],
-            args=[presented, new, now_ms // 1000, self._idle, now_ms, now_ms + grace_ms, user_id],
-        )
+        async with self._durable() as redis:
+            reply = await self._rotate(
+                keys=[self._key(session_id)],
+                args=[
+                    presented,
+                    new,
+                    now_ms // 1000,
+                    self._idle,
+                    now_ms,
+                    now_ms + grace_ms,
+                    user_id,
+                ],
+                client=redis,
+            )
         outcome = Rotated(int(reply[0]))
         if outcome not in (Rotated.rotated, Rotated.retried):
             return Rotation(outcome)
@@ -204,7 +254,7 @@ class SessionStore:
 
     async def revoke(self, session_id: str) -> Session | None:
         session = await self.get(session_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._durable() as redis, redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._key(session_id))
             if session:
                 pipe.srem(self._user_key(session.user_id), session_id)
@@ -215,7 +265,7 @@ class SessionStore:
         ids = [sid for sid in await self._redis.smembers(self._user_key(user_id))]
         ids = [sid for sid in ids if sid != except_id]
         if ids:
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with self._durable() as redis, redis.pipeline(transaction=True) as pipe:
                 pipe.delete(*(self._key(sid) for sid in ids))
                 pipe.srem(self._user_key(user_id), *ids)
                 await pipe.execute()

@@ -2,9 +2,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+import logging
+import uuid
 
 import httpx
+import pytest
 
+from models.accounts import tokens
+from models.accounts.sessions import SessionStore
 from models.core.context import Context
 from tests.factories import PASSWORD, login, make_account, make_user, random_ip
 from tests.mail import Mailbox, link_in
@@ -224,3 +229,28 @@ async def test_concurrent_registrations_of_one_email(client: httpx.AsyncClient) 
     codes = await asyncio.gather(*(attempt(i) for i in range(5)))
     # One account is made; the others answer alike (tests/security/test_registration.py).
     assert codes == [202] * 5
+
+
+async def test_session_writes_wait_for_a_replica_but_never_fail_for_want_of_one(
+    ctx: Context, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Through Sentinel, logins, refreshes and revocations WAIT for a replica (on the
+    connection that wrote); a Redis with no replica answers after the wait, with a warning."""
+    store = SessionStore(
+        ctx.redis, ctx.keys, idle_ttl_s=60, absolute_ttl_s=600, replicas=1, replica_wait_ms=50
+    )
+    sid, user = tokens.new_id(), str(uuid.uuid4())
+    with caplog.at_level(logging.WARNING, logger="cinema.sessions"):
+        await store.create(
+            session_id=sid, user_id=user, role="user", refresh_jti="r1", now=1000,
+            user_agent="t", ip="127.0.0.1",
+        )  # fmt: skip
+        assert await store.role_if_alive(sid) == "user"
+        rotation = await store.rotate_refresh(
+            sid, user_id=user, presented="r1", new="r2", now_ms=1_001_000, grace_ms=30_000
+        )
+        assert rotation.outcome.name == "rotated"
+        await store.revoke(sid)
+    assert await store.role_if_alive(sid) is None
+    warned = [r for r in caplog.records if getattr(r, "event", None) == "session_not_replicated"]
+    assert len(warned) == 3

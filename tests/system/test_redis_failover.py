@@ -209,12 +209,17 @@ async def test_service_rides_out_a_redis_failover(
             async with connected(b.url, token) as rec:
                 assert (await rec.call("session:whoami", {}))["ok"]
                 await redis_ha.replicated()
+                # A login the instant before the master dies: answered only once a replica
+                # had the session (WAIT), so the failover cannot sign it out.
+                fresh = (await login(api, user.email))["access_token"]
                 killed = time.monotonic()
                 redis_ha.kill_master()
                 await redis_ha.wait_promoted(FAILOVER_BUDGET_S)
 
-                # The session (written before the failover, replicated) is still valid.
+                # The sessions (written before the failover, replicated) are still valid.
                 assert (await _until_ok(api, "/api/v1/me", me)).status_code == 200
+                again = {"Authorization": f"Bearer {fresh}"}
+                assert (await _until_ok(api, "/api/v1/me", again)).status_code == 200
                 # The party's live state moved with the data set.
                 state = (await _until_ok(api, f"/api/v1/parties/{party}", me)).json()
                 assert state["version"] == before["version"]
