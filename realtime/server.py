@@ -193,6 +193,7 @@ class Realtime:
                 log.exception("disconnect hook failed")
 
     async def _unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        metrics.socket_events.labels("(unknown)", "unknown_event").inc()  # any name: one label
         log.info(
             "unknown socket event %s",
             event[:64],
@@ -204,6 +205,7 @@ class Realtime:
         async def handler(sid: str, *args: Any) -> dict[str, Any]:
             wait = self._buckets.setdefault(sid, TokenBucket(EVENTS_PER_S, EVENT_BURST)).take()
             if wait > 0:
+                metrics.socket_events.labels(spec.name, "rate_limited").inc()
                 return error_ack(RateLimited(math.ceil(wait), "Too many socket events"))
 
             async def make_call(_: Any) -> SocketCall:

@@ -158,6 +158,8 @@ async def test_a_scrape_sums_every_process_after_real_traffic(
         assert value(scrape, "cinema_http_requests", route="/api/v1/me", status="200") == 20
         assert value(scrape, "cinema_socket_connects", outcome="ok") == 1
         assert value(scrape, "cinema_socket_events", event="ping", outcome="ok") == 1
+        unknown = value(scrape, "cinema_socket_events", event="(unknown)", outcome="unknown_event")
+        assert unknown == 1
         acks = "cinema_socket_ack_seconds"
         assert value(scrape, acks, f"{acks}_count", event="ping") == 1
         assert value(scrape, "cinema_jobs_enqueued") >= 1
