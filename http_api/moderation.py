@@ -72,6 +72,7 @@ def _content_route(kind: ReportKind, param: str, hidden: bool) -> None:
         async with call.transaction() as session:
             return await service.do_set_hidden(
                 session,
+                call.outbox,
                 actor=actor_of(call),
                 kind=kind,
                 target_id=int_param(call, param),

@@ -7,6 +7,7 @@ from typing import Any
 
 from models.core.context import Context, Slot
 from models.core.db import transaction
+from models.moderation.schemas import MessageModeratedEvent
 from models.social import presence
 from models.social.friends import service as friends
 from models.social.friends.schemas import (
@@ -106,6 +107,12 @@ events.emits(
 )
 events.emits("dm:typing", payload=TypingEvent, doc="A friend is typing to me (ephemeral).")
 events.emits("dm:read", payload=ReadEvent, doc="A read position moved: a receipt, or my own.")
+events.emits(
+    "dm:moderated",
+    payload=MessageModeratedEvent,
+    doc="A moderator hid a message of one of my conversations (drop it) or restored it "
+    "(fetch the history again).",
+)
 events.emits(
     "presence:update",
     payload=PresenceOut,

@@ -83,6 +83,15 @@ class ModerationOut(BaseModel):
     resolved_reports: int = Field(description="Open reports on the target this closed")
 
 
+class MessageModeratedEvent(BaseModel):
+    """`dm:moderated`: a moderator hid a message (drop it from the conversation) or restored
+    it (fetch the conversation's history again)."""
+
+    message_id: int
+    conversation_id: int
+    hidden: bool
+
+
 class AuditOut(BaseModel):
     id: int
     actor: UserBrief | None

@@ -19,7 +19,7 @@ from models.accounts.tables import Role, User
 from models.core.clock import now
 from models.core.context import Context
 from models.core.errors import Forbidden, InvalidInput, NotFound
-from models.core.events import Outbox
+from models.core.events import Outbox, user_room
 from models.core.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
 from models.core.ratelimit import Limit, RateLimiter
 from models.moderation import audit, policy
@@ -27,6 +27,7 @@ from models.moderation.schemas import (
     AccountOut,
     AuditOut,
     AuditQuery,
+    MessageModeratedEvent,
     ModerationOut,
     QueueItem,
     QueueQuery,
@@ -342,6 +343,7 @@ async def _content_target(session: AsyncSession, item: Comment | DirectMessage) 
 
 async def do_set_hidden(
     session: AsyncSession,
+    outbox: Outbox,
     *,
     actor: Actor,
     kind: ReportKind,
@@ -350,7 +352,8 @@ async def do_set_hidden(
     reason: str | None,
 ) -> ModerationOut:
     """Hide a comment (shown as deleted) or a message (left out of both sides' history), or
-    restore it. Hiding closes the open reports on it."""
+    restore it. Hiding closes the open reports on it; both sides of a message's conversation
+    are told at once (`dm:moderated`)."""
     _check_moderator(actor)
     if kind is ReportKind.user:
         raise InvalidInput("Users are suspended, not hidden", code="invalid_input")
@@ -358,6 +361,12 @@ async def do_set_hidden(
     changed = (item.hidden_at is not None) != hidden
     if changed:
         item.hidden_at, item.hidden_by = (now(), actor.user_id) if hidden else (None, None)
+        if isinstance(item, DirectMessage):
+            event = MessageModeratedEvent(
+                message_id=item.id, conversation_id=item.conversation_id, hidden=hidden
+            ).model_dump(mode="json")
+            for user_id in (item.sender_id, item.recipient_id):
+                outbox.emit("dm:moderated", event, room=user_room(user_id))
     resolved = (
         await _resolve(session, actor=actor, kind=kind, target_id=str(target_id)) if hidden else 0
     )

@@ -186,6 +186,33 @@ async def test_role_changes_are_audited(client: httpx.AsyncClient, ctx: Context)
 
 
 @pytest.mark.slow
+async def test_both_sides_of_a_hidden_message_are_told_at_once(
+    client: httpx.AsyncClient, ctx: Context, two_servers: tuple[LiveServer, LiveServer]
+) -> None:
+    sender, recipient = await accounts(ctx, client, 2)
+    (editor,) = await accounts(ctx, client, 1, role="editor")
+    await befriend(client, sender, recipient)
+    message = (await send_dm(client, sender, recipient, text="a threat")).json()
+    one, other = two_servers
+    async with (
+        connected(one.url, sender.access_token) as a,
+        connected(other.url, recipient.access_token) as b,
+    ):
+        url = f"{API}/moderation/messages/{message['id']}"
+        r = await client.post(f"{url}/hide", json={}, headers=editor.headers)
+        assert r.status_code == 200, r.text
+        want = {
+            "message_id": message["id"],
+            "conversation_id": message["conversation_id"],
+            "hidden": True,
+        }
+        assert (await a.wait_event("dm:moderated"))[-1] == want
+        assert (await b.wait_event("dm:moderated"))[-1] == want
+        await client.post(f"{url}/restore", json={}, headers=editor.headers)
+        assert (await b.wait_event("dm:moderated", 2))[-1] == {**want, "hidden": False}
+
+
+@pytest.mark.slow
 async def test_a_suspended_users_sockets_close_at_once(
     client: httpx.AsyncClient, ctx: Context, live_server: LiveServer
 ) -> None:
