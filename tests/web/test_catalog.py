@@ -87,8 +87,8 @@ async def test_search_title_rate_favorite_playlist_comment(
     theirs = other.locator(".comment").first
     await theirs.get_by_role("button", name="Spoiler: show the comment").click()
     await expect(theirs).to_contain_text("The keeper was the storm all along.")
-    await theirs.get_by_role("button", name="Like (0 likes)").click()
-    await expect(theirs.get_by_role("button", name="Unlike (1 likes)")).to_be_visible()
+    await theirs.get_by_role("button", name="Like · 0").click()
+    await expect(theirs.get_by_role("button", name="Liked · 1")).to_be_visible()
     await theirs.get_by_role("button", name="Reply").click()
     await theirs.get_by_label("Your reply").fill("No spoilers please!")
     await theirs.get_by_role("button", name="Reply", exact=True).last.click()
@@ -96,7 +96,7 @@ async def test_search_title_rate_favorite_playlist_comment(
 
     # Ann sees the like and the reply; the cast links to the person's page.
     await page.reload()
-    await expect(mine.get_by_role("button", name="Like (1 likes)")).to_be_visible()
+    await expect(mine.get_by_role("button", name="Like · 1")).to_be_visible()
     await mine.get_by_role("button", name="1 reply").click()
     await expect(mine.locator(".replies")).to_contain_text("No spoilers please!")
     await page.get_by_role("link", name=f"Ottilie {word}").click()

@@ -64,8 +64,8 @@ async def test_friend_request_and_a_liked_comment_arrive_live(
     assert r.status_code == 201, r.text
     before = await ann_page.locator("#unread-count").count()
     await bob_page.goto(f"{two}/titles/{title.id}")
-    await bob_page.get_by_role("button", name="Like (0 likes)").click()
-    await expect(bob_page.get_by_role("button", name="Unlike (1 likes)")).to_be_visible()
+    await bob_page.get_by_role("button", name="Like · 0").click()
+    await expect(bob_page.get_by_role("button", name="Liked · 1")).to_be_visible()
     await expect(ann_page.locator("#unread-count")).to_have_text(str(before + 1), timeout=20_000)
     await ann_page.get_by_role("link", name="Notifications").click()
     await expect(ann_page.locator(".notes li").first).to_contain_text("liked")

@@ -170,8 +170,9 @@ function CommentItem({ comment, titleId, isReply }: { comment: Comment; titleId:
       )}
       {!c.deleted && (
         <p class="comment-actions">
-          <button type="button" class="link" aria-pressed={c.liked_by_me} disabled={!signedIn} onClick={like} aria-label={`${c.liked_by_me ? "Unlike" : "Like"} (${c.like_count} likes)`}>
-            ♥ {c.like_count}
+          <button type="button" class="link" aria-pressed={c.liked_by_me} disabled={!signedIn} onClick={like}>
+            <span aria-hidden="true">♥ </span>
+            {c.liked_by_me ? "Liked" : "Like"} · {c.like_count}
           </button>
           {signedIn && !isReply && (
             <button type="button" class="link" onClick={() => setReplying(!replying)}>
