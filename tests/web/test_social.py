@@ -1,6 +1,6 @@
 """Friends and notifications in the web app, live: two people on two server processes; a
 friend request, its acceptance and a like on a comment reach the other's open page and bell
-over the socket, without a reload."""
+over the socket, without a reload; notification preferences are saved."""
 
 from __future__ import annotations
 
@@ -70,4 +70,12 @@ async def test_friend_request_and_a_liked_comment_arrive_live(
     await ann_page.get_by_role("link", name="Notifications").click()
     await expect(ann_page.locator(".notes li").first).to_contain_text("liked")
     await shot(ann_page, "notifications", shots)
+
+    # Her preferences: no email for likes; saved, and still so after a reload.
+    box = ann_page.get_by_label("Likes on my comments: Email")
+    await expect(box).to_be_checked()
+    await box.uncheck()
+    await expect(ann_page.locator("#prefs-status")).to_have_text("Saved.")
+    await ann_page.reload()
+    await expect(ann_page.get_by_label("Likes on my comments: Email")).not_to_be_checked()
     assert await problems(ann_page) == [] and await problems(bob_page) == []

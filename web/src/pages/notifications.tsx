@@ -5,7 +5,8 @@ import { useEffect, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
 import { followStream } from "../api/socket";
 import { Link } from "../router";
-import { ErrorNote, Loading, useTitle } from "../ui";
+import { useLoad } from "../hooks";
+import { ErrorNote, Loaded, Loading, Status, useTitle } from "../ui";
 import { RequireSignIn } from "./require";
 
 type Note = Schemas["NotificationOut"];
@@ -15,6 +16,7 @@ export default function Notifications(): JSX.Element {
   return (
     <RequireSignIn>
       <Inbox />
+      <Preferences />
     </RequireSignIn>
   );
 }
@@ -122,6 +124,78 @@ function Inbox(): JSX.Element {
           Older
         </button>
       )}
+    </section>
+  );
+}
+
+const TYPES: Record<string, string> = {
+  new_release: "New releases of titles and genres I follow",
+  comment_liked: "Likes on my comments",
+  friend_request: "Friend requests",
+  friend_accepted: "Accepted friend requests",
+  party_invite: "Watch-party invitations",
+  message_while_away: "Messages while I am away",
+};
+const CHANNELS: [string, string][] = [
+  ["in_app", "In the app"],
+  ["email", "Email"],
+  ["push", "Push"],
+];
+
+/** Each type x channel on or off; a change is saved at once. */
+function Preferences(): JSX.Element {
+  const [prefs, , setPrefs] = useLoad(() => ok(api.GET("/api/v1/notifications/preferences")));
+  const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
+  const change = async (item: Schemas["PreferenceItem"]) => {
+    try {
+      setPrefs(await ok(api.PUT("/api/v1/notifications/preferences", { body: { items: [item] } })));
+      setStatus({ ok: true, text: "Saved." });
+    } catch (exc) {
+      setStatus({ ok: false, text: message(exc) });
+    }
+  };
+  return (
+    <section aria-labelledby="prefs-h">
+      <h2 id="prefs-h">What to tell me, and how</h2>
+      <Loaded load={prefs}>
+        {(p) => (
+          <table class="prefs">
+            <thead>
+              <tr>
+                <th scope="col">Notification</th>
+                {CHANNELS.map(([, label]) => (
+                  <th scope="col" key={label}>
+                    {label}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {[...new Set(p.items.map((i) => i.type))].map((type) => (
+                <tr key={type}>
+                  <th scope="row">{TYPES[type] ?? type}</th>
+                  {CHANNELS.map(([channel, label]) => {
+                    const item = p.items.find((i) => i.type === type && i.channel === channel);
+                    return (
+                      <td key={channel}>
+                        {item && (
+                          <input
+                            type="checkbox"
+                            checked={item.enabled}
+                            aria-label={`${TYPES[type] ?? type}: ${label}`}
+                            onChange={(e) => change({ ...item, enabled: e.currentTarget.checked })}
+                          />
+                        )}
+                      </td>
+                    );
+                  })}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Loaded>
+      <Status status={status} id="prefs-status" />
     </section>
   );
 }
