@@ -49,7 +49,8 @@ async def test_main_pages_have_no_serious_violation(
         "title": (f"/titles/{title.id}", ".comment"),
         "profile": ("/profile", ".sessions li"),
         "friends": ("/friends", "#friends-h"),
-        "notifications": ("/notifications", "h1"),
+        "notifications": ("/notifications", ".prefs"),
+        "playlists": ("/playlists", "h1"),
         "signin": ("/signin", "#signin"),
     }
     found: dict[str, list[str]] = {}

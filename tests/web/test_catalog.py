@@ -103,6 +103,11 @@ async def test_search_title_rate_favorite_playlist_comment(
     await page.get_by_role("heading", name=f"Ottilie {word}").wait_for()
     await page.get_by_role("link", name=f"The {word} Lighthouse").first.wait_for()
 
+    # The playlist holds it.
+    await page.get_by_role("link", name="Playlists").click()
+    await page.get_by_role("link", name="Storm nights").click()
+    await expect(page.locator(".playlist li")).to_contain_text(f"The {word} Lighthouse")
+
     # Home: the favorite is in "My favorites".
     await page.goto(site + "/")
     row = page.get_by_role("region", name="My favorites")

@@ -43,9 +43,14 @@ function Nav(): JSX.Element {
           Browse
         </Link>
         {signedIn && (
-          <Link href="/friends" aria-current={here("/friends")}>
-            Friends
-          </Link>
+          <>
+            <Link href="/playlists" aria-current={here("/playlists")}>
+              Playlists
+            </Link>
+            <Link href="/friends" aria-current={here("/friends")}>
+              Friends
+            </Link>
+          </>
         )}
       </nav>
       <div class="account">

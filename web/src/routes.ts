@@ -20,6 +20,8 @@ export const Router = createRoutes(
     ["/people/:id", () => import("./pages/person")],
     ["/notifications", () => import("./pages/notifications")],
     ["/friends", () => import("./pages/friends")],
+    ["/playlists", () => import("./pages/playlists")],
+    ["/playlists/:id", () => import("./pages/playlists").then((m) => ({ default: m.PlaylistPage }))],
     ["/users/:id", () => import("./pages/friends").then((m) => ({ default: m.UserPage }))],
     ["/watch/:titleId", () => import("./pages/watch")],
     ["/watch/:titleId/episodes/:episodeId", () => import("./pages/watch")],
