@@ -22,11 +22,11 @@ export function toCard(t: Schemas["TitleItem"] | Schemas["TitleBrief"]): CardTit
 /** A poster, or (none in the catalog) a tile in a colour of its own with the name on it. */
 export function Poster({ title, size = "card" }: { title: CardTitle; size?: "card" | "large" }): JSX.Element {
   if (title.poster_url) {
-    return <img class={`poster ${size}`} src={title.poster_url} alt="" loading="lazy" decoding="async" />;
+    return <img class={`poster poster-${size}`} src={title.poster_url} alt="" loading="lazy" decoding="async" />;
   }
   const hue = (title.id * 47) % 360;
   return (
-    <div class={`poster ${size} blank`} style={{ background: `linear-gradient(160deg, hsl(${hue} 45% 32%), hsl(${(hue + 40) % 360} 50% 14%))` }} aria-hidden="true">
+    <div class={`poster poster-${size} blank`} style={{ background: `linear-gradient(160deg, hsl(${hue} 45% 32%), hsl(${(hue + 40) % 360} 50% 14%))` }} aria-hidden="true">
       <span>{title.title}</span>
     </div>
   );
