@@ -18,7 +18,12 @@ export default defineConfig({
   server: {
     proxy: {
       ...Object.fromEntries(proxied.map((p) => [p, { target: server, changeOrigin: false }])),
-      "/socket.io": { target: server, ws: true },
+      // The server allows its own origin for sockets: the dev page's is another, so say ours.
+      "/socket.io": {
+        target: server,
+        ws: true,
+        configure: (proxy) => proxy.on("proxyReqWs", (req) => req.setHeader("origin", new URL(server).origin)),
+      },
     },
   },
 });
