@@ -14,6 +14,7 @@ import pytest
 from models.core.context import Context
 from models.core.settings import Settings
 from tests.factories import login, make_account, make_title
+from tests.media.helpers import make_series
 from tests.web.conftest import new_page, problems, shot
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -37,6 +38,7 @@ async def test_main_pages_have_no_serious_violation(
 ) -> None:
     axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
     title = await make_title(ctx, year=2001, runtime_minutes=90, description="Two friends.")
+    series_id, _ = await make_series(ctx, episodes_per_season=(2, 3))
     ann = await make_account(ctx, client)
     await client.post(
         f"/api/v1/titles/{title.id}/comments",
@@ -47,6 +49,7 @@ async def test_main_pages_have_no_serious_violation(
         "home": ("/", ".card"),
         "browse": ("/browse", ".facet"),
         "title": (f"/titles/{title.id}", ".comment"),
+        "series": (f"/titles/{series_id}", ".episodes li"),
         "profile": ("/profile", ".sessions li"),
         "friends": ("/friends", "#friends-h"),
         "notifications": ("/notifications", ".prefs"),
@@ -67,6 +70,10 @@ async def test_main_pages_have_no_serious_violation(
             bad = await page.evaluate(SCAN)
             if bad:
                 found[f"{name}@{width}"] = bad
+            if name == "series":  # the second season's episodes, by keyboard
+                await page.get_by_role("tab", name="Season 2").focus()
+                await page.keyboard.press("Enter")
+                await page.locator(".episodes li").nth(2).wait_for()
             if width < 500 and name in ("home", "title"):
                 await shot(page, f"{name}-phone", settings.log_dir / "screenshots")
         assert await problems(page) == []

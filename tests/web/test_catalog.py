@@ -46,8 +46,12 @@ async def test_search_title_rate_favorite_playlist_comment(
     ann, bob = await make_account(ctx, client), await make_account(ctx, client)
     page = await new_page(browser, await login(client, ann.user.email))
 
-    # Search as you type, with a typo: the typo-tolerant search finds it.
-    await page.goto(site + "/browse")
+    # The header's search opens browse; there, search as you type, with a typo: the
+    # typo-tolerant search finds it.
+    await page.goto(site + "/")
+    await page.get_by_role("searchbox", name="Search the catalog").fill("lighthouse")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(lambda url: "/browse?q=lighthouse" in url)
     await page.get_by_role("searchbox").fill(f"{word} Lighthuose")
     await page.wait_for_url(lambda url: f"q={word}" in url)  # the search is in the address
     await expect(page.get_by_role("heading", level=1)).to_contain_text(f"Results for “{word}")

@@ -53,6 +53,22 @@ function Nav(): JSX.Element {
           </>
         )}
       </nav>
+      {!path.startsWith("/browse") && (
+        <form
+          role="search"
+          class="quick-search"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const q = new FormData(e.currentTarget).get("q")?.toString().trim();
+            navigate(q ? `/browse?q=${encodeURIComponent(q)}` : "/browse");
+          }}
+        >
+          <label>
+            <span class="visually-hidden">Search the catalog</span>
+            <input type="search" name="q" placeholder="Search…" autoComplete="off" />
+          </label>
+        </form>
+      )}
       <div class="account">
         {signedIn ? (
           <>

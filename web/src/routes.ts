@@ -18,6 +18,7 @@ export const Router = createRoutes(
     ["/browse", () => import("./pages/browse")],
     ["/titles/:id", () => import("./pages/title")],
     ["/people/:id", () => import("./pages/person")],
+    ["/collections/:slug", () => import("./pages/collection")],
     ["/notifications", () => import("./pages/notifications")],
     ["/friends", () => import("./pages/friends")],
     ["/playlists", () => import("./pages/playlists")],

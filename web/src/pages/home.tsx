@@ -85,5 +85,5 @@ function Collection({ slug, name }: { slug: string; name: string }): JSX.Element
       c.items.map((e) => ({ title: toCard(e.title), note: e.note ?? undefined })),
     ),
   );
-  return <Row heading={name} load={items} />;
+  return <Row heading={name} load={items} more={`/collections/${slug}`} />;
 }

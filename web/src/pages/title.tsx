@@ -92,12 +92,13 @@ function Seasons({ seasons }: { seasons: Schemas["SeasonOut"][] }): JSX.Element 
       <h2 id="seasons-h">Seasons and episodes</h2>
       <div role="tablist" aria-label="Seasons" class="tabs">
         {seasons.map((s) => (
-          <button key={s.id} role="tab" type="button" aria-selected={s.id === season.id} class="facet" aria-pressed={s.id === season.id} onClick={() => setOpen(s.id)}>
+          <button key={s.id} role="tab" type="button" aria-selected={s.id === season.id} class="facet" onClick={() => setOpen(s.id)}>
             {s.name || `Season ${s.number}`}
           </button>
         ))}
       </div>
-      <ol class="episodes" role="tabpanel" aria-label={season.name || `Season ${season.number}`}>
+      <div role="tabpanel" aria-label={season.name || `Season ${season.number}`}>
+        <ol class="episodes">
         {season.episodes.map((e) => (
           <li key={e.id} value={e.number}>
             <strong>{e.title}</strong>
@@ -107,7 +108,8 @@ function Seasons({ seasons }: { seasons: Schemas["SeasonOut"][] }): JSX.Element 
             </span>
           </li>
         ))}
-      </ol>
+        </ol>
+      </div>
     </section>
   );
 }
