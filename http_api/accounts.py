@@ -170,13 +170,17 @@ async def confirm(call: Call) -> UserOut:
 
 @api.get("/auth/confirm", query=ConfirmQuery, raw_response="text/html", auth="none")
 async def confirm_link(call: Call) -> Response:
-    """The link in the confirmation mail: confirms and shows a short page."""
+    """The link older confirmation mails carried: confirms and shows a short page. (Mails now
+    link the web app's /confirm-email, which posts the token.)"""
     try:
         async with call.transaction() as session:
             user = await service.do_confirm_email(session, call.outbox, token=call.query.token)
     except DomainError as exc:
         return HTMLResponse(_page("Link not valid", exc.message), status_code=exc.status)
-    return HTMLResponse(_page("Email confirmed", f"Thanks, {user.username}. You can close this."))
+    return HTMLResponse(
+        _page("Email confirmed", f"Thanks, {user.username}.")
+        + '<p><a href="/signin">Sign in to the cinema</a></p>'
+    )
 
 
 @api.post("/auth/confirm/resend", response=Accepted, status=202, errors=(409, 429))
