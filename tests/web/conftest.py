@@ -4,6 +4,7 @@ uncaught errors; the tests check there are none."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import time
@@ -11,9 +12,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from models.accounts.tables import Role
+from models.core.context import Context
 from tests.conftest import LiveServer
+from tests.factories import Account, make_account
+from tests.media.helpers import make_film, make_source, wait_media
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -80,3 +86,57 @@ async def shot(page: Any, name: str, folder: Path) -> None:
     """A screenshot kept with the run's logs (artifacts of the browser tests); playwright
     makes the folder."""
     await page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
+
+
+SUBTITLES = """1
+00:00:00,500 --> 00:00:08,000
+First cue
+"""
+
+
+@pytest.fixture(scope="session")
+async def film(
+    ctx: Context, app: Any, worker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> int:
+    """A 20 s film with English stereo and French 5.1 audio, English subtitles, thumbnails."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
+        editor = await make_account(ctx, api, role=Role.editor)
+        film_id = await make_film(ctx, name="Web player")
+        src = make_source(
+            tmp_path_factory.mktemp("webplayer") / "film.mkv",
+            seconds=20,
+            subtitles=(("eng", SUBTITLES),),
+        )
+        r = await api.put(
+            f"/api/v1/titles/{film_id}/media/source?filename=film.mkv",
+            content=src.read_bytes(),
+            headers=editor.headers,
+        )
+        assert r.status_code == 202, r.text
+        media = await wait_media(api, f"/api/v1/titles/{film_id}/media", editor.headers)
+        assert media["status"] == "ready", media
+    return film_id
+
+
+async def signed_in_page(browser: Any, site: str, account: Account) -> Any:
+    """A page whose app holds the account's tokens (as after signing in), on the home page."""
+    tokens = {
+        "access_token": account.access_token,
+        "refresh_token": account.refresh_token,
+        "expires_in": 600,
+    }
+    page = await new_page(browser, tokens)
+    await page.goto(site + "/")
+    return page
+
+
+async def until(page: Any, expression: str, timeout: float = 30) -> Any:
+    """Wait until a script expression is truthy in the page; its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await page.evaluate(expression)
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"{expression!r} never held"
+        await asyncio.sleep(0.2)

@@ -6,7 +6,6 @@ stopped from another device stops at once with a message."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from typing import Any
@@ -14,69 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from models.accounts.tables import Role
 from models.core.context import Context
 from tests.conftest import LiveServer
-from tests.factories import Account, make_account
-from tests.media.helpers import make_film, make_source, wait_media
-from tests.web.conftest import new_page, problems
+from tests.factories import make_account
+from tests.web.conftest import problems, signed_in_page, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
-
-SUBTITLES = """1
-00:00:00,500 --> 00:00:08,000
-First cue
-"""
-
-
-@pytest.fixture(scope="module")
-async def film(
-    ctx: Context, app: Any, worker: Any, tmp_path_factory: pytest.TempPathFactory
-) -> int:
-    """A 20 s film with English stereo and French 5.1 audio, English subtitles, thumbnails."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
-        editor = await make_account(ctx, api, role=Role.editor)
-        film_id = await make_film(ctx, name="Web player")
-        src = make_source(
-            tmp_path_factory.mktemp("webplayer") / "film.mkv",
-            seconds=20,
-            subtitles=(("eng", SUBTITLES),),
-        )
-        r = await api.put(
-            f"/api/v1/titles/{film_id}/media/source?filename=film.mkv",
-            content=src.read_bytes(),
-            headers=editor.headers,
-        )
-        assert r.status_code == 202, r.text
-        media = await wait_media(api, f"/api/v1/titles/{film_id}/media", editor.headers)
-        assert media["status"] == "ready", media
-    return film_id
-
-
-async def signed_in_page(browser: Any, site: str, account: Account) -> Any:
-    """A page whose app holds the account's tokens (as after signing in)."""
-    page = await new_page(browser)
-    tokens = {
-        "access": account.access_token,
-        "refresh": account.refresh_token,
-        "expiresAt": int(time.time() * 1000) + 10 * 60_000,
-    }
-    await page.context.add_init_script(
-        f"localStorage.setItem('cinema.tokens', {json.dumps(json.dumps(tokens))})"
-    )
-    await page.goto(site + "/")
-    return page
-
-
-async def until(page: Any, expression: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await page.evaluate(expression)
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"{expression!r} never held"
-        await asyncio.sleep(0.2)
 
 
 async def test_film_plays_resumes_switches_audio_and_saves_progress(

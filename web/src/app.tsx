@@ -50,6 +50,12 @@ function Nav(): JSX.Element {
             <Link href="/friends" aria-current={here("/friends")}>
               Friends
             </Link>
+            <Link href="/messages" aria-current={here("/messages")}>
+              Messages
+            </Link>
+            <Link href="/security" aria-current={here("/security")}>
+              Security
+            </Link>
           </>
         )}
       </nav>

@@ -26,6 +26,11 @@ export const Router = createRoutes(
     ["/users/:id", () => import("./pages/friends").then((m) => ({ default: m.UserPage }))],
     ["/watch/:titleId", () => import("./pages/watch")],
     ["/watch/:titleId/episodes/:episodeId", () => import("./pages/watch")],
+    ["/messages", () => import("./pages/messages")],
+    ["/messages/:userId", () => import("./pages/messages")],
+    ["/party/join/:code", () => import("./pages/party")],
+    ["/party/:partyId", () => import("./pages/party")],
+    ["/security", () => import("./pages/security")],
   ],
   () => import("./pages/notfound"),
 );

@@ -161,6 +161,12 @@ function follow(): void {
 subscribe(follow);
 follow();
 
+/** The connection itself, for a client that speaks to it directly (the watch party's
+ * reference client); null when signed out. */
+export function currentSocket(): Socket | null {
+  return socket;
+}
+
 /** Send a client event and wait for its ack: the data, or an AckError with the server's code. */
 export async function request<E extends keyof ClientEvents>(
   event: E,

@@ -6,35 +6,12 @@
 import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
-import { listen } from "../live/socket";
+import { useServerEvent } from "../api/socket";
 import { Player, type Choice, type Playback } from "../player/player";
-import { navigate, type PageProps } from "../router";
+import { requestPlayback, saveProgress, type Problem } from "../player/playback";
+import { Link, navigate, type PageProps } from "../router";
 import { ErrorNote, Loading, useTitle } from "../ui";
 import { RequireSignIn } from "./require";
-
-type Stream = Schemas["StreamOut"];
-type Problem =
-  | { kind: "streams"; text: string; streams: Stream[] }
-  | { kind: "maturity"; text: string }
-  | { kind: "stopped"; text: string }
-  | { kind: "other"; text: string };
-
-interface ErrorBody {
-  error?: { code?: string; message?: string; details?: { streams?: Stream[] } };
-}
-
-async function requestPlayback(titleId: number, episodeId: number | null): Promise<Playback | Problem> {
-  const answer = episodeId
-    ? await api.GET("/api/v1/episodes/{episode_id}/playback", { params: { path: { episode_id: episodeId } } })
-    : await api.GET("/api/v1/titles/{title_id}/playback", { params: { path: { title_id: titleId } } });
-  if (answer.data) return answer.data;
-  const body = answer.error as ErrorBody | undefined;
-  const text = body?.error?.message ?? `${answer.response.status} ${answer.response.statusText}`;
-  const code = body?.error?.code;
-  if (code === "too_many_streams") return { kind: "streams", text, streams: body?.error?.details?.streams ?? [] };
-  if (code === "maturity_restricted") return { kind: "maturity", text };
-  return { kind: "other", text };
-}
 
 async function resumeAt(titleId: number, episodeId: number | null): Promise<number> {
   try {
@@ -46,7 +23,7 @@ async function resumeAt(titleId: number, episodeId: number | null): Promise<numb
   }
 }
 
-function Screens({ problem, retry }: { problem: Extract<Problem, { kind: "streams" }>; retry: () => void }): JSX.Element {
+export function Screens({ problem, retry }: { problem: Extract<Problem, { kind: "streams" }>; retry: () => void }): JSX.Element {
   const [status, setStatus] = useState<string | null>(null);
   return (
     <section class="narrow too-many-streams">
@@ -104,12 +81,8 @@ function Watch({ params, query }: PageProps): JSX.Element {
   }, [titleId, episodeId, round]);
 
   // Stopped from another device (DELETE /me/streams/{id}): this player stops at once.
-  useEffect(
-    () =>
-      listen("playback:stopped", () =>
-        setState({ kind: "stopped", text: "Playback was stopped from another device." }),
-      ),
-    [],
+  useServerEvent("playback:stopped", () =>
+    setState({ kind: "stopped", text: "Playback was stopped from another device." }),
   );
 
   if (state === null) return <Loading what="Starting playback" />;
@@ -130,19 +103,8 @@ function Watch({ params, query }: PageProps): JSX.Element {
     );
   }
 
-  const onProgress = (positionMs: number, durationMs: number | null) => {
-    void api
-      .POST("/api/v1/me/history/progress", {
-        body: { title_id: episodeId ? null : titleId, episode_id: episodeId, position_ms: positionMs, duration_ms: durationMs },
-      })
-      .then(({ error }) => {
-        const code = (error as ErrorBody | undefined)?.error?.code;
-        if (code === "stream_stopped" || code === "too_many_streams") {
-          setState({ kind: "stopped", text: (error as ErrorBody).error?.message ?? "Playback was stopped." });
-        }
-      })
-      .catch(() => undefined);
-  };
+  const onProgress = (positionMs: number, durationMs: number | null) =>
+    saveProgress(titleId, episodeId, positionMs, durationMs, (text) => setState({ kind: "stopped", text }));
   const onChoice = (choice: Choice) => {
     const body: Schemas["TitleChoiceIn"] = {};
     if (choice.audio) {
@@ -174,7 +136,8 @@ function Watch({ params, query }: PageProps): JSX.Element {
       />
       <p class="hint">
         Keys: space or K play/pause, ← → 10 s, M mute, F full screen.{" "}
-        <a href={`?format=${format === "hls" ? "dash" : "hls"}`}>Play with {format === "hls" ? "DASH" : "HLS"}</a>
+        <a href={`?format=${format === "hls" ? "dash" : "hls"}`}>Play with {format === "hls" ? "DASH" : "HLS"}</a> ·{" "}
+        <Link href={`/party/new?${episodeId ? `episode=${episodeId}` : `title=${titleId}`}`}>Watch together (start a party)</Link>
       </p>
     </section>
   );

@@ -8,6 +8,7 @@ import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type Hls from "hls.js";
 import type { Schemas } from "../api/client";
+import "./player.css";
 import { parseThumbnails, thumbnailAt, type Thumb } from "./thumbnails";
 
 export type Playback = Schemas["PlaybackOut"];
@@ -32,6 +33,10 @@ export interface PlayerProps {
   /** Called just before a track switch (a watch party ignores the stall it causes). */
   beforeSwitch?: () => void;
   controls?: boolean;
+  /** Start playing by itself (a watch party leaves that to the party). Default true. */
+  autoplay?: boolean;
+  /** Play, pause and seek go to whoever drives the video (a watch party) instead. */
+  drive?: { play(): void; pause(): void; seek(ms: number): void };
 }
 
 interface Level {
@@ -203,7 +208,7 @@ export function Player(props: PlayerProps): JSX.Element {
             if (i >= 0) e.setLevel(i);
           }
           refreshLevels();
-          if (props.controls !== false) void el.play().catch(() => undefined);
+          if (props.autoplay !== false) void el.play().catch(() => undefined);
         };
         if (el.readyState >= 1) start();
         else el.addEventListener("loadedmetadata", start, { once: true });
@@ -263,8 +268,16 @@ export function Player(props: PlayerProps): JSX.Element {
     props.onChoice({ text: t });
   };
   const seekTo = (ms: number) => {
+    if (props.drive) return props.drive.seek(Math.max(0, ms));
     const el = video.current!;
     el.currentTime = Math.max(0, ms) / 1000;
+  };
+  const toggle = () => {
+    const el = video.current;
+    if (!el) return;
+    if (props.drive) return el.paused ? props.drive.play() : props.drive.pause();
+    if (el.paused) void el.play();
+    else el.pause();
   };
 
   const onKey = (e: KeyboardEvent) => {
@@ -272,8 +285,7 @@ export function Player(props: PlayerProps): JSX.Element {
     if ((e.target as HTMLElement).tagName === "SELECT") return;
     if (e.key === " " || e.key === "k") {
       e.preventDefault();
-      if (el.paused) void el.play();
-      else el.pause();
+      toggle();
     } else if (e.key === "ArrowRight" || e.key === "l") {
       e.preventDefault();
       seekTo(el.currentTime * 1000 + 10_000);
@@ -304,6 +316,7 @@ export function Player(props: PlayerProps): JSX.Element {
         onPlay={() => setPlaying(true)}
         onPause={() => {
           setPlaying(false);
+          if (props.drive) return;
           const el = video.current;
           if (!el) return;
           propsRef.current.onProgress(Math.round(el.currentTime * 1000), dur || null);
@@ -312,7 +325,7 @@ export function Player(props: PlayerProps): JSX.Element {
           const el = e.currentTarget as HTMLVideoElement;
           savePrefs({ volume: el.volume, muted: el.muted });
         }}
-        onClick={() => (video.current!.paused ? void video.current!.play() : video.current!.pause())}
+        onClick={toggle}
       />
       {error && (
         <p class="error" role="alert">
@@ -335,7 +348,7 @@ export function Player(props: PlayerProps): JSX.Element {
           <button
             type="button"
             aria-label={playing ? "Pause" : "Play"}
-            onClick={() => (playing ? video.current!.pause() : void video.current!.play())}
+            onClick={toggle}
           >
             {playing ? "❚❚" : "▶"}
           </button>
@@ -358,7 +371,8 @@ export function Player(props: PlayerProps): JSX.Element {
               max={dur || 1}
               step={1000}
               value={pos}
-              onInput={(e) => seekTo(Number((e.target as HTMLInputElement).value))}
+              onInput={props.drive ? undefined : (e) => seekTo(Number((e.target as HTMLInputElement).value))}
+              onChange={props.drive ? (e) => seekTo(Number((e.target as HTMLInputElement).value)) : undefined}
             />
             {hover && (
               <div class="thumb" style={{ left: `${hover.x}px` }}>

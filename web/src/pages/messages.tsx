@@ -1,0 +1,220 @@
+// Private messages: /messages lists my conversations (unread counts, live), /messages/:userId
+// is one conversation: history paged back with the cursors, new messages live over the socket
+// (`dm:message`, which also carries what I send from another tab), replayed after a reconnect
+// (`sync:resume` of the `dm` stream, cursor = the last message id), typing, read receipts.
+import type { JSX } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, message, ok, type Schemas } from "../api/client";
+import { useSession } from "../hooks";
+import { followStream, request, useServerEvent } from "../api/socket";
+import "./messages.css";
+import { Link, navigate, type PageProps } from "../router";
+import { ErrorNote, Loading, useTitle } from "../ui";
+import { RequireSignIn } from "./require";
+
+type Msg = Schemas["MessageOut"];
+type Conversation = Schemas["ConversationOut"];
+
+function name(u: { display_name?: string | null; username: string }): string {
+  return u.display_name || u.username;
+}
+
+function Conversations(): JSX.Element {
+  const [items, setItems] = useState<Conversation[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = () =>
+    ok(api.GET("/api/v1/conversations", { params: { query: { limit: 50 } } })).then(
+      (page) => setItems(page.items),
+      (exc: unknown) => setError(message(exc)),
+    );
+  useEffect(() => void load(), []);
+  useServerEvent("dm:message", () => void load());
+  useTitle("Messages");
+  return (
+    <section class="narrow">
+      <h1>Messages</h1>
+      <form
+        class="inline"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const id = new FormData(e.currentTarget).get("user_id");
+          if (typeof id === "string" && id.trim()) navigate(`/messages/${id.trim()}`);
+        }}
+      >
+        <label>
+          Write to (user id) <input name="user_id" required />
+        </label>
+        <button type="submit">Open</button>
+      </form>
+      {error && <ErrorNote message={error} />}
+      {!items && !error && <Loading />}
+      {items && items.length === 0 && <p>No conversations yet. Friends can write to each other.</p>}
+      <ul class="conversations">
+        {items?.map((c) => (
+          <li key={c.id}>
+            <Link href={`/messages/${c.peer.id}`}>
+              <strong>{name(c.peer)}</strong>
+              {c.unread_count > 0 && <span class="badge" aria-label={`${c.unread_count} unread`}>{c.unread_count}</span>}
+              {c.last_message && <span class="preview"> {c.last_message.text}</span>}
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function Thread({ peerId }: { peerId: string }): JSX.Element {
+  const { user } = useSession();
+  const [msgs, setMsgs] = useState<Msg[]>([]);
+  const [older, setOlder] = useState<string | null>(null);
+  const [peer, setPeer] = useState<string>("");
+  const [error, setError] = useState<string | null>(null);
+  const [typing, setTyping] = useState(false);
+  const [peerRead, setPeerRead] = useState(0);
+  const [loaded, setLoaded] = useState(false);
+  const lastTyping = useRef(0);
+  const list = useRef<HTMLOListElement>(null);
+  useTitle(peer ? `Messages with ${peer}` : "Messages");
+
+  const add = (incoming: Msg[]) =>
+    setMsgs((have) => {
+      const byId = new Map(have.map((m) => [m.id, m]));
+      for (const m of incoming) {
+        byId.set(m.id, m);
+        lastId.current = Math.max(lastId.current, m.id);
+      }
+      return [...byId.values()].sort((a, b) => a.id - b.id);
+    });
+  const lastId = useRef(0);
+  const markRead = () =>
+    void api
+      .POST("/api/v1/conversations/{user_id}/read", { params: { path: { user_id: peerId } }, body: { up_to_id: lastId.current } })
+      .catch(() => undefined);
+  const mine = (m: { from_user_id: string; to_user_id: string }) => m.from_user_id === peerId || m.to_user_id === peerId;
+
+  useEffect(() => {
+    let live = true;
+    let stopFollowing = () => {};
+    ok(api.GET("/api/v1/users/{user_id}", { params: { path: { user_id: peerId } } })).then(
+      (u) => live && setPeer(name(u)),
+      (exc: unknown) => live && setError(message(exc)),
+    );
+    ok(api.GET("/api/v1/conversations/{user_id}/messages", { params: { path: { user_id: peerId }, query: { limit: 30 } } })).then(
+      (page) => {
+        if (!live) return;
+        add(page.items);
+        setOlder(page.next_cursor ?? null);
+        setLoaded(true);
+        const last = page.items.reduce((n, m) => Math.max(n, m.id), 0);
+        // New messages (live, or replayed after a reconnect) come through the `dm` stream.
+        stopFollowing = followStream("dm", last, (ev) => {
+          const m = ev as unknown as Msg;
+          if (!mine(m)) return;
+          add([m]);
+          if (m.from_user_id === peerId) {
+            setTyping(false);
+            markRead();
+          }
+        });
+        markRead();
+      },
+      (exc: unknown) => live && setError(message(exc)),
+    );
+    return () => {
+      live = false;
+      stopFollowing();
+    };
+  }, [peerId]);
+  useServerEvent(
+    "dm:typing",
+    (t) => {
+      if (t.from_user_id === peerId) setTyping(t.typing);
+    },
+    [peerId],
+  );
+  useServerEvent(
+    "dm:read",
+    (r) => {
+      if (r.reader_id === peerId) setPeerRead((n) => Math.max(n, r.last_read_message_id));
+    },
+    [peerId],
+  );
+
+  useEffect(() => {
+    const el = list.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [msgs.length]);
+
+  const send = async (e: Event) => {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    const input = form.elements.namedItem("text") as HTMLInputElement;
+    const text = input.value.trim();
+    if (!text) return;
+    try {
+      const m = await ok(api.POST("/api/v1/messages", { body: { to_user_id: peerId, text, client_msg_id: crypto.randomUUID() } }));
+      add([m]);
+      input.value = "";
+      setError(null);
+    } catch (exc) {
+      setError(message(exc));
+    }
+  };
+  const loadOlder = async () => {
+    if (!older) return;
+    const page = await ok(
+      api.GET("/api/v1/conversations/{user_id}/messages", { params: { path: { user_id: peerId }, query: { limit: 30, cursor: older } } }),
+    );
+    add(page.items);
+    setOlder(page.next_cursor ?? null);
+  };
+
+  return (
+    <section class="narrow thread">
+      <p>
+        <Link href="/messages">← All conversations</Link>
+      </p>
+      <h1>{peer || "Messages"}</h1>
+      {older && (
+        <button type="button" class="secondary" onClick={() => void loadOlder()}>
+          Older messages
+        </button>
+      )}
+      {!loaded && !error && <Loading />}
+      <ol class="messages" ref={list} aria-live="polite">
+        {msgs.map((m) => (
+          <li key={m.id} class={m.from_user_id === user?.id ? "me" : "them"}>
+            <span class="text">{m.text}</span>
+            <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleTimeString()}</time>
+            {m.from_user_id === user?.id && m.id <= peerRead && <span class="seen"> · Seen</span>}
+          </li>
+        ))}
+      </ol>
+      <p class="typing" aria-live="polite">
+        {typing ? `${peer} is typing…` : ""}
+      </p>
+      {error && <ErrorNote message={error} />}
+      <form class="inline" onSubmit={send}>
+        <label class="grow">
+          Message{" "}
+          <input
+            name="text"
+            autocomplete="off"
+            maxLength={4000}
+            onInput={() => {
+              if (Date.now() - lastTyping.current < 3000) return;
+              lastTyping.current = Date.now();
+              void request("dm:typing", { to_user_id: peerId, typing: true }).catch(() => undefined);
+            }}
+          />
+        </label>
+        <button type="submit">Send</button>
+      </form>
+    </section>
+  );
+}
+
+export default function MessagesPage({ params }: PageProps): JSX.Element {
+  return <RequireSignIn>{params.userId ? <Thread key={params.userId} peerId={params.userId} /> : <Conversations />}</RequireSignIn>;
+}
