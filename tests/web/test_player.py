@@ -43,7 +43,10 @@ async def test_film_plays_resumes_switches_audio_and_saves_progress(
     page = await signed_in_page(browser, site, viewer)
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    await page.goto(f"{site}/watch/{film}")
+    # From the title page's Play button.
+    await page.goto(f"{site}/titles/{film}")
+    await page.get_by_role("link", name="▶ Play").click()
+    await page.wait_for_url(f"{site}/watch/{film}")
     await page.locator("video").wait_for()
     # It plays, from the resume point, and the position advances.
     video = "document.querySelector('video')"

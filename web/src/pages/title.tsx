@@ -52,6 +52,16 @@ function Body({ title: t }: { title: Schemas["TitleDetail"] }): JSX.Element {
               </Link>
             ))}
           </p>
+          {t.kind !== "series" && (
+            <p class="play-actions">
+              <Link href={`/watch/${t.id}`} class="button">
+                ▶ Play
+              </Link>{" "}
+              <Link href={`/party/new?title=${t.id}`} class="button secondary">
+                Watch together
+              </Link>
+            </p>
+          )}
           {t.description && <p class="description">{t.description}</p>}
           {t.countries.length > 0 && <p class="muted">{t.countries.map((c) => c.name).join(", ")}</p>}
           <Loaded load={social}>{(s) => <Social social={s} />}</Loaded>
@@ -64,7 +74,7 @@ function Body({ title: t }: { title: Schemas["TitleDetail"] }): JSX.Element {
           )}
         </div>
       </div>
-      {t.seasons.length > 0 && <Seasons seasons={t.seasons} />}
+      {t.seasons.length > 0 && <Seasons seasons={t.seasons} titleId={t.id} />}
       {(cast.length > 0 || crew.length > 0) && (
         <section aria-labelledby="credits-h">
           <h2 id="credits-h">Cast and crew</h2>
@@ -84,7 +94,7 @@ function Body({ title: t }: { title: Schemas["TitleDetail"] }): JSX.Element {
   );
 }
 
-function Seasons({ seasons }: { seasons: Schemas["SeasonOut"][] }): JSX.Element {
+function Seasons({ seasons, titleId }: { seasons: Schemas["SeasonOut"][]; titleId: number }): JSX.Element {
   const [open, setOpen] = useState(seasons[0]?.id);
   const season = seasons.find((s) => s.id === open) ?? seasons[0];
   return (
@@ -105,7 +115,10 @@ function Seasons({ seasons }: { seasons: Schemas["SeasonOut"][] }): JSX.Element 
             <span class="muted">
               {" "}
               {[e.runtime_minutes ? `${e.runtime_minutes} min` : null, e.release_date].filter(Boolean).join(" · ")}
-            </span>
+            </span>{" "}
+            <Link href={`/watch/${titleId}/episodes/${e.id}`} aria-label={`Play ${e.title}`}>
+              ▶ Play
+            </Link>
           </li>
         ))}
         </ol>
