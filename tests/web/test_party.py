@@ -1,7 +1,7 @@
 """A watch party in the web app: the host starts it from a film, a friend opens the invite link
 on the other server process; both videos follow the party (the reference client's rules) and
 after the host seeks both play within a few milliseconds of the party's position; chat reaches
-the other side live."""
+the other side live, and so do reactions and the queue."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ async def test_two_browsers_stay_in_sync_after_the_host_seeks(
         await until(page, "window.__party && document.querySelector('video')?.readyState >= 2")
 
     # Play, then seek to 8 s: both follow.
-    await a.get_by_role("button", name="Play").click()
+    await a.get_by_role("button", name="Play", exact=True).click()
     for page in (a, b):
         await until(page, "!document.querySelector('video').paused")
     await a.get_by_label("Seek").fill("8000")
@@ -89,5 +89,11 @@ async def test_two_browsers_stay_in_sync_after_the_host_seeks(
     await b.get_by_label("Say something").fill("Best scene!")
     await b.get_by_role("button", name="Send").click()
     await a.locator(".party-chat li").filter(has_text="Best scene!").wait_for()
+    # A reaction, and a film queued by the host, reach the other member.
+    await b.get_by_role("button", name="React 👏").click()
+    await a.locator(".reactions .reaction").filter(has_text="👏").wait_for()
+    await a.get_by_label("Add a film (title id)").fill(str(film))
+    await a.get_by_role("button", name="Add", exact=True).click()
+    await b.locator(".party-queue li").filter(has_text=f"Film #{film}").wait_for()
     await shot(a, "party", settings.log_dir / "screenshots")
     assert await problems(a) == [] and await problems(b) == []

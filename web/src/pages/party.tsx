@@ -38,6 +38,7 @@ interface PartyClient {
   pause(): Promise<unknown>;
   seek(ms: number): Promise<unknown>;
   chat(text: string): Promise<unknown>;
+  react(emoji: string): Promise<unknown>;
   transferHost(userId: string): Promise<unknown>;
   kick(userId: string): Promise<unknown>;
   switchingTracks(ms?: number): void;
@@ -50,6 +51,7 @@ interface PartyModule {
     video: HTMLVideoElement;
     onState: (s: State, members: Member[]) => void;
     onChat: (m: Chat) => void;
+    onReaction: (r: { emoji: string; user_id: string }) => void;
     onLeft: (e: { reason?: string }) => void;
   }) => PartyClient;
   targetPosition(s: State, serverNowMs: number): number;
@@ -105,6 +107,7 @@ function Party({ target }: { target: { party_id?: string; invite_code?: string }
   const [left, setLeft] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [names, setNames] = useState<Record<string, string>>({});
+  const [reactions, setReactions] = useState<{ key: number; emoji: string; who: string }[]>([]);
   const client = useRef<PartyClient | null>(null);
   const video = useRef<HTMLVideoElement | null>(null);
   const [round, setRound] = useState(0);
@@ -136,6 +139,11 @@ function Party({ target }: { target: { party_id?: string; invite_code?: string }
             setMembers([...ms]);
           },
           onChat: (m) => setChat((have) => (have.some((x) => x.id === m.id) ? have : [...have, m])),
+          onReaction: (r) => {
+            const key = Date.now() + Math.random();
+            setReactions((have) => [...have.slice(-5), { key, emoji: r.emoji, who: r.user_id }]);
+            setTimeout(() => setReactions((have) => have.filter((x) => x.key !== key)), 4000);
+          },
           onLeft: (e) => setLeft(e.reason === "kicked" ? "You were removed from the party." : "The party is over for you."),
         });
         client.current = c;
@@ -230,6 +238,20 @@ function Party({ target }: { target: { party_id?: string; invite_code?: string }
             }
           />
         )}
+        <div class="reactions" aria-live="polite">
+          {reactions.map((r) => (
+            <span key={r.key} class="reaction" title={names[r.who] ?? ""}>
+              {r.emoji}
+            </span>
+          ))}
+        </div>
+        <p class="react-buttons">
+          {["👍", "😂", "😮", "❤️", "👏"].map((emoji) => (
+            <button key={emoji} type="button" class="secondary" aria-label={`React ${emoji}`} onClick={() => act(client.current?.react(emoji))}>
+              {emoji}
+            </button>
+          ))}
+        </p>
         <p class="party-phase" role="status">
           {state.phase === "waiting" ? "Waiting for everyone to be ready…" : state.phase === "ended" ? "The party ended." : state.playing ? "Playing" : "Paused"}
           {!controls && " · the host controls playback"}
@@ -263,6 +285,7 @@ function Party({ target }: { target: { party_id?: string; invite_code?: string }
             </select>
           </label>
         )}
+        <Queue state={state} controls={controls} act={act} />
         <h2>Members</h2>
         <ul class="members">
           {members.map((m) => (
@@ -330,4 +353,54 @@ export default function PartyPage(props: PageProps): JSX.Element {
   else if (params.code) body = <Party key={params.code} target={{ invite_code: params.code }} />;
   else body = <Party key={params.partyId} target={{ party_id: params.partyId }} />;
   return <RequireSignIn>{body}</RequireSignIn>;
+}
+
+function Queue({ state, controls, act }: { state: State; controls: boolean; act: (p: Promise<unknown> | undefined) => void }): JSX.Element {
+  const queue = state.queue ?? [];
+  const party_id = state.party_id;
+  const label = (m: Schemas["MediaOut"]) => (m.kind === "title" ? `Film #${m.id}` : `Episode #${m.id}`);
+  return (
+    <>
+      <h2>Up next</h2>
+      {queue.length === 0 && <p class="muted">Nothing queued{state.media.kind === "episode" ? " (the next episode follows)" : ""}.</p>}
+      <ol class="party-queue">
+        {queue.map((q) => (
+          <li key={q.id}>
+            {label(q.media)}
+            {!q.accepted && " (proposed)"}
+            {controls && !q.accepted && (
+              <button type="button" class="secondary" onClick={() => act(request("party:queue_accept", { party_id, item_id: q.id }))}>
+                Accept
+              </button>
+            )}
+            {controls && (
+              <button type="button" class="secondary" onClick={() => act(request("party:queue_remove", { party_id, item_id: q.id }))}>
+                Remove
+              </button>
+            )}
+          </li>
+        ))}
+      </ol>
+      {controls && queue.length > 0 && (
+        <button type="button" class="secondary" onClick={() => act(request("party:next", { party_id }))}>
+          Play next now
+        </button>
+      )}
+      <form
+        class="inline"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const id = Number(new FormData(e.currentTarget).get("title_id"));
+          if (id > 0) act(request("party:queue_add", { party_id, items: [{ title_id: id }] }));
+        }}
+      >
+        <label class="grow">
+          {controls ? "Add a film (title id)" : "Propose a film (title id)"} <input name="title_id" inputMode="numeric" required />
+        </label>
+        <button type="submit" class="secondary">
+          Add
+        </button>
+      </form>
+    </>
+  );
 }
