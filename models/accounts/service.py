@@ -30,8 +30,8 @@ from models.core.errors import (
 from models.core.events import Outbox
 from models.core.jobs import Job
 from models.core.ratelimit import Limit, RateLimiter, client_bucket
-from models.moderation import audit
 from models.core.redis import parse_sentinel_url
+from models.moderation import audit
 
 # Limits on an account are keyed with the client, never on the account alone: whatever
 # strangers do from elsewhere, the owner still signs in and recovers from a new address.

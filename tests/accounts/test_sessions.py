@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 import logging
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
