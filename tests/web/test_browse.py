@@ -1,21 +1,26 @@
 """Browsing in the web app: a filter from the address, facet counts under it, a decade facet
-narrowing the list, a sort, and infinite scroll through the cursors."""
+narrowing the list, a sort, infinite scroll through the cursors, and "did you mean" when a
+search finds nothing."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
+from models.accounts.tables import Role
 from models.core.context import Context
-from tests.factories import make_title
+from tests.factories import make_account, make_title
 from tests.web.conftest import expect, new_page, problems
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
-async def test_facets_sort_and_infinite_scroll(site: str, browser: Any, ctx: Context) -> None:
+async def test_facets_sort_and_infinite_scroll(
+    site: str, browser: Any, ctx: Context, client: httpx.AsyncClient
+) -> None:
     rating = "T" + uuid.uuid4().hex[:8]  # an age rating only these titles have
     for i in range(35):
         await make_title(
@@ -44,4 +49,16 @@ async def test_facets_sort_and_infinite_scroll(site: str, browser: Any, ctx: Con
     await expect(page.get_by_role("button", name="1960s 17")).to_have_attribute(
         "aria-pressed", "true"
     )
+
+    # A search that finds nothing offers what the server suggests; the link searches it.
+    editor = await make_account(ctx, client, role=Role.editor)
+    made = await client.post(
+        "/api/v1/titles", json={"kind": "film", "title": "Marmalade Skies"}, headers=editor.headers
+    )
+    assert made.status_code == 201, made.text
+    await page.goto(f"{site}/browse?q=Marmelade%20qqq")
+    suggestion = page.locator(".did-you-mean a").first
+    await suggestion.wait_for()
+    await suggestion.click()
+    await page.get_by_role("link", name="Marmalade Skies").first.wait_for()
     assert await problems(page) == []
