@@ -31,6 +31,7 @@ export const Router = createRoutes(
     ["/party/join/:code", () => import("./pages/party")],
     ["/party/:partyId", () => import("./pages/party")],
     ["/security", () => import("./pages/security")],
+    ["/family", () => import("./pages/family")],
   ],
   () => import("./pages/notfound"),
 );

@@ -4,6 +4,7 @@
 import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
+import { Link } from "../router";
 import { ErrorNote, Loading, Status, formValues, useTitle } from "../ui";
 import { RequireSignIn } from "./require";
 
@@ -199,6 +200,10 @@ function Security(): JSX.Element {
         </label>
         <button type="submit">Add a passkey</button>
       </form>
+      <h2>Family</h2>
+      <p>
+        <Link href="/family">Child accounts and their limits</Link>
+      </p>
     </section>
   );
 }
