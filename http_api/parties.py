@@ -266,6 +266,7 @@ async def post_message(call: Call) -> ChatAckOut:
             user_id=user.user_id,
             text=body.text,
             client_id=body.client_id,
+            reply_to_id=body.reply_to_id,
         )
     if created:
         await service.publish_chat(call.ctx, message)

@@ -34,8 +34,11 @@ from models.parties.schemas import (
     CatchUpOut,
     CatchUpPlanOut,
     ChatAckOut,
+    ChatEditIn,
     ChatIn,
     ChatMessageOut,
+    ChatMessageRefIn,
+    ChatReactIn,
     CohostIn,
     ControlModeIn,
     CreatedOut,
@@ -344,7 +347,9 @@ events.emits(
 events.emits(
     party_events.CHAT,
     payload=ChatMessageOut,
-    doc="To the party room: a new chat message; `cursor` orders the party_chat stream.",
+    doc="To the party room: a chat message, new or changed (edited, deleted, reacted to: the "
+    "same id again with a newer cursor; replace the one you have). `cursor` orders the "
+    "party_chat stream.",
 )
 events.emits(
     party_events.REACT, payload=ReactionOut, doc="To the party room: a reaction (not stored)."
@@ -805,8 +810,74 @@ async def chat(ev: SocketCall) -> ChatAckOut:
             user_id=ev.user_id,
             text=p.text,
             client_id=p.client_id,
+            reply_to_id=p.reply_to_id,
         )
     if created:
+        await service.publish_chat(ev.ctx, message)
+    return ChatAckOut(message=message)
+
+
+@events.on(
+    "party:chat_edit",
+    payload=ChatEditIn,
+    ack=ChatAckOut,
+    doc="Rewrite your chat message: everyone gets it again on party:chat (same id, newer "
+    "cursor, `edited_at` set: show it edited).",
+)
+async def chat_edit(ev: SocketCall) -> ChatAckOut:
+    p: ChatEditIn = ev.payload
+    async with transaction(ev.ctx.sessions) as session:
+        message, changed = await service.do_edit_chat(
+            ev.ctx,
+            session,
+            party_id=p.party_id,
+            user_id=ev.user_id,
+            message_id=p.message_id,
+            text=p.text,
+        )
+    if changed:
+        await service.publish_chat(ev.ctx, message)
+    return ChatAckOut(message=message)
+
+
+@events.on(
+    "party:chat_delete",
+    payload=ChatMessageRefIn,
+    ack=ChatAckOut,
+    doc="Delete a chat message for everyone (yours; the host or a co-host: anyone's): "
+    "everyone gets it again on party:chat with `deleted` and no text.",
+)
+async def chat_delete(ev: SocketCall) -> ChatAckOut:
+    p: ChatMessageRefIn = ev.payload
+    async with transaction(ev.ctx.sessions) as session:
+        message, changed = await service.do_delete_chat(
+            ev.ctx, session, party_id=p.party_id, user_id=ev.user_id, message_id=p.message_id
+        )
+    if changed:
+        await service.publish_chat(ev.ctx, message)
+    return ChatAckOut(message=message)
+
+
+@events.on(
+    "party:chat_react",
+    payload=ChatReactIn,
+    ack=ChatAckOut,
+    doc="Put an emoji on a chat message (on=false: take it back); kept with the message, "
+    "unlike party:react. Everyone gets it again on party:chat with its reactions.",
+)
+async def chat_react(ev: SocketCall) -> ChatAckOut:
+    p: ChatReactIn = ev.payload
+    async with transaction(ev.ctx.sessions) as session:
+        message, changed = await service.do_react_chat(
+            ev.ctx,
+            session,
+            party_id=p.party_id,
+            user_id=ev.user_id,
+            message_id=p.message_id,
+            emoji=p.emoji,
+            on=p.on,
+        )
+    if changed:
         await service.publish_chat(ev.ctx, message)
     return ChatAckOut(message=message)
 

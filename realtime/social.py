@@ -23,6 +23,9 @@ from models.social.messages.schemas import (
     MessageOut,
     ReadEvent,
     ReadOut,
+    SocketEditIn,
+    SocketMessageRefIn,
+    SocketReactionIn,
     SocketReadIn,
     TypingEvent,
     TypingIn,
@@ -57,6 +60,7 @@ async def dm_send(ev: SocketCall) -> MessageOut:
         to_user_id=ev.payload.to_user_id,
         client_msg_id=ev.payload.client_msg_id,
         text=ev.payload.text,
+        reply_to_id=ev.payload.reply_to_id,
     )
     # One publish reaches the recipient's devices and the sender's other devices (the sending
     # socket has the message in its ack), on every process.
@@ -67,6 +71,53 @@ async def dm_send(ev: SocketCall) -> MessageOut:
         rooms = [i.room for i in mine]
         await ev.server.emit("dm:message", mine[0].data, to=rooms, skip_sid=ev.sid)
     return msg
+
+
+@events.on(
+    "dm:edit",
+    payload=SocketEditIn,
+    ack=MessageOut,
+    doc="Rewrite a message you sent: both sides get it again on dm:message (a newer cursor, "
+    "`edited_at` set: show it edited).",
+)
+async def dm_edit(ev: SocketCall) -> MessageOut:
+    async with transaction(ev.ctx.sessions) as session:
+        return await messages.do_edit_message(
+            session,
+            ev.outbox,
+            actor=_actor(ev),
+            message_id=ev.payload.message_id,
+            text=ev.payload.text,
+        )
+
+
+@events.on(
+    "dm:delete",
+    payload=SocketMessageRefIn,
+    ack=MessageOut,
+    doc="Delete a message you sent, for everyone: both sides get it again on dm:message with "
+    "`deleted` and no text.",
+)
+async def dm_delete(ev: SocketCall) -> MessageOut:
+    async with transaction(ev.ctx.sessions) as session:
+        return await messages.do_delete_message(
+            session, ev.outbox, actor=_actor(ev), message_id=ev.payload.message_id
+        )
+
+
+@events.on(
+    "dm:react",
+    payload=SocketReactionIn,
+    ack=MessageOut,
+    doc="Put an emoji on a message of your conversation (on=false: take it back); both sides "
+    "get the message again on dm:message with its reactions.",
+)
+async def dm_react(ev: SocketCall) -> MessageOut:
+    p: SocketReactionIn = ev.payload
+    async with transaction(ev.ctx.sessions) as session:
+        return await messages.do_react(
+            session, ev.outbox, actor=_actor(ev), message_id=p.message_id, emoji=p.emoji, on=p.on
+        )
 
 
 @events.on("dm:typing", payload=TypingIn, doc="Tell a friend I am (or stopped) typing.")
@@ -102,8 +153,9 @@ async def dm_read(ev: SocketCall) -> ReadOut:
 events.emits(
     "dm:message",
     payload=MessageEvent,
-    doc='A private message on the "dm" stream (cursor = id): to every device of the '
-    "recipient and to the sender's other devices.",
+    doc='A private message on the "dm" stream: to every device of the recipient and to the '
+    "sender's other devices. A message edited, deleted or reacted to comes again (same id, "
+    "newer cursor): replace the one you have.",
 )
 events.emits("dm:typing", payload=TypingEvent, doc="A friend is typing to me (ephemeral).")
 events.emits("dm:read", payload=ReadEvent, doc="A read position moved: a receipt, or my own.")

@@ -10,6 +10,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from models.core.errors import InvalidInput
+
 
 def clean_text(value: str, *, lines: bool = True) -> str:
     value = unicodedata.normalize("NFC", value).strip()
@@ -38,3 +40,12 @@ UserText = Annotated[
     str, AfterValidator(clean_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})
 ]
 UserLine = Annotated[str, AfterValidator(_line), Field(json_schema_extra={"pattern": LINE_PATTERN})]
+
+
+def check_emoji(emoji: str) -> str:
+    """One emoji-ish grapheme cluster: symbols, joiners and modifiers, no letters or digits."""
+    emoji = unicodedata.normalize("NFC", emoji)
+    allowed = {"So", "Sk", "Mn", "Me", "Cf"}
+    if not emoji or any(unicodedata.category(c) not in allowed for c in emoji):
+        raise InvalidInput("A reaction is a single emoji", code="invalid_emoji")
+    return emoji

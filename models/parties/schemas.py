@@ -90,6 +90,24 @@ class ChatIn(PartyRefIn):
         max_length=64,
         description="Idempotency key: a retried send with the same id is stored once",
     )
+    reply_to_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="A message of this party's chat to quote"
+    )
+
+
+class ChatEditIn(PartyRefIn):
+    message_id: int = Field(ge=1, le=MAX_ID)
+    text: str = Field(min_length=1, max_length=MAX_CHAT_CHARS)
+
+
+class ChatMessageRefIn(PartyRefIn):
+    message_id: int = Field(ge=1, le=MAX_ID)
+
+
+class ChatReactIn(PartyRefIn):
+    message_id: int = Field(ge=1, le=MAX_ID)
+    emoji: str = Field(min_length=1, max_length=16)
+    on: bool = Field(default=True, description="false takes your reaction back")
 
 
 class ReactIn(PartyRefIn):
@@ -232,6 +250,9 @@ class ChatPageQuery(_In):
 class ChatPostIn(_In):
     text: str = Field(min_length=1, max_length=MAX_CHAT_CHARS)
     client_id: str | None = Field(default=None, min_length=1, max_length=64)
+    reply_to_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="A message of this party's chat to quote"
+    )
 
 
 # HTTP commands: one route, one discriminated union (the socket has one event per command).
@@ -422,16 +443,39 @@ class PartyStateOut(BaseModel):
     )
 
 
+class ChatQuoteOut(BaseModel):
+    """The message a reply answers, as it is now (deleted: no text)."""
+
+    id: int
+    user_id: str
+    username: str
+    text: str = Field(description="Its first 200 characters")
+    deleted: bool
+
+
+class ChatReactionOut(BaseModel):
+    emoji: str
+    count: int
+    user_ids: list[str]
+
+
 class ChatMessageOut(BaseModel):
     stream: str = Field(description="'party_chat:<party_id>'")
-    cursor: int
+    cursor: int = Field(
+        description="Its place on the stream: a message edited, deleted or reacted to comes "
+        "again (same id, newer cursor): replace the one you have"
+    )
     id: int
     party_id: str
     user_id: str
     username: str
-    text: str
+    text: str = Field(description="Empty once deleted for everyone")
     client_id: str | None
     created_at: str
+    edited_at: str | None = Field(default=None, description="Set once edited: show 'edited'")
+    deleted: bool = False
+    reply_to: ChatQuoteOut | None = None
+    reactions: list[ChatReactionOut] = Field(default_factory=list)
 
 
 class SnapshotOut(BaseModel):

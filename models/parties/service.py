@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -30,13 +30,15 @@ from models.catalog.tables import Episode, Season, Title, TitleKind
 from models.core.clock import now, now_ms
 from models.core.context import Context, Slot
 from models.core.db import transaction
-from models.core.errors import Forbidden, Gone, InvalidInput, NotFound
+from models.core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from models.core.events import Outbox, party_room, user_room
 from models.core.ratelimit import Limit, RateLimiter
 from models.core.streams import lock_stream
+from models.core.text import check_emoji
 from models.media.tables import MediaAsset
 from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
+from models.parties import chat
 from models.parties import events as ev
 from models.parties.live import LiveParties, Outcome, SocketGuard
 from models.parties.schemas import (
@@ -77,7 +79,14 @@ from models.parties.state import (
     new_party,
     plan_catch_up,
 )
-from models.parties.tables import LeftReason, Party, PartyInvite, PartyMember, PartyMessage
+from models.parties.tables import (
+    LeftReason,
+    Party,
+    PartyInvite,
+    PartyMember,
+    PartyMessage,
+    PartyMessageReaction,
+)
 from models.social.lists.service import access_playlist
 from models.social.lists.tables import PlaylistItem
 from models.social.policy import Actor
@@ -931,21 +940,6 @@ def check_chat_text(text: str) -> str:
     return text
 
 
-def _chat_out(msg: PartyMessage, username: str) -> ChatMessageOut:
-    pid = str(msg.party_id)
-    return ChatMessageOut(
-        stream=ev.chat_stream(pid),
-        cursor=msg.id,
-        id=msg.id,
-        party_id=pid,
-        user_id=str(msg.user_id),
-        username=username,
-        text=msg.body,
-        client_id=msg.client_id,
-        created_at=msg.created_at.isoformat(),
-    )
-
-
 async def do_chat(
     ctx: Context,
     session: AsyncSession,
@@ -954,6 +948,7 @@ async def do_chat(
     user_id: uuid.UUID,
     text: str,
     client_id: str | None,
+    reply_to_id: int | None = None,
 ) -> tuple[ChatMessageOut, bool]:
     """Store a member's message; (message, created). A retried client_id returns the first."""
     state = await access_live(ctx, party_id=party_id, user_id=user_id)
@@ -971,7 +966,7 @@ async def do_chat(
             )
         )
         if existing is not None:
-            return _chat_out(existing, await _username(session, user_id)), False
+            return await chat.one(session, existing), False
     await runtime(ctx).limiter.hit(
         _chat_limit(ctx), f"{party_id}:{user_id}", message="Too many messages"
     )
@@ -981,12 +976,142 @@ async def do_chat(
             f"{party_id}:{user_id}",
             message=f"Slow mode: one message every {state.room.slow_mode_s} s",
         )
-    msg = PartyMessage(party_id=party_id, user_id=user_id, client_id=client_id, body=text)
+    if reply_to_id is not None:
+        quoted = await session.get(PartyMessage, reply_to_id)
+        if quoted is None or quoted.party_id != party_id:
+            raise NotFound("No such message in this party's chat", code="message_not_found")
+    msg = PartyMessage(
+        party_id=party_id, user_id=user_id, client_id=client_id, body=text, reply_to_id=reply_to_id
+    )
     await lock_stream(session, ev.chat_stream(str(party_id)))  # id order = commit order
     session.add(msg)
     await session.flush()
     await session.refresh(msg, ["created_at"])
-    return _chat_out(msg, await _username(session, user_id)), True
+    return await chat.one(session, msg), True
+
+
+async def _access_chat_message(
+    ctx: Context, session: AsyncSession, *, party_id: uuid.UUID, user_id: uuid.UUID, message_id: int
+) -> tuple[PartyState, PartyMessage]:
+    """A message of the party's chat, locked, for a member who may still chat."""
+    state = await access_live(ctx, party_id=party_id, user_id=user_id)
+    if state.phase is Phase.ENDED:
+        raise Gone("This party has ended", code="party_ended")
+    msg = await session.scalar(
+        select(PartyMessage)
+        .where(PartyMessage.id == message_id, PartyMessage.party_id == party_id)
+        .with_for_update()
+    )
+    if msg is None:
+        raise NotFound("No such message in this party's chat", code="message_not_found")
+    return state, msg
+
+
+async def _chat_changed(session: AsyncSession, msg: PartyMessage) -> ChatMessageOut:
+    """A changed message takes the next place on its party's stream (commit order)."""
+    await lock_stream(session, ev.chat_stream(str(msg.party_id)))
+    msg.seq = await session.scalar(
+        select(func.nextval(func.pg_get_serial_sequence("party_messages", "id")))
+    )
+    await session.flush()
+    return await chat.one(session, msg)
+
+
+async def do_edit_chat(
+    ctx: Context,
+    session: AsyncSession,
+    *,
+    party_id: uuid.UUID,
+    user_id: uuid.UUID,
+    message_id: int,
+    text: str,
+) -> tuple[ChatMessageOut, bool]:
+    """The author rewrites their message (shown edited); (message, changed)."""
+    state, msg = await _access_chat_message(
+        ctx, session, party_id=party_id, user_id=user_id, message_id=message_id
+    )
+    if msg.user_id != user_id:
+        raise Forbidden("Only its author can edit a message", code="not_your_message")
+    if msg.deleted_at is not None:
+        raise Gone("This message was deleted", code="message_deleted")
+    if str(user_id) in state.room.muted:
+        raise Forbidden("The host muted you in this party's chat", code="muted")
+    text = check_chat_text(text)
+    if msg.body == text:
+        return await chat.one(session, msg), False
+    msg.body = text
+    msg.edited_at = now()
+    return await _chat_changed(session, msg), True
+
+
+async def do_delete_chat(
+    ctx: Context, session: AsyncSession, *, party_id: uuid.UUID, user_id: uuid.UUID, message_id: int
+) -> tuple[ChatMessageOut, bool]:
+    """Deleted for everyone, by its author or the host or a co-host: a tombstone stays."""
+    state, msg = await _access_chat_message(
+        ctx, session, party_id=party_id, user_id=user_id, message_id=message_id
+    )
+    if msg.user_id != user_id and not is_moderator(state, str(user_id)):
+        raise Forbidden(
+            "Only its author, the host or a co-host can delete a message", code="not_your_message"
+        )
+    if msg.deleted_at is not None:
+        return await chat.one(session, msg), False
+    msg.body = ""
+    msg.deleted_at = now()
+    await session.execute(
+        delete(PartyMessageReaction).where(PartyMessageReaction.message_id == msg.id)
+    )
+    return await _chat_changed(session, msg), True
+
+
+async def do_react_chat(
+    ctx: Context,
+    session: AsyncSession,
+    *,
+    party_id: uuid.UUID,
+    user_id: uuid.UUID,
+    message_id: int,
+    emoji: str,
+    on: bool,
+) -> tuple[ChatMessageOut, bool]:
+    """An emoji on a chat message (or taken back); kept, unlike party:react."""
+    emoji = check_emoji(emoji)
+    state, msg = await _access_chat_message(
+        ctx, session, party_id=party_id, user_id=user_id, message_id=message_id
+    )
+    if msg.deleted_at is not None:
+        raise Gone("This message was deleted", code="message_deleted")
+    if str(user_id) in state.room.muted:
+        raise Forbidden("The host muted you in this party's chat", code="muted")
+    if on:
+        count = await session.scalar(
+            select(func.count()).where(
+                PartyMessageReaction.message_id == msg.id, PartyMessageReaction.user_id == user_id
+            )
+        )
+        if int(count or 0) >= chat.MAX_REACTIONS_PER_USER:
+            raise Conflict(
+                f"At most {chat.MAX_REACTIONS_PER_USER} reactions on one message",
+                code="too_many_reactions",
+            )
+        await runtime(ctx).limiter.hit(_REACT_LIMIT, f"{party_id}:{user_id}", message="Slow down")
+        result = await session.execute(
+            pg_insert(PartyMessageReaction)
+            .values(message_id=msg.id, user_id=user_id, emoji=emoji)
+            .on_conflict_do_nothing()
+        )
+    else:
+        result = await session.execute(
+            delete(PartyMessageReaction).where(
+                PartyMessageReaction.message_id == msg.id,
+                PartyMessageReaction.user_id == user_id,
+                PartyMessageReaction.emoji == emoji,
+            )
+        )
+    if not getattr(result, "rowcount", 0):
+        return await chat.one(session, msg), False
+    return await _chat_changed(session, msg), True
 
 
 async def publish_chat(ctx: Context, message: ChatMessageOut) -> None:
@@ -1014,24 +1139,16 @@ async def list_chat(
     )
     if before is not None:
         q = q.where(PartyMessage.id < before)
-    rows = (await session.execute(q)).all()
-    return [_chat_out(m, name) for m, name in rows]
+    rows = list((await session.execute(q)).tuples())
+    return await chat.decorate(session, rows)
 
 
 async def chat_since(
     session: AsyncSession, *, party_id: uuid.UUID, cursor: int, limit: int
 ) -> list[ChatMessageOut]:
-    """Oldest first, newer than `cursor`: what a reconnecting member missed."""
-    rows = (
-        await session.execute(
-            select(PartyMessage, User.username)
-            .join(User, User.id == PartyMessage.user_id)
-            .where(PartyMessage.party_id == party_id, PartyMessage.id > cursor)
-            .order_by(PartyMessage.id)
-            .limit(limit)
-        )
-    ).all()
-    return [_chat_out(m, name) for m, name in rows]
+    """Oldest first, newer than `cursor`: what a reconnecting member missed (a message
+    changed since comes once, as it is now)."""
+    return await chat.since(session, party_id=party_id, cursor=cursor, limit=limit)
 
 
 async def replay_party_chat(
@@ -1042,15 +1159,6 @@ async def replay_party_chat(
     async with transaction(ctx.sessions) as session:
         items = await chat_since(session, party_id=party_id, cursor=cursor, limit=limit)
     return [m.model_dump(mode="json") for m in items]
-
-
-def check_emoji(emoji: str) -> str:
-    """One emoji-ish grapheme cluster: symbols, joiners and modifiers, no letters or digits."""
-    emoji = unicodedata.normalize("NFC", emoji)
-    allowed = {"So", "Sk", "Mn", "Me", "Cf"}
-    if not emoji or any(unicodedata.category(c) not in allowed for c in emoji):
-        raise InvalidInput("A reaction is a single emoji", code="invalid_emoji")
-    return emoji
 
 
 async def do_react(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -97,6 +98,8 @@ class PartyMessage(Timestamped, Base):
     __tablename__ = "party_messages"
     __table_args__ = (
         Index("ix_party_messages_party_id_id", "party_id", "id"),
+        # Changed messages (edits, deletions, reactions) come again on the stream at `seq`.
+        Index("ix_party_messages_party_seq", "party_id", "seq", postgresql_where="seq IS NOT NULL"),
         # A client retrying a send after a reconnect must not post twice.
         UniqueConstraint("party_id", "user_id", "client_id"),
     )
@@ -106,3 +109,22 @@ class PartyMessage(Timestamped, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     client_id: Mapped[str | None] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    reply_to_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("party_messages.id", ondelete="SET NULL")
+    )
+
+
+class PartyMessageReaction(Base):
+    __tablename__ = "party_message_reactions"
+
+    message_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("party_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    emoji: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -34,16 +34,16 @@ async def send_dm(
     to: Account,
     text: str = "hi",
     client_msg_id: str | None = None,
+    reply_to_id: int | None = None,
 ) -> httpx.Response:
-    return await client.post(
-        "/api/v1/messages",
-        json={
-            "to_user_id": str(to.id),
-            "client_msg_id": client_msg_id or uuid.uuid4().hex,
-            "text": text,
-        },
-        headers=sender.headers,
-    )
+    body: dict[str, Any] = {
+        "to_user_id": str(to.id),
+        "client_msg_id": client_msg_id or uuid.uuid4().hex,
+        "text": text,
+    }
+    if reply_to_id is not None:
+        body["reply_to_id"] = reply_to_id
+    return await client.post("/api/v1/messages", json=body, headers=sender.headers)
 
 
 def ids(page: dict[str, Any]) -> list[Any]:

@@ -17,11 +17,54 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_ID = 2**63 - 1
+QUOTE_CHARS = 200  # how much of the replied-to message a reply carries
+
+
 class MessageIn(Input):
     to_user_id: uuid.UUID
     # Chosen by the client (a UUID is a good choice); resending it never creates a copy.
     client_msg_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
     text: UserText = Field(min_length=1, max_length=4000)
+    reply_to_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="A message of this conversation to quote"
+    )
+
+
+class MessageEditIn(Input):
+    text: UserText = Field(min_length=1, max_length=4000)
+
+
+class SocketEditIn(MessageEditIn):
+    message_id: int = Field(ge=1, le=MAX_ID)
+
+
+class SocketMessageRefIn(Input):
+    message_id: int = Field(ge=1, le=MAX_ID)
+
+
+class ReactionIn(Input):
+    emoji: str = Field(min_length=1, max_length=16, description="One emoji")
+    on: bool = Field(default=True, description="false takes your reaction back")
+
+
+class SocketReactionIn(ReactionIn):
+    message_id: int = Field(ge=1, le=MAX_ID)
+
+
+class QuoteOut(BaseModel):
+    """The message a reply answers, as it is now (deleted: no text)."""
+
+    id: int
+    from_user_id: uuid.UUID
+    text: str = Field(description=f"Its first {QUOTE_CHARS} characters")
+    deleted: bool
+
+
+class ReactionCountOut(BaseModel):
+    emoji: str
+    count: int
+    user_ids: list[uuid.UUID]
 
 
 class MessageOut(BaseModel):
@@ -30,12 +73,17 @@ class MessageOut(BaseModel):
     from_user_id: uuid.UUID
     to_user_id: uuid.UUID
     client_msg_id: str
-    text: str
+    text: str = Field(description="Empty once deleted for everyone")
     created_at: datetime
+    edited_at: datetime | None = Field(default=None, description="Set once edited: show 'edited'")
+    deleted: bool = False
+    reply_to: QuoteOut | None = None
+    reactions: list[ReactionCountOut] = Field(default_factory=list)
 
 
 class MessageEvent(MessageOut):
-    """`dm:message`: a message on the "dm" stream; `cursor` is its id."""
+    """`dm:message`: a message on the "dm" stream, new or changed (edited, deleted, reacted
+    to: the same id again, with a newer cursor; replace what you have)."""
 
     stream: Literal["dm"] = "dm"
     cursor: int

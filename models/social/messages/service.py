@@ -3,35 +3,46 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from models.accounts.tables import User
+from models.core.clock import now
 from models.core.context import Context
 from models.core.db import autocommit, transaction
-from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.pagination import Page
 from models.core.ratelimit import Limit, RateLimiter, check_hit
 from models.core.settings import Settings
+from models.core.text import check_emoji
 from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
 from models.social import policy, presence
 from models.social.friends.schemas import UserBrief
 from models.social.messages.schemas import (
+    QUOTE_CHARS,
     ConversationOut,
     MessageEvent,
     MessageOut,
+    QuoteOut,
+    ReactionCountOut,
     ReadOut,
     UnreadItem,
     UnreadOut,
 )
-from models.social.messages.tables import Conversation, ConversationMember, DirectMessage
+from models.social.messages.tables import (
+    Conversation,
+    ConversationMember,
+    DirectMessage,
+    DirectMessageReaction,
+)
 from models.social.paging import id_cursor, id_page, next_id_cursor
 from models.social.policy import Actor, Relation
 from models.social.relations import access_user, relation
@@ -48,7 +59,14 @@ def typing_limit(settings: Settings) -> Limit:
     return Limit("dm_typing", settings.dm_typing_limit, settings.dm_typing_window_s)
 
 
-def message_out(m: DirectMessage) -> MessageOut:
+MAX_REACTIONS_PER_USER = 10  # distinct emoji one user puts on one message
+
+
+def message_out(
+    m: DirectMessage,
+    quote: DirectMessage | None = None,
+    reactions: Sequence[DirectMessageReaction] = (),
+) -> MessageOut:
     return MessageOut(
         id=m.id,
         conversation_id=m.conversation_id,
@@ -57,12 +75,64 @@ def message_out(m: DirectMessage) -> MessageOut:
         client_msg_id=m.client_msg_id,
         text=m.text,
         created_at=m.created_at,
+        edited_at=m.edited_at,
+        deleted=m.deleted_at is not None,
+        reply_to=None if quote is None else _quote(quote),
+        reactions=_counts(reactions),
     )
 
 
-def message_event(m: DirectMessage) -> dict[str, Any]:
-    out = message_out(m)
-    return MessageEvent(**out.model_dump(), cursor=m.id).model_dump(mode="json")
+def _quote_of(id: int, sender_id: uuid.UUID, text: str, deleted: bool, hidden: bool) -> QuoteOut:
+    """A quote as it is now: deleted, or hidden by a moderator, it shows no words."""
+    gone = deleted or hidden
+    return QuoteOut(
+        id=id, from_user_id=sender_id, text="" if gone else text[:QUOTE_CHARS], deleted=gone
+    )
+
+
+def _quote(q: DirectMessage) -> QuoteOut:
+    return _quote_of(q.id, q.sender_id, q.text, q.deleted_at is not None, q.hidden_at is not None)
+
+
+def _counts(reactions: Sequence[DirectMessageReaction]) -> list[ReactionCountOut]:
+    by_emoji: dict[str, list[uuid.UUID]] = {}
+    for r in sorted(reactions, key=lambda r: (r.created_at, str(r.user_id))):
+        by_emoji.setdefault(r.emoji, []).append(r.user_id)
+    return [ReactionCountOut(emoji=e, count=len(u), user_ids=u) for e, u in by_emoji.items()]
+
+
+async def decorate(session: AsyncSession, msgs: Sequence[DirectMessage]) -> list[MessageOut]:
+    """Messages as the wire shows them: with the quote they reply to and their reactions (two
+    queries for the lot at most)."""
+    quote_ids = {m.reply_to_id for m in msgs if m.reply_to_id is not None}
+    quotes: dict[int, DirectMessage] = {}
+    if quote_ids:
+        rows = await session.scalars(select(DirectMessage).where(DirectMessage.id.in_(quote_ids)))
+        quotes = {q.id: q for q in rows}
+    reactions: dict[int, list[DirectMessageReaction]] = {}
+    ids = [m.id for m in msgs if m.deleted_at is None]
+    if ids:
+        for r in await session.scalars(
+            select(DirectMessageReaction).where(DirectMessageReaction.message_id.in_(ids))
+        ):
+            reactions.setdefault(r.message_id, []).append(r)
+    return [
+        message_out(
+            m,
+            quotes.get(m.reply_to_id) if m.reply_to_id is not None else None,
+            reactions.get(m.id, ()),
+        )
+        for m in msgs
+    ]
+
+
+def _event(out: MessageOut, cursor: int) -> dict[str, Any]:
+    """The "dm" stream's item: a changed message comes again at its new position (`seq`)."""
+    return MessageEvent(**out.model_dump(), cursor=cursor).model_dump(mode="json")
+
+
+def _cursor(m: DirectMessage) -> int:
+    return m.id if m.seq is None else m.seq
 
 
 async def _check_can_message(session: AsyncSession, *, actor: Actor, to_user_id: uuid.UUID) -> None:
@@ -117,15 +187,24 @@ async def _existing(
 # Everything a send must know, in one round trip: is the recipient there (and active), are we
 # friends, is there a block either way, our conversation, and this client_msg_id's message.
 # Plain SQL built once: building the same select for every message was most of its CPU.
-_SEND_FACTS = sql_text(
-    """
+_FACTS = """
     SELECT u.is_active,
            EXISTS (SELECT 1 FROM friendships WHERE user_id = :me AND friend_id = :to),
            EXISTS (SELECT 1 FROM user_blocks WHERE blocker_id = :to AND blocked_id = :me),
            EXISTS (SELECT 1 FROM user_blocks WHERE blocker_id = :me AND blocked_id = :to),
            (SELECT id FROM dm_conversations WHERE user_low = :low AND user_high = :high),
            (SELECT id FROM dm_messages WHERE sender_id = :me AND client_msg_id = :cmid)
-    FROM users u WHERE u.id = :to
+"""
+_SEND_FACTS = sql_text(_FACTS + "FROM users u WHERE u.id = :to")
+# A reply also reads the message it quotes, in the same round trip: its conversation (it must
+# be ours) and what the quote shows.
+_SEND_FACTS_REPLY = sql_text(
+    _FACTS
+    + """,
+           q.id, q.conversation_id, q.sender_id, q.text,
+           q.deleted_at IS NOT NULL, q.hidden_at IS NOT NULL
+    FROM users u LEFT JOIN dm_messages q ON q.id = CAST(:reply AS bigint)
+    WHERE u.id = :to
     """
 )
 
@@ -138,9 +217,10 @@ _STORE = sql_text(
         SELECT pg_advisory_xact_lock(hashtextextended(:first, 0)) AS a,
                pg_advisory_xact_lock(hashtextextended(:second, 0)) AS b
     ), ins AS (
-        INSERT INTO dm_messages (conversation_id, sender_id, recipient_id, client_msg_id, text)
+        INSERT INTO dm_messages
+            (conversation_id, sender_id, recipient_id, client_msg_id, text, reply_to_id)
         SELECT CAST(:cid AS bigint), CAST(:me AS uuid), CAST(:to AS uuid), CAST(:cmid AS varchar),
-               CAST(:text AS text)
+               CAST(:text AS text), CAST(:reply AS bigint)
         FROM locks
         ON CONFLICT ON CONSTRAINT uq_dm_messages_sender_client_msg DO NOTHING
         RETURNING id, created_at
@@ -157,19 +237,37 @@ _STORE = sql_text(
 )
 
 
+class _Facts(NamedTuple):
+    active: bool
+    friends: bool
+    blocked_by: bool
+    blocks: bool
+    conv_id: int | None
+    existing_id: int | None
+    quote: QuoteOut | None  # the message replied to, if it is one of this conversation's
+
+
 async def _send_facts(
-    session: AsyncSession, *, me: uuid.UUID, to: uuid.UUID, client_msg_id: str
-) -> tuple[bool, bool, bool, bool, int | None, int | None] | None:
+    session: AsyncSession,
+    *,
+    me: uuid.UUID,
+    to: uuid.UUID,
+    client_msg_id: str,
+    reply_to_id: int | None,
+) -> _Facts | None:
     low, high = sorted((me, to), key=str)
-    row = (
-        await session.execute(
-            _SEND_FACTS,
-            {"me": me, "to": to, "low": low, "high": high, "cmid": client_msg_id},
-        )
-    ).first()
+    params: dict[str, Any] = {"me": me, "to": to, "low": low, "high": high, "cmid": client_msg_id}
+    if reply_to_id is None:
+        row = (await session.execute(_SEND_FACTS, params)).first()
+    else:
+        row = (await session.execute(_SEND_FACTS_REPLY, {**params, "reply": reply_to_id})).first()
     if row is None:
         return None
-    return bool(row[0]), bool(row[1]), bool(row[2]), bool(row[3]), row[4], row[5]
+    quote = None
+    # Hidden by a moderator it is not there to reply to (as for an edit or a reaction).
+    if reply_to_id is not None and row[6] is not None and row[7] == row[4] and not row[11]:
+        quote = _quote_of(row[6], row[8], row[9], bool(row[10]), False)
+    return _Facts(bool(row[0]), bool(row[1]), bool(row[2]), bool(row[3]), row[4], row[5], quote)
 
 
 def _same_or_conflict(m: DirectMessage, *, to_user_id: uuid.UUID, text: str) -> DirectMessage:
@@ -188,6 +286,7 @@ async def do_send_message(
     to_user_id: uuid.UUID,
     client_msg_id: str,
     text: str,
+    reply_to_id: int | None = None,
 ) -> tuple[MessageOut, bool]:
     """Store and deliver a message; resending a client_msg_id returns the stored one.
 
@@ -196,26 +295,32 @@ async def do_send_message(
 
     The usual send (an existing conversation, the recipient online) is two statements in
     autocommit: the facts, then the message with both counters in one statement, atomic on
-    its own; no BEGIN and COMMIT round trips. The first message of a pair (the conversation
-    is created with it) and a message to someone away (the notification commits with it)
-    take a transaction.
+    its own; no BEGIN and COMMIT round trips. A reply reads the message it quotes with the
+    facts (no more round trips). The first message of a pair (the conversation is created
+    with it) and a message to someone away (the notification commits with it) take a
+    transaction.
     """
     assert actor.user_id is not None
     me = actor.user_id
     if to_user_id == me:
         raise InvalidInput("You cannot message yourself", code="self_message")
     async with autocommit(ctx.sessions) as session:
-        facts = await _send_facts(session, me=me, to=to_user_id, client_msg_id=client_msg_id)
+        facts = await _send_facts(
+            session, me=me, to=to_user_id, client_msg_id=client_msg_id, reply_to_id=reply_to_id
+        )
         if facts is None:
             raise NotFound("No such user", code="user_not_found")
-        active, friends, blocked_by, blocks, conv_id, existing_id = facts
-        if existing_id is not None:
-            existing = await session.get(DirectMessage, existing_id)
+        conv_id = facts.conv_id
+        if facts.existing_id is not None:
+            existing = await session.get(DirectMessage, facts.existing_id)
             assert existing is not None
-            return message_out(_same_or_conflict(existing, to_user_id=to_user_id, text=text)), False
-        if not active:
+            _same_or_conflict(existing, to_user_id=to_user_id, text=text)
+            return (await decorate(session, [existing]))[0], False
+        if not facts.active:
             raise NotFound("No such user", code="user_not_found")
-        rel = Relation(friends=friends, blocked_by_other=blocked_by, blocks_other=blocks)
+        rel = Relation(
+            friends=facts.friends, blocked_by_other=facts.blocked_by, blocks_other=facts.blocks
+        )
         if not policy.can_message(actor, rel):
             if rel.any_block:
                 raise Forbidden("You cannot message this user", code="blocked")
@@ -227,18 +332,32 @@ async def do_send_message(
             presence.queue_connected_devices(pipe, ctx.keys, to_user_id)
             wait_ms, devices = await pipe.execute()
         check_hit(wait_ms, message="Too many messages")
+        if reply_to_id is not None and facts.quote is None:
+            raise NotFound("No such message in this conversation", code="message_not_found")
         if conv_id is not None and devices > 0:
-            msg = await _store(
-                session, me=me, to=to_user_id, conv_id=conv_id, cmid=client_msg_id, text=text
+            msg, created = await _store(
+                session,
+                me=me,
+                to=to_user_id,
+                conv_id=conv_id,
+                cmid=client_msg_id,
+                text=text,
+                quote=facts.quote,
             )
-            return _delivered(outbox, msg, to_user_id=to_user_id, text=text)
+            return _delivered(outbox, msg, created, to_user_id=to_user_id)
     async with transaction(ctx.sessions) as session:
         if conv_id is None:
             conv_id = (await _conversation(session, me, to_user_id)).id
-        msg = await _store(
-            session, me=me, to=to_user_id, conv_id=conv_id, cmid=client_msg_id, text=text
+        msg, created = await _store(
+            session,
+            me=me,
+            to=to_user_id,
+            conv_id=conv_id,
+            cmid=client_msg_id,
+            text=text,
+            quote=facts.quote,
         )
-        if isinstance(msg, MessageOut) and devices == 0:
+        if created and devices == 0:
             # Nobody is there to see it live: one notification per sender while away.
             await do_notify(
                 ctx,
@@ -250,7 +369,7 @@ async def do_send_message(
                 actor_id=me,
                 group_key=f"dm:{me}",
             )
-    return _delivered(outbox, msg, to_user_id=to_user_id, text=text)
+    return _delivered(outbox, msg, created, to_user_id=to_user_id)
 
 
 async def _store(
@@ -261,9 +380,11 @@ async def _store(
     conv_id: int,
     cmid: str,
     text: str,
-) -> MessageOut | DirectMessage:
-    """The new message, or the one this client_msg_id already stored (the same send, racing on
-    another connection, committed first)."""
+    quote: QuoteOut | None,
+) -> tuple[MessageOut, bool]:
+    """The new message (True), or the one this client_msg_id already stored (the same send,
+    racing on another connection, committed first: False). A new message has no reactions,
+    and its quote is the one read with the facts."""
     first, second = sorted((me, to), key=str)
     stored = (
         await session.execute(
@@ -276,14 +397,16 @@ async def _store(
                 "to": to,
                 "cmid": cmid,
                 "text": text,
+                "reply": None if quote is None else quote.id,
             },
         )
     ).first()
     if stored is None:
         raced = await _existing(session, sender=me, client_msg_id=cmid)
         assert raced is not None
-        return raced
-    return MessageOut(
+        _same_or_conflict(raced, to_user_id=to, text=text)
+        return (await decorate(session, [raced]))[0], False
+    out = MessageOut(
         id=stored.id,
         conversation_id=conv_id,
         from_user_id=me,
@@ -291,19 +414,151 @@ async def _store(
         client_msg_id=cmid,
         text=text,
         created_at=stored.created_at,
+        reply_to=quote,
     )
+    return out, True
 
 
 def _delivered(
-    outbox: Outbox, msg: MessageOut | DirectMessage, *, to_user_id: uuid.UUID, text: str
+    outbox: Outbox, msg: MessageOut, created: bool, *, to_user_id: uuid.UUID
 ) -> tuple[MessageOut, bool]:
     """A new message goes to both users' devices; a raced one is answered as a resend."""
-    if isinstance(msg, DirectMessage):
-        return message_out(_same_or_conflict(msg, to_user_id=to_user_id, text=text)), False
-    event = MessageEvent(**msg.model_dump(), cursor=msg.id).model_dump(mode="json")
-    outbox.emit("dm:message", event, room=user_room(to_user_id))
-    outbox.emit("dm:message", event, room=user_room(msg.from_user_id))
-    return msg, True
+    if created:
+        event = _event(msg, msg.id)
+        outbox.emit("dm:message", event, room=user_room(to_user_id))
+        outbox.emit("dm:message", event, room=user_room(msg.from_user_id))
+    return msg, created
+
+
+# --- changing a message: edits, deletion for everyone, reactions --------------------------------
+
+
+async def _lock_streams(session: AsyncSession, a: uuid.UUID, b: uuid.UUID) -> None:
+    """Both users' "dm" streams, in one order: stream positions follow commit order."""
+    first, second = sorted((a, b), key=str)
+    await session.execute(
+        select(
+            func.pg_advisory_xact_lock(func.hashtextextended(f"{STREAM}:{first}", 0)),
+            func.pg_advisory_xact_lock(func.hashtextextended(f"{STREAM}:{second}", 0)),
+        )
+    )
+
+
+async def _access_message(
+    session: AsyncSession, *, actor: Actor, message_id: int, mine: bool
+) -> DirectMessage:
+    """A message of one of my conversations (`mine`: that I sent), locked for the change."""
+    me = actor.user_id
+    m = await session.scalar(
+        select(DirectMessage).where(DirectMessage.id == message_id).with_for_update()
+    )
+    # Hidden by a moderator, it is not there for either side (as in both histories).
+    if m is None or me not in (m.sender_id, m.recipient_id) or m.hidden_at is not None:
+        raise NotFound("No such message", code="message_not_found")
+    if mine and m.sender_id != me:
+        raise Forbidden("Only its sender can change a message", code="not_your_message")
+    return m
+
+
+async def _changed(session: AsyncSession, outbox: Outbox, m: DirectMessage) -> MessageOut:
+    """Give the changed message its new place on both "dm" streams, and deliver it."""
+    await _lock_streams(session, m.sender_id, m.recipient_id)
+    m.seq = await session.scalar(
+        select(func.nextval(func.pg_get_serial_sequence("dm_messages", "id")))
+    )
+    await session.flush()
+    [out] = await decorate(session, [m])
+    event = _event(out, _cursor(m))
+    outbox.emit("dm:message", event, room=user_room(m.recipient_id))
+    outbox.emit("dm:message", event, room=user_room(m.sender_id))
+    return out
+
+
+async def _check_still_allowed(session: AsyncSession, actor: Actor, m: DirectMessage) -> None:
+    assert actor.user_id is not None
+    peer = m.recipient_id if m.sender_id == actor.user_id else m.sender_id
+    rel = await relation(session, actor_id=actor.user_id, other_id=peer)
+    if not policy.can_message(actor, rel):
+        if rel.any_block:
+            raise Forbidden("You cannot message this user", code="blocked")
+        raise Forbidden("You can message friends only", code="not_friends")
+
+
+async def do_edit_message(
+    session: AsyncSession, outbox: Outbox, *, actor: Actor, message_id: int, text: str
+) -> MessageOut:
+    """The sender rewrites a message; both sides see it again, marked edited."""
+    m = await _access_message(session, actor=actor, message_id=message_id, mine=True)
+    if m.deleted_at is not None:
+        raise Gone("This message was deleted", code="message_deleted")
+    await _check_still_allowed(session, actor, m)
+    if m.text == text:
+        return (await decorate(session, [m]))[0]
+    m.text = text
+    m.edited_at = now()
+    return await _changed(session, outbox, m)
+
+
+async def do_delete_message(
+    session: AsyncSession, outbox: Outbox, *, actor: Actor, message_id: int
+) -> MessageOut:
+    """Deleted for everyone: the text and reactions are gone, a tombstone stays in place (a
+    reply quoting it shows it deleted). Deleting again changes nothing."""
+    m = await _access_message(session, actor=actor, message_id=message_id, mine=True)
+    if m.deleted_at is not None:
+        return (await decorate(session, [m]))[0]
+    m.text = ""
+    m.deleted_at = now()
+    await session.execute(
+        delete(DirectMessageReaction).where(DirectMessageReaction.message_id == m.id)
+    )
+    return await _changed(session, outbox, m)
+
+
+async def do_react(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    actor: Actor,
+    message_id: int,
+    emoji: str,
+    on: bool,
+) -> MessageOut:
+    """Put an emoji on a message of my conversation (or take it back)."""
+    assert actor.user_id is not None
+    emoji = check_emoji(emoji)
+    m = await _access_message(session, actor=actor, message_id=message_id, mine=False)
+    if m.deleted_at is not None:
+        raise Gone("This message was deleted", code="message_deleted")
+    await _check_still_allowed(session, actor, m)
+    if on:
+        count = await session.scalar(
+            select(func.count()).where(
+                DirectMessageReaction.message_id == m.id,
+                DirectMessageReaction.user_id == actor.user_id,
+            )
+        )
+        if int(count or 0) >= MAX_REACTIONS_PER_USER:
+            raise Conflict(
+                f"At most {MAX_REACTIONS_PER_USER} reactions on one message",
+                code="too_many_reactions",
+            )
+        result = await session.execute(
+            insert(DirectMessageReaction)
+            .values(message_id=m.id, user_id=actor.user_id, emoji=emoji)
+            .on_conflict_do_nothing()
+        )
+    else:
+        result = await session.execute(
+            delete(DirectMessageReaction).where(
+                DirectMessageReaction.message_id == m.id,
+                DirectMessageReaction.user_id == actor.user_id,
+                DirectMessageReaction.emoji == emoji,
+            )
+        )
+    if not getattr(result, "rowcount", 0):
+        return (await decorate(session, [m]))[0]  # already so
+    return await _changed(session, outbox, m)
 
 
 async def do_mark_read(
@@ -403,7 +658,7 @@ async def list_history(
         )
     )
     rows, next_cursor = await id_page(session, q, DirectMessage.id, cursor=cursor, limit=limit)
-    return Page[MessageOut](items=[message_out(m) for m in rows], next_cursor=next_cursor)
+    return Page[MessageOut](items=await decorate(session, rows), next_cursor=next_cursor)
 
 
 async def list_conversations(
@@ -471,17 +726,29 @@ async def unread_summary(session: AsyncSession, *, actor: Actor) -> UnreadOut:
 async def replay(ctx: Context, user_id: uuid.UUID, cursor: int, limit: int) -> list[dict[str, Any]]:
     """The "dm" stream after `cursor`, oldest first: what the user received and sent.
 
-    Each item is exactly the payload of a live `dm:message` (with "stream" and "cursor").
+    Each item is exactly the payload of a live `dm:message` (with "stream" and "cursor"); a
+    message changed since (edited, deleted, reacted to) comes once, as it is now, at its
+    newest position. Messages hidden by a moderator are left out.
     """
+    mine = and_(
+        or_(DirectMessage.recipient_id == user_id, DirectMessage.sender_id == user_id),
+        DirectMessage.hidden_at.is_(None),
+    )
     async with ctx.sessions() as session:
-        rows = await session.scalars(
+        # Unchanged messages by id, changed ones by seq: the first `limit` positions after
+        # the cursor are among the first `limit` of each.
+        fresh = await session.scalars(
             select(DirectMessage)
-            .where(
-                or_(DirectMessage.recipient_id == user_id, DirectMessage.sender_id == user_id),
-                DirectMessage.id > cursor,
-                DirectMessage.hidden_at.is_(None),
-            )
+            .where(mine, DirectMessage.id > cursor, DirectMessage.seq.is_(None))
             .order_by(DirectMessage.id)
             .limit(limit)
         )
-        return [message_event(m) for m in rows]
+        changed = await session.scalars(
+            select(DirectMessage)
+            .where(mine, DirectMessage.seq > cursor)
+            .order_by(DirectMessage.seq)
+            .limit(limit)
+        )
+        rows = sorted([*fresh, *changed], key=_cursor)[:limit]
+        outs = await decorate(session, rows)
+        return [_event(out, _cursor(m)) for m, out in zip(rows, outs, strict=True)]

@@ -59,7 +59,9 @@ class ConversationMember(Base):
 
 
 class DirectMessage(Base):
-    """The id is the "dm" stream's cursor; (sender, client_msg_id) makes sends idempotent."""
+    """The "dm" stream's cursor is `seq` once a message changed (an edit, a deletion, a
+    reaction: it then takes a new number from the id sequence, so the change comes after
+    everything before it), else its id. (sender, client_msg_id) makes sends idempotent."""
 
     __tablename__ = "dm_messages"
     __table_args__ = (
@@ -68,7 +70,17 @@ class DirectMessage(Base):
         # The "dm" stream of a user is what they received plus what they sent (other devices).
         Index("ix_dm_messages_recipient_id", "recipient_id", "id"),
         Index("ix_dm_messages_sender_id", "sender_id", "id"),
-        CheckConstraint("char_length(text) BETWEEN 1 AND 4000", name="text_length"),
+        Index(
+            "ix_dm_messages_recipient_seq",
+            "recipient_id",
+            "seq",
+            postgresql_where="seq IS NOT NULL",
+        ),
+        Index("ix_dm_messages_sender_seq", "sender_id", "seq", postgresql_where="seq IS NOT NULL"),
+        # Deleted for everyone: the text is gone.
+        CheckConstraint(
+            "deleted_at IS NOT NULL OR char_length(text) BETWEEN 1 AND 4000", name="text_length"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -83,3 +95,24 @@ class DirectMessage(Base):
     # Hidden by a moderator (models/moderation): left out of both sides' history until restored.
     hidden_at: Mapped[datetime | None]
     hidden_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    reply_to_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("dm_messages.id", ondelete="SET NULL")
+    )
+
+
+class DirectMessageReaction(Base):
+    """One emoji of one user on one message."""
+
+    __tablename__ = "dm_reactions"
+
+    message_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("dm_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    emoji: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
