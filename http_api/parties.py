@@ -14,7 +14,7 @@ from starlette.responses import Response
 from http_api.routing import Api, Call
 from models.core.errors import InvalidInput
 from models.core.pagination import InvalidCursor, decode_cursor, encode_cursor
-from models.parties import service
+from models.parties import replay, service
 from models.parties.schemas import (
     AutoplayCmd,
     ChatAckOut,
@@ -31,6 +31,7 @@ from models.parties.schemas import (
     KickCmd,
     NextCmd,
     PartyPreviewOut,
+    PartyReplaysOut,
     PartyStateOut,
     PauseCmd,
     PlayCmd,
@@ -39,6 +40,9 @@ from models.parties.schemas import (
     QueueMoveCmd,
     QueueRemoveCmd,
     RateCmd,
+    ReplayListQuery,
+    ReplayOut,
+    ReplayQuery,
     SeekCmd,
     TransferHostCmd,
 )
@@ -47,6 +51,7 @@ from models.parties.state import (
     End,
     Kick,
     Leave,
+    Media,
     Next,
     Pause,
     Play,
@@ -271,6 +276,43 @@ async def post_message(call: Call) -> ChatAckOut:
     if created:
         await service.publish_chat(call.ctx, message)
     return ChatAckOut(message=message)
+
+
+def _replay_media(q: ReplayListQuery | ReplayQuery) -> Media:
+    if q.title_id is not None:
+        return Media(kind="title", id=q.title_id)
+    assert q.episode_id is not None
+    return Media(kind="episode", id=q.episode_id)
+
+
+@api.get("/party-replays", query=ReplayListQuery, response=PartyReplaysOut)
+async def party_replays(call: Call) -> PartyReplaysOut:
+    """Parties that watched this title or episode with a friend of yours in them: watch it
+    'with their party', seeing its chat and reactions at the same moments."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        items = await replay.list_replays(
+            session, user_id=user.user_id, media=_replay_media(call.query)
+        )
+    return PartyReplaysOut(items=items)
+
+
+@api.get("/parties/{party_id}/replay", query=ReplayQuery, response=ReplayOut, errors=(404, 422))
+async def party_replay(call: Call) -> ReplayOut:
+    """A party's chat and reactions between two positions of a title or episode it watched,
+    in order (deleted messages left out, edits as they are now, nobody either side blocked)."""
+    user = call.require_user()
+    q: ReplayQuery = call.query
+    async with call.transaction() as session:
+        return await replay.replay_window(
+            session,
+            user_id=user.user_id,
+            party_id=_uuid(call.params["party_id"]),
+            media=_replay_media(q),
+            from_ms=q.from_ms,
+            to_ms=q.to_ms,
+            limit=q.limit,
+        )
 
 
 @assets.get("/static/party-client.js", auth="none", raw_response="text/javascript")

@@ -34,7 +34,7 @@ async def decorate(
             .join(User, User.id == PartyMessage.user_id)
             .where(PartyMessage.id.in_(quote_ids))
         )
-        quotes = {m.id: (m, name) for m, name in found.tuples()}
+        quotes = {m.id: (m, name) for m, name in found.all()}
     reactions: dict[int, list[PartyMessageReaction]] = {}
     ids = [m.id for m, _ in rows if m.deleted_at is None]
     if ids:
@@ -114,5 +114,6 @@ async def since(
     changed = await session.execute(
         base.where(PartyMessage.seq > cursor).order_by(PartyMessage.seq).limit(limit)
     )
-    rows = sorted([*fresh.tuples(), *changed.tuples()], key=lambda r: position(r[0]))[:limit]
+    pairs = [(m, name) for m, name in [*fresh.all(), *changed.all()]]
+    rows = sorted(pairs, key=lambda r: position(r[0]))[:limit]
     return await decorate(session, rows)

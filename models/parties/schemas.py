@@ -504,6 +504,9 @@ class ReactionOut(BaseModel):
     user_id: str
     emoji: str
     server_ms: int
+    position_ms: int | None = Field(
+        default=None, description="Where in the media it happened (kept for replays)"
+    )
 
 
 class CatchUpPlanOut(BaseModel):
@@ -566,3 +569,47 @@ class AdmissionOut(BaseModel):
 class ChatPageOut(BaseModel):
     items: list[ChatMessageOut]
     next_cursor: str | None = None
+
+
+class ReplayQuery(_MediaChoice):
+    """Which media of the party to replay, and the window of it."""
+
+    from_ms: int = Field(default=0, ge=0, le=MAX_POSITION_MS, description="From this position")
+    to_ms: int | None = Field(default=None, ge=0, le=MAX_POSITION_MS, description="Up to this one")
+    limit: int = Field(default=200, ge=1, le=500)
+
+
+class ReplayListQuery(_MediaChoice):
+    pass
+
+
+class ReplayItemOut(BaseModel):
+    kind: Literal["chat", "reaction"]
+    id: int
+    position_ms: int = Field(description="Where in the media it happened")
+    user_id: str
+    username: str
+    text: str | None = Field(default=None, description="chat: the message as it is now")
+    edited: bool = False
+    emoji: str | None = Field(default=None, description="reaction: the emoji")
+
+
+class ReplayOut(BaseModel):
+    party_id: str
+    items: list[ReplayItemOut]
+    next_from_ms: int | None = Field(
+        default=None, description="More in the window: ask again from here (items at it repeat)"
+    )
+
+
+class PartyReplayOut(BaseModel):
+    party_id: str
+    started_at: str
+    ended_at: str | None
+    friends: list[str] = Field(description="Usernames of your friends who were in it")
+    chat_count: int
+    reaction_count: int
+
+
+class PartyReplaysOut(BaseModel):
+    items: list[PartyReplayOut]

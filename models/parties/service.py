@@ -86,6 +86,7 @@ from models.parties.tables import (
     PartyMember,
     PartyMessage,
     PartyMessageReaction,
+    PartyReaction,
 )
 from models.social.lists.service import access_playlist
 from models.social.lists.tables import PlaylistItem
@@ -981,7 +982,14 @@ async def do_chat(
         if quoted is None or quoted.party_id != party_id:
             raise NotFound("No such message in this party's chat", code="message_not_found")
     msg = PartyMessage(
-        party_id=party_id, user_id=user_id, client_id=client_id, body=text, reply_to_id=reply_to_id
+        party_id=party_id,
+        user_id=user_id,
+        client_id=client_id,
+        body=text,
+        reply_to_id=reply_to_id,
+        media_kind=state.media.kind,
+        media_id=state.media.id,
+        position_ms=round(state.position_at(now_ms())),
     )
     await lock_stream(session, ev.chat_stream(str(party_id)))  # id order = commit order
     session.add(msg)
@@ -1139,7 +1147,7 @@ async def list_chat(
     )
     if before is not None:
         q = q.where(PartyMessage.id < before)
-    rows = list((await session.execute(q)).tuples())
+    rows = [(m, name) for m, name in (await session.execute(q)).all()]
     return await chat.decorate(session, rows)
 
 
@@ -1164,10 +1172,28 @@ async def replay_party_chat(
 async def do_react(
     ctx: Context, *, party_id: uuid.UUID, user_id: uuid.UUID, emoji: str
 ) -> ReactionOut:
-    await access_live(ctx, party_id=party_id, user_id=user_id)
+    """A reaction to the picture: broadcast now, and kept with where in the media it happened
+    (a friend watching later sees it at the same moment)."""
+    state = await access_live(ctx, party_id=party_id, user_id=user_id)
     emoji = check_emoji(emoji)
     await runtime(ctx).limiter.hit(_REACT_LIMIT, f"{party_id}:{user_id}", message="Slow down")
-    out = ReactionOut(party_id=str(party_id), user_id=str(user_id), emoji=emoji, server_ms=now_ms())
+    t = now_ms()
+    position = round(state.position_at(t))
+    if state.phase is not Phase.ENDED:
+        async with transaction(ctx.sessions) as session:
+            session.add(
+                PartyReaction(
+                    party_id=party_id,
+                    user_id=user_id,
+                    emoji=emoji,
+                    media_kind=state.media.kind,
+                    media_id=state.media.id,
+                    position_ms=position,
+                )
+            )
+    out = ReactionOut(
+        party_id=str(party_id), user_id=str(user_id), emoji=emoji, server_ms=t, position_ms=position
+    )
     await ctx.publisher.emit(ev.REACT, out.model_dump(mode="json"), room=party_room(party_id))
     return out
 

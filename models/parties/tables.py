@@ -98,6 +98,7 @@ class PartyMessage(Timestamped, Base):
     __tablename__ = "party_messages"
     __table_args__ = (
         Index("ix_party_messages_party_id_id", "party_id", "id"),
+        Index("ix_party_messages_replay", "party_id", "media_kind", "media_id", "position_ms"),
         # Changed messages (edits, deletions, reactions) come again on the stream at `seq`.
         Index("ix_party_messages_party_seq", "party_id", "seq", postgresql_where="seq IS NOT NULL"),
         # A client retrying a send after a reconnect must not post twice.
@@ -115,6 +116,28 @@ class PartyMessage(Timestamped, Base):
     reply_to_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("party_messages.id", ondelete="SET NULL")
     )
+    # Where in what was playing it was said, for watching the party again later.
+    media_kind: Mapped[str | None] = mapped_column(String(8))
+    media_id: Mapped[int | None] = mapped_column(BigInteger)
+    position_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PartyReaction(Base):
+    """A reaction to the picture (party:react), kept with where in the media it happened."""
+
+    __tablename__ = "party_reactions"
+    __table_args__ = (
+        Index("ix_party_reactions_replay", "party_id", "media_kind", "media_id", "position_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    party_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("parties.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    emoji: Mapped[str] = mapped_column(String(32))
+    media_kind: Mapped[str] = mapped_column(String(8))
+    media_id: Mapped[int] = mapped_column(BigInteger)
+    position_ms: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class PartyMessageReaction(Base):
