@@ -1,3 +1,12 @@
 """Importing this module registers every aggregate's socket events."""
 
-from realtime import media, notifications, parties, resume, social, streams, system  # noqa: F401
+from realtime import (  # noqa: F401
+    media,
+    notifications,
+    parties,
+    resume,
+    screens,
+    social,
+    streams,
+    system,
+)

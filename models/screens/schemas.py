@@ -1,0 +1,122 @@
+"""Wire models for "my screens": one user's devices, remote control and handing playback over."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from models.core.schema_rules import exactly_one_of
+from models.core.text import UserLine
+
+MAX_ID = 2**63 - 1
+MAX_POSITION_MS = 48 * 3600 * 1000
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScreenRegisterIn(_In):
+    device_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Stable per device (kept by the app); a new socket of it replaces the old",
+    )
+    name: UserLine = Field(min_length=1, max_length=60, description="'Living-room TV'")
+    kind: Literal["tv", "phone", "tablet", "laptop", "browser", "other"] = "other"
+    rtt_ms: int | None = Field(default=None, ge=0, le=60_000)
+
+
+class ScreenOut(BaseModel):
+    device_id: str
+    name: str
+    kind: str
+    this: bool = Field(description="The screen of the socket asking")
+
+
+class ScreensOut(BaseModel):
+    screens: list[ScreenOut]
+
+
+class ScreenCommandIn(_In):
+    to_device_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    action: Literal["play", "pause", "seek", "volume", "audio_track", "subtitle_track", "stop"]
+    position_ms: int | None = Field(default=None, ge=0, le=MAX_POSITION_MS)
+    volume: float | None = Field(default=None, ge=0, le=1)
+    track: str | None = Field(
+        default=None, max_length=64, description="audio_track / subtitle_track: the track id"
+    )
+
+    @model_validator(mode="after")
+    def _needs(self) -> ScreenCommandIn:
+        if self.action == "seek" and self.position_ms is None:
+            raise ValueError("seek needs position_ms")
+        if self.action == "volume" and self.volume is None:
+            raise ValueError("volume needs volume")
+        return self
+
+
+class ScreenCommandOut(BaseModel):
+    """`screen:command`, to the screen it is for."""
+
+    from_device_id: str | None
+    action: str
+    position_ms: int | None = None
+    volume: float | None = None
+    track: str | None = None
+
+
+class ScreenStatusIn(_In):
+    title_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    episode_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    position_ms: int = Field(ge=0, le=MAX_POSITION_MS)
+    playing: bool
+    volume: float | None = Field(default=None, ge=0, le=1)
+
+
+class ScreenStatusOut(BaseModel):
+    """`screen:status`, to the user's other screens: what one of them plays now."""
+
+    device_id: str
+    title_id: int | None
+    episode_id: int | None
+    position_ms: int
+    playing: bool
+    volume: float | None
+    server_ms: int
+
+
+class HandoffIn(_In):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=exactly_one_of("title_id", "episode_id")
+    )
+    to_device_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    title_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    episode_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    position_ms: int = Field(ge=0, le=MAX_POSITION_MS, description="Where this screen is")
+    at_server_ms: int = Field(ge=0, description="The server time (your clock model) it was there")
+    playing: bool = True
+    rate: float = Field(default=1.0, ge=0.25, le=4.0)
+
+    @model_validator(mode="after")
+    def _one(self) -> HandoffIn:
+        if (self.title_id is None) == (self.episode_id is None):
+            raise ValueError("give exactly one of title_id or episode_id")
+        return self
+
+
+class HandoffOut(BaseModel):
+    """`screen:handoff`, to both screens: at `anchor_server_ms` the source stops and the target
+    shows `position_ms` (playing from there if `playing`): the same frame, handed over."""
+
+    role: Literal["source", "target"]
+    from_device_id: str
+    to_device_id: str
+    title_id: int | None
+    episode_id: int | None
+    position_ms: int
+    anchor_server_ms: int
+    playing: bool
+    rate: float
