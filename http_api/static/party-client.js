@@ -61,6 +61,11 @@ export function targetPosition(p, serverNowMs) {
   return p.position_ms + (serverNowMs - p.anchor_server_ms) * p.rate;
 }
 
+// What a catch-up plan was made against: playback changes void it.
+function playbackKey(s) {
+  return s ? [s.phase, s.position_ms, s.anchor_server_ms, s.rate, s.media.kind, s.media.id].join("|") : "";
+}
+
 export function nudgedRate(rate, driftMs) {
   if (Math.abs(driftMs) <= DEAD_BAND_MS) return rate;
   const nudge = Math.max(-MAX_NUDGE, Math.min(MAX_NUDGE, (-driftMs / FULL_NUDGE_AT_MS) * MAX_NUDGE));
@@ -421,6 +426,39 @@ export class PartyClient {
   switchingTracks(ms = 5000) {
     this._quietUntil = this.now() + ms;
   }
+  // Behind the party (stalled, rewound to see something again, joined late) and rather not
+  // skip ahead: the server plans a slightly faster rate (at most 1.25x) from its clock and
+  // this player follows it until back on the timeline, then reports ready; nobody else waits
+  // or moves. `backMs` rewinds first ("what did she say?"). Resolves to the plan; a "seek" or
+  // "none" plan is left to the usual rules. A change of the party's playback (pause, seek,
+  // the next item) voids the plan.
+  async catchUp({ backMs = 0 } = {}) {
+    const v = this.video;
+    const s = this.state;
+    if (!this.partyId || !s) throw new PartyError({ code: "not_member", message: "Join a party first" });
+    const base = playbackKey(s);
+    this._catchUp = { pending: true, base };
+    if (backMs > 0) v.currentTime = Math.max(0, v.currentTime - backMs / 1000);
+    let plan;
+    try {
+      const data = await this._call("party:catch_up", {
+        party_id: this.partyId,
+        position_ms: Math.max(0, Math.round(v.currentTime * 1000)),
+        at_server_ms: Math.round(this.serverNow()),
+        rate: v.paused ? 0 : v.playbackRate,
+      });
+      plan = data.plan;
+    } catch (e) {
+      this._catchUp = null;
+      throw e;
+    }
+    this._catchUp = plan.mode === "rate" && this._catchUp ? { plan, base } : null;
+    this.step();
+    return plan;
+  }
+  get catchingUp() {
+    return Boolean(this._catchUp);
+  }
   // Opt out of (or back into) being waited for when buffering.
   setWaitForMe(enabled) {
     return this._call("party:wait_for_me", { party_id: this.partyId, enabled });
@@ -522,6 +560,7 @@ export class PartyClient {
     const s = this.state;
     const v = this.video;
     if (!s || !this.clock.ready || s.phase === "ended") return;
+    if (this._catchUp && this._followPlan()) return;
     if (v.seeking) return; // judge the position once the last seek has landed
     if (v.readyState >= 3 && this._ready === null) this._report(true);
     const a = correct(s, this.serverNow(), v.currentTime * 1000, v.paused, v.playbackRate, this.seekLatencyMs);
@@ -558,6 +597,38 @@ export class PartyClient {
       default:
         break;
     }
+  }
+
+  // Following a catch-up plan instead of the drift rules; false once it is over or void.
+  _followPlan() {
+    const c = this._catchUp;
+    const s = this.state;
+    const v = this.video;
+    if (playbackKey(s) !== c.base) {
+      this._catchUp = null; // the party's playback moved: the usual rules take it from here
+      return false;
+    }
+    if (c.pending) return true;
+    const p = c.plan;
+    const now = this.serverNow();
+    if (now >= p.until_server_ms) {
+      this._catchUp = null;
+      v.playbackRate = s.rate;
+      this._ready = null;
+      this._report(true); // back on the timeline: wait for me again
+      return false;
+    }
+    if (now < p.start_server_ms) {
+      if (!c.timer) {
+        const wait = p.start_server_ms - now - (v.paused ? this.startLatencyMs : 0);
+        c.timer = setTimeout(() => ((c.timer = null), this.step()), Math.max(0, wait));
+      }
+      return true;
+    }
+    if (v.playbackRate !== p.rate) v.playbackRate = p.rate;
+    if (v.paused) this._play();
+    if (!c.endTimer) c.endTimer = setTimeout(() => ((c.endTimer = null), this.step()), Math.max(0, p.until_server_ms - now));
+    return true;
   }
 
   _play() {

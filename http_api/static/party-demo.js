@@ -41,8 +41,11 @@ window.partyDebug = () => {
     clockOffsetMs: party && party.clock.ready ? party.clock.offsetMs : null,
     rttMs: party && party.clock.ready ? party.clock.rttMs : null,
     members: party ? party.members.length : 0,
+    catchingUp: party ? party.catchingUp : false,
   };
 };
+// Rewind and catch up without anyone waiting (what a "replay 10 s" button does).
+window.partyCatchUp = (backMs) => party.catchUp({ backMs });
 
 async function main() {
   await socket.connect();
