@@ -1033,9 +1033,12 @@ def _set_series_next(s: PartyState, c: SetSeriesNext, now: int, removals: _Remov
 def _catch_up(s: PartyState, c: CatchUp, now: int, removals: _Removals) -> PartyState:
     m = _member(s, c.by)
     plan = plan_catch_up(s, c, now)
-    until = plan.until_server_ms if plan.mode == "rate" else None
+    if plan.mode != "rate":
+        return s  # a seek, or nothing: the usual rules, nothing to record
     # Not waited for until back: their next Ready (sent when the plan ends) ends that.
-    return _with_member(s, replace(m, ready=False, catching_up=True, catch_up_until_ms=until))
+    return _with_member(
+        s, replace(m, ready=False, catching_up=True, catch_up_until_ms=plan.until_server_ms)
+    )
 
 
 @dataclass(frozen=True, slots=True)
