@@ -124,6 +124,10 @@ class SessionStore:
             return
         async with self._redis.client() as conn:
             yield conn
+            # WAIT counts only this connection's writes, and a pipeline or a script the caller
+            # ran went out on another connection of the pool: a marker written here after them
+            # comes later in the replication stream, so a replica that has it has them too.
+            await conn.set(self._keys("session", "replicated"), "1", px=60_000)
             acked = int(await conn.execute_command("WAIT", self._replicas, self._replica_wait_ms))
             if acked < self._replicas:
                 log.warning(

@@ -219,7 +219,8 @@ async def test_service_rides_out_a_redis_failover(
                 # The sessions (written before the failover, replicated) are still valid.
                 assert (await _until_ok(api, "/api/v1/me", me)).status_code == 200
                 again = {"Authorization": f"Bearer {fresh}"}
-                assert (await _until_ok(api, "/api/v1/me", again)).status_code == 200
+                got = await _until_ok(api, "/api/v1/me", again)
+                assert got.status_code == 200, got.text
                 # The party's live state moved with the data set.
                 state = (await _until_ok(api, f"/api/v1/parties/{party}", me)).json()
                 assert state["version"] == before["version"]
