@@ -205,9 +205,12 @@ def _query_dict(request: Request, model: type[BaseModel]) -> dict[str, Any]:
         - {(i.alias or n) for n, i in model.model_fields.items()}
     )
     if unknown and model.model_config.get("extra") == "forbid":
-        raise InvalidInput(
-            f"Unknown query parameter(s): {', '.join(sorted(unknown))}", code="invalid_input"
+        # Names are echoed escaped where not printable: a NUL or a control character from the
+        # query would otherwise land in the message, which may hold neither.
+        names = sorted(
+            n if n.isprintable() else n.encode("unicode_escape").decode() for n in unknown
         )
+        raise InvalidInput(f"Unknown query parameter(s): {', '.join(names)}", code="invalid_input")
     return out
 
 

@@ -373,3 +373,15 @@ async def test_strings_say_they_hold_no_nul(client: httpx.AsyncClient) -> None:
     assert all(s["not"] for s in cursor["schema"]["anyOf"] if s.get("type") == "string")
     logout = spec["paths"]["/api/v1/auth/logout"]["post"]["responses"]
     assert "404" in logout  # the session ended meanwhile (logout-all on another device)
+
+
+async def test_unknown_query_parameters_are_named_without_control_characters(
+    client: httpx.AsyncClient,
+) -> None:
+    # schemathesis sent a parameter named "\x00p…": its name came back raw in the message,
+    # which the API document says holds no NUL.
+    r = await client.get("/api/v1/titles?%00p%C3%A6=1&size=2")
+    assert r.status_code == 422
+    message = r.json()["error"]["message"]
+    assert "\x00" not in message
+    assert "\\x00p" in message and "size" in message
