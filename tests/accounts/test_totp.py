@@ -21,6 +21,11 @@ from tests.mail import Mailbox
 STEP = 30
 
 
+# When each secret's enrolment was confirmed: the code of that step is spent, whatever the
+# clock says by the time a test replays it (a step may end in between).
+_CONFIRMED_AT: dict[str, int] = {}
+
+
 def _code(secret: str, steps_ahead: int = 0) -> str:
     return pyotp.TOTP(secret).at(int(time.time()) + steps_ahead * STEP)
 
@@ -47,8 +52,11 @@ async def _enrol(client: httpx.AsyncClient, account: Account) -> tuple[str, list
     assert unquote(uri.path) == f"/Cinema:{account.user.email}"
     assert body["qr_svg"].startswith("<svg") and body["qr_data_uri"].startswith("data:image/svg")
     secret = body["secret"]
+    _CONFIRMED_AT[secret] = int(time.time())
     confirmed = await client.post(
-        "/api/v1/me/2fa/totp/confirm", json={"code": _code(secret)}, headers=account.headers
+        "/api/v1/me/2fa/totp/confirm",
+        json={"code": pyotp.TOTP(secret).at(_CONFIRMED_AT[secret])},
+        headers=account.headers,
     )
     assert confirmed.status_code == 200, confirmed.text
     codes: list[str] = confirmed.json()["recovery_codes"]
@@ -96,7 +104,8 @@ async def test_enrol_sign_in_with_code_and_replay_refused(
     assert me.status_code == 401
 
     # The code of the enrolment step was spent; the next step's is taken once.
-    replayed = await _mfa(client, ip, mfa_token=mfa_token, code=_code(secret))
+    spent_code = pyotp.TOTP(secret).at(_CONFIRMED_AT[secret])
+    replayed = await _mfa(client, ip, mfa_token=mfa_token, code=spent_code)
     assert replayed.status_code == 403 and replayed.json()["error"]["code"] == "invalid_code"
     next_code = _code(secret, 1)
     ok = await _mfa(client, ip, mfa_token=mfa_token, code=next_code)

@@ -90,6 +90,7 @@ async def test_published_media_is_played_from_the_object_store(
         "S3_SECRET_ACCESS_KEY": SECRET,
         "MEDIA_DIR": str(media_dir),
         "MEDIA_LADDER": "360:600",
+        "REDIS_PREFIX": f"{settings.redis_prefix}-s3",
     }
     own = settings.model_copy(
         update={
@@ -100,6 +101,9 @@ async def test_published_media_is_played_from_the_object_store(
             "s3_secret_access_key": SecretStr(SECRET),
             "media_dir": media_dir,
             "media_ladder": "360:600",
+            # A queue of its own: a worker another test left polling the run's queue would
+            # take the transcode and publish it to its own disk, not to this bucket.
+            "redis_prefix": f"{settings.redis_prefix}-s3",
         }
     )
     server = LiveServer(own, free_port(), env=s3_env)
