@@ -294,6 +294,29 @@ class LiveServer:
         self._out.close()
 
 
+@contextlib.contextmanager
+def worker_process(settings: Settings, name: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`cinema worker` as a process of its own (output in the run's log folder as
+    `<name>.out`), stopped when the block ends."""
+    out = (settings.log_dir / f"{name}.out").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "cinema.cli", "worker"],
+        env=settings_env(settings, **env),
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        out.close()
+
+
 @pytest.fixture(scope="session")
 def two_servers(settings: Settings, database_url: str) -> Iterator[tuple[LiveServer, LiveServer]]:
     """Two server processes sharing PostgreSQL and Redis (the normal deployment)."""

@@ -7,8 +7,6 @@ import asyncio
 import inspect
 import json
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from cinema.ports import free_port
 from models.core import metrics
 from models.core.context import Context
 from models.core.settings import Settings
-from tests.conftest import ROOT, LiveServer, settings_env
+from tests.conftest import ROOT, LiveServer, worker_process
 from tests.factories import PASSWORD, make_account, make_user
 from tests.realtime_client import connected
 
@@ -108,25 +106,12 @@ def metered(settings: Settings, tmp_path: Path) -> Iterator[tuple[LiveServer, Pa
     metrics_dir = tmp_path / "metrics"
     env = {"METRICS_DIR": str(metrics_dir), "REDIS_PREFIX": f"{settings.redis_prefix}-metrics"}
     server = LiveServer(settings, free_port(), env=env, args=["--workers", "2"])
-    out = (settings.log_dir / "metrics-worker.out").open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "cinema.cli", "worker"],
-        env=settings_env(settings, **env),
-        cwd=ROOT,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        server.wait_ready()
-        yield server, metrics_dir
-    finally:
-        server.stop()
-        worker.terminate()
+    with worker_process(settings, "metrics-worker", **env):
         try:
-            worker.wait(10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        out.close()
+            server.wait_ready()
+            yield server, metrics_dir
+        finally:
+            server.stop()
 
 
 @pytest.mark.slow

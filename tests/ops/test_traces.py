@@ -5,8 +5,6 @@ the request's log line carries the trace id."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -23,7 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from cinema.ports import free_port
 from models.core.settings import Settings
-from tests.conftest import ROOT, LiveServer, settings_env
+from tests.conftest import LiveServer, worker_process
 from tests.factories import PASSWORD
 from tests.realtime_client import connected
 
@@ -102,25 +100,14 @@ def traced(settings: Settings) -> Iterator[tuple[LiveServer, Receiver]]:
         "REDIS_PREFIX": f"{settings.redis_prefix}-traces",
     }
     server = LiveServer(settings, free_port(), env=env)
-    out = (settings.log_dir / "traces-worker.out").open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "cinema.cli", "worker"],
-        env=settings_env(settings, **env),
-        cwd=ROOT,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        server.wait_ready()
-        yield server, receiver
+        with worker_process(settings, "traces-worker", **env):
+            try:
+                server.wait_ready()
+                yield server, receiver
+            finally:
+                server.stop()
     finally:
-        server.stop()
-        worker.terminate()
-        try:
-            worker.wait(10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        out.close()
         receiver.stop()
 
 
