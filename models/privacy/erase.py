@@ -29,6 +29,8 @@ async def erase_account(session: AsyncSession, *, user_id: uuid.UUID) -> Erased:
     """In the caller's transaction. Idempotent: erasing a tombstone again changes nothing."""
     erased = Erased()
     params = {"u": user_id}
+    # The account's own row of each title's counters (models/social/reviews: SHARDS rows).
+    mine = params | {"shard": shard_of(user_id)}
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:
         return erased
@@ -48,7 +50,7 @@ async def erase_account(session: AsyncSession, *, user_id: uuid.UUID) -> Erased:
                     " UNION SELECT title_id FROM title_likes WHERE user_id = :u)"
                     " ORDER BY title_id FOR UPDATE"
                 ),
-                params | {"shard": shard_of(user_id)},
+                mine,
             )
         ).scalars()
     )
@@ -63,7 +65,7 @@ async def erase_account(session: AsyncSession, *, user_id: uuid.UUID) -> Erased:
             FROM agg WHERE t.title_id = agg.title_id AND t.shard = :shard
             """
         ),
-        params | {"shard": shard_of(user_id)},
+        mine,
     )
     await session.execute(
         text(
@@ -74,7 +76,7 @@ async def erase_account(session: AsyncSession, *, user_id: uuid.UUID) -> Erased:
             FROM gone WHERE t.title_id = gone.title_id AND t.shard = :shard
             """
         ),
-        params | {"shard": shard_of(user_id)},
+        mine,
     )
     if titles:
         await session.execute(
