@@ -56,6 +56,11 @@ function Nav(): JSX.Element {
             <Link href="/security" aria-current={here("/security")}>
               Security
             </Link>
+            {(user?.role === "editor" || user?.role === "admin") && (
+              <Link href="/admin" aria-current={here("/admin")}>
+                Back office
+              </Link>
+            )}
           </>
         )}
       </nav>

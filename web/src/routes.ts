@@ -32,6 +32,7 @@ export const Router = createRoutes(
     ["/party/:partyId", () => import("./pages/party")],
     ["/security", () => import("./pages/security")],
     ["/family", () => import("./pages/family")],
+    ["/admin", () => import("./pages/admin/index")],
   ],
   () => import("./pages/notfound"),
 );
