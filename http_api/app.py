@@ -55,6 +55,7 @@ API_GROUPS: list[Api] = [
     privacy.api,
     social_friends.api,
     social_messages.api,
+    social_messages.files,
     social_lists.api,
     social_reviews.api,
     recommendations.api,

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from starlette.responses import Response
+import asyncio
+import os
+import stat
+import time
+
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 from http_api.routing import Api, Call, JSONResponse
 from http_api.social_common import actor_of, int_param, user_param
+from models.core.errors import DomainError, NotFound
 from models.core.pagination import Page
 from models.social.friends.schemas import PageQuery
-from models.social.messages import service
+from models.social.messages import attachments, images, service
 from models.social.messages.schemas import (
     ConversationOut,
     HistoryQuery,
@@ -19,9 +25,13 @@ from models.social.messages.schemas import (
     ReadIn,
     ReadOut,
     UnreadOut,
+    UploadedOut,
 )
 
 api = Api(tags=["social: messages"])
+# The images themselves sit beside the other signed media: /media/dm/<token>/<file>.
+files = Api(tags=["social: messages"], prefix="")
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 @api.post(
@@ -37,6 +47,8 @@ async def send_message(call: Call) -> Response:
         client_msg_id=call.body.client_msg_id,
         text=call.body.text,
         reply_to_id=call.body.reply_to_id,
+        title_id=call.body.title_id,
+        attachment_id=call.body.attachment_id,
     )
     return JSONResponse(msg.model_dump(mode="json"), status_code=201 if created else 200)
 
@@ -51,6 +63,7 @@ async def edit_message(call: Call) -> MessageOut:
     """Rewrite a message you sent (shown edited); both sides get it live on dm:message."""
     async with call.transaction() as session:
         return await service.do_edit_message(
+            call.ctx,
             session,
             call.outbox,
             actor=actor_of(call),
@@ -64,7 +77,11 @@ async def delete_message(call: Call) -> None:
     """Delete a message you sent, for everyone (a tombstone stays in its place)."""
     async with call.transaction() as session:
         await service.do_delete_message(
-            session, call.outbox, actor=actor_of(call), message_id=int_param(call, "message_id")
+            call.ctx,
+            session,
+            call.outbox,
+            actor=actor_of(call),
+            message_id=int_param(call, "message_id"),
         )
 
 
@@ -79,6 +96,7 @@ async def react(call: Call) -> MessageOut:
     body: ReactionIn = call.body
     async with call.transaction() as session:
         return await service.do_react(
+            call.ctx,
             session,
             call.outbox,
             actor=actor_of(call),
@@ -93,7 +111,11 @@ async def list_conversations(call: Call) -> Page[ConversationOut]:
     """My conversations, latest activity first, with unread counts and read positions."""
     async with call.ctx.sessions() as session:
         return await service.list_conversations(
-            session, actor=actor_of(call), cursor=call.query.cursor, limit=call.query.limit
+            session,
+            actor=actor_of(call),
+            cursor=call.query.cursor,
+            limit=call.query.limit,
+            sign=attachments.signer(call.ctx),
         )
 
 
@@ -119,6 +141,7 @@ async def history(call: Call) -> Page[MessageOut]:
             peer_id=user_param(call),
             cursor=call.query.cursor,
             limit=call.query.limit,
+            sign=attachments.signer(call.ctx),
         )
 
 
@@ -133,3 +156,89 @@ async def mark_read(call: Call) -> ReadOut:
             peer_id=user_param(call),
             up_to_id=call.body.up_to_id,
         )
+
+
+@api.post(
+    "/messages/attachments",
+    response=UploadedOut,
+    status=201,
+    errors=(413, 415, 422, 429),
+)
+async def upload_attachment(call: Call) -> UploadedOut:
+    """Upload an image to send in a message: the file as the raw request body, its type in
+    Content-Type (image/jpeg, image/png or image/webp; the bytes must agree).
+
+    At most 5 MB and 40 megapixels (12000 on a side). It is decoded and encoded again, so
+    what is stored has no metadata (no EXIF, no GPS position), and scaled to fit 2560 px.
+    Send it with `attachment_id` in a message (POST /messages or dm:send) within a day;
+    until then only you can see it.
+    """
+    user = call.require_user()
+    images.check_declared(call.request.headers.get("content-type"))
+    declared = call.request.headers.get("content-length")
+    limit = images.MAX_BYTES
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise DomainError(
+            f"An image may be at most {limit} bytes", code="payload_too_large", status=413
+        )
+    data = bytearray()
+    async for chunk in call.request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise DomainError(
+                f"An image may be at most {limit} bytes", code="payload_too_large", status=413
+            )
+    return await attachments.do_upload(
+        call.ctx,
+        user_id=user.user_id,
+        data=bytes(data),
+        declared_type=call.request.headers.get("content-type"),
+    )
+
+
+@files.get(
+    "/media/dm/{token}/{name}",
+    auth="none",
+    raw_response="image/webp",
+    errors=(403, 404, 410),
+)
+async def attachment_file(call: Call) -> Response:
+    """A message's image or its thumbnail by signed URL (as messages carry them).
+
+    The URL is signed for one of the conversation's two members; the image is there only
+    while its message is (deleted, or hidden by a moderator, it answers 404).
+    """
+    try:
+        served = await attachments.access_file(
+            call.ctx, token=call.params["token"], name=call.params["name"], now_s=int(time.time())
+        )
+    except DomainError as exc:
+        exc.headers = {**exc.headers, **_NO_STORE}
+        raise
+    headers = {
+        "Cache-Control": f"private, max-age={served.max_age_s}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    if served.objects is not None and served.key is not None:
+        objects, key = served.objects, served.key
+        if call.ctx.settings.media_s3_delivery == "redirect":
+            url = await asyncio.to_thread(objects.presigned_get, key, expires_s=60)
+            return RedirectResponse(
+                url, status_code=302, headers={"Cache-Control": "private, max-age=60"}
+            )
+        try:
+            body, _, _ = await asyncio.to_thread(objects.get, key)
+        except KeyError as exc:
+            raise NotFound("No such image", code="not_found", headers=_NO_STORE) from exc
+        return Response(body, headers=headers, media_type=served.content_type)
+    assert served.path is not None
+    try:
+        st = os.stat(served.path)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(served.path)
+    except OSError as exc:
+        raise NotFound("No such image", code="not_found", headers=_NO_STORE) from exc
+    return FileResponse(
+        served.path, headers=headers, media_type=served.content_type, stat_result=st
+    )

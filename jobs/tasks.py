@@ -5,6 +5,7 @@ from jobs import (  # noqa: F401
     catalog,
     email,
     media,
+    messages,
     notifications,
     parties,
     privacy,

@@ -61,15 +61,20 @@ async def dm_send(ev: SocketCall) -> MessageOut:
         client_msg_id=ev.payload.client_msg_id,
         text=ev.payload.text,
         reply_to_id=ev.payload.reply_to_id,
+        title_id=ev.payload.title_id,
+        attachment_id=ev.payload.attachment_id,
     )
     # One publish reaches the recipient's devices and the sender's other devices (the sending
-    # socket has the message in its ack), on every process.
+    # socket has the message in its ack), on every process; one per copy when the two sides'
+    # copies differ (a title card or image URLs are made for each reader).
     mine = [i for i in ev.outbox.items if i.event == "dm:message"]
-    if mine:
-        for item in mine:
-            ev.outbox.items.remove(item)
-        rooms = [i.room for i in mine]
-        await ev.server.emit("dm:message", mine[0].data, to=rooms, skip_sid=ev.sid)
+    for item in mine:
+        ev.outbox.items.remove(item)
+    while mine:
+        data = mine[0].data
+        same = [i for i in mine if i.data == data]
+        mine = [i for i in mine if i.data != data]
+        await ev.server.emit("dm:message", data, to=[i.room for i in same], skip_sid=ev.sid)
     return msg
 
 
@@ -83,6 +88,7 @@ async def dm_send(ev: SocketCall) -> MessageOut:
 async def dm_edit(ev: SocketCall) -> MessageOut:
     async with transaction(ev.ctx.sessions) as session:
         return await messages.do_edit_message(
+            ev.ctx,
             session,
             ev.outbox,
             actor=_actor(ev),
@@ -101,7 +107,7 @@ async def dm_edit(ev: SocketCall) -> MessageOut:
 async def dm_delete(ev: SocketCall) -> MessageOut:
     async with transaction(ev.ctx.sessions) as session:
         return await messages.do_delete_message(
-            session, ev.outbox, actor=_actor(ev), message_id=ev.payload.message_id
+            ev.ctx, session, ev.outbox, actor=_actor(ev), message_id=ev.payload.message_id
         )
 
 
@@ -116,7 +122,13 @@ async def dm_react(ev: SocketCall) -> MessageOut:
     p: SocketReactionIn = ev.payload
     async with transaction(ev.ctx.sessions) as session:
         return await messages.do_react(
-            session, ev.outbox, actor=_actor(ev), message_id=p.message_id, emoji=p.emoji, on=p.on
+            ev.ctx,
+            session,
+            ev.outbox,
+            actor=_actor(ev),
+            message_id=p.message_id,
+            emoji=p.emoji,
+            on=p.on,
         )
 
 

@@ -21,6 +21,8 @@ CONTENT_TYPES = {
     ".mp4": "video/mp4",
     ".vtt": "text/vtt; charset=utf-8",
     ".jpg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
 }
 SEGMENT_TYPE = "video/iso.segment"  # IANA type of a CMAF / fMP4 media segment
 # Read by players relative to their own URL: never redirected.
@@ -66,6 +68,20 @@ class ObjectStore:
     def revision_key(self, asset_id: int | str, revision: str, name: str = "") -> str:
         parts = [self.prefix, "assets", str(asset_id), revision, name]
         return "/".join(p for p in parts if p)
+
+    def attachment_key(self, attachment: str, name: str = "") -> str:
+        parts = [self.prefix, "attachments", attachment, name]
+        return "/".join(p for p in parts if p)
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        """One small object (a message's image), private to whoever gets a URL from us."""
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            CacheControl="private, max-age=3600",
+        )
 
     def upload_dir(self, local: Path, key_prefix: str) -> int:
         """Every file under `local` (a published revision) to `key_prefix/<relative path>`."""

@@ -7,6 +7,8 @@
       assets/<asset>/<rev>/    published renditions: immutable, served by signed URL
       assets/<asset>/.work-<rev>/   an encode in progress; renamed into place when done
       tracks/<asset>/<file>    uploaded dubs, kept to encode them into later revisions
+      attachments/<id>/<file>  images attached to messages (in the object store when there
+                               is one, not here)
 
 A revision directory never changes once published, which is what lets a CDN (or an object
 store) hold it forever; a re-run writes a new revision and switches the pointer in the
@@ -59,6 +61,7 @@ class MediaStore:
         self.sources = root / "sources"
         self.assets = root / "assets"
         self.tracks = root / "tracks"
+        self.attachments = root / "attachments"
 
     def new_source_path(self, item: str, filename: str) -> Path:
         ext = Path(safe_name(filename)).suffix.lower()
@@ -82,6 +85,48 @@ class MediaStore:
         for f in folder.iterdir():
             if str(f) not in keep and f.stat().st_mtime < now - grace_s:
                 f.unlink(missing_ok=True)
+
+    def save_attachment(self, attachment: str, files: dict[str, tuple[bytes, str]]) -> None:
+        """A message's image files ({name: (bytes, content type)}), all or none: in the object
+        store when there is one, else on the disk (written aside, then renamed into place)."""
+        if self.objects is not None:
+            try:
+                for name, (data, ctype) in files.items():
+                    self.objects.put(
+                        self.objects.attachment_key(attachment, name), data, content_type=ctype
+                    )
+            except BaseException:
+                self.drop_attachment(attachment)
+                raise
+            return
+        final = self.attachments / attachment
+        work = self.attachments / f".work-{attachment}"
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            for name, (data, _) in files.items():
+                (work / name).write_bytes(data)
+            os.replace(work, final)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+
+    def attachment_path(self, attachment: str, name: str) -> Path:
+        return self.attachments / attachment / name
+
+    def drop_attachment(self, attachment: str) -> None:
+        shutil.rmtree(self.attachments / attachment, ignore_errors=True)
+        if self.objects is not None:
+            self.objects.delete_prefix(self.objects.attachment_key(attachment))
+
+    def attachment_dirs(self, *, older_than: float) -> list[str]:
+        """Names of attachment folders on the disk untouched since `older_than` (unix s)."""
+        if not self.attachments.is_dir():
+            return []
+        return [
+            d.name
+            for d in self.attachments.iterdir()
+            if d.is_dir() and d.stat().st_mtime < older_than
+        ]
 
     def resolve_import(self, relative: str) -> Path:
         """A file inside imports/; anything that escapes it (.., symlinks) is refused."""

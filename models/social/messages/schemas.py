@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from models.core.pagination import cursor_query
-from models.core.text import UserText
+from models.core.text import TEXT_PATTERN, UserText, clean_text
 from models.social.friends.schemas import UserBrief
+from models.social.messages.images import ImageType
 
 
 class Input(BaseModel):
@@ -21,14 +22,46 @@ MAX_ID = 2**63 - 1
 QUOTE_CHARS = 200  # how much of the replied-to message a reply carries
 
 
+def _optional_text(value: str) -> str:
+    """UserText, or nothing at all (a card or an image alone)."""
+    return "" if value == "" else clean_text(value)
+
+
+MessageText = Annotated[
+    str,
+    AfterValidator(_optional_text),
+    Field(json_schema_extra={"pattern": f"(?:{TEXT_PATTERN})|^$"}),
+]
+
+
 class MessageIn(Input):
     to_user_id: uuid.UUID
     # Chosen by the client (a UUID is a good choice); resending it never creates a copy.
     client_msg_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    text: UserText = Field(min_length=1, max_length=4000)
+    text: MessageText = Field(
+        default="",
+        max_length=4000,
+        description="May be empty when the message shares a title or an image",
+    )
     reply_to_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="A message of this conversation to quote"
     )
+    title_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="A title to share as a card (a link to this site's /titles/<id> in the "
+        "text shares it too)",
+    )
+    attachment_id: uuid.UUID | None = Field(
+        default=None, description="An image you uploaded (POST /messages/attachments), unused"
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> MessageIn:
+        if not self.text and self.title_id is None and self.attachment_id is None:
+            raise ValueError("A message needs text, a title or an image")
+        return self
 
 
 class MessageEditIn(Input):
@@ -61,6 +94,55 @@ class QuoteOut(BaseModel):
     deleted: bool
 
 
+class TitleCardOut(BaseModel):
+    """A title shared in a message, as this reader may see it: nothing of a title they may
+    not see (above a child's maturity limit, or deleted from the catalog) but that it is not
+    available."""
+
+    title_id: int
+    available: bool
+    reason: Literal["maturity_restricted", "removed"] | None = Field(
+        default=None, description="Why it is not available"
+    )
+    kind: Literal["film", "series"] | None = None
+    name: str | None = None
+    year: int | None = None
+    poster_url: str | None = None
+    playable: bool = Field(
+        default=False, description="A published video (a film) or episode (a series) to play"
+    )
+
+
+class AttachmentOut(BaseModel):
+    """An image of a message; its URLs are signed for this reader and expire (fetch the
+    message again for new ones)."""
+
+    id: uuid.UUID
+    content_type: ImageType
+    width: int
+    height: int
+    size_bytes: int
+    url: str
+    thumb_url: str
+    thumb_width: int
+    thumb_height: int
+    expires_at: datetime
+
+
+class UploadedOut(BaseModel):
+    """An uploaded image, ready to send with a message (attachment_id); only you see it."""
+
+    id: uuid.UUID
+    content_type: ImageType
+    width: int
+    height: int
+    size_bytes: int
+    thumb_url: str
+    thumb_width: int
+    thumb_height: int
+    expires_at: datetime
+
+
 class ReactionCountOut(BaseModel):
     emoji: str
     count: int
@@ -79,6 +161,10 @@ class MessageOut(BaseModel):
     deleted: bool = False
     reply_to: QuoteOut | None = None
     reactions: list[ReactionCountOut] = Field(default_factory=list)
+    title: TitleCardOut | None = None
+    attachment: AttachmentOut | None = Field(
+        default=None, description="None once the message is deleted: the image is gone"
+    )
 
 
 class MessageEvent(MessageOut):

@@ -9,9 +9,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from models.accounts.family import max_age_of
 from models.accounts.tables import User
 from models.core.clock import now
 from models.core.context import Context
@@ -26,6 +28,15 @@ from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
 from models.social import policy, presence
 from models.social.friends.schemas import UserBrief
+from models.social.messages import attachments
+from models.social.messages.attachments import Signer
+from models.social.messages.cards import (
+    Cards,
+    check_shareable,
+    max_ages,
+    shareable_link,
+    title_in_text,
+)
 from models.social.messages.schemas import (
     QUOTE_CHARS,
     ConversationOut,
@@ -41,6 +52,7 @@ from models.social.messages.tables import (
     Conversation,
     ConversationMember,
     DirectMessage,
+    DirectMessageAttachment,
     DirectMessageReaction,
 )
 from models.social.paging import id_cursor, id_page, next_id_cursor
@@ -101,9 +113,9 @@ def _counts(reactions: Sequence[DirectMessageReaction]) -> list[ReactionCountOut
     return [ReactionCountOut(emoji=e, count=len(u), user_ids=u) for e, u in by_emoji.items()]
 
 
-async def decorate(session: AsyncSession, msgs: Sequence[DirectMessage]) -> list[MessageOut]:
-    """Messages as the wire shows them: with the quote they reply to and their reactions (two
-    queries for the lot at most)."""
+async def _base(session: AsyncSession, msgs: Sequence[DirectMessage]) -> list[MessageOut]:
+    """Messages as everyone sees them: with the quote they reply to and their reactions (two
+    queries for the lot at most); title cards and images are added per reader."""
     quote_ids = {m.reply_to_id for m in msgs if m.reply_to_id is not None}
     quotes: dict[int, DirectMessage] = {}
     if quote_ids:
@@ -123,6 +135,72 @@ async def decorate(session: AsyncSession, msgs: Sequence[DirectMessage]) -> list
             reactions.get(m.id, ()),
         )
         for m in msgs
+    ]
+
+
+Refs = tuple[int | None, uuid.UUID | None]  # a message's title and attachment
+
+
+def _refs(m: DirectMessage) -> Refs:
+    # A deleted message shows no card and has no image any more.
+    if m.deleted_at is not None:
+        return (None, None)
+    return (m.title_id, m.attachment_id)
+
+
+async def _personal(
+    session: AsyncSession,
+    outs: Sequence[MessageOut],
+    refs: Sequence[Refs],
+    *,
+    readers: Sequence[uuid.UUID],
+    sign: Signer,
+) -> dict[uuid.UUID, list[MessageOut]]:
+    """Each reader's copy: title cards as their maturity limit allows, image URLs signed for
+    them. Messages with neither are shared as they are (no query)."""
+    title_ids = {t for t, _ in refs if t is not None}
+    attachment_ids = {a for _, a in refs if a is not None}
+    if not title_ids and not attachment_ids:
+        return {r: list(outs) for r in readers}
+    loaded = await Cards.load(session, title_ids)
+    ages = await max_ages(session, readers) if title_ids else {}
+    atts: dict[uuid.UUID, DirectMessageAttachment] = {}
+    if attachment_ids:
+        rows = await session.scalars(
+            select(DirectMessageAttachment).where(DirectMessageAttachment.id.in_(attachment_ids))
+        )
+        atts = {a.id: a for a in rows}
+    result: dict[uuid.UUID, list[MessageOut]] = {}
+    for reader in readers:
+        mine = []
+        for out, (title_id, attachment_id) in zip(outs, refs, strict=True):
+            att = atts.get(attachment_id) if attachment_id is not None else None
+            if title_id is None and att is None:
+                mine.append(out)
+                continue
+            mine.append(
+                out.model_copy(
+                    update={
+                        "title": None
+                        if title_id is None
+                        else loaded.card(title_id, ages.get(reader)),
+                        "attachment": None
+                        if att is None
+                        else attachments.attachment_out(att, sign, reader),
+                    }
+                )
+            )
+        result[reader] = mine
+    return result
+
+
+async def decorate(
+    session: AsyncSession, msgs: Sequence[DirectMessage], *, reader: uuid.UUID, sign: Signer
+) -> list[MessageOut]:
+    """Messages as `reader` sees them on the wire."""
+    outs = await _base(session, msgs)
+    return (await _personal(session, outs, [_refs(m) for m in msgs], readers=[reader], sign=sign))[
+        reader
     ]
 
 
@@ -218,9 +296,11 @@ _STORE = sql_text(
                pg_advisory_xact_lock(hashtextextended(:second, 0)) AS b
     ), ins AS (
         INSERT INTO dm_messages
-            (conversation_id, sender_id, recipient_id, client_msg_id, text, reply_to_id)
+            (conversation_id, sender_id, recipient_id, client_msg_id, text, reply_to_id,
+             title_id, attachment_id)
         SELECT CAST(:cid AS bigint), CAST(:me AS uuid), CAST(:to AS uuid), CAST(:cmid AS varchar),
-               CAST(:text AS text), CAST(:reply AS bigint)
+               CAST(:text AS text), CAST(:reply AS bigint), CAST(:title AS bigint),
+               CAST(:attachment AS uuid)
         FROM locks
         ON CONFLICT ON CONSTRAINT uq_dm_messages_sender_client_msg DO NOTHING
         RETURNING id, created_at
@@ -270,8 +350,20 @@ async def _send_facts(
     return _Facts(bool(row[0]), bool(row[1]), bool(row[2]), bool(row[3]), row[4], row[5], quote)
 
 
-def _same_or_conflict(m: DirectMessage, *, to_user_id: uuid.UUID, text: str) -> DirectMessage:
-    if m.recipient_id != to_user_id or m.text != text:
+def _same_or_conflict(
+    m: DirectMessage,
+    *,
+    to_user_id: uuid.UUID,
+    text: str,
+    title_id: int | None = None,
+    attachment_id: uuid.UUID | None = None,
+) -> DirectMessage:
+    if (
+        m.recipient_id != to_user_id
+        or m.text != text
+        or m.attachment_id != attachment_id
+        or (title_id is not None and m.title_id != title_id)
+    ):
         raise Conflict(
             "This client_msg_id was already used for another message", code="client_msg_id_reused"
         )
@@ -287,8 +379,14 @@ async def do_send_message(
     client_msg_id: str,
     text: str,
     reply_to_id: int | None = None,
+    title_id: int | None = None,
+    attachment_id: uuid.UUID | None = None,
 ) -> tuple[MessageOut, bool]:
     """Store and deliver a message; resending a client_msg_id returns the stored one.
+
+    A message may share a title (`title_id`, or a link to one of our title pages in the text)
+    and carry an image the sender uploaded (`attachment_id`); each reader gets the card and
+    the image URLs made for them.
 
     Returns the message and whether it was created now. Delivery: `dm:message` to every
     device of the recipient and of the sender (the sending socket skips itself).
@@ -311,11 +409,18 @@ async def do_send_message(
         if facts is None:
             raise NotFound("No such user", code="user_not_found")
         conv_id = facts.conv_id
+        sign = attachments.signer(ctx)
         if facts.existing_id is not None:
             existing = await session.get(DirectMessage, facts.existing_id)
             assert existing is not None
-            _same_or_conflict(existing, to_user_id=to_user_id, text=text)
-            return (await decorate(session, [existing]))[0], False
+            _same_or_conflict(
+                existing,
+                to_user_id=to_user_id,
+                text=text,
+                title_id=title_id,
+                attachment_id=attachment_id,
+            )
+            return (await decorate(session, [existing], reader=me, sign=sign))[0], False
         if not facts.active:
             raise NotFound("No such user", code="user_not_found")
         rel = Relation(
@@ -334,6 +439,10 @@ async def do_send_message(
         check_hit(wait_ms, message="Too many messages")
         if reply_to_id is not None and facts.quote is None:
             raise NotFound("No such message in this conversation", code="message_not_found")
+        title_id = await _check_title(ctx, session, me=me, title_id=title_id, text=text)
+        if attachment_id is not None:
+            await attachments.check_usable(session, user_id=me, attachment_id=attachment_id)
+        refs: Refs = (title_id, attachment_id)
         if conv_id is not None and devices > 0:
             msg, created = await _store(
                 session,
@@ -343,8 +452,12 @@ async def do_send_message(
                 cmid=client_msg_id,
                 text=text,
                 quote=facts.quote,
+                refs=refs,
+                sign=sign,
             )
-            return _delivered(outbox, msg, created, to_user_id=to_user_id)
+            return await _delivered(
+                session, outbox, msg, created, to_user_id=to_user_id, refs=refs, sign=sign
+            )
     async with transaction(ctx.sessions) as session:
         if conv_id is None:
             conv_id = (await _conversation(session, me, to_user_id)).id
@@ -356,6 +469,8 @@ async def do_send_message(
             cmid=client_msg_id,
             text=text,
             quote=facts.quote,
+            refs=refs,
+            sign=sign,
         )
         if created and devices == 0:
             # Nobody is there to see it live: one notification per sender while away.
@@ -369,7 +484,27 @@ async def do_send_message(
                 actor_id=me,
                 group_key=f"dm:{me}",
             )
-    return _delivered(outbox, msg, created, to_user_id=to_user_id)
+        return await _delivered(
+            session, outbox, msg, created, to_user_id=to_user_id, refs=refs, sign=sign
+        )
+
+
+async def _check_title(
+    ctx: Context, session: AsyncSession, *, me: uuid.UUID, title_id: int | None, text: str
+) -> int | None:
+    """The title a message shares: the one named (it must exist, and be one the sender may
+    see), else one of our title links in the text when there is one the sender may see."""
+    if title_id is not None:
+        await check_shareable(
+            session, title_id=title_id, max_age=await max_age_of(session, user_id=me)
+        )
+        return title_id
+    linked = title_in_text(text, ctx.settings.public_url) if text else None
+    if linked is None:
+        return None
+    return await shareable_link(
+        session, title_id=linked, max_age=await max_age_of(session, user_id=me)
+    )
 
 
 async def _store(
@@ -381,31 +516,41 @@ async def _store(
     cmid: str,
     text: str,
     quote: QuoteOut | None,
+    refs: Refs,
+    sign: Signer,
 ) -> tuple[MessageOut, bool]:
     """The new message (True), or the one this client_msg_id already stored (the same send,
     racing on another connection, committed first: False). A new message has no reactions,
     and its quote is the one read with the facts."""
     first, second = sorted((me, to), key=str)
-    stored = (
-        await session.execute(
-            _STORE,
-            {
-                "first": f"{STREAM}:{first}",
-                "second": f"{STREAM}:{second}",
-                "cid": conv_id,
-                "me": me,
-                "to": to,
-                "cmid": cmid,
-                "text": text,
-                "reply": None if quote is None else quote.id,
-            },
-        )
-    ).first()
+    try:
+        stored = (
+            await session.execute(
+                _STORE,
+                {
+                    "first": f"{STREAM}:{first}",
+                    "second": f"{STREAM}:{second}",
+                    "cid": conv_id,
+                    "me": me,
+                    "to": to,
+                    "cmid": cmid,
+                    "text": text,
+                    "reply": None if quote is None else quote.id,
+                    "title": refs[0],
+                    "attachment": refs[1],
+                },
+            )
+        ).first()
+    except IntegrityError as exc:
+        # Two sends raced with the same image: the other message has it.
+        if "uq_dm_messages_attachment_id" not in str(exc.orig):
+            raise
+        raise Conflict("This attachment is already in a message", code="attachment_in_use") from exc
     if stored is None:
         raced = await _existing(session, sender=me, client_msg_id=cmid)
         assert raced is not None
-        _same_or_conflict(raced, to_user_id=to, text=text)
-        return (await decorate(session, [raced]))[0], False
+        _same_or_conflict(raced, to_user_id=to, text=text, attachment_id=refs[1])
+        return (await decorate(session, [raced], reader=me, sign=sign))[0], False
     out = MessageOut(
         id=stored.id,
         conversation_id=conv_id,
@@ -419,15 +564,25 @@ async def _store(
     return out, True
 
 
-def _delivered(
-    outbox: Outbox, msg: MessageOut, created: bool, *, to_user_id: uuid.UUID
+async def _delivered(
+    session: AsyncSession,
+    outbox: Outbox,
+    msg: MessageOut,
+    created: bool,
+    *,
+    to_user_id: uuid.UUID,
+    refs: Refs,
+    sign: Signer,
 ) -> tuple[MessageOut, bool]:
-    """A new message goes to both users' devices; a raced one is answered as a resend."""
-    if created:
-        event = _event(msg, msg.id)
-        outbox.emit("dm:message", event, room=user_room(to_user_id))
-        outbox.emit("dm:message", event, room=user_room(msg.from_user_id))
-    return msg, created
+    """A new message goes to both users' devices, each their own copy; a raced one is
+    answered as a resend (it already is as the sender sees it)."""
+    if not created:
+        return msg, created
+    me = msg.from_user_id
+    copies = await _personal(session, [msg], [refs], readers=[to_user_id, me], sign=sign)
+    outbox.emit("dm:message", _event(copies[to_user_id][0], msg.id), room=user_room(to_user_id))
+    outbox.emit("dm:message", _event(copies[me][0], msg.id), room=user_room(me))
+    return copies[me][0], created
 
 
 # --- changing a message: edits, deletion for everyone, reactions --------------------------------
@@ -460,18 +615,24 @@ async def _access_message(
     return m
 
 
-async def _changed(session: AsyncSession, outbox: Outbox, m: DirectMessage) -> MessageOut:
-    """Give the changed message its new place on both "dm" streams, and deliver it."""
+async def _changed(
+    session: AsyncSession, outbox: Outbox, m: DirectMessage, *, actor: Actor, sign: Signer
+) -> MessageOut:
+    """Give the changed message its new place on both "dm" streams, and deliver it (each
+    side its own copy); returns the actor's."""
+    assert actor.user_id is not None
     await _lock_streams(session, m.sender_id, m.recipient_id)
     m.seq = await session.scalar(
         select(func.nextval(func.pg_get_serial_sequence("dm_messages", "id")))
     )
     await session.flush()
-    [out] = await decorate(session, [m])
-    event = _event(out, _cursor(m))
-    outbox.emit("dm:message", event, room=user_room(m.recipient_id))
-    outbox.emit("dm:message", event, room=user_room(m.sender_id))
-    return out
+    readers = [m.recipient_id, m.sender_id]
+    copies = await _personal(
+        session, await _base(session, [m]), [_refs(m)], readers=readers, sign=sign
+    )
+    for reader in readers:
+        outbox.emit("dm:message", _event(copies[reader][0], _cursor(m)), room=user_room(reader))
+    return copies[actor.user_id][0]
 
 
 async def _check_still_allowed(session: AsyncSession, actor: Actor, m: DirectMessage) -> None:
@@ -485,37 +646,58 @@ async def _check_still_allowed(session: AsyncSession, actor: Actor, m: DirectMes
 
 
 async def do_edit_message(
-    session: AsyncSession, outbox: Outbox, *, actor: Actor, message_id: int, text: str
+    ctx: Context,
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    actor: Actor,
+    message_id: int,
+    text: str,
 ) -> MessageOut:
-    """The sender rewrites a message; both sides see it again, marked edited."""
+    """The sender rewrites a message; both sides see it again, marked edited. A link to one
+    of our titles put into a message without a card gives it one; the card stays after."""
+    assert actor.user_id is not None
+    sign = attachments.signer(ctx)
     m = await _access_message(session, actor=actor, message_id=message_id, mine=True)
     if m.deleted_at is not None:
         raise Gone("This message was deleted", code="message_deleted")
     await _check_still_allowed(session, actor, m)
     if m.text == text:
-        return (await decorate(session, [m]))[0]
+        return (await decorate(session, [m], reader=actor.user_id, sign=sign))[0]
     m.text = text
     m.edited_at = now()
-    return await _changed(session, outbox, m)
+    if m.title_id is None:
+        m.title_id = await _check_title(ctx, session, me=actor.user_id, title_id=None, text=text)
+    return await _changed(session, outbox, m, actor=actor, sign=sign)
 
 
 async def do_delete_message(
-    session: AsyncSession, outbox: Outbox, *, actor: Actor, message_id: int
+    ctx: Context, session: AsyncSession, outbox: Outbox, *, actor: Actor, message_id: int
 ) -> MessageOut:
-    """Deleted for everyone: the text and reactions are gone, a tombstone stays in place (a
-    reply quoting it shows it deleted). Deleting again changes nothing."""
+    """Deleted for everyone: the text, card, image and reactions are gone, a tombstone stays
+    in place (a reply quoting it shows it deleted). Deleting again changes nothing.
+
+    The image's row goes in this transaction (its URLs answer 404 from the commit on); its
+    files go in a job after the commit."""
+    assert actor.user_id is not None
+    sign = attachments.signer(ctx)
     m = await _access_message(session, actor=actor, message_id=message_id, mine=True)
     if m.deleted_at is not None:
-        return (await decorate(session, [m]))[0]
+        return (await decorate(session, [m], reader=actor.user_id, sign=sign))[0]
     m.text = ""
     m.deleted_at = now()
+    m.title_id = None
+    folder = await attachments.drop_with_message(session, m)
+    if folder is not None:
+        outbox.enqueue("purge_dm_attachment", folder=folder)
     await session.execute(
         delete(DirectMessageReaction).where(DirectMessageReaction.message_id == m.id)
     )
-    return await _changed(session, outbox, m)
+    return await _changed(session, outbox, m, actor=actor, sign=sign)
 
 
 async def do_react(
+    ctx: Context,
     session: AsyncSession,
     outbox: Outbox,
     *,
@@ -526,6 +708,7 @@ async def do_react(
 ) -> MessageOut:
     """Put an emoji on a message of my conversation (or take it back)."""
     assert actor.user_id is not None
+    sign = attachments.signer(ctx)
     emoji = check_emoji(emoji)
     m = await _access_message(session, actor=actor, message_id=message_id, mine=False)
     if m.deleted_at is not None:
@@ -557,8 +740,8 @@ async def do_react(
             )
         )
     if not getattr(result, "rowcount", 0):
-        return (await decorate(session, [m]))[0]  # already so
-    return await _changed(session, outbox, m)
+        return (await decorate(session, [m], reader=actor.user_id, sign=sign))[0]  # already so
+    return await _changed(session, outbox, m, actor=actor, sign=sign)
 
 
 async def do_mark_read(
@@ -643,7 +826,13 @@ async def do_typing(
 
 
 async def list_history(
-    session: AsyncSession, *, actor: Actor, peer_id: uuid.UUID, cursor: str | None, limit: int
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    peer_id: uuid.UUID,
+    cursor: str | None,
+    limit: int,
+    sign: Signer,
 ) -> Page[MessageOut]:
     """Newest first; the cursor is the id of the last message of the previous page."""
     assert actor.user_id is not None
@@ -658,14 +847,16 @@ async def list_history(
         )
     )
     rows, next_cursor = await id_page(session, q, DirectMessage.id, cursor=cursor, limit=limit)
-    return Page[MessageOut](items=await decorate(session, rows), next_cursor=next_cursor)
+    items = await decorate(session, rows, reader=actor.user_id, sign=sign)
+    return Page[MessageOut](items=items, next_cursor=next_cursor)
 
 
 async def list_conversations(
-    session: AsyncSession, *, actor: Actor, cursor: str | None, limit: int
+    session: AsyncSession, *, actor: Actor, cursor: str | None, limit: int, sign: Signer
 ) -> Page[ConversationOut]:
     """Latest activity first, with unread counts and both read positions."""
     me = actor.user_id
+    assert me is not None
     peer_member = aliased(ConversationMember)
     q = (
         select(ConversationMember, User, DirectMessage, peer_member.last_read_message_id)
@@ -688,11 +879,20 @@ async def list_conversations(
     rows = (await session.execute(q)).all()
     more = len(rows) > limit
     rows = rows[:limit]
+    lasts = [dm for _, _, dm, _ in rows if dm is not None and dm.hidden_at is None]
+    shown = await _personal(
+        session,
+        [message_out(dm) for dm in lasts],
+        [_refs(dm) for dm in lasts],
+        readers=[me],
+        sign=sign,
+    )
+    last_of = {out.id: out for out in shown[me]}
     items = [
         ConversationOut(
             id=m.conversation_id,
             peer=UserBrief(id=u.id, username=u.username, display_name=u.display_name),
-            last_message=message_out(dm) if dm is not None and dm.hidden_at is None else None,
+            last_message=last_of.get(dm.id) if dm is not None else None,
             unread_count=m.unread_count,
             last_read_message_id=m.last_read_message_id,
             peer_last_read_message_id=peer_read,
@@ -750,5 +950,5 @@ async def replay(ctx: Context, user_id: uuid.UUID, cursor: int, limit: int) -> l
             .limit(limit)
         )
         rows = sorted([*fresh, *changed], key=_cursor)[:limit]
-        outs = await decorate(session, rows)
+        outs = await decorate(session, rows, reader=user_id, sign=attachments.signer(ctx))
         return [_event(out, _cursor(m)) for m, out in zip(rows, outs, strict=True)]

@@ -77,10 +77,9 @@ class DirectMessage(Base):
             postgresql_where="seq IS NOT NULL",
         ),
         Index("ix_dm_messages_sender_seq", "sender_id", "seq", postgresql_where="seq IS NOT NULL"),
-        # Deleted for everyone: the text is gone.
-        CheckConstraint(
-            "deleted_at IS NOT NULL OR char_length(text) BETWEEN 1 AND 4000", name="text_length"
-        ),
+        # Empty once deleted for everyone, or when a title card or an image came alone (that
+        # a message has something is the input's rule: an image goes with its sender's erasure).
+        CheckConstraint("char_length(text) <= 4000", name="text_length"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -101,6 +100,13 @@ class DirectMessage(Base):
     reply_to_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("dm_messages.id", ondelete="SET NULL")
     )
+    # A title shared as a card. No foreign key: a title deleted from the catalog leaves a card
+    # that says so, rather than a message that silently lost what it was about.
+    title_id: Mapped[int | None] = mapped_column(BigInteger)
+    # An image: one message each; deleting the message deletes the attachment (and its files).
+    attachment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("dm_attachments.id", ondelete="SET NULL"), unique=True
+    )
 
 
 class DirectMessageReaction(Base):
@@ -115,4 +121,28 @@ class DirectMessageReaction(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     emoji: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class DirectMessageAttachment(Base):
+    """An image uploaded for a message: re-encoded, kept in the MediaStore (local disk or the
+    object store) under attachments/<id hex>/. Unused by any message, it is the uploader's
+    alone, and it is pruned after a day."""
+
+    __tablename__ = "dm_attachments"
+    __table_args__ = (
+        CheckConstraint(
+            "content_type IN ('image/jpeg', 'image/png', 'image/webp')", name="image_type"
+        ),
+        Index("ix_dm_attachments_owner_created", "owner_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    content_type: Mapped[str] = mapped_column(String(16))
+    width: Mapped[int]
+    height: Mapped[int]
+    size_bytes: Mapped[int]
+    thumb_width: Mapped[int]
+    thumb_height: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

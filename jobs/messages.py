@@ -1,0 +1,22 @@
+"""Message jobs: an image's files after its message was deleted, and the hourly prune of
+uploads nobody sent."""
+
+from __future__ import annotations
+
+from jobs.registry import JobContext, app, cron, job
+from models.core import clock
+from models.social.messages import attachments
+
+
+@job
+async def purge_dm_attachment(ctx: JobContext, *, folder: str) -> None:
+    """The files of an image whose message was deleted (its row went with the deletion)."""
+    await attachments.purge_files(app(ctx), folder=folder)
+
+
+async def prune_dm_attachments(ctx: JobContext) -> int:
+    """Hourly: uploads no message used within a day, and files left without a row."""
+    return await attachments.prune(app(ctx), now=clock.now())
+
+
+cron(prune_dm_attachments, minute={41}, max_tries=3)

@@ -1,0 +1,309 @@
+"""Images attached to messages: upload, signed URLs for the conversation's two members, and
+removal with the message.
+
+An upload is checked and re-encoded (models/social/messages/images.py) and kept in the
+MediaStore (local disk, or the object store with MEDIA_STORE=s3) under attachments/<id hex>/:
+`full.<ext>` and `thumb.webp`. Nobody but its uploader sees it until a message of theirs uses
+it; then the two members of that conversation get URLs signed for each of them:
+
+    /media/dm/<expires>.<user>.<sig>/<id hex>-full.jpg
+
+The signature covers the file, the user and the expiry; the server still checks at each fetch
+that the message is there (not deleted, not hidden by a moderator) and that the user is one of
+its two members, so deleting the message ends access at once, whatever URLs are out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.core.context import Context
+from models.core.db import transaction
+from models.core.errors import DomainError, Forbidden, Gone, NotFound
+from models.media.objects import ObjectStore
+from models.media.service import objects_of
+from models.media.storage import MediaStore
+from models.social.messages import images
+from models.social.messages.schemas import AttachmentOut, UploadedOut
+from models.social.messages.tables import DirectMessage, DirectMessageAttachment
+
+_PURPOSE = b"cinema/dm-attachment-url/v1"
+_TOKEN = re.compile(r"^([0-9a-f]{1,12})\.([0-9a-f]{32})\.([A-Za-z0-9_-]{22})$")
+_NAME = re.compile(r"^([0-9a-f]{32})-(full\.(?:jpg|png|webp)|thumb\.webp)$")
+UNUSED_GRACE_S = 24 * 3600  # an upload no message used is pruned after this
+MAX_PENDING = 20  # unused uploads one user may hold at once
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Signs attachment URLs for one reader at a time (a key of its own, one clock reading)."""
+
+    key: bytes
+    base_url: str
+    ttl_s: int
+    now_s: int
+
+    def token(self, user_id: uuid.UUID, name: str, expires: int) -> str:
+        expires_hex = format(expires, "x")
+        return f"{expires_hex}.{user_id.hex}.{_mac(self.key, name, user_id.hex, expires_hex)}"
+
+    @property
+    def expires(self) -> int:
+        # Rounded up to the hour: every URL of a page of history is the same for an hour, so
+        # the browser's cache keeps working between fetches.
+        return (self.now_s + self.ttl_s) // 3600 * 3600 + 3600
+
+    def url(self, user_id: uuid.UUID, name: str) -> str:
+        return f"{self.base_url}/media/dm/{self.token(user_id, name, self.expires)}/{name}"
+
+
+def _mac(key: bytes, name: str, user_hex: str, expires_hex: str) -> str:
+    msg = f"{name}\n{user_hex}\n{expires_hex}".encode()
+    digest = hmac.new(key, msg, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _key(ctx: Context) -> bytes:
+    return hmac.new(ctx.settings.secret, _PURPOSE, hashlib.sha256).digest()
+
+
+def signer(ctx: Context) -> Signer:
+    s = ctx.settings
+    base = (s.media_public_url or s.public_url).rstrip("/")
+    return Signer(key=_key(ctx), base_url=base, ttl_s=s.media_url_ttl_s, now_s=int(time.time()))
+
+
+def store(ctx: Context) -> MediaStore:
+    return MediaStore(ctx.settings.media_dir, objects_of(ctx))
+
+
+def _full_name(a: DirectMessageAttachment) -> str:
+    return f"{a.id.hex}-full.{images.EXTENSIONS[a.content_type]}"  # type: ignore[index]
+
+
+def _thumb_name(a: DirectMessageAttachment) -> str:
+    return f"{a.id.hex}-thumb.webp"
+
+
+def _expires_at(sign: Signer) -> datetime:
+    return datetime.fromtimestamp(sign.expires, UTC)
+
+
+def attachment_out(a: DirectMessageAttachment, sign: Signer, reader: uuid.UUID) -> AttachmentOut:
+    return AttachmentOut(
+        id=a.id,
+        content_type=a.content_type,
+        width=a.width,
+        height=a.height,
+        size_bytes=a.size_bytes,
+        url=sign.url(reader, _full_name(a)),
+        thumb_url=sign.url(reader, _thumb_name(a)),
+        thumb_width=a.thumb_width,
+        thumb_height=a.thumb_height,
+        expires_at=_expires_at(sign),
+    )
+
+
+async def do_upload(
+    ctx: Context, *, user_id: uuid.UUID, data: bytes, declared_type: str | None
+) -> UploadedOut:
+    """Check, re-encode and store an image for a message the user is about to send."""
+    async with ctx.sessions() as session:
+        pending = await session.scalar(
+            select(DirectMessageAttachment.id)
+            .outerjoin(DirectMessage, DirectMessage.attachment_id == DirectMessageAttachment.id)
+            .where(DirectMessageAttachment.owner_id == user_id, DirectMessage.id.is_(None))
+            .offset(MAX_PENDING - 1)
+            .limit(1)
+        )
+    if pending is not None:
+        raise DomainError(
+            f"At most {MAX_PENDING} images waiting to be sent; send or wait a day",
+            code="too_many_pending_attachments",
+            status=429,
+            headers={"Retry-After": "3600"},
+        )
+    checked = await asyncio.to_thread(images.check_image, data, declared_type)
+    row = DirectMessageAttachment(
+        id=uuid.uuid4(),
+        owner_id=user_id,
+        content_type=checked.content_type,
+        width=checked.full.width,
+        height=checked.full.height,
+        size_bytes=len(checked.full.data),
+        thumb_width=checked.thumb.width,
+        thumb_height=checked.thumb.height,
+    )
+    media = store(ctx)
+    files: dict[str, tuple[bytes, str]] = {
+        f"full.{images.EXTENSIONS[checked.content_type]}": (
+            checked.full.data,
+            checked.content_type,
+        ),
+        "thumb.webp": (checked.thumb.data, "image/webp"),
+    }
+    await asyncio.to_thread(media.save_attachment, row.id.hex, files)
+    try:
+        async with transaction(ctx.sessions) as session:
+            session.add(row)
+    except BaseException:
+        await asyncio.to_thread(media.drop_attachment, row.id.hex)
+        raise
+    sign = signer(ctx)
+    return UploadedOut(
+        id=row.id,
+        content_type=checked.content_type,
+        width=row.width,
+        height=row.height,
+        size_bytes=row.size_bytes,
+        thumb_url=sign.url(user_id, _thumb_name(row)),
+        thumb_width=row.thumb_width,
+        thumb_height=row.thumb_height,
+        expires_at=_expires_at(sign),
+    )
+
+
+async def check_usable(
+    session: AsyncSession, *, user_id: uuid.UUID, attachment_id: uuid.UUID
+) -> DirectMessageAttachment:
+    """An upload of mine that no message uses yet."""
+    row = await session.get(DirectMessageAttachment, attachment_id)
+    if row is None:
+        raise NotFound("No such attachment", code="attachment_not_found")
+    if row.owner_id != user_id:
+        raise Forbidden("This attachment is someone else's", code="not_your_attachment")
+    used = await session.scalar(
+        select(DirectMessage.id).where(DirectMessage.attachment_id == attachment_id)
+    )
+    if used is not None:
+        raise DomainError(
+            "This attachment is already in a message", code="attachment_in_use", status=409
+        )
+    return row
+
+
+async def drop_with_message(session: AsyncSession, m: DirectMessage) -> str | None:
+    """A message deleted for everyone takes its image along; returns the files' folder name,
+    for the caller to remove once this commits."""
+    if m.attachment_id is None:
+        return None
+    attachment_id, m.attachment_id = m.attachment_id, None
+    await session.flush()
+    await session.execute(
+        delete(DirectMessageAttachment).where(DirectMessageAttachment.id == attachment_id)
+    )
+    return attachment_id.hex
+
+
+@dataclass(frozen=True)
+class Served:
+    """Where a checked request's file is: a local path, or a key in the object store."""
+
+    path: Path | None
+    key: str | None
+    objects: ObjectStore | None
+    content_type: str
+    max_age_s: int
+
+
+_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+async def access_file(ctx: Context, *, token: str, name: str, now_s: int) -> Served:
+    """A signed file request: 403 for a bad signature, 410 once expired, 404 when the image
+    is gone (message deleted or hidden) or the signed user is no longer one of its readers."""
+    m = _TOKEN.match(token)
+    n = _NAME.match(name)
+    if m is None or n is None:
+        raise Forbidden("Malformed attachment URL", code="bad_signature")
+    expires_hex, user_hex, sig = m.groups()
+    if not hmac.compare_digest(sig, _mac(_key(ctx), name, user_hex, expires_hex)):
+        raise Forbidden("Bad attachment signature", code="bad_signature")
+    expires = int(expires_hex, 16)
+    if now_s >= expires:
+        raise Gone("Attachment URL expired", code="expired")
+    attachment_id = uuid.UUID(hex=n.group(1))
+    user_id = uuid.UUID(hex=user_hex)
+    async with ctx.sessions() as session:
+        row = (
+            await session.execute(
+                select(DirectMessageAttachment, DirectMessage)
+                .outerjoin(DirectMessage, DirectMessage.attachment_id == DirectMessageAttachment.id)
+                .where(DirectMessageAttachment.id == attachment_id)
+            )
+        ).first()
+    if row is None:
+        raise NotFound("No such image", code="not_found")
+    att, msg = row
+    if msg is None:
+        allowed = att.owner_id == user_id
+    else:
+        allowed = (
+            msg.deleted_at is None
+            and msg.hidden_at is None
+            and user_id in (msg.sender_id, msg.recipient_id)
+        )
+    variant = n.group(2)
+    expected = _full_name(att).split("-", 1)[1] if variant.startswith("full") else "thumb.webp"
+    if not allowed or variant != expected:
+        raise NotFound("No such image", code="not_found")
+    media = store(ctx)
+    max_age = max(0, min(3600, expires - now_s))
+    ext = variant.rsplit(".", 1)[1]
+    if media.objects is not None:
+        key = media.objects.attachment_key(att.id.hex, variant)
+        return Served(None, key, media.objects, _TYPES[ext], max_age)
+    return Served(media.attachment_path(att.id.hex, variant), None, None, _TYPES[ext], max_age)
+
+
+async def purge_files(ctx: Context, *, folder: str) -> None:
+    await asyncio.to_thread(store(ctx).drop_attachment, folder)
+
+
+async def prune(ctx: Context, *, now: datetime) -> int:
+    """Uploads no message used within a day go, and so do files whose row is gone (an erased
+    account's, a deletion whose purge did not run)."""
+    cutoff = now - timedelta(seconds=UNUSED_GRACE_S)
+    async with transaction(ctx.sessions) as session:
+        gone = list(
+            await session.scalars(
+                delete(DirectMessageAttachment)
+                .where(
+                    DirectMessageAttachment.created_at < cutoff,
+                    ~select(DirectMessage.id)
+                    .where(DirectMessage.attachment_id == DirectMessageAttachment.id)
+                    .exists(),
+                )
+                .returning(DirectMessageAttachment.id)
+            )
+        )
+    media = store(ctx)
+    for attachment_id in gone:
+        await asyncio.to_thread(media.drop_attachment, attachment_id.hex)
+    folders = await asyncio.to_thread(media.attachment_dirs, older_than=cutoff.timestamp())
+    orphans: list[str] = []
+    if folders:
+        known: set[str] = set()
+        ids = [uuid.UUID(hex=f) for f in folders if re.fullmatch(r"[0-9a-f]{32}", f)]
+        async with ctx.sessions() as session:
+            if ids:
+                found = await session.scalars(
+                    select(DirectMessageAttachment.id).where(DirectMessageAttachment.id.in_(ids))
+                )
+                known = {i.hex for i in found}
+        orphans = [f for f in folders if f not in known]
+        for folder in orphans:
+            await asyncio.to_thread(media.drop_attachment, folder)
+    return len(gone) + len(orphans)

@@ -1,0 +1,447 @@
+"""Title cards and images in private messages: a card made for each reader (a child gets no
+name and no poster of a title above their limit; a deleted title says so), and images checked
+by their bytes, stripped of metadata, served by signed URL only to the conversation's two
+members while the message is there."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import ExifTags, Image
+
+from models.accounts.tables import User
+from models.catalog.tables import Title
+from models.core.context import Context
+from models.core.db import transaction
+from models.social.messages import attachments
+from models.social.messages.service import replay
+from models.social.messages.tables import DirectMessageAttachment
+from tests.conftest import LiveServer
+from tests.factories import Account, login, make_title
+from tests.realtime_client import Recorder, connected
+from tests.social.helpers import accounts, befriend, send_dm
+
+PIN = "4321"
+KID_PASSWORD = "a child's long passphrase"
+
+
+def jpeg_with_gps(width: int = 800, height: int = 600, orientation: int | None = None) -> bytes:
+    """A phone photo: EXIF with a GPS position (and an orientation, when given)."""
+    img = Image.new("RGB", (width, height), (200, 30, 30))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PhoneCo"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (48.0, 51.0, 24.0)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = (2.0, 21.0, 7.0)
+    if orientation is not None:
+        exif[ExifTags.Base.Orientation] = orientation
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif, quality=90)
+    data = buf.getvalue()
+    assert Image.open(io.BytesIO(data)).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # it is there
+    return data
+
+
+def png(width: int, height: int, mode: str = "RGBA") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, (width, height), (0, 0, 255, 128) if mode == "RGBA" else 0).save(buf, "PNG")
+    return buf.getvalue()
+
+
+async def upload(
+    client: httpx.AsyncClient, who: Account, data: bytes, ctype: str = "image/jpeg"
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/messages/attachments",
+        content=data,
+        headers={**who.headers, "Content-Type": ctype},
+    )
+
+
+async def history(client: httpx.AsyncClient, who: Account, peer: Account) -> list[dict[str, Any]]:
+    r = await client.get(f"/api/v1/conversations/{peer.id}/messages", headers=who.headers)
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items
+
+
+async def _kid(client: httpx.AsyncClient, ctx: Context, limit: int) -> Account:
+    parent = (await accounts(ctx, client, 1))[0]
+    r = await client.put(
+        "/api/v1/family/pin",
+        json={"pin": PIN, "current_password": parent.password},
+        headers=parent.headers,
+    )
+    assert r.status_code == 204, r.text
+    r = await client.post(
+        "/api/v1/family/children",
+        json={
+            "username": "kid" + uuid.uuid4().hex[:8],
+            "password": KID_PASSWORD,
+            "display_name": "Kid",
+            "maturity_limit": limit,
+            "pin": PIN,
+        },
+        headers=parent.headers,
+    )
+    assert r.status_code == 201, r.text
+    kid = r.json()
+    tokens = await login(client, kid["username"], KID_PASSWORD)
+    async with ctx.sessions() as session:
+        user = await session.get(User, uuid.UUID(kid["id"]))
+    assert user is not None
+    return Account(user, KID_PASSWORD, tokens["access_token"], tokens["refresh_token"])
+
+
+def _err(r: httpx.Response) -> tuple[int, str]:
+    return r.status_code, r.json()["error"]["code"]
+
+
+async def test_title_cards_are_made_for_each_reader(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    ann, bob = await accounts(ctx, client, 2)
+    kid = await _kid(client, ctx, 12)
+    await befriend(client, ann, bob)
+    await befriend(client, ann, kid)
+    film = await make_title(
+        ctx, "Alien", year=1979, age_rating="R", poster_url="https://img.example.org/alien.jpg"
+    )
+    family = await make_title(ctx, "Totoro", year=1988, age_rating="G")
+
+    # Shared by id: the card has the poster, name and year (no video yet: not playable).
+    r = await client.post(
+        "/api/v1/messages",
+        json={"to_user_id": str(bob.id), "client_msg_id": "c1", "title_id": film.id},
+        headers=ann.headers,
+    )
+    assert r.status_code == 201, r.text
+    sent = r.json()
+    assert sent["text"] == ""
+    card = {
+        "title_id": film.id,
+        "available": True,
+        "reason": None,
+        "kind": "film",
+        "name": "Alien",
+        "year": 1979,
+        "poster_url": "https://img.example.org/alien.jpg",
+        "playable": False,
+    }
+    assert sent["title"] == card
+    assert (await history(client, bob, ann))[0]["title"] == card
+
+    # The same card to a child whose limit is 12: not available, and nothing of the title.
+    r = await send_dm(client, ann, kid, "watch this", client_msg_id="c2")
+    r = await client.post(
+        "/api/v1/messages",
+        json={"to_user_id": str(kid.id), "client_msg_id": "c3", "title_id": film.id},
+        headers=ann.headers,
+    )
+    assert r.status_code == 201 and r.json()["title"]["name"] == "Alien"
+    kid_view = (await history(client, kid, ann))[0]
+    assert kid_view["title"] == {
+        "title_id": film.id,
+        "available": False,
+        "reason": "maturity_restricted",
+        "kind": None,
+        "name": None,
+        "year": None,
+        "poster_url": None,
+        "playable": False,
+    }
+    assert "alien" not in str(kid_view).lower()
+    # ... and in the child's "dm" stream, as sync:resume replays it.
+    stream = await replay(ctx, kid.id, 0, 100)
+    assert [e["title"]["reason"] for e in stream if e["title"]] == ["maturity_restricted"]
+    # A child cannot share a title above their own limit; one within it they can.
+    r = await client.post(
+        "/api/v1/messages",
+        json={"to_user_id": str(ann.id), "client_msg_id": "k1", "title_id": film.id},
+        headers=kid.headers,
+    )
+    assert _err(r) == (403, "maturity_restricted")
+    r = await client.post(
+        "/api/v1/messages",
+        json={"to_user_id": str(ann.id), "client_msg_id": "k2", "title_id": family.id},
+        headers=kid.headers,
+    )
+    assert r.status_code == 201 and r.json()["title"]["name"] == "Totoro"
+
+    # Our own title link in the text is a card; anybody else's URL is text.
+    r = await send_dm(
+        client, ann, bob, f"look: http://testserver/titles/{family.id} !", client_msg_id="l1"
+    )
+    assert r.status_code == 201 and r.json()["title"]["title_id"] == family.id
+    r = await send_dm(
+        client, ann, bob, f"https://elsewhere.example/titles/{family.id}", client_msg_id="l2"
+    )
+    assert r.status_code == 201 and r.json()["title"] is None
+    r = await send_dm(
+        client, ann, bob, f"http://testserver/titles/{family.id}0", client_msg_id="l3"
+    )
+    assert r.status_code == 201 and r.json()["title"] is None  # no such title: plain text
+
+    # Bad input: an unknown title, or a message with nothing in it.
+    r = await client.post(
+        "/api/v1/messages",
+        json={"to_user_id": str(bob.id), "client_msg_id": "x1", "title_id": 2**62},
+        headers=ann.headers,
+    )
+    assert _err(r) == (404, "title_not_found")
+    r = await client.post(
+        "/api/v1/messages",
+        json={"to_user_id": str(bob.id), "client_msg_id": "x2", "text": ""},
+        headers=ann.headers,
+    )
+    assert _err(r) == (422, "invalid_input")
+
+    # The title is deleted from the catalog: the card says so.
+    async with transaction(ctx.sessions) as session:
+        await session.delete(await session.get(Title, film.id))
+    assert (await history(client, bob, ann))[-1]["title"] == {
+        "title_id": film.id,
+        "available": False,
+        "reason": "removed",
+        "kind": None,
+        "name": None,
+        "year": None,
+        "poster_url": None,
+        "playable": False,
+    }
+
+
+def _path(url: str) -> str:
+    return url.removeprefix("http://testserver")
+
+
+async def test_images_are_checked_stripped_and_only_for_the_two_members(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    ann, bob, eve = await accounts(ctx, client, 3)
+    await befriend(client, ann, bob)
+    await befriend(client, ann, eve)
+
+    # Upload: EXIF (GPS) gone, the orientation applied (800x600 turned: 600x800).
+    r = await upload(client, ann, jpeg_with_gps(orientation=6))
+    assert r.status_code == 201, r.text
+    up = r.json()
+    assert (up["content_type"], up["width"], up["height"]) == ("image/jpeg", 600, 800)
+    assert (up["thumb_width"], up["thumb_height"]) == (240, 320)
+    # Before it is sent only its uploader sees it.
+    r = await client.get(_path(up["thumb_url"]))
+    assert r.status_code == 200 and r.headers["content-type"] == "image/webp"
+
+    sent = await client.post(
+        "/api/v1/messages",
+        json={
+            "to_user_id": str(bob.id),
+            "client_msg_id": "i1",
+            "text": "from the trip",
+            "attachment_id": up["id"],
+        },
+        headers=ann.headers,
+    )
+    assert sent.status_code == 201, sent.text
+    msg = sent.json()
+    seen = (await history(client, bob, ann))[0]["attachment"]
+    assert seen["id"] == up["id"] and seen["width"] == 600
+    assert f".{bob.id.hex}." in seen["url"]  # signed for Bob
+    r = await client.get(_path(seen["url"]))
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert r.headers["cache-control"].startswith("private")
+    stored = Image.open(io.BytesIO(r.content))
+    assert stored.size == (600, 800)
+    assert dict(stored.getexif()) == {} and b"PhoneCo" not in r.content
+    assert b"Exif" not in r.content[:200]
+    # The sender's own copy has its own URLs; the thumbnail is a WebP.
+    r = await client.get(_path(msg["attachment"]["thumb_url"]))
+    assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).format == "WEBP"
+
+    # A URL altered to another user's name is refused; someone outside never had one.
+    forged = seen["url"].replace(bob.id.hex, eve.id.hex)
+    r = await client.get(_path(forged))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "bad_signature"
+    eve_url = attachments.signer(ctx).url(eve.id, f"{uuid.UUID(up['id']).hex}-full.jpg")
+    r = await client.get(_path(eve_url))  # validly signed, but Eve is not in it
+    assert r.status_code == 404
+
+    # Someone else's upload, an upload already sent, an unknown one.
+    r = await client.post(
+        "/api/v1/messages",
+        json={"to_user_id": str(ann.id), "client_msg_id": "e1", "attachment_id": up["id"]},
+        headers=eve.headers,
+    )
+    assert _err(r) == (403, "not_your_attachment")
+    r = await client.post(
+        "/api/v1/messages",
+        json={"to_user_id": str(eve.id), "client_msg_id": "i2", "attachment_id": up["id"]},
+        headers=ann.headers,
+    )
+    assert _err(r) == (409, "attachment_in_use")
+    r = await client.post(
+        "/api/v1/messages",
+        json={"to_user_id": str(eve.id), "client_msg_id": "i3", "attachment_id": str(uuid.uuid4())},
+        headers=ann.headers,
+    )
+    assert _err(r) == (404, "attachment_not_found")
+    # Resending the same message is the same message.
+    again = await client.post(
+        "/api/v1/messages",
+        json={
+            "to_user_id": str(bob.id),
+            "client_msg_id": "i1",
+            "text": "from the trip",
+            "attachment_id": up["id"],
+        },
+        headers=ann.headers,
+    )
+    assert again.status_code == 200 and again.json()["id"] == msg["id"]
+
+    # Deleting the message ends access at once, and its files go.
+    folder = Path(ctx.settings.media_dir, "attachments", uuid.UUID(up["id"]).hex)
+    assert await asyncio.to_thread(folder.is_dir)
+    r = await client.delete(f"/api/v1/messages/{msg['id']}", headers=ann.headers)
+    assert r.status_code == 204
+    r = await client.get(_path(seen["url"]))
+    assert r.status_code == 404
+    assert (await history(client, bob, ann))[0]["attachment"] is None
+    deadline = time.monotonic() + 10
+    while await asyncio.to_thread(folder.exists) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)  # the purge job of the in-process worker
+    assert not await asyncio.to_thread(folder.exists)
+
+
+async def test_bad_uploads_get_clear_errors(client: httpx.AsyncClient, ctx: Context) -> None:
+    [ann] = await accounts(ctx, client, 1)
+    r = await upload(client, ann, b"GIF89a" + b"\0" * 100, "image/gif")
+    assert _err(r) == (415, "unsupported_type")
+    r = await upload(client, ann, b"#!/bin/sh\necho hi\n" * 10, "image/png")
+    assert _err(r) == (415, "not_an_image")
+    r = await upload(client, ann, png(10, 10), "image/jpeg")
+    assert _err(r) == (415, "type_mismatch")
+    r = await upload(client, ann, b"", "image/png")
+    assert _err(r) == (422, "empty_upload")
+    r = await upload(client, ann, jpeg_with_gps()[:300], "image/jpeg")
+    assert _err(r) == (422, "bad_image")
+    # Over 5 MB (a PNG header, then noise).
+    r = await upload(client, ann, png(4, 4) + b"\0" * (5 * 1024 * 1024), "image/png")
+    assert _err(r) == (413, "payload_too_large")
+    # A decompression bomb: a small file that would decode to 64 megapixels.
+    bomb = png(8000, 8000, mode="1")
+    assert len(bomb) < 1024 * 1024
+    r = await upload(client, ann, bomb, "image/png")
+    assert _err(r) == (422, "too_many_pixels")
+    # 12001 on a side: refused before decoding.
+    r = await upload(client, ann, png(12001, 1), "image/png")
+    assert _err(r) == (422, "too_many_pixels")
+    # A PNG with transparency stays a PNG, scaled to fit 2560.
+    r = await upload(client, ann, png(3000, 1000), "image/png")
+    assert r.status_code == 201, r.text
+    assert (r.json()["width"], r.json()["height"]) == (2560, 853)
+
+
+async def test_unsent_uploads_are_pruned_after_a_day(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    [ann] = await accounts(ctx, client, 1)
+    r = await upload(client, ann, png(20, 20), "image/png")
+    up = r.json()
+    folder = Path(ctx.settings.media_dir, "attachments", uuid.UUID(up["id"]).hex)
+    assert await asyncio.to_thread(folder.is_dir)
+    await attachments.prune(ctx, now=datetime.now(UTC))
+    assert await asyncio.to_thread(folder.is_dir)  # still within its day
+    await attachments.prune(ctx, now=datetime.now(UTC) + timedelta(days=2))
+    assert not await asyncio.to_thread(folder.exists)
+    async with ctx.sessions() as session:
+        assert await session.get(DirectMessageAttachment, uuid.UUID(up["id"])) is None
+
+
+async def _until(rec: Recorder, pred: Any, timeout: float = 10) -> dict[str, Any]:
+    async def wait() -> dict[str, Any]:
+        while True:
+            for item in reversed(rec.events["dm:message"]):
+                if pred(item):
+                    return dict(item)
+            await asyncio.sleep(0.01)
+
+    return await asyncio.wait_for(wait(), timeout)
+
+
+@pytest.mark.slow
+async def test_cards_and_images_over_the_socket_across_two_processes(
+    client: httpx.AsyncClient, ctx: Context, two_servers: tuple[LiveServer, LiveServer]
+) -> None:
+    """The image goes up over HTTP to one process; the message with it and a card goes
+    through dm:send there and reaches the friend on the other process, each side with its own
+    signed URLs; a device that was away gets the edit and the deletion from sync:resume."""
+    one, two = two_servers
+    ann, bob = await accounts(ctx, client, 2)
+    await befriend(client, ann, bob)
+    film = await make_title(ctx, "Stalker", year=1979, age_rating="12")
+    async with httpx.AsyncClient(base_url=one.url) as http_one:
+        r = await http_one.post(
+            "/api/v1/messages/attachments",
+            content=jpeg_with_gps(),
+            headers={**ann.headers, "Content-Type": "image/jpeg"},
+        )
+    assert r.status_code == 201, r.text
+    up = r.json()
+    async with (
+        connected(one.url, ann.access_token) as ann_sock,
+        connected(two.url, bob.access_token) as bob_sock,
+    ):
+        ack = await ann_sock.call(
+            "dm:send",
+            {
+                "to_user_id": str(bob.id),
+                "client_msg_id": "s1",
+                "text": f"tonight? {one.url}/titles/{film.id}",
+                "attachment_id": up["id"],
+            },
+        )
+        assert ack["ok"], ack
+        msg = ack["data"]
+        assert msg["title"]["name"] == "Stalker" and msg["attachment"]["id"] == up["id"]
+        got = await _until(bob_sock, lambda m: m["id"] == msg["id"])
+        assert got["title"]["name"] == "Stalker" and got["title"]["available"] is True
+        assert f".{bob.id.hex}." in got["attachment"]["url"]
+        assert got["attachment"]["url"] != msg["attachment"]["url"]  # each their own
+        async with httpx.AsyncClient() as anyone:
+            r = await anyone.get(got["attachment"]["thumb_url"].replace(one.url, two.url))
+            assert r.status_code == 200 and r.headers["content-type"] == "image/webp"
+            full_url = got["attachment"]["url"]
+            r = await anyone.get(full_url)
+            assert r.status_code == 200 and dict(Image.open(io.BytesIO(r.content)).getexif()) == {}
+        cursor = got["cursor"]
+
+    # Bob's device is away while Ann edits, and then deletes.
+    async with connected(one.url, ann.access_token) as ann_sock:
+        ack = await ann_sock.call("dm:edit", {"message_id": msg["id"], "text": "tonight at 9?"})
+        assert ack["ok"] and ack["data"]["attachment"]["id"] == up["id"]
+    async with connected(two.url, bob.access_token) as bob_sock:
+        ack = await bob_sock.call("sync:resume", {"cursors": {"dm": cursor}})
+        events = ack["data"]["streams"]["dm"]["events"]
+        assert [e["id"] for e in events] == [msg["id"]]
+        assert events[0]["text"] == "tonight at 9?" and events[0]["edited_at"]
+        assert events[0]["title"]["title_id"] == film.id
+        assert f".{bob.id.hex}." in events[0]["attachment"]["url"]
+        cursor = events[0]["cursor"]
+        async with connected(one.url, ann.access_token) as ann_sock:
+            ack = await ann_sock.call("dm:delete", {"message_id": msg["id"]})
+            assert ack["ok"] and ack["data"]["attachment"] is None
+        tomb = await _until(bob_sock, lambda m: m["id"] == msg["id"] and m["deleted"])
+        assert tomb["attachment"] is None and tomb["title"] is None
+    async with httpx.AsyncClient() as anyone:
+        r = await anyone.get(full_url)
+        assert r.status_code == 404
