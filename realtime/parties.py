@@ -357,7 +357,9 @@ events.emits(
 events.emits(
     party_events.ADMISSION,
     payload=AdmissionOut,
-    doc="To a user who knocked: admitted (join now) or turned away.",
+    doc="To a user who knocked: admitted (join now) or turned away by the host or a co-host; "
+    "also when the room stops asking people to knock (reason room_open: join now) or the "
+    "party ends while they wait (reason ended).",
 )
 events.emits(
     party_events.LEFT,

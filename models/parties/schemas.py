@@ -563,7 +563,13 @@ class FriendPartiesOut(BaseModel):
 
 class AdmissionOut(BaseModel):
     party_id: str
-    admitted: bool = Field(description="True: join now (party:join); False: turned away")
+    admitted: bool = Field(description="True: join now (party:join); False: not let in")
+    reason: Literal["admitted", "turned_away", "room_open", "ended"] = Field(
+        default="admitted",
+        description="admitted or turned_away by the host or a co-host; room_open: the room "
+        "stopped asking people to knock, so join now (with the password if it has one); "
+        "ended: the party ended while you waited",
+    )
 
 
 class ChatPageOut(BaseModel):

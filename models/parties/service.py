@@ -14,7 +14,7 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -732,6 +732,7 @@ async def _after(ctx: Context, outcome: Outcome, *, cause: str, by: str | None) 
             )
         if rooms is not None:
             await rooms.close(state.party_id)
+        await _tell_admission(ctx, state.party_id, outcome.before.room.knocking, "ended")
     if state.media != outcome.before.media:
         try:
             await _follow_series(ctx, state)
@@ -837,12 +838,27 @@ async def do_admit(
 ) -> PartyState:
     """Admit (or turn away) someone knocking; they hear it on `party:admission`."""
     state = await do_command(ctx, party_id=party_id, command=Admit(str(by), str(user_id), admit))
-    await ctx.publisher.emit(
-        ev.ADMISSION,
-        AdmissionOut(party_id=str(party_id), admitted=admit).model_dump(mode="json"),
-        room=user_room(user_id),
+    await _tell_admission(
+        ctx, str(party_id), [str(user_id)], "admitted" if admit else "turned_away"
     )
     return state
+
+
+async def _tell_admission(
+    ctx: Context,
+    party_id: str,
+    user_ids: Sequence[str],
+    reason: Literal["admitted", "turned_away", "room_open", "ended"],
+) -> None:
+    admitted = reason in ("admitted", "room_open")
+    for user_id in user_ids:
+        await ctx.publisher.emit(
+            ev.ADMISSION,
+            AdmissionOut(party_id=party_id, admitted=admitted, reason=reason).model_dump(
+                mode="json"
+            ),
+            room=user_room(user_id),
+        )
 
 
 async def do_set_room(
@@ -875,7 +891,14 @@ async def do_set_room(
             values["listed_for_friends"] = listed
         async with transaction(ctx.sessions) as session:
             await session.execute(update(Party).where(Party.id == party_id).values(**values))
-    return await do_command(ctx, party_id=party_id, command=command)
+    outcome = await live.apply(str(party_id), command)
+    await _after(ctx, outcome, cause=_cause(command), by=str(by))
+    # Opening the door lets in everyone who was knocking: they are told to join now, rather
+    # than waiting for an answer that would never come.
+    let_in = [u for u in outcome.before.room.knocking if u not in outcome.state.room.knocking]
+    if let_in:
+        await _tell_admission(ctx, str(party_id), let_in, "room_open")
+    return outcome.state
 
 
 async def list_friends_parties(

@@ -65,8 +65,9 @@ async def test_knock_admit_password_and_capacity_before_joining(
     await ok(host, "party:admit", {"party_id": party_id, "user_id": uid(knocker)})
     await ok(host, "party:admit", {"party_id": party_id, "user_id": uid(other), "admit": False})
     told = await knocker.wait_event("party:admission")
-    assert told[-1] == {"party_id": party_id, "admitted": True}
-    assert (await other.wait_event("party:admission"))[-1]["admitted"] is False
+    assert told[-1] == {"party_id": party_id, "admitted": True, "reason": "admitted"}
+    turned = (await other.wait_event("party:admission"))[-1]
+    assert (turned["admitted"], turned["reason"]) == (False, "turned_away")
     joined = await ok(knocker, "party:join", {"invite_code": code})
     assert uid(knocker) in {m["user_id"] for m in joined["state"]["members"]}
     assert await err(other, "party:join", {"invite_code": code}) == "admission_required"
@@ -94,6 +95,38 @@ async def test_knock_admit_password_and_capacity_before_joining(
     assert await err(host, "party:room", {"party_id": party_id, "slow_mode_s": -1}) == (
         "invalid_payload"
     )
+
+
+async def test_knockers_hear_when_the_room_opens_or_the_party_ends(
+    party_servers: Servers, members: Members, title_id: int
+) -> None:
+    a, b = party_servers
+    host = await members.connect(a)
+    first = await members.connect(b)
+    second = await members.connect(a)
+    created = await ok(host, "party:create", {"title_id": title_id})
+    party_id, code = created["party_id"], created["invite_code"]
+    await ok(host, "party:room", {"party_id": party_id, "admission": "knock"})
+    for rec in (first, second):
+        await ok(rec, "party:knock", {"invite_code": code})
+    await _newest(host, lambda s: len(s["knocking"]) == 2)
+    # The host stops asking people to knock: both are told to come in, on either process.
+    opened = await ok(host, "party:room", {"party_id": party_id, "admission": "open"})
+    assert opened["knocking"] == []
+    for rec in (first, second):
+        told = (await rec.wait_event("party:admission"))[-1]
+        assert told == {"party_id": party_id, "admitted": True, "reason": "room_open"}
+    await ok(first, "party:join", {"invite_code": code})
+
+    # Knocking again, then the party ends: nobody is left waiting for an answer.
+    await ok(host, "party:room", {"party_id": party_id, "admission": "knock"})
+    await ok(second, "party:knock", {"invite_code": code})
+    await _newest(host, lambda s: s["knocking"] == [uid(second)])
+    await ok(host, "party:end", {"party_id": party_id})
+    told = (await second.wait_event("party:admission", count=2))[-1]
+    assert told == {"party_id": party_id, "admitted": False, "reason": "ended"}
+    # Who was let in and joined is a member, not a knocker: told nothing more.
+    assert [e["reason"] for e in first.events["party:admission"]] == ["room_open"]
 
 
 async def test_cohosts_mute_and_slow_mode(
