@@ -312,6 +312,7 @@ async def party_replay(call: Call) -> ReplayOut:
             from_ms=q.from_ms,
             to_ms=q.to_ms,
             limit=q.limit,
+            cursor=q.cursor,
         )
 
 

@@ -9,14 +9,16 @@ is shown.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, union
+from sqlalchemy import and_, exists, func, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement
 
 from models.accounts.tables import User
 from models.core.errors import NotFound
+from models.core.pagination import InvalidCursor, decode_cursor, encode_cursor
 from models.parties.schemas import PartyReplayOut, ReplayItemOut, ReplayOut
 from models.parties.state import Media
 from models.parties.tables import Party, PartyMember, PartyMessage, PartyReaction
@@ -139,8 +141,12 @@ async def replay_window(
     from_ms: int,
     to_ms: int | None,
     limit: int,
+    cursor: str | None = None,
 ) -> ReplayOut:
-    """What was said and sent in the party between two positions of the media, in order."""
+    """What was said and sent in the party between two positions of the media, in order of
+    (position, kind, id); `cursor` goes on after the last item of the page before, so items
+    sharing a position across a page boundary come once, however many share it."""
+    after = _after_key(cursor) if cursor is not None else None
     await access_replay(session, user_id=user_id, party_id=party_id)
     upper = to_ms if to_ms is not None else 2**62
     chat_rows = (
@@ -155,6 +161,7 @@ async def replay_window(
                 PartyMessage.position_ms <= upper,
                 PartyMessage.deleted_at.is_(None),
                 _not_blocked(PartyMessage.user_id, user_id),
+                _past(PartyMessage.position_ms, PartyMessage.id, "chat", after),
             )
             .order_by(PartyMessage.position_ms, PartyMessage.id)
             .limit(limit + 1)
@@ -171,6 +178,7 @@ async def replay_window(
                 PartyReaction.position_ms >= from_ms,
                 PartyReaction.position_ms <= upper,
                 _not_blocked(PartyReaction.user_id, user_id),
+                _past(PartyReaction.position_ms, PartyReaction.id, "reaction", after),
             )
             .order_by(PartyReaction.position_ms, PartyReaction.id)
             .limit(limit + 1)
@@ -201,8 +209,48 @@ async def replay_window(
     items.sort(key=lambda i: (i.position_ms, i.kind, i.id))
     more = len(items) > limit
     items = items[:limit]
+    last = items[-1] if more and items else None
     return ReplayOut(
         party_id=str(party_id),
         items=items,
-        next_from_ms=items[-1].position_ms if more and items else None,
+        next_from_ms=None if last is None else last.position_ms,
+        next_cursor=None
+        if last is None
+        else encode_cursor({"p": last.position_ms, "k": last.kind, "i": last.id}),
     )
+
+
+_KINDS = ("chat", "reaction")  # the order of kinds at one position
+
+
+def _after_key(cursor: str) -> tuple[int, str, int]:
+    raw = decode_cursor(cursor)
+    p, k, i = raw.get("p"), raw.get("k"), raw.get("i")
+    if (
+        not isinstance(p, int)
+        or isinstance(p, bool)
+        or not isinstance(i, int)
+        or isinstance(i, bool)
+        or k not in _KINDS
+        or p < 0
+        or i < 0
+    ):
+        raise InvalidCursor()
+    return p, str(k), i
+
+
+def _past(
+    position: InstrumentedAttribute[Any],
+    row_id: InstrumentedAttribute[Any],
+    kind: str,
+    after: tuple[int, str, int] | None,
+) -> ColumnElement[bool]:
+    """Rows of `kind` that sort after the key (position, kind, id) of the last item sent."""
+    if after is None:
+        return true()
+    p, k, i = after
+    if k == kind:
+        return or_(position > p, and_(position == p, row_id > i))
+    if _KINDS.index(kind) > _KINDS.index(k):
+        return position >= p  # the same position, a kind that comes later
+    return position > p

@@ -583,6 +583,7 @@ class ReplayQuery(_MediaChoice):
     from_ms: int = Field(default=0, ge=0, le=MAX_POSITION_MS, description="From this position")
     to_ms: int | None = Field(default=None, ge=0, le=MAX_POSITION_MS, description="Up to this one")
     limit: int = Field(default=200, ge=1, le=500)
+    cursor: str | None = cursor_query()
 
 
 class ReplayListQuery(_MediaChoice):
@@ -604,7 +605,13 @@ class ReplayOut(BaseModel):
     party_id: str
     items: list[ReplayItemOut]
     next_from_ms: int | None = Field(
-        default=None, description="More in the window: ask again from here (items at it repeat)"
+        default=None,
+        description="More in the window: the position the next page starts at (to know how far "
+        "you have); ask for it with next_cursor, which neither repeats nor skips an item",
+    )
+    next_cursor: str | None = Field(
+        default=None,
+        description="More in the window: the same query with cursor=this gives the next page",
     )
 
 

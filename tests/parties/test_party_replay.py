@@ -86,6 +86,11 @@ async def test_a_friend_replays_the_party_at_the_same_moments(
         await get(later, f"/api/v1/parties/{party_id}/replay?title_id={title_id}&limit=1")
     ).json()
     assert len(page["items"]) == 1 and page["next_from_ms"] == 10_000
+    whole = [(i["kind"], i["id"]) for i in r.json()["items"]]
+    for limit in (1, 2, 3):
+        assert await _paged(get, later, party_id, title_id, limit) == whole, limit
+    r = await get(later, f"/api/v1/parties/{party_id}/replay?title_id={title_id}&cursor=e30")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "invalid_cursor"
     # Someone with no friend in the party finds nothing; the same for the wrong media.
     assert (await get(stranger, f"/api/v1/party-replays?title_id={title_id}")).json()["items"] == []
     r = await get(stranger, f"/api/v1/parties/{party_id}/replay?title_id={title_id}")
@@ -94,3 +99,49 @@ async def test_a_friend_replays_the_party_at_the_same_moments(
     assert r.status_code == 200 and r.json()["items"] == []
     r = await get(later, f"/api/v1/parties/{party_id}/replay")
     assert r.status_code == 422
+
+
+async def _paged(get: Any, account: Any, party_id: str, title_id: int, limit: int) -> list[Any]:
+    """Every item of the replay, page by page on the cursors."""
+    seen: list[Any] = []
+    cursor = ""
+    while True:
+        page = (
+            await get(
+                account,
+                f"/api/v1/parties/{party_id}/replay?title_id={title_id}&limit={limit}{cursor}",
+            )
+        ).json()
+        seen += [(i["kind"], i["id"]) for i in page["items"]]
+        if page["next_cursor"] is None:
+            return seen
+        assert len(page["items"]) == limit
+        cursor = f"&cursor={page['next_cursor']}"
+
+
+async def test_replay_pages_neither_drop_nor_repeat_at_a_boundary(
+    party_servers: Servers, members: Members, title_id: int
+) -> None:
+    """Many chats and reactions at one position (a paused party): pages smaller than the
+    crowd still move on, each item once, chats before reactions at a position."""
+    a, _ = party_servers
+    host = await members.connect(a)
+    account = host.account  # type: ignore[attr-defined]
+    created = await ok(host, "party:create", {"title_id": title_id})
+    party_id = created["party_id"]
+    await ok(host, "party:seek", {"party_id": party_id, "position_ms": 5_000})
+    for n in range(4):
+        await ok(host, "party:chat", {"party_id": party_id, "text": f"at five {n}"})
+        await ok(host, "party:react", {"party_id": party_id, "emoji": "🔥"})
+    await ok(host, "party:seek", {"party_id": party_id, "position_ms": 9_000})
+    await ok(host, "party:react", {"party_id": party_id, "emoji": "👏"})
+
+    async def get(who: Any, path: str) -> Any:
+        return await members.client.get(path, headers=who.headers)
+
+    r = await get(account, f"/api/v1/parties/{party_id}/replay?title_id={title_id}")
+    whole = [(i["kind"], i["id"]) for i in r.json()["items"]]
+    assert [k for k, _ in whole] == ["chat"] * 4 + ["reaction"] * 5
+    assert len(set(whole)) == 9
+    for limit in (1, 2, 3, 4, 5, 8):
+        assert await _paged(get, account, party_id, title_id, limit) == whole, limit
