@@ -1,5 +1,5 @@
 """Health, readiness, the OpenAPI document and the docs page. (The account pages mailed links
-open are the web app's: http_api/webapp.py.)"""
+open and the TV sign-in's /device are the web app's: http_api/webapp.py.)"""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from starlette.routing import Route
 
 from http_api import webapp
 from http_api.routing import JSONResponse, client_ip, is_trusted
-from models.accounts import links
 from models.core import metrics as cinema_metrics
 from models.core.context import Context
 from models.core.settings import Settings
@@ -100,15 +99,6 @@ def _static(name: str) -> str:
     return resources.files("http_api").joinpath(f"static/{name}").read_text()
 
 
-async def deletion_undo_page(request: Request) -> Response:
-    return HTMLResponse(_static("deletion-undo.html"))
-
-
-async def device_page(request: Request) -> Response:
-    """Where a TV's user code is entered (RFC 8628 verification_uri)."""
-    return HTMLResponse(_static("device.html"))
-
-
 def _asset(name: str, media_type: str) -> Route:
     """A script or stylesheet of our own pages: same origin, so the CSP needs no inline code."""
 
@@ -140,12 +130,6 @@ def routes(settings: Settings) -> list[Route]:
         Route("/openapi.json", openapi),
         Route("/docs", docs),
         _swagger_assets(settings),
-        # The web app has no pages for these yet: the mailed "keep my account" link and the
-        # TV sign-in's verification_uri open these standalone ones.
-        Route(links.UNDO_DELETION_PATH, deletion_undo_page),
-        _asset("deletion-undo.js", "text/javascript"),
-        Route(links.DEVICE_PATH, device_page),
-        _asset("device.js", "text/javascript"),
         _asset("docs.js", "text/javascript"),
         _asset("party-demo.js", "text/javascript"),
         _asset("pages.css", "text/css"),

@@ -1,10 +1,10 @@
 """Every link we mail, built in one place.
 
-The pages behind them (confirm the address, reset the password, undo an email change) are the
-web app's (web/src/pages/tokens.tsx): each sends the token to the API when opened or when the
-person acts. Change the paths here and every mail follows. Each link carries a token in its
-query, so the pages they open are served with `Referrer-Policy: no-referrer`
-(http_api/security_headers.py reads `TOKEN_PAGES`).
+The pages behind them (confirm the address, reset the password, undo an email change, keep an
+account that is to be deleted) are the web app's (web/src/pages/tokens.tsx): each sends the
+token to the API when opened or when the person acts. Change the paths here and every mail
+follows. Each link carries a token in its query, so the pages they open are served with
+`Referrer-Policy: no-referrer` (http_api/security_headers.py reads `TOKEN_PAGES`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from models.core.settings import Settings
 CONFIRM_PATH = "/confirm-email"  # the web app's page: it posts the token to /auth/confirm
 RESET_PATH = "/reset-password"
 UNDO_EMAIL_PATH = "/email-change/undo"
-# Where a user types the code a TV shows (RFC 8628 verification_uri); a web app may take it.
+# Where a user types the code a TV shows (RFC 8628 verification_uri): web/src/pages/device.tsx.
 DEVICE_PATH = "/device"
 UNDO_DELETION_PATH = "/account/deletion/undo"
 TOKEN_PAGES = frozenset({CONFIRM_PATH, RESET_PATH, UNDO_EMAIL_PATH, UNDO_DELETION_PATH})

@@ -1,10 +1,10 @@
 """Sign-in on a TV (RFC 8628): the code rules, the endpoints in process, and authlib, a
-standard OAuth client library, playing the TV against a real server process."""
+standard OAuth client library, playing the TV against a real server process. (The page where
+the user enters the code is the web app's: tests/web/test_device_and_undo.py.)"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -30,8 +30,7 @@ from models.accounts.device_grant import (
 from models.core.context import Context
 from models.core.settings import Settings
 from tests.conftest import LiveServer
-from tests.factories import PASSWORD, Account, login, make_account, make_user, random_ip
-from tests.security.cdp import CHROMIUM, chromium
+from tests.factories import Account, login, make_account, make_user, random_ip
 
 TOKEN = "/api/v1/oauth/token"
 DEVICE = "/api/v1/oauth/device_authorization"
@@ -296,41 +295,3 @@ async def test_authlib_tv_signs_in_refreshes_and_hears_each_outcome(
         token, seen = await _wait_for_token(tv, meta, start)  # nobody approves
         assert token is None and seen[-1] == "expired_token", seen
         assert set(seen[:-1]) <= {"authorization_pending"}
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="needs chromium")
-async def test_the_device_page_signs_a_tv_in_from_a_browser(
-    ctx: Context, tv_server: LiveServer
-) -> None:
-    url = tv_server.url
-    user = await make_user(ctx)
-    async with httpx.AsyncClient(base_url=url) as tv, chromium() as page:
-        start = (
-            await tv.post(DEVICE, data={"client_id": "tv-app", "device_name": "Bedroom TV"})
-        ).json()
-        # the TV shows a QR code of verification_uri_complete: the code is filled in
-        await page.open(start["verification_uri_complete"])
-        await page.eval(
-            f"document.querySelector('#signin [name=username]').value = {json.dumps(user.email)};"
-            f"document.querySelector('#signin [name=password]').value = {json.dumps(PASSWORD)};"
-            "document.querySelector('#signin button').click(); true"
-        )
-        shown = await page.until(
-            "!document.getElementById('decide').hidden &&"
-            " document.getElementById('device').textContent"
-        )
-        assert shown == "Bedroom TV"
-        await page.eval("document.querySelector('#decide button[type=submit]').click(); true")
-        said = await page.until(
-            "document.getElementById('result').textContent.includes('signed in') &&"
-            " document.getElementById('result').textContent"
-        )
-        assert said.startswith("Bedroom TV is signed in")
-        r = await _poll(tv, start["device_code"])
-        assert r.status_code == 200, r.text
-        me = await tv.get(
-            "/api/v1/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
-        )
-        assert me.json()["id"] == str(user.id)
-        assert await page.violations() == []

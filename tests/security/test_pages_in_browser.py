@@ -121,6 +121,7 @@ async def test_pages_work_under_the_policy(
         )
         assert r.status_code == 202, r.text
         await page.open(_here(base, link_in(await mailbox.wait_for(email, subject="be deleted"))))
+        await page.until("document.querySelector('#undo button') !== null")  # the app's page
         await page.eval("document.querySelector('#undo button').click(); true")
         said = await page.until(
             "document.getElementById('result').textContent.includes('will not be deleted') &&"

@@ -14,6 +14,8 @@ export const Router = createRoutes(
     ["/reset-password", () => tokens().then((m) => ({ default: m.Reset }))],
     ["/confirm-email", () => tokens().then((m) => ({ default: m.Confirm }))],
     ["/email-change/undo", () => tokens().then((m) => ({ default: m.UndoEmail }))],
+    ["/account/deletion/undo", () => tokens().then((m) => ({ default: m.UndoDeletion }))],
+    ["/device", () => import("./pages/device")],
     ["/profile", () => import("./pages/profile")],
     ["/browse", () => import("./pages/browse")],
     ["/titles/:id", () => import("./pages/title")],

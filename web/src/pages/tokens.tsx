@@ -1,7 +1,7 @@
 // The pages the mailed links open (models/accounts/links.py builds the links): confirm an
-// email address, reset a forgotten password, undo an email change. Each sends the token from
-// its URL to the API only when the person acts (a mail scanner's GET changes nothing), except
-// the confirmation, which is safe to repeat.
+// email address, reset a forgotten password, undo an email change, keep an account that is to
+// be deleted. Each sends the token from its URL to the API only when the person acts (a mail
+// scanner's GET changes nothing), except the confirmation, which is safe to repeat.
 import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { loadMe } from "../api/auth";
@@ -121,6 +121,34 @@ export function UndoEmail({ query }: PageProps): JSX.Element {
         <button type="submit">Keep my address and sign out everywhere</button>
         <Status status={status} id="result" />
       </form>
+    </section>
+  );
+}
+
+export function UndoDeletion({ query }: PageProps): JSX.Element {
+  useTitle("Keep your account");
+  const token = query.get("token") ?? "";
+  const [status, setStatus] = useState<St>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const answer = await ok(api.POST("/api/v1/auth/deletion/undo", { body: { token } }));
+      setStatus({ ok: true, text: answer.message ?? "Your account will not be deleted." });
+    } catch (exc) {
+      setStatus({ ok: false, text: message(exc) });
+    }
+  };
+  return (
+    <section class="narrow">
+      <h1>Keep your account?</h1>
+      <p>Your account is to be deleted. This cancels the deletion; then sign in again.</p>
+      {!status?.ok && (
+        <form id="undo" onSubmit={submit}>
+          <button type="submit">Keep my account</button>
+        </form>
+      )}
+      <Status status={status} id="result" />
+      {status?.ok && !signedIn() && <Link href="/signin">Sign in</Link>}
     </section>
   );
 }
