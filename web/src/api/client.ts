@@ -13,6 +13,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    // What a 422 `invalid_input` says about each field: [{loc, message, type}].
+    readonly details: unknown = undefined,
   ) {
     super(message);
   }
@@ -48,11 +50,12 @@ export async function ok<T>(pending: Promise<Answer<T>>): Promise<T> {
     throw new ApiError(0, "network", "The server could not be reached. Check your connection and try again.");
   }
   if (answer.response.ok) return answer.data as T;
-  const body = answer.error as { error?: { code?: string; message?: string } } | undefined;
+  const body = answer.error as { error?: { code?: string; message?: string; details?: unknown } } | undefined;
   throw new ApiError(
     answer.response.status,
     body?.error?.code ?? "http_error",
     body?.error?.message ?? `${answer.response.status} ${answer.response.statusText}`,
+    body?.error?.details,
   );
 }
 
