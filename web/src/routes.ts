@@ -45,6 +45,9 @@ export const Router = createRoutes(
     ["/admin/collections", () => import("./pages/admin/collections")],
     ["/admin/collections/new", () => import("./pages/admin/collections").then((m) => ({ default: m.CollectionEditor }))],
     ["/admin/collections/:ref", () => import("./pages/admin/collections").then((m) => ({ default: m.CollectionEditor }))],
+    ["/admin/media", () => import("./pages/admin/media")],
+    ["/admin/media/titles/:titleId", () => import("./pages/admin/media").then((m) => ({ default: m.ItemMedia }))],
+    ["/admin/media/episodes/:episodeId", () => import("./pages/admin/media").then((m) => ({ default: m.ItemMedia }))],
   ],
   () => import("./pages/notfound"),
 );
