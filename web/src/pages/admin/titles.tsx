@@ -607,7 +607,7 @@ function Seasons({ title, onChange }: { title: Detail; onChange: (t: Detail) => 
                   }
                 />
                 <p class="buttons">
-                  <Link href={`/admin/media/episodes/${ep.id}`}>Media</Link>
+                  <Link href={`/admin/media/episodes/${ep.id}?title=${title.id}`}>Media</Link>
                   <Link href={`/watch/${title.id}/episodes/${ep.id}`}>Play</Link>
                   <DeleteButton
                     what={`episode ${ep.number}`}
