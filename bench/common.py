@@ -7,8 +7,11 @@ Everything runs on this machine against the local PostgreSQL and Redis (or BENCH
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import platform
+import pstats
+import signal
 import subprocess
 import sys
 import tempfile
@@ -249,3 +252,39 @@ def percentile(values: list[float], p: float) -> float:
     k = (len(ordered) - 1) * p / 100
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def toggle_profiles(env: BenchEnv) -> None:
+    """Start (or stop and write) the cProfile of every server started under bench.traced."""
+    for server in env.servers:
+        os.kill(server.proc.pid, signal.SIGUSR2)
+
+
+async def print_profiles(dirs: list[Path]) -> None:
+    """Wait for each traced server's first profile and print its top functions."""
+    for d in dirs:
+        done = d / "profile-0.done"
+        for _ in range(600):
+            if done.exists():
+                break
+            await asyncio.sleep(0.1)
+        out = io.StringIO()
+        stats = pstats.Stats(str(d / "profile-0.pstats"), stream=out)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(40)
+        print(f"--- profile of the server traced in {d}", flush=True)
+        print(out.getvalue(), flush=True)
+
+
+def start_profiled_servers(
+    env: BenchEnv, count: int, *, cores: str | None, out: Path
+) -> list[Path]:
+    """`count` servers under bench.traced (CPU profile only), each writing to a folder of
+    `out`; toggle_profiles starts and stops their profiles."""
+    os.environ.pop("TRACE_FRAMES", None)  # no allocation tracing: it would skew the profile
+    dirs = []
+    for i in range(count):
+        dirs.append(out / chr(ord("a") + i))
+        prefix = [sys.executable, "-m", "bench.traced", str(dirs[-1])]
+        env.start_servers(1, cores=cores, prefix=prefix)
+    return dirs

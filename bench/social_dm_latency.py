@@ -19,12 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import math
-import os
-import pstats
-import signal
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -40,8 +35,11 @@ from bench.common import (
     machine,
     percentile,
     pin_self,
+    print_profiles,
     setup,
+    start_profiled_servers,
     teardown,
+    toggle_profiles,
 )
 from models.core.db import transaction
 from models.social.friends.tables import Friendship
@@ -114,7 +112,7 @@ async def step(
         time.perf_counter() - idle_t0
     )
     if profile:
-        _toggle_profiles(env)
+        toggle_profiles(env)
     cpu0 = [srv.cpu_seconds() for srv in env.servers]
     start = time.perf_counter()
     i = 0
@@ -140,7 +138,7 @@ async def step(
     window = time.perf_counter() - start
     cpu = sum(cpus)
     if profile:
-        _toggle_profiles(env)
+        toggle_profiles(env)
     for s in outs + ins:
         await s.disconnect()
     ms = [x * 1000 for x in latencies]
@@ -182,26 +180,6 @@ async def _ping_baseline(env: BenchEnv, count: int = 50) -> dict[str, float]:
     return {"p50_ms": round(percentile(ms, 50), 1), "p99_ms": round(percentile(ms, 99), 1)}
 
 
-def _toggle_profiles(env: BenchEnv) -> None:
-    for server in env.servers:
-        os.kill(server.proc.pid, signal.SIGUSR2)
-
-
-async def _print_profiles(dirs: list[Path]) -> None:
-    for d in dirs:
-        done = d / "profile-0.done"
-        for _ in range(600):
-            if done.exists():
-                break
-            await asyncio.sleep(0.1)
-        out = io.StringIO()
-        stats = pstats.Stats(str(d / "profile-0.pstats"), stream=out)
-        stats.sort_stats("tottime").print_stats(25)
-        stats.sort_stats("cumulative").print_stats(40)
-        print(f"--- profile of the server traced in {d}", flush=True)
-        print(out.getvalue(), flush=True)
-
-
 async def run(
     duration: float,
     rates: list[int],
@@ -215,11 +193,7 @@ async def run(
         if profile is None:
             env.start_servers(2, cores=server_cores)
         else:
-            os.environ.pop("TRACE_FRAMES", None)  # CPU profile only, no allocation tracing
-            for name in ("a", "b"):
-                dirs.append(profile / name)
-                prefix = [sys.executable, "-m", "bench.traced", str(dirs[-1])]
-                env.start_servers(1, cores=server_cores, prefix=prefix)
+            dirs = start_profiled_servers(env, 2, cores=server_cores, out=profile)
         print(
             f"machine: {machine()}; two server processes on cores {server_cores};"
             f" {duration:g} s per rate",
@@ -233,7 +207,7 @@ async def run(
             mine, people = people[:n], people[n:]
             r = await step(env, mine, rate, duration, profile=bool(dirs) and i == 0)
             if dirs and i == 0:
-                await _print_profiles(dirs)
+                await print_profiles(dirs)
             results.append(r)
             print(r, flush=True)
         ok = [

@@ -1,7 +1,7 @@
 """1,000 concurrent rating writes to one title, then a fresh read of the average.
 
     .venv/bin/python -m bench.social_ratings [--raters 1000] [--concurrency 200]
-        [--server-cores 0] [--client-cores 1]
+        [--server-cores 0] [--client-cores 1] [--profile DIR]
 
 Starts two real `cinema serve` processes (pinned to the server cores; this client to the
 client cores) on a fresh database, makes `--raters` users with sessions, and has all of them
@@ -13,7 +13,8 @@ sent. Prints write throughput, latency and whether every read was exact.
 
 The same-run baseline comes first: the same users rate `--raters` different titles, one each,
 so no two writes share a counter row; the hot title's writes/s divided by the baseline's says
-what the one title still costs (1.0: nothing).
+what the one title still costs (1.0: nothing). `--profile DIR` runs both servers under
+cProfile (bench/traced.py) during the first hot round and prints their top functions.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,8 +35,11 @@ from bench.common import (
     machine,
     percentile,
     pin_self,
+    print_profiles,
     setup,
+    start_profiled_servers,
     teardown,
+    toggle_profiles,
 )
 from models.catalog.tables import Title, TitleKind
 from models.core.db import transaction
@@ -76,12 +81,20 @@ async def _baseline(
 
 
 async def run(
-    raters: int, concurrency: int, server_cores: str | None, client_cores: str | None
+    raters: int,
+    concurrency: int,
+    server_cores: str | None,
+    client_cores: str | None,
+    profile: Path | None = None,
 ) -> None:
     pin_self(client_cores)
     env = await setup(raters)
+    dirs: list[Path] = []
     try:
-        env.start_servers(2, cores=server_cores)
+        if profile is None:
+            env.start_servers(2, cores=server_cores)
+        else:
+            dirs = start_profiled_servers(env, 2, cores=server_cores, out=profile)
         print(f"machine: {machine()}; two server processes on cores {server_cores}", flush=True)
         urls = [s.url for s in env.servers]
         people = list(zip(env.user_ids, env.tokens, strict=True))
@@ -90,10 +103,15 @@ async def run(
         async with httpx.AsyncClient(limits=limits, timeout=60) as client:
             base = await _baseline(client, urls, spread, people, concurrency)
             print({"baseline": "one title per rater, no shared row", **base}, flush=True)
-            for round_name in ("first ratings", "every rating changed"):
+            for i, round_name in enumerate(("first ratings", "every rating changed")):
+                if dirs and i == 0:
+                    toggle_profiles(env)
                 cpu0 = sum(s.cpu_seconds() for s in env.servers)
                 result = await _round(client, urls, env.title_id, people, concurrency)
                 cpu = sum(s.cpu_seconds() for s in env.servers) - cpu0
+                if dirs and i == 0:
+                    toggle_profiles(env)
+                    await print_profiles(dirs)
                 # Load-independent: both servers' CPU time per write (reads included, 4 of them).
                 per = round(cpu * 1000 / len(people), 2)
                 ratio = round(result["writes_per_s"] / max(1, base["writes_per_s"]), 2)
@@ -181,8 +199,11 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=200)
     ap.add_argument("--server-cores", default=DEFAULT_SERVER_CORES)
     ap.add_argument("--client-cores", default=DEFAULT_CLIENT_CORES)
+    ap.add_argument("--profile", type=Path, default=None)
     args = ap.parse_args()
-    asyncio.run(run(args.raters, args.concurrency, args.server_cores, args.client_cores))
+    asyncio.run(
+        run(args.raters, args.concurrency, args.server_cores, args.client_cores, args.profile)
+    )
 
 
 if __name__ == "__main__":

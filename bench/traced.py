@@ -6,6 +6,8 @@ SIGUSR1 writes a tracemalloc snapshot to OUT_DIR/snap-<n>.pickle (traced from th
 TRACE_FRAMES frames, default 1; compare the snapshot taken at 0 sockets with the one at N).
 SIGUSR2 starts cProfile, the next SIGUSR2 stops it and writes OUT_DIR/profile-<n>.pstats
 (without TRACE_FRAMES set, nothing is traced and the profile sees the server's real code).
+The profile's clock is the process's CPU time, not the wall clock: on a shared machine a call
+that the scheduler preempted would otherwise be charged for the time other processes ran.
 Each output gets a `.done` marker once written.
 """
 
@@ -17,6 +19,7 @@ import os
 import runpy
 import signal
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -41,7 +44,7 @@ def main() -> None:
 
     def profile(signum: int, frame: Any) -> None:
         if not profiler:
-            profiler.append(cProfile.Profile())
+            profiler.append(cProfile.Profile(time.process_time))
             profiler[0].enable()
             return
         p = profiler.pop()
