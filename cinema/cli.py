@@ -82,9 +82,12 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
-    from cinema.seed import seed_demo
+    from functools import partial
 
-    users = asyncio.run(_in_session(settings, seed_demo))
+    from cinema.seed import DemoImages, seed_demo
+
+    images = DemoImages(settings.media_dir / "images", settings.public_url)
+    users = asyncio.run(_in_session(settings, partial(seed_demo, images=images)))
     for u in users:
         print(f"  {u.role.value:<6} {u.email:<22} password: {u.password}")
     return 0

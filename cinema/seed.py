@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts.service import do_create_user
 from models.accounts.tables import Role, User
+from models.catalog import posters
 from models.catalog.search import refresh_everything
 from models.catalog.tables import Episode, Genre, Season, Title, TitleGenre, TitleKind
 
@@ -56,7 +59,19 @@ FILMS = [
 ]
 
 
-async def seed_demo(session: AsyncSession) -> list[DemoUser]:
+@dataclass(frozen=True)
+class DemoImages:
+    """Where the demo's posters are written (MEDIA_DIR/images) and the server's address
+    that serves that folder at /images/ (PUBLIC_URL)."""
+
+    folder: Path
+    base_url: str
+
+    def url(self, name: str) -> str:
+        return f"{self.base_url.rstrip('/')}{posters.IMAGES_PATH}/{name}"
+
+
+async def seed_demo(session: AsyncSession, *, images: DemoImages | None = None) -> list[DemoUser]:
     for demo in DEMO_USERS:
         exists = await session.scalar(select(User.id).where(func.lower(User.email) == demo.email))
         if not exists:
@@ -111,5 +126,44 @@ async def seed_demo(session: AsyncSession) -> list[DemoUser]:
                 for e in range(1, 5)
             )
     await session.flush()
+    if images is not None:
+        await _posters(session, images)
     await refresh_everything(session)  # search columns of the catalog (issue 3)
     return DEMO_USERS
+
+
+async def _posters(session: AsyncSession, images: DemoImages) -> None:
+    """Posters and backdrops for the demo titles, drawn here (models/catalog/posters.py).
+
+    Only for the demo: a title whose poster an editor set elsewhere keeps it, and an
+    imported catalog keeps its own URLs (drawing 100k posters would add minutes to an
+    import). Our own URLs are rewritten on every seed, so the demo follows PUBLIC_URL."""
+    images.folder.mkdir(parents=True, exist_ok=True)
+
+    def ours(url: str | None) -> bool:  # drawn by an earlier seed, maybe at another address
+        return url is None or urlsplit(url).path.startswith(f"{posters.IMAGES_PATH}/")
+
+    genres_of = {name: genres for name, *_, genres in FILMS} | {"Night Signals": ["thriller"]}
+    found = await session.scalars(select(Title).where(Title.title.in_(genres_of)))
+    for title in found:
+        genres = genres_of[title.title]
+        drawn = {
+            "poster": posters.poster_svg(
+                title_id=title.id, title=title.title, year=title.year, genres=genres
+            ),
+            "backdrop": posters.backdrop_svg(title_id=title.id, genres=genres),
+        }
+        urls = {}
+        for kind, svg in drawn.items():
+            name = posters.file_name(kind, title.id, svg)
+            path = images.folder / name
+            if not path.is_file():
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(svg, encoding="utf-8")
+                tmp.replace(path)  # a server reading the folder never sees half a file
+            urls[kind] = images.url(name)
+        if ours(title.poster_url):
+            title.poster_url = urls["poster"]
+        if ours(title.backdrop_url):
+            title.backdrop_url = urls["backdrop"]
+    await session.flush()

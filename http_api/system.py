@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from http_api import webapp
 from http_api.routing import JSONResponse, client_ip, is_trusted
+from models.catalog import posters
 from models.core import metrics as cinema_metrics
 from models.core.context import Context
 from models.core.settings import Settings
@@ -130,6 +131,10 @@ def routes(settings: Settings) -> list[Route]:
         Route("/openapi.json", openapi),
         Route("/docs", docs),
         _swagger_assets(settings),
+        # Posters drawn for the demo catalog (cinema seed); names carry their content hash.
+        webapp.files_route(
+            posters.IMAGES_PATH, lambda: settings.media_dir / "images", cache=webapp.IMMUTABLE
+        ),
         _asset("docs.js", "text/javascript"),
         _asset("party-demo.js", "text/javascript"),
         _asset("pages.css", "text/css"),

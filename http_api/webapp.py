@@ -28,6 +28,7 @@ SERVER_PREFIXES = (
     "/socket.io/",
     "/media/",
     "/static/",
+    "/images/",
     "/docs/",
     "/parties/demo",
 )
