@@ -2,6 +2,7 @@
 import type { ComponentType, JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { loadMe, signOut } from "./api/auth";
+import { moveAmongCards } from "./components/titles";
 import { useSession } from "./hooks";
 import { Link, navigate, useLocation } from "./router";
 import { Router } from "./routes";
@@ -115,6 +116,8 @@ function Nav(): JSX.Element {
 export function App(): JSX.Element {
   useEffect(() => {
     void loadMe().catch(() => undefined);
+    document.addEventListener("keydown", moveAmongCards);
+    return () => document.removeEventListener("keydown", moveAmongCards);
   }, []);
   return (
     <>

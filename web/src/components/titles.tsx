@@ -19,10 +19,24 @@ export function toCard(t: Schemas["TitleItem"] | Schemas["TitleBrief"]): CardTit
   return t;
 }
 
-/** A poster, or (none in the catalog) a tile in a colour of its own with the name on it. */
+/** A poster, or (none in the catalog) a tile in a colour of its own with the name on it.
+ * Width and height give the box its 2:3 shape before the image arrives (no layout shift);
+ * CSS sizes it. The title page's poster is in view at once: it loads eagerly, first. */
 export function Poster({ title, size = "card" }: { title: CardTitle; size?: "card" | "large" }): JSX.Element {
   if (title.poster_url) {
-    return <img class={`poster poster-${size}`} src={title.poster_url} alt="" loading="lazy" decoding="async" />;
+    const large = size === "large";
+    return (
+      <img
+        class={`poster poster-${size}`}
+        src={title.poster_url}
+        alt=""
+        width={large ? 400 : 200}
+        height={large ? 600 : 300}
+        loading={large ? "eager" : "lazy"}
+        decoding="async"
+        fetchpriority={large ? "high" : "auto"}
+      />
+    );
   }
   const hue = (title.id * 47) % 360;
   return (
@@ -92,4 +106,34 @@ export function Grid({ titles }: { titles: CardTitle[] }): JSX.Element {
       ))}
     </ul>
   );
+}
+
+/** Arrow keys move focus between cards (the 10-foot way: a remote has arrows and OK):
+ * left and right along a row or grid line, up and down to the nearest card of the row above
+ * or below. Only when a card has focus; anything else keeps its keys. */
+export function moveAmongCards(e: KeyboardEvent): void {
+  if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+  const here = document.activeElement;
+  if (!(here instanceof HTMLElement) || !here.classList.contains("card-link")) return;
+  const card = here.closest(".card");
+  let target: HTMLElement | null | undefined;
+  if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+    const next = e.key === "ArrowRight" ? card?.nextElementSibling : card?.previousElementSibling;
+    target = next?.querySelector<HTMLElement>(".card-link");
+  } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+    const from = here.getBoundingClientRect();
+    const down = e.key === "ArrowDown";
+    let best = Infinity;
+    for (const other of document.querySelectorAll<HTMLElement>(".card-link")) {
+      const r = other.getBoundingClientRect();
+      const dy = down ? r.top - from.bottom : from.top - r.bottom;
+      if (dy < -1 || r.width === 0) continue;
+      const score = dy * 4 + Math.abs(r.left - from.left);
+      if (score < best) [best, target] = [score, other];
+    }
+  } else return;
+  if (!target) return;
+  e.preventDefault();
+  target.focus({ preventScroll: true });
+  target.scrollIntoView({ block: "nearest", inline: "nearest", behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
 }

@@ -34,6 +34,7 @@ function Body({ title: t }: { title: Schemas["TitleDetail"] }): JSX.Element {
   const facts = [t.year, t.kind === "series" ? "Series" : "Film", t.runtime_minutes ? `${t.runtime_minutes} min` : null, t.age_rating].filter(Boolean);
   return (
     <article class="title-page">
+      {t.backdrop_url && <img class="backdrop" src={t.backdrop_url} alt="" width={1600} height={900} decoding="async" />}
       <div class="title-head">
         <Poster title={t} size="large" />
         <div>
