@@ -161,7 +161,9 @@ def _storable(schema: Any) -> None:
     digits in a party's queue, were schema-valid and refused."""
     if isinstance(schema, dict):
         kind = schema.get("type")
-        if kind == "string" and "enum" not in schema and "const" not in schema:
+        # (A file's bytes are not text: a binary body may hold NULs.)
+        binary = schema.get("format") == "binary"
+        if kind == "string" and "enum" not in schema and "const" not in schema and not binary:
             schema.setdefault("not", _NO_NUL)
         elif kind == "integer" and "enum" not in schema and "const" not in schema:
             schema.setdefault("minimum", -BIGINT_MAX - 1)
@@ -190,6 +192,9 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
                 "required": True,
                 "content": {"application/json": {"schema": schemas.of(i, "body")}},
             }
+        elif e.raw_body:
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            op["requestBody"] = {"required": True, "content": {t: binary for t in e.raw_body}}
         elif e.form is not None:
             op["requestBody"] = {
                 "required": True,

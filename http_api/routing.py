@@ -118,6 +118,9 @@ class Endpoint:
     # OAuth's own endpoints answer errors in OAuth's shape (RFC 6749 §5.2), which client
     # libraries read: {"error": "<code>", "error_description": "..."}.
     oauth: bool = False
+    # A body that is a file, not JSON (an image upload): the media types it may have, for the
+    # OpenAPI document; the handler reads the stream itself.
+    raw_body: tuple[str, ...] = ()
 
     @property
     def path_params(self) -> list[tuple[str, str]]:
@@ -237,6 +240,7 @@ class Api:
         errors: tuple[int, ...] = (),
         raw_response: str | None = None,
         oauth: bool = False,
+        raw_body: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -255,6 +259,7 @@ class Api:
                     errors=errors,
                     raw_response=raw_response,
                     oauth=oauth,
+                    raw_body=raw_body,
                 )
             )
             return handler

@@ -159,10 +159,11 @@ async def mark_read(call: Call) -> ReadOut:
 
 
 @api.post(
-    "/messages/attachments",
+    "/message-attachments",
     response=UploadedOut,
     status=201,
     errors=(413, 415, 422, 429),
+    raw_body=images.TYPES,
 )
 async def upload_attachment(call: Call) -> UploadedOut:
     """Upload an image to send in a message: the file as the raw request body, its type in

@@ -62,7 +62,7 @@ async def upload(
     client: httpx.AsyncClient, who: Account, data: bytes, ctype: str = "image/jpeg"
 ) -> httpx.Response:
     return await client.post(
-        "/api/v1/messages/attachments",
+        "/api/v1/message-attachments",
         content=data,
         headers={**who.headers, "Content-Type": ctype},
     )
@@ -327,9 +327,9 @@ async def test_bad_uploads_get_clear_errors(client: httpx.AsyncClient, ctx: Cont
     r = await upload(client, ann, b"GIF89a" + b"\0" * 100, "image/gif")
     assert _err(r) == (415, "unsupported_type")
     r = await upload(client, ann, b"#!/bin/sh\necho hi\n" * 10, "image/png")
-    assert _err(r) == (415, "not_an_image")
+    assert _err(r) == (422, "not_an_image")
     r = await upload(client, ann, png(10, 10), "image/jpeg")
-    assert _err(r) == (415, "type_mismatch")
+    assert _err(r) == (422, "type_mismatch")
     r = await upload(client, ann, b"", "image/png")
     assert _err(r) == (422, "empty_upload")
     r = await upload(client, ann, jpeg_with_gps()[:300], "image/jpeg")
@@ -391,7 +391,7 @@ async def test_cards_and_images_over_the_socket_across_two_processes(
     film = await make_title(ctx, "Stalker", year=1979, age_rating="12")
     async with httpx.AsyncClient(base_url=one.url) as http_one:
         r = await http_one.post(
-            "/api/v1/messages/attachments",
+            "/api/v1/message-attachments",
             content=jpeg_with_gps(),
             headers={**ann.headers, "Content-Type": "image/jpeg"},
         )

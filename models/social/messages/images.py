@@ -80,12 +80,14 @@ def check_image(data: bytes, declared: str | None) -> CheckedImage:
             f"An image may be at most {MAX_BYTES} bytes", code="payload_too_large", status=413
         )
     kind = sniff(data)
+    # The declared type is one we take (415 otherwise); the bytes not being that: 422.
     if kind is None:
-        raise _unsupported("This file is not a JPEG, PNG or WebP image", "not_an_image")
+        raise InvalidInput("This file is not a JPEG, PNG or WebP image", code="not_an_image")
     base = (declared or "").split(";", 1)[0].strip().lower()
     if base != kind:
-        raise _unsupported(
-            f"The file is {kind} but was sent as {base}: send its real type", "type_mismatch"
+        raise InvalidInput(
+            f"The file is {kind} but was sent as {base}: send its real type",
+            code="type_mismatch",
         )
     try:
         with warnings.catch_warnings():

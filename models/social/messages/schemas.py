@@ -54,7 +54,21 @@ class MessageIn(Input):
         "text shares it too)",
     )
     attachment_id: uuid.UUID | None = Field(
-        default=None, description="An image you uploaded (POST /messages/attachments), unused"
+        default=None, description="An image you uploaded (POST /message-attachments), unused"
+    )
+    # Text, a title or an image: at least one (the validator below says it in words).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"text": {"minLength": 1}}, "required": ["text"]},
+                {"properties": {"title_id": {"type": "integer"}}, "required": ["title_id"]},
+                {
+                    "properties": {"attachment_id": {"type": "string"}},
+                    "required": ["attachment_id"],
+                },
+            ]
+        },
     )
 
     @model_validator(mode="after")
