@@ -1,7 +1,8 @@
 // Private messages: /messages lists my conversations (unread counts, live), /messages/:userId
 // is one conversation: history paged back with the cursors, new messages live over the socket
 // (`dm:message`, which also carries what I send from another tab), replayed after a reconnect
-// (`sync:resume` of the `dm` stream, cursor = the last message id), typing, read receipts.
+// (`sync:resume` of the `dm` stream, cursor = the last message id), typing, read receipts,
+// title cards and images (attach one: a preview, the upload's progress, then send).
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
@@ -10,6 +11,7 @@ import { followStream, request, useServerEvent } from "../api/socket";
 import "./messages.css";
 import { Link, navigate, type PageProps } from "../router";
 import { ErrorNote, Loading, useTitle } from "../ui";
+import { IMAGE_TYPES, SharedImage, SharedTitle, uploadImage, type Uploaded } from "../components/shared";
 import { RequireSignIn } from "./require";
 
 type Msg = Schemas["MessageOut"];
@@ -18,6 +20,16 @@ type Conversation = Schemas["ConversationOut"];
 function name(u: { display_name?: string | null; username: string }): string {
   return u.display_name || u.username;
 }
+
+function preview(m: Msg): string {
+  if (m.deleted) return "Deleted message";
+  if (m.text) return m.text;
+  if (m.attachment) return "📷 Image";
+  if (m.title) return m.title.available ? `🎬 ${m.title.name}` : "🎬 A title";
+  return "";
+}
+
+type Pending = { file: File; preview: string; progress: number; uploaded: Uploaded | null; error: string | null };
 
 function Conversations(): JSX.Element {
   const [items, setItems] = useState<Conversation[] | null>(null);
@@ -55,7 +67,7 @@ function Conversations(): JSX.Element {
             <Link href={`/messages/${c.peer.id}`}>
               <strong>{name(c.peer)}</strong>
               {c.unread_count > 0 && <span class="badge" aria-label={`${c.unread_count} unread`}>{c.unread_count}</span>}
-              {c.last_message && <span class="preview"> {c.last_message.text}</span>}
+              {c.last_message && <span class="preview"> {preview(c.last_message)}</span>}
             </Link>
           </li>
         ))}
@@ -75,6 +87,26 @@ function Thread({ peerId }: { peerId: string }): JSX.Element {
   const [loaded, setLoaded] = useState(false);
   const lastTyping = useRef(0);
   const list = useRef<HTMLOListElement>(null);
+  const [pending, setPending] = useState<Pending | null>(null);
+  const pendingFile = useRef<File | null>(null);
+  const clearPending = () => {
+    if (pending) URL.revokeObjectURL(pending.preview);
+    pendingFile.current = null;
+    setPending(null);
+  };
+  const attach = (file: File) => {
+    if (pending) URL.revokeObjectURL(pending.preview);
+    pendingFile.current = file;
+    const p: Pending = { file, preview: URL.createObjectURL(file), progress: 0, uploaded: null, error: null };
+    setPending(p);
+    const update = (change: Partial<Pending>) => {
+      if (pendingFile.current === file) setPending((now) => (now && now.file === file ? { ...now, ...change } : now));
+    };
+    uploadImage(file, (progress) => update({ progress })).then(
+      (uploaded) => update({ uploaded, progress: 1 }),
+      (exc: unknown) => update({ error: message(exc) }),
+    );
+  };
   useTitle(peer ? `Messages with ${peer}` : "Messages");
 
   const add = (incoming: Msg[]) =>
@@ -151,11 +183,19 @@ function Thread({ peerId }: { peerId: string }): JSX.Element {
     const form = e.currentTarget as HTMLFormElement;
     const input = form.elements.namedItem("text") as HTMLInputElement;
     const text = input.value.trim();
-    if (!text) return;
+    if (pending && !pending.uploaded) {
+      setError(pending.error ?? "The image is still uploading.");
+      return;
+    }
+    const attachment_id = pending?.uploaded?.id;
+    if (!text && !attachment_id) return;
     try {
-      const m = await ok(api.POST("/api/v1/messages", { body: { to_user_id: peerId, text, client_msg_id: crypto.randomUUID() } }));
+      const m = await ok(
+        api.POST("/api/v1/messages", { body: { to_user_id: peerId, text, client_msg_id: crypto.randomUUID(), ...(attachment_id ? { attachment_id } : {}) } }),
+      );
       add([m]);
       input.value = "";
+      clearPending();
       setError(null);
     } catch (exc) {
       setError(message(exc));
@@ -185,7 +225,9 @@ function Thread({ peerId }: { peerId: string }): JSX.Element {
       <ol class="messages" ref={list} aria-live="polite">
         {msgs.map((m) => (
           <li key={m.id} class={m.from_user_id === user?.id ? "me" : "them"}>
-            <span class="text">{m.text}</span>
+            {m.deleted ? <span class="text muted">This message was deleted</span> : m.text && <span class="text">{m.text}</span>}
+            {m.title && <SharedTitle card={m.title} />}
+            {m.attachment && <SharedImage image={m.attachment} from={m.from_user_id === user?.id ? "you" : peer} />}
             <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleTimeString()}</time>
             {m.from_user_id === user?.id && m.id <= peerRead && <span class="seen"> · Seen</span>}
           </li>
@@ -195,7 +237,38 @@ function Thread({ peerId }: { peerId: string }): JSX.Element {
         {typing ? `${peer} is typing…` : ""}
       </p>
       {error && <ErrorNote message={error} />}
+      {pending && (
+        <div class="attach-preview">
+          <img src={pending.preview} alt="Image to send" />
+          <div>
+            {pending.error ? (
+              <ErrorNote message={pending.error} />
+            ) : (
+              <label>
+                {pending.uploaded ? "Ready to send" : "Uploading…"}{" "}
+                <progress max={1} value={pending.progress} aria-label="Upload progress" />
+              </label>
+            )}
+            <button type="button" class="secondary" onClick={clearPending}>
+              Remove image
+            </button>
+          </div>
+        </div>
+      )}
       <form class="inline" onSubmit={send}>
+        <label class="attach">
+          Attach an image
+          <input
+            type="file"
+            accept={IMAGE_TYPES}
+            onChange={(e) => {
+              const input = e.currentTarget;
+              const file = input.files?.[0];
+              if (file) attach(file);
+              input.value = "";
+            }}
+          />
+        </label>
         <label class="grow">
           Message{" "}
           <input

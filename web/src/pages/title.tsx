@@ -4,6 +4,7 @@ import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
 import { Comments } from "../components/comments";
+import { ShareTitle } from "../components/shared";
 import { Poster, Row, toCard } from "../components/titles";
 import { useLoad, useSession } from "../hooks";
 import { Link, type PageProps } from "../router";
@@ -63,6 +64,7 @@ function Body({ title: t }: { title: Schemas["TitleDetail"] }): JSX.Element {
               </Link>
             </p>
           )}
+          {signedIn && <ShareTitle titleId={t.id} />}
           {t.description && <p class="description">{t.description}</p>}
           {t.countries.length > 0 && <p class="muted">{t.countries.map((c) => c.name).join(", ")}</p>}
           <Loaded load={social}>{(s) => <Social social={s} />}</Loaded>
