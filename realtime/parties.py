@@ -148,11 +148,18 @@ class SioRooms:
         if parties is not None:
             parties.discard(party_id)
         key = self._key(party_id, user_id)
+        live = service.runtime(self.ctx).live
         async with self.ctx.redis.pipeline(transaction=False) as pipe:
             pipe.srem(key, sid)
             pipe.scard(key)
-            _, left = await pipe.execute()
+            pipe.hdel(live.rtts_key(party_id, user_id), sid)
+            _, left, _ = await pipe.execute()
         return int(left)
+
+    async def worst_rtt(self, sid: str, party_id: str, user_id: str, rtt: int | None) -> int | None:
+        """The member's round trip for the party: the slowest of their screens in it."""
+        live = service.runtime(self.ctx).live
+        return await live.screen_rtt(party_id, user_id, sid, rtt, ttl_s=TRACK_TTL_S)
 
     async def evict(self, party_id: str, user_id: str) -> None:
         key = self._key(party_id, user_id)
@@ -431,10 +438,10 @@ async def join(ev: SocketCall) -> SnapshotOut:
             check_password=True,
         )
         vetted = await service.vetted_for_join(ev.ctx, session, party, ev.user_id)
-    async with _entered(rooms_for(ev), ev.sid, str(party.id), str(ev.user_id)):
-        await service.do_join(
-            ev.ctx, party=party, user_id=ev.user_id, rtt_ms=p.rtt_ms, vetted=vetted
-        )
+    rooms = rooms_for(ev)
+    async with _entered(rooms, ev.sid, str(party.id), str(ev.user_id)):
+        rtt = await rooms.worst_rtt(ev.sid, str(party.id), str(ev.user_id), p.rtt_ms)
+        await service.do_join(ev.ctx, party=party, user_id=ev.user_id, rtt_ms=rtt, vetted=vetted)
     async with transaction(ev.ctx.sessions) as session:
         # The state may have moved on while we entered the room: send the newest.
         state = await service.access_live(ev.ctx, party_id=party.id, user_id=ev.user_id)
@@ -472,6 +479,16 @@ async def snapshot(ev: SocketCall) -> PartyStateOut:
 )
 async def leave(ev: SocketCall) -> PartyStateOut:
     return await _command(ev, lambda by: Leave(by))
+
+
+async def _worst_rtt(ev: SocketCall, rtt: int | None) -> int | None:
+    """A report from one of the member's screens, as the slowest of them (see worst_rtt);
+    only from a socket in the party's room (anyone else's command is refused anyway)."""
+    rooms = rooms_for(ev)
+    party_id = str(ev.payload.party_id)
+    if rtt is None or party_id not in rooms.parties_of(ev.sid):
+        return rtt
+    return await rooms.worst_rtt(ev.sid, party_id, str(ev.user_id), rtt)
 
 
 async def _command(
@@ -515,7 +532,7 @@ async def rate(ev: SocketCall) -> PartyStateOut:
     "unless you are catching up or opted out.",
 )
 async def buffering(ev: SocketCall) -> PartyStateOut:
-    rtt = ev.payload.rtt_ms
+    rtt = await _worst_rtt(ev, ev.payload.rtt_ms)
     return await _command(ev, lambda by: Buffering(by, rtt_ms=rtt))
 
 
@@ -526,7 +543,7 @@ async def buffering(ev: SocketCall) -> PartyStateOut:
     doc="Your player can play at the party's position.",
 )
 async def ready(ev: SocketCall) -> PartyStateOut:
-    rtt = ev.payload.rtt_ms
+    rtt = await _worst_rtt(ev, ev.payload.rtt_ms)
     return await _command(ev, lambda by: Ready(by, rtt_ms=rtt))
 
 
@@ -543,7 +560,8 @@ async def wait_for_me(ev: SocketCall) -> PartyStateOut:
 
 @events.on("party:rtt", payload=RttIn, ack=PartyStateOut, doc="Report your measured round trip.")
 async def rtt(ev: SocketCall) -> PartyStateOut:
-    value = ev.payload.rtt_ms
+    value = await _worst_rtt(ev, ev.payload.rtt_ms)
+    assert value is not None
     return await _command(ev, lambda by: ReportRtt(by, value))
 
 

@@ -188,6 +188,38 @@ class LiveParties:
         """realtime/connections.py's sockets of the user, scored by their last heartbeat."""
         return self.keys("sio", "user", user_id)
 
+    def rtts_key(self, party_id: str, user_id: str) -> str:
+        """The round trip each of the member's sockets last reported (sid -> ms)."""
+        return self.keys("party", party_id, "rtts", user_id)
+
+    async def screen_rtt(
+        self, party_id: str, user_id: str, sid: str, rtt_ms: int | None, *, ttl_s: int
+    ) -> int | None:
+        """A member's round trip is their slowest socket's: several screens of one person in
+        a party all start on the scheduled instant only if it is far enough ahead for the
+        slowest (a phone reporting after the TV must not shorten the TV's lead). Records this
+        socket's report (None: keeps its last) and returns the worst of the member's sockets
+        still in the room."""
+        key = self.rtts_key(party_id, user_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            if rtt_ms is not None:
+                pipe.hset(key, sid, rtt_ms)
+                pipe.expire(key, ttl_s)
+            pipe.hgetall(key)
+            pipe.smembers(self.sockets_key(party_id, user_id))
+            replies = await pipe.execute()
+        reported, present = replies[-2], replies[-1]
+        sids = {x.decode() if isinstance(x, bytes) else str(x) for x in present} | {sid}
+        values = [
+            int(v)
+            for k, v in reported.items()
+            if (k.decode() if isinstance(k, bytes) else str(k)) in sids
+        ]
+        return max(values, default=rtt_ms)
+
+    async def forget_screen_rtt(self, party_id: str, user_id: str, sid: str) -> None:
+        await self.redis.hdel(self.rtts_key(party_id, user_id), sid)
+
     async def forget_dead(
         self, party_id: str, user_id: str, sids: Sequence[str], *, floor_ms: int
     ) -> int:

@@ -2,8 +2,10 @@
 process (Redis); remote control of one from another, and handing playback over at one server
 instant (the watch party's scheduled start, for one user's devices).
 
-Several of one's own screens in lockstep need nothing new: they join one party (membership is
-per user, every socket follows the same state)."""
+Several of one's own screens play in lockstep by joining one party (membership is per user,
+every socket follows the same state); the member's round trip is then the slowest of their
+screens in it (models/parties/live.py, screen_rtt), so a scheduled start leaves each of them
+time to get there (tests/realtime/test_screens.py)."""
 
 from __future__ import annotations
 

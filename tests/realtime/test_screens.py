@@ -1,17 +1,19 @@
-"""My screens across two server processes: register, list, remote control, status, and
-handing playback over at one frame."""
+"""My screens across two server processes: register, list, remote control, status, handing
+playback over at one frame, and several screens playing in lockstep."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import httpx
 import pytest
 
 from models.core.context import Context
+from models.parties.sync import Playback, target_position
 from tests.conftest import LiveServer
-from tests.factories import login, make_account
+from tests.factories import login, make_account, make_title
 from tests.realtime_client import connected
 
 pytestmark = pytest.mark.slow
@@ -108,3 +110,75 @@ async def test_play_on_another_screen_and_remote_control(
     async with connected(one.url, me.access_token) as again:
         await asyncio.sleep(0.3)
         assert (await again.call("screen:list", {}))["data"]["screens"] == []
+
+
+async def test_my_screens_play_in_lockstep(
+    client: httpx.AsyncClient, ctx: Context, two_servers: tuple[LiveServer, LiveServer]
+) -> None:
+    """Three of my screens (a slow TV, a phone, a laptop; two processes) in one party: a play
+    and a seek are scheduled far enough ahead for the slowest of them, every screen has the
+    state before the instant, and at any instant they all show the same frame."""
+    one, two = two_servers
+    me = await make_account(ctx, client)
+    title = await make_title(ctx, "In step", runtime_minutes=100)
+    tokens = [(await login(client, me.user.email))["access_token"] for _ in range(2)]
+    async with (
+        connected(one.url, me.access_token) as phone,
+        connected(two.url, tokens[0]) as tv,
+        connected(two.url, tokens[1]) as laptop,
+    ):
+        screens = {"phone": phone, "tv": tv, "laptop": laptop}
+        rtts = {"phone": 30, "tv": 400, "laptop": 60}
+        for name, sock in screens.items():
+            r = await sock.call(
+                "screen:register",
+                {"device_id": f"{name}-1", "name": name, "rtt_ms": rtts[name]},
+            )
+            assert r["ok"], r
+        created = await phone.call("party:create", {"title_id": title.id})
+        assert created["ok"], created
+        party_id = created["data"]["party_id"]
+        # The TV joins first; the faster screens after it must not hide how slow it is.
+        for name in ("tv", "laptop", "phone"):
+            r = await screens[name].call("party:join", {"party_id": party_id, "rtt_ms": rtts[name]})
+            assert r["ok"], r
+        r = await phone.call("party:rtt", {"party_id": party_id, "rtt_ms": 25})
+        assert r["ok"], r
+        worst_lead = int(rtts["tv"] * 1.5) + 80
+
+        async def step(event: str, data: dict[str, Any]) -> None:
+            counts = {n: len(s.events["party:state"]) for n, s in screens.items()}
+            ack = await phone.call(event, {"party_id": party_id, **data})
+            assert ack["ok"], ack
+            state = ack["data"]
+            assert state["playing"] is True
+            # Scheduled ahead by the slowest screen's round trip, not the last reporter's.
+            assert state["anchor_server_ms"] - state["server_ms"] >= worst_lead - 5, state
+            seen: dict[str, tuple[dict[str, Any], float]] = {}
+            for name, sock in screens.items():
+                got = await sock.wait_event("party:state", counts[name] + 1)
+                mine = [s for s in got[counts[name] :] if s["version"] == state["version"]]
+                assert mine, (name, got[counts[name] :])
+                seen[name] = (mine[0], time.time() * 1000)
+            for name, (s, received_ms) in seen.items():
+                assert received_ms < s["anchor_server_ms"], name  # in time to start on it
+            # At any instant after the start, every screen is at the same position.
+            for after_ms in (0, 500, 10_000):
+                at = state["anchor_server_ms"] + after_ms
+                positions = [
+                    target_position(
+                        Playback(
+                            version=s["version"],
+                            playing=s["playing"],
+                            position_ms=s["position_ms"],
+                            anchor_server_ms=s["anchor_server_ms"],
+                            rate=s["rate"],
+                        ),
+                        at,
+                    )
+                    for s, _ in seen.values()
+                ]
+                assert max(positions) - min(positions) <= 1, positions
+
+        await step("party:play", {})
+        await step("party:seek", {"position_ms": 60_000})
