@@ -445,3 +445,12 @@ async def test_cards_and_images_over_the_socket_across_two_processes(
     async with httpx.AsyncClient() as anyone:
         r = await anyone.get(full_url)
         assert r.status_code == 404
+
+
+async def test_unsent_uploads_are_limited(client: httpx.AsyncClient, ctx: Context) -> None:
+    [ann] = await accounts(ctx, client, 1)
+    for _ in range(attachments.MAX_PENDING):
+        assert (await upload(client, ann, png(8, 8), "image/png")).status_code == 201
+    r = await upload(client, ann, png(8, 8), "image/png")
+    assert _err(r) == (429, "too_many_pending_attachments")
+    assert r.headers["retry-after"] == "3600"

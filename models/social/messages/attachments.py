@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.core.context import Context
 from models.core.db import transaction
 from models.core.errors import DomainError, Forbidden, Gone, NotFound
+from models.core.ratelimit import Limit, RateLimiter
 from models.media.objects import ObjectStore
 from models.media.service import objects_of
 from models.media.storage import MediaStore
@@ -44,6 +45,8 @@ _TOKEN = re.compile(r"^([0-9a-f]{1,12})\.([0-9a-f]{32})\.([A-Za-z0-9_-]{22})$")
 _NAME = re.compile(r"^([0-9a-f]{32})-(full\.(?:jpg|png|webp)|thumb\.webp)$")
 UNUSED_GRACE_S = 24 * 3600  # an upload no message used is pruned after this
 MAX_PENDING = 20  # unused uploads one user may hold at once
+# Decoding and encoding a large picture is a second of CPU: per uploader, across processes.
+UPLOADS = Limit("dm_upload", 60, 3600)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,9 @@ async def do_upload(
     ctx: Context, *, user_id: uuid.UUID, data: bytes, declared_type: str | None
 ) -> UploadedOut:
     """Check, re-encode and store an image for a message the user is about to send."""
+    await RateLimiter(ctx.redis, ctx.keys.prefix).hit(
+        UPLOADS, str(user_id), message="Too many images uploaded; try again later"
+    )
     async with ctx.sessions() as session:
         pending = await session.scalar(
             select(DirectMessageAttachment.id)
