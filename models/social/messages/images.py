@@ -95,6 +95,10 @@ def check_image(data: bytes, declared: str | None) -> CheckedImage:
             img = Image.open(io.BytesIO(data), formats=[_FORMATS[kind]])
             width, height = img.size
             _check_pixels(width, height)
+            if kind == "image/jpeg":
+                # Let the JPEG decoder scale down (by 1/2, 1/4, 1/8) while it decodes, as far as
+                # the stored size allows: much less to decode and to resize.
+                img.draft("RGB", _fitted(width, height, FULL_SIDE))
             img.load()  # decodes; only after the size was checked
     except DomainError:
         raise
@@ -102,10 +106,13 @@ def check_image(data: bytes, declared: str | None) -> CheckedImage:
         raise _too_many_pixels() from exc
     except Exception as exc:  # any decoder complaint: a broken or truncated file
         raise InvalidInput("The image could not be read", code="bad_image") from exc
-    # The orientation EXIF asked for, then no EXIF.
-    upright: Image.Image = ImageOps.exif_transpose(img) or img
-    full = _encode(_fit(upright, FULL_SIDE), kind)
-    thumb = _encode(_fit(upright, THUMB_SIDE), "image/webp")
+    # The orientation EXIF asked for (then no EXIF), scaled in place: no copy of a large image.
+    ImageOps.exif_transpose(img, in_place=True)
+    img.thumbnail((FULL_SIDE, FULL_SIDE), Image.Resampling.LANCZOS)
+    full = _encode(img, kind)
+    small = img.copy()  # from the stored size, not the upload's
+    small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    thumb = _encode(small, "image/webp")
     return CheckedImage(content_type=kind, full=full, thumb=thumb)
 
 
@@ -124,12 +131,9 @@ def _check_pixels(width: int, height: int) -> None:
         raise _too_many_pixels()
 
 
-def _fit(img: Image.Image, side: int) -> Image.Image:
-    if img.width <= side and img.height <= side:
-        return img
-    out = img.copy()
-    out.thumbnail((side, side), Image.Resampling.LANCZOS)
-    return out
+def _fitted(width: int, height: int, side: int) -> tuple[int, int]:
+    scale = min(1.0, side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _encode(img: Image.Image, kind: ImageType) -> Encoded:
@@ -143,7 +147,7 @@ def _encode(img: Image.Image, kind: ImageType) -> Encoded:
     if kind == "image/jpeg":
         img.save(buf, "JPEG", quality=85, optimize=True)
     elif kind == "image/png":
-        img.save(buf, "PNG", optimize=True)
+        img.save(buf, "PNG", compress_level=6)
     else:
         img.save(buf, "WEBP", quality=82, method=4)
     return Encoded(data=buf.getvalue(), width=img.width, height=img.height)
