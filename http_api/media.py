@@ -130,7 +130,7 @@ async def upload_title_source(call: Call) -> MediaAssetOut:
     """Upload a source video as the raw request body (application/octet-stream or video/*).
 
     Streamed to disk; over MEDIA_MAX_UPLOAD_BYTES is refused with 413. The transcode is
-    queued and `media:ingest` socket events report its progress to the uploader.
+    queued and `media:ingest` socket events report its progress to editors and admins.
     """
     return await _upload(call)
 

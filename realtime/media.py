@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from models.accounts.tables import Role
 from models.core import clock
+from models.core.context import Context
 from models.core.db import transaction
+from models.core.events import staff_room
 from models.media import history, service, streams
 from models.media.schemas import (
     HistoryEntryOut,
@@ -12,7 +17,9 @@ from models.media.schemas import (
     ProgressIn,
     StreamStoppedEvent,
 )
+from realtime.connections import Conn
 from realtime.registry import SocketCall, events
+from realtime.server import on_connect
 
 
 @events.on(
@@ -49,11 +56,20 @@ async def heartbeat(ev: SocketCall) -> HistoryEntryOut:
         )
 
 
+@on_connect
+async def _staff_sockets(ctx: Context, sio: Any, sid: str, conn: Conn) -> None:
+    """An editor's or admin's socket hears every transcode (the back office's media pages);
+    a role given or taken applies from the next connect."""
+    session = await sio.get_session(sid)
+    if Role(session.get("role", Role.user)).at_least(Role.editor):
+        await sio.enter_room(sid, staff_room())
+
+
 events.emits(
     "media:ingest",
     payload=IngestEvent,
-    doc="To the uploader: a transcode was queued, progressed, became ready or failed "
-    "(with ffmpeg's reason).",
+    doc="To every editor's and admin's sockets (the back office): a film's or episode's "
+    "transcode was queued, progressed, became ready or failed (with ffmpeg's reason).",
 )
 events.emits(
     "playback:stopped",

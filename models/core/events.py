@@ -30,6 +30,11 @@ def party_room(party_id: UUID | str) -> str:
     return f"party:{party_id}"
 
 
+def staff_room() -> str:
+    """Every socket of an editor or admin (the back office's live events)."""
+    return "staff"
+
+
 @dataclass(frozen=True)
 class Outgoing:
     event: str

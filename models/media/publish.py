@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from models.core import clock
 from models.core.context import Context
 from models.core.db import transaction
-from models.core.events import Outbox, user_room
+from models.core.events import Outbox, staff_room
 from models.media import segments, subtitles, tracks
 from models.media.ffmpeg import FfmpegError, find_ffmpeg
 from models.media.ladder import parse_ladder
@@ -90,10 +90,7 @@ async def _asset_lock(ctx: Context, asset_id: int, token: str) -> AsyncIterator[
 
 
 async def _emit(ctx: Context, asset: MediaAsset) -> None:
-    if asset.uploaded_by is not None:
-        await ctx.publisher.emit(
-            "media:ingest", ingest_event(asset), room=user_room(asset.uploaded_by)
-        )
+    await ctx.publisher.emit("media:ingest", ingest_event(asset), room=staff_room())
 
 
 async def _finish(ctx: Context, asset_id: int, token: str, **changes: Any) -> MediaAsset | None:

@@ -349,7 +349,7 @@ class NextEpisodeOut(BaseModel):
 
 
 class IngestEvent(BaseModel):
-    """`media:ingest`, to the uploader's sockets: a transcode's state as it changes."""
+    """`media:ingest`, to every editor's and admin's sockets: a transcode's state as it changes."""
 
     type: Literal["media:ingest"] = "media:ingest"
     asset_id: int

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.catalog.tables import Episode, Season, Title, TitleKind
 from models.core.context import Context
 from models.core.errors import Conflict, InvalidInput, NotFound
-from models.core.events import Outbox, user_room
+from models.core.events import Outbox, staff_room
 from models.core.jobs import Job
 from models.core.pagination import Page, cursor_int, encode_cursor
 from models.media import signing
@@ -198,8 +198,7 @@ def queue_transcode(outbox: Outbox, asset: MediaAsset) -> None:
         token=asset.job_token,
         _job_id=f"media:{asset.id}:{asset.job_token}",
     )
-    if asset.uploaded_by is not None:
-        outbox.emit("media:ingest", ingest_event(asset), room=user_room(asset.uploaded_by))
+    outbox.emit("media:ingest", ingest_event(asset), room=staff_room())
 
 
 async def do_attach_source(

@@ -1,7 +1,8 @@
 """The back office's media section in Chromium against the live servers and a real worker:
 an editor finds a film, uploads a small ffmpeg-made source from the browser, watches the
-transcode's progress arrive live over the socket (`media:ingest`, no reload) up to "Ready",
-and the Play link plays it (the video's position advances). The media pages pass the axe
+transcode's progress arrive live over the socket (`media:ingest`, no reload) up to "Ready"
+while a colleague's open media list shows the new row reach Ready too, and the Play link
+plays it (the video's position advances). The media pages pass the axe
 scan at a desktop and a phone width."""
 
 from __future__ import annotations
@@ -48,12 +49,17 @@ async def test_an_editor_uploads_watches_the_transcode_live_and_plays_it(
     source = make_source(tmp_path / "clip.mkv", seconds=3, size="320x180", audio=(("eng", 2),))
     async with httpx.AsyncClient(base_url=site, timeout=30) as http:
         editor = await make_account(ctx, http, role="editor")
+        colleague = await make_account(ctx, http, role="editor")
         name = f"Night Tide {uuid.uuid4().hex[:6]}"
         r = await http.post(
             "/api/v1/titles", json={"kind": "film", "title": name}, headers=editor.headers
         )
         assert r.status_code == 201, r.text
         film_id: int = r.json()["id"]
+    # Another editor has the media list open: the new upload appears and moves there live.
+    watcher = await signed_in_page(browser, site, colleague)
+    await watcher.goto(f"{site}/admin/media")
+    await watcher.get_by_role("heading", name="All media").wait_for()
     page = await signed_in_page(browser, site, editor)
 
     await page.goto(f"{site}/admin/media")
@@ -79,6 +85,10 @@ async def test_an_editor_uploads_watches_the_transcode_live_and_plays_it(
     await page.locator(".media-facts").get_by_text("180p").wait_for()
     await shot(page, "admin-media-ready", settings.log_dir / "screenshots")
     assert await problems(page) == []
+
+    row = watcher.get_by_role("row").filter(has=watcher.get_by_role("link", name=name))
+    await row.get_by_text("Ready").wait_for(timeout=10_000)
+    assert await problems(watcher) == []
 
     # The list shows it ready, and Play plays it.
     await page.goto(f"{site}/admin/media?status=ready")

@@ -1,9 +1,8 @@
 // Back office, media: every film's and episode's media with its transcode state (filter by
-// state, pages; rows that are transcoding refresh by themselves), and one item's media: upload
-// a source from the browser (PUT …/media/source, the file as the body, with the upload's own
-// progress), then the transcode's progress as it happens from the `media:ingest` socket event
-// (sent to the uploader's sockets; read again over HTTP after a reconnect), and "Play" once
-// it is ready.
+// state, pages), and one item's media: upload a source from the browser (PUT …/media/source,
+// the file as the body, with the upload's own progress), and "Play" once it is ready. Both
+// follow transcodes as they happen from the `media:ingest` socket event (sent to every
+// editor's and admin's sockets, whoever uploaded; read again over HTTP after a reconnect).
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, message, ok, type Schemas } from "../../api/client";
@@ -67,22 +66,20 @@ export default function MediaList({ query }: PageProps): JSX.Element {
     [status, pages.cursor],
   );
   const names = useNames(list.state === "ready" ? list.data.items : []);
-  const busy = list.state === "ready" && list.data.items.some((a) => a.status === "queued" || a.status === "processing");
-  // Others' transcodes are not sent to this socket: while any row is moving, read again.
-  useEffect(() => {
-    if (!busy) return;
-    const timer = setInterval(reload, 3000);
-    return () => clearInterval(timer);
-  }, [busy]);
+  // Every transcode's events reach staff sockets: a row on this page moves in place; a new
+  // one (a first upload) or a finished one (its length and picture) is read again.
   useServerEvent(
     "media:ingest",
     (e) => {
       if (list.state !== "ready") return;
+      const known = list.data.items.some((a) => a.id === e.asset_id);
+      if (!known || e.status === "ready" || e.status === "failed") return reload();
       const items = list.data.items.map((a) => (a.id === e.asset_id ? { ...a, status: e.status, progress: e.progress, error: e.error ?? null } : a));
       setList({ ...list.data, items });
     },
     [list],
   );
+  useOnConnect(reload); // events missed while away
   return (
     <AdminLayout title="Media">
       <section class="admin-block" aria-labelledby="upload-h">
