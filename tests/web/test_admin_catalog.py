@@ -122,6 +122,17 @@ async def test_an_editor_builds_the_catalog_from_the_back_office(
     await page.get_by_text("Episode added.").wait_for()
     await page.get_by_role("form", name="Episode 1", exact=True).wait_for()
 
+    # A second series, deleted again (the button asks once more).
+    await page.goto(f"{site}/admin/titles/new")
+    await page.get_by_label("Series").check()
+    await page.get_by_label("Title", exact=True).fill(f"Gone {tag}")
+    await page.get_by_role("button", name="Create title").click()
+    await page.get_by_text("Title created.").wait_for()
+    gone_id = int(page.url.split("/admin/titles/")[1].split("?")[0])
+    await page.get_by_role("button", name="Delete this title").click()
+    await page.get_by_role("button", name="Yes, delete").click()
+    await page.wait_for_url(f"{site}/admin/titles")
+
     # A collection holding the film.
     await page.goto(f"{site}/admin/collections/new")
     await page.get_by_label("Name").fill(f"Noir nights {tag}")
@@ -137,6 +148,7 @@ async def test_an_editor_builds_the_catalog_from_the_back_office(
             (1, ["Secrets"])
         ]
         assert series["seasons"][0]["episodes"][0]["runtime_minutes"] == 51
+        assert (await http.get(f"/api/v1/titles/{gone_id}")).status_code == 404
         coll = (await http.get(f"/api/v1/collections/noir-nights-{tag}")).json()
         assert [i["title"]["id"] for i in coll["items"]] == [title_id]
 
