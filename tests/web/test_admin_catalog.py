@@ -104,6 +104,10 @@ async def test_an_editor_builds_the_catalog_from_the_back_office(
     # The back office's own list finds it by search and by genre.
     await page.goto(f"{site}/admin/titles?genre={genre_slug}")
     await page.get_by_role("link", name=new_name).wait_for()
+    await page.goto(f"{site}/admin/titles")
+    await page.get_by_role("searchbox", name="Search", exact=True).fill(f"restored {tag}")
+    await page.get_by_role("link", name=new_name).wait_for()
+    assert f"q=restored+{tag}" in page.url, page.url
 
     # A series with a season and an episode.
     await page.goto(f"{site}/admin/titles/new")

@@ -19,12 +19,12 @@ type Role = Schemas["CreditRole"];
 type Note = { ok: boolean; text: string } | null;
 
 const SORTS: [string, string][] = [
+  ["", "Best match (a search), else recently added"],
   ["added", "Recently added"],
   ["title", "Title A–Z"],
   ["newest", "Newest release"],
   ["popular", "Popular"],
   ["rating", "Top rated"],
-  ["relevance", "Relevance (with a search)"],
 ];
 const ROLES: Role[] = ["actor", "director", "writer"];
 const RATINGS = ["G", "PG", "PG-13", "R", "NC-17", "TV-Y", "TV-PG", "TV-14", "TV-MA", "0+", "6+", "12+", "16+", "18+"];
@@ -36,7 +36,7 @@ export default function TitleList({ query }: PageProps): JSX.Element {
   const [q, setQ] = useState(query.get("q") ?? "");
   const [kind, setKind] = useState(query.get("kind") ?? "");
   const [genre, setGenre] = useState(query.get("genre") ?? "");
-  const [sort, setSort] = useState(query.get("sort") ?? "added");
+  const [sort, setSort] = useState(query.get("sort") ?? "");
   const pages = usePages();
   const [genres] = useLoad(() => ok(api.GET("/api/v1/genres")).then((p) => p.items), []);
   const [list] = useLoad(
@@ -48,7 +48,8 @@ export default function TitleList({ query }: PageProps): JSX.Element {
               q: q.trim() || undefined,
               kind: (kind || undefined) as Schemas["TitleKind"] | undefined,
               genre: genre ? [genre] : undefined,
-              sort: sort as Schemas["TitleQuery"]["sort"],
+              // The server's own order for a search (relevance, typos forgiven), else newest first.
+              sort: (sort || (q.trim() ? undefined : "added")) as Schemas["TitleQuery"]["sort"],
               limit: 20,
               cursor: pages.cursor,
             },
@@ -61,6 +62,16 @@ export default function TitleList({ query }: PageProps): JSX.Element {
     fn();
     pages.reset();
   };
+  // The filters live in the address too, so a filtered list can be bookmarked or shared.
+  useEffect(() => {
+    const url = new URLSearchParams();
+    if (q.trim()) url.set("q", q.trim());
+    if (kind) url.set("kind", kind);
+    if (genre) url.set("genre", genre);
+    if (sort) url.set("sort", sort);
+    const next = `/admin/titles${url.size ? `?${url}` : ""}`;
+    if (next !== location.pathname + location.search) history.replaceState(null, "", next);
+  }, [q, kind, genre, sort]);
   return (
     <AdminLayout title="Titles">
       <p>
