@@ -82,6 +82,8 @@ async def test_an_editor_builds_the_catalog_from_the_back_office(
     assert "f-year-error" in (
         await page.get_by_label("Year").get_attribute("aria-describedby") or ""
     )
+    # The focus goes where the fix is.
+    assert await page.get_by_label("Year").evaluate("el => el === document.activeElement")
     await shot(page, "admin-title-refused", settings.log_dir / "screenshots")
     await page.get_by_label("Year").fill("1953")
     await page.get_by_role("button", name="Create title").click()

@@ -2,7 +2,7 @@
 // on top, each field's reason under the field, named by the 422's `details[].loc`), a field
 // with its label and error, and a delete button that asks first.
 import type { ComponentChildren, JSX } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, message } from "../../api/client";
 import "./editor.css";
 
@@ -25,12 +25,21 @@ export function refusal(exc: unknown): Refusal {
   return { text: message(exc), fields };
 }
 
-/** The refusal above a form (read out when it appears). */
+/** The refusal above a form (read out when it appears); the first field it names gets the
+ * focus, so a person at the Save button lands where the fix is. */
 export function FormError({ refused }: { refused: Refusal }): JSX.Element | null {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!refused || !box.current) return;
+    const form = box.current.closest("form, section");
+    const field = form?.querySelector<HTMLElement>('[aria-invalid="true"]');
+    if (field) field.focus();
+    else box.current.scrollIntoView({ block: "nearest" });
+  }, [refused]);
   if (!refused) return null;
   const n = Object.keys(refused.fields).length;
   return (
-    <div class="form-error" role="alert">
+    <div class="form-error" role="alert" ref={box}>
       <p>{refused.text}</p>
       {n > 0 && <p class="muted">{n === 1 ? "One field needs a change (marked below)." : `${n} fields need a change (marked below).`}</p>}
     </div>

@@ -19,7 +19,7 @@ type Role = Schemas["CreditRole"];
 type Note = { ok: boolean; text: string } | null;
 
 const SORTS: [string, string][] = [
-  ["", "Best match (a search), else recently added"],
+  ["", "Best match / recently added"],
   ["added", "Recently added"],
   ["title", "Title A–Z"],
   ["newest", "Newest release"],
@@ -394,7 +394,7 @@ function TitleForm({ title, vocab, onSaved }: { title: Detail | null; vocab: Voc
       <Terms legend="Genres" name="genres" all={vocab.genres} chosen={d.genres} onChange={(v) => set("genres", v)} refused={refused} />
       <Terms legend="Tags" name="tags" all={vocab.tags} chosen={d.tags} onChange={(v) => set("tags", v)} refused={refused} />
       <Terms legend="Categories" name="categories" all={vocab.categories} chosen={d.categories} onChange={(v) => set("categories", v)} refused={refused} />
-      <Field name="countries" label="Countries" refused={refused} hint="Ctrl/⌘ or Shift to choose several">
+      <Field name="countries" label="Countries" refused={refused} hint={vocab.countries.length ? "Ctrl/⌘ or Shift to choose several" : "No countries in the catalog yet."}>
         {(a) => (
           <select
             {...a}
@@ -692,10 +692,11 @@ function SmallForm(props: {
   onSubmit: (values: Record<string, string>) => Promise<void>;
 }): JSX.Element {
   const [busy, setBusy] = useState(false);
+  const labelId = `sf-${props.label.replace(/\W+/g, "-").toLowerCase()}`;
   return (
     <form
-      class="inline-form"
-      aria-label={props.label}
+      class="inline-form small-form"
+      aria-labelledby={labelId}
       onSubmit={(e) => {
         e.preventDefault();
         const form = e.currentTarget;
@@ -708,6 +709,9 @@ function SmallForm(props: {
         });
       }}
     >
+      <span class="small-form-label" id={labelId}>
+        {props.label}
+      </span>
       {props.fields.map(([name, label, value, type]) => (
         <label key={name}>
           {label} <input name={name} defaultValue={value} type={type ?? "text"} autocomplete="off" />
