@@ -261,6 +261,7 @@ async def set_role(call: Call) -> UserOut:
             principal=call.require_user(),
             user_id=_uuid(call.params["user_id"]),
             role=call.body.role,
+            reason=call.body.reason,
         )
         return user_out(user)
 

@@ -17,7 +17,7 @@ from pydantic import (
 
 from models.accounts.tables import Role
 from models.core.schema_rules import exactly_one_of, patch_schema
-from models.core.text import UserLine
+from models.core.text import UserLine, UserText
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 
@@ -122,6 +122,9 @@ class SessionOut(BaseModel):
 
 class RoleIn(Input):
     role: Role
+    reason: UserText | None = Field(
+        default=None, max_length=1000, description="Why, for the audit log"
+    )
 
 
 class Accepted(BaseModel):

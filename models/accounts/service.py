@@ -771,7 +771,13 @@ async def do_change_password(
 
 
 async def do_set_role(
-    ctx: Context, session: AsyncSession, *, principal: Principal, user_id: uuid.UUID, role: Role
+    ctx: Context,
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    user_id: uuid.UUID,
+    role: Role,
+    reason: str | None = None,
 ) -> User:
     if not principal.has_role(Role.admin):
         raise Forbidden("Only admins change roles", code="forbidden")
@@ -785,6 +791,7 @@ async def do_set_role(
             action=f"set_role:{role.value}",
             target_kind="user",
             target_id=user.id,
+            reason=reason,
         )
     user.role = role
     await session.flush()

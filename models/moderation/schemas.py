@@ -110,6 +110,12 @@ class AuditQuery(Input):
         "collection, or a term's field (genres, tags...)",
     )
     target_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[\w:.-]+$")
+    actor_id: uuid.UUID | None = Field(default=None, description="Only what this person did")
+    action: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_]{1,40}$",
+        description="hide_comment, suspend_user, set_role (any role), create_title...",
+    )
     cursor: str | None = cursor_query()
     limit: int = Field(default=50, ge=1, le=200)
 

@@ -538,6 +538,16 @@ async def audit_log(session: AsyncSession, *, actor: Actor, query: AuditQuery) -
         q = q.where(AuditEntry.target_kind == query.target_kind)
     if query.target_id is not None:
         q = q.where(AuditEntry.target_id == query.target_id.lower())
+    if query.actor_id is not None:
+        q = q.where(AuditEntry.actor_id == query.actor_id)
+    if query.action is not None:
+        # set_role:editor is a set_role too.
+        q = q.where(
+            or_(
+                AuditEntry.action == query.action,
+                AuditEntry.action.startswith(f"{query.action}:", autoescape=True),
+            )
+        )
     rows, next_cursor = await id_page(
         session, q, AuditEntry.id, cursor=query.cursor, limit=query.limit
     )

@@ -7,6 +7,7 @@ import asyncio
 
 import httpx
 import pytest
+import socketio
 
 from models.core.context import Context
 from tests.conftest import LiveServer
@@ -279,3 +280,98 @@ async def test_the_back_office_lists_accounts_and_media(
     r = await client.get(f"{API}/media/assets", headers=editor.headers)
     assert r.status_code == 200, r.text
     assert (await client.get(f"{API}/media/assets", headers=user.headers)).status_code == 403
+
+
+@pytest.mark.slow
+async def test_suspension_closes_the_users_sockets_on_every_server_at_once(
+    ctx: Context, two_servers: tuple[LiveServer, LiveServer]
+) -> None:
+    """The suspension comes through one process; the user's sockets, two devices on two
+    processes, close at once, and neither may connect again."""
+    one, other = two_servers
+    async with httpx.AsyncClient(base_url=one.url, timeout=30) as http:
+        (user,) = await accounts(ctx, http, 1)
+        (editor,) = await accounts(ctx, http, 1, role="editor")
+        phone = await login(http, user.user.email)
+        async with (
+            connected(one.url, user.access_token) as laptop_sock,
+            connected(other.url, phone["access_token"]) as phone_sock,
+        ):
+            for sock in (laptop_sock, phone_sock):
+                assert (await sock.call("ping", {}))["ok"] is True
+            r = await http.post(
+                f"{API}/moderation/users/{user.id}/suspend",
+                json={"reason": "spam"},
+                headers=editor.headers,
+            )
+            assert r.status_code == 200, r.text
+            assert r.json()["ended_sessions"] == 2
+            # Well before the housekeeping's next pass (SOCKET_HEARTBEAT_S, 30 s).
+            await asyncio.wait_for(laptop_sock.disconnected.wait(), 5)
+            await asyncio.wait_for(phone_sock.disconnected.wait(), 5)
+        for server, token in ((one, user.access_token), (other, phone["access_token"])):
+            with pytest.raises(socketio.exceptions.ConnectionError):
+                async with connected(server.url, token):
+                    pass
+
+
+async def test_the_audit_log_filters_by_actor_and_action(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    user, author = await accounts(ctx, client, 2)
+    editor, other_editor = await accounts(ctx, client, 2, role="editor")
+    (admin,) = await accounts(ctx, client, 1, role="admin")
+    title = await make_title(ctx)
+    r = await client.post(
+        f"{API}/titles/{title.id}/comments", json={"body": "spam spam"}, headers=author.headers
+    )
+    comment_id = r.json()["id"]
+    url = f"{API}/moderation/comments/{comment_id}"
+    assert (await client.post(f"{url}/hide", json={}, headers=editor.headers)).status_code == 200
+    r = await client.post(f"{url}/restore", json={}, headers=other_editor.headers)
+    assert r.status_code == 200
+    r = await client.put(
+        f"{API}/users/{user.id}/role",
+        json={"role": "editor", "reason": "joins the team"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 200, r.text
+
+    mine = await _audit(client, admin, actor_id=str(editor.id))
+    assert [(e["action"], e["target_id"]) for e in mine] == [("hide_comment", str(comment_id))]
+    roles = await _audit(client, admin, action="set_role", target_id=str(user.id))
+    assert [(e["action"], e["reason"]) for e in roles] == [("set_role:editor", "joins the team")]
+    restores = await _audit(client, admin, action="restore_comment", target_kind="comment")
+    assert str(comment_id) in [e["target_id"] for e in restores]
+    assert all(e["action"] == "restore_comment" for e in restores)
+    # "set" is no action: a prefix of a name matches nothing, only whole names (and their
+    # role suffix) do.
+    assert await _audit(client, admin, action="set", target_id=str(user.id)) == []
+
+
+async def test_a_hidden_comment_says_so_to_everyone(
+    client: httpx.AsyncClient, ctx: Context
+) -> None:
+    """Hidden and deleted both leave no words and no name; `hidden` tells them apart."""
+    author, reader = await accounts(ctx, client, 2)
+    (editor,) = await accounts(ctx, client, 1, role="editor")
+    title = await make_title(ctx)
+    posted = []
+    for body in ("mean", "regret"):
+        r = await client.post(
+            f"{API}/titles/{title.id}/comments", json={"body": body}, headers=author.headers
+        )
+        posted.append(r.json()["id"])
+    hidden_id, deleted_id = posted
+    r = await client.post(
+        f"{API}/moderation/comments/{hidden_id}/hide", json={}, headers=editor.headers
+    )
+    assert r.status_code == 200
+    r = await client.delete(f"{API}/comments/{deleted_id}", headers=author.headers)
+    assert r.status_code == 204, r.text
+    for who in (reader.headers, {}):
+        r = await client.get(f"{API}/titles/{title.id}/comments", headers=who)
+        seen = {c["id"]: c for c in r.json()["items"]}
+        assert (seen[hidden_id]["hidden"], seen[hidden_id]["deleted"]) == (True, True)
+        assert (seen[deleted_id]["hidden"], seen[deleted_id]["deleted"]) == (False, True)
+        assert seen[hidden_id]["body"] is None and seen[hidden_id]["author"] is None

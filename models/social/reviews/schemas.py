@@ -62,6 +62,9 @@ class CommentOut(BaseModel):
     body: str | None
     spoiler: bool
     deleted: bool
+    hidden: bool = Field(
+        default=False, description="Hidden by a moderator (then deleted too: no words, no name)"
+    )
     like_count: int
     reply_count: int
     liked_by_me: bool

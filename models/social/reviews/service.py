@@ -382,6 +382,7 @@ def _comment_out(c: Comment, author: User | None, liked: bool, hidden_replies: i
         body=None if deleted else c.body,
         spoiler=c.spoiler,
         deleted=deleted,
+        hidden=c.hidden_at is not None,
         like_count=c.like_count,
         reply_count=c.reply_count - hidden_replies,
         liked_by_me=liked,
