@@ -76,7 +76,10 @@ async def test_sign_up_confirm_sign_in_profile_sessions_sign_out(
     await rows.filter(has_not_text="this device").get_by_role("button").click()
     await page.get_by_text("Session signed out.").wait_for()
     await expect(rows).to_have_count(1)
-    # The other device finds itself signed out at its next request.
+    # The other device is told at once (its socket closed), with no request of its own...
+    await other.get_by_role("alert").filter(has_text="You have been signed out").wait_for()
+    await other.get_by_role("banner").get_by_role("link", name="Sign in").wait_for()
+    # ...and stays signed out.
     await other.goto(site + "/profile")
     await other.get_by_role("heading", name="Sign in to continue").wait_for()
 

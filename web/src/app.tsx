@@ -3,6 +3,7 @@ import type { ComponentType, JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { loadMe, signOut } from "./api/auth";
 import { moveAmongCards } from "./components/titles";
+import { endedByServer } from "./api/session";
 import { useSession } from "./hooks";
 import { Link, navigate, useLocation } from "./router";
 import { Router } from "./routes";
@@ -109,6 +110,11 @@ function Nav(): JSX.Element {
         )}
       </div>
       <Maybe of={liveParts?.OfflineBanner} />
+      {!signedIn && endedByServer() && (
+        <p class="session-ended" role="alert">
+          You have been signed out: your session was ended (signed out elsewhere, or the account was suspended).
+        </p>
+      )}
     </header>
   );
 }

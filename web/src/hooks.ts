@@ -5,8 +5,15 @@ import { currentUser, signedIn, subscribe } from "./api/session";
 /** Re-render on sign-in, sign-out and profile changes. */
 export function useSession() {
   const [, setTick] = useState(0);
-  useEffect(() => subscribe(() => setTick((t) => t + 1)), []);
-  return { signedIn: signedIn(), user: currentUser() };
+  const seen = { signedIn: signedIn(), user: currentUser() };
+  useEffect(() => {
+    const off = subscribe(() => setTick((t) => t + 1));
+    // Effects run after the paint: a change in between (the /me answer arriving while a
+    // lazily loaded page mounts) notified nobody, so look again.
+    if (signedIn() !== seen.signedIn || currentUser() !== seen.user) setTick((t) => t + 1);
+    return off;
+  }, []);
+  return seen;
 }
 
 export type Load<T> =

@@ -16,6 +16,9 @@ const EARLY_MS = 60_000; // refresh a minute before the access token expires
 
 let tokens: Tokens | null = read();
 let user: User | null = null;
+// The server ended this session (signed out elsewhere, revoked, the account suspended): the
+// app says so until the next sign-in.
+let ended = false;
 const listeners = new Set<() => void>();
 
 function read(): Tokens | null {
@@ -59,6 +62,7 @@ export function setUser(next: User | null): void {
 }
 
 export function storeTokens(answer: TokenOut): void {
+  ended = false;
   tokens = {
     access: answer.access_token,
     refresh: answer.refresh_token,
@@ -77,7 +81,14 @@ export function forget(): void {
 
 /** A request with our token was refused (401): the session is over here too. */
 export function sessionEnded(): void {
-  if (tokens) forget();
+  if (!tokens) return;
+  ended = true;
+  forget();
+}
+
+/** Whether the server ended the session this app held (rather than a sign-out here). */
+export function endedByServer(): boolean {
+  return ended && tokens === null;
 }
 
 let refreshing: Promise<string | null> | null = null;
@@ -90,7 +101,7 @@ async function refresh(current: Tokens): Promise<string | null> {
   });
   if (r.status === 401) {
     // The session ended (signed out elsewhere, revoked, expired): sign out here too.
-    forget();
+    sessionEnded();
     return null;
   }
   if (!r.ok) return current.access; // a passing failure: try with what we have

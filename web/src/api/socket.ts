@@ -11,6 +11,7 @@
 import { io, type Socket } from "socket.io-client";
 import { useEffect, useState } from "preact/hooks";
 import type { ClientEvents, ServerEvents } from "./events";
+import { loadMe } from "./auth";
 import { accessToken, signedIn, subscribe } from "./session";
 
 type Handler = (payload: never) => void;
@@ -128,14 +129,22 @@ function connect(): void {
     void resume();
     for (const fn of connectListeners) fn();
   });
-  socket.on("disconnect", () => setState(signedIn() ? "offline" : "off"));
+  socket.on("disconnect", (reason) => {
+    setState(signedIn() ? "offline" : "off");
+    // The server closed it, which the client never retries by itself: the session ended
+    // (signed out elsewhere, the account suspended), then asking the API signs us out here
+    // too (a 401); or the server asked us to come back, then we do.
+    if (reason === "io server disconnect") void checkSession();
+  });
   socket.on("connect_error", () => {
     // Refused (a token that expired or was revoked) or unreachable: try again, the auth
     // function refreshes the token first. Backoff up to 30 s.
     setState("offline");
     if (!socket || socket.active) return; // the client retries by itself
     retry += 1;
-    setTimeout(() => socket?.connect(), Math.min(30_000, 500 * 2 ** retry));
+    // Refused: if the session itself ended, asking the API signs us out (and stops this).
+    const again = () => setTimeout(() => socket?.connect(), Math.min(30_000, 500 * 2 ** retry));
+    void loadMe().then(again, again);
   });
   socket.on("sync:stale", () => void resume());
   socket.onAny((event: string, payload: Record<string, unknown>) => {
@@ -146,6 +155,15 @@ function connect(): void {
     }
     for (const fn of handlers.get(event) ?? []) (fn as (p: unknown) => void)(payload);
   });
+}
+
+async function checkSession(): Promise<void> {
+  try {
+    await loadMe();
+  } catch {
+    // Unreachable: the socket's own retries take over below.
+  }
+  if (signedIn()) socket?.connect();
 }
 
 function disconnect(): void {
