@@ -44,14 +44,14 @@ async def test_a_message_arrives_live_across_processes(
     await a.get_by_role("heading", name=bob.user.username).wait_for()
     await b.get_by_role("heading", name=ann.user.username).wait_for()
 
-    await a.get_by_label("Message").fill("Popcorn at eight?")
+    await a.get_by_label("Message", exact=True).fill("Popcorn at eight?")
     await b.get_by_text(f"{ann.user.username} is typing…").wait_for()
     await a.get_by_role("button", name="Send").click()
     # Bob's open conversation shows it live, once; Ann sees it was read.
     await b.locator(".messages li.them").filter(has_text="Popcorn at eight?").wait_for()
     await expect(b.locator(".messages li")).to_have_count(1)
     await a.locator(".messages li.me .seen").wait_for()
-    await b.get_by_label("Message").fill("Sure")
+    await b.get_by_label("Message", exact=True).fill("Sure")
     await b.get_by_role("button", name="Send").click()
     await a.locator(".messages li.them").filter(has_text="Sure").wait_for()
     await shot(b, "messages", settings.log_dir / "screenshots")

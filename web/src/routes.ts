@@ -48,6 +48,9 @@ export const Router = createRoutes(
     ["/admin/media", () => import("./pages/admin/media")],
     ["/admin/media/titles/:titleId", () => import("./pages/admin/media").then((m) => ({ default: m.ItemMedia }))],
     ["/admin/media/episodes/:episodeId", () => import("./pages/admin/media").then((m) => ({ default: m.ItemMedia }))],
+    ["/admin/moderation", () => import("./pages/admin/moderation")],
+    ["/admin/users", () => import("./pages/admin/users")],
+    ["/admin/audit", () => import("./pages/admin/audit")],
   ],
   () => import("./pages/notfound"),
 );

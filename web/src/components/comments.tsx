@@ -6,6 +6,7 @@ import { api, message, ok, type Schemas } from "../api/client";
 import { useSession } from "../hooks";
 import { Link } from "../router";
 import { ErrorNote, Loading, Status } from "../ui";
+import { ReportButton } from "./report";
 
 type Comment = Schemas["CommentOut"];
 
@@ -139,7 +140,7 @@ function CommentItem({ comment, titleId, isReply }: { comment: Comment; titleId:
   return (
     <li class="comment" id={`comment-${c.id}`}>
       <p class="comment-head">
-        <strong>{c.deleted || !c.author ? (c.deleted ? "Deleted comment" : who) : <Link href={`/users/${c.author.id}`}>{who}</Link>}</strong>{" "}
+        <strong>{c.deleted || !c.author ? (c.deleted ? (c.hidden ? "Hidden by a moderator" : "Deleted comment") : who) : <Link href={`/users/${c.author.id}`}>{who}</Link>}</strong>{" "}
         <time class="muted" dateTime={c.created_at}>
           {new Date(c.created_at).toLocaleString()}
         </time>
@@ -169,7 +170,7 @@ function CommentItem({ comment, titleId, isReply }: { comment: Comment; titleId:
         </p>
       )}
       {!c.deleted && (
-        <p class="comment-actions">
+        <div class="comment-actions">
           <button type="button" class="link" aria-pressed={c.liked_by_me} disabled={!signedIn} onClick={like}>
             <span aria-hidden="true">♥ </span>
             {c.liked_by_me ? "Liked" : "Like"} · {c.like_count}
@@ -189,7 +190,8 @@ function CommentItem({ comment, titleId, isReply }: { comment: Comment; titleId:
               </button>
             </>
           )}
-        </p>
+          {signedIn && !mine && c.author && <ReportButton kind="comment" targetId={String(c.id)} what={`the comment by ${who}`} />}
+        </div>
       )}
       {error && <ErrorNote message={error} />}
       {!isReply && c.reply_count > 0 && !repliesOpen && (

@@ -4,6 +4,7 @@ import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
 import { useOnConnect, useServerEvent } from "../api/socket";
+import { ReportButton } from "../components/report";
 import { useLoad, useSession } from "../hooks";
 import { Link } from "../router";
 import { Loaded, Status, useTitle } from "../ui";
@@ -237,7 +238,7 @@ export function UserPage({ params }: { params: Record<string, string> }): JSX.El
                 This is you. <Link href="/profile">Edit your profile</Link>
               </p>
             ) : (
-              <p class="buttons">
+              <div class="buttons">
                 <button type="button" onClick={() => act(() => ok(api.POST("/api/v1/friends/requests", { body: { user_id: u.id } })), "Friend request sent.")}>
                   Add friend
                 </button>
@@ -248,7 +249,8 @@ export function UserPage({ params }: { params: Record<string, string> }): JSX.El
                 >
                   Block
                 </button>
-              </p>
+                <ReportButton kind="user" targetId={u.id} what={who(u)} class="secondary" />
+              </div>
             )}
             <Status status={status} id="user-status" />
           </section>

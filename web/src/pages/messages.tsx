@@ -6,6 +6,7 @@
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
+import { ReportButton } from "../components/report";
 import { useSession } from "../hooks";
 import { followStream, request, useServerEvent } from "../api/socket";
 import "./messages.css";
@@ -165,6 +166,20 @@ function Thread({ peerId }: { peerId: string }): JSX.Element {
     },
     [peerId],
   );
+  // A moderator hid a message of ours (it leaves the conversation) or restored one (read the
+  // latest page again: it may be anywhere in it).
+  useServerEvent(
+    "dm:moderated",
+    (e) => {
+      if (e.hidden) setMsgs((have) => have.filter((m) => m.id !== e.message_id));
+      else
+        void ok(api.GET("/api/v1/conversations/{user_id}/messages", { params: { path: { user_id: peerId }, query: { limit: 30 } } })).then(
+          (page) => add(page.items),
+          () => undefined,
+        );
+    },
+    [peerId],
+  );
   useServerEvent(
     "dm:read",
     (r) => {
@@ -230,6 +245,7 @@ function Thread({ peerId }: { peerId: string }): JSX.Element {
             {m.attachment && <SharedImage image={m.attachment} from={m.from_user_id === user?.id ? "you" : peer} />}
             <time dateTime={m.created_at}>{new Date(m.created_at).toLocaleTimeString()}</time>
             {m.from_user_id === user?.id && m.id <= peerRead && <span class="seen"> · Seen</span>}
+            {m.from_user_id === peerId && <ReportButton kind="message" targetId={String(m.id)} what={`the message from ${peer || "them"}`} />}
           </li>
         ))}
       </ol>
