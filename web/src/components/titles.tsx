@@ -62,6 +62,25 @@ export function TitleCard({ title, note }: { title: CardTitle; note?: ComponentC
   );
 }
 
+/** A row's cards before they come: the same boxes, empty, so nothing below moves when they
+ * arrive (Lighthouse counted the home page's rows as layout shift). */
+function Placeholder(): JSX.Element {
+  return (
+    <>
+      <Loading />
+      <ul class="ghosts" aria-hidden="true">
+        {[0, 1, 2, 3, 4, 5, 6, 7].map((i) => (
+          <li key={i} class="ghost">
+            <div class="poster" />
+            <span class="card-title">&nbsp;</span>
+            <span class="card-meta">&nbsp;</span>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 /** A titled horizontal row; hidden when it came back empty (nothing to show is no row). */
 export function Row(props: {
   heading: string;
@@ -82,7 +101,7 @@ export function Row(props: {
           </Link>
         )}
       </h2>
-      {load.state === "loading" && <Loading />}
+      {load.state === "loading" && <Placeholder />}
       {load.state === "error" && <ErrorNote message={load.message} />}
       {load.state === "ready" &&
         (load.data.length === 0 ? (
