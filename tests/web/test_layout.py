@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from cinema.seed import DemoImages, seed_demo
+from models.accounts.tables import Role
 from models.catalog.tables import Title
 from models.core.context import Context
 from models.core.db import transaction
@@ -87,11 +88,18 @@ async def test_main_pages_fit_from_a_phone_to_a_tv(
 ) -> None:
     series_id = await _seed(ctx, live_server)
     ann = await make_account(ctx, client)
+    editor = await make_account(ctx, client, role=Role.editor)
+    made = await client.post(
+        "/api/v1/people", json={"name": "Ada  King Lovelace"}, headers=editor.headers
+    )
+    assert made.status_code == 201, made.text
+    person_id = made.json()["id"]
     public = {
         "home": ("/", ".card"),
         "browse": ("/browse", ".grid .card"),
         "series": (f"/titles/{series_id}", ".episodes li"),
         "signin": ("/signin", "#signin"),
+        "person": (f"/people/{person_id}", ".person-photo"),
     }
     private = {
         "home-in": ("/", ".card"),
@@ -124,6 +132,12 @@ async def test_main_pages_fit_from_a_phone_to_a_tv(
         body_px = await page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
         # Readable from the sofa: type grows with a TV-sized viewport (16 px up to laptops).
         assert body_px == 16 if width <= 1280 else body_px >= width / 100 - 0.5, (width, body_px)
+        # A person without a photo: their initials in its 2:3 place.
+        await page.goto(site + f"/people/{person_id}")
+        photo = page.locator(".person-photo.initials")
+        assert await photo.inner_text() == "AL"
+        box = await photo.bounding_box()
+        assert box is not None and abs(box["height"] / box["width"] - 1.5) < 0.02, box
         assert await problems(page) == []
         await page.context.close()
 
