@@ -3,9 +3,9 @@ in headless Chromium, for the home page and a title page.
 
     .venv/bin/python -m bench.web_first_load [--runs 5]
 
-Builds the app (`make web`), seeds the demo catalog into a scratch database, starts one
-`cinema serve` process and opens each page `--runs` times, each in a fresh browser context
-(empty cache, no service worker), signed out. Per page it reports the median of:
+Builds the app (`make web`), seeds the demo catalog (and its drawn posters) into a scratch
+database, starts one `cinema serve` process and opens each page `--runs` times, each in a
+fresh browser context (empty cache, no service worker), signed out. Per page, the median of:
 - bytes transferred (what the server sent: gzip where the browser accepted it), in total and
   for JavaScript alone (the goal: <= 150 KB of JS before the player is needed);
 - first contentful paint (the browser's `paint` entry) and time to first content: navigation
@@ -22,12 +22,14 @@ import os
 import shutil
 import statistics
 import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import async_playwright
 
 from bench.common import ROOT, machine, setup, teardown
-from cinema.seed import seed_demo
+from cinema.seed import DemoImages, seed_demo
 from models.core.db import transaction
 
 PAGES = {
@@ -76,10 +78,11 @@ async def main() -> None:
         raise SystemExit("chromium is needed (apt-get install chromium, or CHROMIUM=/path)")
     await asyncio.to_thread(subprocess.run, ["make", "-s", "web"], cwd=ROOT, check=True)
     env = await setup(users=1)
+    media_dir = Path(tempfile.mkdtemp(prefix="cinema-first-load-"))
     try:
-        async with transaction(env.ctx.sessions) as session:
-            await seed_demo(session)
-        server = env.start_servers(1)[0]
+        server = env.start_servers(1, MEDIA_DIR=str(media_dir))[0]
+        async with transaction(env.ctx.sessions) as session:  # with the posters it draws
+            await seed_demo(session, images=DemoImages(media_dir / "images", server.url))
         print(f"machine: {machine()}; {args.runs} cold loads per page, medians")
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=chromium)
@@ -96,6 +99,7 @@ async def main() -> None:
             await browser.close()
     finally:
         await teardown(env)
+        shutil.rmtree(media_dir, ignore_errors=True)
 
 
 async def _a_title(env: Any) -> int:

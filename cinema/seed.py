@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -157,10 +158,16 @@ async def _posters(session: AsyncSession, images: DemoImages) -> None:
         for kind, svg in drawn.items():
             name = posters.file_name(kind, title.id, svg)
             path = images.folder / name
-            if not path.is_file():
-                tmp = path.with_suffix(".tmp")
-                tmp.write_text(svg, encoding="utf-8")
-                tmp.replace(path)  # a server reading the folder never sees half a file
+            # Gzipped beside it too: /images/ sends `name.gz` to browsers that take gzip.
+            raw = svg.encode()
+            for dest, body in (
+                (path.with_name(name + ".gz"), gzip.compress(raw, mtime=0)),
+                (path, raw),
+            ):
+                if not dest.is_file():
+                    tmp = dest.with_name(dest.name + ".tmp")
+                    tmp.write_bytes(body)
+                    tmp.replace(dest)  # a server reading the folder never sees half a file
             urls[kind] = images.url(name)
         if ours(title.poster_url):
             title.poster_url = urls["poster"]

@@ -92,6 +92,8 @@ async def test_the_seed_draws_the_demo_posters_and_the_server_serves_them(
     assert r.headers["content-type"] == "image/svg+xml"
     assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert "AMÉLIE" in r.text
+    packed = await client.get(path, headers={"accept-encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip" and packed.text == r.text
     assert (await client.get(urlsplit(demo.backdrop_url).path)).status_code == 200
     assert (await client.get("/images/poster-0-000000000000.svg")).status_code == 404
 
