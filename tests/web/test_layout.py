@@ -159,6 +159,7 @@ async def test_arrow_keys_move_along_rows_of_cards(
         page = await new_page(browser, viewport={"width": width, "height": height})
         await page.goto(site + "/")
         await until(page, "document.querySelectorAll('.cards').length >= 2")
+        await page.wait_for_load_state("networkidle")  # every row is in its place
         await page.locator(".cards .card-link").first.focus()
         assert (await page.evaluate(FOCUS))["card"] == 0
         await page.keyboard.press("ArrowRight")
