@@ -2,7 +2,7 @@
 // for everyone: trending, new releases, top rated and the editors' collections.
 import type { JSX } from "preact";
 import { api, ok } from "../api/client";
-import { Row, toCard } from "../components/titles";
+import { type CardTitle, Row, toCard } from "../components/titles";
 import { useLoad, useSession } from "../hooks";
 import { Link } from "../router";
 import { Loaded, useTitle } from "../ui";
@@ -57,6 +57,7 @@ export default function Home(): JSX.Element {
       <h1 class="visually-hidden">Cinema</h1>
       {!signedIn && (
         <section class="hero">
+          {trending.state === "ready" && <Showcase titles={trending.data.map((c) => c.title).filter((t) => t.poster_url).slice(0, 3)} />}
           <p class="hero-line">Films and series, and friends to watch them with.</p>
           <p>
             <Link href="/signup" class="button">
@@ -76,6 +77,19 @@ export default function Home(): JSX.Element {
       <Loaded load={collections}>{(page) => <>{page.items.map((c) => <Collection key={c.id} slug={c.slug} name={c.name} />)}</>}</Loaded>
       {signedIn && <Row heading="My favorites" load={favorites} empty="Titles you mark as favorite show here." />}
     </>
+  );
+}
+
+/** The hero's fan of the three most popular posters (the same images as the row below, so
+ * nothing more to load); decoration only, the row names them. */
+function Showcase({ titles }: { titles: CardTitle[] }): JSX.Element | null {
+  if (titles.length < 3) return null;
+  return (
+    <div class="showcase" aria-hidden="true">
+      {titles.map((t) => (
+        <img key={t.id} src={t.poster_url ?? ""} alt="" width={200} height={300} decoding="async" />
+      ))}
+    </div>
   );
 }
 
