@@ -523,11 +523,29 @@ export class PartyClient {
     );
   }
 
+  // The page replaced its <video> (a new player for the next item of the queue): follow the
+  // party with this one; the old element's listeners are dropped.
+  setVideo(video) {
+    if (video === this.video) return;
+    this.video = video;
+    this._ready = null;
+    this._seekStarted = null;
+    this._playCalledAt = null;
+    clearTimeout(this._stallTimer);
+    if (this._startTimer !== null) clearTimeout(this._startTimer), (this._startTimer = null);
+    this._bindVideo();
+    this.step();
+  }
+
   _bindVideo() {
+    if (this._unbind) this._unbind.abort();
     const v = this.video;
     if (!v.addEventListener) return;
-    v.addEventListener("seeking", () => (this._seekStarted = this.now()));
-    v.addEventListener("seeked", () => {
+    this._unbind = typeof AbortController === "function" ? new AbortController() : null;
+    const opts = this._unbind ? { signal: this._unbind.signal } : undefined;
+    const on = (ev, fn) => v.addEventListener(ev, fn, opts);
+    on("seeking", () => (this._seekStarted = this.now()));
+    on("seeked", () => {
       if (this._seekStarted !== null) {
         // Smoothed seek latency: where to aim a seek made while playing.
         this.seekLatencyMs = 0.7 * this.seekLatencyMs + 0.3 * (this.now() - this._seekStarted);
@@ -536,7 +554,7 @@ export class PartyClient {
     });
     // A stall that outlasts STALL_MS while the party plays is buffering; shorter ones (right
     // after a seek or a start) are not worth stopping everyone for.
-    v.addEventListener("waiting", () => {
+    on("waiting", () => {
       clearTimeout(this._stallTimer);
       this._stallTimer = setTimeout(() => {
         const s = this.state;
@@ -544,15 +562,15 @@ export class PartyClient {
         if (s && s.playing && this.serverNow() >= s.anchor_server_ms && v.readyState < 3) this._report(false);
       }, STALL_MS);
     });
-    for (const ev of ["playing", "canplay"]) v.addEventListener(ev, () => clearTimeout(this._stallTimer));
-    v.addEventListener("playing", () => {
+    for (const ev of ["playing", "canplay"]) on(ev, () => clearTimeout(this._stallTimer));
+    on("playing", () => {
       if (this._playCalledAt !== null) {
         const took = this.now() - this._playCalledAt;
         this.startLatencyMs = this.startLatencyMs === 0 ? took : 0.7 * this.startLatencyMs + 0.3 * took;
         this._playCalledAt = null;
       }
     });
-    for (const ev of ["canplay", "canplaythrough", "playing"]) v.addEventListener(ev, () => this._report(true));
+    for (const ev of ["canplay", "canplaythrough", "playing"]) on(ev, () => this._report(true));
   }
 
   // One control step: compare the video with the party and act (also runs every TICK_MS).
