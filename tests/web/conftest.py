@@ -119,6 +119,17 @@ async def film(
     return film_id
 
 
+async def catalog_film(ctx: Context, client: httpx.AsyncClient, name: str) -> int:
+    """A film as an editor makes it (so the catalog's search finds it by name)."""
+    editor = await make_account(ctx, client, role=Role.editor)
+    made = await client.post(
+        "/api/v1/titles", json={"kind": "film", "title": name}, headers=editor.headers
+    )
+    assert made.status_code == 201, made.text
+    title_id: int = made.json()["id"]
+    return title_id
+
+
 async def signed_in_page(browser: Any, site: str, account: Account) -> Any:
     """A page whose app holds the account's tokens (as after signing in), on the home page."""
     tokens = {

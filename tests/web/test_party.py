@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import uuid
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ import pytest
 from models.core.context import Context
 from tests.conftest import LiveServer
 from tests.factories import make_account
-from tests.web.conftest import problems, shot, signed_in_page, until
+from tests.web.conftest import catalog_film, problems, shot, signed_in_page, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -50,6 +51,8 @@ async def test_two_browsers_stay_in_sync_after_the_host_seeks(
     async with httpx.AsyncClient(base_url=one, timeout=30) as http:
         host = await make_account(ctx, http)
         guest = await make_account(ctx, http)
+        queued = f"Encore {uuid.uuid4().hex[:6]}"
+        await catalog_film(ctx, http, queued)
     a = await signed_in_page(browser, one, host)
     b = await signed_in_page(browser, two, guest)
 
@@ -61,6 +64,7 @@ async def test_two_browsers_stay_in_sync_after_the_host_seeks(
     link = await invite.input_value()
     assert link.startswith(f"{one}/party/join/"), link
     await b.goto(link.replace(one, two))
+    await b.get_by_role("button", name="Join the party").click()
     await b.locator(".members li").nth(1).wait_for()
     await a.locator(".members li").nth(1).wait_for()
     for page in (a, b):
@@ -92,8 +96,8 @@ async def test_two_browsers_stay_in_sync_after_the_host_seeks(
     # A reaction, and a film queued by the host, reach the other member.
     await b.get_by_role("button", name="React 👏").click()
     await a.locator(".reactions .reaction").filter(has_text="👏").wait_for()
-    await a.get_by_label("Add a film (title id)").fill(str(film))
-    await a.get_by_role("button", name="Add", exact=True).click()
-    await b.locator(".party-queue li").filter(has_text=f"Film #{film}").wait_for()
+    await a.get_by_label("Add a film").fill(queued)
+    await a.get_by_role("button", name=f"Add {queued}", exact=True).click()
+    await b.locator(".party-queue li").filter(has_text=queued).wait_for()
     await shot(a, "party", settings.log_dir / "screenshots")
     assert await problems(a) == [] and await problems(b) == []

@@ -1,6 +1,7 @@
 // Home: the rows a cinema shows. Signed in: continue watching, recommendations, favorites;
 // for everyone: trending, new releases, top rated and the editors' collections.
 import type { JSX } from "preact";
+import { useEffect } from "preact/hooks";
 import { api, ok } from "../api/client";
 import { type CardTitle, Row, toCard } from "../components/titles";
 import { useLoad, useSession } from "../hooks";
@@ -69,6 +70,7 @@ export default function Home(): JSX.Element {
           </p>
         </section>
       )}
+      {signedIn && <FriendsWatching />}
       {signedIn && <Row heading="Continue watching" load={resume} />}
       {signedIn && <Row heading="Recommended for you" load={picks} />}
       <Row heading="Trending" load={trending} more="/browse?sort=popular" />
@@ -100,4 +102,41 @@ function Collection({ slug, name }: { slug: string; name: string }): JSX.Element
     ),
   );
   return <Row heading={name} load={items} more={`/collections/${slug}`} />;
+}
+
+/** Parties friends host and let their friends see ("Ann is watching Alien — join?"); hidden
+ * when there are none. Read again every 30 s (the home page keeps no socket of its own). */
+function FriendsWatching(): JSX.Element | null {
+  const [parties, reload] = useLoad(() => ok(api.GET("/api/v1/parties/friends")));
+  useEffect(() => {
+    const t = setInterval(reload, 30_000);
+    return () => clearInterval(t);
+  }, []);
+  if (parties.state !== "ready" || parties.data.items.length === 0) return null;
+  return (
+    <section class="row friends-watching" aria-labelledby="friends-watching">
+      <h2 id="friends-watching">Friends watching now</h2>
+      <ul class="friends-parties">
+        {parties.data.items.map((p) => (
+          <li key={p.party_id}>
+            <span>
+              <strong>{p.host_username}</strong> is watching <strong>{p.media_name}</strong>
+              <span class="muted">
+                {" "}
+                · {p.members} of {p.capacity}
+                {p.admission === "knock" ? " · asks you to knock" : ""}
+              </span>
+            </span>{" "}
+            {p.full ? (
+              <span class="muted">Full</span>
+            ) : (
+              <Link href={`/party/${p.party_id}`} class="button" aria-label={`Join ${p.host_username}'s party`}>
+                Join?
+              </Link>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
 }

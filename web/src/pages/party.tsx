@@ -2,30 +2,30 @@
 // invite link, /party/<id> the party. The video follows the party with the reference client
 // (`/static/party-client.js`, served by the server and imported as is: its clock sync,
 // scheduled starts and drift correction are the documented rules, not a copy of them), over
-// the app's Socket.IO connection. Chat, members with presence, host controls (transfer,
-// kick, who controls playback); each member picks their own quality, audio and subtitles.
+// the app's Socket.IO connection. Before it, the join gate (party/gate.tsx: capacity, password,
+// knocking); in it, chat, members with presence and roles, the host's and co-hosts' controls
+// (party/room.tsx), the queue (party/queue.tsx), waiting and catching up (party/watching.tsx);
+// each member picks their own quality, audio and subtitles.
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
 import { useSession } from "../hooks";
-import { currentSocket, request } from "../api/socket";
+import { currentSocket } from "../api/socket";
 import { Player, type Playback } from "../player/player";
 import { requestPlayback, saveProgress, type Problem } from "../player/playback";
 import { navigate, type PageProps } from "../router";
-import { ErrorNote, Loading, useTitle } from "../ui";
+import { ErrorNote, Loading, Status, useTitle } from "../ui";
+import { JoinGate, type Snapshot, type Target } from "../party/gate";
+import { useMediaName, useNames } from "../party/names";
+import { Queue, UpNext } from "../party/queue";
+import { Knocking, Members, RoomSettings, roles, type Act } from "../party/room";
+import { CatchUp, WaitingNote } from "../party/watching";
 import { RequireSignIn } from "./require";
 import { Screens } from "./watch";
 
 type State = Schemas["PartyStateOut"];
 type Member = Schemas["MemberOut"];
-interface Chat {
-  id: number;
-  cursor: number;
-  user_id: string;
-  username: string;
-  text: string;
-  created_at: string;
-}
+type Chat = Schemas["ChatMessageOut"];
 
 // The reference client's surface we use (party-client.js has no types of its own).
 interface PartyClient {
@@ -43,8 +43,25 @@ interface PartyClient {
   kick(userId: string): Promise<unknown>;
   switchingTracks(ms?: number): void;
   serverNow(): number;
+  catchUp(opts?: { backMs?: number }): Promise<{ mode: string; rate: number; until_server_ms: number }>;
+  readonly catchingUp: boolean;
+  setVideo(video: HTMLVideoElement | VideoLike): void;
   close(): void;
 }
+type VideoLike = Pick<HTMLVideoElement, "currentTime" | "paused" | "playbackRate" | "readyState" | "seeking"> & {
+  play(): Promise<void>;
+  pause(): void;
+};
+// Between two items of the queue: a player with nothing loaded (never ready, never playing).
+const NO_VIDEO: VideoLike = {
+  currentTime: 0,
+  paused: true,
+  playbackRate: 1,
+  readyState: 0,
+  seeking: false,
+  play: () => Promise.resolve(),
+  pause: () => undefined,
+};
 interface PartyModule {
   PartyClient: new (opts: {
     socket: unknown;
@@ -97,27 +114,46 @@ function NewParty({ query }: PageProps): JSX.Element {
   return error ? <ErrorNote message={error} /> : <Loading what="Starting the party" />;
 }
 
-function Party({ target }: { target: { party_id?: string; invite_code?: string } }): JSX.Element {
+function Party({ target }: { target: Target }): JSX.Element {
+  const [snap, setSnap] = useState<Snapshot | null>(null);
+  if (!snap)
+    return (
+      <JoinGate
+        target={target}
+        onJoined={(s) => {
+          if (target.invite_code) history.replaceState(null, "", `/party/${s.state.party_id}`);
+          setSnap(s);
+        }}
+      />
+    );
+  return <Room snap={snap} />;
+}
+
+function Room({ snap }: { snap: Snapshot }): JSX.Element {
   const { user } = useSession();
-  const [state, setState] = useState<State | null>(null);
-  const [members, setMembers] = useState<Member[]>([]);
+  const me = user?.id;
+  const [state, setState] = useState<State>(snap.state);
+  const [members, setMembers] = useState<Member[]>(snap.state.members ?? []);
   const [chat, setChat] = useState<Chat[]>([]);
-  const [invite, setInvite] = useState<string | null>(null);
+  const invite = snap.invite_code;
   const [play, setPlay] = useState<Playback | Problem | null>(null);
   const [left, setLeft] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [names, setNames] = useState<Record<string, string>>({});
+  const [notice, setNotice] = useState<{ ok: boolean; text: string } | null>(null);
   const [reactions, setReactions] = useState<{ key: number; emoji: string; who: string }[]>([]);
   const client = useRef<PartyClient | null>(null);
-  const video = useRef<HTMLVideoElement | null>(null);
+  const shown = useRef<string | null>(null); // the media the client last followed
+  const [follower, setFollower] = useState<PartyClient | null>(null);
+  const target = useRef<PartyModule["targetPosition"] | null>(null);
+  const [videoEl, setVideoEl] = useState<HTMLVideoElement | null>(null);
   const [round, setRound] = useState(0);
-  useTitle("Watch party");
+  const names = useNames([...members.map((m) => m.user_id), ...(state.knocking ?? []), ...(state.queue ?? []).map((q) => q.added_by)]);
+  const mediaName = useMediaName(state.media);
+  useTitle(mediaName ? `Watch party: ${mediaName}` : "Watch party");
 
-  const mediaKey = state ? `${state.media.kind}:${state.media.id}` : "";
+  const mediaKey = `${state.media.kind}:${state.media.id}`;
 
   // Playback for the party's media (each member asks for their own screen).
   useEffect(() => {
-    if (!state) return;
     const m = state.media;
     setPlay(null);
     requestPlayback(m.kind === "title" ? m.id : 0, m.kind === "episode" ? m.id : null).then(setPlay, (exc: unknown) =>
@@ -125,20 +161,29 @@ function Party({ target }: { target: { party_id?: string; invite_code?: string }
     );
   }, [mediaKey, round]);
 
-  // The reference client, once the video element exists.
+  // The reference client, once the video element exists; it follows the party from here.
   const onVideo = (el: HTMLVideoElement | null) => {
-    video.current = el;
-    if (!el || client.current) return;
+    setVideoEl(el);
+    if (!el) return;
+    if (client.current) {
+      client.current.setVideo(el); // the next item's player: same party, new element
+      return;
+    }
     void loadPartyModule().then(
       (mod) => {
+        if (client.current) return;
         const c = new mod.PartyClient({
           socket: socketAdapter(),
           video: el,
           onState: (s, ms) => {
+            // The party moved on to another item: until its player is up, nothing plays here
+            // (the old element must not say ready for the new media).
+            if (shown.current && shown.current !== `${s.media.kind}:${s.media.id}`) client.current?.setVideo(NO_VIDEO);
+            shown.current = `${s.media.kind}:${s.media.id}`;
             setState(s);
             setMembers([...ms]);
           },
-          onChat: (m) => setChat((have) => (have.some((x) => x.id === m.id) ? have : [...have, m])),
+          onChat: (m) => setChat((have) => [...have.filter((x) => x.id !== m.id), m].sort((a, b) => a.id - b.id)),
           onReaction: (r) => {
             const key = Date.now() + Math.random();
             setReactions((have) => [...have.slice(-5), { key, emoji: r.emoji, who: r.user_id }]);
@@ -147,64 +192,46 @@ function Party({ target }: { target: { party_id?: string; invite_code?: string }
           onLeft: (e) => setLeft(e.reason === "kicked" ? "You were removed from the party." : "The party is over for you."),
         });
         client.current = c;
+        target.current = mod.targetPosition;
+        setFollower(c);
         (window as unknown as { __party?: unknown }).__party = { client: c, targetPosition: mod.targetPosition };
-        void c.join(target).catch((exc: unknown) => setError(message(exc)));
+        void c.join({ party_id: snap.state.party_id }).catch((exc: unknown) => setLeft(message(exc)));
       },
-      (exc: unknown) => setError(`The party client could not load: ${message(exc)}`),
+      (exc: unknown) => setNotice({ ok: false, text: `The party client could not load: ${message(exc)}` }),
     );
   };
 
-  // First: join over the socket to learn the party (its media, its invite code).
   useEffect(() => {
-    const s = currentSocket();
-    if (!s) return;
-    const first = new Promise<{ state: State; invite_code: string }>((resolve, reject) =>
-      s.timeout(10_000).emit("party:join", target, (err: Error | null, ack: { ok: boolean; data: { state: State; invite_code: string }; error?: { message: string } }) =>
-        err ? reject(err) : ack.ok ? resolve(ack.data) : reject(new Error(ack.error?.message ?? "Refused")),
-      ),
-    );
-    first.then(
-      (snap) => {
-        setInvite(snap.invite_code);
-        setState(snap.state);
-        setMembers(snap.state.members ?? []);
-        if (target.invite_code) history.replaceState(null, "", `/party/${snap.state.party_id}`);
-      },
-      (exc: unknown) => setError(message(exc)),
-    );
+    for (const m of snap.chat) setChat((have) => (have.some((x) => x.id === m.id) ? have : [...have, m]));
     return () => {
       client.current?.close();
       client.current = null;
     };
   }, []);
 
-  // Names for the member list.
-  useEffect(() => {
-    for (const m of members) {
-      if (names[m.user_id]) continue;
-      void ok(api.GET("/api/v1/users/{user_id}", { params: { path: { user_id: m.user_id } } })).then(
-        (u) => setNames((n) => ({ ...n, [m.user_id]: u.display_name || u.username })),
-        () => undefined,
-      );
-    }
-  }, [members]);
+  // A refused command shows the server's reason next to the controls; the party goes on.
+  const act: Act = (p, done) =>
+    void p?.then(
+      () => done && setNotice({ ok: true, text: done }),
+      (exc: unknown) => setNotice({ ok: false, text: message(exc) }),
+    );
 
-  if (error) return <ErrorNote message={error} />;
   if (left)
     return (
       <section class="narrow">
         <p role="alert">{left}</p>
       </section>
     );
-  if (!state) return <Loading what="Joining the party" />;
-  const host = state.host_id === user?.id;
-  const controls = host || state.control_mode === "everyone";
-  const act = (p: Promise<unknown> | undefined) => void p?.catch((exc: unknown) => setError(message(exc)));
+  const { host, moderator, controls } = roles(state, me);
   const link = invite ? `${location.origin}/party/join/${invite}` : "";
+  const serverNow = () => client.current?.serverNow() ?? Date.now();
+  const muted = me !== undefined && (state.muted ?? []).includes(me);
+  const mine = members.find((m) => m.user_id === me);
 
   return (
     <section class="party">
       <div class="party-main">
+        <h1 class="party-title">{mediaName || "Watch party"}</h1>
         {play === null && <Loading what="Loading the video" />}
         {play && !("hls" in play) && play.kind === "streams" && <Screens problem={play} retry={() => setRound((r) => r + 1)} />}
         {play && !("hls" in play) && play.kind !== "streams" && <ErrorNote message={play.text} />}
@@ -238,6 +265,7 @@ function Party({ target }: { target: { party_id?: string; invite_code?: string }
             }
           />
         )}
+        <WaitingNote state={state} me={me} names={names} serverNow={serverNow} />
         <div class="reactions" aria-live="polite">
           {reactions.map((r) => (
             <span key={r.key} class="reaction" title={names[r.who] ?? ""}>
@@ -255,7 +283,10 @@ function Party({ target }: { target: { party_id?: string; invite_code?: string }
         <p class="party-phase" role="status">
           {state.phase === "waiting" ? "Waiting for everyone to be ready…" : state.phase === "ended" ? "The party ended." : state.playing ? "Playing" : "Paused"}
           {!controls && " · the host controls playback"}
+          {controls && !host && state.control_mode !== "everyone" && " · you can control playback (co-host)"}
         </p>
+        {target.current && <CatchUp client={follower} video={videoEl} target={target.current} me={mine} act={act} />}
+        <UpNext state={state} serverNow={serverNow} />
       </div>
       <aside class="party-side">
         {link && (
@@ -266,53 +297,24 @@ function Party({ target }: { target: { party_id?: string; invite_code?: string }
             </button>
           </p>
         )}
-        {host && (
-          <label>
-            Who controls playback{" "}
-            <select
-              value={state.control_mode}
-              onChange={(e) =>
-                act(
-                  request("party:control_mode", {
-                    party_id: state.party_id,
-                    mode: (e.target as HTMLSelectElement).value as State["control_mode"],
-                  }),
-                )
-              }
-            >
-              <option value="host_only">Host only</option>
-              <option value="everyone">Everyone</option>
-            </select>
-          </label>
-        )}
-        <Queue state={state} controls={controls} act={act} />
+        <p class="notice-line">
+          <Status status={notice} />
+        </p>
+        {moderator && <Knocking state={state} names={names} act={act} />}
+        <RoomSettings state={state} me={me} act={act} />
         <h2>Members</h2>
-        <ul class="members">
-          {members.map((m) => (
-            <li key={m.user_id}>
-              <span class={m.connected ? "dot on" : "dot"} aria-label={m.connected ? "connected" : "away"} />{" "}
-              {names[m.user_id] ?? "…"}
-              {m.user_id === state.host_id && " (host)"}
-              {m.catching_up && " · catching up"}
-              {host && m.user_id !== user?.id && (
-                <>
-                  {" "}
-                  <button type="button" class="secondary" onClick={() => act(client.current?.transferHost(m.user_id))}>
-                    Make host
-                  </button>{" "}
-                  <button type="button" class="secondary" onClick={() => act(client.current?.kick(m.user_id))}>
-                    Remove
-                  </button>
-                </>
-              )}
-            </li>
-          ))}
-        </ul>
+        <p class="muted capacity">
+          {members.length} of {state.capacity} watching
+        </p>
+        <Members state={state} members={members} me={me} names={names} act={act} />
+        <Queue state={state} me={me} controls={controls} names={names} act={act} />
         <h2>Chat</h2>
+        {(state.slow_mode_s ?? 0) > 0 && <p class="muted">Slow mode: one message every {state.slow_mode_s} s.</p>}
+        {muted && <p class="muted">The host muted your chat; you can still watch.</p>}
         <ol class="party-chat" aria-live="polite">
           {chat.map((m) => (
             <li key={m.id}>
-              <strong>{m.username}</strong> {m.text}
+              <strong>{m.username}</strong> {m.deleted ? <em class="muted">deleted</em> : m.text}
             </li>
           ))}
         </ol>
@@ -323,7 +325,12 @@ function Party({ target }: { target: { party_id?: string; invite_code?: string }
             const input = (e.currentTarget as HTMLFormElement).elements.namedItem("text") as HTMLInputElement;
             const text = input.value.trim();
             if (!text || !client.current) return;
-            act(client.current.chat(text).then(() => (input.value = "")));
+            act(
+              client.current.chat(text).then(() => {
+                input.value = "";
+                setNotice(null);
+              }),
+            );
           }}
         >
           <label class="grow">
@@ -353,54 +360,4 @@ export default function PartyPage(props: PageProps): JSX.Element {
   else if (params.code) body = <Party key={params.code} target={{ invite_code: params.code }} />;
   else body = <Party key={params.partyId} target={{ party_id: params.partyId }} />;
   return <RequireSignIn>{body}</RequireSignIn>;
-}
-
-function Queue({ state, controls, act }: { state: State; controls: boolean; act: (p: Promise<unknown> | undefined) => void }): JSX.Element {
-  const queue = state.queue ?? [];
-  const party_id = state.party_id;
-  const label = (m: Schemas["MediaOut"]) => (m.kind === "title" ? `Film #${m.id}` : `Episode #${m.id}`);
-  return (
-    <>
-      <h2>Up next</h2>
-      {queue.length === 0 && <p class="muted">Nothing queued{state.media.kind === "episode" ? " (the next episode follows)" : ""}.</p>}
-      <ol class="party-queue">
-        {queue.map((q) => (
-          <li key={q.id}>
-            {label(q.media)}
-            {!q.accepted && " (proposed)"}
-            {controls && !q.accepted && (
-              <button type="button" class="secondary" onClick={() => act(request("party:queue_accept", { party_id, item_id: q.id }))}>
-                Accept
-              </button>
-            )}
-            {controls && (
-              <button type="button" class="secondary" onClick={() => act(request("party:queue_remove", { party_id, item_id: q.id }))}>
-                Remove
-              </button>
-            )}
-          </li>
-        ))}
-      </ol>
-      {controls && queue.length > 0 && (
-        <button type="button" class="secondary" onClick={() => act(request("party:next", { party_id }))}>
-          Play next now
-        </button>
-      )}
-      <form
-        class="inline"
-        onSubmit={(e) => {
-          e.preventDefault();
-          const id = Number(new FormData(e.currentTarget).get("title_id"));
-          if (id > 0) act(request("party:queue_add", { party_id, items: [{ title_id: id }] }));
-        }}
-      >
-        <label class="grow">
-          {controls ? "Add a film (title id)" : "Propose a film (title id)"} <input name="title_id" inputMode="numeric" required />
-        </label>
-        <button type="submit" class="secondary">
-          Add
-        </button>
-      </form>
-    </>
-  );
 }
