@@ -13,6 +13,7 @@ import re
 import shutil
 import statistics
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +29,7 @@ from tests.conftest import LiveServer
 from tests.factories import Account, make_account
 from tests.social.helpers import befriend
 from tests.web.conftest import catalog_film, expect, problems, shot, signed_in_page, until
+from tests.web.test_accessibility import SCAN
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -53,6 +55,21 @@ def queue_is(order: list[str]) -> str:
     return (
         f"JSON.stringify({QUEUE_NAMES}) === {json.dumps(json.dumps(order, separators=(',', ':')))}"
     )
+
+
+# How far the video is from where the party says it should be now, by the server's clock.
+DRIFT = (
+    "(() => { const p = window.__party, v = document.querySelector('video');"
+    " return v.currentTime * 1000 - p.targetPosition(p.client.state, p.client.serverNow()); })()"
+)
+
+
+async def accessible(page: Any, web_app: Path) -> list[str]:
+    """Serious or critical axe-core violations on the page as it is now."""
+    axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
+    await page.evaluate(axe)
+    found: list[str] = await page.evaluate(SCAN)
+    return found  # pytest prints them all on failure
 
 
 def name(account: Account) -> str:
@@ -105,6 +122,7 @@ async def test_knock_admit_reopen_and_a_password(
     await expect(c.locator(".party-preview .capacity")).to_have_text(
         re.compile(r"^1 of \d+ watching$")
     )
+    assert (bad := await accessible(c, web_app)) == [], bad
     await c.get_by_role("button", name="Join the party").click()
     await expect(c.get_by_role("alert")).to_have_text("This party asks for its password.")
     await c.get_by_label("Party password").fill("nope")
@@ -129,6 +147,8 @@ async def test_knock_admit_reopen_and_a_password(
     await expect(b.locator(".knock-wait")).to_contain_text("as soon as the host lets you in")
     await a.locator(".knocking").get_by_text(f"{name(knocker)} wants to join").wait_for()
     await shot(a, "party-knocking", settings.log_dir / "screenshots")
+    assert (bad := await accessible(a, web_app)) == [], bad
+    assert (bad := await accessible(b, web_app)) == [], bad
     await a.get_by_role("button", name=f"Admit {name(knocker)}").click()
     await members_shown(b, 3)
     await expect(a.locator(".knocking")).to_have_count(0)
@@ -162,21 +182,34 @@ async def test_a_cohost_drives_playback_and_a_muted_member_cannot_chat(
     await expect(b.locator(".party-phase")).to_contain_text("the host controls playback")
 
     # The host makes the guest a co-host: in a host-only party they now drive playback.
-    await a.get_by_role("button", name=f"Make {name(guest)} a co-host").click()
+    await a.get_by_role("button", name=f"Make co-host {name(guest)}").click()
     await expect(b.locator(".party-phase")).to_contain_text("you can control playback (co-host)")
-    await expect(a.locator(".members > li").filter(has_text=name(guest))).to_contain_text("co-host")
+    guest_row = a.locator(".members > li").filter(has_text=name(guest))
+    await expect(guest_row.locator(".role")).to_have_text("co-host", use_inner_text=True)
     await b.get_by_role("button", name="Play", exact=True).click()
     for page in (a, b):
         await until(page, "!document.querySelector('video').paused", timeout=20)
+    # "What did she say?": the guest watches the last seconds again and catches up at a
+    # slightly faster rate, back on the party's timeline at the end; the host never moves.
+    await until(b, "document.querySelector('video').currentTime > 1.5", timeout=20)
+    await b.get_by_role("button", name="Replay 10 s and catch up").click()
+    await expect(b.locator(".catch-up[role=status]")).to_contain_text("Catching up")
+    await until(b, "document.querySelector('video').playbackRate > 1.05")
+    await until(b, "!window.__party.client.catchingUp", timeout=30)
+    await expect(b.locator(".catch-up[role=status]")).to_have_count(0)
+    landed = await b.evaluate(DRIFT)
+    for page in (a, b):  # on the timeline (drift correction has the last few ms)
+        await until(page, f"Math.abs({DRIFT}) < 100", timeout=10)
+    print(f"\ncatch-up: the guest landed {landed:.1f} ms from the timeline")
     await b.get_by_role("button", name="Pause", exact=True).click()
     for page in (a, b):
         await until(page, "document.querySelector('video').paused", timeout=20)
     # A co-host moderates too, but not the host: no buttons against them.
-    await expect(b.get_by_role("button", name=f"Mute {name(host)}'s chat")).to_have_count(0)
+    await expect(b.get_by_role("button", name=f"Mute chat of {name(host)}")).to_have_count(0)
 
     # Muted, the guest's message is refused by the server, and the page says why.
-    await a.get_by_role("button", name=f"Remove {name(guest)} as co-host").click()
-    await a.get_by_role("button", name=f"Mute {name(guest)}'s chat").click()
+    await a.get_by_role("button", name=f"Remove co-host {name(guest)}").click()
+    await a.get_by_role("button", name=f"Mute chat of {name(guest)}").click()
     await b.get_by_text("The host muted your chat; you can still watch.").wait_for()
     await b.get_by_label("Say something").fill("can you hear me?")
     await b.get_by_role("button", name="Send").click()
@@ -187,7 +220,7 @@ async def test_a_cohost_drives_playback_and_a_muted_member_cannot_chat(
     await a.get_by_role("button", name="Send").click()
     await b.locator(".party-chat li").filter(has_text="host here").wait_for()
     assert await a.locator(".party-chat li").filter(has_text="can you hear me?").count() == 0
-    await a.get_by_role("button", name=f"Unmute {name(guest)}'s chat").click()
+    await a.get_by_role("button", name=f"Unmute chat of {name(guest)}").click()
     await expect(b.get_by_text("The host muted your chat; you can still watch.")).to_have_count(0)
     await shot(b, "party-muted", settings.log_dir / "screenshots")
     for page in (a, b):
@@ -283,7 +316,8 @@ async def test_the_queue_moves_both_browsers_on_at_one_instant(
     )
     for page in (a, b):
         await until(page, next_playing, timeout=40)
-    await asyncio.sleep(1.0)  # drift correction settles
+    for page in (a, b):  # each on the party's timeline by its own clock model
+        await until(page, f"Math.abs({DRIFT}) < 30", timeout=15)
     ta, tb = [], []
     for _ in range(8):
         ta.append(await a.evaluate(FILM_VS_CLOCK))

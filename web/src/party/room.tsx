@@ -24,12 +24,12 @@ export function Knocking({ state, names, act }: { state: State; names: Record<st
   if (knocking.length === 0) return null;
   const party_id = state.party_id;
   return (
-    <section class="knocking" aria-label="Asking to join">
+    <section class="knocking" aria-label="Asking to join" aria-live="polite">
       <ul>
         {knocking.map((id) => {
           const who = names[id] ?? "Someone";
           return (
-            <li key={id} role="status">
+            <li key={id}>
               <strong>{who}</strong> wants to join{" "}
               <button type="button" onClick={() => act(request("party:admit", { party_id, user_id: id, admit: true }))} aria-label={`Admit ${who}`}>
                 Admit
@@ -157,7 +157,7 @@ export function Members({
         const mayModerate = moderator && m.user_id !== me && !isHost && (host || !isCohost);
         return (
           <li key={m.user_id}>
-            <span class={m.connected ? "dot on" : "dot"} aria-label={m.connected ? "connected" : "away"} /> <span class="who">{who}</span>
+            <span class={m.connected ? "dot on" : "dot"} role="img" aria-label={m.connected ? "connected" : "away"} /> <span class="who">{who}</span>
             {isHost && <span class="role"> host</span>}
             {isCohost && <span class="role"> co-host</span>}
             {muted && <span class="role muted-tag"> muted</span>}
@@ -166,43 +166,25 @@ export function Members({
             {(mayModerate || (host && m.user_id !== me)) && (
               <span class="member-actions">
                 {host && !isHost && (
-                  <button
-                    type="button"
-                    class="secondary"
-                    aria-label={isCohost ? `Remove ${who} as co-host` : `Make ${who} a co-host`}
-                    onClick={() => act(request("party:cohost", { party_id, user_id: m.user_id, enabled: !isCohost }))}
-                  >
-                    {isCohost ? "Not co-host" : "Co-host"}
+                  <button type="button" class="secondary" onClick={() => act(request("party:cohost", { party_id, user_id: m.user_id, enabled: !isCohost }))}>
+                    {isCohost ? "Remove co-host" : "Make co-host"}
+                    <span class="visually-hidden"> {who}</span>
                   </button>
                 )}
                 {host && !isHost && (
-                  <button
-                    type="button"
-                    class="secondary"
-                    aria-label={`Make ${who} the host`}
-                    onClick={() => act(request("party:transfer_host", { party_id, user_id: m.user_id }))}
-                  >
-                    Make host
+                  <button type="button" class="secondary" onClick={() => act(request("party:transfer_host", { party_id, user_id: m.user_id }))}>
+                    Make host<span class="visually-hidden"> {who}</span>
                   </button>
                 )}
                 {mayModerate && (
-                  <button
-                    type="button"
-                    class="secondary"
-                    aria-label={muted ? `Unmute ${who}'s chat` : `Mute ${who}'s chat`}
-                    onClick={() => act(request("party:mute", { party_id, user_id: m.user_id, muted: !muted }))}
-                  >
-                    {muted ? "Unmute" : "Mute"}
+                  <button type="button" class="secondary" onClick={() => act(request("party:mute", { party_id, user_id: m.user_id, muted: !muted }))}>
+                    {muted ? "Unmute chat" : "Mute chat"}
+                    <span class="visually-hidden"> of {who}</span>
                   </button>
                 )}
                 {mayModerate && (
-                  <button
-                    type="button"
-                    class="secondary"
-                    aria-label={`Remove ${who} from the party`}
-                    onClick={() => act(request("party:kick", { party_id, user_id: m.user_id }))}
-                  >
-                    Remove
+                  <button type="button" class="secondary" onClick={() => act(request("party:kick", { party_id, user_id: m.user_id }))}>
+                    Remove<span class="visually-hidden"> {who} from the party</span>
                   </button>
                 )}
               </span>
