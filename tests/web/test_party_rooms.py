@@ -42,6 +42,14 @@ FILM_VS_CLOCK = (
     " return v && !v.paused ? v.currentTime * 1000 - performance.timeOrigin - performance.now()"
     " : null; })()"
 )
+# Keeps every text the waiting note shows (it may be up for a fraction of a second).
+SEE_WAITING = """() => {
+  window.__waitingNotes = [];
+  new MutationObserver(() => {
+    const note = document.querySelector('.party-waiting')?.textContent.trim();
+    if (note && !window.__waitingNotes.includes(note)) window.__waitingNotes.push(note);
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
 VIDEO_READY = "window.__party && document.querySelector('video')?.readyState >= 2"
 
 
@@ -262,8 +270,19 @@ async def test_the_queue_moves_both_browsers_on_at_one_instant(
     async with transaction(ctx.sessions) as session:
         second = str(await session.scalar(select(Title.title).where(Title.id == second_film)))
     fillers = [f"Queue filler {n} {tag}" for n in range(2)]
-    for filler in fillers:
-        await catalog_film(ctx, client, filler)
+    filler_ids = [await catalog_film(ctx, client, filler) for filler in fillers]
+    # The host's playlist of both fillers, to append at once later.
+    made = await client.post(
+        "/api/v1/playlists", json={"name": f"Encores {tag}"}, headers=host.headers
+    )
+    assert made.status_code == 201, made.text
+    for title_id in reversed(filler_ids):  # in the playlist: filler 1, then filler 0
+        r = await client.post(
+            f"/api/v1/playlists/{made.json()['id']}/items",
+            json={"title_id": title_id},
+            headers=host.headers,
+        )
+        assert r.status_code == 201, r.text
     a = await signed_in_page(browser, one, host)
     link = await start_party(a, one, film)
     b = await signed_in_page(browser, two, guest)
@@ -277,6 +296,10 @@ async def test_the_queue_moves_both_browsers_on_at_one_instant(
     queue_a = a.locator(".party-queue > li")
     await expect(queue_a).to_have_count(1)
     await expect(queue_a.first).to_contain_text(f"proposed by {name(guest)}")
+    # A change that is not the queue's (its party:state carries no queue) keeps it shown.
+    await a.get_by_label("Slow mode").select_option("5")
+    await b.get_by_text("Slow mode: one message every 5 s.").wait_for()
+    await expect(queue_a).to_have_count(1)
     await a.get_by_role("button", name="Accept").click()
     await expect(queue_a.first).not_to_contain_text("proposed")
     for n, filler in enumerate(fillers):
@@ -304,6 +327,8 @@ async def test_the_queue_moves_both_browsers_on_at_one_instant(
     # Near the end of the film, play: at its end both move on to the next film together.
     for page in (a, b):
         await until(page, VIDEO_READY)
+    # What the guest is shown while the party waits for everyone to load the next film.
+    await b.evaluate(SEE_WAITING)
     await a.get_by_label("Seek").fill("15000")
     await a.get_by_role("button", name="Play", exact=True).click()
     for page in (a, b):
@@ -327,8 +352,15 @@ async def test_the_queue_moves_both_browsers_on_at_one_instant(
     gap = abs(statistics.median(ta) - statistics.median(tb))
     print(f"\nnext item: the two browsers {gap:.1f} ms apart")
     assert gap < 100, (ta, tb)
+    seen = await b.evaluate("window.__waitingNotes")
+    assert any(n.startswith("Waiting for") for n in seen), seen
     await expect(a.locator(".party-title")).to_have_text(second)
     await expect(b.locator(".party-title")).to_have_text(second)
+    # A whole playlist goes into the queue at once, in its order.
+    await a.get_by_label("Add a playlist").select_option(label=f"Encores {tag} (2)")
+    await a.get_by_role("button", name="Add all").click()
+    for page in (a, b):
+        await until(page, queue_is([fillers[1], fillers[0]]))
     await shot(b, "party-queue", settings.log_dir / "screenshots")
     for page in (a, b):
         assert await problems(page) == []

@@ -10,7 +10,7 @@ import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
 import { useSession } from "../hooks";
-import { currentSocket } from "../api/socket";
+import { currentSocket, request } from "../api/socket";
 import { Player, type Playback } from "../player/player";
 import { requestPlayback, saveProgress, type Problem } from "../player/playback";
 import { navigate, type PageProps } from "../router";
@@ -142,6 +142,7 @@ function Room({ snap }: { snap: Snapshot }): JSX.Element {
   const [reactions, setReactions] = useState<{ key: number; emoji: string; who: string }[]>([]);
   const client = useRef<PartyClient | null>(null);
   const shown = useRef<string | null>(null); // the media the client last followed
+  const latest = useRef<State>(snap.state); // the newest state shown
   const [follower, setFollower] = useState<PartyClient | null>(null);
   const target = useRef<PartyModule["targetPosition"] | null>(null);
   const [videoEl, setVideoEl] = useState<HTMLVideoElement | null>(null);
@@ -180,7 +181,21 @@ function Room({ snap }: { snap: Snapshot }): JSX.Element {
             // (the old element must not say ready for the new media).
             if (shown.current && shown.current !== `${s.media.kind}:${s.media.id}`) client.current?.setVideo(NO_VIDEO);
             shown.current = `${s.media.kind}:${s.media.id}`;
-            setState(s);
+            // The queue comes only with the states that changed it: keep the one we have, and
+            // read it again if a change of it was missed.
+            const had = latest.current;
+            const next = s.queue == null ? { ...s, queue: had.queue } : s;
+            if (s.queue == null && (s.queue_version ?? 0) !== (had.queue_version ?? 0))
+              void request("party:snapshot", { party_id: s.party_id }).then(
+                (full) => {
+                  if ((full.queue_version ?? 0) < (latest.current.queue_version ?? 0)) return;
+                  latest.current = { ...latest.current, queue: full.queue };
+                  setState(latest.current);
+                },
+                () => undefined,
+              );
+            latest.current = next;
+            setState(next);
             setMembers([...ms]);
           },
           onChat: (m) => setChat((have) => [...have.filter((x) => x.id !== m.id), m].sort((a, b) => a.id - b.id)),

@@ -131,6 +131,10 @@ export function Queue({
         </button>
       )}
       <FindFilm controls={controls} onPick={(id) => act(request("party:queue_add", { party_id, items: [{ title_id: id }] }), controls ? "Added to the queue." : "Proposed.")} />
+      <AddPlaylist
+        controls={controls}
+        onPick={(id) => act(request("party:queue_add", { party_id, playlist_id: id }), controls ? "The playlist is in the queue." : "The playlist is proposed.")}
+      />
     </section>
   );
 }
@@ -180,5 +184,48 @@ function FindFilm({ controls, onPick }: { controls: boolean; onPick: (titleId: n
         ))}
       </ul>
     </div>
+  );
+}
+
+/** One of my playlists (or one shared with me), appended at once in its order. */
+function AddPlaylist({ controls, onPick }: { controls: boolean; onPick: (playlistId: number) => void }): JSX.Element | null {
+  const [lists, setLists] = useState<{ id: number; name: string; item_count: number }[]>([]);
+  useEffect(() => {
+    let live = true;
+    void Promise.all([
+      ok(api.GET("/api/v1/playlists", { params: { query: { limit: 100 } } })),
+      ok(api.GET("/api/v1/playlists/shared-with-me", { params: { query: { limit: 100 } } })),
+    ]).then(
+      ([mine, shared]) => live && setLists([...mine.items, ...shared.items].filter((p) => p.item_count > 0)),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (lists.length === 0) return null;
+  return (
+    <form
+      class="inline"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const id = Number(new FormData(e.currentTarget).get("playlist"));
+        if (id > 0) onPick(id);
+      }}
+    >
+      <label class="grow">
+        {controls ? "Add a playlist" : "Propose a playlist"}{" "}
+        <select name="playlist">
+          {lists.map((p) => (
+            <option key={p.id} value={String(p.id)}>
+              {p.name} ({p.item_count})
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit" class="secondary">
+        {controls ? "Add all" : "Propose all"}
+      </button>
+    </form>
   );
 }
