@@ -383,9 +383,10 @@ async def test_friends_see_a_listed_party_on_home(
     await expect(a.get_by_label("Let my friends see this party and join")).to_be_checked()
     await b.reload()
     row = b.locator(".friends-parties li")
-    await expect(row).to_contain_text(f"{name(host)} is watching Web player")
+    await expect(row).to_contain_text(f"{host.user.username} is watching Web player")
     await shot(b, "home-friends-watching", settings.log_dir / "screenshots")
-    await b.get_by_role("link", name=f"Join {name(host)}'s party").click()
+    assert (bad := await accessible(b, web_app)) == [], bad
+    await b.get_by_role("link", name=f"Join? {host.user.username}'s party").click()
     await members_shown(b, 2)
     await members_shown(a, 2)
     for page in (a, b):

@@ -123,15 +123,15 @@ function FriendsWatching(): JSX.Element | null {
               <strong>{p.host_username}</strong> is watching <strong>{p.media_name}</strong>
               <span class="muted">
                 {" "}
-                · {p.members} of {p.capacity}
-                {p.admission === "knock" ? " · asks you to knock" : ""}
+                · {p.members} of {p.capacity} watching
+                {p.admission === "knock" ? " · knock to join" : ""}
               </span>
-            </span>{" "}
+            </span>
             {p.full ? (
               <span class="muted">Full</span>
             ) : (
-              <Link href={`/party/${p.party_id}`} class="button" aria-label={`Join ${p.host_username}'s party`}>
-                Join?
+              <Link href={`/party/${p.party_id}`} class="button">
+                Join?<span class="visually-hidden"> {p.host_username}'s party</span>
               </Link>
             )}
           </li>
