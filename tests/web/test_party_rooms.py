@@ -1,9 +1,9 @@
 """Party rooms in the web app, two server processes, a browser context per person: knocking
-(admitted, and let in when the room opens), a password asked of a newcomer with the capacity
-shown first, a co-host driving playback and catching up, a muted member's chat refused with the
-server's reason on screen, the queue (proposed, accepted, ordered by keyboard and by drag,
-removed) moving both browsers to the next film at one instant, and friends finding a listed
-party on their home page."""
+(admitted, turned away, let in when the room opens), a password asked of a newcomer with the
+capacity shown first, a co-host driving playback and catching up, a muted member's chat refused
+with the server's reason on screen, the queue (proposed, accepted, ordered by keyboard and by
+drag, removed, a playlist appended) moving both browsers to the next film at one instant, and
+friends finding a listed party on their home page."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ async def test_knock_admit_reopen_and_a_password(
     web_app: Any, two_servers: Servers, browser: Any, film: int, people: Any, settings: Any
 ) -> None:
     one, two = (s.url for s in two_servers)
-    host, knocker, newcomer, late = await people(4)
+    host, knocker, newcomer, late, stranger = await people(5)
     a = await signed_in_page(browser, one, host)
     link = await start_party(a, one, film)
 
@@ -161,6 +161,14 @@ async def test_knock_admit_reopen_and_a_password(
     await members_shown(b, 3)
     await expect(a.locator(".knocking")).to_have_count(0)
 
+    # A stranger knocks and is turned away: told so, plainly.
+    e = await signed_in_page(browser, one, stranger)
+    await open_link(e, link, one)
+    await e.get_by_role("button", name="Ask to join").click()
+    await e.locator(".knock-wait").wait_for()
+    await a.get_by_role("button", name=f"Deny {name(stranger)}").click()
+    await expect(e.get_by_role("alert")).to_have_text("The host did not let you in this time.")
+
     # Someone else knocks; the host opens the door instead of answering: they are told and join.
     d = await signed_in_page(browser, one, late)
     await open_link(d, link, one)
@@ -170,7 +178,7 @@ async def test_knock_admit_reopen_and_a_password(
     await a.get_by_label("Ask newcomers to knock (approve who joins)").uncheck()
     await members_shown(d, 4)
     await members_shown(a, 4)
-    for page in (a, b, c, d):
+    for page in (a, b, c, d, e):
         assert await problems(page) == []
 
 
