@@ -27,6 +27,7 @@ from models.media.service import store
 from models.media.tables import MediaAsset
 from tests.conftest import LiveServer
 from tests.factories import Account, make_account
+from tests.media.helpers import make_series
 from tests.social.helpers import befriend
 from tests.web.conftest import catalog_film, expect, problems, shot, signed_in_page, until
 from tests.web.test_accessibility import SCAN
@@ -399,3 +400,21 @@ async def test_friends_see_a_listed_party_on_home(
     await members_shown(a, 2)
     for page in (a, b):
         assert await problems(page) == []
+
+
+async def test_a_series_goes_on_with_its_next_episode_unless_the_host_says_not(
+    web_app: Any, two_servers: Servers, browser: Any, people: Any, ctx: Context
+) -> None:
+    one, _ = (s.url for s in two_servers)
+    (host,) = await people(1)
+    _, seasons = await make_series(ctx, episodes_per_season=(2,))
+    a = await signed_in_page(browser, one, host)
+    await a.goto(f"{one}/party/new?episode={seasons[0][0]}")
+    await a.get_by_label("Invite link").wait_for()
+    autoplay = a.get_by_label("Go on with the next episode when the queue is empty")
+    await expect(autoplay).to_be_checked()
+    await expect(a.locator(".up-next")).to_contain_text("Up next: Episode")
+    await autoplay.uncheck()
+    await expect(autoplay).not_to_be_checked()
+    await expect(a.locator(".up-next")).to_have_count(0)
+    assert await problems(a) == []

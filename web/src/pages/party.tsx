@@ -10,7 +10,7 @@ import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
 import { useSession } from "../hooks";
-import { currentSocket, request } from "../api/socket";
+import { currentSocket, request, useServerEvent } from "../api/socket";
 import { Player, type Playback } from "../player/player";
 import { requestPlayback, saveProgress, type Problem } from "../player/playback";
 import { navigate, type PageProps } from "../router";
@@ -162,6 +162,42 @@ function Room({ snap }: { snap: Snapshot }): JSX.Element {
     );
   }, [mediaKey, round]);
 
+  // A state to show. The queue comes only with the states that changed it: keep the one we
+  // have, and read it again if a change of it was missed.
+  const show = (s: State) => {
+    const had = latest.current;
+    if (s.version <= had.version) return;
+    const next = s.queue == null ? { ...s, queue: had.queue } : s;
+    if (s.queue == null && (s.queue_version ?? 0) !== (had.queue_version ?? 0))
+      void request("party:snapshot", { party_id: s.party_id }).then(
+        (full) => {
+          if ((full.queue_version ?? 0) < (latest.current.queue_version ?? 0)) return;
+          latest.current = { ...latest.current, queue: full.queue };
+          setState(latest.current);
+        },
+        () => undefined,
+      );
+    latest.current = next;
+    setState(next);
+  };
+  const onChat = (m: Chat) => setChat((have) => [...have.filter((x) => x.id !== m.id), m].sort((x, y) => x.id - y.id));
+  const onLeft = (e: { reason?: string }) => setLeft(e.reason === "kicked" ? "You were removed from the party." : "The party is over for you.");
+
+  // Until the reference client runs (it needs a video: none may be playable here, e.g. too
+  // many screens), the page follows the party's events itself.
+  const party_id = snap.state.party_id;
+  useServerEvent(
+    "party:state",
+    (s) => {
+      if (client.current || s.party_id !== party_id) return;
+      show(s);
+      if (s.members) setMembers(s.members);
+    },
+    [],
+  );
+  useServerEvent("party:chat", (m) => !client.current && m.party_id === party_id && onChat(m), []);
+  useServerEvent("party:left", (e) => !client.current && e.party_id === party_id && onLeft(e), []);
+
   // The reference client, once the video element exists; it follows the party from here.
   const onVideo = (el: HTMLVideoElement | null) => {
     setVideoEl(el);
@@ -181,30 +217,16 @@ function Room({ snap }: { snap: Snapshot }): JSX.Element {
             // (the old element must not say ready for the new media).
             if (shown.current && shown.current !== `${s.media.kind}:${s.media.id}`) client.current?.setVideo(NO_VIDEO);
             shown.current = `${s.media.kind}:${s.media.id}`;
-            // The queue comes only with the states that changed it: keep the one we have, and
-            // read it again if a change of it was missed.
-            const had = latest.current;
-            const next = s.queue == null ? { ...s, queue: had.queue } : s;
-            if (s.queue == null && (s.queue_version ?? 0) !== (had.queue_version ?? 0))
-              void request("party:snapshot", { party_id: s.party_id }).then(
-                (full) => {
-                  if ((full.queue_version ?? 0) < (latest.current.queue_version ?? 0)) return;
-                  latest.current = { ...latest.current, queue: full.queue };
-                  setState(latest.current);
-                },
-                () => undefined,
-              );
-            latest.current = next;
-            setState(next);
+            show(s);
             setMembers([...ms]);
           },
-          onChat: (m) => setChat((have) => [...have.filter((x) => x.id !== m.id), m].sort((a, b) => a.id - b.id)),
+          onChat,
           onReaction: (r) => {
             const key = Date.now() + Math.random();
             setReactions((have) => [...have.slice(-5), { key, emoji: r.emoji, who: r.user_id }]);
             setTimeout(() => setReactions((have) => have.filter((x) => x.key !== key)), 4000);
           },
-          onLeft: (e) => setLeft(e.reason === "kicked" ? "You were removed from the party." : "The party is over for you."),
+          onLeft,
         });
         client.current = c;
         target.current = mod.targetPosition;

@@ -125,6 +125,16 @@ export function Queue({
           );
         })}
       </ol>
+      {controls && state.media.kind === "episode" && (
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={state.autoplay ?? true}
+            onChange={(e) => act(request("party:autoplay", { party_id, enabled: (e.target as HTMLInputElement).checked }))}
+          />{" "}
+          Go on with the next episode when the queue is empty
+        </label>
+      )}
       {controls && (state.up_next || queue.length > 0) && (
         <button type="button" class="secondary" onClick={() => act(request("party:next", { party_id }))}>
           Play next now
