@@ -34,7 +34,7 @@ from http_api import (
 )
 from http_api.middleware import RequestLogMiddleware
 from http_api.openapi import build_openapi
-from http_api.routing import Api, JSONResponse
+from http_api.routing import Api, IndexedRouter, JSONResponse
 from http_api.routing import routes as api_routes
 from http_api.security_headers import SecurityHeadersMiddleware
 from models.core.errors import DomainError, Unavailable, from_backend
@@ -167,5 +167,6 @@ def create_http_app(
         },
         lifespan=lifespan,
     )
+    app.router = IndexedRouter(routes=app.router.routes, lifespan=lifespan)
     app.state.openapi = build_openapi(all_endpoints(), title="Cinema API", version="1")
     return app
