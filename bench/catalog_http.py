@@ -10,6 +10,8 @@ access log), and loads them with wrk (`apt-get install wrk`) in alternating roun
 - healthz:  GET /healthz on the real app (its cheapest route: what the middleware costs);
 - uncached: GET /api/v1/titles?year_from=..&year_to=.. over thousands of distinct filters, so
             nearly every request misses the cache and runs the SQL.
+Each run also reports the server process's CPU time per request (from /proc): on a shared
+machine req/s follow the other processes' load, CPU per request much less.
 Uses DATABASE_URL (the 100k catalog: `cinema generate-catalog --titles 100000`) and REDIS_URL.
 """
 
@@ -25,7 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.http_load import requests_per_s, serve, wrk
+from bench.http_load import cpu_seconds, requests_done, requests_per_s, serve, wrk
 
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -44,8 +46,14 @@ def bare_app() -> Any:
     return Starlette(routes=[Route("/bare", bare)])
 
 
-def _wrk(url: str, paths: list[str], duration: int, connections: int, tmp: Path) -> float:
-    return requests_per_s(wrk(url, paths, duration=duration, connections=connections, tmp=tmp))
+def _wrk(
+    server: Any, url: str, paths: list[str], duration: int, connections: int, tmp: Path
+) -> tuple[float, float]:
+    """(requests/s, server CPU microseconds per request)."""
+    cpu0 = cpu_seconds(server.pid)
+    report = wrk(url, paths, duration=duration, connections=connections, tmp=tmp)
+    cpu = cpu_seconds(server.pid) - cpu0
+    return requests_per_s(report), cpu * 1e6 / max(1, requests_done(report))
 
 
 def main() -> None:
@@ -80,7 +88,7 @@ def main() -> None:
                 for span in range(1, 60)
                 for y in range(1925, 2026)
             ]
-            results: dict[str, list[float]] = {
+            results: dict[str, list[tuple[float, float]]] = {
                 "bare": [],
                 "cached": [],
                 "healthz": [],
@@ -88,16 +96,16 @@ def main() -> None:
             }
             for _ in range(args.rounds):
                 results["bare"].append(
-                    _wrk(bare_url, ["/bare"], args.duration, args.connections, tmp)
+                    _wrk(bare, bare_url, ["/bare"], args.duration, args.connections, tmp)
                 )
                 results["cached"].append(
-                    _wrk(app_url, ["/api/v1/titles"], args.duration, args.connections, tmp)
+                    _wrk(app, app_url, ["/api/v1/titles"], args.duration, args.connections, tmp)
                 )
                 results["healthz"].append(
-                    _wrk(app_url, ["/healthz"], args.duration, args.connections, tmp)
+                    _wrk(app, app_url, ["/healthz"], args.duration, args.connections, tmp)
                 )
             results["uncached"].append(
-                _wrk(app_url, uncached, args.duration, args.connections, tmp)
+                _wrk(app, app_url, uncached, args.duration, args.connections, tmp)
             )
             with urllib.request.urlopen(app_url + "/api/v1/titles?year_from=1925&year_to=1926"):
                 pass
@@ -112,8 +120,14 @@ def main() -> None:
         f"-d{args.duration}s; bare/cached alternating, {args.rounds} rounds"
     )
     for kind, runs in results.items():
-        print(f"{kind:>8}: " + ", ".join(f"{r:.0f} req/s" for r in runs))
-    best = {k: max(v) for k, v in results.items()}
+        print(f"{kind:>8}: " + ", ".join(f"{r:.0f} req/s ({c:.0f} us CPU/req)" for r, c in runs))
+    best = {k: max(r for r, _ in v) for k, v in results.items()}
+    cpu = {k: min(c for _, c in v) for k, v in results.items()}
+    print(
+        f"server CPU per request (least of each): bare {cpu['bare']:.0f} us, cached"
+        f" {cpu['cached']:.0f} us, healthz {cpu['healthz']:.0f} us; bare / cached"
+        f" {cpu['bare'] / cpu['cached']:.2f}"
+    )
     print(f"cached / bare (best of each): {best['cached'] / best['bare']:.2f}")
     print(f"app's /healthz / bare (the app's own floor): {best['healthz'] / best['bare']:.2f}")
     print(f"uncached / cached: {best['uncached'] / best['cached']:.3f}")

@@ -3,6 +3,7 @@ every contender, and wrk over a rotating list of paths."""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -58,3 +59,16 @@ def requests_per_s(report: str) -> float:
     found = re.search(r"Requests/sec:\s+([\d.]+)", report)
     assert found, report
     return float(found.group(1))
+
+
+def requests_done(report: str) -> int:
+    """The number of requests wrk completed (its "N requests in ..." line)."""
+    found = re.search(r"(\d+) requests in", report)
+    assert found, report
+    return int(found.group(1))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
