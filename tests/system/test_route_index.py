@@ -1,0 +1,55 @@
+"""The router's index of fixed paths answers exactly as Starlette's in-order matching would."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from http_api.routing import IndexedRouter
+
+
+def _named(name: str) -> Callable[[Request], Awaitable[PlainTextResponse]]:
+    async def endpoint(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(f"{name} {dict(request.path_params)}")
+
+    return endpoint
+
+
+def _app(routes: list[Route]) -> Starlette:
+    app = Starlette()
+    app.router = IndexedRouter(routes=routes)
+    return app
+
+
+async def _get(app: Starlette, path: str, method: str = "GET") -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.request(method, path)
+
+
+async def test_a_fixed_path_declared_after_a_pattern_that_matches_it_keeps_its_place() -> None:
+    app = _app(
+        [
+            Route("/items/{name}", _named("pattern")),
+            Route("/items/new", _named("fixed")),
+            Route("/other", _named("other")),
+        ]
+    )
+    assert (await _get(app, "/items/new")).text == "pattern {'name': 'new'}"
+    assert (await _get(app, "/other")).text == "other {}"
+    assert (await _get(app, "/items/x")).text == "pattern {'name': 'x'}"
+
+
+async def test_methods_and_routes_added_later_are_matched_as_before() -> None:
+    app = _app([Route("/a", _named("get a"), methods=["GET"])])
+    assert (await _get(app, "/a")).text == "get a {}"
+    refused = await _get(app, "/a", "POST")
+    assert refused.status_code == 405 and refused.headers["allow"]
+    app.router.routes.append(Route("/b", _named("b")))  # as cinema.app adds the web app's
+    assert (await _get(app, "/b")).text == "b {}"
+    assert (await _get(app, "/nothing")).status_code == 404
