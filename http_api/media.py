@@ -204,7 +204,7 @@ async def _retranscode(call: Call) -> MediaAssetOut:
     target = await _target(call)
     async with call.transaction() as session:
         asset = await service.do_retranscode(
-            session, call.outbox, target=target, user_id=user.user_id
+            session, call.outbox, media=service.store(call.ctx), target=target, user_id=user.user_id
         )
     return service.asset_out(asset)
 

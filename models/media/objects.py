@@ -1,10 +1,15 @@
-"""Published media on S3-compatible object storage, so it survives the loss of a machine.
+"""Published media and sources on S3-compatible object storage, so they survive the loss of a
+machine.
 
-The transcoder still works on its local disk (ffmpeg needs files); `MediaStore.publish`
-uploads a finished revision here before the asset's pointer moves to it, and removing a
-revision locally removes it here too. Players get segments and images either by a redirect
-to a presigned URL (the bytes never pass through us) or served through; manifests are
-always served through, since players resolve their relative URIs against the manifest's URL.
+The bucket mirrors the media folder under the prefix: `<prefix>/assets/<asset>/<revision>/...`
+(published revisions), `<prefix>/sources/<item>/<file>` and `<prefix>/tracks/<asset>/<file>`
+(sources and uploaded dubs). The transcoder still works on its local disk (ffmpeg needs
+files); `MediaStore.publish` uploads a finished revision here before the asset's pointer
+moves to it, a source is uploaded as soon as it is saved (and fetched back when a transcode
+finds it missing from the disk), and removing either locally removes it here too. Players
+get segments and images either by a redirect to a presigned URL (the bytes never pass
+through us) or served through; manifests are always served through, since players resolve
+their relative URIs against the manifest's URL.
 
 boto3 is synchronous: every call here runs in a thread (`asyncio.to_thread`).
 """
@@ -83,29 +88,61 @@ class ObjectStore:
             CacheControl="private, max-age=3600",
         )
 
+    def key(self, relative: str) -> str:
+        """The key of a file of the media folder (its path relative to the folder)."""
+        return "/".join(p for p in (self.prefix, relative.strip("/")) if p)
+
+    def put_file(self, path: Path, key: str) -> None:
+        """One file (multipart when large). Every file we store never changes under its name
+        (revisions and sources are named once), so caches may keep them for good."""
+        try:
+            ctype = content_type(path.name)
+        except KeyError:
+            ctype = "application/octet-stream"
+        self.client.upload_file(
+            str(path),
+            self.bucket,
+            key,
+            ExtraArgs={"ContentType": ctype, "CacheControl": "public, max-age=31536000, immutable"},
+        )
+
     def upload_dir(self, local: Path, key_prefix: str) -> int:
         """Every file under `local` (a published revision) to `key_prefix/<relative path>`."""
         count = 0
         for path in sorted(local.rglob("*")):
             if not path.is_file():
                 continue
-            rel = path.relative_to(local).as_posix()
-            try:
-                ctype = content_type(path.name)
-            except KeyError:
-                ctype = "application/octet-stream"
-            self.client.upload_file(
-                str(path),
-                self.bucket,
-                f"{key_prefix}/{rel}",
-                ExtraArgs={
-                    "ContentType": ctype,
-                    # A revision never changes: caches may keep it for good.
-                    "CacheControl": "public, max-age=31536000, immutable",
-                },
-            )
+            self.put_file(path, f"{key_prefix}/{path.relative_to(local).as_posix()}")
             count += 1
         return count
+
+    def sizes(self, key_prefix: str) -> dict[str, int]:
+        """Every object under `key_prefix/` with its size (one listing, paginated)."""
+        found: dict[str, int] = {}
+        paginator = self.client.get_paginator("list_objects_v2")
+        prefix = key_prefix.rstrip("/") + "/" if key_prefix.strip("/") else ""
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                found[obj["Key"]] = int(obj["Size"])
+        return found
+
+    def download(self, key: str, dest: Path) -> bool:
+        """The object to `dest` (through a `.part` file renamed at the end); False when the
+        bucket does not have it."""
+        part = dest.with_name(dest.name + ".part")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.client.download_file(self.bucket, key, str(part))
+        except self.client.exceptions.ClientError as exc:
+            part.unlink(missing_ok=True)
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return False
+            raise
+        part.replace(dest)
+        return True
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def delete_prefix(self, key_prefix: str) -> int:
         deleted = 0

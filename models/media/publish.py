@@ -177,7 +177,7 @@ async def assemble(
             )
         else:
             path = Path(row.file_path or source_path)
-            if not await asyncio.to_thread(path.is_file):
+            if not await asyncio.to_thread(store(ctx).ensure_local, path):
                 errors[row.id] = "the file of this track is gone: upload it again"
                 continue
             try:
@@ -305,6 +305,8 @@ async def _transcode_locked(ctx: Context, *, asset_id: int, token: str) -> str:
             return "superseded"
         await _emit(ctx, started)
         source = Path(started.source_path)
+        # On a machine that never had it (or lost its disk), from the object store.
+        await asyncio.to_thread(media.ensure_local, source)
         hidden = await _hidden_source_audio(ctx, asset_id, str(source))
         work = media.work_dir(asset_id, revision)
         last = 0.0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from models.core.errors import Conflict, InvalidInput, NotFound
 from models.core.events import Outbox, staff_room
 from models.core.jobs import Job
 from models.core.pagination import Page, cursor_int, encode_cursor
+from models.core.settings import Settings
 from models.media import signing
 from models.media.objects import ObjectStore, object_store
 from models.media.schemas import IngestEvent, MediaAssetOut, RenditionOut, TrackOut
@@ -65,7 +65,10 @@ def store(ctx: Context) -> MediaStore:
 
 def objects_of(ctx: Context) -> ObjectStore | None:
     """The object store published media lives in (MEDIA_STORE=s3), else None (the disk)."""
-    s = ctx.settings
+    return objects_for(ctx.settings)
+
+
+def objects_for(s: Settings) -> ObjectStore | None:
     if s.media_store != "s3" or not s.s3_bucket:
         return None
     return object_store(
@@ -241,13 +244,19 @@ async def do_attach_source(
 
 
 async def do_retranscode(
-    session: AsyncSession, outbox: Outbox, *, target: Target, user_id: uuid.UUID | None
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    media: MediaStore,
+    target: Target,
+    user_id: uuid.UUID | None,
 ) -> MediaAsset:
     """Run the ladder again from the kept source (new settings, a failed run, ...)."""
     asset = await _asset_of(session, target, lock=True)
     if asset is None:
         raise NotFound("This item has no source to transcode", code="no_media")
-    if not await asyncio.to_thread(os.path.isfile, asset.source_path):
+    # (Kept in the object store, it is fetched back here if this machine lost it.)
+    if not await asyncio.to_thread(media.ensure_local, Path(asset.source_path)):
         raise Conflict("The source file is gone; upload it again", code="source_missing")
     asset.uploaded_by = user_id or asset.uploaded_by
     queue_transcode(outbox, asset)

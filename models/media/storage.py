@@ -13,6 +13,9 @@
 A revision directory never changes once published, which is what lets a CDN (or an object
 store) hold it forever; a re-run writes a new revision and switches the pointer in the
 database, so viewers of the old one are not cut off mid-segment.
+
+With an object store, published revisions, sources and uploaded dubs are also kept there under
+the same relative paths (models/media/objects.py); `durable_files` lists what belongs there.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Iterator
 from pathlib import Path
 
 from models.media.objects import ObjectStore
@@ -63,6 +66,51 @@ class MediaStore:
         self.tracks = root / "tracks"
         self.attachments = root / "attachments"
 
+    def object_key(self, path: Path) -> str:
+        """A file of the media folder's key in the object store."""
+        assert self.objects is not None
+        return self.objects.key(path.relative_to(self.root).as_posix())
+
+    def durable_files(self) -> Iterator[Path]:
+        """What the object store must hold: every file of the published revisions, the sources
+        and the uploaded dubs (not imports, encodes in progress or unfinished uploads)."""
+        if self.assets.is_dir():
+            for asset in sorted(self.assets.iterdir()):
+                if not asset.is_dir():
+                    continue
+                for revision in sorted(asset.iterdir()):
+                    if revision.is_dir() and not revision.name.startswith("."):
+                        yield from (f for f in sorted(revision.rglob("*")) if f.is_file())
+        for folder in (self.sources, self.tracks):
+            if folder.is_dir():
+                for f in sorted(folder.rglob("*")):
+                    if f.is_file() and not f.name.endswith(".part"):
+                        yield f
+
+    async def _keep(self, path: Path) -> None:
+        """A new source or dub into the object store too, before anyone is told it is saved;
+        if that fails, the local copy goes as well (nothing half-kept)."""
+        if self.objects is None:
+            return
+        try:
+            await asyncio.to_thread(self.objects.put_file, path, self.object_key(path))
+        except BaseException:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+            raise
+
+    def _forget(self, path: Path) -> None:
+        if self.objects is not None:
+            self.objects.delete(self.object_key(path))
+
+    def ensure_local(self, path: Path) -> bool:
+        """A source or dub the disk lost (a new machine) fetched back from the object store;
+        False when neither has it."""
+        if path.is_file():
+            return True
+        if self.objects is None or not path.is_relative_to(self.root):
+            return False
+        return self.objects.download(self.object_key(path), path)
+
     def new_source_path(self, item: str, filename: str) -> Path:
         ext = Path(safe_name(filename)).suffix.lower()
         ext = ext if _EXT.match(ext) else ""
@@ -85,6 +133,7 @@ class MediaStore:
         for f in folder.iterdir():
             if str(f) not in keep and f.stat().st_mtime < now - grace_s:
                 f.unlink(missing_ok=True)
+                self._forget(f)
 
     def save_attachment(self, attachment: str, files: dict[str, tuple[bytes, str]]) -> None:
         """A message's image files ({name: (bytes, content type)}), all or none: in the object
@@ -195,6 +244,8 @@ class MediaStore:
             for f in current_source.parent.glob("*"):
                 if f.name != current_source.name and f.stat().st_mtime < keep_from:
                     f.unlink(missing_ok=True)
+                    if not f.name.endswith(".part"):
+                        self._forget(f)
 
     def prune_orphans(
         self, *, asset_ids: set[int], item_keys: set[str], grace_s: int, now: float | None = None
@@ -212,8 +263,8 @@ class MediaStore:
             for d in folder.iterdir():
                 if d.is_dir() and d.name.isdigit() and int(d.name) not in asset_ids:
                     shutil.rmtree(d, ignore_errors=True)
-                    if folder == self.assets and self.objects is not None:
-                        self.objects.delete_prefix(self.objects.revision_key(d.name, ""))
+                    if self.objects is not None:
+                        self.objects.delete_prefix(self.object_key(d))
                     removed.append(d)
         if self.sources.is_dir():
             for d in self.sources.iterdir():
@@ -222,6 +273,8 @@ class MediaStore:
                 newest = max((f.stat().st_mtime for f in d.iterdir()), default=d.stat().st_mtime)
                 if newest < now - grace_s:
                     shutil.rmtree(d, ignore_errors=True)
+                    if self.objects is not None:
+                        self.objects.delete_prefix(self.object_key(d))
                     removed.append(d)
         return removed
 
@@ -253,6 +306,7 @@ class MediaStore:
             f.close()
             part.unlink(missing_ok=True)
             raise
+        await self._keep(dest)
         return size
 
     async def copy_in(self, src: Path, dest: Path) -> int:
@@ -266,4 +320,6 @@ class MediaStore:
                 shutil.copyfile(src, dest)
             return dest.stat().st_size
 
-        return await asyncio.to_thread(_copy)
+        size = await asyncio.to_thread(_copy)
+        await self._keep(dest)
+        return size
