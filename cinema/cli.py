@@ -1,4 +1,4 @@
-"""`cinema`: run, serve, worker, migrate, create-user, seed, ingest-media.
+"""`cinema`: run, serve, worker, migrate, create-user, seed, ingest-media, media-backfill.
 
 Every command acts on DATABASE_URL / REDIS_URL when set, else on the embedded services
 under .data/ (started on demand, shared with a running `cinema run`)."""
@@ -125,6 +125,12 @@ def cmd_ingest_media(settings: Settings, args: argparse.Namespace) -> int:
     except DomainError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
         return 2
+
+
+def cmd_media_backfill(settings: Settings, args: argparse.Namespace) -> int:
+    from cinema.media_cli import media_backfill_command
+
+    return media_backfill_command(settings, args)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -359,6 +365,12 @@ def parser() -> argparse.ArgumentParser:
     im.add_argument("target", help="title:ID (a film), episode:ID, or an id that is one of them")
     im.add_argument("file")
     im.add_argument("--inline", action="store_true", help="transcode here, without a worker")
+    mb = add(
+        "media-backfill",
+        cmd_media_backfill,
+        "copy published revisions, sources and dubs on this disk to the S3 store (MEDIA_STORE=s3)",
+    )
+    mb.set_defaults(_offline=True)  # the disk and the bucket only: no database, no Redis
     return p
 
 

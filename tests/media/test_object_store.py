@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import pty
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from models.accounts.tables import Role
 from models.core.context import Context
 from models.core.settings import Settings
 from models.media.objects import ObjectStore
+from models.media.storage import MediaStore
 from tests.conftest import LiveServer
 from tests.factories import login, make_user
 from tests.media.helpers import make_film, make_video, wait_media
@@ -214,3 +217,153 @@ async def test_published_media_is_played_from_the_object_store(
             await worker_task
         await worker.close()
         server.stop()
+
+
+def _store(endpoint: str, bucket: str) -> ObjectStore:
+    return ObjectStore(
+        bucket=bucket,
+        prefix="media",
+        endpoint_url=endpoint,
+        region="us-east-1",
+        access_key_id=KEY,
+        secret_access_key=SECRET,
+    )
+
+
+def _keys(s3: Any, bucket: str) -> dict[str, int]:
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="media/")
+    return {o["Key"]: o["Size"] for o in listed.get("Contents", [])}
+
+
+async def test_sources_and_dubs_are_kept_in_the_object_store(
+    s3_endpoint: str, tmp_path: Path
+) -> None:
+    bucket = f"media-{uuid.uuid4().hex[:8]}"
+    s3 = _s3(s3_endpoint)
+    s3.create_bucket(Bucket=bucket)
+    media = MediaStore(tmp_path / "media", _store(s3_endpoint, bucket))
+    original = tmp_path / "movie.mov"
+    original.write_bytes(b"source bytes " * 1000)
+
+    # Saved sources (a copied import, an upload) and an uploaded dub reach the bucket at once.
+    source = media.new_source_path("film-1", "movie.mov")
+    await media.copy_in(original, source)
+    upload = media.new_source_path("film-2", "up.mp4")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"uploaded " * 500
+
+    await media.save_stream(chunks(), upload, max_bytes=10_000)
+    dub = media.new_track_path(7, "french.wav")
+
+    async def dub_chunks() -> AsyncIterator[bytes]:
+        yield b"dub"
+
+    await media.save_stream(dub_chunks(), dub, max_bytes=100)
+    keys = _keys(s3, bucket)
+    for path in (source, upload, dub):
+        key = "media/" + path.relative_to(media.root).as_posix()
+        assert keys[key] == path.stat().st_size
+    got = s3.get_object(Bucket=bucket, Key=media.object_key(source))["Body"].read()
+    assert got == original.read_bytes()
+
+    # The disk lost it (a new machine): a transcode fetches it back; gone from both, it is gone.
+    source.unlink()
+    assert media.ensure_local(source) and source.read_bytes() == original.read_bytes()
+    s3.delete_object(Bucket=bucket, Key=media.object_key(source))
+    source.unlink()
+    assert not media.ensure_local(source)
+
+    # A film deleted from the catalog: its sources go from the bucket with the folder.
+    media.prune_orphans(asset_ids={7}, item_keys={"film-1"}, grace_s=0)
+    assert not upload.exists()
+    assert media.object_key(upload) not in _keys(s3, bucket)
+    assert media.object_key(dub) in _keys(s3, bucket)
+
+
+def _backfill(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cinema.cli", "media-backfill"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+
+def test_backfill_copies_what_the_disk_holds_once_and_resumes(
+    settings: Settings, s3_endpoint: str, tmp_path: Path
+) -> None:
+    bucket = f"media-{uuid.uuid4().hex[:8]}"
+    s3 = _s3(s3_endpoint)
+    s3.create_bucket(Bucket=bucket)
+    root = tmp_path / "media"
+    files = {
+        "assets/7/r1/master.m3u8": b"#EXTM3U\n",
+        "assets/7/r1/v0/seg1.m4s": b"x" * 5000,
+        "assets/7/.work-r2/seg1.m4s": b"an encode in progress",
+        "sources/film-1/a.mov": b"a source" * 100,
+        "sources/film-1/b.mov.part": b"an upload in progress",
+        "tracks/7/d.wav": b"a dub",
+        "imports/raw.mov": b"an operator's drop",
+    }
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    durable = ["assets/7/r1/master.m3u8", "assets/7/r1/v0/seg1.m4s", "sources/film-1/a.mov"]
+    durable.append("tracks/7/d.wav")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("S3_", "MEDIA_"))},
+        "ENV": "test",
+        "SECRET_KEY": settings.secret_key.get_secret_value(),
+        "LOG_DIR": str(tmp_path / "logs"),
+        "MEDIA_DIR": str(root),
+        "MEDIA_STORE": "s3",
+        "S3_BUCKET": bucket,
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_ACCESS_KEY_ID": KEY,
+        "S3_SECRET_ACCESS_KEY": SECRET,
+    }
+
+    # Piped: no progress, one summary line.
+    first = _backfill(env)
+    assert first.stderr == ""
+    assert (
+        first.stdout.startswith("backfill: 4 files, 4 uploaded")
+        and "0 already there" in first.stdout
+    )
+    assert _keys(s3, bucket) == {f"media/{rel}": len(files[rel]) for rel in durable}
+    head = s3.head_object(Bucket=bucket, Key="media/assets/7/r1/master.m3u8")
+    assert head["ContentType"] == "application/vnd.apple.mpegurl"
+
+    # Again: nothing to do. After a lost object and a changed file: just those two.
+    assert "0 uploaded (0.0 MB), 4 already there" in _backfill(env).stdout
+    s3.delete_object(Bucket=bucket, Key="media/tracks/7/d.wav")
+    (root / "sources/film-1/a.mov").write_bytes(b"replaced, longer than before" * 100)
+    assert "2 uploaded" in _backfill(env).stdout
+    assert _keys(s3, bucket)["media/sources/film-1/a.mov"] == 2800
+
+    # On a terminal: files, percent, rate and ETA on one line.
+    s3.delete_object(Bucket=bucket, Key="media/assets/7/r1/v0/seg1.m4s")
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "cinema.cli", "media-backfill"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        os.close(follower)
+        shown = b""
+        with contextlib.suppress(OSError):
+            while chunk := os.read(leader, 4096):
+                shown += chunk
+    finally:
+        os.close(leader)
+    assert "1 uploaded" in done.stdout
+    line = shown.decode()
+    assert "backfill: 1/1 files, 100%" in line and "MB/s" in line and "ETA" in line

@@ -1,0 +1,62 @@
+"""`cinema media-backfill`: the media folder's durable files into the object store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from models.core.settings import Settings
+
+
+class _FilesProgress:
+    """Files, percent, rate and ETA on one line of a terminal; silent when piped."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.started = time.monotonic()
+        self.shown = ""
+
+    def __call__(self, done: int, total: int, sent: int, size: int) -> None:
+        if not self.live:
+            return
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        share = min(sent / size, 1.0) if size else (1.0 if done >= total else 0.0)
+        eta = elapsed * (1 - share) / share if share > 0 else 0.0
+        line = (
+            f"\rbackfill: {done:,}/{total:,} files, {share:.0%},"
+            f" {sent / elapsed / 1e6:,.1f} MB/s, ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+        )
+        self.stream.write(line.ljust(len(self.shown)))
+        self.stream.flush()
+        self.shown = line
+
+    def end(self) -> None:
+        if self.live and self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def media_backfill_command(settings: Settings, args: argparse.Namespace) -> int:
+    from models.media.backfill import backfill
+    from models.media.service import objects_for
+    from models.media.storage import MediaStore
+
+    objects = objects_for(settings)
+    if objects is None:
+        print("error: set MEDIA_STORE=s3 and S3_BUCKET (and S3_* as needed)", file=sys.stderr)
+        return 2
+    progress = _FilesProgress()
+    started = time.monotonic()
+    try:
+        report = backfill(MediaStore(settings.media_dir, objects), progress=progress)
+    finally:
+        progress.end()
+    print(
+        f"backfill: {report.files} files, {report.uploaded} uploaded"
+        f" ({report.bytes_uploaded / 1e6:,.1f} MB), {report.already_there} already there,"
+        f" in {time.monotonic() - started:.1f} s"
+    )
+    return 0
