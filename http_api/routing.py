@@ -221,16 +221,21 @@ def _query_dict(request: Request, model: type[BaseModel]) -> dict[str, Any]:
 # Query models parsed, by model and query string. A list page is asked for with the same few
 # query strings over and over (the first page has none), and parsing one (every field looked
 # up, validated, checked storable) cost as much as serving the cached page itself. Parsed
-# queries are never changed by handlers; a bad query is not kept (it raises every time).
+# queries are never changed by handlers; a bad query is not kept (it raises every time), nor
+# a long one (a client could otherwise fill the memory with huge query strings).
 _QUERIES: dict[tuple[type[BaseModel], bytes], BaseModel] = {}
 _QUERIES_MAX = 4096
+_QUERY_KEPT_BYTES = 512
 
 
 def _parsed_query(request: Request, model: type[BaseModel]) -> BaseModel:
-    key = (model, request.scope.get("query_string", b""))
+    raw: bytes = request.scope.get("query_string", b"")
+    key = (model, raw)
     parsed = _QUERIES.get(key)
     if parsed is None:
         parsed = _parse(model, _query_dict(request, model), "query")
+        if len(raw) > _QUERY_KEPT_BYTES:
+            return parsed
         if len(_QUERIES) >= _QUERIES_MAX:
             _QUERIES.pop(next(iter(_QUERIES)))  # the oldest
         _QUERIES[key] = parsed
