@@ -28,9 +28,11 @@ async def title_social(call: Call) -> TitleSocialOut:
     )
 
 
-@api.put("/titles/{title_id:int}/rating", body=RatingIn, response=RatingOut, errors=(404,))
+@api.put("/titles/{title_id:int}/rating", body=RatingIn, response=RatingOut, errors=(404, 409))
 async def rate(call: Call) -> RatingOut:
-    """Rate a title 1 to 10 (again to change it)."""
+    """Rate a title 1 to 10 (again to change it).
+
+    409 `rating_conflict` only if other requests of mine kept changing it at the same moment."""
     return await service.do_rate(
         call.ctx, actor=actor_of(call), title_id=int_param(call, "title_id"), score=call.body.score
     )
