@@ -8,12 +8,15 @@ let go of at once instead of when their heartbeats run out."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from models.core.clock import now_ms
-from models.core.redis import Keys
+from models.core.redis import Keys, QueueCommands
 
 
 @dataclass(frozen=True)
@@ -24,8 +27,17 @@ class Conn:
 
 
 class Connections:
-    def __init__(self, redis: Redis, keys: Keys, *, stale_ms: int, proc: str = "") -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        stale_ms: int,
+        proc: str = "",
+        pipelined: Callable[[QueueCommands], Awaitable[list[Any]]] | None = None,
+    ) -> None:
         self.redis = redis
+        self._pipelined = pipelined  # Context.pipelined: a connect's writes share round trips
         self.keys = keys
         self.stale_ms = stale_ms
         self.proc = proc  # this process's id (realtime/relay.py); "" when only reading
@@ -42,21 +54,35 @@ class Connections:
         return self.keys("sio", "user", user_id)
 
     async def count_for_user(self, user_id: str) -> int:
-        key = self._user_key(user_id)
-        await self.redis.zremrangebyscore(key, "-inf", now_ms() - self.stale_ms)
-        return int(await self.redis.zcard(key))
+        """Live sockets of a user on every process (stale ones, of a dead process, left out)."""
+        return int(
+            await self.redis.zcount(self._user_key(user_id), now_ms() - self.stale_ms, "+inf")
+        )
+
+    def queue_count_for_user(self, pipe: Pipeline, user_id: str) -> None:
+        """`count_for_user` queued in a pipeline (its reply: the count)."""
+        pipe.zcount(self._user_key(user_id), now_ms() - self.stale_ms, "+inf")
 
     async def add(self, conn: Conn) -> None:
         self.local[conn.sid] = conn
         stamp = now_ms()
-        async with self.redis.pipeline(transaction=False) as pipe:
+
+        def queue(pipe: Pipeline) -> None:
             for key in (self._session_key(conn.session_id), self._user_key(conn.user_id)):
+                # Entries of dead processes go here, not on the read path of every connect.
+                pipe.zremrangebyscore(key, "-inf", stamp - self.stale_ms)
                 pipe.zadd(key, {conn.sid: stamp})
                 pipe.pexpire(key, self.stale_ms * 2)
             pipe.zadd(self.keys("sio", "users"), {conn.user_id: stamp})
             if self.proc:
                 pipe.sadd(self.process_key(self.proc), _entry(conn))
                 pipe.pexpire(self.process_key(self.proc), self.stale_ms * 2)
+
+        if self._pipelined is not None:
+            await self._pipelined(queue)
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            queue(pipe)
             await pipe.execute()
 
     async def remove(self, sid: str) -> Conn | None:

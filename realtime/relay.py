@@ -324,6 +324,19 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
         if fresh and room != sid:
             await self._subscribe(self.room_channel(namespace, room))
 
+    async def enter_rooms(self, sid: str, namespace: str, rooms: list[str]) -> None:
+        """A local socket enters several rooms, their new channels subscribed in one command
+        (a connect enters its user's and its session's rooms)."""
+        if not self._local(sid, namespace):
+            for room in rooms:
+                await self.enter_room(sid, namespace, room)
+            return
+        present = self.rooms.get(namespace, {})
+        fresh = [r for r in rooms if r not in present and r != sid]
+        for room in rooms:
+            self.basic_enter_room(sid, namespace, room)
+        await self._subscribe(*(self.room_channel(namespace, r) for r in fresh))
+
     async def leave_room(self, sid: str, namespace: str, room: str) -> None:
         if not self._local(sid, namespace):
             await self._publish_to_socket(sid, "l", {"s": sid, "n": namespace, "r": room})
@@ -361,22 +374,31 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
 
     # --- subscriptions -------------------------------------------------------------------
 
-    async def _subscribe(self, channel: str) -> None:
-        if self.write_only or channel in self._wanted:
+    async def _subscribe(self, *channels: str) -> None:
+        """Subscribe to channels not subscribed yet, in one command, and wait until Redis has
+        confirmed each of them."""
+        if self.write_only:
             return
-        self._wanted.add(channel)
+        new = [c for c in dict.fromkeys(channels) if c not in self._wanted]
+        if not new:
+            return
+        self._wanted.update(new)
         self.stats.subscriptions = len(self._wanted)
         if not self.linked:
             return  # subscribed with everything else once the link is back (then sync:stale)
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._confirmations.setdefault(channel, deque()).append(waiter)
+        loop = asyncio.get_running_loop()
+        waiters: list[asyncio.Future[None]] = []
+        for channel in new:
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._confirmations.setdefault(channel, deque()).append(waiter)
+            waiters.append(waiter)
         try:
-            await self._pubsub.execute_command(self._sub, channel)
-            await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_WAIT_S)
+            await self._pubsub.execute_command(self._sub, *new)
+            await asyncio.wait_for(asyncio.shield(asyncio.gather(*waiters)), SUBSCRIBE_WAIT_S)
         except Exception as exc:
             # The link is failing: the listener re-makes it, subscribes to everything wanted
             # and sends sync:stale, so whatever this socket misses meanwhile is resumed.
-            log.warning("relay: subscribing to %s not confirmed: %r", channel, exc)
+            log.warning("relay: subscribing to %s not confirmed: %r", ", ".join(new), exc)
 
     async def _unsubscribe(self, channel: str) -> None:
         if channel not in self._wanted:

@@ -12,7 +12,7 @@ from typing import Any
 
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from models.accounts.service import access_principal, sessions_of
+from models.accounts.service import access_principal_and, sessions_of
 from models.accounts.tables import Role
 from models.core import metrics
 from models.core.context import Context
@@ -80,7 +80,11 @@ class Realtime:
         self.registry = registry
         relay: RoomRelay = sio.manager
         self.connections = Connections(
-            ctx.redis, ctx.keys, stale_ms=ctx.settings.socket_stale_ms, proc=relay.proc
+            ctx.redis,
+            ctx.keys,
+            stale_ms=ctx.settings.socket_stale_ms,
+            proc=relay.proc,
+            pipelined=ctx.pipelined,
         )
         self.liveness = Liveness(ctx, relay, self.connections, on_revived=self._revived)
         self._buckets: dict[str, TokenBucket] = {}
@@ -133,7 +137,10 @@ class Realtime:
                 {"code": "missing_token", "message": 'Send {"token": "<access token>"} as auth'},
             )
         try:
-            principal = await access_principal(self.ctx, token=token)
+            # One round trip: the session's check and the user's socket count.
+            principal, (count,) = await access_principal_and(
+                self.ctx, token=token, also=self.connections.queue_count_for_user
+            )
         except DomainError as exc:
             metrics.socket_connects.labels(exc.code).inc()
             log.info(
@@ -144,7 +151,7 @@ class Realtime:
             raise Refused(exc.message, {"code": exc.code, "message": exc.message}) from None
         user_id = str(principal.user_id)
         cap = self.ctx.settings.socketio_max_connections_per_user
-        if await self.connections.count_for_user(user_id) >= cap:
+        if int(count) >= cap:
             metrics.socket_connects.labels("too_many_connections").inc()
             raise Refused(
                 "Too many connections",
@@ -155,21 +162,28 @@ class Realtime:
             {"user_id": user_id, "session_id": principal.session_id, "role": principal.role.value},
         )
         # Sessions are reached through their sockets' ids (Connections), users through a room.
-        await self.sio.enter_room(sid, user_room(user_id))
-        await self.sio.enter_room(sid, session_room(principal.session_id))
+        # Both rooms' channels in one SUBSCRIBE, while the socket is recorded in Redis.
         conn = Conn(sid, user_id, principal.session_id)
-        await self.connections.add(conn)
+        relay: RoomRelay = self.sio.manager
+        # The hooks (presence) at the same time: their Redis commands and the socket's records
+        # go out in one pipeline (Context.pipelined).
+        await asyncio.gather(
+            relay.enter_rooms(sid, "/", [user_room(user_id), session_room(principal.session_id)]),
+            self.connections.add(conn),
+            *(self._connect_hook(hook, sid, conn) for hook in _connect_hooks),
+        )
         metrics.socket_connects.labels("ok").inc()
         metrics.socket_connections.inc()
-        for hook in _connect_hooks:
-            try:
-                await hook(self.ctx, self.sio, sid, conn)
-            except Exception:
-                log.exception("connect hook failed")
         log.info(
             "socket connected",
             extra={"event": "socket_connect", "sid": sid, "user_id": user_id, "client": client},
         )
+
+    async def _connect_hook(self, hook: DisconnectHook, sid: str, conn: Conn) -> None:
+        try:
+            await hook(self.ctx, self.sio, sid, conn)
+        except Exception:
+            log.exception("connect hook failed")
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         self._buckets.pop(sid, None)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
 from typing import Any
 
@@ -36,6 +39,8 @@ from realtime.liveness import on_process_dead
 from realtime.registry import SocketCall, events
 from realtime.resume import replayer
 from realtime.server import on_connect, on_disconnect, on_revived, on_start
+
+log = logging.getLogger("cinema.social")
 
 # One presence tracker per process (per Context: tests may run several apps in one process).
 _TRACKER = Slot[presence.PresenceTracker]("social.presence_tracker")
@@ -207,17 +212,53 @@ async def replay_dm(
 async def _presence(ctx: Context, sio: Any) -> None:
     """This process's presence tracker: refreshes its sockets, sweeps due offline checks."""
 
-    async def publish(change: presence.PresenceChange) -> None:
-        await friends.do_publish_presence(ctx, change)
-
+    fanout = _PresenceFanout(ctx)
     tracker = presence.PresenceTracker(
-        ctx.redis, ctx.keys, on_change=publish, grace_ms=ctx.settings.presence_grace_ms
+        ctx.redis,
+        ctx.keys,
+        on_change=fanout.publish,
+        grace_ms=ctx.settings.presence_grace_ms,
+        pipelined=ctx.pipelined,
     )
     ctx.local.set(_TRACKER, tracker)
+    drain = asyncio.create_task(fanout.run())
     try:
         await tracker.run()
     finally:
+        drain.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await drain
         ctx.local.pop(_TRACKER)
+
+
+class _PresenceFanout:
+    """Presence changes told to friends after the connect that caused them, not inside it,
+    and together: whatever came in while one batch was looked up goes out with the next, so
+    a reconnect storm costs a friends query per batch, not per user (events carry versions:
+    order between batches does not matter)."""
+
+    BATCH = 500
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._pending: list[presence.PresenceChange] = []
+        self._wake = asyncio.Event()
+
+    async def publish(self, change: presence.PresenceChange) -> None:
+        self._pending.append(change)
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = self._pending[: self.BATCH]
+                del self._pending[: self.BATCH]
+                try:
+                    await friends.do_publish_presence_many(self._ctx, batch)
+                except Exception:  # a failed fan-out must not stop presence itself
+                    log.exception("presence fan-out failed for %d changes", len(batch))
 
 
 @on_connect

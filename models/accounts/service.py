@@ -5,16 +5,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from redis.asyncio.client import Pipeline
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts import links, mfa, passwords, tokens
 from models.accounts.schemas import MeUpdate, RegisterIn, SessionOut, TokenOut, UserOut
-from models.accounts.sessions import Rotated, SessionStore
+from models.accounts.sessions import Rotated, SessionStore, principal_from
 from models.accounts.tables import AccountToken, Passkey, Role, TokenPurpose, User
 from models.core.clock import now
 from models.core.context import Context
@@ -462,17 +465,38 @@ async def do_refresh(ctx: Context, *, refresh_token: str) -> TokenOut:
 async def access_principal(ctx: Context, *, token: str) -> Principal:
     """Verify an access token, that its session is still alive (revocation is immediate) and
     that the session is its user's (a token naming someone else's session is forged)."""
+    principal, _ = await access_principal_and(ctx, token=token)
+    return principal
+
+
+async def access_principal_and(
+    ctx: Context, *, token: str, also: Callable[[Pipeline, str], None] | None = None
+) -> tuple[Principal, list[Any]]:
+    """`access_principal`, with reads of the caller's queued by `also(pipe, user_id)` in the
+    same round trip as the session check (a socket's connect counts the user's sockets), and
+    their replies. They run before the session is known alive: reads only."""
     claims = tokens.decode(ctx.settings.secret, token, typ="access")
-    alive = await sessions_of(ctx).principal_if_alive_for(claims.session_id, claims.user_id)
+    store = sessions_of(ctx)
+    if also is None:
+        alive, replies = await store.principal_if_alive_for(claims.session_id, claims.user_id), []
+    else:
+
+        def queue(pipe: Pipeline) -> None:
+            store.queue_principal(pipe, claims.session_id)
+            also(pipe, claims.user_id)
+
+        replies = await ctx.pipelined(queue)
+        alive = principal_from(replies[0], claims.user_id)
     if alive is None:
         raise Unauthorized("Session has been revoked or has expired", code="session_revoked")
     role, max_age = alive
-    return Principal(
+    principal = Principal(
         user_id=uuid.UUID(claims.user_id),
         session_id=claims.session_id,
         role=Role(role),
         max_age=max_age,
     )
+    return principal, replies[1:]
 
 
 async def access_user(session: AsyncSession, *, principal: Principal) -> User:

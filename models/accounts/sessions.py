@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from models.core.redis import Keys
 
@@ -42,6 +43,18 @@ if h[4] == ARGV[1] and tonumber(ARGV[5]) < tonumber(h[5]) then
 end
 return {-1}
 """
+
+
+_PRINCIPAL_FIELDS = ("user_id", "role", "max_age")
+
+
+def principal_from(reply: list[str | None], user_id: str) -> tuple[str, int | None] | None:
+    """The role and maturity limit from a session's principal fields, if the session is alive
+    and belongs to `user_id`."""
+    owner, role, max_age = reply
+    if owner is None or owner != user_id:
+        return None
+    return str(role), int(max_age) if max_age is not None else None
 
 
 class Rotated(enum.Enum):
@@ -190,12 +203,13 @@ class SessionStore:
     ) -> tuple[str, int | None] | None:
         """The session's role and maturity limit (a child's) if it is alive and belongs to
         `user_id`, else None; one round trip."""
-        owner, role, max_age = await self._redis.hmget(
-            self._key(session_id), ["user_id", "role", "max_age"]
-        )
-        if owner is None or owner != user_id:
-            return None
-        return str(role), int(max_age) if max_age is not None else None
+        reply = await self._redis.hmget(self._key(session_id), list(_PRINCIPAL_FIELDS))
+        return principal_from(reply, user_id)
+
+    def queue_principal(self, pipe: Pipeline, session_id: str) -> None:
+        """`principal_if_alive_for`'s read queued in a pipeline, so a caller with more to read
+        pays one round trip; its reply goes through `principal_from`."""
+        pipe.hmget(self._key(session_id), list(_PRINCIPAL_FIELDS))
 
     async def set_max_age(self, user_id: str, max_age: int | None) -> None:
         """A child's new limit reaches every session of theirs at once."""

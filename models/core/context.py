@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models.core.events import Outbox, Publisher
-from models.core.redis import Keys
+from models.core.redis import Coalescer, Keys, QueueCommands
 from models.core.settings import Settings
 
 T = TypeVar("T")
@@ -56,6 +56,9 @@ class Local:
         self._values.pop(slot, None)
 
 
+_COALESCER = Slot[Coalescer]("redis.coalescer")
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -69,3 +72,8 @@ class Context:
 
     async def flush(self, outbox: Outbox) -> None:
         await outbox.flush(self.publisher, self.jobs)
+
+    async def pipelined(self, queue: QueueCommands) -> list[Any]:
+        """`queue(pipe)`'s commands in a pipeline shared with whoever else asks at the same
+        moment (models/core/redis.py, Coalescer); their replies."""
+        return await self.local.get_or_make(_COALESCER, lambda: Coalescer(self.redis)).run(queue)

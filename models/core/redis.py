@@ -11,11 +11,14 @@ commands wait for the new master instead of failing.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection
 from redis.backoff import ExponentialBackoff, NoBackoff
@@ -140,3 +143,68 @@ class Keys:
     @property
     def arq_queue(self) -> str:
         return self("arq", "queue")
+
+
+QueueCommands = Callable[[Pipeline], None]
+
+
+class Coalescer:
+    """Small pipelines asked for at the same moment go to Redis as one.
+
+    A connect needs a few commands here and there (the session check, the socket's records,
+    presence); each round trip costs the process a send, a wake-up and a read whatever it
+    carries. When many arrive at once (a reconnect storm) their commands share round trips:
+    one pipeline is in flight at a time and whatever was queued meanwhile goes out next, so a
+    lone caller waits no longer than before and a crowd pays per batch, not per caller."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._queue: list[tuple[QueueCommands, asyncio.Future[list[Any]]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def run(self, queue: QueueCommands) -> list[Any]:
+        """Queue commands with `queue(pipe)`; their replies, in order (the first error raised)."""
+        fut: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._queue.append((queue, fut))
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain())
+        return await fut
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                await self._send(batch)
+        finally:
+            # Empty unless the drain was cancelled (shutdown): nobody is left waiting forever.
+            self._task = None
+            left, self._queue = self._queue, []
+            for _, fut in left:
+                if not fut.done():
+                    fut.set_exception(ConnectionError("Redis pipeline cancelled"))
+
+    async def _send(self, batch: list[tuple[QueueCommands, asyncio.Future[list[Any]]]]) -> None:
+        spans: list[tuple[int, int]] = []
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for queue, _ in batch:
+                    start = len(pipe)
+                    queue(pipe)
+                    spans.append((start, len(pipe)))
+                replies = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc if isinstance(exc, Exception) else ConnectionError())
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (start, end), (_, fut) in zip(spans, batch, strict=True):
+            if fut.done():
+                continue  # its caller gave up
+            part = replies[start:end]
+            error = next((r for r in part if isinstance(r, Exception)), None)
+            if error is not None:
+                fut.set_exception(error)
+            else:
+                fut.set_result(part)

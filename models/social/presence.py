@@ -21,9 +21,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError
 
 from models.core.clock import now_ms
-from models.core.redis import Keys
+from models.core.redis import Keys, QueueCommands
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +154,10 @@ class PresenceTracker:
         grace_ms: int = 5_000,
         ttl_ms: int = 30_000,
         tick_ms: int = 500,
+        pipelined: Callable[[QueueCommands], Awaitable[list[Any]]] | None = None,
     ) -> None:
         self._redis = redis
+        self._pipelined = pipelined  # Context.pipelined: connects share round trips
         self._k = _Keys(keys)
         self._on_change = on_change
         self.grace_ms = grace_ms
@@ -170,17 +173,25 @@ class PresenceTracker:
     async def connected(self, user_id: uuid.UUID, sid: str) -> None:
         self._local[sid] = user_id
         t = now_ms()
-        version = int(
-            await self._connect(
-                keys=[
-                    self._k.conns(user_id),
-                    self._k.state(user_id),
-                    self._k.pending,
-                    self._k.version(user_id),
-                ],
-                args=[sid, t, t + self.ttl_ms, str(user_id)],
-            )
-        )
+        keys = [
+            self._k.conns(user_id),
+            self._k.state(user_id),
+            self._k.pending,
+            self._k.version(user_id),
+        ]
+        args = [sid, t, t + self.ttl_ms, str(user_id)]
+        reply: Any = None
+        if self._pipelined is not None:
+            sha = self._connect.sha
+
+            def queue(pipe: Pipeline) -> None:
+                pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+
+            with contextlib.suppress(NoScriptError):  # not loaded yet (or Redis restarted)
+                (reply,) = await self._pipelined(queue)
+        if reply is None:
+            reply = await self._connect(keys=keys, args=args)
+        version = int(reply)
         if version:
             await self._notify(PresenceChange(user_id, True, version, t))
 

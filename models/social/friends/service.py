@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +27,7 @@ from models.social.friends.tables import Block, FriendRequest, Friendship, Reque
 from models.social.lists.service import revoke_shares_between
 from models.social.paging import id_page
 from models.social.policy import Actor
-from models.social.relations import access_user, friend_ids, lock_pair, relation
+from models.social.relations import access_user, lock_pair, relation
 
 
 def request_limit(settings: Settings) -> Limit:
@@ -405,8 +405,27 @@ async def list_blocks(
 
 async def do_publish_presence(ctx: Context, change: presence.PresenceChange) -> None:
     """Tell the user's friends (every device, any process) that they came or went."""
+    await do_publish_presence_many(ctx, [change])
+
+
+_FRIENDS_OF = text(
+    "SELECT user_id, friend_id FROM friendships WHERE user_id = ANY(CAST(:ids AS uuid[]))"
+)
+
+
+async def do_publish_presence_many(ctx: Context, changes: list[presence.PresenceChange]) -> None:
+    """`do_publish_presence` for several changes with one query for all their friends (a
+    reconnect storm brings thousands of users online within seconds)."""
+    if not changes:
+        return
+    users = list({c.user_id for c in changes})
     async with ctx.sessions() as session:
-        ids = await friend_ids(session, user_id=change.user_id)
-    data = change.to_event()
-    for friend in ids:
-        await ctx.publisher.emit("presence:update", data, room=user_room(friend))
+        # One statement whatever the batch's size (an IN list would be prepared per length).
+        rows = await session.execute(_FRIENDS_OF, {"ids": users})
+        friends_of: dict[str, list[str]] = {}
+        for user_id, friend_id in rows:
+            friends_of.setdefault(str(user_id), []).append(str(friend_id))
+    for change in changes:
+        data = change.to_event()
+        for friend in friends_of.get(str(change.user_id), ()):
+            await ctx.publisher.emit("presence:update", data, room=user_room(friend))
