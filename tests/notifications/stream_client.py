@@ -17,10 +17,25 @@ import socketio
 
 
 class ResumingClient:
-    def __init__(self, token: str, stream: str = "notifications", event: str = "notification"):
+    def __init__(
+        self,
+        token: str,
+        stream: str = "notifications",
+        event: str = "notification",
+        *,
+        reconnection: bool = False,
+    ):
         self.token = token
         self.stream = stream
-        self.sio = socketio.AsyncClient(reconnection=False)
+        # With reconnection, the official client's jittered backoff (as the web app's client
+        # does); each reconnect resumes like the first connect.
+        self.sio = socketio.AsyncClient(
+            reconnection=reconnection,
+            reconnection_delay=0.5,
+            reconnection_delay_max=3,
+            randomization_factor=0.5,
+        )
+        self.refusals: list[Any] = []  # connect errors the server answered (not "unreachable")
         self.cursor = 0
         self.applied: list[int] = []
         self.live = 0
@@ -36,6 +51,7 @@ class ResumingClient:
         self.sio.on("connect", self._on_connect)
         self.sio.on(event, self._on_live)
         self.sio.on("sync:stale", self._on_stale)
+        self.sio.on("connect_error", self._on_connect_error)
 
     async def connect(self, url: str) -> None:
         await self.sio.connect(
@@ -60,6 +76,10 @@ class ResumingClient:
 
     async def _on_connect(self) -> None:
         self._spawn_resume()
+
+    async def _on_connect_error(self, data: Any = None) -> None:
+        if isinstance(data, dict) and "code" in data:
+            self.refusals.append(data)
 
     async def _on_stale(self, data: Any = None) -> None:
         self.stale += 1
