@@ -9,17 +9,22 @@ processes, the same Redis manager, `fire` -> room emit of a same-sized payload):
 deliveries per core-second is ours / bare.
 
     .venv/bin/python -m bench.party_fanout [--members 500] [--paced 30] [--burst 60]
+        [--json FILE]
+
+`--members 100,200,500` runs each size in turn (both systems), for latency against load.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing as mp
 import subprocess
 import sys
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import socketio
@@ -305,56 +310,82 @@ def describe(name: str, r: dict[str, Any]) -> str:
     )
 
 
+def _summary(system: str, r: dict[str, Any]) -> dict[str, Any]:
+    lat = r["latency_ms"]
+    return {
+        "system": system,
+        **{k: v for k, v in r.items() if k != "latency_ms"},
+        "p50_ms": percentile(lat, 50),
+        "p95_ms": percentile(lat, 95),
+        "p99_ms": percentile(lat, 99),
+        "max_ms": max(lat, default=float("nan")),
+    }
+
+
+SAMPLE_STATE = {
+    "party_id": "00000000-0000-0000-0000-000000000000",
+    "version": 0,
+    "phase": "playing",
+    "playing": True,
+    "position_ms": 1_000,
+    "anchor_server_ms": 0,
+    "rate": 1.0,
+    "media": {"kind": "title", "id": 1, "duration_ms": None},
+    "host_id": "00000000-0000-0000-0000-000000000000",
+    "control_mode": "host_only",
+    "waiting_for": [],
+    "wait_deadline_ms": None,
+    "capacity": 501,
+    "members_version": 501,
+    "members": None,
+    "members_delta": None,
+    "members_base_version": None,
+    "cause": "seek",
+    "by": "00000000-0000-0000-0000-000000000000",
+    "server_ms": 0,
+    "ended_reason": None,
+}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=500)
+    parser.add_argument(
+        "--members", default="500", help="party sizes, e.g. 100,200,500 (latency against load)"
+    )
     parser.add_argument("--paced", type=int, default=30)
     parser.add_argument("--burst", type=int, default=60)
+    parser.add_argument("--json", type=Path, help="also write the results here (bench/plots.py)")
     args = parser.parse_args()
-    env = await setup(args.members + 1)
+    sizes = [int(m) for m in args.members.split(",")]
+    env = await setup(max(sizes) + 1)
+    pairs: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
     try:
-        servers = env.start_servers(2, SOCKETIO_MAX_PAYLOAD_BYTES="65536")
-        urls = [s.url for s in servers]
-        ours = await measure(
-            Ours(env, servers), servers, urls, env.tokens[1:], "ours", args.paced, args.burst
-        )
-        for s in servers:
-            s.stop()
-        env.servers = []
-        bare_servers = start_bare(env, 2)
-        env.servers = bare_servers
-        sample = {
-            "party_id": "00000000-0000-0000-0000-000000000000",
-            "version": 0,
-            "phase": "playing",
-            "playing": True,
-            "position_ms": 1_000,
-            "anchor_server_ms": int(now_ms()),
-            "rate": 1.0,
-            "media": {"kind": "title", "id": 1, "duration_ms": None},
-            "host_id": "00000000-0000-0000-0000-000000000000",
-            "control_mode": "host_only",
-            "waiting_for": [],
-            "wait_deadline_ms": None,
-            "capacity": 501,
-            "members_version": 501,
-            "members": None,
-            "members_delta": None,
-            "members_base_version": None,
-            "cause": "seek",
-            "by": "00000000-0000-0000-0000-000000000000",
-            "server_ms": int(now_ms()),
-            "ended_reason": None,
-        }
-        bare = await measure(
-            Bare(bare_servers, sample),
-            bare_servers,
-            [s.url for s in bare_servers],
-            env.tokens[1:],
-            "bare",
-            args.paced,
-            args.burst,
-        )
+        for members in sizes:
+            tokens = env.tokens[1 : members + 1]
+            servers = env.start_servers(2, SOCKETIO_MAX_PAYLOAD_BYTES="65536")
+            urls = [s.url for s in servers]
+            ours = await measure(
+                Ours(env, servers), servers, urls, tokens, "ours", args.paced, args.burst
+            )
+            for s in servers:
+                s.stop()
+            env.servers = []
+            bare_servers = start_bare(env, 2)
+            env.servers = bare_servers
+            sample = dict(SAMPLE_STATE, anchor_server_ms=int(now_ms()), server_ms=int(now_ms()))
+            bare = await measure(
+                Bare(bare_servers, sample),
+                bare_servers,
+                [s.url for s in bare_servers],
+                tokens,
+                "bare",
+                args.paced,
+                args.burst,
+            )
+            for s in bare_servers:
+                s.stop()
+            env.servers = []
+            pairs.append((members, ours, bare))
     finally:
         await teardown(env)
     print(f"machine: {machine()}")
@@ -363,9 +394,19 @@ async def main() -> None:
         "| per s (wall) | server CPU s | per core-second |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    print(describe("parties (party:seek)", ours))
-    print(describe("bare python-socketio", bare))
-    print(f"ratio per core-second (ours / bare): {ours['per_core_s'] / bare['per_core_s']:.2f}")
+    for _, ours, bare in pairs:
+        print(describe("parties (party:seek)", ours))
+        print(describe("bare python-socketio", bare))
+    for members, ours, bare in pairs:
+        print(
+            f"{members} members: ratio per core-second (ours / bare): "
+            f"{ours['per_core_s'] / bare['per_core_s']:.2f}"
+        )
+    if args.json:
+        rows = [_summary(s, r) for _, o, b in pairs for s, r in (("ours", o), ("bare", b))]
+        args.json.write_text(
+            json.dumps({"bench": "party_fanout", "machine": machine(), "rows": rows}, indent=2)
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@ and how long does a search take when nothing is cached?
 
     cinema generate-catalog --titles 100000        # once, on DATABASE_URL
     .venv/bin/python -m bench.search_typos [--queries 2000] [--seed 7]
+        [--load 1,2,4,8] [--json FILE]
+
+`--load` then sends typo'd queries (fresh ones: every request a cache miss) from 1, 2, 4, 8
+clients at once for `--load-seconds` each: latency against the request rate reached.
 
 Starts the real app (one uvicorn process, every middleware) on DATABASE_URL / REDIS_URL
 (a fresh Redis key prefix) and sends it, one at a time over one keep-alive connection,
@@ -35,6 +39,7 @@ import tempfile
 import time
 import urllib.parse
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +146,39 @@ class Client:
         return page["items"], page.get("did_you_mean", []), elapsed
 
 
+def _load_step(
+    url: str, queries: list[tuple[str, Title, int]], clients: int, seconds: float, seed: int
+) -> dict[str, float]:
+    """`clients` threads, each with its own connection, searching back to back for `seconds`;
+    each query gets a random suffix so it misses the cache like a new query."""
+    rng = random.Random(seed)
+    picks = [q for q, _, _ in queries]
+    latency: list[float] = []
+    end = time.perf_counter() + seconds
+
+    def run(k: int) -> list[float]:
+        client = Client(url)
+        mine: list[float] = []
+        while time.perf_counter() < end:
+            q = f"{rng.choice(picks)} {rng.choice(string.ascii_lowercase)}{k}"
+            mine.append(client.search(q)[2])
+        return mine
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for part in pool.map(run, range(clients)):
+            latency += part
+    wall = time.perf_counter() - t0
+    return {
+        "clients": clients,
+        "searches": len(latency),
+        "per_s": len(latency) / wall,
+        "p50_ms": _pct(latency, 50),
+        "p95_ms": _pct(latency, 95),
+        "p99_ms": _pct(latency, 99),
+    }
+
+
 async def _load(url: str) -> list[Title]:
     engine = make_engine(url, pool_size=1)
     try:
@@ -157,6 +195,9 @@ def main() -> None:
     ap.add_argument("--scripts", type=int, default=200, help="non-Latin titles to query")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--show", type=int, default=15, help="misses to print")
+    ap.add_argument("--load", default="", help="concurrent clients to sweep, e.g. 1,2,4,8")
+    ap.add_argument("--load-seconds", type=float, default=10)
+    ap.add_argument("--json", type=Path, help="also write the results here (bench/plots.py)")
     args = ap.parse_args()
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
@@ -220,6 +261,11 @@ def main() -> None:
                 shown = " | ".join(names) if items else f"(nothing; did you mean {suggestions})"
                 fixed.append(f"  {'ok  ' if ok else 'MISS'} {q!r} -> {shown}")
             total_misses = client.misses
+            load = [
+                _load_step(url, queries, int(c), args.load_seconds, args.seed + k)
+                for k, c in enumerate(args.load.split(","))
+                if c
+            ]
         finally:
             proc.terminate()
             proc.wait()
@@ -247,6 +293,31 @@ def main() -> None:
         f"cache misses {total_misses}/{len(latency) + len(FIXED)}; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
+    if load:
+        print("| clients at once | searches/s | p50 ms | p95 ms | p99 ms |")
+        print("| --- | --- | --- | --- | --- |")
+        for row in load:
+            print(
+                f"| {row['clients']} | {row['per_s']:.0f} | {row['p50_ms']:.1f} "
+                f"| {row['p95_ms']:.1f} | {row['p99_ms']:.1f} |"
+            )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "bench": "search_typos",
+                    "queries": n,
+                    "top3_hit_rate": hits_text / n,
+                    "single": {
+                        "p50_ms": _pct(latency, 50),
+                        "p95_ms": _pct(latency, 95),
+                        "p99_ms": _pct(latency, 99),
+                    },
+                    "rows": load,
+                },
+                indent=2,
+            )
+        )
     print("fixed cases:")
     print("\n".join(fixed))
     if missed:

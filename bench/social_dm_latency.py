@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
+import json
 import math
 import time
 import uuid
@@ -149,6 +151,7 @@ async def step(
         "received": len(latencies),
         "failed_acks": failed_acks,
         "p50_ms": round(percentile(ms, 50), 1),
+        "p95_ms": round(percentile(ms, 95), 1),
         "p99_ms": round(percentile(ms, 99), 1),
         "max_ms": round(max(ms), 1) if ms else float("nan"),
         # Load-independent: both servers' CPU time per delivered message (send + deliver).
@@ -185,6 +188,7 @@ async def run(
     rates: list[int],
     server_cores: str | None,
     profile: Path | None,
+    json_out: Path | None = None,
 ) -> None:
     needed = sum(2 * _pairs_for(r, duration) for r in rates) + 1
     env = await setup(needed)
@@ -200,7 +204,8 @@ async def run(
             flush=True,
         )
         people = list(zip(env.user_ids, env.tokens, strict=True))
-        print({"baseline": "ping ack round trip, 10/s", **await _ping_baseline(env)}, flush=True)
+        baseline = await _ping_baseline(env)
+        print({"baseline": "ping ack round trip, 10/s", **baseline}, flush=True)
         results = []
         for i, rate in enumerate(rates):
             n = 2 * _pairs_for(rate, duration)
@@ -218,6 +223,19 @@ async def run(
             and r["achieved_rate"] >= 0.95 * r["rate"]
         ]
         print(f"highest rate with p99 < 100 ms, all delivered: {max(ok) if ok else 'none'} msg/s")
+        if json_out is not None:
+            await asyncio.to_thread(
+                json_out.write_text,
+                json.dumps(
+                    {
+                        "bench": "social_dm_latency",
+                        "machine": machine(),
+                        "baseline_ping": baseline,
+                        "rows": results,
+                    },
+                    indent=2,
+                ),
+            )
     finally:
         await teardown(env)
 
@@ -230,10 +248,11 @@ def main() -> None:
     ap.add_argument("--server-cores", default=DEFAULT_SERVER_CORES)
     ap.add_argument("--client-cores", default=DEFAULT_CLIENT_CORES)
     ap.add_argument("--profile", type=Path, default=None)
+    ap.add_argument("--json", type=Path, help="also write the results here (bench/plots.py)")
     args = ap.parse_args()
     pin_self(args.client_cores)
     rates = sorted({int(r) for r in f"{args.rates},{args.search}".split(",") if r})
-    asyncio.run(run(args.duration, rates, args.server_cores, args.profile))
+    asyncio.run(run(args.duration, rates, args.server_cores, args.profile, args.json))
 
 
 if __name__ == "__main__":
