@@ -108,7 +108,7 @@ async def _ours_stats(env: BenchEnv) -> dict[str, dict[str, float]]:
 
 
 async def run_ours(env: BenchEnv, args: argparse.Namespace, procs: int) -> dict[str, Any]:
-    servers = env.start_servers(procs, cores=args.server_cores)
+    servers = env.start_servers(procs, cores=args.server_cores, ready_timeout=300)
     clients: list[EioClient] = []
     try:
         layout = _layout(procs, args.parties_per_proc * procs, args.members, args.spread)
