@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,8 @@ Result = dict[str, Any]
 
 def _figure(title: str, note: str, machine: str, ncols: int = 1) -> tuple[Figure, list[Axes]]:
     fig, axes = plt.subplots(1, ncols, figsize=(6.4 * ncols, 4.2), squeeze=False)
-    sub = ", ".join(x for x in (note, machine) if x)
-    fig.suptitle(f"{title}\n{sub}" if sub else title, fontsize=10)
+    sub = textwrap.fill(", ".join(x for x in (note, machine) if x), 70 * ncols)
+    fig.suptitle(f"{title}\n{sub}" if sub else title, fontsize=9)
     return fig, list(axes[0])
 
 
@@ -57,8 +58,15 @@ def fanout(r: Result, out: Path, note: str) -> list[Path]:
         rows = sorted((x for x in r["rows"] if x["system"] == system), key=lambda x: x["members"])
         members = [x["members"] for x in rows]
         label = "ours (party:seek)" if system == "ours" else "bare python-socketio"
-        ax.plot(members, [x["p50_ms"] for x in rows], style, label=f"{label} p50")
-        ax.plot(members, [x["p99_ms"] for x in rows], style, alpha=0.5, label=f"{label} p99")
+        (line,) = ax.plot(members, [x["p50_ms"] for x in rows], style, label=f"{label} p50")
+        ax.plot(
+            members,
+            [x["p99_ms"] for x in rows],
+            style,
+            color=line.get_color(),
+            alpha=0.45,
+            label=f"{label} p99",
+        )
     ax.set_xlabel("members (two server processes)")
     ax.set_ylabel("host send to member receipt, ms")
     ax.legend(fontsize=8)
@@ -133,8 +141,9 @@ def soak(r: Result, out: Path, note: str) -> list[Path]:
         ax.plot(t, [s["rss_mib"][i] for s in samples], label=f"process {'AB'[i]}")
     ax.set_xlabel("minutes")
     ax.set_ylabel("RSS, MiB")
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
+    top = max((max(s["rss_mib"]) for s in samples), default=1.0)
+    ax.set_ylim(0, top * 1.2)
+    ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     paths = [_save(fig, out, "soak_memory.png")]
     fig, (ax,) = _figure(f"{title}: latency per minute", note, r["machine"])
