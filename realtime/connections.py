@@ -14,9 +14,28 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError
 
 from models.core.clock import now_ms
 from models.core.redis import Keys, QueueCommands
+
+# A socket's records, in one command (ten separate ones cost the connect more to send and
+# read than Redis takes to run them): the session's and the user's sockets (dead processes'
+# entries trimmed), the users seen connected, and this process's own list.
+# KEYS: session, user, users[, process]; ARGV: sid, stamp, stale_before, ttl_ms, user, entry
+_ADD = """
+for i = 1, 2 do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ARGV[3])
+  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[4])
+end
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[5])
+if #KEYS > 3 then
+  redis.call('SADD', KEYS[4], ARGV[6])
+  redis.call('PEXPIRE', KEYS[4], ARGV[4])
+end
+return 1
+"""
 
 
 @dataclass(frozen=True)
@@ -38,6 +57,7 @@ class Connections:
     ) -> None:
         self.redis = redis
         self._pipelined = pipelined  # Context.pipelined: a connect's writes share round trips
+        self._add = redis.register_script(_ADD)
         self.keys = keys
         self.stale_ms = stale_ms
         self.proc = proc  # this process's id (realtime/relay.py); "" when only reading
@@ -67,23 +87,27 @@ class Connections:
         self.local[conn.sid] = conn
         stamp = now_ms()
 
-        def queue(pipe: Pipeline) -> None:
-            for key in (self._session_key(conn.session_id), self._user_key(conn.user_id)):
-                # Entries of dead processes go here, not on the read path of every connect.
-                pipe.zremrangebyscore(key, "-inf", stamp - self.stale_ms)
-                pipe.zadd(key, {conn.sid: stamp})
-                pipe.pexpire(key, self.stale_ms * 2)
-            pipe.zadd(self.keys("sio", "users"), {conn.user_id: stamp})
-            if self.proc:
-                pipe.sadd(self.process_key(self.proc), _entry(conn))
-                pipe.pexpire(self.process_key(self.proc), self.stale_ms * 2)
-
+        keys = [
+            self._session_key(conn.session_id),
+            self._user_key(conn.user_id),
+            self.keys("sio", "users"),
+        ]
+        if self.proc:
+            keys.append(self.process_key(self.proc))
+        args = [conn.sid, stamp, stamp - self.stale_ms, self.stale_ms * 2, conn.user_id]
+        args.append(_entry(conn))
         if self._pipelined is not None:
-            await self._pipelined(queue)
-            return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            queue(pipe)
-            await pipe.execute()
+            sha = self._add.sha
+
+            def queue(pipe: Pipeline) -> None:
+                pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+
+            try:
+                await self._pipelined(queue)
+                return
+            except NoScriptError:  # not loaded yet (or Redis restarted): load it below
+                pass
+        await self._add(keys=keys, args=args)
 
     async def remove(self, sid: str) -> Conn | None:
         conn = self.local.pop(sid, None)
