@@ -44,6 +44,7 @@ class ResumingClient:
         self.gaps = 0
         self.stale = 0
         self.resumes = 0
+        self.failed_resumes = 0
         self._held: list[dict[str, Any]] = []
         self._resuming = False
         self._lock = asyncio.Lock()
@@ -107,9 +108,17 @@ class ResumingClient:
         async with self._lock:
             self._resuming = True
             try:
-                ack = await self.sio.call(
-                    "sync:resume", {"cursors": {self.stream: self.cursor}}, timeout=10
-                )
+                try:
+                    ack = await self.sio.call(
+                        "sync:resume", {"cursors": {self.stream: self.cursor}}, timeout=10
+                    )
+                except socketio.exceptions.SocketIOError:
+                    # No answer in time (a crowded server) or the socket went away: try again
+                    # while connected; a reconnect resumes anyway.
+                    self.failed_resumes += 1
+                    if self.sio.connected:
+                        self._spawn_resume()
+                    return
                 assert ack["ok"], ack
                 replay = ack["data"]["streams"][self.stream]
                 assert replay["error"] is None, replay
