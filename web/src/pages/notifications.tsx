@@ -4,6 +4,7 @@ import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
 import { followStream } from "../api/socket";
+import { disablePush, enablePush, pushState, type PushState } from "../push";
 import { Link } from "../router";
 import { useLoad } from "../hooks";
 import { ErrorNote, Loaded, Loading, Status, useTitle } from "../ui";
@@ -17,6 +18,7 @@ export default function Notifications(): JSX.Element {
     <RequireSignIn>
       <Inbox />
       <Preferences />
+      <PushSwitch />
     </RequireSignIn>
   );
 }
@@ -196,6 +198,52 @@ function Preferences(): JSX.Element {
         )}
       </Loaded>
       <Status status={status} id="prefs-status" />
+    </section>
+  );
+}
+
+/** Web Push in this browser (src/push.ts, the service worker src/sw.ts): asks permission on. */
+function PushSwitch(): JSX.Element {
+  const [state, setState] = useState<PushState | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
+  useEffect(() => {
+    void pushState().then(setState, () => setState("off"));
+  }, []);
+  const change = async (on: boolean) => {
+    setBusy(true);
+    setStatus(null);
+    try {
+      if (on) await enablePush();
+      else await disablePush();
+      setStatus({ ok: true, text: on ? "Push notifications are on in this browser." : "Push notifications are off in this browser." });
+    } catch (exc) {
+      setStatus({ ok: false, text: message(exc) });
+    } finally {
+      setState(await pushState().catch(() => "off" as const));
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="push-h">
+      <h2 id="push-h">Push notifications in this browser</h2>
+      {state === "unsupported" ? (
+        <p class="muted">This browser cannot receive push notifications.</p>
+      ) : (
+        <label class="switch">
+          <input
+            type="checkbox"
+            id="push-switch"
+            role="switch"
+            checked={state === "on"}
+            disabled={busy || state === null}
+            onChange={(e) => void change(e.currentTarget.checked)}
+          />{" "}
+          Notify me here even when the cinema is closed (the Push column above chooses which)
+        </label>
+      )}
+      {state === "denied" && <p class="muted">Notifications are blocked for this site: allow them in the browser's site settings to turn this on.</p>}
+      <Status status={status} id="push-status" />
     </section>
   );
 }
