@@ -4,7 +4,7 @@
 import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, ok } from "./api/client";
-import { useConnection, useServerEvent } from "./api/socket";
+import { useConnection, useOnConnect, useServerEvent } from "./api/socket";
 import { Link, navigate } from "./router";
 
 // A push notification clicked while the app is open: the service worker (src/sw.ts) asks
@@ -18,9 +18,9 @@ navigator.serviceWorker?.addEventListener("message", (e: MessageEvent) => {
 
 export function Bell(): JSX.Element {
   const [unread, setUnread] = useState<number | null>(null);
-  useEffect(() => {
-    void ok(api.GET("/api/v1/notifications/unread-count")).then((u) => setUnread(u.unread), () => undefined);
-  }, []);
+  const count = () => void ok(api.GET("/api/v1/notifications/unread-count")).then((u) => setUnread(u.unread), () => undefined);
+  useEffect(count, []);
+  useOnConnect(count); // back after a disconnect: what arrived meanwhile counts too
   useServerEvent("notification:unread", (e) => setUnread(e.unread)); // read elsewhere
   // A new or coalesced notification: the count is the server's (a coalesced one may or may
   // not have been unread already).

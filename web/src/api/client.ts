@@ -20,18 +20,40 @@ export class ApiError extends Error {
   }
 }
 
+// Each request we attached our token to, as it was before sending: sent again once with a
+// fresh token if the server says the token expired.
+const replays = new WeakMap<Request, { token: string; copy: Request }>();
+
 const auth: Middleware = {
   async onRequest({ request }) {
     if (request.headers.has("Authorization") || new URL(request.url).pathname.startsWith("/api/v1/auth/refresh")) {
       return request;
     }
     const token = await accessToken();
-    if (token) request.headers.set("Authorization", `Bearer ${token}`);
+    if (token) {
+      request.headers.set("Authorization", `Bearer ${token}`);
+      replays.set(request, { token, copy: request.clone() });
+    }
     return request;
   },
-  onResponse({ request, response }) {
+  async onResponse({ request, response }) {
+    if (response.status !== 401 || !request.headers.has("Authorization")) return response;
+    const replay = replays.get(request);
+    const code = await response
+      .clone()
+      .json()
+      .then((b: { error?: { code?: string } }) => b?.error?.code)
+      .catch(() => undefined);
+    if (replay && code === "token_expired") {
+      // Expired sooner than our clock said (a clock off, a laptop asleep): refresh, once.
+      const token = await accessToken(replay.token);
+      if (token && token !== replay.token) {
+        replay.copy.headers.set("Authorization", `Bearer ${token}`);
+        return fetch(replay.copy);
+      }
+    }
     // Our token was refused: the session ended (signed out elsewhere, revoked, expired).
-    if (response.status === 401 && request.headers.has("Authorization")) sessionEnded();
+    sessionEnded();
     return response;
   },
 };

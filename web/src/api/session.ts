@@ -9,12 +9,15 @@ interface Tokens {
   access: string;
   refresh: string;
   expiresAt: number; // ms since epoch
+  earlyMs?: number; // refresh this long before expiresAt
 }
 
 const KEY = "cinema.tokens";
 // Set while this browser gets push notifications (web/src/push.ts keeps the subscription there).
 export const PUSH_MARK = "cinema.push";
-const EARLY_MS = 60_000; // refresh a minute before the access token expires
+// Refresh a minute before the access token expires, or a quarter of its life before when it
+// lives less than four minutes (a deployment's ACCESS_TOKEN_TTL_S).
+const EARLY_MS = 60_000;
 
 let tokens: Tokens | null = read();
 let user: User | null = null;
@@ -69,6 +72,7 @@ export function storeTokens(answer: TokenOut): void {
     access: answer.access_token,
     refresh: answer.refresh_token,
     expiresAt: Date.now() + answer.expires_in * 1000,
+    earlyMs: Math.min(EARLY_MS, (answer.expires_in * 1000) / 4),
   };
   localStorage.setItem(KEY, JSON.stringify(tokens));
   changed();
@@ -101,11 +105,16 @@ export function endedByServer(): boolean {
 let refreshing: Promise<string | null> | null = null;
 
 async function refresh(current: Tokens): Promise<string | null> {
-  const r = await fetch("/api/v1/auth/refresh", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ refresh_token: current.refresh }),
-  });
+  let r: Response;
+  try {
+    r = await fetch("/api/v1/auth/refresh", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ refresh_token: current.refresh }),
+    });
+  } catch {
+    return current.access; // unreachable (offline, the server restarting): try with what we have
+  }
   if (r.status === 401) {
     // The session ended (signed out elsewhere, revoked, expired): sign out here too.
     sessionEnded();
@@ -116,11 +125,14 @@ async function refresh(current: Tokens): Promise<string | null> {
   return tokens?.access ?? null;
 }
 
-/** A valid access token (refreshed first if it is about to expire), or null. */
-export async function accessToken(): Promise<string | null> {
+/** A valid access token (refreshed first if it is about to expire), or null. `refused`: a
+ * token the server answered `token_expired` to (our clock and the server's disagree):
+ * refreshed now unless a newer one replaced it meanwhile. */
+export async function accessToken(refused?: string): Promise<string | null> {
   const current = tokens;
   if (!current) return null;
-  if (current.expiresAt - Date.now() > EARLY_MS) return current.access;
+  const stale = refused !== undefined && refused === current.access;
+  if (!stale && current.expiresAt - Date.now() > (current.earlyMs ?? EARLY_MS)) return current.access;
   refreshing ??= refresh(current).finally(() => {
     refreshing = null;
   });

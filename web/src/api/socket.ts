@@ -20,6 +20,8 @@ type State = "off" | "connecting" | "online" | "offline";
 let socket: Socket | null = null;
 let state: State = "off";
 let retry = 0;
+let sent: string | null = null; // the access token of the last connect
+let refused: string | null = null; // ...when the server answered it `token_expired`
 const stateListeners = new Set<() => void>();
 const handlers = new Map<string, Set<Handler>>();
 const connectListeners = new Set<() => void>();
@@ -120,7 +122,11 @@ function connect(): void {
     path: "/socket.io/",
     transports: ["websocket"],
     auth: (cb) => {
-      void accessToken().then((token) => cb({ token: token ?? "" }));
+      void accessToken(refused ?? undefined).then((token) => {
+        sent = token;
+        refused = null;
+        cb({ token: token ?? "" });
+      });
     },
   });
   socket.on("connect", () => {
@@ -136,9 +142,11 @@ function connect(): void {
     // too (a 401); or the server asked us to come back, then we do.
     if (reason === "io server disconnect") void checkSession();
   });
-  socket.on("connect_error", () => {
+  socket.on("connect_error", (err: Error & { data?: { code?: string } }) => {
     // Refused (a token that expired or was revoked) or unreachable: try again, the auth
-    // function refreshes the token first. Backoff up to 30 s.
+    // function refreshes the token first (at once if the server said it expired before our
+    // clock did). Backoff up to 30 s.
+    if (err.data?.code === "token_expired") refused = sent;
     setState("offline");
     if (!socket || socket.active) return; // the client retries by itself
     retry += 1;
