@@ -86,7 +86,9 @@ async def openapi(request: Request) -> Response:
 _DOCS = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Cinema API</title>
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
-<body><div id="ui"></div>
+<body><p style="margin:1rem 1.25rem;font-family:sans-serif">HTTP API below;
+<a href="/docs/events">the Socket.IO events</a> (also as AsyncAPI:
+<a href="/asyncapi.json">/asyncapi.json</a>).</p><div id="ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
 <script src="/static/docs.js"></script>
 </body></html>"""

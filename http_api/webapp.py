@@ -32,6 +32,8 @@ SERVER_PREFIXES = (
     "/docs/",
     "/parties/demo",
 )
+# The app's pages under those prefixes: the Socket.IO event catalogue sits beside /docs.
+APP_PAGES = frozenset({"/docs/events"})
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 NOT_BUILT = """<!doctype html><meta charset=utf-8><title>Cinema</title>
@@ -72,7 +74,7 @@ class _AppRoute(Route):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return Match.NONE, {}
-        if scope["path"].startswith(SERVER_PREFIXES):
+        if scope["path"].startswith(SERVER_PREFIXES) and scope["path"] not in APP_PAGES:
             return Match.NONE, {}
         return super().matches(scope)
 

@@ -11,7 +11,15 @@ import httpx
 async def test_client_routes_get_the_app_and_server_paths_stay_the_servers(
     client: httpx.AsyncClient, web_app: Path
 ) -> None:
-    for path in ("/", "/browse", "/titles/12", "/reset-password?token=abcdefghijkl"):
+    for path in (
+        "/",
+        "/browse",
+        "/titles/12",
+        "/reset-password?token=abcdefghijkl",
+        "/docs/events",  # the app's page beside the server's /docs
+        "/device?user_code=BCDF-GHJK",
+        "/account/deletion/undo?token=abcdefghijkl",
+    ):
         r = await client.get(path)
         assert r.status_code == 200, path
         assert '<div id="app">' in r.text and r.headers["content-type"].startswith("text/html")
@@ -21,7 +29,14 @@ async def test_client_routes_get_the_app_and_server_paths_stay_the_servers(
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/openapi.json")).json()["openapi"].startswith("3.1")
     assert (await client.get("/asyncapi.json")).json()["asyncapi"].startswith("3.")
-    for path in ("/api/v1/no-such-thing", "/media/nothing", "/static/nothing.js", "/assets/x.js"):
+    for path in (
+        "/api/v1/no-such-thing",
+        "/media/nothing",
+        "/static/nothing.js",
+        "/assets/x.js",
+        "/docs/nothing",
+        "/static/device.js",  # the standalone pages' scripts are gone
+    ):
         r = await client.get(path)
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", path
     r = await client.post("/healthz")

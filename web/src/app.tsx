@@ -131,6 +131,9 @@ export function App(): JSX.Element {
       <main id="main" tabIndex={-1}>
         <Router />
       </main>
+      <footer class="site muted">
+        For developers: <a href="/docs">the HTTP API</a> · <Link href="/docs/events">the Socket.IO events</Link>
+      </footer>
     </>
   );
 }

@@ -51,6 +51,7 @@ export const Router = createRoutes(
     ["/admin/moderation", () => import("./pages/admin/moderation")],
     ["/admin/users", () => import("./pages/admin/users")],
     ["/admin/audit", () => import("./pages/admin/audit")],
+    ["/docs/events", () => import("./pages/events")],
   ],
   () => import("./pages/notfound"),
 );
