@@ -18,6 +18,10 @@ PAGES = [
     "/parties/demo",
     "/reset-password?token=abcdefghijkl",
     "/email-change/undo?token=abcdefghijkl",
+    "/account/deletion/undo?token=abcdefghijkl",
+    "/device?user_code=BCDF-GHJK",
+    "/docs/events",
+    "/sw.js",  # a service worker runs under its own script's policy
     "/api/v1/auth/confirm?token=abcdefghijkl",
     "/api/v1/titles",
     "/api/v1/no-such-route",
