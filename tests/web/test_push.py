@@ -254,3 +254,50 @@ async def test_opt_in_receive_click_opt_out_and_sign_out(
         assert await _subscriptions(http, auth) == []
         assert await page.evaluate("window.__push.unsubscribed") == 2
     assert await problems(page) == []
+
+
+async def test_a_session_ended_elsewhere_drops_the_browser_subscription(
+    site: str,
+    browser: Any,
+    ctx: Context,
+    client: httpx.AsyncClient,
+    worker: Any,
+    push_service: LocalPushService,
+) -> None:
+    me, friend = await make_account(ctx, client), await make_account(ctx, client)
+    device = push_service.device()
+    page = await new_page(
+        browser,
+        {"access_token": me.access_token, "refresh_token": me.refresh_token, "expires_in": 600},
+    )
+    await page.context.add_init_script(
+        STAND_IN % json.dumps(device.subscription(push_service.origin))
+    )
+    await page.context.grant_permissions(["notifications"], origin=site)
+    await page.goto(site + "/notifications")
+    await page.get_by_role("switch").click()
+    await page.get_by_text("Push notifications are on in this browser.").wait_for()
+
+    # Signed out from another device: the page has no token left to tell the server with.
+    r = await client.post("/api/v1/auth/logout", headers=me.headers)
+    assert r.status_code in (200, 204), r.text
+    await page.get_by_role("link", name="Playlists").click()
+    await page.get_by_role("link", name="Sign in").first.wait_for()
+    assert await until(page, "window.__push.unsubscribed === 1")
+    assert await page.evaluate("localStorage.getItem('cinema.push')") is None
+
+    # Unsubscribed, the push service refuses the next push with 410 and the server prunes it.
+    device.gone = True
+    tokens = await login(client, me.user.email)
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert len(await _subscriptions(client, auth)) == 1
+    r = await client.post(
+        "/api/v1/friends/requests", json={"user_id": str(me.id)}, headers=friend.headers
+    )
+    assert r.status_code == 201, r.text
+
+    async def pruned() -> bool:
+        return await _subscriptions(client, auth) == []
+
+    await eventually(pruned, timeout=30)
+    assert await problems(page) == []
