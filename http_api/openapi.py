@@ -117,6 +117,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "party_id": _UUID,
     "export_id": _UUID,
     "child_id": _UUID,
+    "attachment_id": _UUID,
     "user_id": _UUID,
     # Opaque text: a session id, a collection's id or slug, an invite code, media file parts.
     **dict.fromkeys(

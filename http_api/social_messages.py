@@ -6,12 +6,13 @@ import asyncio
 import os
 import stat
 import time
+import uuid
 
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from http_api.routing import Api, Call, JSONResponse
 from http_api.social_common import actor_of, int_param, user_param
-from models.core.errors import DomainError, NotFound
+from models.core.errors import DomainError, InvalidInput, NotFound
 from models.core.pagination import Page
 from models.social.friends.schemas import PageQuery
 from models.social.messages import attachments, images, service
@@ -195,6 +196,27 @@ async def upload_attachment(call: Call) -> UploadedOut:
         data=bytes(data),
         declared_type=call.request.headers.get("content-type"),
     )
+
+
+def _attachment_id(call: Call) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(call.params["attachment_id"]))
+    except ValueError as exc:
+        raise InvalidInput("Not a valid attachment id", code="invalid_id") from exc
+
+
+@api.delete("/message-attachments/{attachment_id}", status=204, errors=(403, 404, 409))
+async def discard_attachment(call: Call) -> None:
+    """Discard an image you uploaded and did not send (one in a message goes with the message:
+    DELETE /messages/{id})."""
+    user = call.require_user()
+    async with call.transaction() as session:
+        await attachments.do_discard(
+            session,
+            call.outbox,
+            user_id=user.user_id,
+            attachment_id=_attachment_id(call),
+        )
 
 
 @files.get(

@@ -454,3 +454,34 @@ async def test_unsent_uploads_are_limited(client: httpx.AsyncClient, ctx: Contex
     r = await upload(client, ann, png(8, 8), "image/png")
     assert _err(r) == (429, "too_many_pending_attachments")
     assert r.headers["retry-after"] == "3600"
+
+
+async def test_an_unsent_upload_can_be_discarded(client: httpx.AsyncClient, ctx: Context) -> None:
+    ann, bob = await accounts(ctx, client, 2)
+    await befriend(client, ann, bob)
+    up = (await upload(client, ann, png(16, 16), "image/png")).json()
+    folder = Path(ctx.settings.media_dir, "attachments", uuid.UUID(up["id"]).hex)
+    # Not Bob's to discard; not a valid id; then Ann's goes, with its files.
+    r = await client.delete(f"/api/v1/message-attachments/{up['id']}", headers=bob.headers)
+    assert _err(r) == (403, "not_your_attachment")
+    r = await client.delete("/api/v1/message-attachments/nope", headers=ann.headers)
+    assert _err(r) == (422, "invalid_id")
+    r = await client.delete(f"/api/v1/message-attachments/{up['id']}", headers=ann.headers)
+    assert r.status_code == 204
+    assert (await client.get(_path(up["thumb_url"]))).status_code == 404
+    deadline = time.monotonic() + 10
+    while await asyncio.to_thread(folder.exists) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not await asyncio.to_thread(folder.exists)
+    r = await client.delete(f"/api/v1/message-attachments/{up['id']}", headers=ann.headers)
+    assert _err(r) == (404, "attachment_not_found")
+    # One in a message goes with the message, not on its own.
+    sent = (await upload(client, ann, png(16, 16), "image/png")).json()
+    r = await client.post(
+        "/api/v1/messages",
+        json={"to_user_id": str(bob.id), "client_msg_id": "d1", "attachment_id": sent["id"]},
+        headers=ann.headers,
+    )
+    assert r.status_code == 201, r.text
+    r = await client.delete(f"/api/v1/message-attachments/{sent['id']}", headers=ann.headers)
+    assert _err(r) == (409, "attachment_in_use")

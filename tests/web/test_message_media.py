@@ -6,6 +6,7 @@ title is not available. Each view passes the accessibility scan."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import uuid
@@ -15,10 +16,12 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
+from sqlalchemy import func, select
 
 from models.core.context import Context
 from models.core.db import transaction
 from models.media.tables import MediaAsset, MediaStatus
+from models.social.messages.tables import DirectMessage, DirectMessageAttachment
 from tests.conftest import LiveServer
 from tests.factories import Account, make_account, make_title
 from tests.social.test_message_media import _kid
@@ -33,6 +36,17 @@ async def _friends(http: httpx.AsyncClient, a: Account, b: Account) -> None:
     assert r.status_code in (200, 201), r.text
     r = await http.post(f"/api/v1/friends/requests/{r.json()['id']}/accept", headers=b.headers)
     assert r.status_code == 200, r.text
+
+
+async def _unsent(ctx: Context, who: Account) -> int:
+    async with ctx.sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(DirectMessageAttachment)
+            .outerjoin(DirectMessage, DirectMessage.attachment_id == DirectMessageAttachment.id)
+            .where(DirectMessageAttachment.owner_id == who.id, DirectMessage.id.is_(None))
+        )
+    return int(count or 0)
 
 
 async def _scan(page: Any, axe: str) -> list[str]:
@@ -125,6 +139,19 @@ async def test_cards_and_an_image_in_a_conversation(
     await expect(b.locator(".messages li.them").filter(has_text="the beach")).to_be_visible()
     assert await _scan(b, axe) == []
     await shot(b, "messages-cards-images", settings.log_dir / "screenshots")
+
+    # An image removed before sending is discarded on the server too.
+    await a.get_by_label("Attach an image").set_input_files(
+        {"name": "again.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}
+    )
+    await a.get_by_text("Ready to send").wait_for()
+    assert await _unsent(ctx, ann) == 1
+    await a.get_by_role("button", name="Remove image").click()
+    for _ in range(100):
+        if await _unsent(ctx, ann) == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert await _unsent(ctx, ann) == 0
 
     # A wrong file gets the server's plain answer.
     await a.get_by_label("Attach an image").set_input_files(

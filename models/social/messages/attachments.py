@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.core.context import Context
 from models.core.db import transaction
 from models.core.errors import DomainError, Forbidden, Gone, NotFound
+from models.core.events import Outbox
 from models.core.ratelimit import Limit, RateLimiter
 from models.media.objects import ObjectStore
 from models.media.service import objects_of
@@ -198,6 +199,17 @@ async def check_usable(
             "This attachment is already in a message", code="attachment_in_use", status=409
         )
     return row
+
+
+async def do_discard(
+    session: AsyncSession, outbox: Outbox, *, user_id: uuid.UUID, attachment_id: uuid.UUID
+) -> None:
+    """An upload of mine I decided not to send: gone now (its files after the commit), so it
+    does not count against the uploads that may wait."""
+    row = await check_usable(session, user_id=user_id, attachment_id=attachment_id)
+    await session.delete(row)
+    await session.flush()
+    outbox.enqueue("purge_dm_attachment", folder=attachment_id.hex)
 
 
 async def drop_with_message(session: AsyncSession, m: DirectMessage) -> str | None:

@@ -90,13 +90,16 @@ function Thread({ peerId }: { peerId: string }): JSX.Element {
   const list = useRef<HTMLOListElement>(null);
   const [pending, setPending] = useState<Pending | null>(null);
   const pendingFile = useRef<File | null>(null);
-  const clearPending = () => {
+  const clearPending = (discard: boolean) => {
     if (pending) URL.revokeObjectURL(pending.preview);
+    // Removed before sending: the upload goes now (else it waits a day among my 20).
+    const unsent = discard ? pending?.uploaded?.id : undefined;
+    if (unsent) void api.DELETE("/api/v1/message-attachments/{attachment_id}", { params: { path: { attachment_id: unsent } } }).catch(() => undefined);
     pendingFile.current = null;
     setPending(null);
   };
   const attach = (file: File) => {
-    if (pending) URL.revokeObjectURL(pending.preview);
+    clearPending(true);
     pendingFile.current = file;
     const p: Pending = { file, preview: URL.createObjectURL(file), progress: 0, uploaded: null, error: null };
     setPending(p);
@@ -210,7 +213,7 @@ function Thread({ peerId }: { peerId: string }): JSX.Element {
       );
       add([m]);
       input.value = "";
-      clearPending();
+      clearPending(false);
       setError(null);
     } catch (exc) {
       setError(message(exc));
@@ -265,7 +268,7 @@ function Thread({ peerId }: { peerId: string }): JSX.Element {
                 <progress max={1} value={pending.progress} aria-label="Upload progress" />
               </label>
             )}
-            <button type="button" class="secondary" onClick={clearPending}>
+            <button type="button" class="secondary" onClick={() => clearPending(true)}>
               Remove image
             </button>
           </div>
