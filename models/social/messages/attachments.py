@@ -33,6 +33,7 @@ from models.core.context import Context
 from models.core.db import transaction
 from models.core.errors import DomainError, Forbidden, Gone, NotFound
 from models.core.events import Outbox
+from models.core.jobs import Job
 from models.core.ratelimit import Limit, RateLimiter
 from models.media.objects import ObjectStore
 from models.media.service import objects_of
@@ -209,7 +210,7 @@ async def do_discard(
     row = await check_usable(session, user_id=user_id, attachment_id=attachment_id)
     await session.delete(row)
     await session.flush()
-    outbox.enqueue("purge_dm_attachment", folder=attachment_id.hex)
+    outbox.enqueue(Job.purge_dm_attachment, folder=attachment_id.hex)
 
 
 async def drop_with_message(session: AsyncSession, m: DirectMessage) -> str | None:

@@ -20,6 +20,7 @@ from models.core.context import Context
 from models.core.db import autocommit, transaction
 from models.core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
+from models.core.jobs import Job
 from models.core.pagination import Page
 from models.core.ratelimit import Limit, RateLimiter, check_hit
 from models.core.settings import Settings
@@ -689,7 +690,7 @@ async def do_delete_message(
     m.title_id = None
     folder = await attachments.drop_with_message(session, m)
     if folder is not None:
-        outbox.enqueue("purge_dm_attachment", folder=folder)
+        outbox.enqueue(Job.purge_dm_attachment, folder=folder)
     await session.execute(
         delete(DirectMessageReaction).where(DirectMessageReaction.message_id == m.id)
     )
