@@ -212,12 +212,15 @@ async def test_opt_in_receive_click_opt_out_and_sign_out(
     assert shown["title"] == "Cinema"
     assert shown["body"] == payload["body"]
     assert shown["tag"] == f"n{payload['data']['id']}"
-    # The same notification again (a coalesced update) replaces it instead of stacking.
+    # The same notification updated (coalesced: new text, same id) replaces it, not stacks.
+    update = {**payload, "body": payload["body"] + " (updated)"}
     await cdp.send(
         "ServiceWorker.deliverPushMessage",
-        {"origin": site, "registrationId": ours["registrationId"], "data": json.dumps(payload)},
+        {"origin": site, "registrationId": ours["registrationId"], "data": json.dumps(update)},
     )
-    assert len(await until(page, NOTIFICATIONS)) == 1
+    bodies = f"{NOTIFICATIONS}.then((ns) => ns.map((n) => n.body))"
+    await until(page, f"{bodies}.then((b) => b.includes({json.dumps(update['body'])}))")
+    assert await page.evaluate(bodies) == [update["body"]]
 
     # Clicked: closed, and the open page goes where the push said (on its own origin: the
     # worker of this run mails and pushes with PUBLIC_URL http://testserver).
