@@ -8,7 +8,7 @@ One `cinema serve` process (pinned to the server cores) holds `--clients` authen
 sockets, raw Socket.IO clients (bench/eio_client.py) in `--workers` processes pinned to the
 client cores. Each client keeps its notifications cursor as the web app does: it applies a
 live `notification` whose cursor is the next one, drops older ones, resumes (`sync:resume`)
-on a gap and after every connect. Then:
+on a gap, on `sync:stale` and after every connect. Then:
 
 1. every user gets a release notification (live);
 2. the server gets SIGTERM, as a deploy does; every client retries with the official
@@ -75,6 +75,7 @@ class StormClient:
         self.applied = 0
         self.replayed = 0
         self.duplicates = 0
+        self.stale = 0
         self.connected = False
         self.connects = 0
         self.connected_at = 0.0  # wall clock of the last connect
@@ -85,6 +86,12 @@ class StormClient:
         self._client: EioClient | None = None
 
     def _on_event(self, name: str, data: Any) -> None:
+        if name == "sync:stale" and self._client is not None:
+            # The server's pub/sub link was re-made (it happens on a loaded machine): live
+            # events may have been dropped meanwhile, resume.
+            self.stale += 1
+            asyncio.get_running_loop().create_task(self._resume(self._client))
+            return
         if name != "notification":
             return
         if self._held is not None:
@@ -120,7 +127,13 @@ class StormClient:
                     self.duplicates += 1
             self.resumed_at = time.time()
         except Exception as exc:
+            # No answer in time (a crowded server): again while this socket lives; a
+            # reconnect resumes anyway.
             self.failures[f"resume: {type(exc).__name__}"] += 1
+            if not client.closed.is_set():
+                asyncio.get_running_loop().call_later(
+                    1.0, lambda: asyncio.ensure_future(self._resume(client))
+                )
         finally:
             held, self._held = self._held or [], None
             for data in held:
@@ -193,6 +206,7 @@ def _stats(clients: list[StormClient]) -> dict[str, Any]:
         "applied": dict(Counter(c.applied for c in clients)),
         "replayed": sum(c.replayed for c in clients),
         "duplicates": sum(c.duplicates for c in clients),
+        "stale": sum(c.stale for c in clients),
         "connected_at": [c.connected_at for c in clients],
         "resumed_at": [c.resumed_at for c in clients],
         "refusals": dict(refusals),
@@ -223,7 +237,7 @@ class Workers:
             c.send(("stats",))
         parts = [c.recv()[1] for c in self.conns]
         out: dict[str, Any] = {}
-        for key in ("clients", "connected", "replayed", "duplicates"):
+        for key in ("clients", "connected", "replayed", "duplicates", "stale"):
             out[key] = sum(p[key] for p in parts)
         for key in ("cursors", "applied", "refusals", "failures"):
             total: Counter[Any] = Counter()
@@ -387,6 +401,7 @@ async def main() -> None:
             "failed_attempts": s["failures"],
             "replayed_events": s["replayed"],
             "duplicates_dropped": s["duplicates"],
+            "sync_stale_received": s["stale"],
             "clients_missing_an_event": lost,
             "clients_not_applying_exactly_4": twice,
         }
