@@ -51,6 +51,18 @@ def _node() -> str:
 
 
 def _lighthouse(url: str, preset: str, chrome: str) -> dict[str, Any]:
+    """One Lighthouse run; a run Lighthouse itself calls broken (its trace missed the page's
+    start, NO_NAVSTART and the like, "Please run Lighthouse again") is run again, twice at most."""
+    for attempt in range(3):
+        try:
+            return _lighthouse_once(url, preset, chrome)
+        except RuntimeError as exc:
+            if attempt == 2 or "run Lighthouse again" not in str(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _lighthouse_once(url: str, preset: str, chrome: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="lighthouse-") as profile:
         cmd = [
             _node(),
