@@ -2,7 +2,7 @@
 an editor finds a film, uploads a small ffmpeg-made source from the browser, watches the
 transcode's progress arrive live over the socket (`media:ingest`, no reload) up to "Ready"
 while a colleague's open media list shows the new row reach Ready too, and the Play link
-plays it (the video's position advances). The media pages pass the axe
+plays it in HLS and then in DASH (the video's position advances). The media pages pass the axe
 scan at a desktop and a phone width."""
 
 from __future__ import annotations
@@ -99,6 +99,12 @@ async def test_an_editor_uploads_watches_the_transcode_live_and_plays_it(
     video = "document.querySelector('video')"
     first = await until(page, f"{video} && {video}.currentTime > 0.3 && {video}.currentTime")
     await until(page, f"{video}.currentTime > {first + 0.5}")
+    # The same clip in DASH (the page's own switch; it then offers HLS back).
+    await page.get_by_role("link", name="Play with DASH").click()
+    await page.get_by_role("link", name="Play with HLS").wait_for()
+    moving = f"{video} && !{video}.paused && {video}.readyState >= 3 && {video}.currentTime"
+    start = await until(page, moving)
+    await until(page, f"{video}.currentTime > {start + 0.3}")
     assert await problems(page) == []
 
     axe = (
