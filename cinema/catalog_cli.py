@@ -68,13 +68,24 @@ class TerminalProgress:
     def __call__(self, what: str, done: int, total: int, rows: int) -> None:
         if not self.live:
             return
-        elapsed = max(time.monotonic() - self.started, 1e-6)
+        elapsed = self.elapsed()
         share = min(done / total, 1.0) if total else 0.0
-        eta = elapsed * (1 - share) / share if share > 0 else 0.0
-        line = (
+        self.show(
             f"\r{what}: {rows:,} rows, {rows / elapsed:,.0f} rows/s overall, "
-            f"{share:.0%}, ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+            f"{share:.0%}, ETA {self.eta(share, elapsed)}"
         )
+
+    def elapsed(self) -> float:
+        return max(time.monotonic() - self.started, 1e-6)
+
+    @staticmethod
+    def eta(share: float, elapsed: float) -> str:
+        """The time left at this rate, as m:ss."""
+        left = int(elapsed * (1 - share) / share) if share > 0 else 0
+        return f"{left // 60}:{left % 60:02d}"
+
+    def show(self, line: str) -> None:
+        """Draw `line` over the one shown before (padded to cover a longer one)."""
         self.stream.write(line.ljust(len(self.shown)))
         self.stream.flush()
         self.shown = line

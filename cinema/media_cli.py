@@ -5,38 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
 
+from cinema.catalog_cli import TerminalProgress
 from models.core.settings import Settings
 
 
-class _FilesProgress:
+class _FilesProgress(TerminalProgress):
     """Files, percent, rate and ETA on one line of a terminal; silent when piped."""
 
-    def __init__(self, stream: Any = None) -> None:
-        self.stream = stream or sys.stderr
-        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.started = time.monotonic()
-        self.shown = ""
-
-    def __call__(self, done: int, total: int, sent: int, size: int) -> None:
+    def __call__(self, done: int, total: int, sent: int, size: int) -> None:  # type: ignore[override]
         if not self.live:
             return
-        elapsed = max(time.monotonic() - self.started, 1e-6)
+        elapsed = self.elapsed()
         share = min(sent / size, 1.0) if size else (1.0 if done >= total else 0.0)
-        eta = elapsed * (1 - share) / share if share > 0 else 0.0
-        line = (
+        self.show(
             f"\rbackfill: {done:,}/{total:,} files, {share:.0%},"
-            f" {sent / elapsed / 1e6:,.1f} MB/s, ETA {int(eta) // 60}:{int(eta) % 60:02d}"
+            f" {sent / elapsed / 1e6:,.1f} MB/s, ETA {self.eta(share, elapsed)}"
         )
-        self.stream.write(line.ljust(len(self.shown)))
-        self.stream.flush()
-        self.shown = line
-
-    def end(self) -> None:
-        if self.live and self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 def media_backfill_command(settings: Settings, args: argparse.Namespace) -> int:
