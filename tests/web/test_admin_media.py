@@ -102,8 +102,8 @@ async def test_an_editor_uploads_watches_the_transcode_live_and_plays_it(
     # The same clip in DASH (the page's own switch; it then offers HLS back).
     await page.get_by_role("link", name="Play with DASH").click()
     await page.get_by_role("link", name="Play with HLS").wait_for()
-    moving = f"{video} && !{video}.paused && {video}.readyState >= 3 && {video}.currentTime"
-    start = await until(page, moving)
+    playing = f"{video} && !{video}.paused && {video}.readyState >= 3 && {video}.currentTime"
+    start = await until(page, playing)
     await until(page, f"{video}.currentTime > {start + 0.3}")
     assert await problems(page) == []
 
