@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 from models.core.context import Context
 from models.core.db import transaction
 from tests.factories import Account
+from tests.realtime_client import Recorder
 
 
 async def befriend(client: httpx.AsyncClient, a: Account, b: Account) -> None:
@@ -76,3 +78,16 @@ async def notifications(client: httpx.AsyncClient, who: Account) -> list[dict[st
     assert r.status_code == 200, r.text
     items: list[dict[str, Any]] = r.json()["items"]
     return items
+
+
+async def dm_received(rec: Recorder, pred: Any, timeout: float) -> dict[str, Any]:
+    """The newest `dm:message` the socket heard that `pred` accepts, waiting up to `timeout`."""
+
+    async def wait() -> dict[str, Any]:
+        while True:
+            for item in reversed(rec.events["dm:message"]):
+                if pred(item):
+                    return dict(item)
+            await asyncio.sleep(0.01)
+
+    return await asyncio.wait_for(wait(), timeout)

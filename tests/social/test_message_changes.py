@@ -4,9 +4,6 @@ in the "dm" stream for sync:resume, in order."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import httpx
 import pytest
 
@@ -16,19 +13,8 @@ from models.social.messages.service import do_send_message, replay
 from models.social.policy import Actor
 from tests.catalog.helpers import count_queries
 from tests.conftest import LiveServer
-from tests.realtime_client import Recorder, connected
-from tests.social.helpers import accounts, befriend, block, send_dm
-
-
-async def _until(rec: Recorder, pred: Any, timeout: float = 8) -> dict[str, Any]:
-    async def wait() -> dict[str, Any]:
-        while True:
-            for item in reversed(rec.events["dm:message"]):
-                if pred(item):
-                    return dict(item)
-            await asyncio.sleep(0.01)
-
-    return await asyncio.wait_for(wait(), timeout)
+from tests.realtime_client import connected
+from tests.social.helpers import accounts, befriend, block, dm_received, send_dm
 
 
 @pytest.mark.slow
@@ -47,7 +33,7 @@ async def test_edit_delete_reply_and_react_live_across_two_processes(
         )
         msg = sent["data"]
         assert msg["edited_at"] is None and msg["reactions"] == [] and msg["reply_to"] is None
-        await _until(b_sock, lambda m: m["id"] == msg["id"])
+        await dm_received(b_sock, lambda m: m["id"] == msg["id"], timeout=8)
 
         # A reply quotes what it answers.
         reply = await b_sock.call(
@@ -67,12 +53,14 @@ async def test_edit_delete_reply_and_react_live_across_two_processes(
             "text": "film at 8?",
             "deleted": False,
         }
-        await _until(a_sock, lambda m: m["id"] == reply["data"]["id"])
+        await dm_received(a_sock, lambda m: m["id"] == reply["data"]["id"], timeout=8)
 
         # An edit reaches the other side as the same message with a newer cursor, edited.
         edited = await a_sock.call("dm:edit", {"message_id": msg["id"], "text": "film at 9?"})
         assert edited["ok"] and edited["data"]["edited_at"] is not None
-        seen = await _until(b_sock, lambda m: m["id"] == msg["id"] and m["text"] == "film at 9?")
+        seen = await dm_received(
+            b_sock, lambda m: m["id"] == msg["id"] and m["text"] == "film at 9?", timeout=8
+        )
         assert seen["cursor"] > reply["data"]["id"] and seen["edited_at"] is not None
 
         # Reactions, from both sides, live.
@@ -81,9 +69,10 @@ async def test_edit_delete_reply_and_react_live_across_two_processes(
             {"emoji": "👍", "count": 1, "user_ids": [str(b.id)]}
         ]
         await a_sock.call("dm:react", {"message_id": msg["id"], "emoji": "👍"})
-        both = await _until(
+        both = await dm_received(
             b_sock,
             lambda m: m["id"] == msg["id"] and m["reactions"] and m["reactions"][0]["count"] == 2,
+            timeout=8,
         )
         assert set(both["reactions"][0]["user_ids"]) == {str(a.id), str(b.id)}
         back = await b_sock.call("dm:react", {"message_id": msg["id"], "emoji": "👍", "on": False})
@@ -105,7 +94,7 @@ async def test_edit_delete_reply_and_react_live_across_two_processes(
         gone = await a_sock.call("dm:delete", {"message_id": msg["id"]})
         assert gone["data"]["deleted"] is True and gone["data"]["text"] == ""
         assert gone["data"]["reactions"] == []
-        tomb = await _until(b_sock, lambda m: m["id"] == msg["id"] and m["deleted"])
+        tomb = await dm_received(b_sock, lambda m: m["id"] == msg["id"] and m["deleted"], timeout=8)
         assert tomb["text"] == ""
         ack = await a_sock.call("dm:edit", {"message_id": msg["id"], "text": "undo"})
         assert ack["error"]["code"] == "message_deleted"

@@ -26,8 +26,8 @@ from models.social.messages.service import replay
 from models.social.messages.tables import DirectMessageAttachment
 from tests.conftest import LiveServer
 from tests.factories import Account, login, make_title
-from tests.realtime_client import Recorder, connected
-from tests.social.helpers import accounts, befriend, send_dm
+from tests.realtime_client import connected
+from tests.social.helpers import accounts, befriend, dm_received, send_dm
 
 PIN = "4321"
 KID_PASSWORD = "a child's long passphrase"
@@ -367,17 +367,6 @@ async def test_unsent_uploads_are_pruned_after_a_day(
         assert await session.get(DirectMessageAttachment, uuid.UUID(up["id"])) is None
 
 
-async def _until(rec: Recorder, pred: Any, timeout: float = 10) -> dict[str, Any]:
-    async def wait() -> dict[str, Any]:
-        while True:
-            for item in reversed(rec.events["dm:message"]):
-                if pred(item):
-                    return dict(item)
-            await asyncio.sleep(0.01)
-
-    return await asyncio.wait_for(wait(), timeout)
-
-
 @pytest.mark.slow
 async def test_cards_and_images_over_the_socket_across_two_processes(
     client: httpx.AsyncClient, ctx: Context, two_servers: tuple[LiveServer, LiveServer]
@@ -413,7 +402,7 @@ async def test_cards_and_images_over_the_socket_across_two_processes(
         assert ack["ok"], ack
         msg = ack["data"]
         assert msg["title"]["name"] == "Stalker" and msg["attachment"]["id"] == up["id"]
-        got = await _until(bob_sock, lambda m: m["id"] == msg["id"])
+        got = await dm_received(bob_sock, lambda m: m["id"] == msg["id"], timeout=10)
         assert got["title"]["name"] == "Stalker" and got["title"]["available"] is True
         assert f".{bob.id.hex}." in got["attachment"]["url"]
         assert got["attachment"]["url"] != msg["attachment"]["url"]  # each their own
@@ -440,7 +429,9 @@ async def test_cards_and_images_over_the_socket_across_two_processes(
         async with connected(one.url, ann.access_token) as ann_sock:
             ack = await ann_sock.call("dm:delete", {"message_id": msg["id"]})
             assert ack["ok"] and ack["data"]["attachment"] is None
-        tomb = await _until(bob_sock, lambda m: m["id"] == msg["id"] and m["deleted"])
+        tomb = await dm_received(
+            bob_sock, lambda m: m["id"] == msg["id"] and m["deleted"], timeout=10
+        )
         assert tomb["attachment"] is None and tomb["title"] is None
     async with httpx.AsyncClient() as anyone:
         r = await anyone.get(full_url)
