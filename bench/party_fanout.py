@@ -2,7 +2,9 @@
 
 Two `cinema serve` processes share Redis; the members' Socket.IO clients run in two worker
 processes, half connected to each server. Phase 1 (latency): the host seeks every 200 ms;
-each delivery's latency is receipt time minus the host's send time (one machine, one clock).
+each delivery's latency is receipt time minus the host's send time (one machine, one clock),
+measured once the members have read the party:state every join sent them (no state heard
+for 1 s): otherwise the last joiners' backlog shows up as the first seeks' latency.
 Phase 2 (throughput): a burst of seeks, 8 in flight; deliveries per CPU-second of the two
 server processes. The same two phases then run against bare python-socketio (two uvicorn
 processes, the same Redis manager, `fire` -> room emit of a same-sized payload): the ratio of
@@ -49,9 +51,11 @@ async def _worker(
 ) -> None:
     received: list[tuple[int, float]] = []
     clients: list[socketio.AsyncClient] = []
+    heard = [now_ms()]  # when the last party:state arrived, of any version
 
     async def on_state(data: dict[str, Any]) -> None:
-        received.append((int(data["version"]), now_ms()))
+        heard[0] = now_ms()
+        received.append((int(data["version"]), heard[0]))
 
     gate = asyncio.Semaphore(20)
 
@@ -77,7 +81,14 @@ async def _worker(
     loop = asyncio.get_running_loop()
     while True:
         msg = await loop.run_in_executor(None, conn.recv)
-        if msg[0] == "wait":
+        if msg[0] == "settle":
+            # Each join sent every member a party:state: wait until that backlog is read.
+            _, quiet_ms, timeout = msg
+            deadline = time.monotonic() + timeout
+            while now_ms() - heard[0] < quiet_ms and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            conn.send(("settled", now_ms() - heard[0] >= quiet_ms))
+        elif msg[0] == "wait":
             _, first, last, timeout = msg
             expected = (last - first + 1) * len(clients)
             deadline = time.monotonic() + timeout
@@ -111,6 +122,12 @@ class Workers:
 
     def ready(self) -> int:
         return sum(c.recv()[1] for c in self.conns)
+
+    def settle(self, quiet_ms: float = 1000, timeout: float = 120) -> bool:
+        """True once no worker has heard a party:state for quiet_ms (the joins' backlog read)."""
+        for c in self.conns:
+            c.send(("settle", quiet_ms, timeout))
+        return all([c.recv()[1] for c in self.conns])
 
     def wait(self, first: int, last: int, timeout: float = 120) -> tuple[int, float]:
         for c in self.conns:
@@ -256,7 +273,10 @@ async def measure(
     room = await system.start(len(tokens) + 1)
     workers = Workers(urls, tokens, mode, room)
     joined = await asyncio.get_running_loop().run_in_executor(None, workers.ready)
-    await asyncio.sleep(1)
+    # 500 joins tell every member of each join: up to n^2/2 party:state to read before the
+    # first measured seek, or the last members' backlog is counted as seek latency.
+    settled = await asyncio.get_running_loop().run_in_executor(None, workers.settle)
+    assert settled, "the members still heard the joins' party:state after 120 s"
     sent: dict[int, float] = {}
     first = last = 0
     for _i in range(paced):
