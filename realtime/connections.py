@@ -145,9 +145,12 @@ class Connections:
                 for key in (self._session_key(conn.session_id), self._user_key(conn.user_id)):
                     pipe.zadd(key, {conn.sid: stamp})
                     pipe.pexpire(key, self.stale_ms * 2)
+            if self.local:
                 # Users with a socket somewhere, scored by last sighting: lets a fan-out to
-                # 100k users find the few connected ones without a lookup per user.
-                pipe.zadd(self.keys("sio", "users"), {conn.user_id: stamp})
+                # 100k users find the few connected ones without a lookup per user. One
+                # command for all of this process's users.
+                users = {conn.user_id for conn in self.local.values()}
+                pipe.zadd(self.keys("sio", "users"), dict.fromkeys(users, stamp))
             if self.proc and self.local:
                 # Again each time: a process wrongly taken for dead lists its sockets anew.
                 pipe.sadd(self.process_key(self.proc), *(_entry(c) for c in self.local.values()))

@@ -38,7 +38,7 @@ from realtime.connections import Conn
 from realtime.liveness import on_process_dead
 from realtime.registry import SocketCall, events
 from realtime.resume import replayer
-from realtime.server import on_connect, on_disconnect, on_revived, on_start
+from realtime.server import on_connect, on_disconnect, on_heartbeat, on_revived, on_start
 
 log = logging.getLogger("cinema.social")
 
@@ -217,6 +217,7 @@ async def _presence(ctx: Context, sio: Any) -> None:
         ctx.redis,
         ctx.keys,
         on_change=fanout.publish,
+        stale_ms=ctx.settings.socket_stale_ms,
         grace_ms=ctx.settings.presence_grace_ms,
         pipelined=ctx.pipelined,
     )
@@ -273,6 +274,15 @@ async def _presence_disconnected(ctx: Context, sio: Any, sid: str, conn: Conn | 
     tracker = ctx.local.get(_TRACKER)
     if tracker is not None and conn is not None:
         await tracker.disconnected(uuid.UUID(conn.user_id), sid)
+
+
+@on_heartbeat
+async def _presence_refresh(ctx: Context, sio: Any, connections: Any) -> None:
+    """Right after this process heartbeated its sockets: its users' checks pushed past the
+    new stale window, one command for all of them."""
+    tracker = ctx.local.get(_TRACKER)
+    if tracker is not None:
+        await tracker.refresh()
 
 
 @on_process_dead

@@ -1,12 +1,17 @@
 """Who is online, on any device, in any server process, without flapping.
 
-Redis holds, per user, a sorted set of live socket ids scored by when each expires (each process
-refreshes its own sockets' scores), a flag "online", and one global schedule of users whose
-state must be re-checked. A disconnect only schedules a check after a grace delay, so a phone
-that reconnects within it (switching from Wi-Fi to mobile data) never appears offline. A server
-process that dies stops refreshing its sockets; they expire and the schedule turns the user
-offline. Every transition increments a per-user version, carried by the pushed event, so a
-client drops an update older than one it already has.
+A user's sockets are the socket layer's own records (realtime/connections.py): one sorted set
+per user of live socket ids scored by each socket's last heartbeat, which every process
+refreshes for its sockets and which a process found dead is taken out of at once
+(realtime/liveness.py). Presence keeps no socket records of its own, only a flag "online", a
+per-user version, and one global schedule of users whose state must be re-checked. A
+disconnect only schedules a check after a grace delay, so a phone that reconnects within it
+(switching from Wi-Fi to mobile data) never appears offline. A dead process's users are
+checked when it is buried; should nobody bury it, each process pushes its users' checks past
+their sockets' stale window in one command per heartbeat, so a process that stops beating
+leaves checks that come due and turn its users offline. Every transition increments a
+per-user version, carried by the pushed event, so a client drops an update older than one it
+already has.
 """
 
 from __future__ import annotations
@@ -28,34 +33,23 @@ from models.core.redis import Keys, QueueCommands
 
 log = logging.getLogger(__name__)
 
-# KEYS: conns, state, pending, version ; ARGV: sid, now_ms, expires_ms, user
+# KEYS: state, pending, version ; ARGV: now_ms, due_ms, user -> the new version, 0 if online
 _CONNECT = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-redis.call('ZADD', KEYS[3], 'GT', ARGV[3], ARGV[4])
-if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
-return redis.call('INCR', KEYS[4])
+redis.call('ZADD', KEYS[2], 'GT', ARGV[2], ARGV[3])
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return redis.call('INCR', KEYS[3])
 """
 
-# KEYS: conns, pending ; ARGV: sid, due_ms, user -> live connections left
-_DISCONNECT = """
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-return redis.call('ZCARD', KEYS[1])
-"""
-
-# KEYS: pending, conns, state, version, seen ; ARGV: user, now_ms
+# KEYS: pending, sockets, state, version, seen ; ARGV: user, now_ms, stale_ms
 # -> -1 not due (another process took it), 0 still online, else the new (offline) version
 _CHECK = """
 local due = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if (not due) or tonumber(due) > tonumber(ARGV[2]) then return -1 end
 redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-if #last > 0 then
-  redis.call('ZADD', KEYS[1], last[2], ARGV[1])
+if #last > 0 and tonumber(last[2]) + tonumber(ARGV[3]) > tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], tonumber(last[2]) + tonumber(ARGV[3]), ARGV[1])
   return 0
 end
 if redis.call('DEL', KEYS[3]) == 0 then return -1 end
@@ -87,8 +81,9 @@ class _Keys:
     def __init__(self, keys: Keys) -> None:
         self._keys = keys
 
-    def conns(self, user_id: object) -> str:
-        return self._keys("presence", "conns", user_id)
+    def sockets(self, user_id: object) -> str:
+        """realtime/connections.py's live sockets of the user, scored by their last heartbeat."""
+        return self._keys("sio", "user", user_id)
 
     def state(self, user_id: object) -> str:
         return self._keys("presence", "on", user_id)
@@ -120,30 +115,33 @@ async def online_map(
     return {u: v is not None for u, v in zip(ids, values, strict=True)}
 
 
-async def connected_devices(redis: Redis, keys: Keys, user_id: uuid.UUID) -> int:
+async def connected_devices(redis: Redis, keys: Keys, user_id: uuid.UUID, *, stale_ms: int) -> int:
     """Live sockets right now (no grace): zero means a message waits for the user."""
-    return int(await redis.zcount(_Keys(keys).conns(user_id), now_ms(), "+inf"))
+    return int(await redis.zcount(_Keys(keys).sockets(user_id), now_ms() - stale_ms, "+inf"))
 
 
-def queue_connected_devices(pipe: Pipeline, keys: Keys, user_id: uuid.UUID) -> None:
+def queue_connected_devices(
+    pipe: Pipeline, keys: Keys, user_id: uuid.UUID, *, stale_ms: int
+) -> None:
     """`connected_devices` queued in a pipeline (its result: the count)."""
-    pipe.zcount(_Keys(keys).conns(user_id), now_ms(), "+inf")
+    pipe.zcount(_Keys(keys).sockets(user_id), now_ms() - stale_ms, "+inf")
 
 
 async def drop_sockets(
     redis: Redis, keys: Keys, sockets: Iterable[tuple[uuid.UUID, str]], *, grace_ms: int
 ) -> None:
-    """Sockets of a process that died, as if each had disconnected: a user with no socket
-    left goes offline after the grace (whichever process sweeps first announces it)."""
-    k = _Keys(keys)
-    script = redis.register_script(_DISCONNECT)
-    due = now_ms() + grace_ms
-    for user_id, sid in sockets:
-        await script(keys=[k.conns(user_id), k.pending], args=[sid, due, str(user_id)])
+    """Sockets of a process that died (already out of their users' sets), as if each had
+    disconnected: a user with no socket left goes offline after the grace (whichever process
+    sweeps first announces it)."""
+    users = {str(user_id) for user_id, _ in sockets}
+    if users:
+        due = now_ms() + grace_ms
+        await redis.zadd(_Keys(keys).pending, dict.fromkeys(users, due))
 
 
 class PresenceTracker:
-    """One per server process: records its sockets and runs the refresh/sweep loop."""
+    """One per server process: turns its users online, schedules their checks and sweeps the
+    checks that come due (of any process)."""
 
     def __init__(
         self,
@@ -151,8 +149,8 @@ class PresenceTracker:
         keys: Keys,
         *,
         on_change: OnChange,
+        stale_ms: int,
         grace_ms: int = 5_000,
-        ttl_ms: int = 30_000,
         tick_ms: int = 500,
         pipelined: Callable[[QueueCommands], Awaitable[list[Any]]] | None = None,
     ) -> None:
@@ -161,25 +159,22 @@ class PresenceTracker:
         self._k = _Keys(keys)
         self._on_change = on_change
         self.grace_ms = grace_ms
-        self.ttl_ms = ttl_ms
+        self.stale_ms = stale_ms  # a socket not heartbeated for this long is dead
         self.tick_ms = tick_ms
         self._local: dict[str, uuid.UUID] = {}
         self._connect = redis.register_script(_CONNECT)
-        self._disconnect = redis.register_script(_DISCONNECT)
         self._check = redis.register_script(_CHECK)
         self._task: asyncio.Task[None] | None = None
-        self._last_refresh = 0
 
     async def connected(self, user_id: uuid.UUID, sid: str) -> None:
+        """The socket `sid` of the user is recorded (realtime/connections.py): online."""
         self._local[sid] = user_id
+        await self._online(user_id)
+
+    async def _online(self, user_id: uuid.UUID) -> None:
         t = now_ms()
-        keys = [
-            self._k.conns(user_id),
-            self._k.state(user_id),
-            self._k.pending,
-            self._k.version(user_id),
-        ]
-        args = [sid, t, t + self.ttl_ms, str(user_id)]
+        keys = [self._k.state(user_id), self._k.pending, self._k.version(user_id)]
+        args = [t, t + self.stale_ms, str(user_id)]
         reply: Any = None
         if self._pipelined is not None:
             sha = self._connect.sha
@@ -196,18 +191,15 @@ class PresenceTracker:
             await self._notify(PresenceChange(user_id, True, version, t))
 
     async def disconnected(self, user_id: uuid.UUID, sid: str) -> None:
+        """The socket is out of the user's set: check the user once the grace is over."""
         self._local.pop(sid, None)
-        t = now_ms()
-        await self._disconnect(
-            keys=[self._k.conns(user_id), self._k.pending],
-            args=[sid, t + self.grace_ms, str(user_id)],
-        )
+        await self._redis.zadd(self._k.pending, {str(user_id): now_ms() + self.grace_ms})
 
     async def reassert(self) -> None:
-        """Record every local socket again (this process was taken for dead and its sockets
-        dropped); users who went offline meanwhile come back online."""
-        for sid, user_id in list(self._local.items()):
-            await self.connected(user_id, sid)
+        """This process was taken for dead and its sockets dropped, then put back in their
+        users' sets: users who went offline meanwhile come back online."""
+        for user_id in set(self._local.values()):
+            await self._online(user_id)
 
     async def sweep(self) -> None:
         """Turn offline every user whose check is due (any process may do it; one wins)."""
@@ -219,28 +211,26 @@ class PresenceTracker:
                 await self._check(
                     keys=[
                         self._k.pending,
-                        self._k.conns(user_id),
+                        self._k.sockets(user_id),
                         self._k.state(user_id),
                         self._k.version(user_id),
                         self._k.seen(user_id),
                     ],
-                    args=[raw, t],
+                    args=[raw, t, self.stale_ms],
                 )
             )
             if version > 0:
                 await self._notify(PresenceChange(user_id, False, version, t))
 
     async def refresh(self) -> None:
-        """Push this process's sockets' expiry forward (a dead process stops doing this)."""
-        t = now_ms()
-        expires = t + self.ttl_ms
-        pipe = self._redis.pipeline(transaction=False)
-        for sid, user_id in list(self._local.items()):
-            pipe.zadd(self._k.conns(user_id), {sid: expires}, xx=True)
-            pipe.pexpireat(self._k.conns(user_id), expires)
-            pipe.zadd(self._k.pending, {str(user_id): expires}, gt=True)
-        await pipe.execute()
-        self._last_refresh = t
+        """Push this process's users' checks past their sockets' stale window, all in one
+        command (call it right after the sockets' heartbeat): while the process lives their
+        checks never come due; when it stops beating they do."""
+        users = {str(u) for u in self._local.values()}
+        if users:
+            await self._redis.zadd(
+                self._k.pending, dict.fromkeys(users, now_ms() + self.stale_ms), gt=True
+            )
 
     async def _notify(self, change: PresenceChange) -> None:
         try:
@@ -249,11 +239,9 @@ class PresenceTracker:
             log.exception("presence fan-out failed for %s", change.user_id)
 
     async def run(self) -> None:
-        """Refresh this process's sockets and sweep due checks until cancelled."""
+        """Sweep due checks until cancelled."""
         while True:
             try:
-                if now_ms() - self._last_refresh >= self.ttl_ms // 3:
-                    await self.refresh()
                 await self.sweep()
             except asyncio.CancelledError:
                 raise

@@ -219,8 +219,8 @@ async def test_a_reply_costs_the_send_no_round_trip(
     a, b = await accounts(ctx, client, 2)
     await befriend(client, a, b)
     first = (await send_dm(client, a, b, "first")).json()
-    # b has a live socket (as the socket server records it).
-    await ctx.redis.zadd(ctx.keys("presence", "conns", b.id), {"sock": 2**52})
+    # b has a live socket (as the socket server records it: heartbeated "now", far ahead).
+    await ctx.redis.zadd(ctx.keys("sio", "user", b.id), {"sock": 2**52})
     for i, reply_to in enumerate((None, first["id"])):
         outbox = Outbox()
         with count_queries(ctx.engine) as counter:

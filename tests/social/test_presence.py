@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import httpx
@@ -16,6 +17,7 @@ from models.social.presence import (
     connected_devices,
     is_online,
 )
+from realtime.connections import Conn, Connections
 from tests.conftest import LiveServer
 from tests.factories import Account, login
 from tests.realtime_client import connected
@@ -62,37 +64,63 @@ async def test_friends_see_presence_across_processes_without_flapping(
 
 
 async def test_a_dead_process_sockets_expire_and_the_user_goes_offline(ctx: Context) -> None:
+    """Two processes' socket records and trackers, as realtime/server.py drives them; one stops
+    heartbeating (it died and nobody buried it): its socket goes stale and the user offline."""
     keys = Keys(f"{ctx.keys.prefix}:presence-unit")
+    stale_ms = 1000
     changes: list[PresenceChange] = []
 
     async def record(change: PresenceChange) -> None:
         changes.append(change)
 
-    def tracker() -> PresenceTracker:
-        return PresenceTracker(
-            ctx.redis, keys, on_change=record, grace_ms=200, ttl_ms=600, tick_ms=50
-        )
+    class Process:
+        def __init__(self) -> None:
+            self.sockets = Connections(ctx.redis, keys, stale_ms=stale_ms)
+            self.presence = PresenceTracker(
+                ctx.redis, keys, on_change=record, stale_ms=stale_ms, grace_ms=200, tick_ms=50
+            )
+            self.presence.start()
+            self.beats = asyncio.create_task(self._beat())
 
-    alive, doomed = tracker(), tracker()
-    alive.start()
-    doomed.start()
+        async def _beat(self) -> None:
+            while True:
+                await asyncio.sleep(0.15)
+                await self.sockets.heartbeat()
+                await self.presence.refresh()
+
+        async def connect(self, user: uuid.UUID, sid: str) -> None:
+            await self.sockets.add(Conn(sid, str(user), "session"))
+            await self.presence.connected(user, sid)
+
+        async def disconnect(self, user: uuid.UUID, sid: str) -> None:
+            await self.sockets.remove(sid)
+            await self.presence.disconnected(user, sid)
+
+        async def die(self) -> None:
+            self.beats.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.beats
+            await self.presence.stop()
+
+    alive, doomed = Process(), Process()
     user = uuid.uuid4()
     try:
-        await doomed.connected(user, "sid-1")
-        await alive.connected(user, "sid-2")
-        assert await connected_devices(ctx.redis, keys, user) == 2
-        await alive.disconnected(user, "sid-2")
-        await asyncio.sleep(0.4)  # past the grace: sid-1 is still alive, so still online
+        await doomed.connect(user, "sid-1")
+        await alive.connect(user, "sid-2")
+        assert await connected_devices(ctx.redis, keys, user, stale_ms=stale_ms) == 2
+        await alive.disconnect(user, "sid-2")
+        await asyncio.sleep(0.6)  # past the grace: sid-1 is still alive, so still online
         assert await is_online(ctx.redis, keys, user)
         assert [c.online for c in changes] == [True]
-        await doomed.stop()  # the process dies: no disconnect, no more refreshes
-        for _ in range(40):
+        await doomed.die()  # no disconnect, no more heartbeats
+        for _ in range(80):
             if len(changes) == 2:
                 break
             await asyncio.sleep(0.05)
         assert [c.online for c in changes] == [True, False]
         assert not await is_online(ctx.redis, keys, user)
+        assert await connected_devices(ctx.redis, keys, user, stale_ms=stale_ms) == 0
         assert changes[1].version == changes[0].version + 1
     finally:
-        await alive.stop()
-        await doomed.stop()
+        await alive.die()
+        await doomed.die()

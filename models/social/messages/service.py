@@ -435,7 +435,9 @@ async def do_send_message(
         async with ctx.redis.pipeline(transaction=False) as pipe:
             limiter = RateLimiter(ctx.redis, ctx.keys.prefix)
             limiter.queue_hit(pipe, send_limit(ctx.settings), str(me))
-            presence.queue_connected_devices(pipe, ctx.keys, to_user_id)
+            presence.queue_connected_devices(
+                pipe, ctx.keys, to_user_id, stale_ms=ctx.settings.socket_stale_ms
+            )
             wait_ms, devices = await pipe.execute()
         check_hit(wait_ms, message="Too many messages")
         if reply_to_id is not None and facts.quote is None:
