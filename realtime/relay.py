@@ -100,6 +100,25 @@ class RelayStats:
         return dict(vars(self))
 
 
+class _Confirmations:
+    """The subscription confirmations one SUBSCRIBE command waits for."""
+
+    __slots__ = ("future", "left")
+
+    def __init__(self, count: int) -> None:
+        self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.left = count
+
+    def confirmed(self) -> None:
+        self.left -= 1
+        if self.left <= 0 and not self.future.done():
+            self.future.set_result(None)
+
+    def failed(self, exc: Exception) -> None:
+        if not self.future.done():
+            self.future.set_exception(exc)
+
+
 class RoomRelay(AsyncManager):  # type: ignore[misc]
     name = "cinema-relay"
 
@@ -123,7 +142,7 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
         self.stats = RelayStats()
         self._pubsub: Any = None
         self._wanted: set[str] = set()  # channels we need, whatever the link's state
-        self._confirmations: dict[str, deque[asyncio.Future[None]]] = {}
+        self._confirmations: dict[str, deque[_Confirmations]] = {}
         self._linked = asyncio.Event()
         self._linked_at = 0.0  # monotonic time the current link came up
         self._task: asyncio.Task[None] | None = None
@@ -386,19 +405,22 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
         self.stats.subscriptions = len(self._wanted)
         if not self.linked:
             return  # subscribed with everything else once the link is back (then sync:stale)
-        loop = asyncio.get_running_loop()
-        waiters: list[asyncio.Future[None]] = []
+        # One waiter for the whole command, whatever the number of channels: a connect
+        # subscribes two, and a future, a gather and a shield per channel cost it more than
+        # the command itself.
+        waiter = _Confirmations(len(new))
         for channel in new:
-            waiter: asyncio.Future[None] = loop.create_future()
             self._confirmations.setdefault(channel, deque()).append(waiter)
-            waiters.append(waiter)
         try:
             await self._pubsub.execute_command(self._sub, *new)
-            await asyncio.wait_for(asyncio.shield(asyncio.gather(*waiters)), SUBSCRIBE_WAIT_S)
+            async with asyncio.timeout(SUBSCRIBE_WAIT_S):
+                await waiter.future
         except Exception as exc:
             # The link is failing: the listener re-makes it, subscribes to everything wanted
             # and sends sync:stale, so whatever this socket misses meanwhile is resumed.
             log.warning("relay: subscribing to %s not confirmed: %r", ", ".join(new), exc)
+        finally:
+            waiter.future.cancel()  # a later confirmation or link loss finds it done
 
     async def _unsubscribe(self, channel: str) -> None:
         if channel not in self._wanted:
@@ -417,8 +439,7 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
                 await pubsub.aclose()
         for waiters in self._confirmations.values():
             for w in waiters:
-                if not w.done():
-                    w.set_exception(ConnectionError("pub/sub link lost"))
+                w.failed(ConnectionError("pub/sub link lost"))
         self._confirmations.clear()
 
     async def _link(self) -> None:
@@ -483,11 +504,9 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
                 channel = reply[1].decode() if isinstance(reply[1], bytes) else reply[1]
                 waiters = self._confirmations.get(channel)
                 if waiters:
-                    w = waiters.popleft()
+                    waiters.popleft().confirmed()
                     if not waiters:
                         del self._confirmations[channel]
-                    if not w.done():
-                        w.set_result(None)
 
     async def _on_message(self, body: bytes) -> None:
         self.stats.received += 1
