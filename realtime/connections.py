@@ -8,7 +8,6 @@ let go of at once instead of when their heartbeats run out."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,10 +52,8 @@ class Connections:
         *,
         stale_ms: int,
         proc: str = "",
-        pipelined: Callable[[QueueCommands], Awaitable[list[Any]]] | None = None,
     ) -> None:
         self.redis = redis
-        self._pipelined = pipelined  # Context.pipelined: a connect's writes share round trips
         self._add = redis.register_script(_ADD)
         self.keys = keys
         self.stale_ms = stale_ms
@@ -83,10 +80,8 @@ class Connections:
         """`count_for_user` queued in a pipeline (its reply: the count)."""
         pipe.zcount(self._user_key(user_id), now_ms() - self.stale_ms, "+inf")
 
-    async def add(self, conn: Conn) -> None:
-        self.local[conn.sid] = conn
+    def _add_call(self, conn: Conn) -> tuple[list[str], list[Any]]:
         stamp = now_ms()
-
         keys = [
             self._session_key(conn.session_id),
             self._user_key(conn.user_id),
@@ -96,17 +91,32 @@ class Connections:
             keys.append(self.process_key(self.proc))
         args = [conn.sid, stamp, stamp - self.stale_ms, self.stale_ms * 2, conn.user_id]
         args.append(_entry(conn))
-        if self._pipelined is not None:
-            sha = self._add.sha
+        return keys, args
 
-            def queue(pipe: Pipeline) -> None:
-                pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+    def queue_add(self, conn: Conn) -> QueueCommands:
+        """`add` as one command to queue in a pipeline (a connect sends it with others), the
+        socket counted as this process's from now on; its reply goes through `added`."""
+        self.local[conn.sid] = conn
+        keys, args = self._add_call(conn)
+        sha = self._add.sha
 
-            try:
-                await self._pipelined(queue)
-                return
-            except NoScriptError:  # not loaded yet (or Redis restarted): load it below
-                pass
+        def queue(pipe: Pipeline) -> None:
+            pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+
+        return queue
+
+    async def added(self, conn: Conn, reply: Any) -> None:
+        """Check `queue_add`'s reply: the script loaded and sent again if Redis did not have
+        it (first use, or Redis restarted); any other error raised."""
+        if isinstance(reply, NoScriptError):
+            keys, args = self._add_call(conn)
+            await self._add(keys=keys, args=args)
+        elif isinstance(reply, Exception):
+            raise reply
+
+    async def add(self, conn: Conn) -> None:
+        self.local[conn.sid] = conn
+        keys, args = self._add_call(conn)
         await self._add(keys=keys, args=args)
 
     async def remove(self, sid: str) -> Conn | None:

@@ -10,6 +10,7 @@ import time
 import uuid
 from typing import Any
 
+from redis.asyncio.client import Pipeline
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from models.accounts.service import access_principal_and, sessions_of
@@ -18,6 +19,7 @@ from models.core import metrics
 from models.core.context import Context
 from models.core.errors import DomainError, RateLimited, Unauthorized
 from models.core.events import Outbox, session_room, user_room
+from models.core.redis import QueueCommands
 from models.core.settings import Settings
 from realtime.connections import Conn, Connections
 from realtime.engine import Server
@@ -84,7 +86,6 @@ class Realtime:
             ctx.keys,
             stale_ms=ctx.settings.socket_stale_ms,
             proc=relay.proc,
-            pipelined=ctx.pipelined,
         )
         self.liveness = Liveness(ctx, relay, self.connections, on_revived=self._revived)
         self._buckets: dict[str, TokenBucket] = {}
@@ -162,22 +163,63 @@ class Realtime:
             {"user_id": user_id, "session_id": principal.session_id, "role": principal.role.value},
         )
         # Sessions are reached through their sockets' ids (Connections), users through a room.
-        # Both rooms' channels in one SUBSCRIBE, while the socket is recorded in Redis.
+        # Both rooms' channels in one SUBSCRIBE, while the socket is recorded in Redis: its
+        # records and the hooks' commands (presence) queued at once in one pipeline
+        # (Context.submit_pipelined), with no task of their own.
         conn = Conn(sid, user_id, principal.session_id)
         relay: RoomRelay = self.sio.manager
-        # The hooks (presence) at the same time: their Redis commands and the socket's records
-        # go out in one pipeline (Context.pipelined).
-        await asyncio.gather(
-            relay.enter_rooms(sid, "/", [user_room(user_id), session_room(principal.session_id)]),
-            self.connections.add(conn),
-            *(self._connect_hook(hook, sid, conn) for hook in _connect_hooks),
-        )
+        parts = [self.connections.queue_add(conn)]
+        thens: list[tuple[Any, str]] = []
+        for command_hook in _connect_commands:
+            made = self._connect_commands(command_hook, sid, conn)
+            if made is not None:
+                parts.append(made[0])
+                thens.append((made[1], made[2]))
+        spans: list[tuple[int, int]] = []
+
+        def queue(pipe: Pipeline) -> None:
+            spans.clear()
+            base = len(pipe)
+            for part in parts:
+                start = len(pipe) - base
+                part(pipe)
+                spans.append((start, len(pipe) - base))
+
+        written = self.ctx.submit_pipelined(queue, raw=True)
+        try:
+            await relay.enter_rooms(
+                sid, "/", [user_room(user_id), session_room(principal.session_id)]
+            )
+        finally:
+            replies = await written
+        (first, _), *hooked = spans
+        await self.connections.added(conn, replies[first])
+        for (then, hook_name), (start, end) in zip(thens, hooked, strict=True):
+            try:
+                await then(replies[start:end])
+            except Exception:
+                log.exception("connect hook %s failed", hook_name)
+        for hook in _connect_hooks:
+            await self._connect_hook(hook, sid, conn)
         metrics.socket_connects.labels("ok").inc()
         metrics.socket_connections.inc()
         log.info(
             "socket connected",
             extra={"event": "socket_connect", "sid": sid, "user_id": user_id, "client": client},
         )
+
+    def _connect_commands(
+        self, hook: ConnectCommandsHook, sid: str, conn: Conn
+    ) -> tuple[QueueCommands, Any, str] | None:
+        try:
+            made = hook(self.ctx, sid, conn)
+        except Exception:
+            log.exception("connect hook failed")
+            return None
+        if made is None:
+            return None
+        queue, then = made
+        return queue, then, getattr(hook, "__name__", "?")
 
     async def _connect_hook(self, hook: DisconnectHook, sid: str, conn: Conn) -> None:
         try:
@@ -317,6 +359,19 @@ _connect_hooks: list[DisconnectHook] = []
 def on_connect(hook: DisconnectHook) -> DisconnectHook:
     """Aggregates (presence) register what must happen when an authenticated socket arrives."""
     _connect_hooks.append(hook)
+    return hook
+
+
+ConnectCommandsHook = Any
+_connect_commands: list[ConnectCommandsHook] = []
+
+
+def on_connect_commands(hook: ConnectCommandsHook) -> ConnectCommandsHook:
+    """Aggregates whose work for an authenticated socket is Redis commands (presence) send
+    them with the socket's records, in the same pipeline and round trip: `hook(ctx, sid,
+    conn)` returns `(queue, then)` (or None): `queue(pipe)` queues the commands,
+    `then(replies)` runs with their replies once back, errors included as replies."""
+    _connect_commands.append(hook)
     return hook
 
 

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from models.core.context import Context, Slot
 from models.core.db import transaction
+from models.core.redis import QueueCommands
 from models.moderation.schemas import MessageModeratedEvent
 from models.social import presence
 from models.social.friends import service as friends
@@ -38,7 +40,13 @@ from realtime.connections import Conn
 from realtime.liveness import on_process_dead
 from realtime.registry import SocketCall, events
 from realtime.resume import replayer
-from realtime.server import on_connect, on_disconnect, on_heartbeat, on_revived, on_start
+from realtime.server import (
+    on_connect_commands,
+    on_disconnect,
+    on_heartbeat,
+    on_revived,
+    on_start,
+)
 
 log = logging.getLogger("cinema.social")
 
@@ -219,7 +227,6 @@ async def _presence(ctx: Context, sio: Any) -> None:
         on_change=fanout.publish,
         stale_ms=ctx.settings.socket_stale_ms,
         grace_ms=ctx.settings.presence_grace_ms,
-        pipelined=ctx.pipelined,
     )
     ctx.local.set(_TRACKER, tracker)
     drain = asyncio.create_task(fanout.run())
@@ -262,11 +269,15 @@ class _PresenceFanout:
                     log.exception("presence fan-out failed for %d changes", len(batch))
 
 
-@on_connect
-async def _presence_connected(ctx: Context, sio: Any, sid: str, conn: Conn) -> None:
+@on_connect_commands
+def _presence_connected(
+    ctx: Context, sid: str, conn: Conn
+) -> tuple[QueueCommands, Callable[[list[Any]], Awaitable[None]]] | None:
+    """Online: one command sent with the socket's records."""
     tracker = ctx.local.get(_TRACKER)
-    if tracker is not None:
-        await tracker.connected(uuid.UUID(conn.user_id), sid)
+    if tracker is None:
+        return None
+    return tracker.queue_connected(uuid.UUID(conn.user_id), sid)
 
 
 @on_disconnect

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -76,4 +77,12 @@ class Context:
     async def pipelined(self, queue: QueueCommands) -> list[Any]:
         """`queue(pipe)`'s commands in a pipeline shared with whoever else asks at the same
         moment (models/core/redis.py, Coalescer); their replies."""
-        return await self.local.get_or_make(_COALESCER, lambda: Coalescer(self.redis)).run(queue)
+        return await self.submit_pipelined(queue)
+
+    def submit_pipelined(
+        self, queue: QueueCommands, *, raw: bool = False
+    ) -> asyncio.Future[list[Any]]:
+        """`pipelined` queued at once, its replies in the future (`Coalescer.submit`): the
+        caller does something else meanwhile without a task of its own."""
+        coalescer = self.local.get_or_make(_COALESCER, lambda: Coalescer(self.redis))
+        return coalescer.submit(queue, raw=raw)

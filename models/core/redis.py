@@ -159,16 +159,22 @@ class Coalescer:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._queue: list[tuple[QueueCommands, asyncio.Future[list[Any]]]] = []
+        self._queue: list[tuple[QueueCommands, asyncio.Future[list[Any]], bool]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def run(self, queue: QueueCommands) -> list[Any]:
         """Queue commands with `queue(pipe)`; their replies, in order (the first error raised)."""
+        return await self.submit(queue)
+
+    def submit(self, queue: QueueCommands, *, raw: bool = False) -> asyncio.Future[list[Any]]:
+        """`run` without a coroutine: the commands join the next pipeline at once and the
+        future gets their replies; with `raw`, a command's error is its reply instead of
+        the future's exception (the caller handles each command's outcome)."""
         fut: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self._queue.append((queue, fut))
+        self._queue.append((queue, fut, raw))
         if self._task is None:
             self._task = asyncio.create_task(self._drain())
-        return await fut
+        return fut
 
     async def _drain(self) -> None:
         try:
@@ -179,31 +185,33 @@ class Coalescer:
             # Empty unless the drain was cancelled (shutdown): nobody is left waiting forever.
             self._task = None
             left, self._queue = self._queue, []
-            for _, fut in left:
+            for _, fut, _ in left:
                 if not fut.done():
                     fut.set_exception(ConnectionError("Redis pipeline cancelled"))
 
-    async def _send(self, batch: list[tuple[QueueCommands, asyncio.Future[list[Any]]]]) -> None:
+    async def _send(
+        self, batch: list[tuple[QueueCommands, asyncio.Future[list[Any]], bool]]
+    ) -> None:
         spans: list[tuple[int, int]] = []
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for queue, _ in batch:
+                for queue, _, _ in batch:
                     start = len(pipe)
                     queue(pipe)
                     spans.append((start, len(pipe)))
                 replies = await pipe.execute(raise_on_error=False)
         except BaseException as exc:
-            for _, fut in batch:
+            for _, fut, _ in batch:
                 if not fut.done():
                     fut.set_exception(exc if isinstance(exc, Exception) else ConnectionError())
             if not isinstance(exc, Exception):
                 raise
             return
-        for (start, end), (_, fut) in zip(spans, batch, strict=True):
+        for (start, end), (_, fut, raw) in zip(spans, batch, strict=True):
             if fut.done():
                 continue  # its caller gave up
             part = replies[start:end]
-            error = next((r for r in part if isinstance(r, Exception)), None)
+            error = None if raw else next((r for r in part if isinstance(r, Exception)), None)
             if error is not None:
                 fut.set_exception(error)
             else:

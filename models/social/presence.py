@@ -152,10 +152,8 @@ class PresenceTracker:
         stale_ms: int,
         grace_ms: int = 5_000,
         tick_ms: int = 500,
-        pipelined: Callable[[QueueCommands], Awaitable[list[Any]]] | None = None,
     ) -> None:
         self._redis = redis
-        self._pipelined = pipelined  # Context.pipelined: connects share round trips
         self._k = _Keys(keys)
         self._on_change = on_change
         self.grace_ms = grace_ms
@@ -171,24 +169,43 @@ class PresenceTracker:
         self._local[sid] = user_id
         await self._online(user_id)
 
-    async def _online(self, user_id: uuid.UUID) -> None:
+    def queue_connected(
+        self, user_id: uuid.UUID, sid: str
+    ) -> tuple[QueueCommands, Callable[[list[Any]], Awaitable[None]]]:
+        """`connected` as one command to queue in a pipeline (a connect sends it with the
+        socket's records), and what to run with its replies."""
+        self._local[sid] = user_id
         t = now_ms()
-        keys = [self._k.state(user_id), self._k.pending, self._k.version(user_id)]
-        args = [t, t + self.stale_ms, str(user_id)]
-        reply: Any = None
-        if self._pipelined is not None:
-            sha = self._connect.sha
+        keys, args = self._online_call(user_id, t)
+        sha = self._connect.sha
 
-            def queue(pipe: Pipeline) -> None:
-                pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+        def queue(pipe: Pipeline) -> None:
+            pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
 
-            with contextlib.suppress(NoScriptError):  # not loaded yet (or Redis restarted)
-                (reply,) = await self._pipelined(queue)
-        if reply is None:
+        async def then(replies: list[Any]) -> None:
+            await self.settle(user_id, t, replies[0])
+
+        return queue, then
+
+    async def settle(self, user_id: uuid.UUID, t: int, reply: Any) -> None:
+        """Act on `queue_connected`'s reply: the user's friends told when they came online."""
+        if isinstance(reply, NoScriptError):  # not loaded yet (or Redis restarted)
+            keys, args = self._online_call(user_id, t)
             reply = await self._connect(keys=keys, args=args)
+        elif isinstance(reply, Exception):
+            raise reply
         version = int(reply)
         if version:
             await self._notify(PresenceChange(user_id, True, version, t))
+
+    def _online_call(self, user_id: uuid.UUID, t: int) -> tuple[list[str], list[Any]]:
+        keys = [self._k.state(user_id), self._k.pending, self._k.version(user_id)]
+        return keys, [t, t + self.stale_ms, str(user_id)]
+
+    async def _online(self, user_id: uuid.UUID) -> None:
+        t = now_ms()
+        keys, args = self._online_call(user_id, t)
+        await self.settle(user_id, t, await self._connect(keys=keys, args=args))
 
     async def disconnected(self, user_id: uuid.UUID, sid: str) -> None:
         """The socket is out of the user's set: check the user once the grace is over."""
