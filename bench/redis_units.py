@@ -10,8 +10,9 @@ are read before and after each step; the servers' background work (liveness beat
 sweeps) is measured first with nothing connected and subtracted. Steps:
 
 - connect: `--sockets` authenticated sockets, half on each process;
-- idle: the same sockets held `--idle` seconds (covers one socket heartbeat, every 30 s, and
-  the presence refresh every 10 s); later steps subtract this per socket and second;
+- idle: the same sockets held `--idle` seconds (covers one socket heartbeat, every 30 s,
+  which also pushes the process's users' presence checks in one command); later steps
+  subtract this per socket and second;
 - party seek: a 20-member party over both processes, the host seeks `--seeks` times;
 - DM: `--dms` messages between friends on different processes.
 

@@ -7,9 +7,12 @@ from typing import Any
 import socketio
 from redis.asyncio import Redis
 
+from models.core.events import session_room
 from models.core.redis import Keys
 from realtime.connections import Connections
 from realtime.relay import RoomRelay, relay_redis
+
+_SESSION = session_room("")
 
 
 class SocketPublisher:
@@ -21,6 +24,13 @@ class SocketPublisher:
         self.connections = Connections(redis, keys, stale_ms=stale_ms)
 
     async def emit(self, event: str, data: Any, *, room: str) -> None:
+        if room.startswith(_SESSION):
+            # A session's sockets are no subscribed room (a connect subscribes one channel
+            # less): the event goes to each of them through its process's channel.
+            sids = await self.connections.sids_of_session(room[len(_SESSION) :])
+            if sids:
+                await self.emitter.emit(event, data, room=sids, namespace="/")
+            return
         await self.emitter.emit(event, data, room=room, namespace="/")
 
     async def disconnect_session(self, session_id: str) -> None:

@@ -279,7 +279,8 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
         # One message id (a process in several of the rooms delivers it once) and one round
         # trip for all the rooms' channels (a DM goes to both users' rooms).
         message["i"] = uuid.uuid4().hex
-        await self._publish_many([self._channel_for(namespace, r) for r in rooms], "e", message)
+        channels = dict.fromkeys(self._channel_for(namespace, r) for r in rooms)
+        await self._publish_many(list(channels), "e", message)
 
     def _channel_for(self, namespace: str, room: str) -> str:
         """A room's channel, or its process's channel for a socket's own room."""
@@ -342,19 +343,6 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
         self.basic_enter_room(sid, namespace, room, eio_sid=eio_sid)
         if fresh and room != sid:
             await self._subscribe(self.room_channel(namespace, room))
-
-    async def enter_rooms(self, sid: str, namespace: str, rooms: list[str]) -> None:
-        """A local socket enters several rooms, their new channels subscribed in one command
-        (a connect enters its user's and its session's rooms)."""
-        if not self._local(sid, namespace):
-            for room in rooms:
-                await self.enter_room(sid, namespace, room)
-            return
-        present = self.rooms.get(namespace, {})
-        fresh = [r for r in rooms if r not in present and r != sid]
-        for room in rooms:
-            self.basic_enter_room(sid, namespace, room)
-        await self._subscribe(*(self.room_channel(namespace, r) for r in fresh))
 
     async def leave_room(self, sid: str, namespace: str, room: str) -> None:
         if not self._local(sid, namespace):

@@ -18,7 +18,7 @@ from models.accounts.tables import Role
 from models.core import metrics
 from models.core.context import Context
 from models.core.errors import DomainError, RateLimited, Unauthorized
-from models.core.events import Outbox, session_room, user_room
+from models.core.events import Outbox, user_room
 from models.core.redis import QueueCommands
 from models.core.settings import Settings
 from realtime.connections import Conn, Connections
@@ -162,9 +162,9 @@ class Realtime:
             sid,
             {"user_id": user_id, "session_id": principal.session_id, "role": principal.role.value},
         )
-        # Sessions are reached through their sockets' ids (Connections), users through a room.
-        # Both rooms' channels in one SUBSCRIBE, while the socket is recorded in Redis: its
-        # records and the hooks' commands (presence) queued at once in one pipeline
+        # Sessions are reached through their sockets' ids (Connections, realtime/publisher.py),
+        # users through a room, subscribed while the socket is recorded in Redis: its records
+        # and the hooks' commands (presence) queued at once in one pipeline
         # (Context.submit_pipelined), with no task of their own.
         conn = Conn(sid, user_id, principal.session_id)
         relay: RoomRelay = self.sio.manager
@@ -187,9 +187,7 @@ class Realtime:
 
         written = self.ctx.submit_pipelined(queue, raw=True)
         try:
-            await relay.enter_rooms(
-                sid, "/", [user_room(user_id), session_room(principal.session_id)]
-            )
+            await relay.enter_room(sid, "/", user_room(user_id))
         finally:
             replies = await written
         (first, _), *hooked = spans
