@@ -32,7 +32,7 @@ import secrets
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -43,6 +43,12 @@ from socketio.async_manager import AsyncManager
 from models.core import metrics
 from models.core.redis import make_redis
 from realtime.engine import frame_message
+
+try:  # redis-py's hiredis parser, and what its reader answers for "no complete reply yet"
+    from redis._parsers.hiredis import NOT_ENOUGH_DATA as _NOT_ENOUGH_DATA
+    from redis._parsers.hiredis import _AsyncHiredisParser as _Hiredis
+except ImportError:  # pragma: no cover (another redis-py layout: no fast path)
+    _Hiredis = None  # type: ignore[assignment,misc]
 
 log = logging.getLogger("cinema.relay")
 
@@ -98,6 +104,23 @@ class RelayStats:
 
     def as_dict(self) -> dict[str, int]:
         return dict(vars(self))
+
+
+def _buffered(pubsub: Any) -> Iterator[Any]:
+    """The replies already read from the link's socket and waiting in its hiredis reader,
+    parsed as `parse_response` would (none when the client does not parse with hiredis)."""
+    parser = getattr(pubsub.connection, "_parser", None)
+    if _Hiredis is None or not isinstance(parser, _Hiredis) or parser._reader is None:
+        return
+    while True:
+        reply = parser._reader.gets()
+        if reply is _NOT_ENOUGH_DATA:
+            return
+        if isinstance(reply, Exception):
+            raise reply
+        if isinstance(reply, list) and reply and isinstance(reply[0], Exception):
+            raise reply[0]
+        yield reply
 
 
 class _Confirmations:
@@ -483,18 +506,26 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
                     raise ConnectionError(f"pub/sub link silent for {now - heard:.1f} s")
                 continue
             heard, pinged_at = now, None
-            kind = reply[0] if isinstance(reply, list) else reply
-            if isinstance(kind, bytes):
-                kind = kind.decode()
-            if kind in ("message", "smessage"):
-                await self._on_message(reply[2])
-            elif kind in ("subscribe", "ssubscribe"):
-                channel = reply[1].decode() if isinstance(reply[1], bytes) else reply[1]
-                waiters = self._confirmations.get(channel)
-                if waiters:
-                    waiters.popleft().confirmed()
-                    if not waiters:
-                        del self._confirmations[channel]
+            await self._on_reply(reply)
+            # Whatever else the last read brought, without the client's per-reply path
+            # (health check, retry wrapper, a timeout each): a connect's confirmation and a
+            # room's message arrive by the dozen when busy.
+            for reply in _buffered(pubsub):
+                await self._on_reply(reply)
+
+    async def _on_reply(self, reply: Any) -> None:
+        kind = reply[0] if isinstance(reply, list) else reply
+        if isinstance(kind, bytes):
+            kind = kind.decode()
+        if kind in ("message", "smessage"):
+            await self._on_message(reply[2])
+        elif kind in ("subscribe", "ssubscribe"):
+            channel = reply[1].decode() if isinstance(reply[1], bytes) else reply[1]
+            waiters = self._confirmations.get(channel)
+            if waiters:
+                waiters.popleft().confirmed()
+                if not waiters:
+                    del self._confirmations[channel]
 
     async def _on_message(self, body: bytes) -> None:
         self.stats.received += 1
