@@ -46,9 +46,11 @@ from realtime.engine import frame_message
 
 try:  # redis-py's hiredis parser, and what its reader answers for "no complete reply yet"
     from redis._parsers.hiredis import NOT_ENOUGH_DATA as _NOT_ENOUGH_DATA
-    from redis._parsers.hiredis import _AsyncHiredisParser as _Hiredis
+    from redis._parsers.hiredis import _AsyncHiredisParser
+
+    _HIREDIS: tuple[type, ...] = (_AsyncHiredisParser,)
 except ImportError:  # pragma: no cover (another redis-py layout: no fast path)
-    _Hiredis = None  # type: ignore[assignment,misc]
+    _HIREDIS = ()
 
 log = logging.getLogger("cinema.relay")
 
@@ -110,10 +112,11 @@ def _buffered(pubsub: Any) -> Iterator[Any]:
     """The replies already read from the link's socket and waiting in its hiredis reader,
     parsed as `parse_response` would (none when the client does not parse with hiredis)."""
     parser = getattr(pubsub.connection, "_parser", None)
-    if _Hiredis is None or not isinstance(parser, _Hiredis) or parser._reader is None:
+    reader = getattr(parser, "_reader", None) if isinstance(parser, _HIREDIS) else None
+    if reader is None:
         return
     while True:
-        reply = parser._reader.gets()
+        reply = reader.gets()
         if reply is _NOT_ENOUGH_DATA:
             return
         if isinstance(reply, Exception):
