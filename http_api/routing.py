@@ -318,26 +318,30 @@ def routes(endpoints: list[Endpoint]) -> list[Route]:
 
 
 class IndexedRouter(Router):
-    """Starlette's router, with the routes of a fixed path found by one dict lookup.
+    """Starlette's router, with a request's candidate routes found by one dict lookup.
 
     Starlette tries every route's pattern in order until one matches: with ~300 routes, a
     path such as /api/v1/titles (the 43rd) cost a fifth of a cached page's CPU in pattern
-    matching. A fixed path goes straight to its route unless a route declared before it
-    could also match it (then the order decides, as before); everything else is matched as
-    Starlette always does. The index is built on the first request and rebuilt when routes
-    are added.
+    matching, and PUT /api/v1/titles/{id}/rating (past the 200th) more. Routes are indexed
+    by their path's first segments (`_KEY_SEGMENTS`) when their literal text covers them; a
+    route that could match any of them (a parameter or a mount early in its path) is in
+    every list. A request tries, in declaration order, only the routes of its own key, so
+    the first full match is the one Starlette's scan would find; with none, Starlette
+    decides as always (405 for another method, a slash redirect, 404). The index is built on
+    the first request and rebuilt when routes are added.
     """
 
-    _fixed: dict[str, Route]
+    _index: dict[str, list[Any]]
+    _wild: list[Any]
     _indexed = -1
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         # (Behind a root_path, paths are matched as Starlette does.)
         if scope["type"] == "http" and not scope.get("root_path"):
             if self._indexed != len(self.routes):
-                self._fixed, self._indexed = _fixed_paths(self.routes), len(self.routes)
-            route = self._fixed.get(scope["path"])
-            if route is not None:
+                self._index, self._wild = _route_index(self.routes)
+                self._indexed = len(self.routes)
+            for route in self._index.get(_key(scope["path"]), self._wild):
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
                     scope.setdefault("router", self)
@@ -348,19 +352,41 @@ class IndexedRouter(Router):
         await super().app(scope, receive, send)
 
 
-def _fixed_paths(candidates: list[Any]) -> dict[str, Route]:
-    """Routes without parameters that no earlier route can match, by path."""
-    fixed: dict[str, Route] = {}
-    earlier: list[re.Pattern[str]] = []
+_KEY_SEGMENTS = 3  # /api/v1/<resource>
+
+
+def _key(path: str) -> str:
+    return "/".join(path.split("/", _KEY_SEGMENTS + 1)[: _KEY_SEGMENTS + 1])
+
+
+def _route_key(route: Any) -> str | None:
+    """The key of every path the route can match, or None when it may match paths of
+    several keys."""
+    if not isinstance(route, Route):
+        return None  # a mount or a kind of route we cannot see into
+    literal, brace, _ = route.path.partition("{")
+    if not brace:
+        return _key(literal)
+    complete = literal.rpartition("/")[0]  # the segments before the first parameter's
+    if complete.count("/") < _KEY_SEGMENTS:
+        return None
+    return _key(complete)
+
+
+def _route_index(candidates: list[Any]) -> tuple[dict[str, list[Any]], list[Any]]:
+    """Routes by key, each list in declaration order with the routes of no key among them;
+    and those alone (for a key no route has)."""
+    index: dict[str, list[Any]] = {}
+    wild: list[Any] = []
     for route in candidates:
-        pattern = getattr(route, "path_regex", None)
-        if pattern is None:
-            break  # a kind of route we cannot see into: from here on, the order decides
-        if isinstance(route, Route) and not route.param_convertors:
-            if not any(p.match(route.path) for p in earlier) and route.path not in fixed:
-                fixed[route.path] = route
-        earlier.append(pattern)
-    return fixed
+        key = _route_key(route)
+        if key is None:
+            wild.append(route)
+            for routes in index.values():
+                routes.append(route)
+        else:
+            index.setdefault(key, list(wild)).append(route)
+    return index, wild
 
 
 def _by_method(
