@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from asyncpg.exceptions import CannotConnectNowError, TooManyConnectionsError
+from asyncpg import Record
+from asyncpg.exceptions import (
+    AdminShutdownError,
+    CannotConnectNowError,
+    CrashShutdownError,
+    DataError,
+    InterfaceError,
+    PostgresConnectionError,
+    TooManyConnectionsError,
+)
 from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -21,7 +31,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from models.core import metrics, tracing
-from models.core.errors import Unavailable
+from models.core.errors import InvalidInput, Unavailable
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -134,3 +144,60 @@ async def autocommit(
     async with sessions() as session:
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session
+
+
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+# The connection is gone (closed under us, or the server shut it down): not to be reused.
+_LOST = (
+    PostgresConnectionError,
+    InterfaceError,
+    AdminShutdownError,
+    CrashShutdownError,
+    CannotConnectNowError,
+    OSError,
+)
+
+
+# Called with each plain statement's SQL before it is sent: what a test counting a use case's
+# statements listens to besides SQLAlchemy's `before_cursor_execute`.
+plain_statement_observers: list[Callable[[str], None]] = []
+
+
+class PlainStatement:
+    """A plain-SQL statement (`:name` parameters) sent on an autocommit session's asyncpg
+    connection itself, for the few statements run on every hot write, where SQLAlchemy's
+    execution (the greenlet hop, the compiled cache, the result machinery) cost more CPU than
+    the statement's own round trip. asyncpg prepares it once per connection.
+
+    Autocommit sessions only (`autocommit`): in a transaction SQLAlchemy begins lazily, so a
+    statement sent past it would run outside. Errors are what SQLAlchemy would make of them:
+    a lost connection is dropped from the pool and `Unavailable` (a 503 to retry), a value
+    the server refuses as data is `InvalidInput`. These statements are not traced."""
+
+    def __init__(self, sql: str) -> None:
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match[1] not in names:
+                names.append(match[1])
+            return f"${names.index(match[1]) + 1}"
+
+        self.sql = _PARAM.sub(number, sql)
+        self.names = tuple(names)
+
+    async def row(self, session: AsyncSession, params: dict[str, Any]) -> Record | None:
+        """The statement's first row (None without one)."""
+        conn = await session.connection()
+        pg: Any = (await conn.get_raw_connection()).driver_connection
+        for observe in plain_statement_observers:
+            observe(self.sql)
+        try:
+            row: Record | None = await pg.fetchrow(self.sql, *(params[n] for n in self.names))
+        except _LOST as exc:
+            await conn.invalidate(exc)
+            raise Unavailable() from exc
+        except DataError as exc:
+            raise InvalidInput(
+                "A value is out of range or malformed", code="invalid_input"
+            ) from exc
+        return row

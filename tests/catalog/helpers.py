@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.core.context import Context
+from models.core.db import plain_statement_observers
 from tests.factories import Account, make_account
 
 
@@ -48,8 +49,9 @@ class QueryCounter:
 
 @contextmanager
 def count_queries(engine: AsyncEngine) -> Iterator[QueryCounter]:
-    """Statements the calling task sends through `engine` (the engine is shared with the
-    in-process worker and background loops, whose statements are not the test's)."""
+    """Statements the calling task sends through `engine`, plain ones (models.core.db) included
+    (the engine is shared with the in-process worker and background loops, whose statements
+    are not the test's)."""
     counter = QueryCounter()
     task = asyncio.current_task()
 
@@ -57,8 +59,14 @@ def count_queries(engine: AsyncEngine) -> Iterator[QueryCounter]:
         if asyncio.current_task() is task:
             counter.statements.append(str(args[2]))
 
+    def on_plain(sql: str) -> None:  # models.core.db.PlainStatement, past SQLAlchemy
+        if asyncio.current_task() is task:
+            counter.statements.append(sql)
+
     event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    plain_statement_observers.append(on_plain)
     try:
         yield counter
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
+        plain_statement_observers.remove(on_plain)

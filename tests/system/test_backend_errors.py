@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from models.core.context import Context
 from models.core.db import transaction
-from models.core.errors import Conflict, InvalidInput, from_backend
+from models.core.errors import Conflict, InvalidInput, Unavailable, from_backend
 
 
 async def test_a_reference_deleted_meanwhile_is_a_conflict(ctx: Context) -> None:
@@ -72,5 +72,42 @@ async def test_pool_pings_only_idle_connections_and_recovers_from_a_dead_one(
         await kill(second)
         third = await backend_pid()  # pinged, found dead, replaced: no error
         assert third not in (first, second)
+    finally:
+        await engine.dispose()
+
+
+async def test_plain_statements_take_named_parameters_and_fail_as_sqlalchemy_would(
+    database_url: str, ctx: Context
+) -> None:
+    """models.core.db.PlainStatement: `:name` parameters (repeated, next to `::` casts and
+    inside no string) become asyncpg's; bad values are input; a connection lost under it is a
+    503 and is not handed out again."""
+    from models.core import db
+
+    echo = db.PlainStatement("SELECT CAST(:a AS bigint) + :a AS twice, (:b)::text AS b, 'x:y' AS s")
+    assert echo.names == ("a", "b")
+    async with db.autocommit(ctx.sessions) as session:
+        row = await echo.row(session, {"a": 21, "b": "hi"})
+        assert row is not None and (row["twice"], row["b"], row["s"]) == (42, "hi", "x:y")
+        with pytest.raises(InvalidInput):
+            await echo.row(session, {"a": 2**70, "b": "x"})
+        with pytest.raises(InvalidInput):
+            await db.PlainStatement("SELECT CAST(:v AS integer)").row(session, {"v": "nope"})
+
+    engine = db.make_engine(database_url, pool_size=1, max_overflow=0)
+    sessions = db.make_sessionmaker(engine)
+    pid = db.PlainStatement("SELECT pg_backend_pid() AS pid")
+    try:
+        async with db.autocommit(sessions) as session:
+            first = await pid.row(session, {})
+        assert first is not None
+        async with ctx.sessions() as session:
+            await session.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first["pid"]})
+        with pytest.raises(Unavailable):
+            async with db.autocommit(sessions) as session:
+                await pid.row(session, {})
+        async with db.autocommit(sessions) as session:
+            second = await pid.row(session, {})
+        assert second is not None and second["pid"] != first["pid"]
     finally:
         await engine.dispose()
