@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from models.core import metrics
@@ -135,7 +136,6 @@ class CatalogCache:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._read = ctx.redis.register_script(_READ)
-        self._rating = ctx.redis.register_script(_RATING)
         self._pending = ctx.redis.register_script(_PENDING)
         self._trailing: asyncio.Task[None] | None = None
         self._release = ctx.redis.register_script(_RELEASE)
@@ -148,17 +148,26 @@ class CatalogCache:
         self._near.clear()
 
     async def invalidate_rating(self, title_id: int) -> None:
-        delay_ms = int(RATING_LIST_DELAY_S * 1000)
+        replies = await self.ctx.pipelined(lambda pipe: self.queue_rating(pipe, title_id))
+        self.rating_invalidated(replies[0])
+
+    def queue_rating(self, pipe: Pipeline, title_id: int) -> None:
+        """`invalidate_rating`'s script queued in a pipeline (one round trip with the caller's
+        other commands); pass its reply to `rating_invalidated`. EVAL, not EVALSHA: a
+        pipeline with scripts would first ask Redis whether it has them."""
         keys = self.ctx.keys
-        bumped = await self._rating(
-            keys=[
-                keys("catalog", "tgen", title_id),
-                keys("catalog", "gen"),
-                keys("catalog", "rating-lists", "quiet"),
-                keys("catalog", "rating-lists", "pending"),
-            ],
-            args=[delay_ms],
+        pipe.eval(
+            _RATING,
+            4,
+            keys("catalog", "tgen", title_id),
+            keys("catalog", "gen"),
+            keys("catalog", "rating-lists", "quiet"),
+            keys("catalog", "rating-lists", "pending"),
+            int(RATING_LIST_DELAY_S * 1000),
         )
+
+    def rating_invalidated(self, bumped: Any) -> None:
+        delay_ms = int(RATING_LIST_DELAY_S * 1000)
         if bumped:
             self.forget_local()
         elif self._trailing is None or self._trailing.done():
@@ -299,6 +308,17 @@ async def invalidate_rating(ctx: Context, title_id: int) -> None:
     """Call after a title's rating summary changed and the transaction committed: its
     details and rating at once, list pages within RATING_LIST_DELAY_S."""
     await cache_for(ctx).invalidate_rating(title_id)
+
+
+def queue_invalidate_rating(ctx: Context, pipe: Pipeline, title_id: int) -> None:
+    """`invalidate_rating` queued in a caller's pipeline; its reply goes to
+    `rating_invalidated`."""
+    cache_for(ctx).queue_rating(pipe, title_id)
+
+
+def rating_invalidated(ctx: Context, reply: Any) -> None:
+    """What follows `queue_invalidate_rating`'s reply in this process."""
+    cache_for(ctx).rating_invalidated(reply)
 
 
 async def invalidate_catalog(ctx: Context) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
+from redis.asyncio.client import Pipeline
 from sqlalchemy import (
     ColumnElement,
-    Row,
     and_,
     delete,
     exists,
@@ -21,11 +22,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts.tables import User
-from models.catalog import service as catalog_service
-from models.catalog.cache import invalidate_rating
+from models.catalog.cache import queue_invalidate_rating, rating_invalidated
 from models.core.clock import now
 from models.core.context import Context
-from models.core.db import autocommit, transaction
+from models.core.db import PlainStatement, autocommit, transaction
 from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from models.core.events import Outbox
 from models.core.pagination import Page
@@ -86,26 +86,48 @@ _COUNTERS = ("rating_count", "rating_sum", *(f"r{s}" for s in SCORES), "like_cou
 
 # A title's counters: the sums over its shard rows, all from one snapshot. Plain SQL built
 # once: it runs after every rating, and building the select was a large part of its CPU.
-_SUMS = text(
-    "SELECT "
-    + ", ".join(f"CAST(coalesce(sum({c}), 0) AS bigint) AS {c}" for c in _COUNTERS)
-    + " FROM title_social_stats WHERE title_id = :t"
+_SUM_COLUMNS = ", ".join(f"CAST(coalesce(sum({c}), 0) AS bigint) AS {c}" for c in _COUNTERS)
+_SUMS = text(f"SELECT {_SUM_COLUMNS} FROM title_social_stats WHERE title_id = :t")
+
+# The sums, and the catalog's copy of the rating (`titles.rating_avg/count`, which the catalog
+# sorts and filters by) moved to them unless it already holds as new a version: one statement
+# in autocommit, its own snapshot, after the rating committed. The copy's rule is the one of
+# catalog.service.do_set_rating_summary (only over an older version, so whoever commits last
+# the row holds the newest summary); the title's row is locked by this statement alone.
+_SUMS_TO_TITLE = PlainStatement(
+    f"""
+    WITH cfg AS (
+        SELECT set_config('synchronous_commit', 'off', true)
+    ), s AS (
+        SELECT {_SUM_COLUMNS} FROM title_social_stats WHERE title_id = :t
+    ), copied AS (
+        UPDATE titles SET
+            rating_avg = CASE WHEN s.rating_count > 0
+                THEN CAST(s.rating_sum AS double precision) / s.rating_count ELSE 0 END,
+            rating_count = s.rating_count,
+            rating_version = s.version
+        FROM s
+        WHERE titles.id = :t AND titles.rating_version < s.version AND EXISTS (SELECT FROM cfg)
+        RETURNING 1
+    )
+    SELECT s.* FROM s
+    """
 )
 
 
-async def _read_sums(session: AsyncSession, title_id: int) -> Row[Any]:
-    return (await session.execute(_SUMS, {"t": title_id})).one()
+async def _read_sums(session: AsyncSession, title_id: int) -> Mapping[Any, Any]:
+    return (await session.execute(_SUMS, {"t": title_id})).one()._mapping
 
 
-def _summary(title_id: int, row: Row[Any]) -> RatingSummary:
-    count = int(row.rating_count)
+def _summary(title_id: int, row: Mapping[Any, Any]) -> RatingSummary:
+    count = int(row["rating_count"])
     return RatingSummary(
         title_id=title_id,
-        average=round(row.rating_sum / count, 4) if count else None,
+        average=round(row["rating_sum"] / count, 4) if count else None,
         count=count,
-        distribution={str(s): int(getattr(row, f"r{s}")) for s in SCORES},
-        likes=int(row.like_count),
-        version=int(row.version),
+        distribution={str(s): int(row[f"r{s}"]) for s in SCORES},
+        likes=int(row["like_count"]),
+        version=int(row["version"]),
     )
 
 
@@ -153,12 +175,33 @@ def _cache_key(ctx: Context, title_id: int) -> str:
     return ctx.keys("social", "title-stats", title_id)
 
 
-async def _cache_put(ctx: Context, summary: RatingSummary) -> None:
-    script = ctx.redis.register_script(_SET_IF_NEWER)
-    await script(
-        keys=[_cache_key(ctx, summary.title_id)],
-        args=[summary.version, summary.model_dump_json(), CACHE_TTL_S],
-    )
+async def _cache_put(ctx: Context, summary: RatingSummary, *, rating: bool = False) -> None:
+    """Cache the summary (never over a newer one) and, after a rating, tell the catalog's
+    caches: one round trip, shared with whatever else this process sends Redis meanwhile."""
+
+    def queue(pipe: Pipeline) -> None:
+        pipe.eval(
+            _SET_IF_NEWER,
+            1,
+            _cache_key(ctx, summary.title_id),
+            summary.version,
+            summary.model_dump_json(),
+            CACHE_TTL_S,
+        )
+        if rating:
+            queue_invalidate_rating(ctx, pipe, summary.title_id)
+
+    replies = await ctx.pipelined(queue)
+    if rating:
+        rating_invalidated(ctx, replies[1])
+
+
+async def _summarize_rating(session: AsyncSession, title_id: int) -> RatingSummary:
+    """In an autocommit session, after a rating change committed: the title's summary, its
+    catalog copy stored (one statement)."""
+    row = await _SUMS_TO_TITLE.row(session, {"t": title_id})
+    assert row is not None  # sums without GROUP BY: always one row
+    return _summary(title_id, row)
 
 
 async def _after_change(ctx: Context, title_id: int, *, rating: bool) -> RatingSummary:
@@ -177,19 +220,8 @@ async def _after_change(ctx: Context, title_id: int, *, rating: bool) -> RatingS
         await _cache_put(ctx, summary)
         return summary
     async with autocommit(ctx.sessions) as session:
-        row = await _read_sums(session, title_id)
-        summary = _summary(title_id, row)
-        # The catalog sorts and filters by titles.rating_avg/count. Its row is locked only by
-        # this one statement (a rating's own statement does not touch it).
-        await catalog_service.do_set_rating_summary(
-            session,
-            title_id=title_id,
-            rating_avg=row.rating_sum / summary.count if summary.count else 0.0,
-            rating_count=summary.count,
-            version=summary.version,
-        )
-    await _cache_put(ctx, summary)
-    await invalidate_rating(ctx, title_id)
+        summary = await _summarize_rating(session, title_id)
+    await _cache_put(ctx, summary, rating=True)
     return summary
 
 
@@ -200,8 +232,7 @@ async def refresh_summaries(ctx: Context, title_ids: list[int]) -> None:
     for title_id in title_ids:
         async with ctx.sessions() as session:
             summary = _summary(title_id, await _read_sums(session, title_id))
-        await _cache_put(ctx, summary)
-        await invalidate_rating(ctx, title_id)
+        await _cache_put(ctx, summary, rating=True)
 
 
 async def title_summary(ctx: Context, *, title_id: int) -> RatingSummary:
@@ -254,7 +285,7 @@ async def _fast_commit(session: AsyncSession) -> None:
 _SCORE_COLUMNS = ", ".join(f"r{s}" for s in SCORES)
 _SCORE_DELTAS = ", ".join(f"(v.s = {s})::int - (delta.old = {s})::int" for s in SCORES)
 _SCORE_SUMS = ", ".join(f"r{s} = st.r{s} + excluded.r{s}" for s in SCORES)
-_RATE = text(
+_RATE = PlainStatement(
     f"""
     WITH cfg AS (
         SELECT set_config('synchronous_commit', 'off', true)
@@ -306,7 +337,9 @@ async def do_rate(ctx: Context, *, actor: Actor, title_id: int, score: int) -> R
     params = {"u": user_id, "t": title_id, "s": score, "shard": shard_of(user_id)}
     async with autocommit(ctx.sessions) as session:
         for _attempt in range(3):
-            found, had, inserted, changed = (await session.execute(_RATE, params)).one()[:4]
+            row = await _RATE.row(session, params)
+            assert row is not None
+            found, had, inserted, changed = row[0], row[1], row[2], row[3]
             if not found:
                 raise NotFound("No such title", code="title_not_found")
             if had or inserted:
@@ -314,10 +347,14 @@ async def do_rate(ctx: Context, *, actor: Actor, title_id: int, score: int) -> R
             # Our other request rated it meanwhile: now there is an old score to lock.
         else:
             raise Conflict("The rating changed meanwhile; try again", code="rating_conflict")
+        # Committed: the next statement's snapshot holds it (see _after_change); on the same
+        # connection, without another checkout.
         if not changed:
             summary = _summary(title_id, await _read_sums(session, title_id))
+        else:
+            summary = await _summarize_rating(session, title_id)
     if changed:
-        summary = await _after_change(ctx, title_id, rating=True)
+        await _cache_put(ctx, summary, rating=True)
     return RatingOut(title_id=title_id, user_id=user_id, score=score, summary=summary)
 
 
