@@ -37,11 +37,12 @@ from typing import Any
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from socketio import packet as sio_packet
 from socketio.async_manager import AsyncManager
 
 from models.core import metrics
-from models.core.redis import make_redis
+from models.core.redis import Coalescer, make_redis
 from realtime.engine import frame_message
 
 try:  # redis-py's hiredis parser, and what its reader answers for "no complete reply yet"
@@ -176,6 +177,7 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
         self._pub = "SPUBLISH" if sharded else "PUBLISH"
         self._sub = "SSUBSCRIBE" if sharded else "SUBSCRIBE"
         self._unsub = "SUNSUBSCRIBE" if sharded else "UNSUBSCRIBE"
+        self._publishes = Coalescer(redis, name="relay")
 
     # --- channels -----------------------------------------------------------------------
 
@@ -316,32 +318,22 @@ class RoomRelay(AsyncManager):  # type: ignore[misc]
         return self.room_channel(namespace, room)
 
     async def _publish(self, channel: str, kind: str, message: dict[str, Any]) -> None:
-        body = self._echo + kind.encode() + b"|" + orjson.dumps(message)
-        for pause in (*_PUBLISH_RETRIES, None):
-            try:
-                await self.redis.execute_command(self._pub, channel, body)
-                self.stats.published += 1
-                return
-            except Exception as exc:
-                if pause is None:
-                    log.error(
-                        "relay: publish to %s failed, giving up",
-                        channel,
-                        extra={"event": "relay_publish_lost", "redis_exception": str(exc)},
-                    )
-                    return
-                await asyncio.sleep(pause)
+        await self._publish_many([channel], kind, message)
 
     async def _publish_many(self, channels: list[str], kind: str, message: dict[str, Any]) -> None:
-        """Publish one message on several channels in one pipeline. A retry after a failure
-        may publish again on a channel that had it: receivers drop the repeat by its id."""
+        """Publish one message on one or several channels in one round trip, shared with the
+        other publishes of this process at the same moment (a crowd of emits pays per batch,
+        in the order they were made). A retry after a failure may publish again on a channel
+        that had it: receivers drop the repeat of a multi-room message by its id."""
         body = self._echo + kind.encode() + b"|" + orjson.dumps(message)
+
+        def queue(pipe: Pipeline) -> None:
+            for channel in channels:
+                pipe.execute_command(self._pub, channel, body)
+
         for pause in (*_PUBLISH_RETRIES, None):
             try:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for channel in channels:
-                        pipe.execute_command(self._pub, channel, body)
-                    await pipe.execute()
+                await self._publishes.run(queue)
                 self.stats.published += len(channels)
                 return
             except Exception as exc:

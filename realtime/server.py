@@ -278,7 +278,11 @@ class Realtime:
         if checked is not None and t - checked[0] < SESSION_CHECK_S:
             role = checked[1]
         else:
-            alive = await sessions_of(self.ctx).role_if_alive(session["session_id"])
+            # Shared with the other sockets' Redis commands of the moment (Context.pipelined).
+            store = sessions_of(self.ctx)
+            (alive,) = await self.ctx.pipelined(
+                lambda pipe: store.queue_role(pipe, session["session_id"])
+            )
             if alive is None:
                 self._checked.pop(sid, None)
                 await self.sio.disconnect(sid)

@@ -198,6 +198,10 @@ class SessionStore:
         role: str | None = await self._redis.hget(self._key(session_id), "role")
         return role
 
+    def queue_role(self, pipe: Pipeline, session_id: str) -> None:
+        """`role_if_alive`'s read queued in a pipeline (its reply: the role or None)."""
+        pipe.hget(self._key(session_id), "role")
+
     async def principal_if_alive_for(
         self, session_id: str, user_id: str
     ) -> tuple[str, int | None] | None:

@@ -52,6 +52,18 @@ http_duration = Histogram(
     buckets=_FAST,
 )
 
+# --- Redis -----------------------------------------------------------------------------
+redis_shared_pipelines = Counter(
+    "cinema_redis_shared_pipelines",
+    "Round trips of the shared pipelines (models/core/redis.py, Coalescer), by pipeline",
+    ["pipeline"],
+)
+redis_shared_calls = Counter(
+    "cinema_redis_shared_pipeline_calls",
+    "Callers those round trips carried (divided by the round trips: callers per trip)",
+    ["pipeline"],
+)
+
 # --- Sockets ----------------------------------------------------------------------------
 socket_connections = Gauge(
     "cinema_socket_connections",
