@@ -13,6 +13,9 @@ minute) never trips. Prints p50/p99/max per rate and the highest rate whose p99 
 100 ms with every message delivered. The servers run on the server cores, this client on the
 client cores; `--profile DIR` runs each server under cProfile (bench/traced.py) during the
 first rate only and prints the top functions by own time (the .pstats files stay in DIR).
+Each rate also prints the round trips of the servers' shared Redis pipelines per message
+(from /metrics: `context` carries the sends' rate-limit checks and the sockets' session
+checks, `relay` the publishes) and how many callers each round trip carried.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ import argparse
 import asyncio
 import json
 import math
+import re
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import socketio
 from sqlalchemy.dialects.postgresql import insert
 
@@ -114,6 +119,7 @@ async def step(
     )
     if profile:
         toggle_profiles(env)
+    trips0 = await _shared_round_trips(a_url)
     cpu0 = [srv.cpu_seconds() for srv in env.servers]
     start = time.perf_counter()
     i = 0
@@ -138,6 +144,7 @@ async def step(
     cpus = [srv.cpu_seconds() - c0 for srv, c0 in zip(env.servers, cpu0, strict=True)]
     window = time.perf_counter() - start
     cpu = sum(cpus)
+    trips1 = await _shared_round_trips(a_url)
     if profile:
         toggle_profiles(env)
     for s in outs + ins:
@@ -164,7 +171,38 @@ async def step(
         "cpu_ms_per_msg_sender_receiver": [round(c * 1000 / len(ms), 2) for c in cpus]
         if ms
         else [],
+        # Round trips of the shared Redis pipelines (both processes; the sends' rate-limit
+        # checks and the relay's publishes) per message, and the callers each carried.
+        **_trips_per_msg(trips0, trips1, total),
     }
+
+
+def _trips_per_msg(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]], msgs: int
+) -> dict[str, Any]:
+    per_msg, per_trip = {}, {}
+    for name, (trips, calls) in after.items():
+        trips0, calls0 = before.get(name, (0.0, 0.0))
+        per_msg[name] = round((trips - trips0) / max(1, msgs), 3)
+        per_trip[name] = round((calls - calls0) / max(1.0, trips - trips0), 2)
+    return {"shared_redis_round_trips_per_msg": per_msg, "callers_per_round_trip": per_trip}
+
+
+_TRIPS = re.compile(
+    r'^cinema_redis_shared_(pipelines|pipeline_calls)_total\{pipeline="(\w+)"\} ([0-9.e+]+)$',
+    re.M,
+)
+
+
+async def _shared_round_trips(url: str) -> dict[str, tuple[float, float]]:
+    """Per shared pipeline: (round trips, callers carried) so far, all server processes (one
+    scrape of /metrics sums them)."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        text = (await client.get(f"{url}/metrics")).text
+    out: dict[str, list[float]] = {}
+    for kind, name, value in _TRIPS.findall(text):
+        out.setdefault(name, [0.0, 0.0])[kind == "pipeline_calls"] += float(value)
+    return {name: (v[0], v[1]) for name, v in out.items()}
 
 
 async def _ping_baseline(env: BenchEnv, count: int = 50) -> dict[str, float]:

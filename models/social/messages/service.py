@@ -6,6 +6,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from asyncpg.exceptions import UniqueViolationError
+from redis.asyncio.client import Pipeline
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert
@@ -17,7 +19,7 @@ from models.accounts.family import max_age_of
 from models.accounts.tables import User
 from models.core.clock import now
 from models.core.context import Context
-from models.core.db import autocommit, transaction
+from models.core.db import PlainStatement, autocommit, transaction
 from models.core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.jobs import Job
@@ -274,10 +276,12 @@ _FACTS = """
            (SELECT id FROM dm_conversations WHERE user_low = :low AND user_high = :high),
            (SELECT id FROM dm_messages WHERE sender_id = :me AND client_msg_id = :cmid)
 """
-_SEND_FACTS = sql_text(_FACTS + "FROM users u WHERE u.id = :to")
+# Sent past SQLAlchemy (models.core.db.PlainStatement): the first statement of every send,
+# always in autocommit.
+_SEND_FACTS = PlainStatement(_FACTS + "FROM users u WHERE u.id = :to")
 # A reply also reads the message it quotes, in the same round trip: its conversation (it must
 # be ours) and what the quote shows.
-_SEND_FACTS_REPLY = sql_text(
+_SEND_FACTS_REPLY = PlainStatement(
     _FACTS
     + """,
            q.id, q.conversation_id, q.sender_id, q.text,
@@ -290,8 +294,7 @@ _SEND_FACTS_REPLY = sql_text(
 # The message and both counters in one statement, after both users' "dm" stream locks (the
 # same locks as models.core.streams.lock_stream, taken in key order): a message's id is taken
 # under them, so id order is commit order in each user's stream.
-_STORE = sql_text(
-    """
+_STORE_SQL = """
     WITH locks AS (
         SELECT pg_advisory_xact_lock(hashtextextended(:first, 0)) AS a,
                pg_advisory_xact_lock(hashtextextended(:second, 0)) AS b
@@ -315,7 +318,9 @@ _STORE = sql_text(
     )
     SELECT id, created_at FROM ins
     """
-)
+_STORE = sql_text(_STORE_SQL)
+# The usual send stores in autocommit: there, past SQLAlchemy (models.core.db.PlainStatement).
+_STORE_PLAIN = PlainStatement(_STORE_SQL)
 
 
 class _Facts(NamedTuple):
@@ -339,9 +344,9 @@ async def _send_facts(
     low, high = sorted((me, to), key=str)
     params: dict[str, Any] = {"me": me, "to": to, "low": low, "high": high, "cmid": client_msg_id}
     if reply_to_id is None:
-        row = (await session.execute(_SEND_FACTS, params)).first()
+        row = await _SEND_FACTS.row(session, params)
     else:
-        row = (await session.execute(_SEND_FACTS_REPLY, {**params, "reply": reply_to_id})).first()
+        row = await _SEND_FACTS_REPLY.row(session, {**params, "reply": reply_to_id})
     if row is None:
         return None
     quote = None
@@ -431,14 +436,17 @@ async def do_send_message(
             if rel.any_block:
                 raise Forbidden("You cannot message this user", code="blocked")
             raise Forbidden("You can message friends only", code="not_friends")
-        # The anti-spam hit and "is anyone there to see it live" in one round trip.
-        async with ctx.redis.pipeline(transaction=False) as pipe:
-            limiter = RateLimiter(ctx.redis, ctx.keys.prefix)
+        # The anti-spam hit and "is anyone there to see it live" in one round trip, shared
+        # with whatever else this process sends Redis at the same moment (other sends).
+        limiter = RateLimiter(ctx.redis, ctx.keys.prefix)
+
+        def queue(pipe: Pipeline) -> None:
             limiter.queue_hit(pipe, send_limit(ctx.settings), str(me))
             presence.queue_connected_devices(
                 pipe, ctx.keys, to_user_id, stale_ms=ctx.settings.socket_stale_ms
             )
-            wait_ms, devices = await pipe.execute()
+
+        wait_ms, devices = await ctx.pipelined(queue)
         check_hit(wait_ms, message="Too many messages")
         if reply_to_id is not None and facts.quote is None:
             raise NotFound("No such message in this conversation", code="message_not_found")
@@ -457,6 +465,7 @@ async def do_send_message(
                 quote=facts.quote,
                 refs=refs,
                 sign=sign,
+                autocommitted=True,
             )
             return await _delivered(
                 session, outbox, msg, created, to_user_id=to_user_id, refs=refs, sign=sign
@@ -521,32 +530,33 @@ async def _store(
     quote: QuoteOut | None,
     refs: Refs,
     sign: Signer,
+    autocommitted: bool = False,
 ) -> tuple[MessageOut, bool]:
     """The new message (True), or the one this client_msg_id already stored (the same send,
     racing on another connection, committed first: False). A new message has no reactions,
     and its quote is the one read with the facts."""
     first, second = sorted((me, to), key=str)
+    params = {
+        "first": f"{STREAM}:{first}",
+        "second": f"{STREAM}:{second}",
+        "cid": conv_id,
+        "me": me,
+        "to": to,
+        "cmid": cmid,
+        "text": text,
+        "reply": None if quote is None else quote.id,
+        "title": refs[0],
+        "attachment": refs[1],
+    }
+    stored: Any
     try:
-        stored = (
-            await session.execute(
-                _STORE,
-                {
-                    "first": f"{STREAM}:{first}",
-                    "second": f"{STREAM}:{second}",
-                    "cid": conv_id,
-                    "me": me,
-                    "to": to,
-                    "cmid": cmid,
-                    "text": text,
-                    "reply": None if quote is None else quote.id,
-                    "title": refs[0],
-                    "attachment": refs[1],
-                },
-            )
-        ).first()
-    except IntegrityError as exc:
+        if autocommitted:
+            stored = await _STORE_PLAIN.row(session, params)
+        else:
+            stored = (await session.execute(_STORE, params)).first()
+    except (IntegrityError, UniqueViolationError) as exc:
         # Two sends raced with the same image: the other message has it.
-        if "uq_dm_messages_attachment_id" not in str(exc.orig):
+        if "uq_dm_messages_attachment_id" not in str(getattr(exc, "orig", exc)):
             raise
         raise Conflict("This attachment is already in a message", code="attachment_in_use") from exc
     if stored is None:
@@ -555,13 +565,13 @@ async def _store(
         _same_or_conflict(raced, to_user_id=to, text=text, attachment_id=refs[1])
         return (await decorate(session, [raced], reader=me, sign=sign))[0], False
     out = MessageOut(
-        id=stored.id,
+        id=stored[0],
         conversation_id=conv_id,
         from_user_id=me,
         to_user_id=to,
         client_msg_id=cmid,
         text=text,
-        created_at=stored.created_at,
+        created_at=stored[1],
         reply_to=quote,
     )
     return out, True
@@ -583,9 +593,13 @@ async def _delivered(
         return msg, created
     me = msg.from_user_id
     copies = await _personal(session, [msg], [refs], readers=[to_user_id, me], sign=sign)
-    outbox.emit("dm:message", _event(copies[to_user_id][0], msg.id), room=user_room(to_user_id))
-    outbox.emit("dm:message", _event(copies[me][0], msg.id), room=user_room(me))
-    return copies[me][0], created
+    theirs, mine = copies[to_user_id][0], copies[me][0]
+    event = _event(theirs, msg.id)
+    outbox.emit("dm:message", event, room=user_room(to_user_id))
+    # Without a card or an image both sides read the same copy: one event (the door sends
+    # it once to both rooms).
+    outbox.emit("dm:message", event if mine is theirs else _event(mine, msg.id), room=user_room(me))
+    return mine, created
 
 
 # --- changing a message: edits, deletion for everyone, reactions --------------------------------
