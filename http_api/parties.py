@@ -108,7 +108,7 @@ async def party_by_code(call: Call) -> PartyPreviewOut:
         party = await service.access_party_for_join(
             call.ctx, session, user_id=user.user_id, invite_code=call.params["code"]
         )
-    return await service.preview(call.ctx, party=party)
+    return await service.preview(call.ctx, party=party, user_id=user.user_id)
 
 
 @api.get("/parties/friends", response=FriendPartiesOut)

@@ -1,9 +1,10 @@
 """Watch-party socket events: parse, authorize, call models.parties.service, ack.
 
-Room membership is per socket; everything else (roles, readiness, grace) belongs to the user
-and lives in the party state. Each process remembers which of its sockets sit in which party;
-Redis holds every party's sockets per user, so a kick on one process evicts sockets on all, and
-a member whose sockets all died with their process is found and disconnected
+Room membership is per socket, and so is readiness (each of a member's screens is waited for
+on its own, in the party state); everything else (roles, grace) belongs to the user and lives
+in the party state. Each process remembers which of its sockets sit in which party; Redis
+holds every party's sockets per user, so a kick on one process evicts sockets on all, and a
+member whose sockets all died with their process is found and disconnected
 (models/parties/reconcile.py). A member taken for dead while their process only stalled is put
 back at the process's next heartbeat.
 """
@@ -327,19 +328,24 @@ async def _members_of_dead_process(ctx: Context, proc: str, conns: list[Conn]) -
 
 @on_disconnect
 async def _socket_gone(ctx: Context, sio: Any, sid: str, conn: Conn | None) -> None:
-    """The user's last socket in a party went away: their grace period starts."""
+    """The user's last socket in a party went away: their grace period starts (another one
+    stays: the party stops waiting for this screen)."""
     rooms = ctx.local.get(_ROOMS)
     if rooms is None or conn is None:
         return
     for party_id in rooms.parties_of(sid):
         remaining = await rooms.leave_socket(sid, party_id, conn.user_id)
-        if remaining == 0:
-            try:
+        try:
+            if remaining == 0:
                 await service.do_disconnect(ctx, party_id=party_id, user_id=conn.user_id)
-            except NotFound:
-                pass  # the party's live state expired
-            except Exception:
-                log.exception("party %s: disconnect of %s failed", party_id, conn.user_id)
+            else:  # another screen stays: this one is no longer waited for
+                await service.do_screens_gone(
+                    ctx, party_id=party_id, user_id=conn.user_id, screens=(sid,)
+                )
+        except NotFound:
+            pass  # the party's live state expired
+        except Exception:
+            log.exception("party %s: %s's socket leaving failed", party_id, conn.user_id)
     rooms.forget(sid)
 
 
@@ -441,7 +447,9 @@ async def join(ev: SocketCall) -> SnapshotOut:
     rooms = rooms_for(ev)
     async with _entered(rooms, ev.sid, str(party.id), str(ev.user_id)):
         rtt = await rooms.worst_rtt(ev.sid, str(party.id), str(ev.user_id), p.rtt_ms)
-        await service.do_join(ev.ctx, party=party, user_id=ev.user_id, rtt_ms=rtt, vetted=vetted)
+        await service.do_join(
+            ev.ctx, party=party, user_id=ev.user_id, rtt_ms=rtt, vetted=vetted, screen=ev.sid
+        )
     async with transaction(ev.ctx.sessions) as session:
         # The state may have moved on while we entered the room: send the newest.
         state = await service.access_live(ev.ctx, party_id=party.id, user_id=ev.user_id)
@@ -491,6 +499,13 @@ async def _worst_rtt(ev: SocketCall, rtt: int | None) -> int | None:
     return await rooms.worst_rtt(ev.sid, party_id, str(ev.user_id), rtt)
 
 
+def _screen(ev: SocketCall) -> str:
+    """The socket as one of the member's screens: each is waited for on its own, and the one
+    leaving the room is no longer waited for. A socket outside the room (it never joined: it
+    would never be seen leaving) speaks for the member as a whole."""
+    return ev.sid if str(ev.payload.party_id) in rooms_for(ev).parties_of(ev.sid) else ""
+
+
 async def _command(
     ev: SocketCall, make: Callable[[str], Command], *, queue: bool = False
 ) -> PartyStateOut:
@@ -528,23 +543,24 @@ async def rate(ev: SocketCall) -> PartyStateOut:
     "party:buffering",
     payload=ReadinessIn,
     ack=PartyStateOut,
-    doc="Your player stalled. While playing, the party waits for you (up to the timeout) "
-    "unless you are catching up or opted out.",
+    doc="This screen's player stalled. While playing, the party waits for you (up to the "
+    "timeout) unless this screen is catching up or you opted out; `waiting_screens` names it.",
 )
 async def buffering(ev: SocketCall) -> PartyStateOut:
-    rtt = await _worst_rtt(ev, ev.payload.rtt_ms)
-    return await _command(ev, lambda by: Buffering(by, rtt_ms=rtt))
+    rtt, screen = await _worst_rtt(ev, ev.payload.rtt_ms), _screen(ev)
+    return await _command(ev, lambda by: Buffering(by, rtt_ms=rtt, screen=screen))
 
 
 @events.on(
     "party:ready",
     payload=ReadinessIn,
     ack=PartyStateOut,
-    doc="Your player can play at the party's position.",
+    doc="This screen's player can play at the party's position. The party waits for you "
+    "until every screen of yours in it that was ready is ready again (or has left).",
 )
 async def ready(ev: SocketCall) -> PartyStateOut:
-    rtt = await _worst_rtt(ev, ev.payload.rtt_ms)
-    return await _command(ev, lambda by: Ready(by, rtt_ms=rtt))
+    rtt, screen = await _worst_rtt(ev, ev.payload.rtt_ms), _screen(ev)
+    return await _command(ev, lambda by: Ready(by, rtt_ms=rtt, screen=screen))
 
 
 @events.on(
@@ -696,7 +712,7 @@ async def autoplay(ev: SocketCall) -> PartyStateOut:
 )
 async def catch_up(ev: SocketCall) -> CatchUpOut:
     p: CatchUpIn = ev.payload
-    command = CatchUp(str(ev.user_id), p.position_ms, p.at_server_ms, p.rate)
+    command = CatchUp(str(ev.user_id), p.position_ms, p.at_server_ms, p.rate, _screen(ev))
     plan, state = await service.do_catch_up(ev.ctx, party_id=p.party_id, command=command)
     return CatchUpOut(
         plan=CatchUpPlanOut(
@@ -723,7 +739,7 @@ async def preview(ev: SocketCall) -> PartyPreviewOut:
         party = await service.access_party_for_join(
             ev.ctx, session, user_id=ev.user_id, invite_code=ev.payload.invite_code
         )
-    return await service.preview(ev.ctx, party=party)
+    return await service.preview(ev.ctx, party=party, user_id=ev.user_id)
 
 
 @events.on(
@@ -747,7 +763,7 @@ async def knock(ev: SocketCall) -> PartyPreviewOut:
             check_password=True,
         )
     state = await service.do_knock(ev.ctx, party=party, user_id=ev.user_id)
-    return await service.preview(ev.ctx, party=party, state=state)
+    return await service.preview(ev.ctx, party=party, state=state, user_id=ev.user_id)
 
 
 @events.on(

@@ -103,6 +103,18 @@ def broadcast_view(
     return view
 
 
+def waiting_screens(s: PartyState) -> dict[str, list[str]]:
+    """Which screens of each member waited for hold the party (members whose readiness was
+    stored before screens were kept have none to name)."""
+    named: dict[str, list[str]] = {}
+    for user_id in sorted(s.waiting_for):
+        m = s.member(user_id)
+        screens = [] if m is None else [sc for sc in m.waited_screens() if sc]
+        if screens:
+            named[user_id] = screens
+    return named
+
+
 def state_view(
     s: PartyState,
     *,
@@ -125,6 +137,7 @@ def state_view(
         host_id=s.host_id,
         control_mode=s.control_mode,
         waiting_for=sorted(s.waiting_for),
+        waiting_screens=waiting_screens(s),
         wait_deadline_ms=s.wait_deadline_ms,
         capacity=s.rules.capacity,
         members_version=s.members_version,

@@ -63,16 +63,16 @@ return 1
 """
 
 # KEYS: the member's sockets set, the user's socket heartbeats. ARGV: heartbeat floor, socket ids.
-# Takes out those still unrefreshed since the floor; returns how many.
+# Takes out those still unrefreshed since the floor; returns the ones it took out.
 _FORGET_DEAD = """
-local n = 0
+local gone = {}
 for i = 2, #ARGV do
   local beat = redis.call('ZSCORE', KEYS[2], ARGV[i])
   if not beat or tonumber(beat) < tonumber(ARGV[1]) then
-    n = n + redis.call('SREM', KEYS[1], ARGV[i])
+    if redis.call('SREM', KEYS[1], ARGV[i]) == 1 then gone[#gone + 1] = ARGV[i] end
   end
 end
-return n
+return gone
 """
 
 # KEYS: the member's sockets set, the user's socket heartbeats. ARGV: socket id, heartbeat floor,
@@ -222,12 +222,14 @@ class LiveParties:
 
     async def forget_dead(
         self, party_id: str, user_id: str, sids: Sequence[str], *, floor_ms: int
-    ) -> int:
-        """Take the member's sockets not heartbeated since `floor_ms` out of their set."""
+    ) -> list[str]:
+        """Take the member's sockets not heartbeated since `floor_ms` out of their set; returns
+        those taken out."""
         if not sids:
-            return 0
+            return []
         keys = [self.sockets_key(party_id, user_id), self.beats_key(user_id)]
-        return int(await self._forget_dead(keys=keys, args=[floor_ms, *sids]))
+        gone = await self._forget_dead(keys=keys, args=[floor_ms, *sids])
+        return [x.decode() if isinstance(x, bytes) else str(x) for x in gone]
 
     async def enter_live(self, party_id: str, user_id: str, sid: str, *, floor_ms: int) -> bool:
         """Put a socket heartbeated since `floor_ms` (back) in the member's set."""

@@ -145,9 +145,14 @@ async def _reconcile_party(ctx: Context, party_id: str) -> int:
             stale[user_id] = dead
     if stale:
         # A live tab elsewhere keeps the member; forget the dead one, so closing the live tab
-        # later is seen as the last socket going (unless it heartbeated since: then it stays).
+        # later is seen as the last socket going (unless it heartbeated since: then it stays),
+        # and so the party no longer waits for that screen.
         for user_id, dead in stale.items():
-            await live.forget_dead(party_id, user_id, dead, floor_ms=floor)
+            forgotten = await live.forget_dead(party_id, user_id, dead, floor_ms=floor)
+            if forgotten:
+                await service.do_screens_gone(
+                    ctx, party_id=party_id, user_id=user_id, screens=forgotten
+                )
     count = 0
     for user_id, dead in gone.items():
         outcome = await service.do_disconnect(

@@ -393,6 +393,12 @@ class PartyStateOut(BaseModel):
     host_id: str
     control_mode: ControlMode
     waiting_for: list[str]
+    waiting_screens: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="For each member in waiting_for, which of their screens the party waits "
+        "for: the socket ids (socket.io's socket.id), so a screen knows whether it is the one "
+        "(a member with a phone ready and a TV loading is waited for until the TV is ready)",
+    )
     wait_deadline_ms: int | None
     capacity: int
     members_version: int = Field(description="Version at which the member list last changed")
@@ -549,6 +555,12 @@ class PartyPreviewOut(BaseModel):
     )
     password_required: bool = Field(
         default=False, description="Joining by the code asks for the room password"
+    )
+    knock: Literal["member", "admitted", "waiting", "turned_away"] | None = Field(
+        default=None,
+        description="Your knock, as it stands: waiting for an answer, admitted (join now), "
+        "turned_away, or member (in already); none: you have not knocked. A knocker who was "
+        "offline when party:admission came knocks again (or previews) to learn the answer.",
     )
 
 

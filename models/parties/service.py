@@ -70,12 +70,14 @@ from models.parties.state import (
     Phase,
     Reconnect,
     Rules,
+    ScreensGone,
     SetControlMode,
     SetRoom,
     SetSeriesNext,
     Tick,
     decide,
     is_moderator,
+    knock_status,
     new_party,
     plan_catch_up,
 )
@@ -452,9 +454,11 @@ async def do_join(
     user_id: uuid.UUID,
     rtt_ms: int | None = None,
     vetted: bool = True,
+    screen: str = "",
 ) -> Outcome:
-    """`vetted=False`: a room that asks people to knock lets this user in only if admitted."""
-    join = Join(str(user_id), rtt_ms=rtt_ms, vetted=vetted)
+    """`vetted=False`: a room that asks people to knock lets this user in only if admitted.
+    `screen`: the joining socket (each of a member's screens is waited for on its own)."""
+    join = Join(str(user_id), rtt_ms=rtt_ms, vetted=vetted, screen=screen)
     outcome = await runtime(ctx).live.apply(str(party.id), join)
     await _after(ctx, outcome, cause="join", by=str(user_id))
     return outcome
@@ -512,6 +516,19 @@ async def do_disconnect(
     )
     outcome = await live.apply(party_id, Disconnect(user_id), guard=guard)
     await _after(ctx, outcome, cause="disconnect", by=user_id)
+    return outcome
+
+
+async def do_screens_gone(
+    ctx: Context, *, party_id: str, user_id: str, screens: Sequence[str]
+) -> Outcome | None:
+    """Some of a member's sockets left the party while another stays: the party no longer
+    waits for those screens (None: the party is gone)."""
+    try:
+        outcome = await runtime(ctx).live.apply(party_id, ScreensGone(user_id, tuple(screens)))
+    except (NotFound, Gone):
+        return None
+    await _after(ctx, outcome, cause="screen_gone", by=user_id)
     return outcome
 
 
@@ -626,9 +643,10 @@ async def snapshot(
 
 
 async def preview(
-    ctx: Context, *, party: Party, state: PartyState | None = None
+    ctx: Context, *, party: Party, state: PartyState | None = None, user_id: uuid.UUID | None = None
 ) -> PartyPreviewOut:
-    """What someone sees before joining: the media, how full it is, how it lets people in."""
+    """What someone sees before joining: the media, how full it is, how it lets people in, and
+    (for `user_id`) where their knock stands."""
     state = state or await runtime(ctx).live.get(str(party.id))
     view = ev.state_view(state, server_ms=now_ms(), members=False)
     return PartyPreviewOut(
@@ -641,6 +659,7 @@ async def preview(
         phase=state.phase,
         admission=state.room.admission,
         password_required=party.password_hash is not None,
+        knock=None if user_id is None else knock_status(state, str(user_id)),
     )
 
 

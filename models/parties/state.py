@@ -38,6 +38,8 @@ class Admission(StrEnum):
 
 
 KNOCKING_MAX = 50
+SCREENS_MAX = 16  # per member; beyond, the oldest is forgotten (it catches up if still there)
+TURNED_AWAY_MAX = 200
 SLOW_MODE_MAX_S = 600
 
 
@@ -76,11 +78,26 @@ class Media:
 
 
 @dataclass(frozen=True, slots=True)
+class Screen:
+    """One of a member's screens (a socket in the party's room), as far as waiting goes.
+
+    A screen that has not said ready yet (it just joined) catches up: like a late joiner,
+    nobody waits for it until its first `Ready`. Once ready, it is waited for whenever it
+    stalls (and for every new media), until it leaves the room or a deadline lets it go."""
+
+    id: str  # the socket id ("" for a command that names no screen)
+    ready: bool = False
+    catching_up: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     user_id: str
     joined_at_ms: int
     connected: bool = True
     disconnected_at_ms: int | None = None
+    # `ready` and `catching_up` sum up `screens` (see _rolled_up): the member is waited for
+    # while any of their screens is neither ready nor catching up.
     ready: bool = False
     # Late joiners, reconnects and stragglers let go at a timeout catch up on their own:
     # until their next `Ready` nobody waits for them, so they never move anyone else.
@@ -89,6 +106,11 @@ class Member:
     rtt_ms: int | None = None
     # Set by a planned catch-up: when the member is back on the timeline (server ms).
     catch_up_until_ms: int | None = None
+    screens: tuple[Screen, ...] = ()
+
+    def waited_screens(self) -> tuple[str, ...]:
+        """The screens the party would wait for (not ready, not catching up)."""
+        return tuple(sc.id for sc in self.screens if not (sc.ready or sc.catching_up))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +134,8 @@ class Room:
     has_password: bool = False
     knocking: tuple[str, ...] = ()  # waiting to be admitted, in order
     admitted: frozenset[str] = frozenset()  # admitted, may join once
+    # Turned away (the latest TURNED_AWAY_MAX): a knock again is answered at once, not queued.
+    turned_away: tuple[str, ...] = ()
     muted: frozenset[str] = frozenset()  # may not chat
     slow_mode_s: int = 0  # at most one message per member this often (0: off)
     listed: bool = False  # friends of the host see the party and may join it
@@ -239,6 +263,7 @@ class Join:
     rtt_ms: int | None = None
     # Invited, or been in the party before: a room that asks people to knock lets them in.
     vetted: bool = True
+    screen: str = ""  # the joining socket
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,14 +311,29 @@ class SetRate:
 
 @dataclass(frozen=True, slots=True)
 class Buffering:
+    """One of the member's screens (`screen`, a socket id) stalled."""
+
     by: str
     rtt_ms: int | None = None
+    screen: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Ready:
+    """One of the member's screens can play at the party's position."""
+
     by: str
     rtt_ms: int | None = None
+    screen: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScreensGone:
+    """Some of the member's screens left the party's room (closed, or died with their process)
+    while another stays: nobody waits for those any more."""
+
+    by: str
+    screens: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,6 +434,7 @@ class CatchUp:
     position_ms: int
     at_server_ms: int
     rate: float = 0.0
+    screen: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,6 +496,7 @@ Command: TypeAlias = (
     | SetRate
     | Buffering
     | Ready
+    | ScreensGone
     | SetWaits
     | ReportRtt
     | TransferHost
@@ -606,9 +648,7 @@ def _expire(s: PartyState, now: int, removals: _Removals) -> PartyState:
         late = s.waiting_for
         s = replace(
             s,
-            members=tuple(
-                replace(m, catching_up=True) if m.user_id in late else m for m in s.members
-            ),
+            members=tuple(_let_go(m) if m.user_id in late else m for m in s.members),
             waiting_for=frozenset(),
         )
         s = _start(s, now)
@@ -625,11 +665,12 @@ def _advance(s: PartyState, now: int) -> PartyState:
     assert media is not None
     queue = tuple(q for q in s.queue if item is None or q.id != item.id)
     members = tuple(
-        replace(
-            m,
-            ready=False,
-            catching_up=not (m.connected and m.waits),
-            catch_up_until_ms=None,
+        _rolled_up(
+            replace(m, catch_up_until_ms=None),
+            tuple(
+                replace(sc, ready=False, catching_up=not (m.connected and m.waits))
+                for sc in m.screens
+            ),
         )
         for m in s.members
     )
@@ -681,6 +722,36 @@ def _require_host(s: PartyState, user_id: str, what: str) -> None:
 
 def _with_member(s: PartyState, m: Member) -> PartyState:
     return replace(s, members=tuple(m if x.user_id == m.user_id else x for x in s.members))
+
+
+def _rolled_up(m: Member, screens: tuple[Screen, ...]) -> Member:
+    """The member with these screens, their readiness summed up: waited for while a screen is
+    neither ready nor catching up; catching up while every screen is (or none is known)."""
+    catching_up = all(sc.catching_up for sc in screens)
+    ready = not catching_up and not any(not (sc.ready or sc.catching_up) for sc in screens)
+    return replace(m, screens=screens, ready=ready, catching_up=catching_up)
+
+
+def _screen(m: Member, screen_id: str) -> Screen:
+    for sc in m.screens:
+        if sc.id == screen_id:
+            return sc
+    return Screen(screen_id)
+
+
+def _put_screen(m: Member, screen: Screen) -> Member:
+    if any(sc.id == screen.id for sc in m.screens):
+        screens = tuple(screen if sc.id == screen.id else sc for sc in m.screens)
+    else:
+        screens = (*m.screens, screen)[-SCREENS_MAX:]
+    return _rolled_up(m, screens)
+
+
+def _let_go(m: Member) -> Member:
+    """Past the waiting deadline: the member's screens still loading catch up on their own."""
+    return _rolled_up(
+        m, tuple(sc if sc.ready else replace(sc, catching_up=True) for sc in m.screens)
+    )
 
 
 def _clean_rtt(rtt_ms: int | None) -> int | None:
@@ -779,18 +850,14 @@ def _join(s: PartyState, c: Join, now: int, removals: _Removals) -> PartyState:
     m = s.member(c.by)
     if m is not None:
         if m.connected:
-            # Another device or tab of a member already present: nothing moves.
-            return _with_member(s, replace(m, rtt_ms=_or(rtt, m.rtt_ms)))
-        # Back within the grace period: same roles, same place in the host order.
-        back = replace(
-            m,
-            connected=True,
-            disconnected_at_ms=None,
-            ready=False,
-            catching_up=True,
-            rtt_ms=_or(rtt, m.rtt_ms),
-        )
-        return _with_member(s, back)
+            # Another device or tab of a member already present: a screen more, which catches
+            # up like a late joiner (nothing moves).
+            m = replace(m, rtt_ms=_or(rtt, m.rtt_ms))
+            return _with_member(s, _put_screen(m, _screen(m, c.screen)))
+        # Back within the grace period: same roles, same place in the host order; the screens
+        # of before are gone.
+        back = replace(m, connected=True, disconnected_at_ms=None, rtt_ms=_or(rtt, m.rtt_ms))
+        return _with_member(s, _rolled_up(back, (Screen(c.screen),)))
     if len(s.members) >= s.rules.capacity:
         raise Conflict("This party is full", code="party_full")
     room = s.room
@@ -800,7 +867,8 @@ def _join(s: PartyState, c: Join, now: int, removals: _Removals) -> PartyState:
                 "This party admits people who knock (party:knock)", code="admission_required"
             )
         s = replace(s, room=replace(room, admitted=room.admitted - {c.by}))
-    return replace(s, members=(*s.members, Member(user_id=c.by, joined_at_ms=now, rtt_ms=rtt)))
+    joined = Member(user_id=c.by, joined_at_ms=now, rtt_ms=rtt, screens=(Screen(c.screen),))
+    return replace(s, members=(*s.members, joined))
 
 
 def _leave(s: PartyState, c: Leave, now: int, removals: _Removals) -> PartyState:
@@ -873,9 +941,10 @@ def _set_rate(s: PartyState, c: SetRate, now: int, removals: _Removals) -> Party
 
 def _buffering(s: PartyState, c: Buffering, now: int, removals: _Removals) -> PartyState:
     m = _member(s, c.by)
-    m = replace(m, ready=False, rtt_ms=_or(_clean_rtt(c.rtt_ms), m.rtt_ms))
+    screen = replace(_screen(m, c.screen), ready=False)
+    m = _put_screen(replace(m, rtt_ms=_or(_clean_rtt(c.rtt_ms), m.rtt_ms)), screen)
     s = _with_member(s, m)
-    if not (m.connected and m.waits and not m.catching_up):
+    if not (m.connected and m.waits and not screen.catching_up):
         return s
     if s.phase is Phase.PLAYING:
         s = _hold(s, now, Phase.WAITING)
@@ -893,17 +962,20 @@ def _buffering(s: PartyState, c: Buffering, now: int, removals: _Removals) -> Pa
 
 def _ready(s: PartyState, c: Ready, now: int, removals: _Removals) -> PartyState:
     m = _member(s, c.by)
-    m = replace(
-        m,
-        ready=True,
-        catching_up=False,
-        catch_up_until_ms=None,
-        rtt_ms=_or(_clean_rtt(c.rtt_ms), m.rtt_ms),
-    )
-    s = _with_member(s, m)
-    if c.by in s.waiting_for:
-        s = replace(s, waiting_for=s.waiting_for - {c.by})
-    return _settle(s, now)
+    m = replace(m, catch_up_until_ms=None, rtt_ms=_or(_clean_rtt(c.rtt_ms), m.rtt_ms))
+    m = _put_screen(m, Screen(c.screen, ready=True, catching_up=False))
+    # Still waited for if another of the member's screens is loading (_settle keeps them).
+    return _settle(_with_member(s, m), now)
+
+
+def _screens_gone(s: PartyState, c: ScreensGone, now: int, removals: _Removals) -> PartyState:
+    m = s.member(c.by)
+    if m is None:
+        return s  # gone already
+    kept = tuple(sc for sc in m.screens if sc.id not in c.screens)
+    if kept == m.screens:
+        return s
+    return _settle(_with_member(s, _rolled_up(m, kept)), now)
 
 
 def _set_waits(s: PartyState, c: SetWaits, now: int, removals: _Removals) -> PartyState:
@@ -956,7 +1028,10 @@ def _change_media(s: PartyState, c: ChangeMedia, now: int, removals: _Removals) 
         anchor_server_ms=now,
         waiting_for=frozenset(),
         wait_deadline_ms=None,
-        members=tuple(replace(m, ready=False, catching_up=True) for m in s.members),
+        members=tuple(
+            _rolled_up(m, tuple(replace(sc, ready=False, catching_up=True) for sc in m.screens))
+            for m in s.members
+        ),
     )
 
 
@@ -1036,9 +1111,8 @@ def _catch_up(s: PartyState, c: CatchUp, now: int, removals: _Removals) -> Party
     if plan.mode != "rate":
         return s  # a seek, or nothing: the usual rules, nothing to record
     # Not waited for until back: their next Ready (sent when the plan ends) ends that.
-    return _with_member(
-        s, replace(m, ready=False, catching_up=True, catch_up_until_ms=plan.until_server_ms)
-    )
+    m = replace(m, catch_up_until_ms=plan.until_server_ms)
+    return _with_member(s, _put_screen(m, Screen(c.screen, ready=False, catching_up=True)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -1118,7 +1192,8 @@ def _set_room(s: PartyState, c: SetRoom, now: int, removals: _Removals) -> Party
     if c.admission is not None:
         room = replace(room, admission=c.admission)
         if c.admission is Admission.OPEN:
-            room = replace(room, knocking=())  # an open door: they may join now
+            # An open door: they may join now, and those turned away may knock again later.
+            room = replace(room, knocking=(), turned_away=())
     if c.listed is not None:
         if c.by != s.host_id:
             raise Forbidden("Only the host can list the party for their friends")
@@ -1128,18 +1203,34 @@ def _set_room(s: PartyState, c: SetRoom, now: int, removals: _Removals) -> Party
     return replace(s, room=room)
 
 
+KnockStatus: TypeAlias = Literal["member", "admitted", "waiting", "turned_away"]
+
+
+def knock_status(s: PartyState, user_id: str) -> KnockStatus | None:
+    """Where a knock of `user_id` stands (None: they have not knocked), so a knocker who missed
+    party:admission (offline at the time) learns the answer by asking again."""
+    room = s.room
+    if s.member(user_id) is not None:
+        return "member"
+    if user_id in room.admitted:
+        return "admitted"
+    if user_id in room.knocking:
+        return "waiting"
+    if user_id in room.turned_away:
+        return "turned_away"
+    return None
+
+
 def _knock(s: PartyState, c: Knock, now: int, removals: _Removals) -> PartyState:
     if c.by in s.banned:
         raise Forbidden("You were removed from this party", code="banned")
     room = s.room
-    if s.member(c.by) is not None or c.by in room.admitted:
-        return s  # in already, or admitted: join
+    if knock_status(s, c.by) is not None:
+        return s  # in already, admitted (join), waiting, or turned away: asked and answered
     if room.admission is not Admission.KNOCK:
         raise Conflict("This party does not ask anyone to knock: join", code="no_knocking")
     if len(s.members) >= s.rules.capacity:
         raise Conflict("This party is full", code="party_full")
-    if c.by in room.knocking:
-        return s
     if len(room.knocking) >= KNOCKING_MAX:
         raise Conflict("Too many people are knocking; try later", code="too_many_knocking")
     return replace(s, room=replace(room, knocking=(*room.knocking, c.by)))
@@ -1151,8 +1242,11 @@ def _admit(s: PartyState, c: Admit, now: int, removals: _Removals) -> PartyState
     if c.user_id not in room.knocking:
         raise NotFound("That user is not knocking", code="not_knocking")
     knocking = tuple(u for u in room.knocking if u != c.user_id)
-    admitted = room.admitted | {c.user_id} if c.admit else room.admitted
-    return replace(s, room=replace(room, knocking=knocking, admitted=admitted))
+    if c.admit:
+        room = replace(room, admitted=room.admitted | {c.user_id})
+    else:
+        room = replace(room, turned_away=(*room.turned_away, c.user_id)[-TURNED_AWAY_MAX:])
+    return replace(s, room=replace(room, knocking=knocking))
 
 
 def _mute(s: PartyState, c: Mute, now: int, removals: _Removals) -> PartyState:
@@ -1189,6 +1283,7 @@ _HANDLERS: dict[type[Any], Callable[[PartyState, Any, int, _Removals], PartyStat
     SetRate: _set_rate,
     Buffering: _buffering,
     Ready: _ready,
+    ScreensGone: _screens_gone,
     SetWaits: _set_waits,
     ReportRtt: _report_rtt,
     TransferHost: _transfer_host,
@@ -1385,7 +1480,7 @@ def load_state(d: dict[str, Any]) -> PartyState:
         media=Media(**d["media"]),
         host_id=d["host_id"],
         control_mode=ControlMode(d["control_mode"]),
-        members=tuple(Member(**m) for m in d["members"]),
+        members=tuple(_load_member(m) for m in d["members"]),
         rules=Rules(**d["rules"]),
         banned=frozenset(d["banned"]),
         waiting_for=frozenset(d["waiting_for"]),
@@ -1410,6 +1505,7 @@ def _dump_room(r: Room) -> dict[str, Any]:
         "has_password": r.has_password,
         "knocking": list(r.knocking),
         "admitted": sorted(r.admitted),
+        "turned_away": list(r.turned_away),
         "muted": sorted(r.muted),
         "slow_mode_s": r.slow_mode_s,
         "listed": r.listed,
@@ -1423,6 +1519,7 @@ def _load_room(d: dict[str, Any]) -> Room:
         has_password=d["has_password"],
         knocking=tuple(d["knocking"]),
         admitted=frozenset(d["admitted"]),
+        turned_away=tuple(d.get("turned_away", ())),
         muted=frozenset(d["muted"]),
         slow_mode_s=d["slow_mode_s"],
         listed=d["listed"],
@@ -1459,4 +1556,14 @@ def _dump_member(m: Member) -> dict[str, Any]:
         "waits": m.waits,
         "rtt_ms": m.rtt_ms,
         "catch_up_until_ms": m.catch_up_until_ms,
+        "screens": [
+            {"id": sc.id, "ready": sc.ready, "catching_up": sc.catching_up} for sc in m.screens
+        ],
     }
+
+
+def _load_member(d: dict[str, Any]) -> Member:
+    # States stored before screens were kept have none: their members keep their readiness
+    # until their screens next report.
+    screens = tuple(Screen(**sc) for sc in d.get("screens", ()))
+    return Member(**{**d, "screens": screens})

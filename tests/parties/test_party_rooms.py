@@ -208,3 +208,45 @@ async def test_parties_listed_for_friends_only_when_the_host_allows(
     await ok(friend, "party:join", {"party_id": party_id})
     await ok(host, "party:room", {"party_id": party_id, "listed": False})
     assert await listed(friend) == []
+
+
+async def test_a_knocker_offline_when_answered_learns_the_answer_on_reconnect(
+    party_servers: Servers, members: Members, title_id: int
+) -> None:
+    """party:admission goes to the sockets a knocker has then; one who was offline knocks
+    again (or previews) on reconnect and is answered at once, on either process."""
+    a, b = party_servers
+    host = await members.connect(b)
+    created = await ok(host, "party:create", {"title_id": title_id})
+    party_id, code = created["party_id"], created["invite_code"]
+    await ok(host, "party:room", {"party_id": party_id, "admission": "knock"})
+    lucky, unlucky = await members.account(), await members.account()
+    for account in (lucky, unlucky):
+        knocker = await members.connect(a, account)
+        seen = await ok(knocker, "party:knock", {"invite_code": code})
+        assert seen["knock"] == "waiting"
+        await knocker.client.disconnect()
+    await _newest(host, lambda s: s["knocking"] == [str(lucky.id), str(unlucky.id)])
+    # Answered while both are offline (their process hears nothing for them).
+    await ok(host, "party:admit", {"party_id": party_id, "user_id": str(lucky.id)})
+    await ok(
+        host, "party:admit", {"party_id": party_id, "user_id": str(unlucky.id), "admit": False}
+    )
+
+    back = await members.connect(a, lucky)
+    again = await ok(back, "party:knock", {"invite_code": code})
+    assert again["knock"] == "admitted" and back.events["party:admission"] == []
+    assert (await ok(back, "party:preview", {"invite_code": code}))["knock"] == "admitted"
+    joined = await ok(back, "party:join", {"invite_code": code})
+    assert str(lucky.id) in {m["user_id"] for m in joined["state"]["members"]}
+    assert (await ok(back, "party:knock", {"invite_code": code}))["knock"] == "member"
+
+    turned = await members.connect(a, unlucky)
+    answer = await ok(turned, "party:knock", {"invite_code": code})
+    assert answer["knock"] == "turned_away"
+    # Asking again does not put them back in front of the host.
+    assert (await ok(host, "party:snapshot", {"party_id": party_id}))["knocking"] == []
+    assert await err(turned, "party:join", {"invite_code": code}) == "admission_required"
+    # Someone who never knocked has no answer waiting.
+    stranger = await members.connect(b)
+    assert (await ok(stranger, "party:preview", {"invite_code": code}))["knock"] is None

@@ -368,3 +368,50 @@ async def test_end_party(party_servers: Servers, members: Members, title_id: int
     assert await err(newcomer, "party:join", {"invite_code": created["invite_code"]}) == (
         "party_ended"
     )
+
+
+async def test_a_member_is_waited_for_until_every_screen_is_ready(
+    party_servers: Servers, members: Members, title_id: int
+) -> None:
+    """One person, a phone on one process and a TV on the other: the party waits for the TV
+    even when the phone says ready, and stops waiting for it once it is switched off."""
+    a, b = party_servers
+    host = await members.connect(a)
+    viewer = await members.account()
+    phone = await members.connect(a, viewer)
+    tv = await members.connect(b, viewer)
+    created = await _party(host, title_id)
+    party_id = created["party_id"]
+    for screen in (phone, tv):
+        await ok(screen, "party:join", {"invite_code": created["invite_code"]})
+    for rec in (host, phone, tv):
+        await ok(rec, "party:ready", {"party_id": party_id})
+    await ok(host, "party:play", {"party_id": party_id})
+    tv_sid = tv.client.get_sid()
+
+    # The TV stalls: the party waits for the viewer, and says which of their screens.
+    waiting = await ok(tv, "party:buffering", {"party_id": party_id})
+    assert waiting["phase"] == "waiting" and waiting["waiting_for"] == [uid(tv)]
+    assert waiting["waiting_screens"] == {uid(tv): [tv_sid]}
+    # The phone saying ready (a player re-reporting) does not resume it while the TV loads.
+    still = await ok(phone, "party:ready", {"party_id": party_id})
+    assert still["phase"] == "waiting" and still["waiting_screens"] == {uid(tv): [tv_sid]}
+    assert still["wait_deadline_ms"] == waiting["wait_deadline_ms"]
+    resumed = await ok(tv, "party:ready", {"party_id": party_id})
+    assert resumed["phase"] == "playing" and resumed["waiting_screens"] == {}
+    heard = await _state_at_least(host, resumed["version"])
+    assert heard["phase"] == "playing" and heard["cause"] == "ready"
+
+    # It stalls again and is switched off: the party goes on at once, not at the deadline,
+    # and the viewer stays in it on the phone.
+    again = await ok(tv, "party:buffering", {"party_id": party_id})
+    assert again["phase"] == "waiting"
+    await tv.client.disconnect()
+    went_on = await _state_at_least(host, again["version"] + 1, timeout=WAIT_TIMEOUT_S)
+    assert went_on["phase"] == "playing" and went_on["cause"] == "screen_gone"
+    snap = await ok(phone, "party:snapshot", {"party_id": party_id})
+    me = next(m for m in snap["members"] if m["user_id"] == uid(phone))
+    assert me["connected"] is True and me["ready"] is True
+    # The phone alone is waited for now.
+    alone = await ok(phone, "party:buffering", {"party_id": party_id})
+    assert alone["waiting_screens"] == {uid(phone): [phone.client.get_sid()]}

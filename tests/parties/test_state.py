@@ -11,6 +11,7 @@ import pytest
 
 from models.core.errors import DomainError
 from models.parties.state import (
+    TURNED_AWAY_MAX,
     Admission,
     Admit,
     Buffering,
@@ -47,6 +48,8 @@ from models.parties.state import (
     RolesChanged,
     RttReported,
     Rules,
+    Screen,
+    ScreensGone,
     Seek,
     SetAutoplay,
     SetCohost,
@@ -60,6 +63,7 @@ from models.parties.state import (
     decide,
     dump_state,
     is_public,
+    knock_status,
     load_state,
     new_party,
     plan_catch_up,
@@ -494,6 +498,7 @@ def test_codec_round_trip() -> None:
 
 
 _USERS = ["h", "a", "b", "c", "d", "e"]
+_SCREENS = ["", "phone", "tv"]
 
 
 def _random_command(rng: random.Random, s: PartyState, now: int) -> Command:
@@ -511,6 +516,10 @@ def _random_command(rng: random.Random, s: PartyState, now: int) -> Command:
         SetRate(s.host_id, rng.choice([0.5, 1.0, 1.25, 2.0])),
         Buffering(who),
         Ready(who),
+        Join(who, screen=rng.choice(_SCREENS)),
+        Buffering(who, screen=rng.choice(_SCREENS)),
+        Ready(who, screen=rng.choice(_SCREENS)),
+        ScreensGone(who, (rng.choice(_SCREENS),)),
         SetWaits(who, waits=rng.random() < 0.7),
         ReportRtt(who, rng.randrange(0, 900)),
         TransferHost(s.host_id, other),
@@ -525,6 +534,7 @@ def _random_command(rng: random.Random, s: PartyState, now: int) -> Command:
         SetAutoplay(s.host_id, rng.random() < 0.5),
         SetSeriesNext(rng.randrange(1, 4), Media(kind="episode", id=rng.randrange(1, 5))),
         CatchUp(who, rng.randrange(0, 100_000), now, rng.choice([0.0, 1.0])),
+        CatchUp(who, rng.randrange(0, 100_000), now, 1.0, rng.choice(_SCREENS)),
         SetCohost(s.host_id, other, rng.random() < 0.7),
         SetRoom(who, admission=rng.choice(list(Admission)), slow_mode_s=rng.choice([0, 5])),
         Knock(who),
@@ -569,8 +579,18 @@ def _check_invariants(s: PartyState) -> None:
     assert (s.phase is Phase.WAITING) == (s.wait_deadline_ms is not None)
     if s.phase is Phase.WAITING:
         assert s.waiting_for
+        # Everyone waited for has a screen the party waits for (a member with one screen ready
+        # and another loading is still waited for; with none loading, no longer).
+        for user_id in s.waiting_for:
+            m = s.member(user_id)
+            assert m is not None and m.connected and m.waits and m.waited_screens(), m
     for m in s.members:
         assert m.connected == (m.disconnected_at_ms is None)
+        # The member's readiness is the sum of their screens'.
+        catching_up = all(sc.catching_up for sc in m.screens)
+        assert m.catching_up == catching_up, m
+        assert m.ready == (not catching_up and not m.waited_screens()), m
+        assert len({sc.id for sc in m.screens}) == len(m.screens)
 
 
 def test_stale_events_are_dropped() -> None:
@@ -582,12 +602,12 @@ def test_stale_events_are_dropped() -> None:
 
 def test_member_upserted_on_join_then_ready() -> None:
     s = party("a")
-    s2, events = decide(s, Join("b"), NOW)
-    assert events == [MemberUpserted(s2.version, Member("b", NOW))]
+    s2, events = decide(s, Join("b", screen="tv"), NOW)
+    assert events == [MemberUpserted(s2.version, Member("b", NOW, screens=(Screen("tv"),)))]
     assert s2.members_version == s2.version
-    s3, _ = decide(s2, Ready("b"), NOW + 1)
+    s3, _ = decide(s2, Ready("b", screen="tv"), NOW + 1)
     assert replace(s3.member("b"), rtt_ms=None) == Member(  # type: ignore[type-var]
-        "b", NOW, ready=True, catching_up=False
+        "b", NOW, ready=True, catching_up=False, screens=(Screen("tv", True, False),)
     )
 
 
@@ -813,3 +833,144 @@ def test_room_settings_rules() -> None:
         decide(s, SetRoom("h", slow_mode_s=10_000), NOW)
     assert load_state(dump_state(s)) == s
     assert not party().room.listed  # off by default
+
+
+# --- screens: each of a member's sockets is waited for on its own -----------------------------
+
+
+def _a(s: PartyState) -> Member:
+    m = s.member("a")
+    assert m is not None
+    return m
+
+
+def two_screens() -> PartyState:
+    """`a` watches on a phone and a TV, both loaded; the party plays."""
+    s = party("a")
+    s, _ = decide(s, Join("a", screen="phone"), T0 + 20)
+    s, _ = decide(s, Join("a", screen="tv"), T0 + 21)
+    for screen in ("phone", "tv"):
+        s, _ = decide(s, Ready("a", screen=screen), T0 + 30)
+    s, _ = decide(s, ScreensGone("a", ("",)), T0 + 31)  # the screen the helper readied
+    s, _ = decide(s, Play("h"), T0 + 100)
+    assert s.phase is Phase.PLAYING
+    return s
+
+
+def tv_loading() -> PartyState:
+    s, _ = decide(two_screens(), Buffering("a", screen="tv"), T0 + 5_000)
+    return s
+
+
+def test_a_member_is_waited_for_until_every_screen_is_ready() -> None:
+    s = tv_loading()
+    assert s.phase is Phase.WAITING and s.waiting_for == {"a"}
+    assert _a(s).waited_screens() == ("tv",)
+    # The phone saying ready (again) does not start the party while the TV loads.
+    phone, events = decide(s, Ready("a", screen="phone"), T0 + 5_100)
+    assert phone.phase is Phase.WAITING and phone.waiting_for == {"a"}
+    assert replay(s, events) == phone
+    # The TV ready: everyone starts at one scheduled instant.
+    tv, _ = decide(phone, Ready("a", screen="tv"), T0 + 5_200)
+    assert tv.phase is Phase.PLAYING and tv.anchor_server_ms > T0 + 5_200
+    assert _a(tv).ready and not _a(tv).waited_screens()
+
+
+def test_a_loading_screen_that_leaves_is_no_longer_waited_for() -> None:
+    s = tv_loading()
+    gone, events = decide(s, ScreensGone("a", ("tv",)), T0 + 5_100)
+    assert gone.phase is Phase.PLAYING and not gone.waiting_for
+    assert [sc.id for sc in _a(gone).screens] == ["phone"]
+    assert replay(s, events) == gone
+    # Unknown screens, and strangers' screens, change nothing.
+    assert decide(gone, ScreensGone("a", ("tv",)), T0 + 5_200)[1] == []
+    assert decide(gone, ScreensGone("zed", ("tv",)), T0 + 5_200)[1] == []
+
+
+def test_the_deadline_lets_the_loading_screen_go_and_the_other_is_still_waited_for() -> None:
+    s = tv_loading()
+    late, _ = decide(s, Tick(), T0 + 5_000 + RULES.wait_timeout_ms)
+    assert late.phase is Phase.PLAYING
+    a = late.member("a")
+    assert a is not None and a.ready and not a.catching_up
+    assert {sc.id: sc.catching_up for sc in a.screens} == {"phone": False, "tv": True}
+    # The TV stalling again while it catches up stops nobody; the phone stalling does.
+    tv, _ = decide(late, Buffering("a", screen="tv"), T0 + 14_000)
+    assert tv.phase is Phase.PLAYING
+    phone, _ = decide(tv, Buffering("a", screen="phone"), T0 + 14_100)
+    assert phone.phase is Phase.WAITING and _a(phone).waited_screens() == ("phone",)
+
+
+def test_a_new_screen_catches_up_like_a_late_joiner() -> None:
+    s, _ = decide(two_screens(), Join("a", screen="laptop"), T0 + 1_000)
+    s, _ = decide(s, Buffering("a", screen="laptop"), T0 + 1_100)
+    assert s.phase is Phase.PLAYING
+    # Once it said ready it is waited for like the others.
+    s, _ = decide(s, Ready("a", screen="laptop"), T0 + 1_200)
+    s, _ = decide(s, Buffering("a", screen="laptop"), T0 + 1_300)
+    assert s.phase is Phase.WAITING
+
+
+def test_the_next_item_waits_for_every_screen_and_a_rejoin_starts_afresh() -> None:
+    s, _ = decide(two_screens(), QueueAdd("h", (SHORT,)), T0 + 200)
+    s, _ = decide(s, Next("h"), T0 + 300)
+    assert s.phase is Phase.WAITING and s.waiting_for == {"a", "h"}
+    s, _ = decide(s, Ready("h"), T0 + 400)
+    s, _ = decide(s, Ready("a", screen="phone"), T0 + 400)
+    assert s.phase is Phase.WAITING and _a(s).waited_screens() == ("tv",)
+    s, _ = decide(s, Ready("a", screen="tv"), T0 + 500)
+    assert s.phase is Phase.PLAYING
+    # Every socket gone, back on a new one: the old screens are forgotten.
+    s, _ = decide(s, Disconnect("a"), T0 + 600)
+    s, _ = decide(s, Join("a", screen="tablet"), T0 + 700)
+    assert _a(s).screens == (Screen("tablet"),)
+
+
+def test_screens_survive_the_codec_and_old_states_load_without_them() -> None:
+    s = tv_loading()
+    assert load_state(dump_state(s)) == s
+    d = dump_state(s)
+    for m in d["members"]:
+        del m["screens"]
+    del d["room"]["turned_away"]
+    old = load_state(d)
+    assert all(m.screens == () for m in old.members)
+    # Their readiness is kept as stored until their screens report.
+    assert [(m.ready, m.catching_up) for m in old.members] == [
+        (m.ready, m.catching_up) for m in s.members
+    ]
+
+
+# --- a knock asked again is answered at once -------------------------------------------------
+
+
+def test_knocking_again_learns_the_answer_and_queues_nobody_twice() -> None:
+    s, _ = decide(party("a"), SetRoom("h", admission=Admission.KNOCK), NOW)
+    assert knock_status(s, "k") is None and knock_status(s, "a") == "member"
+    s, _ = decide(s, Knock("k"), NOW + 1)
+    s, _ = decide(s, Knock("n"), NOW + 1)
+    assert knock_status(s, "k") == "waiting"
+    admitted, _ = decide(s, Admit("h", "k", True), NOW + 2)
+    assert knock_status(admitted, "k") == "admitted"
+    assert decide(admitted, Knock("k"), NOW + 3)[1] == []  # still admitted: join
+    turned, _ = decide(admitted, Admit("h", "n", False), NOW + 3)
+    assert knock_status(turned, "n") == "turned_away"
+    # Knocking again after being turned away does not put them back in the host's list.
+    again, events = decide(turned, Knock("n"), NOW + 4)
+    assert events == [] and again.room.knocking == ()
+    assert load_state(dump_state(turned)) == turned
+    # Opening the door forgives: the turned away may join, and knock if it closes again.
+    opened, _ = decide(turned, SetRoom("h", admission=Admission.OPEN), NOW + 5)
+    assert knock_status(opened, "n") is None
+    closed, _ = decide(opened, SetRoom("h", admission=Admission.KNOCK), NOW + 6)
+    assert decide(closed, Knock("n"), NOW + 7)[0].room.knocking == ("n",)
+
+
+def test_turned_away_is_bounded() -> None:
+    s, _ = decide(party("a"), SetRoom("h", admission=Admission.KNOCK), NOW)
+    for i in range(TURNED_AWAY_MAX + 5):
+        s, _ = decide(s, Knock(f"k{i}"), NOW + 1)
+        s, _ = decide(s, Admit("h", f"k{i}", False), NOW + 1)
+    assert len(s.room.turned_away) == TURNED_AWAY_MAX and s.room.turned_away[-1] == (
+        f"k{TURNED_AWAY_MAX + 4}"
+    )
