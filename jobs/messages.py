@@ -1,5 +1,5 @@
-"""Message jobs: an image's files after its message was deleted, and the hourly prune of
-uploads nobody sent."""
+"""Message jobs: an image's files after its message was deleted or its account erased, and
+the hourly prune of uploads nobody sent."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ from models.social.messages import attachments
 async def purge_dm_attachment(ctx: JobContext, *, folder: str) -> None:
     """The files of an image whose message was deleted (its row went with the deletion)."""
     await attachments.purge_files(app(ctx), folder=folder)
+
+
+@job
+async def purge_dm_attachment_files(ctx: JobContext) -> int:
+    """Files of images whose rows went with an erased account (queued in its transaction)."""
+    return await attachments.purge_queued(app(ctx))
 
 
 async def prune_dm_attachments(ctx: JobContext) -> int:

@@ -6,6 +6,7 @@ import uuid
 
 from jobs.registry import JobContext, app, cron, job
 from models.privacy import service
+from models.social.messages import attachments
 from models.social.reviews.service import refresh_summaries
 
 
@@ -25,6 +26,8 @@ async def purge_deleted_accounts(ctx: JobContext) -> dict[str, int]:
     return {
         "erased": await service.purge_due(app_ctx),
         "exports_pruned": await service.prune_exports(app_ctx),
+        # Images of erased accounts whose purge job did not run, or did not finish.
+        "attachment_files_purged": await attachments.purge_queued(app_ctx),
     }
 
 

@@ -15,6 +15,7 @@ class Job(StrEnum):
     email_notifications = "email_notifications"
     fan_out_notification = "fan_out_notification"
     purge_dm_attachment = "purge_dm_attachment"
+    purge_dm_attachment_files = "purge_dm_attachment_files"
     push_unread_badge = "push_unread_badge"
     refresh_title_search = "refresh_title_search"
     refresh_title_summaries = "refresh_title_summaries"

@@ -144,6 +144,26 @@ class ObjectStore:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
+    def delete_keys(self, keys: list[str]) -> None:
+        """Many objects, a thousand per request (S3's limit); a key already gone is no error,
+        any other refusal raises, so the caller keeps them to try again."""
+        for start in range(0, len(keys), 1000):
+            chunk = [{"Key": k} for k in keys[start : start + 1000]]
+            reply = self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": chunk, "Quiet": True}
+            )
+            errors = reply.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise RuntimeError(
+                    f"{len(errors)} objects not deleted, e.g. {first.get('Key')}: "
+                    f"{first.get('Code')} {first.get('Message')}"
+                )
+
+    @property
+    def location(self) -> str:
+        return "/".join(p for p in (f"s3://{self.bucket}", self.prefix) if p)
+
     def delete_prefix(self, key_prefix: str) -> int:
         deleted = 0
         paginator = self.client.get_paginator("list_objects_v2")

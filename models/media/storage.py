@@ -167,6 +167,26 @@ class MediaStore:
         if self.objects is not None:
             self.objects.delete_prefix(self.objects.attachment_key(attachment))
 
+    @property
+    def location(self) -> str:
+        """Which store this is (the bucket and prefix, or the folder), for work queued in the
+        database that only a process configured for the same store may do."""
+        if self.objects is not None:
+            return self.objects.location
+        return self.root.resolve().as_uri()
+
+    def drop_attachments(self, attachments: list[str], names: tuple[str, ...]) -> None:
+        """Several images' files (each folder's `names`) in one go: one request per thousand
+        objects in the object store. Returns once every one is gone; one already gone is fine."""
+        for attachment in attachments:
+            folder = self.attachments / attachment
+            shutil.rmtree(folder, ignore_errors=True)
+            if folder.exists():
+                raise OSError(f"could not remove {folder}")
+        if self.objects is not None:
+            keys = [self.objects.attachment_key(a, n) for a in attachments for n in names]
+            self.objects.delete_keys(keys)
+
     def attachment_dirs(self, *, older_than: float) -> list[str]:
         """Names of attachment folders on the disk untouched since `older_than` (unix s)."""
         if not self.attachments.is_dir():

@@ -23,6 +23,7 @@ _HIST_SET = ", ".join(f"r{s} = t.r{s} - agg.r{s}" for s in range(1, 11))
 class Erased:
     titles: list[int] = field(default_factory=list)  # whose rating/like summaries changed
     export_ids: list[uuid.UUID] = field(default_factory=list)  # whose files must go
+    attachment_ids: list[uuid.UUID] = field(default_factory=list)  # images: their files too
 
 
 async def erase_account(session: AsyncSession, *, user_id: uuid.UUID) -> Erased:
@@ -37,6 +38,13 @@ async def erase_account(session: AsyncSession, *, user_id: uuid.UUID) -> Erased:
     erased.export_ids = list(
         (
             await session.execute(text("SELECT id FROM data_exports WHERE user_id = :u"), params)
+        ).scalars()
+    )
+    # Its images (sent or never sent): the rows go below, the files once this commits. Read
+    # under the account's lock, which keeps an upload from adding one meanwhile.
+    erased.attachment_ids = list(
+        (
+            await session.execute(text("SELECT id FROM dm_attachments WHERE owner_id = :u"), params)
         ).scalars()
     )
     # Counters fed by this account (its shard of each title's rows, models/social/reviews),

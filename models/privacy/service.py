@@ -35,6 +35,7 @@ from models.core.ratelimit import Limit, RateLimiter
 from models.privacy import erase, export
 from models.privacy.footprint import is_secret
 from models.privacy.tables import DataExport, ExportStatus
+from models.social.messages import attachments
 
 log = logging.getLogger("cinema.privacy")
 
@@ -304,6 +305,13 @@ async def _erase(
     await sessions_of(ctx).revoke_all(str(user_id))
     for export_id in erased.export_ids:
         export_path(ctx, export_id).unlink(missing_ok=True)
+    if erased.attachment_ids:
+        # Queued with the erasure (a crash after the commit leaves them queued, not leaked);
+        # the job removes them at once, the cron (jobs/privacy.py) finishes what it did not.
+        await attachments.queue_purges(
+            session, attachment_ids=erased.attachment_ids, location=attachments.store(ctx).location
+        )
+        outbox.enqueue(Job.purge_dm_attachment_files)
     if erased.titles:
         outbox.enqueue(Job.refresh_title_summaries, title_ids=erased.titles)
 

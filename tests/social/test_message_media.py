@@ -6,6 +6,7 @@ members while the message is there."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import time
 import uuid
@@ -16,16 +17,21 @@ from typing import Any
 import httpx
 import pytest
 from PIL import ExifTags, Image
+from sqlalchemy import func, select, update
 
 from models.accounts.tables import User
 from models.catalog.tables import Title
+from models.core.clock import now
 from models.core.context import Context
 from models.core.db import transaction
+from models.core.settings import Settings
+from models.media.storage import MediaStore
+from models.privacy import service as privacy
 from models.social.messages import attachments
 from models.social.messages.service import replay
-from models.social.messages.tables import DirectMessageAttachment
+from models.social.messages.tables import AttachmentPurge, DirectMessageAttachment
 from tests.conftest import LiveServer
-from tests.factories import Account, login, make_title
+from tests.factories import PASSWORD, Account, login, make_title
 from tests.realtime_client import connected
 from tests.social.helpers import accounts, befriend, dm_received, send_dm
 
@@ -476,3 +482,132 @@ async def test_an_unsent_upload_can_be_discarded(client: httpx.AsyncClient, ctx:
     assert r.status_code == 201, r.text
     r = await client.delete(f"/api/v1/message-attachments/{sent['id']}", headers=ann.headers)
     assert _err(r) == (409, "attachment_in_use")
+
+
+def stored(media: MediaStore, attachment_id: str) -> list[str]:
+    """The files an image has in the store (the object store's keys, or the folder's files)."""
+    hex_id = uuid.UUID(attachment_id).hex
+    if media.objects is not None:
+        keys = media.objects.sizes(media.objects.attachment_key(hex_id))
+        return sorted(k.rsplit("/", 1)[1] for k in keys)
+    folder = media.attachments / hex_id
+    return sorted(f.name for f in folder.iterdir()) if folder.is_dir() else []
+
+
+async def erasure_removes_images(client: httpx.AsyncClient, ctx: Context, media: Context) -> None:
+    """An erased account's images (sent, and one never sent) leave the store `media`'s
+    settings name; the other side keeps the messages without them and its own image. The
+    files go in batches, and a run that stops midway (or after removing files but not their
+    queue rows) is finished by the next one."""
+    ann, bob = await accounts(ctx, client, 2)
+    await befriend(client, ann, bob)
+    box = attachments.store(media)
+    # The store is the test's own: the run's worker (another store) leaves its queue alone.
+    assert box.location != attachments.store(ctx).location
+
+    async def up(who: Account, side: int) -> str:
+        out = await attachments.do_upload(
+            media, user_id=who.id, data=png(side, side), declared_type="image/png"
+        )
+        return str(out.id)
+
+    async def send(who: Account, to: Account, attachment_id: str, text: str = "") -> None:
+        r = await client.post(
+            "/api/v1/messages",
+            json={
+                "to_user_id": str(to.id),
+                "client_msg_id": uuid.uuid4().hex,
+                "text": text,
+                "attachment_id": attachment_id,
+            },
+            headers=who.headers,
+        )
+        assert r.status_code == 201, r.text
+
+    anns = [await up(ann, 20 + i) for i in range(5)]
+    for i, attachment_id in enumerate(anns[:4]):
+        await send(ann, bob, attachment_id, "with words" if i == 0 else "")
+    bobs = await up(bob, 30)
+    await send(bob, ann, bobs, "mine")
+    seen = [m for m in await history(client, bob, ann) if m["from_user_id"] == str(ann.id)]
+    assert sorted(m["attachment"]["id"] for m in seen) == sorted(anns[:4])
+    for attachment_id in [*anns, bobs]:
+        assert await asyncio.to_thread(stored, box, attachment_id) == ["full.png", "thumb.webp"]
+
+    async with transaction(ctx.sessions) as session:
+        await session.execute(
+            update(User).where(User.id == ann.id).values(deletion_scheduled_at=now())
+        )
+    assert await privacy.purge_due(media) >= 1
+
+    async def queued() -> int:
+        async with ctx.sessions() as session:
+            n = await session.scalar(
+                select(func.count()).where(AttachmentPurge.store == box.location)
+            )
+        return n or 0
+
+    # Bob keeps the conversation: Ann's messages without their images (a URL he was given
+    # finds nothing), his own image as it was.
+    after = await history(client, bob, ann)
+    assert {m["text"] for m in after} == {"with words", "", "mine"} and len(after) == 5
+    for m in after:
+        if m["from_user_id"] == str(ann.id):
+            assert m["attachment"] is None
+        else:
+            assert m["attachment"]["id"] == bobs
+    r = await client.get(_path(seen[0]["attachment"]["url"]))
+    assert r.status_code == 404
+    # Committed with the erasure, the files wait in the queue (as after a crash that lost
+    # the job): nothing has removed them yet.
+    assert await queued() == 5
+    assert all([await asyncio.to_thread(stored, box, a) for a in anns])
+
+    # A run that stops after one batch of two...
+    assert await attachments.purge_queued(media, batch=2, limit=2) == 2
+    left = [a for a in anns if await asyncio.to_thread(stored, box, a)]
+    assert len(left) == 3 and await queued() == 3
+    # ...and one that died after removing a batch's files, before its queue rows went.
+    await asyncio.to_thread(box.drop_attachment, uuid.UUID(left[0]).hex)
+    # Erasing again changes nothing; the next run finishes, and one more finds nothing.
+    assert await privacy.purge_due(media) == 0
+    assert await attachments.purge_queued(media, batch=2) == 3
+    assert await attachments.purge_queued(media) == 0
+    assert await queued() == 0
+    for attachment_id in anns:
+        assert await asyncio.to_thread(stored, box, attachment_id) == []
+    assert await asyncio.to_thread(stored, box, bobs) == ["full.png", "thumb.webp"]
+
+
+async def test_erasure_removes_images_from_the_disk(
+    client: httpx.AsyncClient, ctx: Context, settings: Settings, tmp_path: Path
+) -> None:
+    own = settings.model_copy(update={"media_dir": tmp_path / "media"})
+    await erasure_removes_images(client, ctx, dataclasses.replace(ctx, settings=own))
+
+
+async def test_erasure_job_removes_images(client: httpx.AsyncClient, ctx: Context) -> None:
+    """Deleting an account at once: its images' files go by the job queued with it."""
+    ann, bob = await accounts(ctx, client, 2)
+    await befriend(client, ann, bob)
+    up = (await upload(client, ann, png(16, 16), "image/png")).json()
+    r = await client.post(
+        "/api/v1/messages",
+        json={"to_user_id": str(bob.id), "client_msg_id": "e1", "attachment_id": up["id"]},
+        headers=ann.headers,
+    )
+    assert r.status_code == 201, r.text
+    folder = Path(ctx.settings.media_dir, "attachments", uuid.UUID(up["id"]).hex)
+    assert await asyncio.to_thread(folder.is_dir)
+    r = await client.post(
+        "/api/v1/me/deletion",
+        json={"current_password": PASSWORD, "immediately": True},
+        headers=ann.headers,
+    )
+    assert r.status_code == 202, r.text
+    [kept] = await history(client, bob, ann)
+    assert kept["attachment"] is None and kept["from_user_id"] == str(ann.id)
+    deadline = time.monotonic() + 10
+    while await asyncio.to_thread(folder.exists) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)  # the purge job of the in-process worker
+    assert not await asyncio.to_thread(folder.exists)

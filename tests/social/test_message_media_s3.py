@@ -1,10 +1,11 @@
 """Message images with MEDIA_STORE=s3: the re-encoded files go to the bucket (nothing on the
 server's disk), the signed URL of a member redirects to a short presigned one, and deleting
-the message ends access and removes the objects."""
+the message, or erasing its sender's account, ends access and removes the objects."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from pathlib import Path
@@ -20,7 +21,7 @@ from models.core.settings import Settings
 from tests.conftest import LiveServer
 from tests.factories import Account, login, make_user
 from tests.media.test_object_store import KEY, SECRET, _s3, s3_endpoint  # noqa: F401
-from tests.social.test_message_media import jpeg_with_gps
+from tests.social.test_message_media import erasure_removes_images, jpeg_with_gps
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -123,3 +124,25 @@ async def test_images_live_in_the_bucket(
         await asyncio.gather(worker_task, return_exceptions=True)
         await worker.close()
         await asyncio.to_thread(server.stop)
+
+
+async def test_erasure_removes_images_from_the_bucket(
+    client: httpx.AsyncClient,
+    ctx: Context,
+    settings: Settings,
+    s3_endpoint: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    bucket = f"dm-{uuid.uuid4().hex[:8]}"
+    await asyncio.to_thread(_s3(s3_endpoint).create_bucket, Bucket=bucket)
+    own = settings.model_copy(
+        update={
+            "media_store": "s3",
+            "s3_bucket": bucket,
+            "s3_endpoint_url": s3_endpoint,
+            "s3_access_key_id": KEY,
+            "s3_secret_access_key": SecretStr(SECRET),
+            "media_dir": tmp_path / "media",
+        }
+    )
+    await erasure_removes_images(client, ctx, dataclasses.replace(ctx, settings=own))

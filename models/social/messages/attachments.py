@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.core.context import Context
@@ -40,12 +40,19 @@ from models.media.service import objects_of
 from models.media.storage import MediaStore
 from models.social.messages import images
 from models.social.messages.schemas import AttachmentOut, UploadedOut
-from models.social.messages.tables import DirectMessage, DirectMessageAttachment
+from models.social.messages.tables import (
+    AttachmentPurge,
+    DirectMessage,
+    DirectMessageAttachment,
+)
 
 _PURPOSE = b"cinema/dm-attachment-url/v1"
 _TOKEN = re.compile(r"^([0-9a-f]{1,12})\.([0-9a-f]{32})\.([A-Za-z0-9_-]{22})$")
 _NAME = re.compile(r"^([0-9a-f]{32})-(full\.(?:jpg|png|webp)|thumb\.webp)$")
 UNUSED_GRACE_S = 24 * 3600  # an upload no message used is pruned after this
+PURGE_BATCH = 200  # queued images whose files one transaction removes (800 keys: one S3 call)
+# Every name an image's folder may hold (do_upload writes the full image and its thumbnail).
+FILE_NAMES = (*sorted({f"full.{ext}" for ext in images.EXTENSIONS.values()}), "thumb.webp")
 MAX_PENDING = 20  # unused uploads one user may hold at once
 # Decoding and encoding a large picture is a second of CPU: per uploader, across processes.
 UPLOADS = Limit("dm_upload", 60, 3600)
@@ -291,10 +298,58 @@ async def purge_files(ctx: Context, *, folder: str) -> None:
     await asyncio.to_thread(store(ctx).drop_attachment, folder)
 
 
+async def queue_purges(
+    session: AsyncSession, *, attachment_ids: list[uuid.UUID], location: str
+) -> None:
+    """In the transaction that deletes these images' rows: their files are to go (from the
+    store at `location`), by `purge_queued` after the commit."""
+    if attachment_ids:
+        await session.execute(
+            text(
+                "INSERT INTO dm_attachment_purges (attachment_id, store)"
+                " SELECT unnest(CAST(:ids AS uuid[])), :store ON CONFLICT DO NOTHING"
+            ),
+            {"ids": attachment_ids, "store": location},
+        )
+
+
+async def purge_queued(ctx: Context, *, batch: int = PURGE_BATCH, limit: int | None = None) -> int:
+    """Remove queued images' files, `batch` at a time (at most `limit`); how many.
+
+    A batch's queue rows are locked while its files go and deleted in the same transaction, so
+    a run that dies midway leaves the rest to the next (removing files already gone is fine).
+    Only rows of this process's store: another store's files are not within its reach.
+    """
+    media = store(ctx)
+    done = 0
+    while limit is None or done < limit:
+        size = batch if limit is None else min(batch, limit - done)
+        async with transaction(ctx.sessions) as session:
+            ids = list(
+                await session.scalars(
+                    select(AttachmentPurge.attachment_id)
+                    .where(AttachmentPurge.store == media.location)
+                    .order_by(AttachmentPurge.queued_at, AttachmentPurge.attachment_id)
+                    .limit(size)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if ids:
+                await asyncio.to_thread(media.drop_attachments, [i.hex for i in ids], FILE_NAMES)
+                await session.execute(
+                    delete(AttachmentPurge).where(AttachmentPurge.attachment_id.in_(ids))
+                )
+        done += len(ids)
+        if len(ids) < size:
+            break
+    return done
+
+
 async def prune(ctx: Context, *, now: datetime) -> int:
-    """Uploads no message used within a day go, and so do files whose row is gone (an erased
-    account's, a deletion whose purge did not run)."""
+    """Uploads no message used within a day go, and so do files on the disk whose row is gone
+    (a deletion whose purge job did not run)."""
     cutoff = now - timedelta(seconds=UNUSED_GRACE_S)
+    media = store(ctx)
     async with transaction(ctx.sessions) as session:
         gone = list(
             await session.scalars(
@@ -308,9 +363,8 @@ async def prune(ctx: Context, *, now: datetime) -> int:
                 .returning(DirectMessageAttachment.id)
             )
         )
-    media = store(ctx)
-    for attachment_id in gone:
-        await asyncio.to_thread(media.drop_attachment, attachment_id.hex)
+        await queue_purges(session, attachment_ids=gone, location=media.location)
+    await purge_queued(ctx)
     folders = await asyncio.to_thread(media.attachment_dirs, older_than=cutoff.timestamp())
     orphans: list[str] = []
     if folders:

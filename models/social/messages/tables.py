@@ -146,3 +146,17 @@ class DirectMessageAttachment(Base):
     thumb_width: Mapped[int]
     thumb_height: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class AttachmentPurge(Base):
+    """An image whose row went (its account erased, or unused past its grace) and whose files
+    are still to be removed: written in the transaction that deleted the row, removed only once
+    the files are gone, so a crash between the two leaves work for the next run, not a leak.
+    `store` names the MediaStore the files are in (models/media/storage.py, `location`)."""
+
+    __tablename__ = "dm_attachment_purges"
+    __table_args__ = (Index("ix_dm_attachment_purges_store_queued", "store", "queued_at"),)
+
+    attachment_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    store: Mapped[str] = mapped_column(String(500))
+    queued_at: Mapped[datetime] = mapped_column(server_default=func.now())
