@@ -6,9 +6,10 @@ no stream event is lost.
 
 One `cinema serve` process (pinned to the server cores) holds `--clients` authenticated
 sockets, raw Socket.IO clients (bench/eio_client.py) in `--workers` processes pinned to the
-client cores. Each client keeps its notifications cursor as the web app does: it applies a
-live `notification` whose cursor is the next one, drops older ones, resumes (`sync:resume`)
-on a gap, on `sync:stale` and after every connect. Then:
+client cores. Each client keeps its notifications cursor as the web app does (the rule of
+cinema/stream_cursor.py, shared with the tests' client): it applies a live `notification`
+whose cursor is the next one, drops older ones, resumes (`sync:resume`) on a gap, on
+`sync:stale` and after every connect. Then:
 
 1. every user gets a release notification (live);
 2. the server gets SIGTERM, as a deploy does; every client retries with the official
@@ -55,11 +56,12 @@ from bench.common import (
 )
 from bench.eio_client import EioClient, RefusedError
 from cinema.ports import free_port, wait_ready
+from cinema.stream_cursor import StreamCursor
 from models.core.db import transaction
 from models.core.events import Outbox
 from models.notifications import service as notifications
 
-STREAM = "notifications"
+STREAM, STREAM_EVENT = "notifications", "notification"
 FIRST_DELAY_S, MAX_DELAY_S = 1.0, 5.0  # socket.io-client's reconnectionDelay / ...DelayMax
 
 
@@ -67,14 +69,12 @@ FIRST_DELAY_S, MAX_DELAY_S = 1.0, 5.0  # socket.io-client's reconnectionDelay / 
 
 
 class StormClient:
-    """One user's socket that reconnects forever and keeps its stream cursor."""
+    """One user's socket that reconnects forever and keeps its stream cursor (the rule of
+    cinema/stream_cursor.py, as the tests' python-socketio client does)."""
 
     def __init__(self, url: str, token: str) -> None:
         self.url, self.auth = url, {"token": token}
-        self.cursor = 0
-        self.applied = 0
-        self.replayed = 0
-        self.duplicates = 0
+        self.state = StreamCursor(STREAM)
         self.stale = 0
         self.connected = False
         self.connects = 0
@@ -82,62 +82,44 @@ class StormClient:
         self.resumed_at = 0.0  # ... and of the last resume that finished
         self.refusals: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
-        self._held: list[dict[str, Any]] | None = None
         self._client: EioClient | None = None
 
     def _on_event(self, name: str, data: Any) -> None:
-        if name == "sync:stale" and self._client is not None:
+        if name == "sync:stale":
             # The server's pub/sub link was re-made (it happens on a loaded machine): live
             # events may have been dropped meanwhile, resume.
             self.stale += 1
-            asyncio.get_running_loop().create_task(self._resume(self._client))
-            return
-        if name != "notification":
-            return
-        if self._held is not None:
-            self._held.append(data)
-            return
-        self._apply_live(data)
+            self._spawn_resume()
+        elif name == STREAM_EVENT and self.state.on_live(data):
+            self._spawn_resume()  # a gap: what is missing comes with a resume
 
-    def _apply_live(self, data: dict[str, Any]) -> None:
-        cursor = int(data["cursor"])
-        if cursor <= self.cursor:
-            self.duplicates += 1
-        elif cursor == self.cursor + 1:
-            self.cursor = cursor
-            self.applied += 1
-        elif self._client is not None:  # a gap: what is missing comes with a resume
+    def _spawn_resume(self) -> None:
+        if self._client is not None:
             asyncio.get_running_loop().create_task(self._resume(self._client))
 
     async def _resume(self, client: EioClient) -> None:
-        if self._held is not None:
-            return  # one at a time; the running one applies what is held
-        self._held = []
+        payload = self.state.begin_resume()
+        if payload is None:
+            return  # one runs; another follows it
+        again = False
         try:
-            ack = await client.call("sync:resume", {"cursors": {STREAM: self.cursor}}, 60)
-            if not ack.get("ok"):
-                self.failures[f"resume: {ack.get('error', {}).get('code')}"] += 1
-                return
-            for data in ack["data"]["streams"][STREAM]["events"]:
-                if int(data["cursor"]) > self.cursor:
-                    self.cursor = int(data["cursor"])
-                    self.applied += 1
-                    self.replayed += 1
-                else:
-                    self.duplicates += 1
-            self.resumed_at = time.time()
+            error = self.state.on_resumed(await client.call("sync:resume", payload, 60))
+            if error is not None:
+                self.failures[f"resume: {error}"] += 1
+            else:
+                self.resumed_at = time.time()
         except Exception as exc:
-            # No answer in time (a crowded server): again while this socket lives; a
-            # reconnect resumes anyway.
+            # No answer in time (a crowded server): again in a second while this socket
+            # lives; a reconnect resumes anyway.
             self.failures[f"resume: {type(exc).__name__}"] += 1
             if not client.closed.is_set():
                 asyncio.get_running_loop().call_later(
                     1.0, lambda: asyncio.ensure_future(self._resume(client))
                 )
         finally:
-            held, self._held = self._held or [], None
-            for data in held:
-                self._apply_live(data)
+            again = self.state.end_resume()
+        if again and not client.closed.is_set():
+            await self._resume(client)
 
     async def run(self, first: bool) -> None:
         attempt = 0
@@ -202,10 +184,10 @@ def _stats(clients: list[StormClient]) -> dict[str, Any]:
     return {
         "clients": len(clients),
         "connected": sum(c.connected for c in clients),
-        "cursors": dict(Counter(c.cursor for c in clients)),
-        "applied": dict(Counter(c.applied for c in clients)),
-        "replayed": sum(c.replayed for c in clients),
-        "duplicates": sum(c.duplicates for c in clients),
+        "cursors": dict(Counter(c.state.cursor for c in clients)),
+        "applied": dict(Counter(len(c.state.applied) for c in clients)),
+        "replayed": sum(c.state.replayed for c in clients),
+        "duplicates": sum(c.state.duplicates for c in clients),
         "stale": sum(c.stale for c in clients),
         "connected_at": [c.connected_at for c in clients],
         "resumed_at": [c.resumed_at for c in clients],

@@ -1,11 +1,6 @@
-"""The client side of "no loss on reconnect", as apps should implement it.
-
-Per stream keep the last applied cursor. A live event with cursor <= it is a duplicate
-(drop); exactly one more is applied; a larger jump is a gap: resume. Resume (`sync:resume`)
-on every connect, on a gap and on `sync:stale`; while it runs, hold live events and apply
-them afterwards by the same rule. Replayed events only need to be newer: a replay is the
-stream's current state, so a notification coalesced meanwhile appears once, at its latest
-cursor."""
+"""A python-socketio client that keeps one stream's cursor by the rule of
+cinema/stream_cursor.py (the benchmarks' raw client, bench/reconnect_storm.py, uses the same):
+it resumes on every connect, on a gap and on `sync:stale`."""
 
 from __future__ import annotations
 
@@ -14,6 +9,8 @@ import contextlib
 from typing import Any
 
 import socketio
+
+from cinema.stream_cursor import StreamCursor
 
 
 class ResumingClient:
@@ -26,7 +23,7 @@ class ResumingClient:
         reconnection: bool = False,
     ):
         self.token = token
-        self.stream = stream
+        self.state = StreamCursor(stream)
         # With reconnection, the official client's jittered backoff (as the web app's client
         # does); each reconnect resumes like the first connect.
         self.sio = socketio.AsyncClient(
@@ -36,23 +33,31 @@ class ResumingClient:
             randomization_factor=0.5,
         )
         self.refusals: list[Any] = []  # connect errors the server answered (not "unreachable")
-        self.cursor = 0
-        self.applied: list[int] = []
-        self.live = 0
-        self.replayed = 0
-        self.duplicates = 0
-        self.gaps = 0
         self.stale = 0
         self.resumes = 0
         self.failed_resumes = 0
-        self._held: list[dict[str, Any]] = []
-        self._resuming = False
-        self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.sio.on("connect", self._on_connect)
         self.sio.on(event, self._on_live)
         self.sio.on("sync:stale", self._on_stale)
         self.sio.on("connect_error", self._on_connect_error)
+
+    # What the tests read of the stream.
+    @property
+    def cursor(self) -> int:
+        return self.state.cursor
+
+    @property
+    def applied(self) -> list[int]:
+        return self.state.applied
+
+    @property
+    def live(self) -> int:
+        return self.state.live
+
+    @property
+    def replayed(self) -> int:
+        return self.state.replayed
 
     async def connect(self, url: str) -> None:
         await self.sio.connect(
@@ -87,54 +92,26 @@ class ResumingClient:
         self._spawn_resume()
 
     async def _on_live(self, data: dict[str, Any]) -> None:
-        if self._resuming:
-            self._held.append(data)
-            return
-        self._apply_live(data)
-
-    def _apply_live(self, data: dict[str, Any]) -> None:
-        cursor = int(data["cursor"])
-        if cursor <= self.cursor:
-            self.duplicates += 1
-        elif cursor == self.cursor + 1:
-            self.cursor = cursor
-            self.applied.append(cursor)
-            self.live += 1
-        else:
-            self.gaps += 1
+        if self.state.on_live(data):
             self._spawn_resume()
 
     async def resume(self) -> None:
-        async with self._lock:
-            self._resuming = True
-            try:
-                try:
-                    ack = await self.sio.call(
-                        "sync:resume", {"cursors": {self.stream: self.cursor}}, timeout=10
-                    )
-                except socketio.exceptions.SocketIOError:
-                    # No answer in time (a crowded server) or the socket went away: try again
-                    # while connected; a reconnect resumes anyway.
-                    self.failed_resumes += 1
-                    if self.sio.connected:
-                        self._spawn_resume()
-                    return
-                assert ack["ok"], ack
-                replay = ack["data"]["streams"][self.stream]
-                assert replay["error"] is None, replay
-                for data in replay["events"]:
-                    cursor = int(data["cursor"])
-                    if cursor > self.cursor:
-                        self.cursor = cursor
-                        self.applied.append(cursor)
-                        self.replayed += 1
-                    else:
-                        self.duplicates += 1
-                self.resumes += 1
-                if replay["truncated"]:
-                    self._spawn_resume()
-            finally:
-                self._resuming = False
-                held, self._held = self._held, []
-                for data in held:
-                    self._apply_live(data)
+        payload = self.state.begin_resume()
+        if payload is None:
+            return  # one runs; another follows it
+        again = False
+        try:
+            ack = await self.sio.call("sync:resume", payload, timeout=10)
+        except socketio.exceptions.SocketIOError:
+            # No answer in time (a crowded server) or the socket went away: try again while
+            # connected; a reconnect resumes anyway.
+            self.failed_resumes += 1
+            again = self.sio.connected
+        else:
+            error = self.state.on_resumed(ack)
+            assert error is None, ack
+            self.resumes += 1
+        finally:
+            again = self.state.end_resume() or again
+        if again:
+            self._spawn_resume()
