@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +33,53 @@ def accept_dialogs(page: Any) -> None:
     page.on("dialog", lambda dialog: dialog.accept())
 
 
-async def _comment(http: httpx.AsyncClient, author: Account, title_id: int, body: str) -> int:
-    r = await http.post(
-        f"/api/v1/titles/{title_id}/comments", json={"body": body}, headers=author.headers
+@dataclass
+class Cast:
+    """Who a moderation test needs: someone who reports, someone reported, a moderator, and a
+    title to comment on."""
+
+    viewer: Account
+    author: Account
+    moderator: Account
+    title_id: int
+
+    async def comment(self, http: httpx.AsyncClient, body: str) -> int:
+        """The author's comment on the title; its id."""
+        r = await http.post(
+            f"/api/v1/titles/{self.title_id}/comments",
+            json={"body": body},
+            headers=self.author.headers,
+        )
+        assert r.status_code == 201, r.text
+        comment_id: int = r.json()["id"]
+        return comment_id
+
+    async def reported(
+        self, http: httpx.AsyncClient, body: str, reason: str = "spam", note: str | None = None
+    ) -> int:
+        """A comment of the author's that the viewer reported (through the API); its id."""
+        comment_id = await self.comment(http, body)
+        report: dict[str, Any] = {"kind": "comment", "target_id": str(comment_id), "reason": reason}
+        if note is not None:
+            report["note"] = note
+        r = await http.post("/api/v1/reports", json=report, headers=self.viewer.headers)
+        assert r.status_code == 201, r.text
+        return comment_id
+
+    async def queue(self, browser: Any, site: str) -> Any:
+        """The moderator's page on the open reports."""
+        page = await signed_in_page(browser, site, self.moderator)
+        await page.goto(f"{site}/admin/moderation")
+        return page
+
+
+async def _cast(ctx: Context, http: httpx.AsyncClient, moderator: str = "editor") -> Cast:
+    return Cast(
+        viewer=await make_account(ctx, http),
+        author=await make_account(ctx, http),
+        moderator=await make_account(ctx, http, role=moderator),
+        title_id=(await make_title(ctx)).id,
     )
-    assert r.status_code == 201, r.text
-    comment_id: int = r.json()["id"]
-    return comment_id
 
 
 async def test_a_reported_comment_is_hidden_from_the_queue(
@@ -50,15 +91,13 @@ async def test_a_reported_comment_is_hidden_from_the_queue(
 ) -> None:
     one, two = (s.url for s in two_servers)
     async with httpx.AsyncClient(base_url=one, timeout=30) as http:
-        viewer = await make_account(ctx, http)
-        author = await make_account(ctx, http)
-        editor = await make_account(ctx, http, role="editor")
-        title = await make_title(ctx)
-        comment_id = await _comment(http, author, title.id, "You are all idiots")
-        kept_id = await _comment(http, author, title.id, "Lovely music")
+        cast = await _cast(ctx, http)
+        comment_id = await cast.comment(http, "You are all idiots")
+        kept_id = await cast.comment(http, "Lovely music")
+    viewer, author, title_id = cast.viewer, cast.author, cast.title_id
 
     page = await signed_in_page(browser, one, viewer)
-    await page.goto(f"{one}/titles/{title.id}")
+    await page.goto(f"{one}/titles/{title_id}")
     comment = page.locator(f"#comment-{comment_id}")
     await comment.get_by_text("You are all idiots").wait_for()
     await comment.get_by_role(
@@ -69,14 +108,13 @@ async def test_a_reported_comment_is_hidden_from_the_queue(
     await comment.get_by_role("button", name="Send report").click()
     await comment.get_by_text("Report sent").wait_for()
 
-    mod = await signed_in_page(browser, two, editor)
-    await mod.goto(f"{two}/admin/moderation")
+    mod = await cast.queue(browser, two)
     item = mod.locator(".queue-item").filter(has_text="You are all idiots")
     await item.get_by_text("Harassment or bullying").wait_for()
     await expect(item).to_contain_text("Insults everyone")
     await expect(item).to_contain_text(f"Reported by @{viewer.user.username}")
     await expect(item.get_by_role("link", name="the title's page")).to_have_attribute(
-        "href", f"/titles/{title.id}#comment-{comment_id}"
+        "href", f"/titles/{title_id}#comment-{comment_id}"
     )
     await item.get_by_label("Reason").fill("insults")
     await item.get_by_role("button", name="Hide comment").click()
@@ -112,9 +150,8 @@ async def test_messages_and_people_are_reported_and_a_hidden_message_leaves_at_o
 ) -> None:
     one, two = (s.url for s in two_servers)
     async with httpx.AsyncClient(base_url=one, timeout=30) as http:
-        viewer = await make_account(ctx, http)
-        sender = await make_account(ctx, http)
-        editor = await make_account(ctx, http, role="editor")
+        cast = await _cast(ctx, http)
+        viewer, sender = cast.viewer, cast.author
         await befriend(http, viewer, sender)
         r = await send_dm(http, sender, viewer, text="Send me your password")
         assert r.status_code == 201, r.text
@@ -140,8 +177,7 @@ async def test_messages_and_people_are_reported_and_a_hidden_message_leaves_at_o
         page.locator(".messages li.me").get_by_role("button", name="Report")
     ).to_have_count(0)
 
-    mod = await signed_in_page(browser, two, editor)
-    await mod.goto(f"{two}/admin/moderation")
+    mod = await cast.queue(browser, two)
     await mod.get_by_label("About").select_option("user")
     account = mod.locator(".queue-item").filter(
         has=mod.get_by_role("heading", name=f"Account @{name}")
@@ -276,17 +312,9 @@ async def test_the_back_office_pages_have_no_serious_violation(
 ) -> None:
     axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
     async with httpx.AsyncClient(base_url=site, timeout=30) as http:
-        viewer = await make_account(ctx, http)
-        author = await make_account(ctx, http)
-        admin = await make_account(ctx, http, role="admin")
-        title = await make_title(ctx)
-        comment_id = await _comment(http, author, title.id, "Rude words")
-        r = await http.post(
-            "/api/v1/reports",
-            json={"kind": "comment", "target_id": str(comment_id), "reason": "hate", "note": "x"},
-            headers=viewer.headers,
-        )
-        assert r.status_code == 201, r.text
+        cast = await _cast(ctx, http, moderator="admin")
+        await cast.reported(http, "Rude words", reason="hate", note="x")
+        viewer, author, admin = cast.viewer, cast.author, cast.moderator
         r = await http.put(
             f"/api/v1/users/{author.id}/role",
             json={"role": "editor", "reason": "a test"},
@@ -317,7 +345,7 @@ async def test_the_back_office_pages_have_no_serious_violation(
         # The viewer's report form, open.
         reader = await signed_in_page(browser, site, viewer)
         await reader.set_viewport_size({"width": width, "height": height})
-        await reader.goto(f"{site}/titles/{title.id}")
+        await reader.goto(f"{site}/titles/{cast.title_id}")
         await reader.get_by_role(
             "button", name=f"Report the comment by {author.user.username}"
         ).click()
@@ -333,20 +361,10 @@ async def test_the_queue_pages_oldest_first(
     web_app: Path, site: str, browser: Any, ctx: Context
 ) -> None:
     async with httpx.AsyncClient(base_url=site, timeout=30) as http:
-        viewer = await make_account(ctx, http)
-        author = await make_account(ctx, http)
-        editor = await make_account(ctx, http, role="editor")
-        title = await make_title(ctx)
+        cast = await _cast(ctx, http)
         for n in range(22):  # more than a page (20)
-            comment_id = await _comment(http, author, title.id, f"Paged comment {n}")
-            r = await http.post(
-                "/api/v1/reports",
-                json={"kind": "comment", "target_id": str(comment_id), "reason": "spam"},
-                headers=viewer.headers,
-            )
-            assert r.status_code == 201, r.text
-    page = await signed_in_page(browser, site, editor)
-    await page.goto(f"{site}/admin/moderation")
+            await cast.reported(http, f"Paged comment {n}")
+    page = await cast.queue(browser, site)
     items = page.locator(".queue-item")
     await items.first.wait_for()
     await expect(items).to_have_count(20)
