@@ -2,13 +2,23 @@
 // Asks for playback (which takes one of the account's screens), resumes where I stopped,
 // saves the position while playing, remembers my track choices for the title, and says
 // plainly why it cannot play: too many screens (with the list and "stop that one"), a
-// maturity limit, a screen stopped from another device.
+// maturity limit, a screen stopped from another device. When friends watched the title in a
+// party, offers to watch "with their party": its chat and reactions at the same moments.
 import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
 import { useServerEvent } from "../api/socket";
 import { Player, type Choice, type Playback } from "../player/player";
 import { requestPlayback, saveProgress, type Problem } from "../player/playback";
+import {
+  mediaQuery,
+  ReplayOffer,
+  ReplayPanel,
+  ReplayReactions,
+  useReplay,
+  useReplays,
+  type ReplayParty,
+} from "../player/replay";
 import { Link, navigate, type PageProps } from "../router";
 import { ErrorNote, Loading, useTitle } from "../ui";
 import { RequireSignIn } from "./require";
@@ -62,7 +72,13 @@ function Watch({ params, query }: PageProps): JSX.Element {
   const format = query.get("format") === "dash" ? "dash" : "hls";
   const [state, setState] = useState<{ play: Playback; startMs: number } | Problem | null>(null);
   const [round, setRound] = useState(0);
+  const [video, setVideo] = useState<HTMLVideoElement | null>(null);
+  const [party, setParty] = useState<ReplayParty | null>(null);
+  const media = mediaQuery(titleId, episodeId);
+  const parties = useReplays(media);
+  const replay = useReplay(party, media, video);
   useTitle("Watch");
+  useEffect(() => setParty(null), [titleId, episodeId]);
 
   useEffect(() => {
     let live = true;
@@ -124,9 +140,11 @@ function Watch({ params, query }: PageProps): JSX.Element {
   };
   const next = state.play.next_episode;
   return (
-    <section class="watch">
+    <section class={`watch${party ? " with-replay" : ""}`}>
       <Player
         key={`${round}`}
+        onVideo={setVideo}
+        overlay={party ? <ReplayReactions floating={replay.floating} /> : null}
         play={state.play}
         startMs={state.startMs}
         format={format}
@@ -134,6 +152,11 @@ function Watch({ params, query }: PageProps): JSX.Element {
         onChoice={onChoice}
         onNextEpisode={next ? () => navigate(`/watch/${titleId}/episodes/${next.episode_id}`) : undefined}
       />
+      {party ? (
+        <ReplayPanel party={party} replay={replay} onLeave={() => setParty(null)} />
+      ) : (
+        <ReplayOffer parties={parties} onChoose={setParty} />
+      )}
       <p class="hint">
         Keys: space or K play/pause, ← → 10 s, M mute, F full screen.{" "}
         <a href={`?format=${format === "hls" ? "dash" : "hls"}`}>Play with {format === "hls" ? "DASH" : "HLS"}</a> ·{" "}

@@ -37,6 +37,8 @@ export interface PlayerProps {
   autoplay?: boolean;
   /** Play, pause and seek go to whoever drives the video (a watch party) instead. */
   drive?: { play(): void; pause(): void; seek(ms: number): void };
+  /** Drawn over the video (and in full screen with it): a party replay's reactions. */
+  overlay?: JSX.Element | null;
 }
 
 interface Level {
@@ -64,7 +66,7 @@ function savePrefs(patch: LocalPrefs): void {
 
 const HEARTBEAT_MS = 10_000;
 
-function fmt(ms: number): string {
+export function fmt(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
@@ -327,6 +329,7 @@ export function Player(props: PlayerProps): JSX.Element {
         }}
         onClick={toggle}
       />
+      {props.overlay}
       {error && (
         <p class="error" role="alert">
           {error}
