@@ -19,11 +19,18 @@ from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelManagedConnection
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import DataError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+try:
+    import hiredis
+except ImportError:  # pragma: no cover (redis-py packs in Python then)
+    hiredis = None  # type: ignore[assignment]
 
 from models.core import metrics
 
@@ -84,7 +91,46 @@ def parse_sentinel_url(url: str) -> SentinelTarget | None:
     )
 
 
-class _SentinelConnection(SentinelManagedConnection):  # type: ignore[misc]
+class _HiredisPacking:
+    """Commands packed by hiredis (C), as redis-py's synchronous client does when hiredis is
+    installed; its asyncio client (5.x) packs every argument in Python, which was a tenth of
+    a socket connect's server CPU under cProfile. Same splitting of a command name with a
+    space ("SCRIPT LOAD"), same error for an argument of a type it cannot send."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if hiredis is None:  # optional, as for redis-py (it comes with it in the lock files)
+            packed: list[bytes] = super().pack_command(*args)
+            return packed
+        if isinstance(args[0], str):
+            args = tuple(args[0].encode().split()) + args[1:]
+        elif b" " in args[0]:
+            args = tuple(args[0].split()) + args[1:]
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError as exc:
+            raise DataError(str(exc)) from exc
+
+
+class _Connection(_HiredisPacking, Connection):  # type: ignore[misc]
+    pass
+
+
+class _SSLConnection(_HiredisPacking, SSLConnection):  # type: ignore[misc]
+    pass
+
+
+class _UnixConnection(_HiredisPacking, UnixDomainSocketConnection):  # type: ignore[misc]
+    pass
+
+
+_PACKED: dict[type, type] = {
+    Connection: _Connection,
+    SSLConnection: _SSLConnection,
+    UnixDomainSocketConnection: _UnixConnection,
+}
+
+
+class _SentinelConnection(_HiredisPacking, SentinelManagedConnection):  # type: ignore[misc]
     """Each connection attempt asks the Sentinels where the master is. The base class retries
     the address it got as many times as a command (its retry wraps the plain connect too), so
     a client that asked during the failover kept knocking at the dead master for the whole
@@ -108,7 +154,10 @@ def make_redis(
     kwargs: dict[str, Any] = {"decode_responses": True, "health_check_interval": 30, **options}
     target = parse_sentinel_url(url)
     if target is None:
-        return redis_class.from_url(url, **kwargs)
+        client = redis_class.from_url(url, **kwargs)
+        pool = client.connection_pool
+        pool.connection_class = _PACKED.get(pool.connection_class, pool.connection_class)
+        return client
     sentinel = Sentinel(
         target.sentinels,
         # Sentinels need no password of their own here; a short timeout finds a live one fast.
