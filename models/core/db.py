@@ -17,6 +17,7 @@ from asyncpg.exceptions import (
     CrashShutdownError,
     DataError,
     InterfaceError,
+    InternalClientError,
     PostgresConnectionError,
     TooManyConnectionsError,
 )
@@ -147,10 +148,12 @@ async def autocommit(
 
 
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
-# The connection is gone (closed under us, or the server shut it down): not to be reused.
+# The connection is gone (closed under us, or the server shut it down) or its protocol state
+# is broken (an operation still in progress on a killed backend): not to be reused.
 _LOST = (
     PostgresConnectionError,
     InterfaceError,
+    InternalClientError,
     AdminShutdownError,
     CrashShutdownError,
     CannotConnectNowError,
