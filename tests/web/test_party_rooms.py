@@ -3,7 +3,8 @@
 capacity shown first, a co-host driving playback and catching up, a muted member's chat refused
 with the server's reason on screen, the queue (proposed, accepted, ordered by keyboard and by
 drag, removed, a playlist appended) moving both browsers to the next film at one instant, and
-friends finding a listed party on their home page."""
+friends finding a listed party on their home page. And a knocker whose server went away while
+the host admitted them joins once the page is back online."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import re
 import shutil
 import statistics
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from cinema.ports import free_port
 from models.catalog.tables import Title
 from models.core.context import Context
 from models.core.db import transaction
+from models.core.settings import Settings
 from models.media.service import store
 from models.media.tables import MediaAsset
 from tests.conftest import LiveServer
@@ -180,6 +184,56 @@ async def test_knock_admit_reopen_and_a_password(
     await members_shown(d, 4)
     await members_shown(a, 4)
     for page in (a, b, c, d, e):
+        assert await problems(page) == []
+
+
+@pytest.fixture(scope="module")
+def knockers_server(settings: Settings, web_app: Any) -> Iterator[LiveServer]:
+    """A server process of its own (same PostgreSQL and Redis), which a test stops and starts
+    again under an open page."""
+    server = LiveServer(settings, free_port())
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_a_knocker_offline_when_admitted_joins_once_back(
+    web_app: Any,
+    two_servers: Servers,
+    knockers_server: LiveServer,
+    browser: Any,
+    film: int,
+    people: Any,
+) -> None:
+    one, theirs = two_servers[0].url, knockers_server.url
+    host, knocker = await people(2)
+    a = await signed_in_page(browser, one, host)
+    link = await start_party(a, one, film)
+    await a.get_by_label("Ask newcomers to knock (approve who joins)").check()
+    await expect(a.get_by_label("Ask newcomers to knock (approve who joins)")).to_be_checked()
+    b = await signed_in_page(browser, theirs, knocker)
+    await open_link(b, link, theirs)
+    await b.get_by_role("button", name="Ask to join").click()
+    await expect(b.locator(".knock-wait")).to_contain_text("as soon as the host lets you in")
+    await a.locator(".knocking").get_by_text(f"{name(knocker)} wants to join").wait_for()
+
+    # The knocker's server goes away; the host admits meanwhile, so party:admission reaches
+    # no socket of theirs.
+    await asyncio.to_thread(knockers_server.stop)
+    await a.get_by_role("button", name=f"Admit {name(knocker)}").click()
+    await expect(a.locator(".knocking")).to_have_count(0)
+    await b.locator(".offline").wait_for()
+    await expect(b.locator(".knock-wait")).to_be_visible()
+    knockers_server.restart()
+    await asyncio.to_thread(knockers_server.wait_ready)
+    # Back online (by itself, with backoff), the page knocks again, learns it was let in, and
+    # joins.
+    await expect(b.locator(".offline")).to_have_count(0, timeout=60_000)
+    await expect(b.locator(".members > li")).to_have_count(2, timeout=15_000)
+    await members_shown(a, 2)
+    for page in (a, b):
         assert await problems(page) == []
 
 

@@ -1,9 +1,11 @@
 // Before the party: what an invite link leads to (the film, how full it is, whether it asks for
 // a password or asks people to knock), the password prompt, and knocking: the knocker waits
 // with a plain message until the host or a co-host answers, the room opens, or the party ends.
+// The answer (party:admission) reaches only the sockets we have when it is given: offline then,
+// we knock again on reconnect (or on coming back to the link), which tells where ours stands.
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { AckError, request, useServerEvent } from "../api/socket";
+import { AckError, request, useOnConnect, useServerEvent } from "../api/socket";
 import type { ClientEvents } from "../api/events";
 import { message } from "../api/client";
 import { ErrorNote, Loading } from "../ui";
@@ -27,7 +29,12 @@ const FINAL: Record<string, string> = {
 };
 
 export function JoinGate({ target, onJoined }: { target: Target; onJoined: (snap: Snapshot) => void }): JSX.Element {
-  const [stage, setStage] = useState<Stage>({ kind: "checking" });
+  const [stage, setStageState] = useState<Stage>({ kind: "checking" });
+  const current = useRef<Stage>(stage); // for handlers made at the first render
+  const setStage = (s: Stage) => {
+    current.current = s;
+    setStageState(s);
+  };
   const [preview, setPreviewState] = useState<Preview | null>(null);
   const seen = useRef<Preview | null>(null); // for handlers made at the first render
   const setPreview = (p: Preview) => {
@@ -50,22 +57,50 @@ export function JoinGate({ target, onJoined }: { target: Target; onJoined: (snap
   };
 
   const join = (): void => {
+    if (current.current.kind === "joining") return; // the answer came twice (event and ack)
     setStage({ kind: "joining" });
     const pw = password.current;
     request("party:join", { ...target, ...(pw ? { password: pw } : {}) }).then(onJoined, (exc: unknown) => refused(exc));
   };
 
-  const knock = (): void => {
+  // Where our knock stands (a knock's ack, a preview): true when that settles it.
+  const answered = (status: Preview["knock"]): boolean => {
+    if (status === "admitted" || status === "member") {
+      setStage({ kind: "knocking", note: "You're in! Joining…" });
+      join();
+      return true;
+    }
+    if (status === "turned_away") {
+      setStage({ kind: "closed", text: "The host did not let you in this time." });
+      return true;
+    }
+    return false;
+  };
+
+  // Knocking again is safe: it changes nothing and answers at once if the host already did.
+  const knock = (again = false): void => {
     const pw = password.current;
-    setStage({ kind: "knocking" });
+    if (!again) setStage({ kind: "knocking" });
     request("party:knock", { ...target, ...(pw ? { password: pw } : {}) }).then(
       (seen) => {
         partyId.current = seen.party_id;
         setPreview(seen);
+        answered(seen.knock);
       },
-      (exc: unknown) => refused(exc, true),
+      (exc: unknown) => {
+        if (again && exc instanceof AckError && exc.code === "no_knocking") {
+          // The room opened while we were away.
+          setStage({ kind: "knocking", note: "The room is open now. Joining…" });
+          return join();
+        }
+        refused(exc, true);
+      },
     );
   };
+
+  useOnConnect(() => {
+    if (current.current.kind === "knocking") knock(true);
+  });
 
   // The answer to a knock (it may come before the knock's own ack: the id is then the link's).
   useServerEvent(
@@ -86,6 +121,9 @@ export function JoinGate({ target, onJoined }: { target: Target; onJoined: (snap
         (seen) => {
           partyId.current = seen.party_id;
           setPreview(seen);
+          // Knocked before (another tab, before a reload): carry on where that stands.
+          if (seen.knock !== "member" && answered(seen.knock)) return;
+          if (seen.knock === "waiting") return setStage({ kind: "knocking" });
           setStage({ kind: "card", knock: seen.admission === "knock", password: Boolean(seen.password_required) });
         },
         (exc: unknown) => refused(exc),
