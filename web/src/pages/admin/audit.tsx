@@ -2,12 +2,13 @@
 // done, to what, and by whom (the filters live in the address, so a view can be linked:
 // the accounts page links each account's history); older entries page in.
 import type { JSX } from "preact";
-import { useEffect, useState } from "preact/hooks";
-import { api, message, ok, type Schemas } from "../../api/client";
+import { useState } from "preact/hooks";
+import { api, ok, type Schemas } from "../../api/client";
 import { Link, navigate, useLocation } from "../../router";
-import { ErrorNote, Loading, useTitle } from "../../ui";
+import { useTitle } from "../../ui";
 import { AdminOnly } from "./adminonly";
 import { AdminLayout } from "./layout";
+import { AdminList, useAdminList } from "./list";
 import { personName, when } from "./moderation";
 import "./moderation.css";
 
@@ -68,27 +69,12 @@ function AuditLog(): JSX.Element {
   const { query } = useLocation();
   const filters = filtersOf(query);
   const key = JSON.stringify(filters);
-  const [items, setItems] = useState<Entry[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<string | null>(null);
   const [actorName, setActorName] = useState<string | null>(null);
-  const load = async (after?: string) => {
-    setLoading(true);
-    setError(null);
-    try {
-      const page = await ok(api.GET("/api/v1/moderation/audit", { params: { query: { limit: 30, ...filters, ...(after ? { cursor: after } : {}) } } }));
-      setItems((have) => (after ? [...have, ...page.items] : page.items));
-      setCursor(page.next_cursor ?? null);
-    } catch (exc) {
-      setError(message(exc));
-    } finally {
-      setLoading(false);
-    }
-  };
-  useEffect(() => {
-    void load();
-  }, [key]);
+  const list = useAdminList(
+    (cursor) => ok(api.GET("/api/v1/moderation/audit", { params: { query: { limit: 30, ...filters, ...(cursor ? { cursor } : {}) } } })),
+    [key],
+    "more",
+  );
   const apply = (e: Event) => {
     e.preventDefault();
     const data = new FormData(e.currentTarget as HTMLFormElement);
@@ -141,41 +127,42 @@ function AuditLog(): JSX.Element {
           </button>
         </p>
       )}
-      {error && <ErrorNote message={error} />}
-      <ol class="audit" aria-label="Audit log entries">
-        {items.map((e) => (
-          <li key={e.id}>
-            <p class="audit-line">
-              <time dateTime={e.created_at}>{when(e.created_at)}</time>
-              {e.actor ? (
-                <button
-                  type="button"
-                  class="link"
-                  title="Only what they did"
-                  onClick={() => {
-                    setActorName(personName(e.actor));
-                    show({ ...filters, actor_id: e.actor?.id });
-                  }}
-                >
-                  {personName(e.actor)}
-                </button>
-              ) : (
-                <span class="muted">a removed account</span>
-              )}
-              <span class="audit-action">{e.action}</span>
-              {targetLink(e)}
-            </p>
-            {e.reason && <p class="audit-reason">Reason: {e.reason}</p>}
-          </li>
-        ))}
-      </ol>
-      {loading && <Loading what="Loading the audit log" />}
-      {!loading && !error && items.length === 0 && <p class="muted">Nothing recorded{Object.keys(filters).length ? " for these filters" : ""}.</p>}
-      {cursor && !loading && (
-        <button type="button" class="secondary" onClick={() => void load(cursor)}>
-          Older entries
-        </button>
-      )}
+      <AdminList
+        list={list}
+        empty={<p class="muted">Nothing recorded{Object.keys(filters).length ? " for these filters" : ""}.</p>}
+        loading="Loading the audit log"
+        more="Older entries"
+      >
+        {(items) => (
+          <ol class="audit" aria-label="Audit log entries">
+            {items.map((e) => (
+              <li key={e.id}>
+                <p class="audit-line">
+                  <time dateTime={e.created_at}>{when(e.created_at)}</time>
+                  {e.actor ? (
+                    <button
+                      type="button"
+                      class="link"
+                      title="Only what they did"
+                      onClick={() => {
+                        setActorName(personName(e.actor));
+                        show({ ...filters, actor_id: e.actor?.id });
+                      }}
+                    >
+                      {personName(e.actor)}
+                    </button>
+                  ) : (
+                    <span class="muted">a removed account</span>
+                  )}
+                  <span class="audit-action">{e.action}</span>
+                  {targetLink(e)}
+                </p>
+                {e.reason && <p class="audit-reason">Reason: {e.reason}</p>}
+              </li>
+            ))}
+          </ol>
+        )}
+      </AdminList>
     </>
   );
 }

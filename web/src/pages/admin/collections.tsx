@@ -7,16 +7,16 @@ import { api, message, ok, type Schemas } from "../../api/client";
 import { useLoad } from "../../hooks";
 import { Link, navigate, type PageProps } from "../../router";
 import { ErrorNote, Loaded, Status, useTitle } from "../../ui";
-import { DeleteButton, Field, FormError, Pager, type Refusal, orNull, refusal, usePages } from "./forms";
+import { DeleteButton, Field, FormError, type Refusal, orNull, refusal } from "./forms";
 import { AdminLayout } from "./layout";
+import { AdminList, useAdminList } from "./list";
 
 type Detail = Schemas["CollectionDetail"];
 type Item = { title: { id: number; title: string; year: number | null }; note: string };
 
 export default function CollectionList(): JSX.Element {
   useTitle("Collections · Back office");
-  const pages = usePages();
-  const [list] = useLoad(() => ok(api.GET("/api/v1/collections", { params: { query: { limit: 30, cursor: pages.cursor } } })), [pages.cursor]);
+  const list = useAdminList((cursor) => ok(api.GET("/api/v1/collections", { params: { query: { limit: 30, cursor } } })), []);
   return (
     <AdminLayout title="Collections">
       <p>
@@ -24,22 +24,18 @@ export default function CollectionList(): JSX.Element {
           New collection
         </Link>
       </p>
-      <Loaded load={list}>
-        {(page) => (
-          <>
-            {page.items.length === 0 && <p>No collections yet.</p>}
-            <ul class="admin-list">
-              {page.items.map((c) => (
-                <li key={c.id}>
-                  <Link href={`/admin/collections/${c.id}`}>{c.name}</Link>
-                  <span class="muted">/{c.slug}</span>
-                </li>
-              ))}
-            </ul>
-            <Pager page={pages.page} nextCursor={page.next_cursor} onNext={pages.next} onPrev={pages.prev} />
-          </>
+      <AdminList list={list} empty={<p>No collections yet.</p>}>
+        {(items) => (
+          <ul class="admin-list">
+            {items.map((c) => (
+              <li key={c.id}>
+                <Link href={`/admin/collections/${c.id}`}>{c.name}</Link>
+                <span class="muted">/{c.slug}</span>
+              </li>
+            ))}
+          </ul>
         )}
-      </Loaded>
+      </AdminList>
     </AdminLayout>
   );
 }

@@ -110,35 +110,3 @@ export function numOrNull(v: string | undefined): number | null {
   const t = (v ?? "").trim();
   return t ? Number(t) : null;
 }
-
-/** Older and newer pages over a cursor API: the cursors seen, so "Previous" needs no server help. */
-export function usePages(): {
-  cursor: string | undefined;
-  page: number;
-  next: (c: string) => void;
-  prev: () => void;
-  reset: () => void;
-} {
-  const [stack, setStack] = useState<string[]>([]);
-  return {
-    cursor: stack.length ? stack[stack.length - 1] : undefined,
-    page: stack.length + 1,
-    next: (c) => setStack((s) => [...s, c]),
-    prev: () => setStack((s) => s.slice(0, -1)),
-    reset: () => setStack([]),
-  };
-}
-
-export function Pager(props: { page: number; nextCursor: string | null | undefined; onNext: (c: string) => void; onPrev: () => void }): JSX.Element {
-  return (
-    <nav class="pager" aria-label="Pages">
-      <button type="button" class="secondary" disabled={props.page === 1} onClick={props.onPrev}>
-        Previous page
-      </button>
-      <span aria-live="polite">Page {props.page}</span>
-      <button type="button" class="secondary" disabled={!props.nextCursor} onClick={() => props.nextCursor && props.onNext(props.nextCursor)}>
-        Next page
-      </button>
-    </nav>
-  );
-}

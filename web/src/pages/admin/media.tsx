@@ -10,9 +10,9 @@ import { accessToken } from "../../api/session";
 import { useOnConnect, useServerEvent } from "../../api/socket";
 import { useLoad } from "../../hooks";
 import { Link, navigate, type PageProps } from "../../router";
-import { ErrorNote, Loaded, Loading, Status, useTitle } from "../../ui";
-import { Pager, usePages } from "./forms";
+import { ErrorNote, Loading, Status, useTitle } from "../../ui";
 import { AdminLayout } from "./layout";
+import { AdminList, useAdminList } from "./list";
 import { TitlePicker } from "./collections";
 
 type Asset = Schemas["MediaAssetOut"];
@@ -60,26 +60,24 @@ function Progress({ status, progress, error }: { status: State; progress: number
 export default function MediaList({ query }: PageProps): JSX.Element {
   useTitle("Media · Back office");
   const [status, setStatus] = useState<State | "">((query.get("status") as State | null) ?? "");
-  const pages = usePages();
-  const [list, reload, setList] = useLoad(
-    () => ok(api.GET("/api/v1/media/assets", { params: { query: { status: status || undefined, limit: 50, cursor: pages.cursor } } })),
-    [status, pages.cursor],
+  const list = useAdminList(
+    (cursor) => ok(api.GET("/api/v1/media/assets", { params: { query: { status: status || undefined, limit: 50, cursor } } })),
+    [status],
   );
-  const names = useNames(list.state === "ready" ? list.data.items : []);
+  const names = useNames(list.shown ? list.items : []);
   // Every transcode's events reach staff sockets: a row on this page moves in place; a new
   // one (a first upload) or a finished one (its length and picture) is read again.
   useServerEvent(
     "media:ingest",
     (e) => {
-      if (list.state !== "ready") return;
-      const known = list.data.items.some((a) => a.id === e.asset_id);
-      if (!known || e.status === "ready" || e.status === "failed") return reload();
-      const items = list.data.items.map((a) => (a.id === e.asset_id ? { ...a, status: e.status, progress: e.progress, error: e.error ?? null } : a));
-      setList({ ...list.data, items });
+      if (!list.shown) return;
+      const known = list.items.some((a) => a.id === e.asset_id);
+      if (!known || e.status === "ready" || e.status === "failed") return list.reload();
+      list.setItems(list.items.map((a) => (a.id === e.asset_id ? { ...a, status: e.status, progress: e.progress, error: e.error ?? null } : a)));
     },
-    [list],
+    [list.items, list.shown],
   );
-  useOnConnect(reload); // events missed while away
+  useOnConnect(list.reload); // events missed while away
   return (
     <AdminLayout title="Media">
       <section class="admin-block" aria-labelledby="upload-h">
@@ -95,10 +93,7 @@ export default function MediaList({ query }: PageProps): JSX.Element {
           State
           <select
             value={status}
-            onChange={(e) => {
-              setStatus(e.currentTarget.value as State | "");
-              pages.reset();
-            }}
+            onChange={(e) => setStatus(e.currentTarget.value as State | "")}
           >
             {STATES.map(([v, label]) => (
               <option key={v} value={v}>
@@ -108,50 +103,43 @@ export default function MediaList({ query }: PageProps): JSX.Element {
           </select>
         </label>
       </form>
-      <Loaded load={list}>
-        {(page) => (
-          <>
-            {page.items.length === 0 ? (
-              <p>No media here.</p>
-            ) : (
-              <div class="table-wrap">
-                <table class="admin-table">
-                  <caption class="visually-hidden">Media assets</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Item</th>
-                      <th scope="col">State</th>
-                      <th scope="col">Source</th>
-                      <th scope="col">Length</th>
-                      <th scope="col">Picture</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {page.items.map((a) => (
-                      <tr key={a.id}>
-                        <th scope="row">
-                          <Link href={a.episode_id ? `/admin/media/episodes/${a.episode_id}` : `/admin/media/titles/${a.title_id}`}>
-                            {a.episode_id ? `Episode #${a.episode_id}` : (names[a.title_id ?? 0] ?? `Title #${a.title_id}`)}
-                          </Link>
-                        </th>
-                        <td>
-                          <Progress status={a.status} progress={a.progress} error={a.error} />
-                        </td>
-                        <td>
-                          {a.source_name} <span class="muted">({size(a.source_size)})</span>
-                        </td>
-                        <td>{duration(a.duration_ms)}</td>
-                        <td>{a.height ? `${a.width}×${a.height}` : "—"}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
-            <Pager page={pages.page} nextCursor={page.next_cursor} onNext={pages.next} onPrev={pages.prev} />
-          </>
+      <AdminList list={list} empty={<p>No media here.</p>}>
+        {(items) => (
+          <div class="table-wrap">
+            <table class="admin-table">
+              <caption class="visually-hidden">Media assets</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Item</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Source</th>
+                  <th scope="col">Length</th>
+                  <th scope="col">Picture</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((a) => (
+                  <tr key={a.id}>
+                    <th scope="row">
+                      <Link href={a.episode_id ? `/admin/media/episodes/${a.episode_id}` : `/admin/media/titles/${a.title_id}`}>
+                        {a.episode_id ? `Episode #${a.episode_id}` : (names[a.title_id ?? 0] ?? `Title #${a.title_id}`)}
+                      </Link>
+                    </th>
+                    <td>
+                      <Progress status={a.status} progress={a.progress} error={a.error} />
+                    </td>
+                    <td>
+                      {a.source_name} <span class="muted">({size(a.source_size)})</span>
+                    </td>
+                    <td>{duration(a.duration_ms)}</td>
+                    <td>{a.height ? `${a.width}×${a.height}` : "—"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
-      </Loaded>
+      </AdminList>
     </AdminLayout>
   );
 }

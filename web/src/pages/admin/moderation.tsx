@@ -3,13 +3,14 @@
 // words included) and where it was said; hide or restore it, dismiss the report, suspend its
 // author, each with a reason for the audit log. What an action did shows at once on the item.
 import type { JSX } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../../api/client";
 import { reasonLabel } from "../../components/report";
 import { useSession } from "../../hooks";
 import { Link } from "../../router";
-import { ErrorNote, Loading, useTitle } from "../../ui";
+import { useTitle } from "../../ui";
 import { AdminLayout } from "./layout";
+import { AdminList, useAdminList } from "./list";
 import "./moderation.css";
 
 type Item = Schemas["QueueItem"];
@@ -40,30 +41,11 @@ export default function Moderation(): JSX.Element {
 function Queue(): JSX.Element {
   const [status, setStatus] = useState<Status>("open");
   const [kind, setKind] = useState<Kind | "">("");
-  const [items, setItems] = useState<Item[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<string | null>(null);
-  const load = async (after?: string) => {
-    setLoading(true);
-    setError(null);
-    try {
-      const page = await ok(
-        api.GET("/api/v1/moderation/reports", {
-          params: { query: { status, limit: 20, ...(kind ? { kind } : {}), ...(after ? { cursor: after } : {}) } },
-        }),
-      );
-      setItems((have) => (after ? [...have, ...page.items] : page.items));
-      setCursor(page.next_cursor ?? null);
-    } catch (exc) {
-      setError(message(exc));
-    } finally {
-      setLoading(false);
-    }
-  };
-  useEffect(() => {
-    void load();
-  }, [status, kind]);
+  const list = useAdminList(
+    (cursor) => ok(api.GET("/api/v1/moderation/reports", { params: { query: { status, limit: 20, ...(kind ? { kind } : {}), ...(cursor ? { cursor } : {}) } } })),
+    [status, kind],
+    "more",
+  );
   return (
     <>
       <form class="admin-filters" aria-label="Queue filters" onSubmit={(e) => e.preventDefault()}>
@@ -84,23 +66,24 @@ function Queue(): JSX.Element {
             <option value="user">Accounts</option>
           </select>
         </label>
-        <button type="button" class="secondary" onClick={() => void load()}>
+        <button type="button" class="secondary" onClick={list.reload}>
           Refresh
         </button>
       </form>
-      {error && <ErrorNote message={error} />}
-      <ol class="queue" aria-label="Report queue">
-        {items.map((item) => (
-          <QueueEntry key={item.report.id} item={item} />
-        ))}
-      </ol>
-      {loading && <Loading what="Loading reports" />}
-      {!loading && !error && items.length === 0 && <p class="muted">{status === "open" ? "Nothing to look at: the queue is empty." : "No reports here."}</p>}
-      {cursor && !loading && (
-        <button type="button" class="secondary" onClick={() => void load(cursor)}>
-          More reports
-        </button>
-      )}
+      <AdminList
+        list={list}
+        empty={<p class="muted">{status === "open" ? "Nothing to look at: the queue is empty." : "No reports here."}</p>}
+        loading="Loading reports"
+        more="More reports"
+      >
+        {(items) => (
+          <ol class="queue" aria-label="Report queue">
+            {items.map((item) => (
+              <QueueEntry key={item.report.id} item={item} />
+            ))}
+          </ol>
+        )}
+      </AdminList>
     </>
   );
 }

@@ -7,19 +7,16 @@ import { api, message, ok, type Schemas } from "../../api/client";
 import { useLoad } from "../../hooks";
 import { Link, navigate, type PageProps } from "../../router";
 import { ErrorNote, Loaded, Status, useTitle } from "../../ui";
-import { DeleteButton, Field, FormError, Pager, type Refusal, orNull, refusal, usePages } from "./forms";
+import { DeleteButton, Field, FormError, type Refusal, orNull, refusal } from "./forms";
 import { AdminLayout } from "./layout";
+import { AdminList, useAdminList } from "./list";
 
 type Person = Schemas["PersonDetail"];
 
 export default function PeopleList(): JSX.Element {
   useTitle("People · Back office");
   const [q, setQ] = useState("");
-  const pages = usePages();
-  const [list] = useLoad(
-    () => ok(api.GET("/api/v1/people", { params: { query: { q: q.trim() || undefined, limit: 30, cursor: pages.cursor } } })),
-    [q, pages.cursor],
-  );
+  const list = useAdminList((cursor) => ok(api.GET("/api/v1/people", { params: { query: { q: q.trim() || undefined, limit: 30, cursor } } })), [q]);
   return (
     <AdminLayout title="People">
       <p>
@@ -30,32 +27,21 @@ export default function PeopleList(): JSX.Element {
       <form class="admin-filters" role="search" aria-label="People" onSubmit={(e) => e.preventDefault()}>
         <label>
           Search by name
-          <input
-            type="search"
-            value={q}
-            onInput={(e) => {
-              setQ(e.currentTarget.value);
-              pages.reset();
-            }}
-          />
+          <input type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
         </label>
       </form>
-      <Loaded load={list}>
-        {(page) => (
-          <>
-            {page.items.length === 0 && <p>Nobody matches.</p>}
-            <ul class="admin-list">
-              {page.items.map((p) => (
-                <li key={p.id}>
-                  <Link href={`/admin/people/${p.id}`}>{p.name}</Link>
-                  <span class="muted">{p.birth_date ? `born ${p.birth_date}` : ""}</span>
-                </li>
-              ))}
-            </ul>
-            <Pager page={pages.page} nextCursor={page.next_cursor} onNext={pages.next} onPrev={pages.prev} />
-          </>
+      <AdminList list={list} empty={<p>Nobody matches.</p>}>
+        {(items) => (
+          <ul class="admin-list">
+            {items.map((p) => (
+              <li key={p.id}>
+                <Link href={`/admin/people/${p.id}`}>{p.name}</Link>
+                <span class="muted">{p.birth_date ? `born ${p.birth_date}` : ""}</span>
+              </li>
+            ))}
+          </ul>
         )}
-      </Loaded>
+      </AdminList>
     </AdminLayout>
   );
 }

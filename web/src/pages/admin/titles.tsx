@@ -9,8 +9,9 @@ import { api, message, ok, type Schemas } from "../../api/client";
 import { useLoad } from "../../hooks";
 import { Link, navigate, type PageProps } from "../../router";
 import { ErrorNote, Loaded, Status, useTitle } from "../../ui";
-import { DeleteButton, Field, FormError, Pager, type Refusal, numOrNull, orNull, refusal, usePages } from "./forms";
+import { DeleteButton, Field, FormError, type Refusal, numOrNull, orNull, refusal } from "./forms";
 import { AdminLayout } from "./layout";
+import { AdminList, useAdminList } from "./list";
 
 type Detail = Schemas["TitleDetail"];
 type Term = Schemas["Term"];
@@ -37,10 +38,9 @@ export default function TitleList({ query }: PageProps): JSX.Element {
   const [kind, setKind] = useState(query.get("kind") ?? "");
   const [genre, setGenre] = useState(query.get("genre") ?? "");
   const [sort, setSort] = useState(query.get("sort") ?? "");
-  const pages = usePages();
   const [genres] = useLoad(() => ok(api.GET("/api/v1/genres")).then((p) => p.items), []);
-  const [list] = useLoad(
-    () =>
+  const list = useAdminList(
+    (cursor) =>
       ok(
         api.GET("/api/v1/titles", {
           params: {
@@ -51,17 +51,13 @@ export default function TitleList({ query }: PageProps): JSX.Element {
               // The server's own order for a search (relevance, typos forgiven), else newest first.
               sort: (sort || (q.trim() ? undefined : "added")) as Schemas["TitleQuery"]["sort"],
               limit: 20,
-              cursor: pages.cursor,
+              cursor,
             },
           },
         }),
       ),
-    [q, kind, genre, sort, pages.cursor],
+    [q, kind, genre, sort],
   );
-  const filter = (fn: () => void) => {
-    fn();
-    pages.reset();
-  };
   // The filters live in the address too, so a filtered list can be bookmarked or shared.
   useEffect(() => {
     const url = new URLSearchParams();
@@ -82,11 +78,11 @@ export default function TitleList({ query }: PageProps): JSX.Element {
       <form class="admin-filters" role="search" aria-label="Titles" onSubmit={(e) => e.preventDefault()}>
         <label>
           Search
-          <input type="search" value={q} onInput={(e) => filter(() => setQ(e.currentTarget.value))} placeholder="Title, person, genre" />
+          <input type="search" value={q} onInput={(e) => setQ(e.currentTarget.value)} placeholder="Title, person, genre" />
         </label>
         <label>
           Kind
-          <select value={kind} onChange={(e) => filter(() => setKind(e.currentTarget.value))}>
+          <select value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
             <option value="">Any</option>
             <option value="film">Film</option>
             <option value="series">Series</option>
@@ -94,7 +90,7 @@ export default function TitleList({ query }: PageProps): JSX.Element {
         </label>
         <label>
           Genre
-          <select value={genre} onChange={(e) => filter(() => setGenre(e.currentTarget.value))}>
+          <select value={genre} onChange={(e) => setGenre(e.currentTarget.value)}>
             <option value="">Any</option>
             {genres.state === "ready" &&
               genres.data.map((g) => (
@@ -106,7 +102,7 @@ export default function TitleList({ query }: PageProps): JSX.Element {
         </label>
         <label>
           Sort
-          <select value={sort} onChange={(e) => filter(() => setSort(e.currentTarget.value))}>
+          <select value={sort} onChange={(e) => setSort(e.currentTarget.value)}>
             {SORTS.map(([v, label]) => (
               <option key={v} value={v}>
                 {label}
@@ -115,44 +111,37 @@ export default function TitleList({ query }: PageProps): JSX.Element {
           </select>
         </label>
       </form>
-      <Loaded load={list}>
-        {(page) => (
-          <>
-            {page.items.length === 0 ? (
-              <p>No title matches.</p>
-            ) : (
-              <div class="table-wrap">
-                <table class="admin-table">
-                  <caption class="visually-hidden">Titles</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Title</th>
-                      <th scope="col">Kind</th>
-                      <th scope="col">Year</th>
-                      <th scope="col">Age rating</th>
-                      <th scope="col">Genres</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {page.items.map((t) => (
-                      <tr key={t.id}>
-                        <th scope="row">
-                          <Link href={`/admin/titles/${t.id}`}>{t.title}</Link>
-                        </th>
-                        <td>{t.kind === "series" ? "Series" : "Film"}</td>
-                        <td>{t.year ?? "—"}</td>
-                        <td>{t.age_rating ?? "—"}</td>
-                        <td>{t.genres.map((g) => g.name).join(", ") || "—"}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
-            <Pager page={pages.page} nextCursor={page.next_cursor} onNext={pages.next} onPrev={pages.prev} />
-          </>
+      <AdminList list={list} empty={<p>No title matches.</p>}>
+        {(items) => (
+          <div class="table-wrap">
+            <table class="admin-table">
+              <caption class="visually-hidden">Titles</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Title</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Year</th>
+                  <th scope="col">Age rating</th>
+                  <th scope="col">Genres</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((t) => (
+                  <tr key={t.id}>
+                    <th scope="row">
+                      <Link href={`/admin/titles/${t.id}`}>{t.title}</Link>
+                    </th>
+                    <td>{t.kind === "series" ? "Series" : "Film"}</td>
+                    <td>{t.year ?? "—"}</td>
+                    <td>{t.age_rating ?? "—"}</td>
+                    <td>{t.genres.map((g) => g.name).join(", ") || "—"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
-      </Loaded>
+      </AdminList>
     </AdminLayout>
   );
 }

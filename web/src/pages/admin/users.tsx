@@ -2,13 +2,14 @@
 // one's role, state and open reports; change a role; suspend (signed out everywhere at once)
 // or reinstate. Each change is written to the audit log with the reason given.
 import type { JSX } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../../api/client";
 import { useSession } from "../../hooks";
 import { Link } from "../../router";
-import { ErrorNote, Loading, useTitle } from "../../ui";
+import { useTitle } from "../../ui";
 import { AdminOnly } from "./adminonly";
 import { AdminLayout } from "./layout";
+import { AdminList, useAdminList } from "./list";
 import { setSuspended, when } from "./moderation";
 import "./moderation.css";
 
@@ -31,15 +32,9 @@ export default function Users(): JSX.Element {
 
 function Accounts(): JSX.Element {
   const [query, setQuery] = useState<Query>({ q: "", role: "", suspended: "" });
-  const [items, setItems] = useState<Account[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<string | null>(null);
-  const load = async (after?: string) => {
-    setLoading(true);
-    setError(null);
-    try {
-      const page = await ok(
+  const list = useAdminList(
+    (cursor) =>
+      ok(
         api.GET("/api/v1/moderation/users", {
           params: {
             query: {
@@ -47,22 +42,14 @@ function Accounts(): JSX.Element {
               ...(query.q.trim() ? { q: query.q.trim() } : {}),
               ...(query.role ? { role: query.role } : {}),
               ...(query.suspended ? { suspended: query.suspended === "true" } : {}),
-              ...(after ? { cursor: after } : {}),
+              ...(cursor ? { cursor } : {}),
             },
           },
         }),
-      );
-      setItems((have) => (after ? [...have, ...page.items] : page.items));
-      setCursor(page.next_cursor ?? null);
-    } catch (exc) {
-      setError(message(exc));
-    } finally {
-      setLoading(false);
-    }
-  };
-  useEffect(() => {
-    void load();
-  }, [query]);
+      ),
+    [query],
+    "more",
+  );
   const search = (e: Event) => {
     e.preventDefault();
     const data = new FormData(e.currentTarget as HTMLFormElement);
@@ -100,19 +87,15 @@ function Accounts(): JSX.Element {
         </label>
         <button type="submit">Find</button>
       </form>
-      {error && <ErrorNote message={error} />}
-      <ul class="accounts" aria-label="Accounts">
-        {items.map((a) => (
-          <AccountEntry key={a.id} account={a} />
-        ))}
-      </ul>
-      {loading && <Loading what="Loading accounts" />}
-      {!loading && !error && items.length === 0 && <p class="muted">No account matches.</p>}
-      {cursor && !loading && (
-        <button type="button" class="secondary" onClick={() => void load(cursor)}>
-          More accounts
-        </button>
-      )}
+      <AdminList list={list} empty={<p class="muted">No account matches.</p>} loading="Loading accounts" more="More accounts">
+        {(items) => (
+          <ul class="accounts" aria-label="Accounts">
+            {items.map((a) => (
+              <AccountEntry key={a.id} account={a} />
+            ))}
+          </ul>
+        )}
+      </AdminList>
     </>
   );
 }
