@@ -2,7 +2,8 @@
 a genre (by keyboard), a person, then a title, sees the API's refusal of a bad year beside the
 Year field, creates it with the genre and the person's credit, renames it and finds the new
 name on the public title page and in search; builds a series' season and episode and a
-collection; a viewer gets 403 from the API and the refusal page. The pages pass the axe scan
+collection; the title list pages back and forth and starts again on a new filter; a viewer
+gets 403 from the API and the refusal page. The pages pass the axe scan
 at a desktop and a phone width, and fit a phone's width."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from models.core.context import Context
 from models.core.settings import Settings
 from tests.factories import make_account
-from tests.web.conftest import new_page, problems, shot, signed_in_page, until
+from tests.web.conftest import expect, new_page, problems, shot, signed_in_page, until
 from tests.web.test_accessibility import SCAN
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -218,4 +219,48 @@ async def test_a_viewer_is_refused_by_the_api_and_the_pages(
         await page.get_by_text("The back office is for editors and admins.").wait_for()
         assert await page.locator("form.admin-form, .admin-table").count() == 0
     await until(page, "document.title.length > 0")
+    assert await problems(page) == []
+
+
+async def test_the_title_list_pages_and_a_changed_filter_starts_again(
+    site: str, browser: Any, ctx: Context
+) -> None:
+    """The back office's lists page over the API's cursors (Previous / Next, the cursors kept
+    by the page), and a filter changed on a later page shows the first page of its answer."""
+    tag = uuid.uuid4().hex[:6]
+    async with httpx.AsyncClient(base_url=site, timeout=30) as http:
+        editor = await make_account(ctx, http, role="editor")
+        for n in range(21):  # more than a page (20)
+            r = await http.post(
+                "/api/v1/titles",
+                json={"kind": "film", "title": f"Paged {tag} {n}"},
+                headers=editor.headers,
+            )
+            assert r.status_code == 201, r.text
+    page = await signed_in_page(browser, site, editor)
+    await page.goto(f"{site}/admin/titles")
+    rows = page.locator(".admin-table tbody tr")
+    names = rows.locator("th")
+    pager = page.get_by_role("navigation", name="Pages")
+    await expect(rows).to_have_count(20)
+    await expect(pager.get_by_text("Page 1", exact=True)).to_be_visible()
+    await expect(pager.get_by_role("button", name="Previous page")).to_be_disabled()
+    first = await names.all_inner_texts()
+
+    await pager.get_by_role("button", name="Next page").click()
+    await expect(pager.get_by_text("Page 2", exact=True)).to_be_visible()
+    await expect(names.first).not_to_have_text(first[0])
+    second = await names.all_inner_texts()
+    assert second and not set(second) & set(first)
+    await pager.get_by_role("button", name="Previous page").click()
+    await expect(pager.get_by_text("Page 1", exact=True)).to_be_visible()
+    await expect(names.first).to_have_text(first[0])
+
+    # On page 2 again, a filter: its answer from the top.
+    await pager.get_by_role("button", name="Next page").click()
+    await expect(pager.get_by_text("Page 2", exact=True)).to_be_visible()
+    await page.get_by_role("search", name="Titles").get_by_label("Kind").select_option("film")
+    await expect(pager.get_by_text("Page 1", exact=True)).to_be_visible()
+    await expect(pager.get_by_role("button", name="Previous page")).to_be_disabled()
+    await expect(names.first).to_have_text(first[0])  # the newest film was the newest title
     assert await problems(page) == []
