@@ -136,9 +136,12 @@ async def test_a_friend_watches_with_the_party_chat_at_its_moments(
     assert 6.0 <= reaction["at"] < 7.5, reaction
     assert await page.locator(".replay-chat li").count() == 3
     assert "six" in await page.locator(".replay-chat li").nth(1).inner_text()
-    # The app followed the server's cursor from one page to the next.
-    assert len(asked) >= 2 and any("cursor" in q for q in asked), asked
-    assert all(q.get("title_id") == str(film) for q in asked), asked
+    # The app asked from where the video was, then followed the server's cursor (the same
+    # query, cursor added) until the last page.
+    assert len(asked) >= 2 and "cursor" not in asked[0] and asked[0]["from_ms"] == "0", asked
+    assert all("cursor" in q and q["from_ms"] == "0" for q in asked[1:]), asked
+    assert all(q["title_id"] == str(film) for q in asked), asked
+    pages = len(asked)
 
     # A seek back: the panel starts again there, the line at 3 s comes up again at 3 s.
     await page.evaluate("window.__seen = []")
@@ -158,6 +161,7 @@ async def test_a_friend_watches_with_the_party_chat_at_its_moments(
     await until(page, f"{VIDEO}.currentTime > 13", timeout=20)
     assert await page.evaluate("window.__seen") == []
     assert await page.locator(".replay-chat li").count() == 0
+    assert len(asked) == pages, asked  # both seeks stayed within what the app held
 
     # Nothing from the blocked member, nothing deleted, ever.
     shown = await page.locator(".watch").inner_text()

@@ -24,8 +24,11 @@ const AHEAD_MS = 30_000;
 // A page that arrives after its items' moments (a slow network) shows only those this
 // recent; older ones are skipped rather than shown in a burst.
 const LATE_MS = 5_000;
-// A position moving by more than this between ticks is a jump, even without a seek event.
+// A position moving on by more than this between ticks, or back by more than BACK_MS, is a
+// jump (a seek), whatever event told us: smaller moves are playback (or the player's own
+// small seeks over gaps in its buffer) and only bring due what they pass.
 const JUMP_MS = 3_000;
+const BACK_MS = 250;
 const RETRY_MS = [1_000, 2_000, 5_000, 10_000];
 
 export class ReplayFeed {
@@ -69,7 +72,7 @@ export class ReplayFeed {
   /** Playback is at `ms`: hand over what came due since the last tick, fetch ahead. */
   tick(ms: number, wallMs: number = Date.now()): void {
     const now = Math.max(0, Math.round(ms));
-    if (this.last >= 0 && (now < this.last - 250 || now > this.last + JUMP_MS)) {
+    if (this.last >= 0 && (now < this.last - BACK_MS || now > this.last + JUMP_MS)) {
       this.seek(now);
       return;
     }

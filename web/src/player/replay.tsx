@@ -151,7 +151,9 @@ export function useReplay(party: ReplayParty | null, media: MediaQuery, video: H
       if (!frame) frame = requestAnimationFrame(loop);
     };
     const onTime = () => feed.tick(at());
-    const onSeeking = () => feed.seek(at());
+    // A seek goes through tick, which takes a move of more than a few seconds (or any step
+    // back) for a jump: the player's own small seeks over gaps in the buffer clear nothing.
+    const onSeeking = () => feed.tick(at());
     video.addEventListener("play", onPlay);
     video.addEventListener("timeupdate", onTime);
     video.addEventListener("seeking", onSeeking);
@@ -214,10 +216,10 @@ export function ReplayPanel({
     <aside class={`replay-panel${open ? "" : " closed"}`} aria-labelledby="replay-h">
       <div class="replay-head">
         <h2 id="replay-h">With {whose(party.friends)} party</h2>
-        <button type="button" aria-expanded={open} aria-controls="replay-log" onClick={toggle}>
+        <button type="button" class="secondary" aria-expanded={open} aria-controls="replay-log" onClick={toggle}>
           {open ? "Hide chat" : `Show chat${unseen ? ` (${unseen} new)` : ""}`}
         </button>
-        <button type="button" onClick={onLeave}>
+        <button type="button" class="secondary" onClick={onLeave}>
           Stop the replay
         </button>
       </div>
