@@ -158,9 +158,12 @@ export function useReplay(party: ReplayParty | null, media: MediaQuery, video: H
     video.addEventListener("timeupdate", onTime);
     video.addEventListener("seeking", onSeeking);
     if (!video.paused) onPlay();
+    // Paused, or in a background tab (no animation frames): retries and fetching ahead go on.
+    const idle = window.setInterval(() => feed.tick(at()), 1_000);
     return () => {
       feed.close();
       cancelAnimationFrame(frame);
+      clearInterval(idle);
       video.removeEventListener("play", onPlay);
       video.removeEventListener("timeupdate", onTime);
       video.removeEventListener("seeking", onSeeking);
