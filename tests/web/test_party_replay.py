@@ -181,11 +181,16 @@ async def test_a_friend_watches_with_the_party_chat_at_its_moments(
     show = page.get_by_role("button", name="Show chat")
     assert await show.get_attribute("aria-expanded") == "false"
     assert not await page.locator(".replay-chat").is_visible()
+    # Hidden, it counts what came up meanwhile (back to 5 s: the line at 6 s).
+    await page.get_by_label("Seek").fill("5000")
+    await until(page, f"{VIDEO}.currentTime > 6.5", timeout=20)
+    show = page.get_by_role("button", name="Show chat (1 new)")
     await show.focus()
     await page.keyboard.press("Enter")
     assert (
         await page.get_by_role("button", name="Hide chat").get_attribute("aria-expanded") == "true"
     )
+    assert "six" in await page.locator(".replay-chat li").last.inner_text()
 
     # Accessible, and it fits from a phone to a TV (beside the video on a wide screen).
     axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
@@ -208,4 +213,6 @@ async def test_a_friend_watches_with_the_party_chat_at_its_moments(
     # Stopped: the offer is back.
     await page.get_by_role("button", name="Stop the replay").click()
     await offer.wait_for()
+    bad = await page.evaluate(SCAN.replace("axe.run(document,", "axe.run('.replay-offer',"))
+    assert bad == [], json.dumps(bad)
     assert await problems(page) == []
