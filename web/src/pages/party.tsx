@@ -5,7 +5,8 @@
 // the app's Socket.IO connection. Before it, the join gate (party/gate.tsx: capacity, password,
 // knocking); in it, chat, members with presence and roles, the host's and co-hosts' controls
 // (party/room.tsx), the queue (party/queue.tsx), waiting and catching up (party/watching.tsx);
-// each member picks their own quality, audio and subtitles.
+// each member picks their own quality, audio and subtitles. The chat has the message controls
+// of components/chat.tsx (edit, delete for everyone, reply, react), over the party's events.
 import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
@@ -20,12 +21,26 @@ import { useMediaName, useNames } from "../party/names";
 import { Queue, UpNext } from "../party/queue";
 import { Knocking, Members, RoomSettings, roles, type Act } from "../party/room";
 import { CatchUp, WaitingNote } from "../party/watching";
+import { ChatEntry, ReplyingTo, useJump, type ChatMessage, type ChatOps } from "../components/chat";
 import { RequireSignIn } from "./require";
 import { Screens } from "./watch";
 
 type State = Schemas["PartyStateOut"];
 type Member = Schemas["MemberOut"];
 type Chat = Schemas["ChatMessageOut"];
+
+/** A party chat message as the shared message controls see it. */
+function entry(m: Chat): ChatMessage {
+  return {
+    id: m.id,
+    author_id: m.user_id,
+    text: m.text,
+    deleted: m.deleted ?? false,
+    edited: m.edited_at != null,
+    reply_to: m.reply_to ? { id: m.reply_to.id, author_id: m.reply_to.user_id, text: m.reply_to.text, deleted: m.reply_to.deleted } : null,
+    reactions: m.reactions ?? [],
+  };
+}
 
 // The reference client's surface we use (party-client.js has no types of its own).
 interface PartyClient {
@@ -135,6 +150,9 @@ function Room({ snap }: { snap: Snapshot }): JSX.Element {
   const [state, setState] = useState<State>(snap.state);
   const [members, setMembers] = useState<Member[]>(snap.state.members ?? []);
   const [chat, setChat] = useState<Chat[]>([]);
+  const [editing, setEditing] = useState<number | null>(null);
+  const [replyTo, setReplyTo] = useState<ChatMessage | null>(null);
+  const composer = useRef<HTMLInputElement>(null);
   const invite = snap.invite_code;
   const [play, setPlay] = useState<Playback | Problem | null>(null);
   const [left, setLeft] = useState<string | null>(null);
@@ -147,7 +165,12 @@ function Room({ snap }: { snap: Snapshot }): JSX.Element {
   const target = useRef<PartyModule["targetPosition"] | null>(null);
   const [videoEl, setVideoEl] = useState<HTMLVideoElement | null>(null);
   const [round, setRound] = useState(0);
-  const names = useNames([...members.map((m) => m.user_id), ...(state.knocking ?? []), ...(state.queue ?? []).map((q) => q.added_by)]);
+  const names = useNames([
+    ...members.map((m) => m.user_id),
+    ...(state.knocking ?? []),
+    ...(state.queue ?? []).map((q) => q.added_by),
+    ...chat.flatMap((m) => (m.reactions ?? []).flatMap((r) => r.user_ids)),
+  ]);
   const mediaName = useMediaName(state.media);
   useTitle(mediaName ? `Watch party: ${mediaName}` : "Watch party");
 
@@ -180,7 +203,14 @@ function Room({ snap }: { snap: Snapshot }): JSX.Element {
     latest.current = next;
     setState(next);
   };
-  const onChat = (m: Chat) => setChat((have) => [...have.filter((x) => x.id !== m.id), m].sort((x, y) => x.id - y.id));
+  // A message comes again when it changes (same id, newer cursor); an older copy (an answer
+  // that arrived after the event of a later change) never replaces a newer one.
+  const onChat = (m: Chat) =>
+    setChat((have) => {
+      const had = have.find((x) => x.id === m.id);
+      if (had && had.cursor >= m.cursor) return have;
+      return [...have.filter((x) => x.id !== m.id), m].sort((x, y) => x.id - y.id);
+    });
   const onLeft = (e: { reason?: string }) => setLeft(e.reason === "kicked" ? "You were removed from the party." : "The party is over for you.");
 
   // Until the reference client runs (it needs a video: none may be playable here, e.g. too
@@ -239,12 +269,27 @@ function Room({ snap }: { snap: Snapshot }): JSX.Element {
   };
 
   useEffect(() => {
-    for (const m of snap.chat) setChat((have) => (have.some((x) => x.id === m.id) ? have : [...have, m]));
+    for (const m of snap.chat) onChat(m);
     return () => {
       client.current?.close();
       client.current = null;
     };
   }, []);
+
+  // A quote takes you to its message; one older than the chat shown is looked for further
+  // back over HTTP (the party's chat history, newest first).
+  const earlier = useRef<string | null | undefined>(undefined); // undefined: not asked yet
+  const loadEarlier = async (): Promise<boolean> => {
+    if (earlier.current === null) return false;
+    const cursor = earlier.current;
+    const page = await ok(
+      api.GET("/api/v1/parties/{party_id}/messages", { params: { path: { party_id }, query: { limit: 100, ...(cursor ? { cursor } : {}) } } }),
+    );
+    for (const m of page.items) onChat(m);
+    earlier.current = page.next_cursor ?? null;
+    return page.items.length > 0;
+  };
+  const { jump, missing } = useJump((id) => `chat-${id}`, loadEarlier);
 
   // A refused command shows the server's reason next to the controls; the party goes on.
   const act: Act = (p, done) =>
@@ -264,6 +309,26 @@ function Room({ snap }: { snap: Snapshot }): JSX.Element {
   const serverNow = () => client.current?.serverNow() ?? Date.now();
   const muted = me !== undefined && (state.muted ?? []).includes(me);
   const mine = members.find((m) => m.user_id === me);
+  const byId = new Map(chat.map((m) => [m.id, m]));
+  const authors = new Map(chat.map((m) => [m.user_id, m.username]));
+  const chatOps: ChatOps = {
+    me,
+    name: (id) => (id === me ? "You" : (names[id] ?? authors.get(id) ?? "someone")),
+    anchor: (id) => `chat-${id}`,
+    maxLength: 500,
+    mayEdit: (m) => m.author_id === me,
+    mayDelete: (m) => m.author_id === me || moderator,
+    edit: (id, text) => request("party:chat_edit", { party_id, message_id: id, text }).then((a) => onChat(a.message)),
+    remove: (id) => request("party:chat_delete", { party_id, message_id: id }).then((a) => onChat(a.message)),
+    react: (id, emoji, on) => request("party:chat_react", { party_id, message_id: id, emoji, on }).then((a) => onChat(a.message)),
+    reply: (m) => {
+      setReplyTo(m);
+      composer.current?.focus();
+    },
+    jump,
+    editing,
+    setEditing,
+  };
 
   return (
     <section class="party">
@@ -348,30 +413,73 @@ function Room({ snap }: { snap: Snapshot }): JSX.Element {
         <h2>Chat</h2>
         {(state.slow_mode_s ?? 0) > 0 && <p class="muted">Slow mode: one message every {state.slow_mode_s} s.</p>}
         {muted && <p class="muted">The host muted your chat; you can still watch.</p>}
+        {missing && <p class="muted" role="status">That message is no longer in the chat.</p>}
         <ol class="party-chat" aria-live="polite">
-          {chat.map((m) => (
-            <li key={m.id}>
-              <strong>{m.username}</strong> {m.deleted ? <em class="muted">deleted</em> : m.text}
-            </li>
-          ))}
+          {chat.map((m) => {
+            const c = entry(m);
+            const original = c.reply_to ? byId.get(c.reply_to.id) : undefined;
+            return (
+              <ChatEntry
+                key={m.id}
+                m={c}
+                ops={chatOps}
+                class={m.user_id === me ? "me" : undefined}
+                original={original && entry(original)}
+                head={<strong class="chat-author">{chatOps.name(m.user_id)}</strong>}
+              />
+            );
+          })}
         </ol>
+        {replyTo && (
+          <ReplyingTo
+            to={replyTo}
+            ops={chatOps}
+            onCancel={() => {
+              setReplyTo(null);
+              composer.current?.focus();
+            }}
+          />
+        )}
         <form
           class="inline"
           onSubmit={(e) => {
             e.preventDefault();
             const input = (e.currentTarget as HTMLFormElement).elements.namedItem("text") as HTMLInputElement;
             const text = input.value.trim();
-            if (!text || !client.current) return;
+            if (!text) return;
+            // The party's own event (not the reference client's chat()), which takes a reply
+            // and an idempotency key, and works before the video (and so the client) is up.
+            const reply_to_id = replyTo?.id;
             act(
-              client.current.chat(text).then(() => {
+              request("party:chat", { party_id, text, client_id: crypto.randomUUID(), ...(reply_to_id ? { reply_to_id } : {}) }).then((a) => {
+                onChat(a.message);
                 input.value = "";
+                setReplyTo(null);
                 setNotice(null);
               }),
             );
           }}
         >
           <label class="grow">
-            Say something <input name="text" autocomplete="off" maxLength={500} />
+            Say something{" "}
+            <input
+              ref={composer}
+              name="text"
+              autocomplete="off"
+              maxLength={500}
+              onKeyDown={(e) => {
+                if (e.key === "Escape" && replyTo) {
+                  e.preventDefault();
+                  setReplyTo(null);
+                } else if (e.key === "ArrowUp" && !e.currentTarget.value) {
+                  const last = [...chat].reverse().find((m) => m.user_id === me && !m.deleted);
+                  if (last) {
+                    e.preventDefault();
+                    setEditing(last.id);
+                  }
+                }
+              }}
+            />
           </label>
           <button type="submit">Send</button>
         </form>
