@@ -187,6 +187,8 @@ async def test_edit_delete_reply_react_live_and_after_an_offline_gap(
     await expect(gone.locator(".tombstone")).to_have_text("Message deleted")
     await expect(b.locator(f"#{napkins} .tombstone")).to_have_text("Message deleted")
     await expect(b.locator(f"#{napkins} button.quote")).to_have_count(0)
+    # Nothing left of it to report either.
+    await expect(b.locator(f"#{napkins}").get_by_role("button", name="Report")).to_have_count(0)
     assert await _accessible(a, web_app) == [] and await _accessible(b, web_app) == []
     await shot(b, "message-controls", settings.log_dir / "screenshots")
 

@@ -333,7 +333,7 @@ function Thread({ peerId }: { peerId: string }): JSX.Element {
                   {m.from_user_id === me && m.id <= peerRead && <span class="seen"> · Seen</span>}
                 </>
               }
-              tail={m.from_user_id === peerId && <ReportButton kind="message" targetId={String(m.id)} what={`the message from ${peer || "them"}`} />}
+              tail={m.from_user_id === peerId && !m.deleted && <ReportButton kind="message" targetId={String(m.id)} what={`the message from ${peer || "them"}`} />}
             >
               {m.title && <SharedTitle card={m.title} />}
               {m.attachment && <SharedImage image={m.attachment} from={m.from_user_id === me ? "you" : peer} />}
