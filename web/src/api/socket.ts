@@ -207,14 +207,27 @@ export async function request<E extends keyof ClientEvents>(
   return ack.data;
 }
 
+/** Listen to a server event until the returned function is called (outside a component:
+ * something that outlives a page, like this screen answering its remote). */
+export function onServerEvent<E extends keyof ServerEvents>(event: E, handler: (payload: ServerEvents[E]) => void): () => void {
+  const set = handlers.get(event) ?? new Set<Handler>();
+  handlers.set(event, set);
+  set.add(handler as Handler);
+  return () => set.delete(handler as Handler);
+}
+
 /** Listen to a server event while mounted. */
 export function useServerEvent<E extends keyof ServerEvents>(event: E, handler: (payload: ServerEvents[E]) => void, deps: unknown[] = []): void {
   useEffect(() => {
-    const set = handlers.get(event) ?? new Set<Handler>();
-    handlers.set(event, set);
-    set.add(handler as Handler);
-    return () => set.delete(handler as Handler);
+    const off = onServerEvent(event, handler);
+    return () => void off();
   }, deps);
+}
+
+/** Add a (re)connect listener outside a component; returns its remover. */
+export function onConnect(fn: () => void): () => void {
+  connectListeners.add(fn);
+  return () => connectListeners.delete(fn);
 }
 
 /** Run `fn` at every (re)connect while mounted: events not kept in a stream may have been

@@ -4,8 +4,9 @@
 // plainly why it cannot play: too many screens (with the list and "stop that one"), a
 // maturity limit, a screen stopped from another device. When friends watched the title in a
 // party, offers to watch "with their party": its chat and reactions at the same moments.
+// This page is one of my screens (screens/agent.ts): "Play on..." hands it to another of mine, the remote drives another.
 import type { JSX } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
 import { useServerEvent } from "../api/socket";
 import { Player, type Choice, type Playback } from "../player/player";
@@ -20,6 +21,8 @@ import {
   type ReplayParty,
 } from "../player/replay";
 import { Link, navigate, type PageProps } from "../router";
+import { leave, useThisScreen } from "../screens/agent";
+import { PlayOn, Remote } from "../screens/panel";
 import { ErrorNote, Loading, useTitle } from "../ui";
 import { RequireSignIn } from "./require";
 
@@ -77,8 +80,19 @@ function Watch({ params, query }: PageProps): JSX.Element {
   const media = mediaQuery(titleId, episodeId);
   const parties = useReplays(media);
   const replay = useReplay(party, media, video);
-  useTitle("Watch");
   useEffect(() => setParty(null), [titleId, episodeId]);
+  const [away, setAway] = useState<string | null>(null);
+  const tracks = useRef<{ chooseAudio(id: number): void; chooseText(id: number): void } | null>(null);
+  useTitle("Watch");
+  useThisScreen({
+    title_id: titleId,
+    episode_id: episodeId,
+    video,
+    chooseAudio: (id) => tracks.current?.chooseAudio(id),
+    chooseText: (id) => tracks.current?.chooseText(id),
+    handedOff: (to) => setAway(to),
+  });
+  useEffect(() => () => leave(video), [video]);
 
   useEffect(() => {
     let live = true;
@@ -141,6 +155,21 @@ function Watch({ params, query }: PageProps): JSX.Element {
   const next = state.play.next_episode;
   return (
     <section class={`watch${party ? " with-replay" : ""}`}>
+      {away !== null && (
+        <div class="handed-off" role="status">
+          <span>{away}</span>
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              setAway(null);
+              void video?.play().catch(() => undefined);
+            }}
+          >
+            Play here again
+          </button>
+        </div>
+      )}
       <Player
         key={`${round}`}
         onVideo={setVideo}
@@ -151,12 +180,19 @@ function Watch({ params, query }: PageProps): JSX.Element {
         onProgress={onProgress}
         onChoice={onChoice}
         onNextEpisode={next ? () => navigate(`/watch/${titleId}/episodes/${next.episode_id}`) : undefined}
+        onTracks={(t) => {
+          tracks.current = t;
+        }}
       />
       {party ? (
         <ReplayPanel party={party} replay={replay} onLeave={() => setParty(null)} />
       ) : (
         <ReplayOffer parties={parties} onChoose={setParty} />
       )}
+      <div class="screens-bar">
+        <PlayOn />
+        <Remote titleId={titleId} episodeId={episodeId} audio={state.play.audio ?? []} text={state.play.text ?? []} />
+      </div>
       <p class="hint">
         Keys: space or K play/pause, ← → 10 s, M mute, F full screen.{" "}
         <a href={`?format=${format === "hls" ? "dash" : "hls"}`}>Play with {format === "hls" ? "DASH" : "HLS"}</a> ·{" "}

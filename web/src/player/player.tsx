@@ -39,6 +39,8 @@ export interface PlayerProps {
   drive?: { play(): void; pause(): void; seek(ms: number): void };
   /** Drawn over the video (and in full screen with it): a party replay's reactions. */
   overlay?: JSX.Element | null;
+  /** The track menus, for whoever changes them from outside (a remote on another screen). */
+  onTracks?: (tracks: { chooseAudio(id: number): void; chooseText(id: number): void }) => void;
 }
 
 interface Level {
@@ -269,6 +271,7 @@ export function Player(props: PlayerProps): JSX.Element {
     setText(t);
     props.onChoice({ text: t });
   };
+  props.onTracks?.({ chooseAudio, chooseText });
   const seekTo = (ms: number) => {
     if (props.drive) return props.drive.seek(Math.max(0, ms));
     const el = video.current!;

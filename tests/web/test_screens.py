@@ -1,0 +1,118 @@
+"""My screens in the web app (issue 16): one person on a "phone" and a "TV" (two browser
+contexts, each on its own server process). The TV plays; the phone sees it, online and
+playing, in "Play on..." and in the remote, pauses it and seeks it by keyboard (the TV's video
+pauses and moves 10 s); then the phone hands its own playback to the TV, which plays on
+within a few hundred ms of the frame the phone stopped at. Both layouts fit their width and
+the open panels pass the accessibility scan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from models.core.context import Context
+from tests.conftest import LiveServer
+from tests.factories import login, make_account
+from tests.web.conftest import new_page, problems, shot, until
+from tests.web.test_accessibility import SCAN
+from tests.web.test_layout import OVERFLOW
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+PHONE_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/120.0 Mobile Safari/537.36"
+)
+TV_UA = (
+    "Mozilla/5.0 (SMART-TV; Linux; Tizen 7.0) AppleWebKit/537.36 (KHTML, like Gecko)"
+    " Chrome/120.0 TV Safari/537.36"
+)
+VIDEO = "document.querySelector('video')"
+# The film's position and the wall clock (one machine: the same for both pages).
+WHERE = f"[{VIDEO}.currentTime, performance.timeOrigin + performance.now()]"
+
+
+async def test_phone_controls_the_tv_and_hands_playback_to_it(
+    web_app: Path,
+    two_servers: tuple[LiveServer, LiveServer],
+    browser: Any,
+    ctx: Context,
+    film: int,
+    settings: Any,
+) -> None:
+    one, two = (s.url for s in two_servers)
+    axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
+    async with httpx.AsyncClient(base_url=one, timeout=30) as http:
+        me = await make_account(ctx, http)
+        phone_tokens = await login(http, me.user.email)
+        tv_tokens = await login(http, me.user.email)
+    tv = await new_page(
+        browser, tv_tokens, viewport={"width": 1920, "height": 1080}, user_agent=TV_UA
+    )
+    phone = await new_page(
+        browser, phone_tokens, viewport={"width": 360, "height": 740}, user_agent=PHONE_UA
+    )
+
+    # The TV plays the film (on the second process).
+    await tv.goto(f"{two}/watch/{film}?t=0")
+    await until(tv, f"{VIDEO}?.readyState >= 2 && !{VIDEO}.paused && {VIDEO}.currentTime > 0.3")
+
+    # The phone opens it too and sees the TV, online and playing, in its remote.
+    await phone.goto(f"{one}/watch/{film}?t=0")
+    await until(phone, f"{VIDEO}?.readyState >= 2")
+    remote = phone.get_by_role("button", name="Remote")
+    await remote.focus()
+    await phone.keyboard.press("Enter")
+    panel = phone.locator("#remote")
+    await panel.get_by_text("TV · Chrome: online, playing").wait_for()
+
+    # Pause the TV by keyboard (the remote's Pause, Enter): its video pauses.
+    pause = panel.get_by_role("button", name="Pause", exact=True)
+    await pause.focus()
+    await phone.keyboard.press("Enter")
+    await until(tv, f"{VIDEO}.paused")
+    await panel.get_by_text("TV · Chrome: online, paused").wait_for()
+    paused_at = await tv.evaluate(f"{VIDEO}.currentTime")
+    await panel.get_by_role("button", name="Forward 10 s").click()
+    await until(tv, f"Math.abs({VIDEO}.currentTime - {paused_at + 10}) < 0.5 && !{VIDEO}.seeking")
+    assert await tv.evaluate(f"{VIDEO}.paused")
+
+    # The open remote fits a phone and passes the accessibility scan.
+    found = await phone.evaluate(f"({OVERFLOW})()")
+    assert found["scroll"] <= found["width"] and not found["out"], found
+    await phone.evaluate(axe)
+    assert await phone.evaluate(SCAN) == []
+    await shot(phone, "screens-remote-phone", settings.log_dir / "screenshots")
+    await phone.keyboard.press("Escape")  # closes it, focus back on its button
+    assert await phone.evaluate("document.activeElement.textContent") == "Remote"
+
+    # The phone plays from 3 s, then hands over to the TV.
+    await phone.evaluate(f"{VIDEO}.currentTime = 3; {VIDEO}.play()")
+    await until(phone, f"!{VIDEO}.paused && {VIDEO}.currentTime > 3.5")
+    await phone.evaluate(
+        f"{VIDEO}.addEventListener('pause', () => window.__stopped = {WHERE}, {{once: true}})"
+    )
+    await phone.get_by_role("button", name="Play on… (1)").click()
+    await phone.evaluate(axe)
+    assert await phone.evaluate(SCAN) == []
+    await phone.locator("#play-on").get_by_role("button", name="TV · Chrome").click()
+    stopped = await until(phone, "window.__stopped")
+    await phone.locator(".handed-off").get_by_text("Now playing on TV · Chrome.").wait_for()
+    await until(tv, f"!{VIDEO}.paused")
+    for _ in range(3):
+        at, wall = await tv.evaluate(WHERE)
+        expected = stopped[0] + (wall - stopped[1]) / 1000
+        assert abs(at - expected) < 0.3, (at, expected, stopped)
+        await tv.wait_for_timeout(400)
+    assert await phone.evaluate(f"{VIDEO}.paused")
+
+    # The TV's layout with its own panels open fits too.
+    await tv.get_by_role("button", name="Play on… (1)").click()
+    await tv.locator("#play-on").get_by_role("button", name="Phone · Chrome").wait_for()
+    found = await tv.evaluate(f"({OVERFLOW})()")
+    assert found["scroll"] <= found["width"] and not found["out"], found
+    await shot(tv, "screens-tv", settings.log_dir / "screenshots")
+    assert await problems(phone) == [] and await problems(tv) == []

@@ -1,0 +1,295 @@
+// This page as one of my screens (issue 16): registers it at every connect, says what it
+// plays (screen:status, so my remotes see it), obeys my remotes (screen:command), and hands
+// playback over at one server instant (screen:handoff): the source stops at the anchor, the
+// target shows the frame the source would have shown then. Loaded with the watch page; it
+// then keeps listening, so a handoff to this screen opens the film from any page.
+import { useEffect, useState } from "preact/hooks";
+import type { ClientEvents, ServerEvents } from "../api/events";
+import { onConnect, onServerEvent, request } from "../api/socket";
+import { navigate } from "../router";
+import * as clock from "./clock";
+import { thisScreen } from "./device";
+
+export type Screen = ClientEvents["screen:list"]["ack"]["screens"][number];
+export type Status = ServerEvents["screen:status"];
+export type Handoff = ServerEvents["screen:handoff"];
+export type Command = ClientEvents["screen:command"]["payload"];
+
+/** What the watch page plays, and how the agent drives it. */
+export interface Here {
+  title_id: number;
+  episode_id: number | null;
+  video: HTMLVideoElement | null;
+  chooseAudio(id: number): void;
+  chooseText(id: number): void;
+  /** This screen stopped for another of mine: what to tell ("Now playing on ..."). */
+  handedOff(note: string): void;
+}
+
+const STATUS_EVERY_MS = 5_000;
+const LIST_EVERY_MS = 5_000;
+const FRAME_TOLERANCE_MS = 40; // a re-seek at the anchor only when further off than this
+
+let here: Here | null = null;
+let registered = false;
+let pendingHandoff: Handoff | null = null;
+let screens: Screen[] = [];
+const statuses = new Map<string, Status>();
+const listeners = new Set<() => void>();
+let lastStatus = 0;
+
+function changed(): void {
+  for (const fn of listeners) fn();
+}
+
+function setScreens(next: Screen[]): void {
+  screens = next;
+  const ids = new Set(next.map((s) => s.device_id));
+  for (const id of [...statuses.keys()]) if (!ids.has(id)) statuses.delete(id);
+  changed();
+}
+
+async function register(): Promise<void> {
+  if (!here) return;
+  const me = thisScreen();
+  try {
+    await clock.resync();
+  } catch {
+    // No clock samples: the handoff falls back to this page's clock.
+  }
+  try {
+    const data = await request("screen:register", { ...me, rtt_ms: clock.rttMs() });
+    registered = true;
+    setScreens(data.screens);
+    sendStatus(true);
+  } catch {
+    registered = false; // offline: the next connect registers again
+  }
+}
+
+async function refreshList(): Promise<void> {
+  if (!registered) return;
+  try {
+    setScreens((await request("screen:list", {})).screens);
+  } catch {
+    // Offline: the list stays as it was until the next connect.
+  }
+}
+
+function sendStatus(force = false): void {
+  const h = here;
+  if (!h || !registered) return;
+  const v = h.video;
+  const now = Date.now();
+  if (!force && now - lastStatus < 250) return;
+  lastStatus = now;
+  const payload: ClientEvents["screen:status"]["payload"] = {
+    title_id: h.title_id,
+    episode_id: h.episode_id,
+    position_ms: v ? Math.max(0, Math.round(v.currentTime * 1000)) : 0,
+    playing: v ? !v.paused : false,
+    volume: v ? (v.muted ? 0 : v.volume) : null,
+  };
+  void request("screen:status", payload).catch(() => undefined);
+}
+
+/** Where this screen's video is on the server's clock: the handoff's starting point. */
+function where(v: HTMLVideoElement): { position_ms: number; at_server_ms: number } {
+  return { position_ms: Math.round(v.currentTime * 1000), at_server_ms: Math.round(clock.serverNow()) };
+}
+
+function at(serverMs: number, fn: () => void): void {
+  const wait = serverMs - clock.serverNow();
+  if (wait <= 0) fn();
+  else setTimeout(fn, wait);
+}
+
+/** Show the handoff's frame: wait paused on it until the anchor, then play on. */
+function applyHandoff(v: HTMLVideoElement, h: Handoff): void {
+  const frameAt = (serverMs: number) =>
+    h.playing && serverMs > h.anchor_server_ms ? h.position_ms + (serverMs - h.anchor_server_ms) * h.rate : h.position_ms;
+  v.playbackRate = h.rate;
+  const now = clock.serverNow();
+  if (now < h.anchor_server_ms) {
+    v.pause();
+    v.currentTime = h.position_ms / 1000;
+  }
+  at(h.anchor_server_ms, () => {
+    const want = frameAt(clock.serverNow());
+    if (Math.abs(v.currentTime * 1000 - want) > FRAME_TOLERANCE_MS) v.currentTime = want / 1000;
+    if (h.playing) void v.play().catch(() => undefined);
+    else v.pause();
+    sendStatus(true);
+  });
+}
+
+function sameMedia(h: Here, m: { title_id: number | null; episode_id: number | null }): boolean {
+  return m.episode_id !== null ? h.episode_id === m.episode_id : h.episode_id === null && h.title_id === m.title_id;
+}
+
+function whenReady(v: HTMLVideoElement, fn: () => void): void {
+  // After the player's own start (it seeks to where I stopped at loadedmetadata).
+  if (v.readyState >= 1) setTimeout(fn, 0);
+  else v.addEventListener("loadedmetadata", () => setTimeout(fn, 0), { once: true });
+}
+
+function takePending(): void {
+  const h = here;
+  const p = pendingHandoff;
+  if (!h?.video || !p || !sameMedia(h, p)) return;
+  pendingHandoff = null;
+  const v = h.video;
+  whenReady(v, () => applyHandoff(v, p));
+}
+
+function onHandoff(p: Handoff): void {
+  if (p.role !== "target") return;
+  const h = here;
+  if (h?.video && sameMedia(h, p)) {
+    const v = h.video;
+    whenReady(v, () => applyHandoff(v, p));
+    return;
+  }
+  // Another film (or no player open): open this one, which takes the handoff when it loads.
+  pendingHandoff = p;
+  if (p.episode_id !== null) {
+    // The episode's page is under its series: the source's status names it.
+    const series = statuses.get(p.from_device_id)?.title_id ?? 0;
+    navigate(`/watch/${series}/episodes/${p.episode_id}`);
+  } else navigate(`/watch/${p.title_id}`);
+}
+
+function onCommand(c: ServerEvents["screen:command"]): void {
+  const h = here;
+  const v = h?.video;
+  if (!h || !v) return;
+  switch (c.action) {
+    case "play":
+      void v.play().catch(() => undefined);
+      break;
+    case "pause":
+      v.pause();
+      break;
+    case "stop":
+      v.pause();
+      {
+        const by = screens.find((s) => s.device_id === c.from_device_id)?.name;
+        h.handedOff(`Stopped from ${by ?? "another of your screens"}.`);
+      }
+      break;
+    case "seek":
+      if (c.position_ms != null) v.currentTime = c.position_ms / 1000;
+      break;
+    case "volume":
+      if (c.volume != null) {
+        v.volume = c.volume;
+        v.muted = c.volume === 0;
+      }
+      break;
+    case "audio_track":
+      if (c.track) h.chooseAudio(Number(c.track));
+      break;
+    case "subtitle_track":
+      h.chooseText(c.track ? Number(c.track) : 0);
+      break;
+  }
+  sendStatus(true);
+}
+
+function onStatus(s: Status): void {
+  statuses.set(s.device_id, s);
+  if (!screens.some((x) => x.device_id === s.device_id)) {
+    // A new screen: list it, and tell it what this one plays.
+    void refreshList();
+    sendStatus(true);
+  } else changed();
+}
+
+let started = false;
+function start(): void {
+  if (started) return;
+  started = true;
+  onConnect(() => void register());
+  onServerEvent("screen:handoff", onHandoff);
+  onServerEvent("screen:command", onCommand);
+  onServerEvent("screen:status", onStatus);
+  setInterval(() => {
+    if (here?.video && !here.video.paused) sendStatus(true);
+  }, STATUS_EVERY_MS);
+  setInterval(() => void refreshList(), LIST_EVERY_MS);
+}
+
+const VIDEO_EVENTS = ["play", "pause", "seeked", "volumechange", "ratechange"] as const;
+
+/** The watch page: this screen plays `here` (its video once the player has one). */
+export function useThisScreen(next: Here): void {
+  start();
+  useEffect(() => {
+    here = next;
+    const v = next.video;
+    const report = () => sendStatus();
+    for (const e of VIDEO_EVENTS) v?.addEventListener(e, report);
+    if (!registered) void register();
+    else sendStatus(true);
+    takePending();
+    return () => {
+      for (const e of VIDEO_EVENTS) v?.removeEventListener(e, report);
+    };
+  }, [next.video, next.title_id, next.episode_id]);
+  // Keep the callbacks current without re-registering.
+  if (here && here.video === next.video) here = next;
+}
+
+/** My screens (live: every connect, a new screen's status, every few seconds) and what each
+ * plays; `others` leaves this one out. */
+export function useMyScreens(): { others: Screen[]; me: Screen | undefined; statuses: Map<string, Status> } {
+  const [, tick] = useState(0);
+  useEffect(() => {
+    const fn = () => tick((n) => n + 1);
+    listeners.add(fn);
+    void refreshList();
+    return () => void listeners.delete(fn);
+  }, []);
+  return { others: screens.filter((s) => !s.this), me: screens.find((s) => s.this), statuses };
+}
+
+export { refreshList, register as reregister };
+
+/** Hand this screen's playback to `to`: both switch at the server's anchor; this one stops. */
+export async function playOn(to: Screen): Promise<void> {
+  const h = here;
+  const v = h?.video;
+  if (!h || !v) throw new Error("Nothing is playing here.");
+  await clock.ready().catch(() => undefined);
+  const plan = await request("screen:handoff", {
+    to_device_id: to.device_id,
+    ...(h.episode_id !== null ? { episode_id: h.episode_id } : { title_id: h.title_id }),
+    ...where(v),
+    playing: !v.paused,
+    rate: v.playbackRate,
+  });
+  at(plan.anchor_server_ms, () => {
+    v.pause();
+    h.handedOff(`Now playing on ${to.name}.`);
+    sendStatus(true);
+  });
+}
+
+/** Remote control: send `command` to another of my screens. */
+export async function command(cmd: Command): Promise<void> {
+  await request("screen:command", cmd);
+}
+
+/** Where a screen is now by its last status (it moves on while playing). */
+export function positionNow(s: Status): number {
+  return s.playing ? s.position_ms + Math.max(0, clock.serverNow() - s.server_ms) : s.position_ms;
+}
+
+/** When the watch page goes: this screen plays nothing (it stays registered while the socket
+ * lives, so a handoff to it still opens the film). */
+export function leave(video: HTMLVideoElement | null): void {
+  if (here && here.video === video) {
+    here = { ...here, video: null };
+    sendStatus(true);
+  }
+}
