@@ -57,8 +57,9 @@ async def list_screens(ev: SocketCall) -> ScreensOut:
     "screen:command",
     payload=ScreenCommandIn,
     ack=ScreenCommandOut,
-    doc="Remote control: play, pause, seek, volume, audio or subtitle track, stop, sent to "
-    "another of my screens (it hears screen:command).",
+    doc="Remote control: play, pause, seek, volume, audio or subtitle track, stop, or join a "
+    "party (several of my screens in lockstep), sent to another of my screens (it hears "
+    "screen:command).",
 )
 async def command(ev: SocketCall) -> ScreenCommandOut:
     p: ScreenCommandIn = ev.payload
@@ -70,6 +71,7 @@ async def command(ev: SocketCall) -> ScreenCommandOut:
         position_ms=p.position_ms,
         volume=p.volume,
         track=p.track,
+        party_id=p.party_id,
     )
     await ev.ctx.publisher.emit("screen:command", out.model_dump(mode="json"), room=target.sid)
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -42,11 +43,18 @@ class ScreensOut(BaseModel):
 
 class ScreenCommandIn(_In):
     to_device_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    action: Literal["play", "pause", "seek", "volume", "audio_track", "subtitle_track", "stop"]
+    action: Literal[
+        "play", "pause", "seek", "volume", "audio_track", "subtitle_track", "stop", "join_party"
+    ]
     position_ms: int | None = Field(default=None, ge=0, le=MAX_POSITION_MS)
     volume: float | None = Field(default=None, ge=0, le=1)
     track: str | None = Field(
         default=None, max_length=64, description="audio_track / subtitle_track: the track id"
+    )
+    party_id: uuid.UUID | None = Field(
+        default=None,
+        description="join_party: the party that screen joins (my screens in one party play in "
+        "lockstep); party:join still decides",
     )
 
     @model_validator(mode="after")
@@ -55,6 +63,8 @@ class ScreenCommandIn(_In):
             raise ValueError("seek needs position_ms")
         if self.action == "volume" and self.volume is None:
             raise ValueError("volume needs volume")
+        if self.action == "join_party" and self.party_id is None:
+            raise ValueError("join_party needs party_id")
         return self
 
 
@@ -66,6 +76,7 @@ class ScreenCommandOut(BaseModel):
     position_ms: int | None = None
     volume: float | None = None
     track: str | None = None
+    party_id: uuid.UUID | None = None
 
 
 class ScreenStatusIn(_In):

@@ -58,11 +58,20 @@ async def test_play_on_another_screen_and_remote_control(
             "position_ms": 90_000,
             "volume": None,
             "track": None,
+            "party_id": None,
         }
         await phone.call(
             "screen:command", {"to_device_id": "tv-1", "action": "volume", "volume": 0.3}
         )
         assert (await tv.wait_event("screen:command", 2))[-1]["volume"] == 0.3
+        # Lockstep: the phone tells the TV which party to join (party:join still decides).
+        party = "6f1c2a4e-0d3b-4c8e-9a57-2b1d0e6f3a91"
+        r = await phone.call(
+            "screen:command", {"to_device_id": "tv-1", "action": "join_party", "party_id": party}
+        )
+        assert r["ok"], r
+        got = (await tv.wait_event("screen:command", 3))[-1]
+        assert (got["action"], got["party_id"]) == ("join_party", party)
 
         # The TV says what it plays; the phone (a remote) hears it.
         await tv.call("screen:status", {"title_id": 1, "position_ms": 90_000, "playing": True})
@@ -91,6 +100,7 @@ async def test_play_on_another_screen_and_remote_control(
         for event, data, code in (
             ("screen:command", {"to_device_id": "tv-1", "action": "pause"}, "screen_not_found"),
             ("screen:command", {"to_device_id": "tv-1", "action": "seek"}, "invalid_payload"),
+            ("screen:command", {"to_device_id": "tv-1", "action": "join_party"}, "invalid_payload"),
             (
                 "screen:handoff",
                 {"to_device_id": "tv-1", "title_id": 1, "position_ms": 0, "at_server_ms": at},
