@@ -116,3 +116,49 @@ async def test_phone_controls_the_tv_and_hands_playback_to_it(
     assert found["scroll"] <= found["width"] and not found["out"], found
     await shot(tv, "screens-tv", settings.log_dir / "screenshots")
     assert await problems(phone) == [] and await problems(tv) == []
+
+
+async def test_my_screens_play_in_step(
+    web_app: Path,
+    two_servers: tuple[LiveServer, LiveServer],
+    browser: Any,
+    ctx: Context,
+    film: int,
+    settings: Any,
+) -> None:
+    """'Play in step on all my screens': a party for the film that the phone opens and the TV
+    joins by itself (screen:command join_party); after a play both show the same frame at the
+    same instant."""
+    one, two = (s.url for s in two_servers)
+    async with httpx.AsyncClient(base_url=one, timeout=30) as http:
+        me = await make_account(ctx, http)
+        phone_tokens = await login(http, me.user.email)
+        tv_tokens = await login(http, me.user.email)
+    tv = await new_page(
+        browser, tv_tokens, viewport={"width": 1920, "height": 1080}, user_agent=TV_UA
+    )
+    phone = await new_page(
+        browser, phone_tokens, viewport={"width": 360, "height": 740}, user_agent=PHONE_UA
+    )
+    await tv.goto(f"{two}/watch/{film}?t=0")
+    await until(tv, f"{VIDEO}?.readyState >= 2")
+    await phone.goto(f"{one}/watch/{film}?t=0")
+    await until(phone, f"{VIDEO}?.readyState >= 2")
+    await phone.get_by_role("button", name="Play on… (1)").click()
+    await phone.get_by_role("button", name="Play in step on all my screens").click()
+    await phone.wait_for_url(f"{one}/party/*")
+    party = phone.url.rsplit("/", 1)[1]
+    await tv.wait_for_url(f"{two}/party/{party}")
+    for page in (phone, tv):
+        await until(page, f"window.__party && {VIDEO}?.readyState >= 2")
+    await phone.get_by_role("button", name="Play", exact=True).click()
+    for page in (phone, tv):
+        await until(page, f"!{VIDEO}.paused && {VIDEO}.currentTime > 1")
+    await phone.wait_for_timeout(1500)  # the party's drift correction settles
+    film_vs_clock = f"{VIDEO}.currentTime * 1000 - performance.timeOrigin - performance.now()"
+    gaps = []
+    for _ in range(3):
+        gaps.append(await phone.evaluate(film_vs_clock) - await tv.evaluate(film_vs_clock))
+        await phone.wait_for_timeout(200)
+    assert sorted(abs(g) for g in gaps)[1] < 150, gaps
+    assert await problems(phone) == [] and await problems(tv) == []

@@ -5,6 +5,7 @@
 // then keeps listening, so a handoff to this screen opens the film from any page.
 import { useEffect, useState } from "preact/hooks";
 import type { ClientEvents, ServerEvents } from "../api/events";
+import { api, ok } from "../api/client";
 import { onConnect, onServerEvent, request } from "../api/socket";
 import { navigate } from "../router";
 import * as clock from "./clock";
@@ -160,6 +161,8 @@ function onHandoff(p: Handoff): void {
 }
 
 function onCommand(c: ServerEvents["screen:command"]): void {
+  // In step with my other screens: the party's page joins it (party:join still decides).
+  if (c.action === "join_party") return c.party_id ? navigate(`/party/${c.party_id}`) : undefined;
   const h = here;
   const v = h?.video;
   if (!h || !v) return;
@@ -273,6 +276,18 @@ export async function playOn(to: Screen): Promise<void> {
     h.handedOff(`Now playing on ${to.name}.`);
     sendStatus(true);
   });
+}
+
+/** Several of my screens in lockstep: a party for what this page plays, which my other
+ * screens join (told by screen:command) and this one opens. */
+export async function playInStep(others: Screen[]): Promise<string> {
+  const h = here;
+  if (!h) throw new Error("Nothing is playing here.");
+  const body = h.episode_id !== null ? { episode_id: h.episode_id } : { title_id: h.title_id };
+  const created = await ok(api.POST("/api/v1/parties", { body }));
+  await Promise.all(others.map((s) => command({ to_device_id: s.device_id, action: "join_party", party_id: created.party_id })));
+  navigate(`/party/${created.party_id}`);
+  return created.party_id;
 }
 
 /** Remote control: send `command` to another of my screens. */

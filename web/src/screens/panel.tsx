@@ -1,12 +1,12 @@
 // "Play on..." (hand this screen's playback to another of mine, at the same frame), the
 // remote (play, pause, +-10 s, volume, audio and subtitles of another of my screens) and this
 // screen's name. Each is a disclosure button; Escape closes it and gives focus back.
-import type { JSX } from "preact";
+import type { ComponentChildren, JSX } from "preact";
 import { useRef, useState } from "preact/hooks";
 import type { Schemas } from "../api/client";
 import { message } from "../api/client";
 import { Status } from "../ui";
-import { command, playOn, positionNow, reregister, useMyScreens, type Screen, type Status as ScreenStatus } from "./agent";
+import { command, playInStep, playOn, positionNow, reregister, useMyScreens, type Screen, type Status as ScreenStatus } from "./agent";
 import { kindLabel, renameScreen, thisScreen } from "./device";
 import "./screens.css";
 
@@ -26,7 +26,7 @@ function doing(s: ScreenStatus | undefined): string {
   return `online, ${s.playing ? "playing" : "paused"} at ${fmt(positionNow(s))}`;
 }
 
-function Disclosure(props: { id: string; label: string; children: JSX.Element | JSX.Element[] }): JSX.Element {
+function Disclosure(props: { id: string; label: string; children: ComponentChildren }): JSX.Element {
   const [open, setOpen] = useState(false);
   const button = useRef<HTMLButtonElement>(null);
   return (
@@ -110,6 +110,21 @@ export function PlayOn(): JSX.Element {
             </li>
           ))}
         </ul>
+      )}
+      {others.length > 0 && (
+        <button
+          type="button"
+          class="secondary"
+          onClick={async () => {
+            try {
+              await playInStep(others);
+            } catch (exc) {
+              setNote({ ok: false, text: message(exc) });
+            }
+          }}
+        >
+          Play in step on all my screens
+        </button>
       )}
       <Status status={note} />
       <ThisName />
