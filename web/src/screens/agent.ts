@@ -30,9 +30,13 @@ export interface Here {
 const STATUS_EVERY_MS = 5_000;
 const LIST_EVERY_MS = 5_000;
 const FRAME_TOLERANCE_MS = 40; // a re-seek at the anchor only when further off than this
+const NUDGE = 0.05; // the playback rate is nudged by at most 5 % to catch up (as in a party)
+const CATCH_UP_DEAD_BAND_MS = 10;
+const CATCH_UP_MAX_MS = 1_000; // further off than this: seek instead
+const CATCH_UP_AT_MS = [300, 1_500]; // after the anchor
 
 let here: Here | null = null;
-let registered = false;
+let registered: string | null = null; // the name this screen registered with
 let pendingHandoff: Handoff | null = null;
 let screens: Screen[] = [];
 const statuses = new Map<string, Status>();
@@ -60,11 +64,11 @@ async function register(): Promise<void> {
   }
   try {
     const data = await request("screen:register", { ...me, rtt_ms: clock.rttMs() });
-    registered = true;
+    registered = me.name;
     setScreens(data.screens);
     sendStatus(true);
   } catch {
-    registered = false; // offline: the next connect registers again
+    registered = null; // offline: the next connect registers again
   }
 }
 
@@ -118,10 +122,32 @@ function applyHandoff(v: HTMLVideoElement, h: Handoff): void {
   at(h.anchor_server_ms, () => {
     const want = frameAt(clock.serverNow());
     if (Math.abs(v.currentTime * 1000 - want) > FRAME_TOLERANCE_MS) v.currentTime = want / 1000;
-    if (h.playing) void v.play().catch(() => undefined);
-    else v.pause();
+    if (h.playing) {
+      // Measured once it really plays (the first frames' time is not yet steady), twice.
+      for (const after of CATCH_UP_AT_MS) setTimeout(() => catchUp(v, h.rate, frameAt), after);
+      void v.play().catch(() => undefined);
+    } else v.pause();
     sendStatus(true);
   });
+}
+
+/** Starting to play takes a few tens of ms: once it plays, a slightly faster (or slower) rate
+ * for a moment wins that back instead of a seek (which would stall again). */
+function catchUp(v: HTMLVideoElement, rate: number, frameAt: (serverMs: number) => number): void {
+  if (v.paused || v.seeking) return;
+  const behind = frameAt(clock.serverNow()) - v.currentTime * 1000;
+  if (Math.abs(behind) <= CATCH_UP_DEAD_BAND_MS) return;
+  if (Math.abs(behind) > CATCH_UP_MAX_MS) {
+    v.currentTime = frameAt(clock.serverNow()) / 1000;
+    return;
+  }
+  v.playbackRate = rate * (1 + Math.sign(behind) * NUDGE);
+  setTimeout(
+    () => {
+      v.playbackRate = rate;
+    },
+    Math.min(Math.abs(behind) / (rate * NUDGE), CATCH_UP_AT_MS[1] - CATCH_UP_AT_MS[0]),
+  );
 }
 
 function sameMedia(h: Here, m: { title_id: number | null; episode_id: number | null }): boolean {
@@ -232,7 +258,7 @@ export function useThisScreen(next: Here): void {
     const v = next.video;
     const report = () => sendStatus();
     for (const e of VIDEO_EVENTS) v?.addEventListener(e, report);
-    if (!registered) void register();
+    if (registered !== thisScreen().name) void register(); // not yet, or renamed since
     else sendStatus(true);
     takePending();
     return () => {
