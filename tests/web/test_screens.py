@@ -35,6 +35,14 @@ VIDEO = "document.querySelector('video')"
 WHERE = f"[{VIDEO}.currentTime, performance.timeOrigin + performance.now()]"
 
 
+def menu(name: str) -> str:
+    """The value of the player's own menu `name` (Audio, Subtitles)."""
+    return (
+        "[...document.querySelectorAll('.player .controls label')]"
+        f".find((l) => l.textContent.startsWith('{name}'))?.querySelector('select').value"
+    )
+
+
 async def test_phone_controls_the_tv_and_hands_playback_to_it(
     web_app: Path,
     two_servers: tuple[LiveServer, LiveServer],
@@ -60,7 +68,12 @@ async def test_phone_controls_the_tv_and_hands_playback_to_it(
     await tv.goto(f"{two}/watch/{film}?t=0")
     await until(tv, f"{VIDEO}?.readyState >= 2 && !{VIDEO}.paused && {VIDEO}.currentTime > 0.3")
 
-    # The phone opens it too and sees the TV, online and playing, in its remote.
+    # The phone's name, set in the profile; the phone opens the film too and sees the TV,
+    # online and playing, in its remote.
+    await phone.goto(f"{one}/profile")
+    await phone.get_by_label("This screen's name").fill("Ann's phone")
+    await phone.get_by_role("button", name="Rename").click()
+    await phone.get_by_text('This screen is "Ann\'s phone".').wait_for()
     await phone.goto(f"{one}/watch/{film}?t=0")
     await until(phone, f"{VIDEO}?.readyState >= 2")
     remote = phone.get_by_role("button", name="Remote")
@@ -79,6 +92,16 @@ async def test_phone_controls_the_tv_and_hands_playback_to_it(
     await panel.get_by_role("button", name="Forward 10 s").click()
     await until(tv, f"Math.abs({VIDEO}.currentTime - {paused_at + 10}) < 0.5 && !{VIDEO}.seeking")
     assert await tv.evaluate(f"{VIDEO}.paused")
+    # Volume, audio and subtitles (the same film: the phone offers its tracks).
+    await panel.get_by_label("Volume").evaluate(
+        "(el) => { el.value = '30'; el.dispatchEvent(new Event('change', {bubbles: true})); }"
+    )
+    await until(tv, f"Math.abs({VIDEO}.volume - 0.3) < 0.01")
+    audio = await panel.get_by_label("Audio").evaluate("(el) => el.options[2].value")
+    await panel.get_by_label("Audio").select_option(audio)
+    await until(tv, f"{menu('Audio')} === '{audio}'")
+    await panel.get_by_label("Subtitles").select_option(index=2)
+    await until(tv, f"{menu('Subtitles')} !== '0'")
 
     # The open remote fits a phone and passes the accessibility scan.
     found = await phone.evaluate(f"({OVERFLOW})()")
@@ -102,7 +125,7 @@ async def test_phone_controls_the_tv_and_hands_playback_to_it(
     stopped = await until(phone, "window.__stopped")
     await phone.locator(".handed-off").get_by_text("Now playing on TV · Chrome.").wait_for()
     await until(tv, f"!{VIDEO}.paused")
-    for _ in range(3):
+    for _ in range(5):  # over 2 s: the TV starts a few tens of ms late, then catches up
         at, wall = await tv.evaluate(WHERE)
         expected = stopped[0] + (wall - stopped[1]) / 1000
         assert abs(at - expected) < 0.3, (at, expected, stopped)
@@ -111,7 +134,7 @@ async def test_phone_controls_the_tv_and_hands_playback_to_it(
 
     # The TV's layout with its own panels open fits too.
     await tv.get_by_role("button", name="Play on… (1)").click()
-    await tv.locator("#play-on").get_by_role("button", name="Phone · Chrome").wait_for()
+    await tv.locator("#play-on").get_by_role("button", name="Ann's phone").wait_for()
     found = await tv.evaluate(f"({OVERFLOW})()")
     assert found["scroll"] <= found["width"] and not found["out"], found
     await shot(tv, "screens-tv", settings.log_dir / "screenshots")

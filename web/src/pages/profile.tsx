@@ -1,5 +1,5 @@
 // My profile: display name, username, email (a change is pending until confirmed), password,
-// and my sessions on every device, each revocable.
+// my sessions on every device, each revocable, and this device's name as one of my screens.
 import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { loadMe, signOut } from "../api/auth";
@@ -7,6 +7,7 @@ import { api, message, ok, type Schemas } from "../api/client";
 import { setUser } from "../api/session";
 import { useLoad, useSession } from "../hooks";
 import { navigate } from "../router";
+import { ScreenName } from "../screens/name";
 import { Loaded, Status, formValues, useTitle } from "../ui";
 import { RequireSignIn } from "./require";
 
@@ -195,6 +196,7 @@ function Sessions(): JSX.Element {
         )}
       </Loaded>
       <Status status={status} />
+      <ScreenName />
     </section>
   );
 }

@@ -1,13 +1,14 @@
 // "Play on..." (hand this screen's playback to another of mine, at the same frame), the
-// remote (play, pause, +-10 s, volume, audio and subtitles of another of my screens) and this
-// screen's name. Each is a disclosure button; Escape closes it and gives focus back.
+// remote (play, pause, +-10 s, volume, audio and subtitles of another of my screens), playing
+// in step on all of them (a party they all join), and this screen's name. Each is a disclosure button; Escape closes it and gives focus back.
 import type { ComponentChildren, JSX } from "preact";
 import { useRef, useState } from "preact/hooks";
 import type { Schemas } from "../api/client";
 import { message } from "../api/client";
 import { Status } from "../ui";
 import { command, playInStep, playOn, positionNow, reregister, useMyScreens, type Screen, type Status as ScreenStatus } from "./agent";
-import { kindLabel, renameScreen, thisScreen } from "./device";
+import { kindLabel } from "./device";
+import { ScreenName } from "./name";
 import "./screens.css";
 
 type Note = { ok: boolean; text: string } | null;
@@ -51,30 +52,6 @@ function Disclosure(props: { id: string; label: string; children: ComponentChild
         </div>
       )}
     </div>
-  );
-}
-
-function ThisName(): JSX.Element {
-  const [note, setNote] = useState<Note>(null);
-  return (
-    <form
-      class="row"
-      onSubmit={(e) => {
-        e.preventDefault();
-        const input = (e.currentTarget as HTMLFormElement).elements.namedItem("screen-name") as HTMLInputElement;
-        const me = renameScreen(input.value);
-        input.value = me.name;
-        void reregister().then(() => setNote({ ok: true, text: `This screen is "${me.name}".` }));
-      }}
-    >
-      <label>
-        This screen's name <input type="text" name="screen-name" maxLength={60} defaultValue={thisScreen().name} />
-      </label>
-      <button type="submit" class="secondary">
-        Rename
-      </button>
-      <Status status={note} />
-    </form>
   );
 }
 
@@ -127,7 +104,7 @@ export function PlayOn(): JSX.Element {
         </button>
       )}
       <Status status={note} />
-      <ThisName />
+      <ScreenName onRenamed={reregister} />
     </Disclosure>
   );
 }
