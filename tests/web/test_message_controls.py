@@ -84,6 +84,23 @@ async def _fits(page: Any, width: int, height: int) -> None:
     assert found["scroll"] <= found["width"] and not found["out"], (width, found)
 
 
+async def _save(message: Any, text: str) -> None:
+    """Types `text` into the message's open inline editor and saves it with Enter."""
+    await message.get_by_label("Edit the text").fill(text)
+    await message.get_by_label("Edit the text").press("Enter")
+
+
+async def _edit(message: Any, text: str) -> None:
+    await message.get_by_role("button", name="Edit your message").click()
+    await _save(message, text)
+
+
+async def _delete(page: Any, message_id: str, button: str) -> None:
+    """Deletes the message for everyone, confirming the question."""
+    await page.locator(f"#{message_id}").get_by_role("button", name=button).click()
+    await page.locator(f"#{message_id}").get_by_role("button", name="Delete for everyone").click()
+
+
 def _name(account: Account) -> str:
     return account.user.display_name or account.user.username
 
@@ -133,8 +150,7 @@ async def test_edit_delete_reply_react_live_and_after_an_offline_gap(
     # Focus is back on Edit; Enter opens it again (the keyboard's way in).
     await expect(mine.get_by_role("button", name="Edit your message")).to_be_focused()
     await a.keyboard.press("Enter")
-    await mine.get_by_label("Edit the text").fill("Popcorn at nine?")
-    await mine.get_by_label("Edit the text").press("Enter")
+    await _save(mine, "Popcorn at nine?")
     await expect(mine.locator(".text")).to_have_text("Popcorn at nine?")
     await expect(mine.locator(".edited")).to_have_text("edited")
     await expect(theirs.locator(".text")).to_have_text("Popcorn at nine?")
@@ -197,8 +213,7 @@ async def test_edit_delete_reply_react_live_and_after_an_offline_gap(
     await _stop(bobs_server, b)
     await a.get_by_label("Message", exact=True).press("ArrowUp")  # edits my last message...
     await expect(a.locator(f"#{popcorn}").get_by_label("Edit the text")).to_be_focused()
-    await mine.get_by_label("Edit the text").fill("Popcorn at half past nine?")
-    await mine.get_by_label("Edit the text").press("Enter")
+    await _save(mine, "Popcorn at half past nine?")
     await expect(mine.locator(".text")).to_have_text("Popcorn at half past nine?")
     await bucket_a.get_by_role("button", name="React to").click()
     await bucket_a.get_by_role("button", name="React with 🔥").click()
@@ -206,12 +221,9 @@ async def test_edit_delete_reply_react_live_and_after_an_offline_gap(
     await mine.get_by_role("button", name="Reply to").click()
     whatever = await say(a, "Or ten, whatever")
     typo = await say(a, "Typo, ignore")
-    await mine.get_by_role("button", name="Edit your message").click()
-    await mine.get_by_label("Edit the text").fill("Popcorn at ten?")
-    await mine.get_by_label("Edit the text").press("Enter")
+    await _edit(mine, "Popcorn at ten?")
     await expect(mine.locator(".text")).to_have_text("Popcorn at ten?")
-    await a.locator(f"#{typo}").get_by_role("button", name="Delete your message").click()
-    await a.locator(f"#{typo}").get_by_role("button", name="Delete for everyone").click()
+    await _delete(a, typo, "Delete your message")
     await a.locator(f"#{typo} .tombstone").wait_for()
     await _start(bobs_server, b)
 
@@ -278,9 +290,7 @@ async def test_the_same_controls_in_a_party_chat(
     best_a, best_b = a.locator(f"#{best}"), b.locator(f"#{best}")
 
     # The host edits theirs; the guest sees it edited, live.
-    await best_a.get_by_role("button", name="Edit your message").click()
-    await best_a.get_by_label("Edit the text").fill("Best scene coming up")
-    await best_a.get_by_label("Edit the text").press("Enter")
+    await _edit(best_a, "Best scene coming up")
     await expect(best_b.locator(".text")).to_have_text("Best scene coming up")
     await expect(best_b.locator(".edited")).to_have_text("edited")
     # The guest reacts to it and replies; the host sees both, and the quote leads back.
@@ -297,8 +307,7 @@ async def test_the_same_controls_in_a_party_chat(
     await until(a, f"document.activeElement.id === {best!r}", timeout=10)
     # The host may delete anyone's message (the guest only their own): a tombstone for both.
     await expect(best_b.get_by_role("button", name="Delete")).to_have_count(0)
-    await a.locator(f"#{spoilers}").get_by_role("button", name="Delete").click()
-    await a.locator(f"#{spoilers}").get_by_role("button", name="Delete for everyone").click()
+    await _delete(a, spoilers, "Delete")
     await expect(b.locator(f"#{spoilers} .tombstone")).to_have_text("Message deleted")
     assert await _accessible(a, web_app) == [] and await _accessible(b, web_app) == []
 
@@ -308,12 +317,9 @@ async def test_the_same_controls_in_a_party_chat(
     await best_a.get_by_role("button", name="React to").click()
     await best_a.get_by_role("button", name="React with 👏").click()
     await best_a.locator(".reaction-chip").filter(has_text="👏").wait_for()
-    await best_a.get_by_role("button", name="Edit your message").click()
-    await best_a.get_by_label("Edit the text").fill("Best scene now")
-    await best_a.get_by_label("Edit the text").press("Enter")
+    await _edit(best_a, "Best scene now")
     await expect(best_a.locator(".text")).to_have_text("Best scene now")
-    await a.locator(f"#{which}").get_by_role("button", name="Delete").click()
-    await a.locator(f"#{which}").get_by_role("button", name="Delete for everyone").click()
+    await _delete(a, which, "Delete")
     await a.locator(f"#{which} .tombstone").wait_for()
     await _start(bobs_server, b)
     await expect(best_b.locator(".text")).to_have_text("Best scene now")
