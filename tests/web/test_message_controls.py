@@ -26,22 +26,9 @@ from tests.factories import Account, make_account
 from tests.social.helpers import befriend
 from tests.web.conftest import expect, problems, shot, signed_in_page, until
 from tests.web.test_accessibility import SCAN
+from tests.web.test_layout import OVERFLOW
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
-# What sticks out past the right edge outside a scrolling box (as test_layout measures it).
-OVERFLOW = """() => {
-  const width = document.documentElement.clientWidth;
-  const out = [];
-  for (const el of document.querySelectorAll("body *")) {
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 || r.right <= width + 1) continue;
-    let p = el.parentElement;
-    while (p && getComputedStyle(p).overflowX === "visible") p = p.parentElement;
-    if (!p) out.push(`${el.tagName.toLowerCase()}.${el.className} ${Math.round(r.right)}`);
-  }
-  return { scroll: document.documentElement.scrollWidth, width, out: out.slice(0, 5) };
-}"""
 
 
 @pytest.fixture(scope="module")
