@@ -157,6 +157,17 @@ async def _until(page: Any, expression: str, timeout: float = 20) -> Any:
     raise AssertionError(f"{expression!r} never held: {value!r}; errors: {errors}; {logged}")
 
 
+async def _settled(page: Any, expression: str, timeout: float = 20) -> Any:
+    """Evaluate `expression`, awaiting the promise it returns for at most `timeout` s: a
+    `play()` or a seek that a stalled player never settles fails here, with what the page
+    logged, instead of hanging the test until pytest-timeout."""
+    try:
+        return await asyncio.wait_for(page.evaluate(expression), timeout)
+    except TimeoutError:
+        errors = await page.evaluate("window.errors")
+        raise AssertionError(f"{expression!r} did not settle in {timeout}s; errors: {errors}")
+
+
 def _french_files(play: dict[str, Any], engine: str) -> re.Pattern[str]:
     """The file names of the French stereo rendition, from the manifest the player reads."""
     fr = next(a for a in play["audio"] if a["language"] == "fr")
@@ -206,7 +217,7 @@ async def test_players_list_switch_and_show_tracks(
         )  # fmt: skip
         await page.evaluate(f"selectAudio({json.dumps(fr_name)})")
         await _until(page, "tracks().currentAudio && tracks().currentAudio.lang === 'fr'")
-        await page.evaluate("document.getElementById('v').play()")
+        await _settled(page, "document.getElementById('v').play()")
         deadline = time.monotonic() + 20
         while not any(french.search(u) for u in requests[already:]):
             assert time.monotonic() < deadline, (french.pattern, requests[already:])
@@ -222,7 +233,7 @@ async def test_players_list_switch_and_show_tracks(
             (3.7, ["Second cue"]),
             (1.0, ["First cue"]),
         ):
-            await page.evaluate(f"seekTo({at})")
+            await _settled(page, f"seekTo({at})")
             if expected:
                 got = await _until(page, "cueTexts().length ? cueTexts() : null")
                 assert got == expected, (at, got)

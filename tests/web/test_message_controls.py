@@ -47,6 +47,17 @@ def pair(settings: Settings, web_app: Any) -> Iterator[tuple[LiveServer, LiveSer
             server.stop()
 
 
+@pytest.fixture
+def both_up(pair: tuple[LiveServer, LiveServer]) -> tuple[LiveServer, LiveServer]:
+    """The pair with both processes running: a test that failed while Bob's was stopped
+    does not leave the next one a refused connection."""
+    for server in pair:
+        if server.proc.poll() is not None:
+            server.restart()
+            server.wait_ready()
+    return pair
+
+
 async def _stop(server: LiveServer, page: Any) -> None:
     await asyncio.to_thread(server.stop)
     await page.locator(".offline").wait_for()
@@ -94,13 +105,13 @@ def _name(account: Account) -> str:
 
 async def test_edit_delete_reply_react_live_and_after_an_offline_gap(
     web_app: Path,
-    pair: tuple[LiveServer, LiveServer],
+    both_up: tuple[LiveServer, LiveServer],
     browser: Any,
     ctx: Context,
     settings: Settings,
 ) -> None:
-    one, two = (s.url for s in pair)
-    bobs_server = pair[1]
+    one, two = (s.url for s in both_up)
+    bobs_server = both_up[1]
     async with httpx.AsyncClient(base_url=one, timeout=30) as http:
         ann = await make_account(ctx, http)
         bob = await make_account(ctx, http)
@@ -240,14 +251,14 @@ async def test_edit_delete_reply_react_live_and_after_an_offline_gap(
 
 async def test_the_same_controls_in_a_party_chat(
     web_app: Path,
-    pair: tuple[LiveServer, LiveServer],
+    both_up: tuple[LiveServer, LiveServer],
     browser: Any,
     ctx: Context,
     film: int,
     settings: Settings,
 ) -> None:
-    one, two = (s.url for s in pair)
-    bobs_server = pair[1]
+    one, two = (s.url for s in both_up)
+    bobs_server = both_up[1]
     async with httpx.AsyncClient(base_url=one, timeout=30) as http:
         host = await make_account(ctx, http)
         guest = await make_account(ctx, http)

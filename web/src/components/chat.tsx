@@ -7,7 +7,7 @@
 // resume), so the server's copy is what shows. Buttons carry hidden words for screen readers
 // instead of aria-labels, so a page's "Message" field stays the only thing of that name.
 import type { ComponentChildren, JSX } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { message } from "../api/client";
 import { ErrorNote } from "../ui";
 import "./chat.css";
@@ -276,7 +276,9 @@ function Editor(props: { text: string; maxLength: number; onSave: (text: string)
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const area = useRef<HTMLTextAreaElement>(null);
-  useEffect(() => {
+  // Before the browser paints or takes input: after it, a keystroke or a paste that came
+  // first would be moved to the end of the old text (an effect runs a frame late).
+  useLayoutEffect(() => {
     const el = area.current;
     if (!el) return;
     el.focus();
