@@ -165,7 +165,9 @@ async def _settled(page: Any, expression: str, timeout: float = 20) -> Any:
         return await asyncio.wait_for(page.evaluate(expression), timeout)
     except TimeoutError:
         errors = await page.evaluate("window.errors")
-        raise AssertionError(f"{expression!r} did not settle in {timeout}s; errors: {errors}")
+        raise AssertionError(
+            f"{expression!r} did not settle in {timeout}s; errors: {errors}"
+        ) from None
 
 
 def _french_files(play: dict[str, Any], engine: str) -> re.Pattern[str]:
