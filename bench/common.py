@@ -134,10 +134,12 @@ class BenchEnv:
         cores: str | None = None,
         prefix: list[str] | None = None,
         ready_timeout: float = 60,
+        root: Path | None = None,
         **extra: str,
     ) -> list[Server]:
         """`count` more `cinema serve` processes on `cores` (`prefix`: what runs `-m cinema.cli`
-        instead of this Python, e.g. bench.traced)."""
+        instead of this Python, e.g. bench.traced; `root`: the checkout whose code they run,
+        e.g. a worktree of the old commit for a same-run baseline, default this one)."""
         started = []
         for _ in range(count):
             port = free_port()
@@ -145,7 +147,7 @@ class BenchEnv:
             proc = subprocess.Popen(
                 pinned([*(prefix or [sys.executable]), *SERVE_ARGS, "--port", str(port)], cores),
                 env=self.env(PUBLIC_URL=url, **extra),
-                cwd=ROOT,
+                cwd=root or ROOT,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

@@ -16,6 +16,11 @@ first rate only and prints the top functions by own time (the .pstats files stay
 Each rate also prints the round trips of the servers' shared Redis pipelines per message
 (from /metrics: `context` carries the sends' rate-limit checks and the sockets' session
 checks, `relay` the publishes) and how many callers each round trip carried.
+
+`--baseline-root DIR` measures other code in the same run: two more servers run from DIR (a
+checkout of the old commit, e.g. `git worktree add DIR <commit>`; same venv, same database),
+and each rate runs `--rounds` times on each pair, alternating which goes first, then prints
+the server CPU per message of both and their ratio.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from bench.common import (
     DEFAULT_CLIENT_CORES,
     DEFAULT_SERVER_CORES,
     BenchEnv,
+    Server,
     machine,
     percentile,
     pin_self,
@@ -83,9 +89,12 @@ async def step(
     rate: int,
     duration: float,
     profile: bool = False,
+    servers: list[Server] | None = None,
 ) -> dict[str, Any]:
-    """people: (user_id, token) for this step only; the first half send, the second receive."""
-    a_url, b_url = env.servers[0].url, env.servers[1].url
+    """people: (user_id, token) for this step only; the first half send, the second receive.
+    `servers`: the pair to use (senders on the first), default the first two started."""
+    pair = servers or env.servers[:2]
+    a_url, b_url = pair[0].url, pair[1].url
     n = len(people) // 2
     senders, receivers = people[:n], people[n:]
     await _befriend(env, [(s[0], r[0]) for s, r in zip(senders, receivers, strict=True)])
@@ -112,15 +121,13 @@ async def step(
     await asyncio.sleep(0.5)
     # Same-run baseline: what the servers burn with these sockets connected and silent
     # (heartbeats, sweeps, pings), so a low rate's per-message figure can be read net of it.
-    idle0, idle_t0 = sum(srv.cpu_seconds() for srv in env.servers), time.perf_counter()
+    idle0, idle_t0 = sum(srv.cpu_seconds() for srv in pair), time.perf_counter()
     await asyncio.sleep(IDLE_S)
-    idle_rate = (sum(srv.cpu_seconds() for srv in env.servers) - idle0) / (
-        time.perf_counter() - idle_t0
-    )
+    idle_rate = (sum(srv.cpu_seconds() for srv in pair) - idle0) / (time.perf_counter() - idle_t0)
     if profile:
         toggle_profiles(env)
     trips0 = await _shared_round_trips(a_url)
-    cpu0 = [srv.cpu_seconds() for srv in env.servers]
+    cpu0 = [srv.cpu_seconds() for srv in pair]
     start = time.perf_counter()
     i = 0
     while i < total:
@@ -141,7 +148,7 @@ async def step(
         await asyncio.wait_for(done.wait(), 15)
     except TimeoutError:
         pass
-    cpus = [srv.cpu_seconds() - c0 for srv, c0 in zip(env.servers, cpu0, strict=True)]
+    cpus = [srv.cpu_seconds() - c0 for srv, c0 in zip(pair, cpu0, strict=True)]
     window = time.perf_counter() - start
     cpu = sum(cpus)
     trips1 = await _shared_round_trips(a_url)
@@ -229,8 +236,12 @@ async def run(
     server_cores: str | None,
     profile: Path | None,
     json_out: Path | None = None,
+    baseline_root: Path | None = None,
+    rounds: int = 1,
 ) -> None:
-    needed = sum(2 * _pairs_for(r, duration) for r in rates) + 1
+    variants = 1 if baseline_root is None else 2
+    per_rate = rounds * variants if baseline_root is not None else 1
+    needed = sum(per_rate * 2 * _pairs_for(r, duration) for r in rates) + 1
     env = await setup(needed)
     dirs: list[Path] = []
     try:
@@ -238,9 +249,13 @@ async def run(
             env.start_servers(2, cores=server_cores)
         else:
             dirs = start_profiled_servers(env, 2, cores=server_cores, out=profile)
+        pairs: dict[str, list[Server]] = {"new": env.servers[:2]}
+        if baseline_root is not None:
+            pairs["baseline"] = env.start_servers(2, cores=server_cores, root=baseline_root)
         print(
             f"machine: {machine()}; two server processes on cores {server_cores};"
-            f" {duration:g} s per rate",
+            f" {duration:g} s per rate"
+            + ("" if baseline_root is None else f"; baseline {baseline_root}, {rounds} rounds"),
             flush=True,
         )
         people = list(zip(env.user_ids, env.tokens, strict=True))
@@ -248,17 +263,27 @@ async def run(
         print({"baseline": "ping ack round trip, 10/s", **baseline}, flush=True)
         results = []
         for i, rate in enumerate(rates):
-            n = 2 * _pairs_for(rate, duration)
-            mine, people = people[:n], people[n:]
-            r = await step(env, mine, rate, duration, profile=bool(dirs) and i == 0)
-            if dirs and i == 0:
-                await print_profiles(dirs)
-            results.append(r)
-            print(r, flush=True)
+            order = list(pairs)
+            for r_i in range(rounds if baseline_root is not None else 1):
+                # Alternated: each round the other code goes first.
+                for label in order if r_i % 2 == 0 else order[::-1]:
+                    n = 2 * _pairs_for(rate, duration)
+                    mine, people = people[:n], people[n:]
+                    first = bool(dirs) and i == 0 and r_i == 0 and label == "new"
+                    r = await step(env, mine, rate, duration, profile=first, servers=pairs[label])
+                    if first:
+                        await print_profiles(dirs)
+                    if baseline_root is not None:
+                        r = {"code": label, "round": r_i + 1, **r}
+                    results.append(r)
+                    print(r, flush=True)
+        if baseline_root is not None:
+            _print_comparison(results, rates)
         ok = [
             r["rate"]
             for r in results
-            if r["p99_ms"] < 100
+            if r.get("code", "new") == "new"
+            and r["p99_ms"] < 100
             and r["received"] == r["sent"]
             and r["achieved_rate"] >= 0.95 * r["rate"]
         ]
@@ -280,6 +305,33 @@ async def run(
         await teardown(env)
 
 
+def _print_comparison(results: list[dict[str, Any]], rates: list[int]) -> None:
+    """Per rate: server CPU per message of this code and of the baseline (mean of the rounds,
+    and each round's), and the ratio of the means."""
+    for rate in rates:
+        cpu: dict[str, list[float]] = {}
+        net: dict[str, list[float]] = {}
+        lost: dict[str, int] = {}
+        for r in results:
+            if r["rate"] == rate:
+                cpu.setdefault(r["code"], []).append(r["server_cpu_ms_per_msg"])
+                net.setdefault(r["code"], []).append(r["net_server_cpu_ms_per_msg"])
+                lost[r["code"]] = lost.get(r["code"], 0) + r["sent"] - r["received"]
+        mean = {k: sum(v) / len(v) for k, v in cpu.items()}
+        net_mean = {k: round(sum(v) / len(v), 2) for k, v in net.items()}
+        print(
+            {
+                "rate": rate,
+                "server_cpu_ms_per_msg": {k: round(m, 2) for k, m in mean.items()},
+                "net_server_cpu_ms_per_msg": net_mean,
+                "rounds": cpu,
+                "undelivered": lost,
+                "new_over_baseline": round(mean["new"] / mean["baseline"], 3),
+            },
+            flush=True,
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=float, default=5)
@@ -289,10 +341,24 @@ def main() -> None:
     ap.add_argument("--client-cores", default=DEFAULT_CLIENT_CORES)
     ap.add_argument("--profile", type=Path, default=None)
     ap.add_argument("--json", type=Path, help="also write the results here (bench/plots.py)")
+    ap.add_argument(
+        "--baseline-root", type=Path, help="a checkout of the old code, measured in the same run"
+    )
+    ap.add_argument("--rounds", type=int, default=2, help="with --baseline-root: runs per code")
     args = ap.parse_args()
     pin_self(args.client_cores)
     rates = sorted({int(r) for r in f"{args.rates},{args.search}".split(",") if r})
-    asyncio.run(run(args.duration, rates, args.server_cores, args.profile, args.json))
+    asyncio.run(
+        run(
+            args.duration,
+            rates,
+            args.server_cores,
+            args.profile,
+            args.json,
+            args.baseline_root,
+            args.rounds,
+        )
+    )
 
 
 if __name__ == "__main__":
