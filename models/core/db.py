@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from models.core import metrics, tracing
 from models.core.errors import InvalidInput, Unavailable
@@ -172,10 +173,11 @@ class PlainStatement:
     execution (the greenlet hop, the compiled cache, the result machinery) cost more CPU than
     the statement's own round trip. asyncpg prepares it once per connection.
 
-    Autocommit sessions only (`autocommit`): in a transaction SQLAlchemy begins lazily, so a
-    statement sent past it would run outside. Errors are what SQLAlchemy would make of them:
-    a lost connection is dropped from the pool and `Unavailable` (a 503 to retry), a value
-    the server refuses as data is `InvalidInput`. These statements are not traced."""
+    Autocommit only (an `autocommit` session, or `plain_autocommit`): in a transaction
+    SQLAlchemy begins lazily, so a statement sent past it would run outside. Errors are what
+    SQLAlchemy would make of them: a lost connection is dropped from the pool and
+    `Unavailable` (a 503 to retry), a value the server refuses as data is `InvalidInput`.
+    These statements are not traced."""
 
     def __init__(self, sql: str) -> None:
         names: list[str] = []
@@ -188,19 +190,92 @@ class PlainStatement:
         self.sql = _PARAM.sub(number, sql)
         self.names = tuple(names)
 
-    async def row(self, session: AsyncSession, params: dict[str, Any]) -> Record | None:
+    async def row(self, session: AsyncSession | PlainWork, params: dict[str, Any]) -> Record | None:
         """The statement's first row (None without one)."""
+        if isinstance(session, PlainWork):
+            return await session.row(self, params)
         conn = await session.connection()
         pg: Any = (await conn.get_raw_connection()).driver_connection
+        try:
+            return await self.fetchrow(pg, params)
+        except Unavailable as exc:
+            await conn.invalidate(exc.__cause__)
+            raise
+
+    async def fetchrow(self, pg: Any, params: dict[str, Any]) -> Record | None:
+        """The first row on an asyncpg connection; `Unavailable` when the connection is lost
+        (its owner drops it), `InvalidInput` for a value the server refuses as data."""
         for observe in plain_statement_observers:
             observe(self.sql)
         try:
             row: Record | None = await pg.fetchrow(self.sql, *(params[n] for n in self.names))
         except _LOST as exc:
-            await conn.invalidate(exc)
             raise Unavailable() from exc
         except DataError as exc:
             raise InvalidInput(
                 "A value is out of range or malformed", code="invalid_input"
             ) from exc
         return row
+
+
+class PlainWork:
+    """Autocommit work whose usual path is plain statements only (a private message's send):
+    they go to a connection checked out of the engine's pool as it is, with no ORM session
+    around it. An `autocommit` session with its connection cost about three times the CPU of
+    two statements on asyncpg (the session, its transaction snapshot, three greenlet hops).
+    A step that needs the ORM asks for `session()`: the plain connection goes back to the
+    pool first (one unit of work never holds two connections), and the statements after it
+    run in that autocommit session."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._engine: AsyncEngine = sessions.kw["bind"]
+        self._conn: Any = None  # the pool's proxied connection, while checked out
+        self._session: AsyncSession | None = None
+
+    async def row(self, statement: PlainStatement, params: dict[str, Any]) -> Record | None:
+        if self._session is not None:
+            return await statement.row(self._session, params)
+        if self._conn is None:
+            self._conn = await self._engine.raw_connection()
+        try:
+            return await statement.fetchrow(self._conn.driver_connection, params)
+        except Unavailable as exc:
+            conn, self._conn = self._conn, None
+            # Not handed out again: the pool opens a new connection in its place.
+            await greenlet_spawn(conn.invalidate, exc.__cause__)
+            await greenlet_spawn(conn.close)
+            raise
+
+    async def session(self) -> AsyncSession:
+        """An autocommit session for the ORM steps (the same one for the rest of the work)."""
+        if self._session is None:
+            await self._release()
+            session = self._sessions()
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            self._session = session
+        return self._session
+
+    async def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await greenlet_spawn(conn.close)
+
+    async def close(self) -> None:
+        try:
+            await self._release()
+        finally:
+            if self._session is not None:
+                await self._session.close()
+
+
+@asynccontextmanager
+async def plain_autocommit(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[PlainWork]:
+    """`autocommit` for work that is mostly `PlainStatement`s (see PlainWork)."""
+    work = PlainWork(sessions)
+    try:
+        yield work
+    finally:
+        await work.close()

@@ -111,3 +111,47 @@ async def test_plain_statements_take_named_parameters_and_fail_as_sqlalchemy_wou
         assert second is not None and second["pid"] != first["pid"]
     finally:
         await engine.dispose()
+
+
+async def test_plain_work_runs_past_the_orm_and_hands_its_connection_over(
+    database_url: str, ctx: Context
+) -> None:
+    """models.core.db.plain_autocommit: plain statements on a pooled connection without a
+    session, the same errors as on a session's, and `session()` for an ORM step gives the
+    plain connection back first (a pool of one is enough), then runs the rest in it."""
+    from models.core import db
+
+    echo = db.PlainStatement("SELECT CAST(:a AS bigint) + :a AS twice")
+    pid = db.PlainStatement("SELECT pg_backend_pid() AS pid")
+    engine = db.make_engine(database_url, pool_size=1, max_overflow=0)
+    sessions = db.make_sessionmaker(engine)
+    try:
+        async with db.plain_autocommit(sessions) as work:
+            row = await echo.row(work, {"a": 21})
+            assert row is not None and row["twice"] == 42
+            with pytest.raises(InvalidInput):
+                await echo.row(work, {"a": 2**70})
+            first = await pid.row(work, {})
+            assert first is not None
+            session = await work.session()  # the only connection: handed back, taken again
+            assert await session.scalar(text("SELECT pg_backend_pid()")) == first["pid"]
+            again = await pid.row(work, {})  # now in the session, autocommit
+            assert again is not None and again["pid"] == first["pid"]
+            assert await session.scalar(text("SELECT current_setting('transaction_isolation')"))
+            assert engine.sync_engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+        assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        async with ctx.sessions() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first["pid"]})
+        with pytest.raises(Unavailable):
+            async with db.plain_autocommit(sessions) as work:
+                await pid.row(work, {})
+        async with db.plain_autocommit(sessions) as work:
+            second = await pid.row(work, {})
+        assert second is not None and second["pid"] != first["pid"]
+        # Each statement is a transaction of its own: nothing left open on the connection.
+        tx = db.PlainStatement("SELECT txid_current() AS tx")
+        async with db.plain_autocommit(sessions) as work:
+            one, two = await tx.row(work, {}), await tx.row(work, {})
+        assert one is not None and two is not None and one["tx"] != two["tx"]
+    finally:
+        await engine.dispose()

@@ -19,7 +19,7 @@ from models.accounts.family import max_age_of
 from models.accounts.tables import User
 from models.core.clock import now
 from models.core.context import Context
-from models.core.db import PlainStatement, autocommit, transaction
+from models.core.db import PlainStatement, PlainWork, plain_autocommit, transaction
 from models.core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
 from models.core.jobs import Job
@@ -334,7 +334,7 @@ class _Facts(NamedTuple):
 
 
 async def _send_facts(
-    session: AsyncSession,
+    session: AsyncSession | PlainWork,
     *,
     me: uuid.UUID,
     to: uuid.UUID,
@@ -408,15 +408,18 @@ async def do_send_message(
     me = actor.user_id
     if to_user_id == me:
         raise InvalidInput("You cannot message yourself", code="self_message")
-    async with autocommit(ctx.sessions) as session:
+    # Plain statements on a pooled connection; an ORM session only for the steps that need
+    # one (a resend, a shared title, an image, a raced send).
+    async with plain_autocommit(ctx.sessions) as work:
         facts = await _send_facts(
-            session, me=me, to=to_user_id, client_msg_id=client_msg_id, reply_to_id=reply_to_id
+            work, me=me, to=to_user_id, client_msg_id=client_msg_id, reply_to_id=reply_to_id
         )
         if facts is None:
             raise NotFound("No such user", code="user_not_found")
         conv_id = facts.conv_id
         sign = attachments.signer(ctx)
         if facts.existing_id is not None:
+            session = await work.session()
             existing = await session.get(DirectMessage, facts.existing_id)
             assert existing is not None
             _same_or_conflict(
@@ -450,13 +453,15 @@ async def do_send_message(
         check_hit(wait_ms, message="Too many messages")
         if reply_to_id is not None and facts.quote is None:
             raise NotFound("No such message in this conversation", code="message_not_found")
-        title_id = await _check_title(ctx, session, me=me, title_id=title_id, text=text)
+        title_id = await _check_title(ctx, work, me=me, title_id=title_id, text=text)
         if attachment_id is not None:
-            await attachments.check_usable(session, user_id=me, attachment_id=attachment_id)
+            await attachments.check_usable(
+                await work.session(), user_id=me, attachment_id=attachment_id
+            )
         refs: Refs = (title_id, attachment_id)
         if conv_id is not None and devices > 0:
             msg, created = await _store(
-                session,
+                work,
                 me=me,
                 to=to_user_id,
                 conv_id=conv_id,
@@ -468,7 +473,7 @@ async def do_send_message(
                 autocommitted=True,
             )
             return await _delivered(
-                session, outbox, msg, created, to_user_id=to_user_id, refs=refs, sign=sign
+                work, outbox, msg, created, to_user_id=to_user_id, refs=refs, sign=sign
             )
     async with transaction(ctx.sessions) as session:
         if conv_id is None:
@@ -502,11 +507,17 @@ async def do_send_message(
 
 
 async def _check_title(
-    ctx: Context, session: AsyncSession, *, me: uuid.UUID, title_id: int | None, text: str
+    ctx: Context,
+    db: AsyncSession | PlainWork,
+    *,
+    me: uuid.UUID,
+    title_id: int | None,
+    text: str,
 ) -> int | None:
     """The title a message shares: the one named (it must exist, and be one the sender may
     see), else one of our title links in the text when there is one the sender may see."""
     if title_id is not None:
+        session = await _orm(db)
         await check_shareable(
             session, title_id=title_id, max_age=await max_age_of(session, user_id=me)
         )
@@ -514,13 +525,18 @@ async def _check_title(
     linked = title_in_text(text, ctx.settings.public_url) if text else None
     if linked is None:
         return None
+    session = await _orm(db)
     return await shareable_link(
         session, title_id=linked, max_age=await max_age_of(session, user_id=me)
     )
 
 
+async def _orm(db: AsyncSession | PlainWork) -> AsyncSession:
+    return db if isinstance(db, AsyncSession) else await db.session()
+
+
 async def _store(
-    session: AsyncSession,
+    db: AsyncSession | PlainWork,
     *,
     me: uuid.UUID,
     to: uuid.UUID,
@@ -551,15 +567,16 @@ async def _store(
     stored: Any
     try:
         if autocommitted:
-            stored = await _STORE_PLAIN.row(session, params)
+            stored = await _STORE_PLAIN.row(db, params)
         else:
-            stored = (await session.execute(_STORE, params)).first()
+            stored = (await (await _orm(db)).execute(_STORE, params)).first()
     except (IntegrityError, UniqueViolationError) as exc:
         # Two sends raced with the same image: the other message has it.
         if "uq_dm_messages_attachment_id" not in str(getattr(exc, "orig", exc)):
             raise
         raise Conflict("This attachment is already in a message", code="attachment_in_use") from exc
     if stored is None:
+        session = await _orm(db)
         raced = await _existing(session, sender=me, client_msg_id=cmid)
         assert raced is not None
         _same_or_conflict(raced, to_user_id=to, text=text, attachment_id=refs[1])
@@ -578,7 +595,7 @@ async def _store(
 
 
 async def _delivered(
-    session: AsyncSession,
+    db: AsyncSession | PlainWork,
     outbox: Outbox,
     msg: MessageOut,
     created: bool,
@@ -592,8 +609,11 @@ async def _delivered(
     if not created:
         return msg, created
     me = msg.from_user_id
-    copies = await _personal(session, [msg], [refs], readers=[to_user_id, me], sign=sign)
-    theirs, mine = copies[to_user_id][0], copies[me][0]
+    if refs == (None, None):
+        theirs = mine = msg  # no card, no image: one copy for both (no query)
+    else:
+        copies = await _personal(await _orm(db), [msg], [refs], readers=[to_user_id, me], sign=sign)
+        theirs, mine = copies[to_user_id][0], copies[me][0]
     event = _event(theirs, msg.id)
     outbox.emit("dm:message", event, room=user_room(to_user_id))
     # Without a card or an image both sides read the same copy: one event (the door sends
