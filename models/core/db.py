@@ -16,6 +16,7 @@ from asyncpg.exceptions import (
     CannotConnectNowError,
     CrashShutdownError,
     DataError,
+    ForeignKeyViolationError,
     InterfaceError,
     InternalClientError,
     PostgresConnectionError,
@@ -33,7 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from models.core import metrics, tracing
-from models.core.errors import InvalidInput, Unavailable
+from models.core.errors import Conflict, InvalidInput, Unavailable
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -176,8 +177,8 @@ class PlainStatement:
     Autocommit only (an `autocommit` session, or `plain_autocommit`): in a transaction
     SQLAlchemy begins lazily, so a statement sent past it would run outside. Errors are what
     SQLAlchemy would make of them: a lost connection is dropped from the pool and
-    `Unavailable` (a 503 to retry), a value the server refuses as data is `InvalidInput`.
-    These statements are not traced."""
+    `Unavailable` (a 503 to retry), a value the server refuses as data is `InvalidInput`, a
+    row it refers to that is gone a `Conflict`. These statements are not traced."""
 
     def __init__(self, sql: str) -> None:
         names: list[str] = []
@@ -192,30 +193,50 @@ class PlainStatement:
 
     async def row(self, session: AsyncSession | PlainWork, params: dict[str, Any]) -> Record | None:
         """The statement's first row (None without one)."""
+        rows = await self._run(session, params, first=True)
+        return rows[0] if rows else None
+
+    async def rows(self, session: AsyncSession | PlainWork, params: dict[str, Any]) -> list[Record]:
+        """Every row of the statement."""
+        return await self._run(session, params, first=False)
+
+    async def _run(
+        self, session: AsyncSession | PlainWork, params: dict[str, Any], *, first: bool
+    ) -> list[Record]:
         if isinstance(session, PlainWork):
-            return await session.row(self, params)
+            return await session.fetch(self, params, first=first)
         conn = await session.connection()
         pg: Any = (await conn.get_raw_connection()).driver_connection
         try:
-            return await self.fetchrow(pg, params)
+            return await self.fetch(pg, params, first=first)
         except Unavailable as exc:
             await conn.invalidate(exc.__cause__)
             raise
 
-    async def fetchrow(self, pg: Any, params: dict[str, Any]) -> Record | None:
-        """The first row on an asyncpg connection; `Unavailable` when the connection is lost
-        (its owner drops it), `InvalidInput` for a value the server refuses as data."""
+    async def fetch(self, pg: Any, params: dict[str, Any], *, first: bool) -> list[Record]:
+        """Its rows (only the first when `first`) on an asyncpg connection; `Unavailable`
+        when the connection is lost (its owner drops it), `InvalidInput` for a value the
+        server refuses as data, `Conflict` for a row referred to that is gone."""
         for observe in plain_statement_observers:
             observe(self.sql)
+        args = [params[n] for n in self.names]
         try:
-            row: Record | None = await pg.fetchrow(self.sql, *(params[n] for n in self.names))
+            if first:
+                row: Record | None = await pg.fetchrow(self.sql, *args)
+                return [row] if row is not None else []
+            rows: list[Record] = await pg.fetch(self.sql, *args)
+            return rows
         except _LOST as exc:
             raise Unavailable() from exc
         except DataError as exc:
             raise InvalidInput(
                 "A value is out of range or malformed", code="invalid_input"
             ) from exc
-        return row
+        except ForeignKeyViolationError as exc:  # as errors.from_backend says for SQLAlchemy's
+            raise Conflict(
+                "Something this refers to was removed meanwhile; reload and try again",
+                code="gone_meanwhile",
+            ) from exc
 
 
 class PlainWork:
@@ -233,13 +254,15 @@ class PlainWork:
         self._conn: Any = None  # the pool's proxied connection, while checked out
         self._session: AsyncSession | None = None
 
-    async def row(self, statement: PlainStatement, params: dict[str, Any]) -> Record | None:
+    async def fetch(
+        self, statement: PlainStatement, params: dict[str, Any], *, first: bool
+    ) -> list[Record]:
         if self._session is not None:
-            return await statement.row(self._session, params)
+            return await statement._run(self._session, params, first=first)
         if self._conn is None:
             self._conn = await self._engine.raw_connection()
         try:
-            return await statement.fetchrow(self._conn.driver_connection, params)
+            return await statement.fetch(self._conn.driver_connection, params, first=first)
         except Unavailable as exc:
             conn, self._conn = self._conn, None
             # Not handed out again: the pool opens a new connection in its place.

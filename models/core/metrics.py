@@ -52,6 +52,18 @@ http_duration = Histogram(
     buckets=_FAST,
 )
 
+# --- PostgreSQL writes ------------------------------------------------------------------
+write_batches = Counter(
+    "cinema_write_batches",
+    "Group-committed write batches (models/core/batching.py, Batcher), by kind",
+    ["kind"],
+)
+write_batch_items = Counter(
+    "cinema_write_batch_items",
+    "Requests those batches carried (divided by the batches: requests per statement)",
+    ["kind"],
+)
+
 # --- Redis -----------------------------------------------------------------------------
 redis_shared_pipelines = Counter(
     "cinema_redis_shared_pipelines",

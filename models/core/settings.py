@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     # switching networks reconnects within it).
     presence_grace_ms: int = 5000
 
+    # Ratings group-committed per statement at most (models.core.batching): those arriving
+    # while a batch is written go in the next one. 1 writes each rating alone.
+    rating_batch_max: int = Field(default=256, ge=1, le=10_000)
     # Social limits per user, sliding windows in Redis (429 with Retry-After; a rate_limited
     # ack over a socket): new friend requests (generous for adding the people one knows, a
     # wall for spamming strangers), comments, private messages, typing signals.

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from asyncpg import PostgresError
 from redis.asyncio.client import Pipeline
 from sqlalchemy import (
     ColumnElement,
@@ -23,10 +25,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts.tables import User
 from models.catalog.cache import queue_invalidate_rating, rating_invalidated
+from models.core.batching import Batcher
 from models.core.clock import now
-from models.core.context import Context
+from models.core.context import Context, Slot
 from models.core.db import PlainStatement, autocommit, transaction
-from models.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from models.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
 from models.core.events import Outbox
 from models.core.pagination import Page
 from models.core.ratelimit import Limit, RateLimiter
@@ -196,6 +206,26 @@ async def _cache_put(ctx: Context, summary: RatingSummary, *, rating: bool = Fal
         rating_invalidated(ctx, replies[1])
 
 
+async def _cache_put_many(ctx: Context, summaries: list[RatingSummary]) -> None:
+    """`_cache_put` after a rating of each of these titles, all in one round trip."""
+
+    def queue(pipe: Pipeline) -> None:
+        for summary in summaries:
+            pipe.eval(
+                _SET_IF_NEWER,
+                1,
+                _cache_key(ctx, summary.title_id),
+                summary.version,
+                summary.model_dump_json(),
+                CACHE_TTL_S,
+            )
+            queue_invalidate_rating(ctx, pipe, summary.title_id)
+
+    replies = await ctx.pipelined(queue)
+    for n in range(len(summaries)):
+        rating_invalidated(ctx, replies[2 * n + 1])
+
+
 async def _summarize_rating(session: AsyncSession, title_id: int) -> RatingSummary:
     """In an autocommit session, after a rating change committed: the title's summary, its
     catalog copy stored (one statement)."""
@@ -276,43 +306,59 @@ async def _fast_commit(session: AsyncSession) -> None:
 # Ratings -------------------------------------------------------------------------------------
 
 
-# A rating is one statement in autocommit (atomic on its own): the title's existence, the
-# user's old score (its row locked), the rating written and the user's counter row moved by
-# the deltas. Plain SQL built once: building the ORM statements was most of a rating's CPU,
-# and a transaction of its own cost four more round trips. `synchronous_commit` is off for
-# this statement's transaction only (see `_fast_commit`). If a second request of the same
-# user inserted the rating between our lock and our insert, nothing is written (`retry`).
+# Ratings are group-committed: the ratings that arrive while a batch is being written go
+# together in the next (models.core.batching.Batcher), as ONE statement in autocommit (atomic
+# on its own) that, for each of them, checks the title, locks the user's old score, writes the
+# rating and moves the counter rows by the deltas, summed per (title, shard) row; then one
+# statement reads the batch's titles' sums and stores their catalog copies, and one Redis
+# round trip caches them. Each request is answered after its batch committed, with the
+# summary read after that commit. Plain SQL built once: building ORM statements was most of a
+# rating's CPU. `synchronous_commit` is off for these statements' transactions only (see
+# `_fast_commit`). Rows are locked in one order (ratings by user and title, then counter rows
+# by title and shard, then titles by id), so two processes' batches never wait on each other
+# in a cycle. A rating whose old row appeared between the lock and the insert (a second
+# request of the same user) is written again in the next statement (`retry`).
 _SCORE_COLUMNS = ", ".join(f"r{s}" for s in SCORES)
-_SCORE_DELTAS = ", ".join(f"(v.s = {s})::int - (delta.old = {s})::int" for s in SCORES)
+_SCORE_DELTAS = ", ".join(
+    f"CAST(sum((delta.new = {s})::int - (delta.old = {s})::int) AS bigint)" for s in SCORES
+)
 _SCORE_SUMS = ", ".join(f"r{s} = st.r{s} + excluded.r{s}" for s in SCORES)
-_RATE = PlainStatement(
+_RATE_MANY = PlainStatement(
     f"""
     WITH cfg AS (
         SELECT set_config('synchronous_commit', 'off', true)
     ), v AS (
-        SELECT CAST(:u AS uuid) AS u, CAST(:t AS bigint) AS t, CAST(:s AS int) AS s,
-               CAST(:shard AS int) AS shard
-    ), title AS (
-        SELECT titles.id FROM titles, v WHERE titles.id = v.t
+        SELECT * FROM unnest(
+            CAST(:u AS uuid[]), CAST(:t AS bigint[]), CAST(:s AS int[]), CAST(:shard AS int[])
+        ) WITH ORDINALITY AS v(u, t, s, shard, i)
+    ), found AS (
+        SELECT v.i FROM v JOIN titles ON titles.id = v.t
     ), old AS (
-        SELECT score FROM ratings, v WHERE user_id = v.u AND title_id = v.t FOR UPDATE OF ratings
+        SELECT v.i, r.score FROM ratings r JOIN v ON r.user_id = v.u AND r.title_id = v.t
+        ORDER BY r.user_id, r.title_id
+        FOR UPDATE OF r
     ), ins AS (
         INSERT INTO ratings (user_id, title_id, score)
-        SELECT v.u, title.id, v.s FROM title, v WHERE NOT EXISTS (SELECT FROM old)
+        SELECT v.u, v.t, v.s FROM v JOIN found ON found.i = v.i
+        WHERE NOT EXISTS (SELECT FROM old WHERE old.i = v.i)
+        ORDER BY v.u, v.t
         ON CONFLICT DO NOTHING
-        RETURNING score
+        RETURNING user_id, title_id, score
     ), upd AS (
-        UPDATE ratings SET score = v.s, updated_at = now() FROM v
-        WHERE user_id = v.u AND title_id = v.t AND score <> v.s AND EXISTS (SELECT FROM old)
-        RETURNING ratings.score
+        UPDATE ratings r SET score = v.s, updated_at = now() FROM v JOIN old ON old.i = v.i
+        WHERE r.user_id = v.u AND r.title_id = v.t AND r.score <> v.s
+        RETURNING v.i, CAST(r.score AS int) AS new, CAST(old.score AS int) AS old
     ), delta AS (
-        SELECT 1 AS n, CAST(ins.score AS int) AS d, 0 AS old FROM ins
+        SELECT v.i, v.t, v.shard, 1 AS n, CAST(ins.score AS int) AS new, 0 AS old
+        FROM ins JOIN v ON v.u = ins.user_id AND v.t = ins.title_id
         UNION ALL
-        SELECT 0, upd.score - old.score, old.score FROM upd, old
+        SELECT v.i, v.t, v.shard, 0, upd.new, upd.old FROM upd JOIN v ON v.i = upd.i
     ), counted AS (
         INSERT INTO title_social_stats AS st
             (title_id, shard, rating_count, rating_sum, {_SCORE_COLUMNS}, like_count, version)
-        SELECT v.t, v.shard, delta.n, delta.d, {_SCORE_DELTAS}, 0, 1 FROM delta, v
+        SELECT delta.t, delta.shard, sum(delta.n), sum(delta.new - delta.old), {_SCORE_DELTAS},
+               0, 1
+        FROM delta GROUP BY delta.t, delta.shard ORDER BY delta.t, delta.shard
         ON CONFLICT (title_id, shard) DO UPDATE SET
             rating_count = st.rating_count + excluded.rating_count,
             rating_sum = st.rating_sum + excluded.rating_sum,
@@ -320,41 +366,196 @@ _RATE = PlainStatement(
             version = st.version + 1
         RETURNING 1
     )
-    SELECT EXISTS (SELECT FROM title), EXISTS (SELECT FROM old), EXISTS (SELECT FROM ins),
-           EXISTS (SELECT FROM counted), (SELECT 1 FROM cfg)
+    SELECT v.i,
+           EXISTS (SELECT FROM found WHERE found.i = v.i) AS found,
+           EXISTS (SELECT FROM old WHERE old.i = v.i) AS had,
+           EXISTS (SELECT FROM delta WHERE delta.i = v.i AND delta.n = 1) AS inserted,
+           EXISTS (SELECT FROM delta WHERE delta.i = v.i) AS changed,
+           (SELECT count(*) FROM counted) + (SELECT count(*) FROM cfg) AS _
+    FROM v
     """
 )
 
+# After a batch committed: its titles' sums (one snapshot that holds the batch), and their
+# catalog copies moved to them where older (the rule of _SUMS_TO_TITLE; the titles' rows
+# locked in id order first, see above).
+_SUMS_TO_TITLES = PlainStatement(
+    f"""
+    WITH cfg AS (
+        SELECT set_config('synchronous_commit', 'off', true)
+    ), s AS (
+        SELECT title_id, {_SUM_COLUMNS} FROM title_social_stats
+        WHERE title_id = ANY(CAST(:t AS bigint[])) GROUP BY title_id
+    ), locked AS (
+        SELECT titles.id FROM titles JOIN s ON s.title_id = titles.id
+        WHERE titles.rating_version < s.version
+        ORDER BY titles.id
+        FOR UPDATE OF titles
+    ), copied AS (
+        UPDATE titles SET
+            rating_avg = CASE WHEN s.rating_count > 0
+                THEN CAST(s.rating_sum AS double precision) / s.rating_count ELSE 0 END,
+            rating_count = s.rating_count,
+            rating_version = s.version
+        FROM s JOIN locked ON locked.id = s.title_id
+        WHERE titles.id = s.title_id AND titles.rating_version < s.version
+            AND EXISTS (SELECT FROM cfg)
+        RETURNING 1
+    )
+    SELECT s.* FROM s
+    """
+)
+
+_EMPTY = {c: 0 for c in _COUNTERS}
+
+
+@dataclass(frozen=True, slots=True)
+class _Rate:
+    user_id: uuid.UUID
+    title_id: int
+    score: int
+
+
+_Outcome = RatingSummary | BaseException
+
+
+def _raters(ctx: Context) -> Batcher[_Rate, RatingSummary]:
+    """This process's group commit of ratings."""
+
+    async def write(items: list[_Rate]) -> list[_Outcome]:
+        return await _write_ratings(ctx, items)
+
+    return ctx.local.get_or_make(
+        _RATINGS,
+        lambda: Batcher(write, name="ratings", max_size=ctx.settings.rating_batch_max),
+    )
+
+
+_RATINGS = Slot[Batcher[_Rate, RatingSummary]]("social.ratings")
+
+
+def _rounds(items: list[_Rate], pending: list[int]) -> list[list[int]]:
+    """The pending ratings split so that no (user, title) is twice in one statement (a row
+    can change once per statement), each user's writes of a title in their order."""
+    rounds: list[list[int]] = []
+    seen: dict[tuple[uuid.UUID, int], int] = {}
+    for i in pending:
+        key = (items[i].user_id, items[i].title_id)
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(i)
+    return rounds
+
+
+async def _rate_rows(session: AsyncSession, items: list[_Rate], idx: list[int]) -> list[Any]:
+    return await _RATE_MANY.rows(
+        session,
+        {
+            "u": [items[i].user_id for i in idx],
+            "t": [items[i].title_id for i in idx],
+            "s": [items[i].score for i in idx],
+            "shard": [shard_of(items[i].user_id) for i in idx],
+        },
+    )
+
+
+async def _write_ratings(ctx: Context, items: list[_Rate]) -> list[_Outcome]:
+    """Write a batch of ratings; for each, its title's summary after the commit or its own
+    error (a title that does not exist fails its rating, not its neighbours')."""
+    outcomes: list[_Outcome | None] = [None] * len(items)
+    written: set[int] = set()  # titles whose summary is wanted
+    changed: set[int] = set()  # titles whose counters moved
+    pending = list(range(len(items)))
+    async with autocommit(ctx.sessions) as session:
+        for _attempt in range(3):
+            retry: list[int] = []
+            blocked: set[tuple[uuid.UUID, int]] = set()
+            for idx in _rounds(items, pending):
+                # Behind a retried write of the same user and title: after it, in order.
+                later = [i for i in idx if (items[i].user_id, items[i].title_id) in blocked]
+                idx = [i for i in idx if (items[i].user_id, items[i].title_id) not in blocked]
+                retry += later
+                rows = await _rate_alone_on_error(session, items, idx, outcomes)
+                for i, row in zip(idx, rows, strict=True):
+                    if row is None:
+                        continue  # failed alone: its error is its outcome
+                    item = items[i]
+                    if not row["found"]:
+                        outcomes[i] = NotFound("No such title", code="title_not_found")
+                    elif row["had"] or row["inserted"]:
+                        written.add(item.title_id)
+                        if row["changed"]:
+                            changed.add(item.title_id)
+                    else:
+                        # Another request of this user rated it meanwhile: now there is an
+                        # old score to lock.
+                        retry.append(i)
+                        blocked.add((item.user_id, item.title_id))
+            pending = retry
+            if not pending:
+                break
+        for i in pending:
+            outcomes[i] = Conflict(
+                "The rating changed meanwhile; try again", code="rating_conflict"
+            )
+        # Committed: the next statement's snapshot holds the batch (see _after_change); on the
+        # same connection, without another checkout.
+        sums = await _SUMS_TO_TITLES.rows(session, {"t": sorted(written)}) if written else []
+    summaries = {int(row["title_id"]): _summary(int(row["title_id"]), row) for row in sums}
+    for title_id in written - summaries.keys():
+        summaries[title_id] = _summary(title_id, _EMPTY)
+    if changed:
+        await _cache_put_many(ctx, [summaries[t] for t in sorted(changed)])
+    return [
+        summaries[items[i].title_id] if outcome is None else outcome
+        for i, outcome in enumerate(outcomes)
+    ]
+
+
+async def _rate_alone_on_error(
+    session: AsyncSession, items: list[_Rate], idx: list[int], outcomes: list[_Outcome | None]
+) -> list[Any]:
+    """The statement's row for each rating (by position in `idx`). A statement that fails
+    writes nothing; if it carried several ratings, each is written alone, so one that cannot
+    be (its user deleted meanwhile, a lock cycle) fails alone: None in its place, its error in
+    `outcomes`. A lost connection fails the batch."""
+    if not idx:
+        return []
+    try:
+        rows = await _rate_rows(session, items, idx)
+    except Unavailable:
+        raise
+    except (PostgresError, DomainError) as exc:
+        if len(idx) == 1:
+            outcomes[idx[0]] = exc
+            return [None]
+        alone: list[Any] = []
+        for i in idx:
+            alone += await _rate_alone_on_error(session, items, [i], outcomes)
+        return alone
+    by_ordinal = {int(row["i"]): row for row in rows}
+    return [by_ordinal[n] for n in range(1, len(idx) + 1)]
+
 
 async def do_rate(ctx: Context, *, actor: Actor, title_id: int, score: int) -> RatingOut:
-    """Set my rating; counters change by deltas in the same statement as the rating."""
+    """Set my rating; counters change by deltas in the same statement as the rating (with the
+    ratings of other requests that arrived meanwhile, see `_RATE_MANY`)."""
     if not policy.can_rate(actor):
         raise Forbidden("Sign in to rate", code="forbidden")
     if score not in SCORES:
         raise InvalidInput("A rating is 1 to 10", code="invalid_score")
     user_id = actor.user_id
     assert user_id is not None
-    params = {"u": user_id, "t": title_id, "s": score, "shard": shard_of(user_id)}
-    async with autocommit(ctx.sessions) as session:
-        for _attempt in range(3):
-            row = await _RATE.row(session, params)
-            assert row is not None
-            found, had, inserted, changed = row[0], row[1], row[2], row[3]
-            if not found:
-                raise NotFound("No such title", code="title_not_found")
-            if had or inserted:
-                break
-            # Our other request rated it meanwhile: now there is an old score to lock.
-        else:
-            raise Conflict("The rating changed meanwhile; try again", code="rating_conflict")
-        # Committed: the next statement's snapshot holds it (see _after_change); on the same
-        # connection, without another checkout.
-        if not changed:
-            summary = _summary(title_id, await _read_sums(session, title_id))
-        else:
-            summary = await _summarize_rating(session, title_id)
-    if changed:
-        await _cache_put(ctx, summary, rating=True)
+    item = _Rate(user_id, title_id, score)
+    if ctx.settings.rating_batch_max > 1:
+        summary = await _raters(ctx).submit(item)
+    else:  # each alone, concurrently (as before group commit)
+        (outcome,) = await _write_ratings(ctx, [item])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        summary = outcome
     return RatingOut(title_id=title_id, user_id=user_id, score=score, summary=summary)
 
 
