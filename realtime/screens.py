@@ -81,8 +81,8 @@ async def command(ev: SocketCall) -> ScreenCommandOut:
     "screen:status",
     payload=ScreenStatusIn,
     ack=ScreenStatusOut,
-    doc="A registered screen says what it plays now; my other screens hear screen:status (a "
-    "remote shows it).",
+    doc="A registered screen says what it plays now (title, position, volume, audio and "
+    "subtitle track); my other screens hear screen:status (a remote shows it).",
 )
 async def status(ev: SocketCall) -> ScreenStatusOut:
     p: ScreenStatusIn = ev.payload
@@ -96,6 +96,8 @@ async def status(ev: SocketCall) -> ScreenStatusOut:
         position_ms=p.position_ms,
         playing=p.playing,
         volume=p.volume,
+        audio_track=p.audio_track,
+        subtitle_track=p.subtitle_track,
         server_ms=now_ms(),
     )
     await ev.server.emit(

@@ -85,6 +85,12 @@ class ScreenStatusIn(_In):
     position_ms: int = Field(ge=0, le=MAX_POSITION_MS)
     playing: bool
     volume: float | None = Field(default=None, ge=0, le=1)
+    audio_track: str | None = Field(
+        default=None, max_length=64, description="The audio track playing (its id)"
+    )
+    subtitle_track: str | None = Field(
+        default=None, max_length=64, description="The subtitle track shown (its id; '0' off)"
+    )
 
 
 class ScreenStatusOut(BaseModel):
@@ -96,6 +102,8 @@ class ScreenStatusOut(BaseModel):
     position_ms: int
     playing: bool
     volume: float | None
+    audio_track: str | None = None
+    subtitle_track: str | None = None
     server_ms: int
 
 

@@ -74,9 +74,25 @@ async def test_play_on_another_screen_and_remote_control(
         assert (got["action"], got["party_id"]) == ("join_party", party)
 
         # The TV says what it plays; the phone (a remote) hears it.
-        await tv.call("screen:status", {"title_id": 1, "position_ms": 90_000, "playing": True})
+        await tv.call(
+            "screen:status",
+            {
+                "title_id": 1,
+                "position_ms": 90_000,
+                "playing": True,
+                "volume": 0.3,
+                "audio_track": "7",
+                "subtitle_track": "0",
+            },
+        )
         status = (await phone.wait_event("screen:status"))[-1]
         assert status["device_id"] == "tv-1" and status["playing"] is True
+        # Its tracks and volume too, so the remote shows (and preselects) them.
+        assert (status["volume"], status["audio_track"], status["subtitle_track"]) == (
+            0.3,
+            "7",
+            "0",
+        )
 
         # Play on the TV: both switch at one instant, at the frame the phone will be at then.
         at = int(time.time() * 1000)

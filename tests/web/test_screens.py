@@ -1,9 +1,10 @@
 """My screens in the web app (issue 16): one person on a "phone" and a "TV" (two browser
 contexts, each on its own server process). The TV plays; the phone sees it, online and
 playing, in "Play on..." and in the remote, pauses it and seeks it by keyboard (the TV's video
-pauses and moves 10 s); then the phone hands its own playback to the TV, which plays on
-within a few hundred ms of the frame the phone stopped at. Both layouts fit their width and
-the open panels pass the accessibility scan."""
+pauses and moves 10 s), sees its current tracks, chooses others and sees them taken; then the
+phone hands its own playback to the TV, which plays on within a few hundred ms of the frame
+the phone stopped at. Both layouts fit their width and the open panels pass the
+accessibility scan."""
 
 from __future__ import annotations
 
@@ -35,12 +36,19 @@ VIDEO = "document.querySelector('video')"
 WHERE = f"[{VIDEO}.currentTime, performance.timeOrigin + performance.now()]"
 
 
-def menu(name: str) -> str:
-    """The value of the player's own menu `name` (Audio, Subtitles)."""
+def menu(name: str, where: str = ".player .controls") -> str:
+    """The value of the player's own menu `name` (Audio, Subtitles), or the remote's."""
     return (
-        "[...document.querySelectorAll('.player .controls label')]"
+        f"[...document.querySelectorAll('{where} label')]"
         f".find((l) => l.textContent.startsWith('{name}'))?.querySelector('select').value"
     )
+
+
+def remote_menu(name: str) -> str:
+    return menu(name, "#remote")
+
+
+OTHER = "(el) => [...el.options].find((o) => !o.disabled && o.value !== '0' && !o.selected).value"
 
 
 async def test_phone_controls_the_tv_and_hands_playback_to_it(
@@ -97,11 +105,18 @@ async def test_phone_controls_the_tv_and_hands_playback_to_it(
         "(el) => { el.value = '30'; el.dispatchEvent(new Event('change', {bubbles: true})); }"
     )
     await until(tv, f"Math.abs({VIDEO}.volume - 0.3) < 0.01")
-    audio = await panel.get_by_label("Audio").evaluate("(el) => el.options[2].value")
+    # The TV's current tracks are preselected (its screen:status carries them).
+    tv_audio = await tv.evaluate(menu("Audio"))
+    await until(phone, f"{remote_menu('Audio')} === '{tv_audio}'")
+    await until(phone, f"{remote_menu('Subtitles')} === '0'")
+    audio = await panel.get_by_label("Audio").evaluate(OTHER)
     await panel.get_by_label("Audio").select_option(audio)
     await until(tv, f"{menu('Audio')} === '{audio}'")
-    await panel.get_by_label("Subtitles").select_option(index=2)
-    await until(tv, f"{menu('Subtitles')} !== '0'")
+    await until(phone, f"{remote_menu('Audio')} === '{audio}'")
+    text = await panel.get_by_label("Subtitles").evaluate(OTHER)
+    await panel.get_by_label("Subtitles").select_option(text)
+    await until(tv, f"{menu('Subtitles')} === '{text}'")
+    await until(phone, f"{remote_menu('Subtitles')} === '{text}'")
 
     # The open remote fits a phone and passes the accessibility scan.
     found = await phone.evaluate(f"({OVERFLOW})()")

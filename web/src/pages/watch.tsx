@@ -9,7 +9,7 @@ import type { JSX } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, message, ok, type Schemas } from "../api/client";
 import { useServerEvent } from "../api/socket";
-import { Player, type Choice, type Playback } from "../player/player";
+import { Player, type Choice, type Playback, type Tracks } from "../player/player";
 import { requestPlayback, saveProgress, type Problem } from "../player/playback";
 import {
   mediaQuery,
@@ -21,7 +21,7 @@ import {
   type ReplayParty,
 } from "../player/replay";
 import { Link, navigate, type PageProps } from "../router";
-import { leave, useThisScreen } from "../screens/agent";
+import { leave, statusNow, useThisScreen } from "../screens/agent";
 import { PlayOn, Remote } from "../screens/panel";
 import { ErrorNote, Loading, useTitle } from "../ui";
 import { RequireSignIn } from "./require";
@@ -82,7 +82,7 @@ function Watch({ params, query }: PageProps): JSX.Element {
   const replay = useReplay(party, media, video);
   useEffect(() => setParty(null), [titleId, episodeId]);
   const [away, setAway] = useState<string | null>(null);
-  const tracks = useRef<{ chooseAudio(id: number): void; chooseText(id: number): void } | null>(null);
+  const tracks = useRef<Tracks | null>(null);
   useTitle("Watch");
   useThisScreen({
     title_id: titleId,
@@ -90,6 +90,7 @@ function Watch({ params, query }: PageProps): JSX.Element {
     video,
     chooseAudio: (id) => tracks.current?.chooseAudio(id),
     chooseText: (id) => tracks.current?.chooseText(id),
+    tracks: () => (tracks.current ? { audio: tracks.current.audio, text: tracks.current.text } : null),
     handedOff: (to) => setAway(to),
   });
   useEffect(() => () => leave(video), [video]);
@@ -181,7 +182,10 @@ function Watch({ params, query }: PageProps): JSX.Element {
         onChoice={onChoice}
         onNextEpisode={next ? () => navigate(`/watch/${titleId}/episodes/${next.episode_id}`) : undefined}
         onTracks={(t) => {
+          const was = tracks.current;
           tracks.current = t;
+          // A track changed (here or by a remote): my remotes show it.
+          if (was && (was.audio !== t.audio || was.text !== t.text)) setTimeout(statusNow, 0);
         }}
       />
       {party ? (

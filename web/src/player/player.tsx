@@ -39,8 +39,16 @@ export interface PlayerProps {
   drive?: { play(): void; pause(): void; seek(ms: number): void };
   /** Drawn over the video (and in full screen with it): a party replay's reactions. */
   overlay?: JSX.Element | null;
-  /** The track menus, for whoever changes them from outside (a remote on another screen). */
-  onTracks?: (tracks: { chooseAudio(id: number): void; chooseText(id: number): void }) => void;
+  /** The track menus and what they show now (audio id, text id or 0 for off), for whoever
+   * changes or reports them from outside (a remote on another screen). */
+  onTracks?: (tracks: Tracks) => void;
+}
+
+export interface Tracks {
+  chooseAudio(id: number): void;
+  chooseText(id: number): void;
+  audio: number | null;
+  text: number;
 }
 
 interface Level {
@@ -271,7 +279,7 @@ export function Player(props: PlayerProps): JSX.Element {
     setText(t);
     props.onChoice({ text: t });
   };
-  props.onTracks?.({ chooseAudio, chooseText });
+  props.onTracks?.({ chooseAudio, chooseText, audio: audio?.id ?? null, text: text?.id ?? 0 });
   const seekTo = (ms: number) => {
     if (props.drive) return props.drive.seek(Math.max(0, ms));
     const el = video.current!;

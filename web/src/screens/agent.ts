@@ -23,6 +23,8 @@ export interface Here {
   video: HTMLVideoElement | null;
   chooseAudio(id: number): void;
   chooseText(id: number): void;
+  /** The tracks playing now (text 0: subtitles off), once the player shows them. */
+  tracks(): { audio: number | null; text: number } | null;
   /** This screen stopped for another of mine: what to tell ("Now playing on ..."). */
   handedOff(note: string): void;
 }
@@ -95,6 +97,11 @@ function sendStatus(force = false): void {
     playing: v ? !v.paused : false,
     volume: v ? (v.muted ? 0 : v.volume) : null,
   };
+  const t = v ? h.tracks() : null;
+  if (t) {
+    if (t.audio !== null) payload.audio_track = String(t.audio);
+    payload.subtitle_track = String(t.text);
+  }
   void request("screen:status", payload).catch(() => undefined);
 }
 
@@ -319,6 +326,11 @@ export async function playInStep(others: Screen[]): Promise<string> {
 /** Remote control: send `command` to another of my screens. */
 export async function command(cmd: Command): Promise<void> {
   await request("screen:command", cmd);
+}
+
+/** Tell my other screens what this one plays now (a track changed). */
+export function statusNow(): void {
+  sendStatus(true);
 }
 
 /** Where a screen is now by its last status (it moves on while playing). */

@@ -109,6 +109,34 @@ export function PlayOn(): JSX.Element {
   );
 }
 
+/** Choose a track of the other screen: its current one (from its status) is selected, or
+ * "Choose..." while it has not said. */
+function TrackSelect(props: {
+  label: string;
+  current: string | null | undefined;
+  options: { id: string; label: string }[];
+  onChoose: (id: string) => void;
+}): JSX.Element {
+  const known = props.options.some((o) => o.id === props.current);
+  return (
+    <label>
+      {props.label}{" "}
+      <select value={known ? (props.current ?? "") : ""} onChange={(e) => props.onChoose((e.target as HTMLSelectElement).value)}>
+        {!known && (
+          <option value="" disabled>
+            Choose…
+          </option>
+        )}
+        {props.options.map((o) => (
+          <option key={o.id} value={o.id}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 type AudioTrack = Schemas["AudioTrackOut"];
 type TextTrack = Schemas["TextTrackOut"];
 
@@ -184,43 +212,23 @@ export function Remote(props: { titleId: number; episodeId: number | null; audio
             />
           </label>
           {same && props.audio.length > 1 && (
-            <label>
-              Audio{" "}
-              <select
-                value=""
-                onChange={(e) => void send({ action: "audio_track", track: (e.target as HTMLSelectElement).value }, "Audio")}
-              >
-                <option value="" disabled>
-                  Choose…
-                </option>
-                {props.audio.map((a) => (
-                  <option key={a.id} value={String(a.id)}>
-                    {a.label}
-                    {a.kind !== "main" ? ` (${a.kind})` : ""}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <TrackSelect
+              label="Audio"
+              current={status.audio_track}
+              options={props.audio.map((a) => ({ id: String(a.id), label: a.kind !== "main" ? `${a.label} (${a.kind})` : a.label }))}
+              onChoose={(track) => void send({ action: "audio_track", track }, "Audio")}
+            />
           )}
           {same && props.text.length > 0 && (
-            <label>
-              Subtitles{" "}
-              <select
-                value=""
-                onChange={(e) => void send({ action: "subtitle_track", track: (e.target as HTMLSelectElement).value }, "Subtitles")}
-              >
-                <option value="" disabled>
-                  Choose…
-                </option>
-                <option value="0">Off</option>
-                {props.text.map((t) => (
-                  <option key={t.id} value={String(t.id)}>
-                    {t.label}
-                    {t.kind !== "subtitles" ? ` (${t.kind})` : ""}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <TrackSelect
+              label="Subtitles"
+              current={status.subtitle_track}
+              options={[
+                { id: "0", label: "Off" },
+                ...props.text.map((t) => ({ id: String(t.id), label: t.kind !== "subtitles" ? `${t.label} (${t.kind})` : t.label })),
+              ]}
+              onChoose={(track) => void send({ action: "subtitle_track", track }, "Subtitles")}
+            />
           )}
         </>
       )}
