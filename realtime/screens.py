@@ -16,12 +16,14 @@ from models.screens.schemas import (
     HandoffOut,
     ScreenCommandIn,
     ScreenCommandOut,
+    ScreenGoneOut,
     ScreenRegisterIn,
     ScreensOut,
     ScreenStatusIn,
     ScreenStatusOut,
 )
 from realtime.connections import Conn
+from realtime.liveness import on_process_dead
 from realtime.registry import SocketCall, events
 from realtime.server import on_disconnect
 from realtime.system import Empty
@@ -123,6 +125,11 @@ events.emits(
     "screen:status", payload=ScreenStatusOut, doc="To my other screens: what one of them plays."
 )
 events.emits(
+    "screen:gone",
+    payload=ScreenGoneOut,
+    doc="To my other screens: this screen closed, or its process died (drop it from the list).",
+)
+events.emits(
     "screen:handoff",
     payload=HandoffOut,
     doc="To the target screen: at anchor_server_ms show position_ms (and play on if playing).",
@@ -133,3 +140,9 @@ events.emits(
 async def _screen_gone(ctx: Context, sio: Any, sid: str, conn: Conn | None) -> None:
     if conn is not None:
         await service.do_forget_socket(ctx, user_id=uuid.UUID(conn.user_id), sid=sid)
+
+
+@on_process_dead
+async def _screens_of_dead_process(ctx: Context, proc: str, conns: list[Conn]) -> None:
+    for conn in conns:
+        await service.do_forget_socket(ctx, user_id=uuid.UUID(conn.user_id), sid=conn.sid)

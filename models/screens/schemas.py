@@ -107,6 +107,12 @@ class ScreenStatusOut(BaseModel):
     server_ms: int
 
 
+class ScreenGoneOut(BaseModel):
+    """`screen:gone`, to the user's other screens: this one closed (or its process died)."""
+
+    device_id: str
+
+
 class HandoffIn(_In):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra=exactly_one_of("title_id", "episode_id")

@@ -17,7 +17,8 @@ import orjson
 from models.core.clock import now_ms
 from models.core.context import Context
 from models.core.errors import InvalidInput, NotFound
-from models.screens.schemas import HandoffIn, HandoffOut, ScreenOut
+from models.core.events import user_room
+from models.screens.schemas import HandoffIn, HandoffOut, ScreenGoneOut, ScreenOut
 
 LEAD_RTT_FACTOR = 1.5
 LEAD_MARGIN_MS = 80
@@ -63,11 +64,32 @@ async def do_register(
     return await list_screens(ctx, user_id=user_id, sid=sid)
 
 
-async def do_forget_socket(ctx: Context, *, user_id: uuid.UUID, sid: str) -> None:
-    """The socket closed: its screen is gone (unless the device registered a newer socket)."""
-    for s in await _all(ctx, user_id):
-        if s.sid == sid:
-            await ctx.redis.hdel(_key(ctx, user_id), s.device_id)
+# KEYS: the user's screens. ARGV: device_id, its entry as read. Deletes it only if unchanged
+# (the device may have registered a newer socket meanwhile).
+_FORGET = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
+async def do_forget_socket(ctx: Context, *, user_id: uuid.UUID, sid: str) -> list[str]:
+    """The socket closed (or its process died): its screen is gone, unless the device
+    registered a newer socket; my other screens hear `screen:gone` at once."""
+    key = _key(ctx, user_id)
+    gone: list[str] = []
+    for device, value in (await ctx.redis.hgetall(key)).items():
+        if orjson.loads(value)["sid"] != sid:
+            continue
+        device_id = device.decode() if isinstance(device, bytes) else str(device)
+        if await ctx.redis.eval(_FORGET, 1, key, device_id, value):
+            gone.append(device_id)
+            out = ScreenGoneOut(device_id=device_id)
+            await ctx.publisher.emit(
+                "screen:gone", out.model_dump(mode="json"), room=user_room(user_id)
+            )
+    return gone
 
 
 async def _all(ctx: Context, user_id: uuid.UUID) -> list[Screen]:

@@ -61,6 +61,10 @@ async def test_a_stalled_process_keeps_its_members_and_a_killed_one_loses_them_w
     for rec in (host, guest):
         await ok(rec, "party:ready", {"party_id": party_id})
     await ok(host, "party:play", {"party_id": party_id})
+    # The host's TV (not in the party) is a socket on the doomed process.
+    host_tv = await members.connect(doomed, host.account)  # type: ignore[attr-defined]
+    await ok(host_tv, "screen:register", {"device_id": "tv-1", "name": "TV"})
+    await ok(host, "screen:register", {"device_id": "phone-1", "name": "Phone"})
     # The survivor judges others only once its own Redis link is LINK_GRACE_S old.
     await asyncio.sleep(max(0.0, started + LINK_GRACE_S + 1 - time.monotonic()))
 
@@ -89,6 +93,10 @@ async def test_a_stalled_process_keeps_its_members_and_a_killed_one_loses_them_w
     offline = await host.wait_event("presence:update", timeout=30)
     gone = time.monotonic() - crashed_at
     assert offline[-1]["user_id"] == uid(guest) and offline[-1]["online"] is False
+    # The host's phone heard that their TV is gone (the burial's hook), as the member went.
+    assert host.events["screen:gone"] == [{"device_id": "tv-1"}]
+    listed = await ok(host, "screen:list", {})
+    assert [s["device_id"] for s in listed["screens"]] == ["phone-1"]
     print(f"\nkilled process: member disconnected after {freed:.1f} s, offline after {gone:.1f} s")
     assert freed < 10, freed
     assert gone < 10 + 5, gone  # the presence grace comes on top

@@ -211,3 +211,38 @@ async def test_my_screens_play_in_lockstep(
 
         await step("party:play", {})
         await step("party:seek", {"position_ms": 60_000})
+
+
+async def test_a_closed_screen_is_gone_at_once_for_my_other_screens(
+    client: httpx.AsyncClient, ctx: Context, two_servers: tuple[LiveServer, LiveServer]
+) -> None:
+    """The TV's socket closes (on the other process): the phone hears screen:gone for it at
+    once and it is off the list. A device that registered a newer socket is not gone when
+    its old socket closes."""
+    one, two = two_servers
+    me = await make_account(ctx, client)
+    tv_token = (await login(client, me.user.email))["access_token"]
+    async with connected(one.url, me.access_token) as phone:
+        r = await phone.call("screen:register", {"device_id": "phone-1", "name": "Phone"})
+        assert r["ok"], r
+        async with connected(two.url, tv_token) as tv:
+            r = await tv.call("screen:register", {"device_id": "tv-1", "name": "TV"})
+            assert r["ok"], r
+            # The laptop's old socket, replaced by a newer one of the same device.
+            async with connected(two.url, tv_token) as old_laptop:
+                r = await old_laptop.call("screen:register", {"device_id": "lap-1", "name": "L"})
+                assert r["ok"], r
+                async with connected(one.url, me.access_token) as laptop:
+                    r = await laptop.call("screen:register", {"device_id": "lap-1", "name": "L"})
+                    assert r["ok"], r
+                    await old_laptop.client.disconnect()
+                    listed = (await phone.call("screen:list", {}))["data"]["screens"]
+                    assert [s["device_id"] for s in listed] == ["lap-1", "phone-1", "tv-1"]
+                    await tv.client.disconnect()
+                    closed = time.monotonic()
+                    gone = await phone.wait_event("screen:gone")
+                    assert gone == [{"device_id": "tv-1"}], gone  # the laptop is not gone
+                    print(f"\nscreen:gone after {time.monotonic() - closed:.2f} s (contended)")
+                    listed = (await phone.call("screen:list", {}))["data"]["screens"]
+                    assert [s["device_id"] for s in listed] == ["lap-1", "phone-1"]
+                    assert laptop.events["screen:gone"] == [{"device_id": "tv-1"}]

@@ -4,7 +4,7 @@ playing, in "Play on..." and in the remote, pauses it and seeks it by keyboard (
 pauses and moves 10 s), sees its current tracks, chooses others and sees them taken; then the
 phone hands its own playback to the TV, which plays on within a few hundred ms of the frame
 the phone stopped at. Both layouts fit their width and the open panels pass the
-accessibility scan."""
+accessibility scan. When the TV closes, the phone's list drops it at once."""
 
 from __future__ import annotations
 
@@ -154,6 +154,11 @@ async def test_phone_controls_the_tv_and_hands_playback_to_it(
     assert found["scroll"] <= found["width"] and not found["out"], found
     await shot(tv, "screens-tv", settings.log_dir / "screenshots")
     assert await problems(phone) == [] and await problems(tv) == []
+
+    # The TV closes: the phone drops it from its list at once (screen:gone), not at the next
+    # 5 s refresh.
+    await tv.close()
+    await phone.get_by_role("button", name="Play on… (0)").wait_for(timeout=4_000)
 
 
 async def test_my_screens_play_in_step(

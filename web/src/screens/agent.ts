@@ -241,6 +241,11 @@ function onStatus(s: Status): void {
   } else changed();
 }
 
+function onGone(g: ServerEvents["screen:gone"]): void {
+  // Closed, or its process died: off the list now, not at the next refresh.
+  if (screens.some((s) => s.device_id === g.device_id)) setScreens(screens.filter((s) => s.device_id !== g.device_id));
+}
+
 let started = false;
 function start(): void {
   if (started) return;
@@ -249,6 +254,7 @@ function start(): void {
   onServerEvent("screen:handoff", onHandoff);
   onServerEvent("screen:command", onCommand);
   onServerEvent("screen:status", onStatus);
+  onServerEvent("screen:gone", onGone);
   setInterval(() => {
     if (here?.video && !here.video.paused) sendStatus(true);
   }, STATUS_EVERY_MS);
@@ -276,7 +282,8 @@ export function useThisScreen(next: Here): void {
   if (here && here.video === next.video) here = next;
 }
 
-/** My screens (live: every connect, a new screen's status, every few seconds) and what each
+/** My screens (live: every connect, a new screen's status, a closed one's screen:gone, every
+ * few seconds) and what each
  * plays; `others` leaves this one out. */
 export function useMyScreens(): { others: Screen[]; me: Screen | undefined; statuses: Map<string, Status> } {
   const [, tick] = useState(0);
