@@ -470,8 +470,11 @@ export class PartyClient {
     if (s.members) {
       this.members = s.members;
       this.membersVersion = s.members_version;
-    } else if (s.members_delta && s.members_base_version === this.membersVersion) {
-      // Big parties send only what changed.
+    } else if (s.members_version <= this.membersVersion) {
+      // Nothing newer in the member list than the one we hold (a join's snapshot is ahead).
+    } else if (s.members_delta && s.members_base_version <= this.membersVersion) {
+      // Big parties send only what changed since the base: it brings any list at least that
+      // new up to date (the records changed since, the departures since).
       this.members = this.members.slice();
       for (const c of s.members_delta) {
         const i = this.members.findIndex((m) => m.user_id === c.user_id);

@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     # How often party members still marked connected are checked against the socket
     # heartbeats (members of a crashed process get the Disconnect they never had).
     party_reconcile_s: float = Field(default=15.0, gt=0)
+    # Member-list changes (joins, leaves, readiness, presence) within this window go out as
+    # one party:state (0: each at once, as before batching); playback changes never wait.
+    party_state_batch_ms: int = Field(default=50, ge=0, le=1000)
     # A user's last socket may be gone this long before friends see them offline (a phone
     # switching networks reconnects within it).
     presence_grace_ms: int = 5000

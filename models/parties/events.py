@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from models.parties.live import Sent
 from models.parties.schemas import (
     MediaOut,
     MemberChangeOut,
@@ -43,6 +44,31 @@ def members_changed(events: list[Event]) -> bool:
 
 def needs_broadcast(events: list[Event]) -> bool:
     return any(is_public(e) for e in events)
+
+
+def members_only(events: list[Event]) -> bool:
+    """Only the member list changed (joins, leaves, readiness, presence): a change that may
+    wait for the next batch, unlike playback, roles, the room, the queue or the end."""
+    return all(isinstance(e, MemberUpserted | MemberRemoved) for e in events if is_public(e))
+
+
+def members_since(s: PartyState, base: int) -> list[MemberChangeOut] | None:
+    """What a member list held at any version from `base` on needs to become the current
+    one: departures and the records changed since (None: departures that old were
+    forgotten; send the whole list)."""
+    if base < s.departed_floor:
+        return None
+    delta = [
+        MemberChangeOut(op="remove", user_id=d.user_id, reason=d.reason)
+        for d in s.departed
+        if d.version > base
+    ]
+    delta += [
+        MemberChangeOut(op="upsert", user_id=m.user_id, member=_member_out(m))
+        for m in s.members
+        if m.changed_version > base
+    ]
+    return delta
 
 
 def _member_out(m: Member) -> MemberOut:
@@ -100,6 +126,32 @@ def broadcast_view(
                 )
         view.members_delta = delta
         view.members_base_version = before.members_version
+    return view
+
+
+def sent_view(
+    s: PartyState, sent: Sent, *, server_ms: int, cause: str | None, by: str | None
+) -> PartyStateOut:
+    """The `party:state` for whatever changed since the broadcasts before it (which may hold
+    several changes, made on any process): the member list whole in a small party, else the
+    members changed since the broadcast before the last (a member holds one of the two even
+    if they arrived in the other order); the queue if it changed since the last."""
+    small = len(s.members) <= FULL_LIST_MAX
+    last, before = sent.members_version, sent.members_version_before
+    base = last if small or before is None else before
+    changed = base is None or s.members_version > base
+    delta = None if small or not changed or base is None else members_since(s, base)
+    view = state_view(
+        s,
+        server_ms=server_ms,
+        members=changed and delta is None,
+        cause=cause,
+        by=by,
+        queue=sent.queue_version is None or s.queue_version > sent.queue_version,
+    )
+    if delta is not None:
+        view.members_delta = delta
+        view.members_base_version = base
     return view
 
 

@@ -116,6 +116,19 @@ if v == ARGV[1] then return {v} end
 return {v, redis.call('HGET', KEYS[1], 's')}
 """
 
+# KEYS: the party's broadcast record. ARGV: the version to send, its members_version and
+# queue_version, TTL ms. Claims the right to send that version: nil if it (or a newer one) was
+# claimed already; else the members and queue versions of the last broadcast claimed, and the
+# members version of the one before ('' unknown).
+_CLAIM = """
+local sent = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if sent >= tonumber(ARGV[1]) then return nil end
+local was = redis.call('HMGET', KEYS[1], 'm', 'q', 'm0')
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'm', ARGV[2], 'q', ARGV[3], 'm0', was[1] or '')
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {was[1] or '', was[2] or '', was[3] or ''}
+"""
+
 LIVE_TTL_MS = 24 * 3600 * 1000  # an idle party's live state outlives any sane watch session
 ENDED_TTL_MS = 3600 * 1000  # long enough for late arrivals to hear "ended", not "not found"
 MAX_TRIES = 64
@@ -136,6 +149,16 @@ class SocketGuard:
     beats_key: str = ""
     floor_ms: int = 0
     present: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The members and queue versions of the last `party:state` claimed for a party, and the
+    members version of the one before it (None: unknown)."""
+
+    members_version: int | None
+    queue_version: int | None
+    members_version_before: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +183,7 @@ class LiveParties:
         self._forget_dead = redis.register_script(_FORGET_DEAD)
         self._enter_live = redis.register_script(_ENTER_LIVE)
         self._index_connected = redis.register_script(_INDEX_CONNECTED)
+        self._claim = redis.register_script(_CLAIM)
         # Decoding a big party costs more than the round trip; reuse it while it is current.
         self._cache: dict[str, PartyState] = {}
         # One command per party at a time in this process: optimistic retries then only race
@@ -179,6 +203,38 @@ class LiveParties:
         """Parties with a member marked connected (all scored 0: paged by id), for
         reconciliation."""
         return self.keys("party", "connected")
+
+    def sent_key(self, party_id: str) -> str:
+        """The last `party:state` versions claimed for sending (see claim_broadcast)."""
+        return self.keys("party", party_id, "sent")
+
+    def due_key(self, party_id: str) -> str:
+        """Set while a process holds back the party's member changes for one batch."""
+        return self.keys("party", party_id, "due")
+
+    async def claim_broadcast(self, state: PartyState) -> Sent | None:
+        """Claim sending `state` to the room; None when it, or a newer one, was claimed
+        already. Else what the broadcasts claimed before it carried."""
+        reply = await self._claim(
+            keys=[self.sent_key(state.party_id)],
+            args=[state.version, state.members_version, state.queue_version, LIVE_TTL_MS],
+        )
+        if reply is None:
+            return None
+        members, queue, members_before = (
+            int(x) if x else None
+            for x in (y.decode() if isinstance(y, bytes) else y for y in reply)
+        )
+        return Sent(members, queue, members_before)
+
+    async def mark_due(self, party_id: str, *, ttl_ms: int) -> bool:
+        """Become the process that sends the party's next batch of member changes (False:
+        another one is, and will read the state after the caller's change)."""
+        return bool(await self.redis.set(self.due_key(party_id), 1, nx=True, px=ttl_ms))
+
+    async def clear_due(self, party_id: str) -> None:
+        """Before reading the state to send: a change written after this marks a new batch."""
+        await self.redis.delete(self.due_key(party_id))
 
     def sockets_key(self, party_id: str, user_id: str) -> str:
         """The member's sockets in the party's room, on any process."""

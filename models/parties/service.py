@@ -13,7 +13,7 @@ import secrets
 import unicodedata
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -111,11 +111,23 @@ class Rooms(Protocol):
 
 
 @dataclass
+class _Batch:
+    """Member changes of one party held back in this process until its batch is sent."""
+
+    version: int = 0  # the newest change made here
+    cause: str = ""
+    by: str | None = None
+    owner: bool = False  # this process sends the batch (the others only back it up)
+    timer: asyncio.TimerHandle | None = None
+
+
+@dataclass
 class _Runtime:
     live: LiveParties
     limiter: RateLimiter
     rooms: Rooms | None = None
     timers: dict[str, asyncio.TimerHandle] | None = None
+    batches: dict[str, _Batch] = field(default_factory=dict)
 
 
 _RUNTIME = Slot[_Runtime]("parties.runtime")
@@ -731,12 +743,7 @@ async def _after(ctx: Context, outcome: Outcome, *, cause: str, by: str | None) 
     if joined or removed or ended:
         await _record_membership(ctx, state.party_id, joined, removed, ended)
     if ev.needs_broadcast(events):
-        view = ev.broadcast_view(
-            outcome.before, state, events, server_ms=now_ms(), cause=cause, by=by
-        )
-        await ctx.publisher.emit(
-            ev.STATE, view.model_dump(mode="json"), room=party_room(state.party_id)
-        )
+        await _broadcast(ctx, outcome, cause=cause, by=by)
     rooms = runtime(ctx).rooms
     for r in removed:
         await ctx.publisher.emit(
@@ -757,6 +764,88 @@ async def _after(ctx: Context, outcome: Outcome, *, cause: str, by: str | None) 
             await _follow_series(ctx, state)
         except Exception:
             log.exception("party %s: looking up the next episode failed", state.party_id)
+
+
+# A process that holds a batch without sending it (another one does) sends it itself this
+# long after the window, if nobody has: the sender may have died meanwhile.
+BATCH_BACKSTOP_MS = 500
+
+
+async def _broadcast(ctx: Context, outcome: Outcome, *, cause: str, by: str | None) -> None:
+    """Tell the room. Member-list changes wait for the party's batch (one `party:state` per
+    window for all of them, from whichever process); any other change goes at once, with the
+    member changes made so far."""
+    state, window_ms = outcome.state, ctx.settings.party_state_batch_ms
+    if window_ms <= 0:  # each change at once, its own changes only (as before batching)
+        view = ev.broadcast_view(
+            outcome.before, state, outcome.events, server_ms=now_ms(), cause=cause, by=by
+        )
+        await ctx.publisher.emit(
+            ev.STATE, view.model_dump(mode="json"), room=party_room(state.party_id)
+        )
+        return
+    if ev.members_only(outcome.events):
+        await _hold(ctx, state, cause=cause, by=by, window_ms=window_ms)
+    else:
+        await _send(ctx, state, cause=cause, by=by)
+
+
+async def _hold(
+    ctx: Context, state: PartyState, *, cause: str, by: str | None, window_ms: int
+) -> None:
+    rt = runtime(ctx)
+    party_id = state.party_id
+    batch = rt.batches.setdefault(party_id, _Batch())
+    if state.version > batch.version:
+        batch.version, batch.cause, batch.by = state.version, cause, by
+    if batch.owner:
+        return  # our send, due within the window, reads the state after this change
+    # Become the party's sender for this window, unless another process is: it clears the mark
+    # before reading the state it sends, so a change written before our try is in it.
+    if await rt.live.mark_due(party_id, ttl_ms=window_ms + BATCH_BACKSTOP_MS):
+        batch.owner = True
+        delay_ms = window_ms
+    elif batch.timer is None:
+        delay_ms = window_ms + BATCH_BACKSTOP_MS
+    else:
+        return
+    if batch.timer is not None:
+        batch.timer.cancel()
+    loop = asyncio.get_running_loop()
+    batch.timer = loop.call_later(
+        delay_ms / 1000, lambda: asyncio.ensure_future(_send_batch(ctx, party_id))
+    )
+
+
+async def _send_batch(ctx: Context, party_id: str) -> None:
+    rt = runtime(ctx)
+    batch = rt.batches.pop(party_id, None)
+    if batch is None:
+        return
+    try:
+        if batch.owner:
+            await rt.live.clear_due(party_id)
+        state = await rt.live.load(party_id)
+        if state is None:
+            return
+        # The cause and author of the newest change, when it is ours (and the one sent).
+        mine = state.version == batch.version
+        await _send(
+            ctx, state, cause=batch.cause if mine else "members", by=batch.by if mine else None
+        )
+    except Exception:
+        log.exception("party %s: sending its member changes failed", party_id)
+
+
+async def _send(ctx: Context, state: PartyState, *, cause: str, by: str | None) -> None:
+    """The state to the room, unless a process sent this version or a newer one already."""
+    sent = await runtime(ctx).live.claim_broadcast(state)
+    if sent is None:
+        return
+    view = ev.sent_view(state, sent, server_ms=now_ms(), cause=cause, by=by)
+    await ctx.publisher.emit(
+        ev.STATE, view.model_dump(mode="json"), room=party_room(state.party_id)
+    )
 
 
 async def _record_membership(

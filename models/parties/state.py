@@ -107,6 +107,10 @@ class Member:
     # Set by a planned catch-up: when the member is back on the timeline (server ms).
     catch_up_until_ms: int | None = None
     screens: tuple[Screen, ...] = ()
+    # The party version at which members last saw this record change (set by `decide`): a
+    # list held at any version from a base on is brought up to date by the members changed
+    # since (events.members_since), whoever made the changes in between.
+    changed_version: int = 0
 
     def waited_screens(self) -> tuple[str, ...]:
         """The screens the party would wait for (not ready, not catching up)."""
@@ -142,6 +146,19 @@ class Room:
 
 
 @dataclass(frozen=True, slots=True)
+class Departure:
+    """A member who left (or was removed) at `version`: kept so a member list held at an
+    older version learns it, without the whole list."""
+
+    user_id: str
+    version: int
+    reason: RemovalReason
+
+
+DEPARTED_MAX = 256  # departures kept; a list older than the oldest dropped one is resent whole
+
+
+@dataclass(frozen=True, slots=True)
 class PartyState:
     party_id: str
     version: int
@@ -168,6 +185,8 @@ class PartyState:
     series_next_for: int | None = None
     series_next: Media | None = None
     room: Room = field(default_factory=lambda: Room())
+    departed: tuple[Departure, ...] = ()  # the latest DEPARTED_MAX, oldest first
+    departed_floor: int = 0  # the newest departure dropped from `departed`
 
     @property
     def playing(self) -> bool:
@@ -627,7 +646,7 @@ def decide(state: PartyState, command: Command, now_ms: int) -> tuple[PartyState
     new = replace(new, version=state.version + 1)
     events = _diff(state, new, removals)
     if any(isinstance(e, MemberUpserted | MemberRemoved) for e in events):
-        new = replace(new, members_version=new.version)
+        new, events = _stamped(new, events)
     if any(isinstance(e, QueueChanged) for e in events):
         new = replace(new, queue_version=new.version)
     return new, events
@@ -1360,6 +1379,41 @@ def _diff(old: PartyState, new: PartyState, removals: _Removals) -> list[Event]:
     return events
 
 
+def _stamped(new: PartyState, events: list[Event]) -> tuple[PartyState, list[Event]]:
+    """Mark the members this version changed, and the departures, with the version (the
+    events carry the stamped records, so replaying them gives the same state)."""
+    v = new.version
+    out: list[Event] = []
+    changed: dict[str, Member] = {}
+    s = new
+    for e in events:
+        if isinstance(e, MemberUpserted):
+            m = replace(e.member, changed_version=v)
+            changed[m.user_id] = m
+            e = MemberUpserted(e.version, m)
+            s = _arrived(s, m.user_id)
+        elif isinstance(e, MemberRemoved):
+            s = _departed(s, Departure(e.user_id, v, e.reason))
+        out.append(e)
+    members = tuple(changed.get(m.user_id, m) for m in s.members)
+    return replace(s, members=members, members_version=v), out
+
+
+def _departed(s: PartyState, d: Departure) -> PartyState:
+    kept = [x for x in s.departed if x.user_id != d.user_id]
+    kept.append(d)
+    floor = s.departed_floor
+    while len(kept) > DEPARTED_MAX:
+        floor = max(floor, kept.pop(0).version)
+    return replace(s, departed=tuple(kept), departed_floor=floor)
+
+
+def _arrived(s: PartyState, user_id: str) -> PartyState:
+    if not any(x.user_id == user_id for x in s.departed):
+        return s
+    return replace(s, departed=tuple(x for x in s.departed if x.user_id != user_id))
+
+
 def evolve(state: PartyState, event: Event) -> PartyState:
     """Fold one event into a state: what a client (or a replay) does with the stream."""
     if event.version < state.version:
@@ -1383,9 +1437,11 @@ def evolve(state: PartyState, event: Event) -> PartyState:
             if present
             else (*s.members, event.member)
         )
+        s = _arrived(s, event.member.user_id)
         return replace(s, members=members, members_version=event.version)
     if isinstance(event, MemberRemoved):
         banned = s.banned | {event.user_id} if event.reason == "kicked" else s.banned
+        s = _departed(s, Departure(event.user_id, event.version, event.reason))
         return replace(
             s,
             members=tuple(m for m in s.members if m.user_id != event.user_id),
@@ -1466,6 +1522,8 @@ def dump_state(s: PartyState) -> dict[str, Any]:
         "series_next_for": s.series_next_for,
         "series_next": None if s.series_next is None else _dump_media(s.series_next),
         "room": _dump_room(s.room),
+        "departed": [[d.user_id, d.version, d.reason] for d in s.departed],
+        "departed_floor": s.departed_floor,
     }
 
 
@@ -1495,6 +1553,9 @@ def load_state(d: dict[str, Any]) -> PartyState:
         series_next_for=d.get("series_next_for"),
         series_next=Media(**d["series_next"]) if d.get("series_next") else None,
         room=_load_room(d["room"]) if "room" in d else Room(),
+        # States stored before departures were kept: no list older than now can be patched.
+        departed=tuple(Departure(u, v, r) for u, v, r in d.get("departed", ())),
+        departed_floor=d.get("departed_floor", d["members_version"]),
     )
 
 
@@ -1556,6 +1617,7 @@ def _dump_member(m: Member) -> dict[str, Any]:
         "waits": m.waits,
         "rtt_ms": m.rtt_ms,
         "catch_up_until_ms": m.catch_up_until_ms,
+        "changed_version": m.changed_version,
         "screens": [
             {"id": sc.id, "ready": sc.ready, "catching_up": sc.catching_up} for sc in m.screens
         ],
