@@ -1,7 +1,12 @@
 """Fan-out: a host's seek reaching every member of a 500-member party on two processes.
 
 Two `cinema serve` processes share Redis; the members' Socket.IO clients run in two worker
-processes, half connected to each server. Phase 1 (latency): the host seeks every 200 ms;
+processes, half connected to each server. Phase 0 (the party fills): every member connects,
+then all join at once (up to 50 joins in flight per worker); counted are the party:state
+messages delivered per join, the servers' CPU per join, and the time from the last join's
+ack until every member holds the final state (for ours; `--batch-ms 0,50` runs the servers
+with each PARTY_STATE_BATCH_MS in turn, `--rounds` times, alternated). Phase 1 (latency): the
+host seeks every 200 ms;
 each delivery's latency is receipt time minus the host's send time (one machine, one clock),
 measured once the members have read the party:state every join sent them (no state heard
 for 1 s): otherwise the last joiners' backlog shows up as the first seeks' latency.
@@ -11,7 +16,7 @@ processes, the same Redis manager, `fire` -> room emit of a same-sized payload):
 deliveries per core-second is ours / bare.
 
     .venv/bin/python -m bench.party_fanout [--members 500] [--paced 30] [--burst 60]
-        [--json FILE]
+        [--batch-ms 0,50] [--rounds 2] [--no-bare] [--json FILE]
 
 `--members 100,200,500` runs each size in turn (both systems), for latency against load.
 """
@@ -52,33 +57,52 @@ async def _worker(
     received: list[tuple[int, float]] = []
     clients: list[socketio.AsyncClient] = []
     heard = [now_ms()]  # when the last party:state arrived, of any version
+    # Per client: (version, time) of its join ack's state, and of each party:state it heard.
+    acks: list[tuple[int, float]] = []
+    states: list[list[tuple[int, float]]] = []
 
-    async def on_state(data: dict[str, Any]) -> None:
-        heard[0] = now_ms()
-        received.append((int(data["version"]), heard[0]))
+    def listener(i: int) -> Any:
+        async def on_state(data: dict[str, Any]) -> None:
+            heard[0] = now_ms()
+            received.append((int(data["version"]), heard[0]))
+            states[i].append((int(data["version"]), heard[0]))
+
+        return on_state
 
     gate = asyncio.Semaphore(20)
 
-    async def one(i: int, token: str) -> None:
+    async def connect(i: int, c: socketio.AsyncClient, token: str) -> None:
         async with gate:
-            c = socketio.AsyncClient(reconnection=False)
-            c.on("party:state", on_state)
             await c.connect(
                 urls[i % len(urls)],
                 auth={"token": token},
                 transports=["websocket"],
                 wait_timeout=30,
             )
-            if mode == "ours":
-                ack = await c.call("party:join", {"invite_code": room}, timeout=60)
-                assert ack["ok"], ack
-            else:
-                assert await c.call("join", room, timeout=60)
-            clients.append(c)
 
-    await asyncio.gather(*(one(i, t) for i, t in enumerate(tokens)))
-    conn.send(("ready", len(clients)))
+    joining = asyncio.Semaphore(50)
+
+    async def join(c: socketio.AsyncClient) -> tuple[int, float]:
+        async with joining:
+            if mode == "ours":
+                ack = await c.call("party:join", {"invite_code": room}, timeout=120)
+                assert ack["ok"], ack
+                return int(ack["data"]["state"]["version"]), now_ms()
+            assert await c.call("join", room, timeout=120)
+            return 0, now_ms()
+
+    for i in range(len(tokens)):
+        clients.append(socketio.AsyncClient(reconnection=False))
+        clients[i].on("party:state", listener(i))
+        states.append([])
+    pairs = enumerate(zip(clients, tokens, strict=True))
+    await asyncio.gather(*(connect(i, c, t) for i, (c, t) in pairs))
+    conn.send(("connected", len(clients)))
     loop = asyncio.get_running_loop()
+    msg = await loop.run_in_executor(None, conn.recv)
+    assert msg[0] == "join"
+    acks = list(await asyncio.gather(*(join(c) for c in clients)))
+    conn.send(("ready", len(clients), max(t for _, t in acks)))
     while True:
         msg = await loop.run_in_executor(None, conn.recv)
         if msg[0] == "settle":
@@ -88,6 +112,18 @@ async def _worker(
             while now_ms() - heard[0] < quiet_ms and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
             conn.send(("settled", now_ms() - heard[0] >= quiet_ms))
+        elif msg[0] == "held":
+            # When each client first held `final` (its ack, or a party:state), and how many
+            # party:state the clients heard during the joins.
+            _, final = msg
+            held = [
+                min(
+                    [t for v, t in [ack, *heard_by] if v >= final],
+                    default=float("inf"),
+                )
+                for ack, heard_by in zip(acks, states, strict=True)
+            ]
+            conn.send(("held", max(held, default=0.0), sum(len(x) for x in states)))
         elif msg[0] == "wait":
             _, first, last, timeout = msg
             expected = (last - first + 1) * len(clients)
@@ -120,8 +156,22 @@ class Workers:
             self.conns.append(parent)
             self.procs.append(p)
 
-    def ready(self) -> int:
+    def connected(self) -> int:
         return sum(c.recv()[1] for c in self.conns)
+
+    def join(self) -> tuple[int, float]:
+        """All members join at once; (how many, when the last ack arrived)."""
+        for c in self.conns:
+            c.send(("join",))
+        replies = [c.recv() for c in self.conns]
+        return sum(r[1] for r in replies), max(r[2] for r in replies)
+
+    def held(self, final: int) -> tuple[float, int]:
+        """(When the last member came to hold version `final`, party:state heard so far.)"""
+        for c in self.conns:
+            c.send(("held", final))
+        replies = [c.recv() for c in self.conns]
+        return max(r[1] for r in replies), sum(r[2] for r in replies)
 
     def settle(self, quiet_ms: float = 1000, timeout: float = 120) -> bool:
         """True once no worker has heard a party:state for quiet_ms (the joins' backlog read)."""
@@ -192,6 +242,12 @@ class Ours:
         assert ack["ok"], ack
         return int(ack["data"]["version"]), sent
 
+    async def final_version(self) -> int | None:
+        await self._ensure_host()
+        ack = await self.host.call("party:snapshot", {"party_id": self.party_id}, timeout=30)
+        assert ack["ok"], ack
+        return int(ack["data"]["version"])
+
     async def stop(self) -> None:
         await self.host.disconnect()
 
@@ -214,6 +270,9 @@ class Bare:
         payload = dict(self.payload, version=version)
         assert await self.host.call("fire", {"room": "bench-room", "payload": payload}, timeout=30)
         return version, sent
+
+    async def final_version(self) -> int | None:
+        return None  # bare joins send nothing
 
     async def stop(self) -> None:
         await self.host.disconnect()
@@ -272,11 +331,25 @@ async def measure(
 ) -> dict[str, Any]:
     room = await system.start(len(tokens) + 1)
     workers = Workers(urls, tokens, mode, room)
-    joined = await asyncio.get_running_loop().run_in_executor(None, workers.ready)
-    # 500 joins tell every member of each join: up to n^2/2 party:state to read before the
-    # first measured seek, or the last members' backlog is counted as seek latency.
-    settled = await asyncio.get_running_loop().run_in_executor(None, workers.settle)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, workers.connected)
+    cpu0 = sum(s.cpu_seconds() for s in servers)
+    joined, last_ack = await loop.run_in_executor(None, workers.join)
+    # Each join's party:state reaches every member already in: they are read before the first
+    # measured seek, or the last members' backlog is counted as seek latency.
+    settled = await loop.run_in_executor(None, workers.settle)
     assert settled, "the members still heard the joins' party:state after 120 s"
+    join_cpu = sum(s.cpu_seconds() for s in servers) - cpu0  # with the settle's idle second
+    final = await system.final_version()
+    joins: dict[str, Any] = {}
+    if final is not None:
+        held_at, heard = await loop.run_in_executor(None, workers.held, final)
+        joins = {
+            "join_states": heard,
+            "join_states_per_join": heard / joined,
+            "join_cpu_ms_per_join": join_cpu * 1000 / joined,
+            "join_final_lag_ms": max(0.0, held_at - last_ack),
+        }
     sent: dict[int, float] = {}
     first = last = 0
     for _i in range(paced):
@@ -309,6 +382,7 @@ async def measure(
     latencies = [t - sent[v] for v, t in received if v in sent]
     return {
         "members": joined,
+        **joins,
         "latency_ms": latencies,
         "paced_expected": paced * joined,
         "burst_deliveries": got,
@@ -374,38 +448,54 @@ async def main() -> None:
     )
     parser.add_argument("--paced", type=int, default=30)
     parser.add_argument("--burst", type=int, default=60)
+    parser.add_argument(
+        "--batch-ms",
+        default="",
+        help="PARTY_STATE_BATCH_MS values to run ours with, in turn (e.g. 0,50; default: the "
+        "server's default)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="repeat, alternating the systems")
+    parser.add_argument("--no-bare", action="store_true", help="skip bare python-socketio")
     parser.add_argument("--json", type=Path, help="also write the results here (bench/plots.py)")
     args = parser.parse_args()
     sizes = [int(m) for m in args.members.split(",")]
+    batches = [b for b in args.batch_ms.split(",") if b] or [""]
     env = await setup(max(sizes) + 1)
-    pairs: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    runs: list[tuple[int, str, dict[str, Any]]] = []  # (members, system, result)
     try:
         for members in sizes:
             tokens = env.tokens[1 : members + 1]
-            servers = env.start_servers(2, SOCKETIO_MAX_PAYLOAD_BYTES="65536")
-            urls = [s.url for s in servers]
-            ours = await measure(
-                Ours(env, servers), servers, urls, tokens, "ours", args.paced, args.burst
-            )
-            for s in servers:
-                s.stop()
-            env.servers = []
-            bare_servers = start_bare(env, 2)
-            env.servers = bare_servers
-            sample = dict(SAMPLE_STATE, anchor_server_ms=int(now_ms()), server_ms=int(now_ms()))
-            bare = await measure(
-                Bare(bare_servers, sample),
-                bare_servers,
-                [s.url for s in bare_servers],
-                tokens,
-                "bare",
-                args.paced,
-                args.burst,
-            )
-            for s in bare_servers:
-                s.stop()
-            env.servers = []
-            pairs.append((members, ours, bare))
+            for _round in range(args.rounds):
+                for batch in batches:
+                    extra = {"PARTY_STATE_BATCH_MS": batch} if batch else {}
+                    servers = env.start_servers(2, SOCKETIO_MAX_PAYLOAD_BYTES="65536", **extra)
+                    urls = [s.url for s in servers]
+                    ours = await measure(
+                        Ours(env, servers), servers, urls, tokens, "ours", args.paced, args.burst
+                    )
+                    for s in servers:
+                        s.stop()
+                    env.servers = []
+                    name = f"ours, batch {batch} ms" if batch else "ours"
+                    runs.append((members, name, ours))
+                if args.no_bare:
+                    continue
+                bare_servers = start_bare(env, 2)
+                env.servers = bare_servers
+                sample = dict(SAMPLE_STATE, anchor_server_ms=int(now_ms()), server_ms=int(now_ms()))
+                bare = await measure(
+                    Bare(bare_servers, sample),
+                    bare_servers,
+                    [s.url for s in bare_servers],
+                    tokens,
+                    "bare",
+                    args.paced,
+                    args.burst,
+                )
+                for s in bare_servers:
+                    s.stop()
+                env.servers = []
+                runs.append((members, "bare", bare))
     finally:
         await teardown(env)
     print(f"machine: {machine()}")
@@ -414,16 +504,29 @@ async def main() -> None:
         "| per s (wall) | server CPU s | per core-second |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for _, ours, bare in pairs:
-        print(describe("parties (party:seek)", ours))
-        print(describe("bare python-socketio", bare))
-    for members, ours, bare in pairs:
-        print(
-            f"{members} members: ratio per core-second (ours / bare): "
-            f"{ours['per_core_s'] / bare['per_core_s']:.2f}"
-        )
+    for _, name, r in runs:
+        print(describe("bare python-socketio" if name == "bare" else f"parties ({name})", r))
+    print()
+    print(
+        "| system | members | party:state heard while joining | per join "
+        "| server CPU ms per join | last join ack -> all hold the final state (ms) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for members, name, r in runs:
+        if "join_states" in r:
+            print(
+                f"| {name} | {members} | {r['join_states']} | {r['join_states_per_join']:.1f} "
+                f"| {r['join_cpu_ms_per_join']:.2f} | {r['join_final_lag_ms']:.0f} |"
+            )
+    bares = {m: r for m, name, r in runs if name == "bare"}
+    for members, name, r in runs:
+        if name != "bare" and members in bares:
+            print(
+                f"{members} members, {name}: ratio per core-second (ours / bare): "
+                f"{r['per_core_s'] / bares[members]['per_core_s']:.2f}"
+            )
     if args.json:
-        rows = [_summary(s, r) for _, o, b in pairs for s, r in (("ours", o), ("bare", b))]
+        rows = [_summary("bare" if n == "bare" else "ours", r) | {"label": n} for _, n, r in runs]
         args.json.write_text(
             json.dumps({"bench": "party_fanout", "machine": machine(), "rows": rows}, indent=2)
         )

@@ -354,8 +354,10 @@ async def _socket_gone(ctx: Context, sio: Any, sid: str, conn: Conn | None) -> N
 events.emits(
     party_events.STATE,
     payload=PartyStateOut,
-    doc="To the party room after every change of playback, roles or members. Drop versions "
-    "older than yours. `members` is present only when the member list changed.",
+    doc="To the party room after every change of playback, roles or the room, at once; "
+    "member-list changes (joins, leaves, readiness) together, one state per 50 ms batch. "
+    "Drop versions older than yours. `members` (or `members_delta`) is present only when the "
+    "member list changed.",
 )
 events.emits(
     party_events.CHAT,

@@ -147,7 +147,8 @@ def sent_view(
         members=changed and delta is None,
         cause=cause,
         by=by,
-        queue=sent.queue_version is None or s.queue_version > sent.queue_version,
+        # Unknown (the first broadcast): a queue never changed since the party began is empty.
+        queue=s.queue_version > (sent.queue_version or 0),
     )
     if delta is not None:
         view.members_delta = delta

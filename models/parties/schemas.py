@@ -409,12 +409,17 @@ class PartyStateOut(BaseModel):
     )
     members_delta: list[MemberChangeOut] | None = Field(
         default=None,
-        description="Bigger parties: the change, to apply if your list is at "
-        "members_base_version. Otherwise (or if members_version differs from yours and "
-        "neither field is present) ask party:snapshot",
+        description="Bigger parties: the members changed (and those gone) since "
+        "members_base_version, to apply to your list if it is at that version or newer. "
+        "Otherwise (or if members_version is newer than yours and neither field is present) "
+        "ask party:snapshot",
     )
     members_base_version: int | None = None
-    cause: str | None = Field(default=None, description="The command that made this version")
+    cause: str | None = Field(
+        default=None,
+        description="The command that made this version (member changes sent together: the "
+        "newest of them; `members` when that one was made by another process)",
+    )
     by: str | None = Field(default=None, description="Who gave that command")
     server_ms: int = Field(description="Server time when this was sent")
     ended_reason: str | None = None

@@ -24,6 +24,7 @@ from models.parties.state import (
     Media,
     PartyState,
     Play,
+    QueueAdd,
     Ready,
     Rules,
     decide,
@@ -148,11 +149,11 @@ def test_a_sent_state_counts_member_changes_from_the_broadcast_before_the_last()
     assert view.members_delta is not None
     assert sorted(c.user_id for c in view.members_delta) == ["a", "b"]
     assert view.queue is None
-    # Nothing new in the list since the one before: no list at all (the queue: unknown, sent).
+    # Nothing new in the list since the one before: no list at all.
     quiet = sent_view(
-        s, Sent(s.members_version, None, s.members_version), server_ms=T0, cause="play", by="h"
+        s, Sent(s.members_version, 0, s.members_version), server_ms=T0, cause="play", by="h"
     )
-    assert quiet.members is None and quiet.members_delta is None and quiet.queue is not None
+    assert quiet.members is None and quiet.members_delta is None and quiet.queue is None
     # A small party: the whole list when it changed since the last one sent, nothing otherwise.
     small, _ = decide(_party(3), Join("c"), T0 + 1_000)
     view = sent_view(
@@ -166,3 +167,16 @@ def test_a_sent_state_counts_member_changes_from_the_broadcast_before_the_last()
     # Nothing known of earlier broadcasts (the first, or their record expired): everything.
     view = sent_view(s, Sent(None, None, None), server_ms=T0, cause="join", by="b")
     assert view.members is not None and len(view.members) == len(s.members)
+
+
+def test_a_sent_state_carries_the_queue_when_it_changed_since_the_last_one_sent() -> None:
+    s = _party(3)
+    assert sent_view(s, Sent(None, None, None), server_ms=T0, cause="join", by="u0").queue is None
+    queued, _ = decide(s, QueueAdd("h", (Media("title", 2),)), T0 + 1_000)
+    for sent in (Sent(None, None, None), Sent(s.members_version, s.queue_version, None)):
+        view = sent_view(queued, sent, server_ms=T0, cause="queue_add", by="h")
+        assert view.queue is not None and [q.media.id for q in view.queue] == [2]
+    view = sent_view(
+        queued, Sent(s.members_version, queued.queue_version, 1), server_ms=T0, cause="x", by=None
+    )
+    assert view.queue is None

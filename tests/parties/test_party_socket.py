@@ -52,7 +52,11 @@ async def test_create_join_play_across_processes(
     assert (await guest.call("ping", {}))["ok"]
 
     await ok(host, "party:ready", {"party_id": party_id, "rtt_ms": 20})
-    await ok(guest, "party:ready", {"party_id": party_id, "rtt_ms": 40})
+    readied = await ok(guest, "party:ready", {"party_id": party_id, "rtt_ms": 40})
+    # Member changes go out in a batch (PARTY_STATE_BATCH_MS): heard before the play, the play
+    # carries none; a play within the batch would carry them.
+    for rec in (host, guest):
+        await _state_at_least(rec, readied["version"])
     before = int(time.time() * 1000)  # the server counts whole milliseconds too
     played = await ok(host, "party:play", {"party_id": party_id})
     assert played["playing"] is True

@@ -159,7 +159,9 @@ async def test_a_stalled_member_is_put_back(ctx: Context) -> None:
     assert after.version == before.version + 1
     was = before.member(guest)
     assert was is not None
-    assert after.member(guest) == replace(was, connected=True, disconnected_at_ms=None)
+    assert after.member(guest) == replace(
+        was, connected=True, disconnected_at_ms=None, changed_version=after.version
+    )
     assert await ctx.redis.smembers(live.sockets_key(party_id, guest)) == {sid}
     # The next passes leave the member alone; putting back again changes nothing.
     await reconcile.do_reconcile(ctx)
@@ -330,6 +332,8 @@ async def test_a_member_with_a_live_tab_on_another_process_stays_connected(
     for rec in (tab_doomed, tab_alive, lone):
         await ok(rec, "party:join", {"invite_code": code})
     me = str(account.id)
+    # The joins reach the host in one or more batches (PARTY_STATE_BATCH_MS).
+    await _until(host, lambda s: len(s["members"]) == 3, timeout=5)
 
     doomed.crash()
     # The member with only a socket on the dead process is disconnected...
