@@ -107,7 +107,8 @@ def test_the_changes_since_a_base_bring_any_list_from_it_on_up_to_date() -> None
         if not present:
             command = Join(user)
         else:
-            command = rng.choice([Leave(user), Ready(user), Buffering(user), Kick("h", user)])
+            choices: list[Command] = [Leave(user), Ready(user), Buffering(user), Kick("h", user)]
+            command = rng.choice(choices)
         try:
             s, _ = decide(s, command, at)
         except DomainError:
