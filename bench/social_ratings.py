@@ -14,7 +14,8 @@ request bytes, a few tens of microseconds of client CPU each), so one client cor
 several thousand writes a second and the servers are what is measured. After each round it
 reads `GET /titles/{id}/social` from both processes (the cached summary) and the catalog's
 `GET /titles/{id}/rating`, and checks them against the true average of the last scores sent.
-Prints writes/s, latency, both servers' CPU time per write and whether every read was exact.
+Prints writes/s, latency, both servers' CPU time per write, the ratings each statement carried
+(group commit, from /metrics) and whether every read was exact.
 
 The same-run baseline comes first: the same raters, the same rounds, each on a title of their
 own, so no two writes share a counter row; `vs_baseline` divides the hot title's writes/s by
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -94,18 +96,39 @@ def _changed(previous: list[int]) -> list[int]:
     return [random.choice([s for s in SCORES if s != old]) for old in previous]
 
 
+_BATCHES = re.compile(r'^cinema_write_batch(es|_items)_total\{kind="ratings"\} ([0-9.e+]+)$', re.M)
+
+
+async def _batches(url: str) -> tuple[float, float]:
+    """Rating batches written and the ratings they carried so far, all server processes (one
+    scrape of /metrics sums them); zeros from a server without group commit."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        text = (await client.get(f"{url}/metrics")).text
+    out = [0.0, 0.0]
+    for kind, value in _BATCHES.findall(text):
+        out[kind == "_items"] += float(value)
+    return out[0], out[1]
+
+
 async def _round(
     env: BenchEnv, conns: list[Connection], queues: list[list[bytes]]
-) -> tuple[Outcome, float, float]:
-    """Send the queues; the outcome, the seconds taken and both servers' CPU seconds."""
+) -> tuple[Outcome, float, float, float | None]:
+    """Send the queues; the outcome, the seconds taken, both servers' CPU seconds and the
+    ratings per statement (None without group commit)."""
+    batches0, items0 = await _batches(env.servers[0].url)
     cpu0 = sum(s.cpu_seconds() for s in env.servers)
     start = time.perf_counter()
     outcome = await drive(conns, queues)
     elapsed = time.perf_counter() - start
-    return outcome, elapsed, sum(s.cpu_seconds() for s in env.servers) - cpu0
+    cpu = sum(s.cpu_seconds() for s in env.servers) - cpu0
+    batches1, items1 = await _batches(env.servers[0].url)
+    per_batch = (items1 - items0) / (batches1 - batches0) if batches1 > batches0 else None
+    return outcome, elapsed, cpu, per_batch
 
 
-def _figures(outcome: Outcome, elapsed: float, cpu: float) -> dict[str, Any]:
+def _figures(
+    outcome: Outcome, elapsed: float, cpu: float, per_batch: float | None
+) -> dict[str, Any]:
     writes = len(outcome.latencies)
     ms = [x * 1000 for x in outcome.latencies]
     return {
@@ -119,6 +142,8 @@ def _figures(outcome: Outcome, elapsed: float, cpu: float) -> dict[str, Any]:
         "p99_ms": round(percentile(ms, 99), 1),
         # Load-independent: both servers' CPU time per write (the 4 reads are included).
         "server_cpu_ms_per_write": round(cpu * 1000 / max(1, writes), 3),
+        # Group commit (models/core/batching.py): ratings written per statement.
+        "ratings_per_statement": None if per_batch is None else round(per_batch, 1),
     }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asyncpg import PostgresError
+from asyncpg.exceptions import DeadlockDetectedError
 from redis.asyncio.client import Pipeline
 from sqlalchemy import (
     ColumnElement,
@@ -340,7 +341,8 @@ _RATE_MANY = PlainStatement(
     ), ins AS (
         INSERT INTO ratings (user_id, title_id, score)
         SELECT v.u, v.t, v.s FROM v JOIN found ON found.i = v.i
-        WHERE NOT EXISTS (SELECT FROM old WHERE old.i = v.i)
+        -- (one subquery over all of `old`, so every old score is locked before an insert)
+        WHERE v.i <> ALL (ARRAY(SELECT old.i FROM old))
         ORDER BY v.u, v.t
         ON CONFLICT DO NOTHING
         RETURNING user_id, title_id, score
@@ -366,13 +368,13 @@ _RATE_MANY = PlainStatement(
             version = st.version + 1
         RETURNING 1
     )
-    SELECT v.i,
-           EXISTS (SELECT FROM found WHERE found.i = v.i) AS found,
-           EXISTS (SELECT FROM old WHERE old.i = v.i) AS had,
-           EXISTS (SELECT FROM delta WHERE delta.i = v.i AND delta.n = 1) AS inserted,
-           EXISTS (SELECT FROM delta WHERE delta.i = v.i) AS changed,
+    SELECT v.i, found.i IS NOT NULL AS found, old.i IS NOT NULL AS had,
+           coalesce(delta.n = 1, false) AS inserted, delta.i IS NOT NULL AS changed,
            (SELECT count(*) FROM counted) + (SELECT count(*) FROM cfg) AS _
     FROM v
+        LEFT JOIN found ON found.i = v.i
+        LEFT JOIN old ON old.i = v.i
+        LEFT JOIN delta ON delta.i = v.i
     """
 )
 
@@ -519,24 +521,30 @@ async def _rate_alone_on_error(
 ) -> list[Any]:
     """The statement's row for each rating (by position in `idx`). A statement that fails
     writes nothing; if it carried several ratings, each is written alone, so one that cannot
-    be (its user deleted meanwhile, a lock cycle) fails alone: None in its place, its error in
-    `outcomes`. A lost connection fails the batch."""
+    be (its user deleted meanwhile) fails alone: None in its place, its error in `outcomes`.
+    A rating alone that lost a lock cycle (PostgreSQL aborts one of the statements in it) is
+    sent again. A lost connection fails the batch."""
     if not idx:
         return []
-    try:
-        rows = await _rate_rows(session, items, idx)
-    except Unavailable:
-        raise
-    except (PostgresError, DomainError) as exc:
-        if len(idx) == 1:
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            rows = await _rate_rows(session, items, idx)
+        except Unavailable:
+            raise
+        except (PostgresError, DomainError) as exc:
+            if len(idx) > 1:
+                alone: list[Any] = []
+                for i in idx:
+                    alone += await _rate_alone_on_error(session, items, [i], outcomes)
+                return alone
+            if isinstance(exc, DeadlockDetectedError) and tries < 3:
+                continue
             outcomes[idx[0]] = exc
             return [None]
-        alone: list[Any] = []
-        for i in idx:
-            alone += await _rate_alone_on_error(session, items, [i], outcomes)
-        return alone
-    by_ordinal = {int(row["i"]): row for row in rows}
-    return [by_ordinal[n] for n in range(1, len(idx) + 1)]
+        by_ordinal = {int(row["i"]): row for row in rows}
+        return [by_ordinal[n] for n in range(1, len(idx) + 1)]
 
 
 async def do_rate(ctx: Context, *, actor: Actor, title_id: int, score: int) -> RatingOut:
