@@ -83,13 +83,30 @@ async function refreshList(): Promise<void> {
   }
 }
 
+// One status in flight at a time, read when it leaves: the server handles a socket's events
+// concurrently, so two in flight could reach my other screens in either order (an older
+// track after the newer one). A status asked for meanwhile is sent once, after it.
+let statusSending: Promise<void> = Promise.resolve();
+let statusWaiting = false;
+
 function sendStatus(force = false): void {
-  const h = here;
-  if (!h || !registered) return;
-  const v = h.video;
+  if (!here || !registered) return;
   const now = Date.now();
   if (!force && now - lastStatus < 250) return;
   lastStatus = now;
+  if (statusWaiting) return;
+  statusWaiting = true;
+  statusSending = statusSending.then(async () => {
+    statusWaiting = false;
+    const payload = statusNowPayload();
+    if (payload) await request("screen:status", payload).catch(() => undefined);
+  });
+}
+
+function statusNowPayload(): ClientEvents["screen:status"]["payload"] | null {
+  const h = here;
+  if (!h || !registered) return null;
+  const v = h.video;
   const payload: ClientEvents["screen:status"]["payload"] = {
     title_id: h.title_id,
     episode_id: h.episode_id,
@@ -102,7 +119,7 @@ function sendStatus(force = false): void {
     if (t.audio !== null) payload.audio_track = String(t.audio);
     payload.subtitle_track = String(t.text);
   }
-  void request("screen:status", payload).catch(() => undefined);
+  return payload;
 }
 
 /** Where this screen's video is on the server's clock: the handoff's starting point. */
