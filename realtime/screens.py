@@ -42,6 +42,7 @@ async def register(ev: SocketCall) -> ScreensOut:
         ev.ctx,
         user_id=ev.user_id,
         sid=ev.sid,
+        session_id=ev.session_id,
         device_id=p.device_id,
         name=p.name,
         kind=p.kind,

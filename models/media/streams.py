@@ -9,6 +9,10 @@ so two screens starting together on two processes never both get the last place.
 A screen stopped by its owner from another device is remembered for an hour: its heartbeats
 are refused (409 `stream_stopped`) until it asks for playback again, so it cannot quietly take
 its place back. Its player is told at once over its sockets (`playback:stopped`).
+
+A screen that hands its playback to another of mine ("Play on...", models/screens) gives its
+place up when the target takes one, in the same script, and is then refused like a stopped
+one (409 `stream_handed_over`, which its player takes quietly) until it asks to play again.
 """
 
 from __future__ import annotations
@@ -26,17 +30,37 @@ from models.media.schemas import StreamOut, StreamStoppedEvent
 from models.media.service import Target
 
 STOPPED_KEPT_MS = 3600 * 1000
+# A handoff's source stays handed over (its heartbeats refused) until it asks to play again;
+# a handoff its target never took lapses.
+HANDED_KEPT_MS = 3600 * 1000
+HANDOFF_KEPT_MS = 5 * 60 * 1000
 
-# KEYS: the user's screens (zset), this screen's hash, this screen's stopped mark.
+# KEYS: the user's screens (zset), this screen's hash, this screen's stopped mark, its
+# handed-over mark, a handoff to it (the session it came from).
 # ARGV: session, now_ms, ttl_ms, max, mode ('play' | 'beat'), device, title_id, episode_id,
-# label. Returns {1} taken or kept, {-1} stopped (beat only), {0, sessions...} full.
+# label, the screens' hash prefix, the handed-over marks' prefix, handed_kept_ms.
+# Returns {1} taken or kept, {-1} stopped (beat only), {-2} handed over (beat only),
+# {0, sessions...} full.
+# A handoff's source gives its place up here, in the same script as its target takes one, so
+# the two never count twice and the target never finds the account full of itself.
 _TAKE = """
 local now, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if ARGV[5] == 'play' then
-  redis.call('DEL', KEYS[3])
+  redis.call('DEL', KEYS[3], KEYS[4])
 elseif redis.call('EXISTS', KEYS[3]) == 1 then
   return {-1}
+end
+local from = redis.call('GET', KEYS[5])
+if from then
+  redis.call('DEL', KEYS[5], KEYS[4])  -- playback handed (back) to this screen
+  if from ~= ARGV[1] then
+    redis.call('ZREM', KEYS[1], from)
+    redis.call('DEL', ARGV[10] .. from)
+    redis.call('SET', ARGV[11] .. from, '1', 'PX', tonumber(ARGV[12]))
+  end
+elseif redis.call('EXISTS', KEYS[4]) == 1 then
+  return {-2}
 end
 local known = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not known and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
@@ -103,6 +127,15 @@ class Streams:
             k("stream_stopped", session_id),
         ]
 
+    def _handoff_keys(self, user_id: uuid.UUID, session_id: str) -> list[str]:
+        k = self._ctx.keys
+        return [k("stream_handed", session_id), k("stream_handoff", user_id, session_id)]
+
+    async def hand_over(self, user_id: uuid.UUID, *, from_session: str, to_session: str) -> None:
+        """When `to_session` next takes its place, `from_session` gives its own up."""
+        key = self._handoff_keys(user_id, to_session)[1]
+        await self._redis.set(key, from_session, px=HANDOFF_KEPT_MS)
+
     async def take(
         self,
         *,
@@ -114,9 +147,11 @@ class Streams:
         ttl_ms: int,
         limit: int,
     ) -> tuple[int, list[str]]:
-        """(1, []) taken, (-1, []) stopped, (0, sessions of the full account)."""
+        """(1, []) taken, (-1, []) stopped, (-2, []) handed over, (0, sessions of the full
+        account)."""
+        k = self._ctx.keys
         result = await self._take(
-            keys=self._keys(user_id, session_id),
+            keys=[*self._keys(user_id, session_id), *self._handoff_keys(user_id, session_id)],
             args=[
                 session_id,
                 now,
@@ -127,6 +162,9 @@ class Streams:
                 playing.title_id,
                 "" if playing.episode_id is None else playing.episode_id,
                 playing.label,
+                k("stream", user_id, ""),
+                k("stream_handed", ""),
+                HANDED_KEPT_MS,
             ],
         )
         return int(result[0]), [str(s) for s in result[1:]]
@@ -213,6 +251,12 @@ async def check_stream(
             "This screen was stopped from another device; start playback again to resume",
             code="stream_stopped",
         )
+    if outcome == -2:
+        raise Conflict(
+            "This screen handed its playback to another of yours; start playback again to "
+            "resume here",
+            code="stream_handed_over",
+        )
     active = await list_streams(ctx, user_id=user_id, session_id=session_id)
     raise Conflict(
         f"Your account is already playing on {len(active)} screens (at most "
@@ -223,6 +267,17 @@ async def check_stream(
             "streams": [s.model_dump(mode="json") for s in active],
         },
     )
+
+
+async def do_hand_stream_over(
+    ctx: Context, *, user_id: uuid.UUID, from_session: str, to_session: str
+) -> None:
+    """Playback moves from one of my screens to another ("Play on..."): once the target takes
+    its place (asks for playback, or its next heartbeat), the source's is free and its
+    heartbeats are refused (409 `stream_handed_over`) until it asks to play again, so a
+    handoff never counts twice. Screens of one session share a place: nothing to move."""
+    if from_session != to_session:
+        await Streams(ctx).hand_over(user_id, from_session=from_session, to_session=to_session)
 
 
 async def do_stop_stream(

@@ -18,6 +18,7 @@ from models.core.clock import now_ms
 from models.core.context import Context
 from models.core.errors import InvalidInput, NotFound
 from models.core.events import user_room
+from models.media import streams
 from models.screens.schemas import HandoffIn, HandoffOut, ScreenGoneOut, ScreenOut
 
 LEAD_RTT_FACTOR = 1.5
@@ -33,6 +34,7 @@ class Screen:
     name: str
     kind: str
     rtt_ms: int | None
+    session_id: str | None = None  # its sign-in session (its place among the streams)
 
 
 def _key(ctx: Context, user_id: uuid.UUID) -> str:
@@ -48,6 +50,7 @@ async def do_register(
     *,
     user_id: uuid.UUID,
     sid: str,
+    session_id: str,
     device_id: str,
     name: str,
     kind: str,
@@ -58,7 +61,7 @@ async def do_register(
     screens = await _live(ctx, user_id)
     if device_id not in {s.device_id for s in screens} and len(screens) >= MAX_SCREENS:
         raise InvalidInput(f"At most {MAX_SCREENS} screens", code="too_many_screens")
-    entry = {"sid": sid, "name": name, "kind": kind, "rtt_ms": rtt_ms}
+    entry = {"sid": sid, "name": name, "kind": kind, "rtt_ms": rtt_ms, "session": session_id}
     await ctx.redis.hset(key, device_id, orjson.dumps(entry))
     await ctx.redis.expire(key, 30 * 24 * 3600)
     return await list_screens(ctx, user_id=user_id, sid=sid)
@@ -98,7 +101,9 @@ async def _all(ctx: Context, user_id: uuid.UUID) -> list[Screen]:
     for device, value in raw.items():
         d = orjson.loads(value)
         device_id = device.decode() if isinstance(device, bytes) else str(device)
-        out.append(Screen(device_id, d["sid"], d["name"], d["kind"], d.get("rtt_ms")))
+        out.append(
+            Screen(device_id, d["sid"], d["name"], d["kind"], d.get("rtt_ms"), d.get("session"))
+        )
     return sorted(out, key=lambda s: s.device_id)
 
 
@@ -165,7 +170,8 @@ def plan_handoff(
 
 
 async def do_handoff(ctx: Context, *, user_id: uuid.UUID, sid: str, h: HandoffIn) -> HandoffOut:
-    """Move playback from this screen to another of mine at one scheduled frame."""
+    """Move playback from this screen to another of mine at one scheduled frame; the source's
+    stream place goes to the target when it takes over (models/media/streams.py)."""
     source = await mine(ctx, user_id=user_id, sid=sid)
     if source is None:
         raise InvalidInput("Register this screen first (screen:register)", code="not_a_screen")
@@ -176,5 +182,9 @@ async def do_handoff(ctx: Context, *, user_id: uuid.UUID, sid: str, h: HandoffIn
         raise InvalidInput("at_server_ms is not near the server's clock", code="clock_unsynced")
     s = ctx.settings
     plan = plan_handoff(source, target, h, now_ms(), s.party_lead_min_ms, s.party_lead_max_ms)
+    if source.session_id and target.session_id:
+        await streams.do_hand_stream_over(
+            ctx, user_id=user_id, from_session=source.session_id, to_session=target.session_id
+        )
     await ctx.publisher.emit("screen:handoff", plan.model_dump(mode="json"), room=target.sid)
     return plan.model_copy(update={"role": "source"})

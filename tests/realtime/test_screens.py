@@ -13,7 +13,8 @@ import pytest
 from models.core.context import Context
 from models.parties.sync import Playback, target_position
 from tests.conftest import LiveServer
-from tests.factories import login, make_account, make_title
+from tests.factories import Account, login, make_account, make_title
+from tests.media.test_streams import _playable, _screens
 from tests.realtime_client import connected
 
 pytestmark = pytest.mark.slow
@@ -246,3 +247,62 @@ async def test_a_closed_screen_is_gone_at_once_for_my_other_screens(
                     listed = (await phone.call("screen:list", {}))["data"]["screens"]
                     assert [s["device_id"] for s in listed] == ["lap-1", "phone-1"]
                     assert laptop.events["screen:gone"] == [{"device_id": "tv-1"}]
+
+
+async def test_a_handoff_moves_the_stream_place_so_it_never_counts_twice(
+    client: httpx.AsyncClient, ctx: Context, two_servers: tuple[LiveServer, LiveServer]
+) -> None:
+    """An account at its MAX_STREAMS (4) with the phone among them hands the phone's playback
+    to the TV (another process): the TV's playback request is not refused, it takes the
+    phone's place; the phone's later heartbeat is refused quietly (`stream_handed_over`) and
+    takes no place back, until it asks to play again (then full, like any other screen)."""
+    one, two = two_servers
+    assert ctx.settings.max_streams == 4
+    film = await _playable(ctx, "Handed over")
+    phone, tv, *others = await _screens(client, ctx, 5)
+
+    async def play(who: Account) -> httpx.Response:
+        return await client.get(f"/api/v1/titles/{film}/playback", headers=who.headers)
+
+    for who in (phone, *others):
+        assert (await play(who)).status_code == 200
+    async with (
+        connected(one.url, phone.access_token) as p,
+        connected(two.url, tv.access_token) as t,
+    ):
+        await p.call("screen:register", {"device_id": "phone-1", "name": "Phone"})
+        await t.call("screen:register", {"device_id": "tv-1", "name": "TV"})
+        at = int(time.time() * 1000)
+        r = await p.call(
+            "screen:handoff",
+            {"to_device_id": "tv-1", "title_id": film, "position_ms": 5_000, "at_server_ms": at},
+        )
+        assert r["ok"], r
+        await t.wait_event("screen:handoff")
+        # The phone's last heartbeat before the TV takes over keeps its place meanwhile.
+        beat = {"title_id": film, "position_ms": 6_000}
+        r = await client.post("/api/v1/me/history/progress", json=beat, headers=phone.headers)
+        assert r.status_code == 200, r.text
+        # The TV takes over: the account is full, but the phone's place is its own now.
+        r = await play(tv)
+        assert r.status_code == 200, r.text
+        listed = (await client.get("/api/v1/me/streams", headers=tv.headers)).json()
+        assert len(listed) == 4 and [s["current"] for s in listed].count(True) == 1
+        assert "Device 0" not in {s["device_name"] for s in listed}, listed  # the phone
+        # The phone's heartbeat after it (its pause, say) is refused and takes nothing back.
+        r = await client.post("/api/v1/me/history/progress", json=beat, headers=phone.headers)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "stream_handed_over"
+        assert len((await client.get("/api/v1/me/streams", headers=tv.headers)).json()) == 4
+        # Asking to play again is asking for a place like any other screen: the account is full.
+        r = await play(phone)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "too_many_streams"
+        # The TV hands it back: the phone plays again (its place), the TV's is free.
+        r = await t.call(
+            "screen:handoff",
+            {"to_device_id": "phone-1", "title_id": film, "position_ms": 9_000, "at_server_ms": at},
+        )
+        assert r["ok"], r
+        r = await client.post("/api/v1/me/history/progress", json=beat, headers=phone.headers)
+        assert r.status_code == 200, r.text
+        listed = (await client.get("/api/v1/me/streams", headers=phone.headers)).json()
+        assert [s["current"] for s in listed].count(True) == 1 and len(listed) == 4

@@ -147,6 +147,27 @@ async def test_phone_controls_the_tv_and_hands_playback_to_it(
         await tv.wait_for_timeout(400)
     assert await phone.evaluate(f"{VIDEO}.paused")
 
+    # The phone's place among my streams is the TV's once it took over (its next heartbeat):
+    # a handoff never counts twice. "Play here again" asks for a place anew.
+    async def streams() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=one, timeout=30) as http:
+            bearer = {"Authorization": f"Bearer {tv_tokens['access_token']}"}
+            listed: list[dict[str, Any]] = (
+                await http.get("/api/v1/me/streams", headers=bearer)
+            ).json()
+            return listed
+
+    for _ in range(100):
+        playing = await streams()
+        if len(playing) == 1:
+            break
+        await phone.wait_for_timeout(200)
+    assert [s["current"] for s in playing] == [True], playing  # the TV's
+    await phone.locator(".handed-off").get_by_role("button", name="Play here again").click()
+    await until(phone, f"!{VIDEO}.paused")
+    assert len(await streams()) == 2
+    await phone.evaluate(f"{VIDEO}.pause()")
+
     # The TV's layout with its own panels open fits too.
     await tv.get_by_role("button", name="Play on… (1)").click()
     await tv.locator("#play-on").get_by_role("button", name="Ann's phone").wait_for()

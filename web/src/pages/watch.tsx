@@ -162,9 +162,13 @@ function Watch({ params, query }: PageProps): JSX.Element {
           <button
             type="button"
             class="secondary"
-            onClick={() => {
+            onClick={async () => {
               setAway(null);
-              void video?.play().catch(() => undefined);
+              // Handed over, this screen gave its place among my streams to the other one:
+              // ask for one again (the account may be full) before playing on here.
+              const answer = await requestPlayback(titleId, episodeId);
+              if ("hls" in answer) void video?.play().catch(() => undefined);
+              else setState(answer);
             }}
           >
             Play here again

@@ -27,7 +27,8 @@ export async function requestPlayback(titleId: number, episodeId: number | null)
 }
 
 
-/** A heartbeat: saves the position and keeps this screen's place; `stopped` when refused. */
+/** A heartbeat: saves the position and keeps this screen's place; `stopped` when refused.
+ * (`stream_handed_over`, after "Play on...", is not: the page already says where it plays.) */
 export function saveProgress(
   titleId: number | null,
   episodeId: number | null,
