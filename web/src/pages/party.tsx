@@ -216,12 +216,51 @@ function Room({ snap }: { snap: Snapshot }): JSX.Element {
   // Until the reference client runs (it needs a video: none may be playable here, e.g. too
   // many screens), the page follows the party's events itself.
   const party_id = snap.state.party_id;
+  // The member list as party-client.js keeps it: whole, or (big parties) the changes since a
+  // base version, which any list at least that new takes; a list left behind is fetched.
+  const membersAt = useRef<number>(snap.state.members_version);
+  const follow = (s: State) => {
+    if (s.version <= latest.current.version) return;
+    if (s.members) {
+      membersAt.current = s.members_version;
+      setMembers(s.members);
+      return;
+    }
+    if (s.members_version <= membersAt.current) return;
+    const delta = s.members_delta;
+    const base = s.members_base_version;
+    if (delta && base != null && base <= membersAt.current) {
+      membersAt.current = s.members_version;
+      setMembers((have) => {
+        const out = [...have];
+        for (const c of delta) {
+          const i = out.findIndex((m) => m.user_id === c.user_id);
+          if (c.op === "remove") {
+            if (i >= 0) out.splice(i, 1);
+          } else if (c.member) {
+            if (i >= 0) out[i] = c.member;
+            else out.push(c.member);
+          }
+        }
+        return out;
+      });
+      return;
+    }
+    void request("party:snapshot", { party_id: s.party_id }).then(
+      (full) => {
+        if (!full.members || full.members_version <= membersAt.current) return;
+        membersAt.current = full.members_version;
+        setMembers(full.members);
+      },
+      () => undefined,
+    );
+  };
   useServerEvent(
     "party:state",
     (s) => {
       if (client.current || s.party_id !== party_id) return;
+      follow(s);
       show(s);
-      if (s.members) setMembers(s.members);
     },
     [],
   );
