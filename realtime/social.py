@@ -241,11 +241,14 @@ async def _presence(ctx: Context, sio: Any) -> None:
 
 class _PresenceFanout:
     """Presence changes told to friends after the connect that caused them, not inside it,
-    and together: whatever came in while one batch was looked up goes out with the next, so
-    a reconnect storm costs a friends query per batch, not per user (events carry versions:
-    order between batches does not matter)."""
+    and together: a batch waits GATHER_S for more changes (whatever came in while one batch
+    was looked up goes out with the next too), so a reconnect storm costs a friends query per
+    batch, not per user (events carry versions: order between batches does not matter)."""
 
     BATCH = 500
+    # Friends learn of a change this much later; a storm of 500 connects a second then makes
+    # ~20 friends queries a second instead of ~70 (each ~0.35 ms of CPU).
+    GATHER_S = 0.05
 
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
@@ -259,6 +262,8 @@ class _PresenceFanout:
     async def run(self) -> None:
         while True:
             await self._wake.wait()
+            if len(self._pending) < self.BATCH:
+                await asyncio.sleep(self.GATHER_S)
             self._wake.clear()
             while self._pending:
                 batch = self._pending[: self.BATCH]
