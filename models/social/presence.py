@@ -199,8 +199,9 @@ class PresenceTracker:
             await self._notify(PresenceChange(user_id, True, version, t))
 
     def _online_call(self, user_id: uuid.UUID, t: int) -> tuple[list[str], list[Any]]:
-        keys = [self._k.state(user_id), self._k.pending, self._k.version(user_id)]
-        return keys, [t, t + self.stale_ms, str(user_id)]
+        user = str(user_id)  # once: a UUID's str() costs more than the key's join
+        keys = [self._k.state(user), self._k.pending, self._k.version(user)]
+        return keys, [t, t + self.stale_ms, user]
 
     async def _online(self, user_id: uuid.UUID) -> None:
         t = now_ms()
@@ -222,9 +223,13 @@ class PresenceTracker:
         """Turn offline every user whose check is due (any process may do it; one wins)."""
         t = now_ms()
         due = await self._redis.zrangebyscore(self._k.pending, "-inf", t, start=0, num=500)
-        for raw in due:
-            user_id = uuid.UUID(raw)
-            version = int(
+        if not due:
+            return
+        # All due checks in one round trip (each still one atomic script): after a process
+        # restart, its thousands of users come due together while they reconnect.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for raw in due:
+                user_id = uuid.UUID(raw)
                 await self._check(
                     keys=[
                         self._k.pending,
@@ -234,10 +239,12 @@ class PresenceTracker:
                         self._k.seen(user_id),
                     ],
                     args=[raw, t, self.stale_ms],
+                    client=pipe,
                 )
-            )
-            if version > 0:
-                await self._notify(PresenceChange(user_id, False, version, t))
+            versions = await pipe.execute()
+        for raw, version in zip(due, versions, strict=True):
+            if int(version) > 0:
+                await self._notify(PresenceChange(uuid.UUID(raw), False, int(version), t))
 
     async def refresh(self) -> None:
         """Push this process's users' checks past their sockets' stale window, all in one
