@@ -20,7 +20,7 @@ from models.accounts.schemas import MeUpdate, RegisterIn, SessionOut, TokenOut, 
 from models.accounts.sessions import Rotated, SessionStore, principal_from
 from models.accounts.tables import AccountToken, Passkey, Role, TokenPurpose, User
 from models.core.clock import now
-from models.core.context import Context
+from models.core.context import Context, Slot
 from models.core.errors import (
     Conflict,
     DomainError,
@@ -69,7 +69,16 @@ class Principal:
         return self.role.at_least(role)
 
 
+_SESSIONS = Slot[SessionStore]("accounts.sessions")
+
+
 def sessions_of(ctx: Context) -> SessionStore:
+    """The context's session store, made once (every request and connect checks a session:
+    making it each time, its script hashed and the Redis URL parsed, cost more than using it)."""
+    return ctx.local.get_or_make(_SESSIONS, lambda: _new_session_store(ctx))
+
+
+def _new_session_store(ctx: Context) -> SessionStore:
     return SessionStore(
         ctx.redis,
         ctx.keys,
