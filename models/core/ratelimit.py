@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.commands.core import AsyncScript
 
 from models.core.clock import now_ms
 from models.core.errors import RateLimited
@@ -51,10 +52,14 @@ class RateLimiter:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
-        self._script = redis.register_script(_SLIDING_WINDOW)
+        # Registered at the first `hit`: it hashes the script, and a limiter made for a
+        # pipeline (`queue_hit`, a private message's send) never needs it.
+        self._script: AsyncScript | None = None
 
     async def hit(self, limit: Limit, key: str, *, message: str | None = None) -> None:
         """Count one hit; raise RateLimited (with Retry-After) when over the limit."""
+        if self._script is None:
+            self._script = self._redis.register_script(_SLIDING_WINDOW)
         wait_ms = await self._script(
             keys=[self._key(limit, key)],
             args=[now_ms(), limit.window_s * 1000, limit.limit, secrets.token_hex(8)],

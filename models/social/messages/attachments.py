@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -88,7 +89,13 @@ def _mac(key: bytes, name: str, user_hex: str, expires_hex: str) -> str:
 
 
 def _key(ctx: Context) -> bytes:
-    return hmac.new(ctx.settings.secret, _PURPOSE, hashlib.sha256).digest()
+    return _derived(ctx.settings.secret)
+
+
+@functools.lru_cache(maxsize=8)
+def _derived(secret: bytes) -> bytes:
+    # Once per secret, not at every send (each made a signer for its copies).
+    return hmac.new(secret, _PURPOSE, hashlib.sha256).digest()
 
 
 def signer(ctx: Context) -> Signer:
