@@ -41,7 +41,7 @@ def create_app(settings: Settings, *, freeze_startup: bool = False) -> Any:
         app.state.ctx = ctx
         app.state.realtime = rt
         if freeze_startup:
-            _freeze_startup_heap()
+            settle_gc()
         try:
             yield
         finally:
@@ -65,14 +65,16 @@ def create_app(settings: Settings, *, freeze_startup: bool = False) -> Any:
     return asgi
 
 
-# A served process allocates in bursts (a reconnect storm: ~140 lasting objects per connect).
-# With CPython's default first threshold (700) the youngest generation was collected every
-# five connects and a full collection, walking every socket's objects (~35 ms of CPU at 2,000
-# sockets, ~170 at 10,000, every socket waiting), came every ~700; ten times fewer of both.
-GC_THRESHOLDS = (7_000, 10, 10)
+# A served process allocates in bursts (a reconnect storm: ~140 lasting objects per connect;
+# a few thousand requests, events and their futures in flight under DM load). With CPython's
+# default first threshold (700) the youngest generation was collected every five connects,
+# what was in flight then was promoted, and full collections walking every socket's objects
+# (~35 ms of CPU at 2,000 sockets, ~170 at 10,000, ~130 ms over ~200k objects under DM load,
+# every socket waiting) took ~15 % of a busy process's CPU; ~30 times fewer of both.
+GC_THRESHOLDS = (20_000, 10, 10)
 
 
-def _freeze_startup_heap() -> None:
+def settle_gc() -> None:
     """Leave what start-up built (modules, classes, the ORM's and pydantic's tables: about
     200k objects, most of the process's) out of every later garbage collection: the full
     collections that sockets arriving by the thousand set off walked them all again each
