@@ -157,3 +157,27 @@ async def test_two_processes_batches_racing_keep_the_counts_exact(
     assert batches1 - batches0 < (items1 - items0) / 4
     for t in titles:
         await _check_exact(ctx, t.id)
+
+
+async def test_with_batches_of_one_each_rating_is_written_alone(ctx: Context) -> None:
+    """RATING_BATCH_MAX=1: no group commit (each request its own statements, concurrently);
+    the counts stay exact all the same."""
+    alone = dataclasses.replace(
+        ctx, settings=ctx.settings.model_copy(update={"rating_batch_max": 1})
+    )
+    title = await make_title(ctx)
+    users = await bulk_users(ctx, 30)
+    batches0, items0 = _batched()
+    results = await asyncio.gather(
+        *(
+            service.do_rate(alone, actor=Actor(u), title_id=title.id, score=random.randint(1, 10))
+            for u in users
+            for _ in range(2)
+        ),
+        service.do_rate(alone, actor=Actor(users[0]), title_id=987654321, score=5),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, RatingOut) for r in results[:-1]), results
+    assert isinstance(results[-1], NotFound)
+    assert _batched() == (batches0, items0)  # no batcher involved
+    assert await _check_exact(ctx, title.id) == len(users)
