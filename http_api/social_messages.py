@@ -212,6 +212,7 @@ async def discard_attachment(call: Call) -> None:
     user = call.require_user()
     async with call.transaction() as session:
         await attachments.do_discard(
+            call.ctx,
             session,
             call.outbox,
             user_id=user.user_id,

@@ -10,18 +10,21 @@ from models.social.messages import attachments
 
 @job
 async def purge_dm_attachment(ctx: JobContext, *, folder: str) -> None:
-    """The files of an image whose message was deleted (its row went with the deletion)."""
+    """One image's files: kept for jobs an older version queued (deletions and discards now
+    queue their images in `dm_attachment_purges`, removed by purge_dm_attachment_files)."""
     await attachments.purge_files(app(ctx), folder=folder)
 
 
 @job
 async def purge_dm_attachment_files(ctx: JobContext) -> int:
-    """Files of images whose rows went with an erased account (queued in its transaction)."""
+    """Files of images whose rows went (a deleted message, a discarded upload, an erased
+    account, the sweep), queued in that transaction."""
     return await attachments.purge_queued(app(ctx))
 
 
 async def prune_dm_attachments(ctx: JobContext) -> int:
-    """Hourly: uploads no message used within a day, and files left without a row."""
+    """Hourly: uploads no message used within a day, and image folders in the store (disk or
+    bucket) left without a row, through the purge queue."""
     return await attachments.prune(app(ctx), now=clock.now())
 
 

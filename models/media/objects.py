@@ -78,6 +78,19 @@ class ObjectStore:
         parts = [self.prefix, "attachments", attachment, name]
         return "/".join(p for p in parts if p)
 
+    def attachment_folders(self, *, older_than: float) -> list[str]:
+        """The image folders under the attachments prefix whose every object was last written
+        before `older_than` (unix s): one paginated listing."""
+        prefix = self.attachment_key("") + "/"
+        newest: dict[str, float] = {}
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                folder = obj["Key"][len(prefix) :].split("/", 1)[0]
+                at = obj["LastModified"].timestamp()
+                newest[folder] = max(at, newest.get(folder, at))
+        return [f for f, at in newest.items() if f and at < older_than]
+
     def put(self, key: str, data: bytes, *, content_type: str) -> None:
         """One small object (a message's image), private to whoever gets a URL from us."""
         self.client.put_object(

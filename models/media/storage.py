@@ -188,14 +188,18 @@ class MediaStore:
             self.objects.delete_keys(keys)
 
     def attachment_dirs(self, *, older_than: float) -> list[str]:
-        """Names of attachment folders on the disk untouched since `older_than` (unix s)."""
-        if not self.attachments.is_dir():
-            return []
-        return [
-            d.name
-            for d in self.attachments.iterdir()
-            if d.is_dir() and d.stat().st_mtime < older_than
-        ]
+        """Names of attachment folders untouched since `older_than` (unix s): on the disk, and
+        in the object store (a listing of the attachments prefix) when there is one."""
+        found: set[str] = set()
+        if self.attachments.is_dir():
+            found |= {
+                d.name
+                for d in self.attachments.iterdir()
+                if d.is_dir() and d.stat().st_mtime < older_than
+            }
+        if self.objects is not None:
+            found |= set(self.objects.attachment_folders(older_than=older_than))
+        return sorted(found)
 
     def resolve_import(self, relative: str) -> Path:
         """A file inside imports/; anything that escapes it (.., symlinks) is refused."""

@@ -17,19 +17,22 @@ from typing import Any
 import httpx
 import pytest
 from PIL import ExifTags, Image
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from models.accounts.tables import User
 from models.catalog.tables import Title
 from models.core.clock import now
 from models.core.context import Context
 from models.core.db import transaction
+from models.core.events import Outbox
 from models.core.settings import Settings
 from models.media.storage import MediaStore
 from models.privacy import service as privacy
 from models.social.messages import attachments
+from models.social.messages import service as messages
 from models.social.messages.service import replay
 from models.social.messages.tables import AttachmentPurge, DirectMessageAttachment
+from models.social.policy import Actor
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, Account, login, make_title
 from tests.realtime_client import connected
@@ -611,3 +614,95 @@ async def test_erasure_job_removes_images(client: httpx.AsyncClient, ctx: Contex
     while await asyncio.to_thread(folder.exists) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)  # the purge job of the in-process worker
     assert not await asyncio.to_thread(folder.exists)
+
+
+async def lost_jobs_and_orphans_leak_nothing(
+    client: httpx.AsyncClient, ctx: Context, media: Context
+) -> None:
+    """In the store `media`'s settings name: deleting a message and discarding an upload queue
+    their images for purge in their own transaction, so with the job lost (the outbox never
+    flushed) the next purge run still removes them. The sweep queues every image folder (disk
+    folder, or the bucket's objects under the attachments prefix) that no message or pending
+    upload has a row for, once past the grace period, and leaves anything else alone."""
+    ann, bob = await accounts(ctx, client, 2)
+    await befriend(client, ann, bob)
+    box = attachments.store(media)
+    assert box.location != attachments.store(ctx).location  # the run's worker leaves it alone
+
+    async def up(side: int) -> str:
+        out = await attachments.do_upload(
+            media, user_id=ann.id, data=png(side, side), declared_type="image/png"
+        )
+        return str(out.id)
+
+    async def queued() -> set[str]:
+        async with ctx.sessions() as session:
+            rows = await session.scalars(
+                select(AttachmentPurge.attachment_id).where(AttachmentPurge.store == box.location)
+            )
+            return {str(i) for i in rows}
+
+    sent, kept_sent, discarded, pending, orphan = [await up(20 + i) for i in range(5)]
+    ids = {}
+    for attachment_id in (sent, kept_sent):
+        r = await client.post(
+            "/api/v1/messages",
+            json={
+                "to_user_id": str(bob.id),
+                "client_msg_id": uuid.uuid4().hex,
+                "attachment_id": attachment_id,
+            },
+            headers=ann.headers,
+        )
+        assert r.status_code == 201, r.text
+        ids[attachment_id] = r.json()["id"]
+
+    # Deleted and discarded with their jobs lost: queued with the change, files still there.
+    lost = Outbox()
+    async with transaction(ctx.sessions) as session:
+        await messages.do_delete_message(
+            media, session, lost, actor=Actor(ann.id), message_id=ids[sent]
+        )
+        await attachments.do_discard(
+            media, session, lost, user_id=ann.id, attachment_id=uuid.UUID(discarded)
+        )
+    assert [j.function for j in lost.jobs] == ["purge_dm_attachment_files"] * 2
+    assert await queued() == {sent, discarded}
+    assert await asyncio.to_thread(stored, box, sent) == ["full.png", "thumb.webp"]
+    assert await attachments.purge_queued(media) == 2
+    for attachment_id in (sent, discarded):
+        assert await asyncio.to_thread(stored, box, attachment_id) == []
+
+    # An orphan: files whose row went without a purge (an older version's lost job), and a
+    # folder that is not an image's.
+    async with transaction(ctx.sessions) as session:
+        await session.execute(
+            delete(DirectMessageAttachment).where(DirectMessageAttachment.id == uuid.UUID(orphan))
+        )
+    if box.objects is not None:
+        key = box.objects.attachment_key("notes", "readme.txt")
+        await asyncio.to_thread(box.objects.put, key, b"x", content_type="text/plain")
+    else:
+        (box.attachments / "notes").mkdir(parents=True)
+    # Within the grace period nothing goes; past it, the orphan and the unsent upload do.
+    assert await attachments.prune(media, now=datetime.now(UTC)) == 0
+    assert await asyncio.to_thread(stored, box, orphan) == ["full.png", "thumb.webp"]
+    later = datetime.now(UTC) + timedelta(days=2)
+    # The orphan and the unsent upload (and any other test's unsent uploads: rows are global).
+    assert await attachments.prune(media, now=later) >= 2
+    for attachment_id in (orphan, pending):
+        assert await asyncio.to_thread(stored, box, attachment_id) == []
+    assert await queued() == set()
+    assert await asyncio.to_thread(stored, box, kept_sent) == ["full.png", "thumb.webp"]
+    if box.objects is not None:
+        assert await asyncio.to_thread(box.objects.sizes, box.objects.attachment_key("notes"))
+    else:
+        assert await asyncio.to_thread((box.attachments / "notes").is_dir)
+    assert await attachments.prune(media, now=later) == 0
+
+
+async def test_lost_purge_jobs_and_orphans_leak_nothing_on_the_disk(
+    client: httpx.AsyncClient, ctx: Context, settings: Settings, tmp_path: Path
+) -> None:
+    own = settings.model_copy(update={"media_dir": tmp_path / "media"})
+    await lost_jobs_and_orphans_leak_nothing(client, ctx, dataclasses.replace(ctx, settings=own))

@@ -21,7 +21,11 @@ from models.core.settings import Settings
 from tests.conftest import LiveServer
 from tests.factories import Account, login, make_user
 from tests.media.test_object_store import KEY, SECRET, _s3, s3_endpoint  # noqa: F401
-from tests.social.test_message_media import erasure_removes_images, jpeg_with_gps
+from tests.social.test_message_media import (
+    erasure_removes_images,
+    jpeg_with_gps,
+    lost_jobs_and_orphans_leak_nothing,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -146,3 +150,25 @@ async def test_erasure_removes_images_from_the_bucket(
         }
     )
     await erasure_removes_images(client, ctx, dataclasses.replace(ctx, settings=own))
+
+
+async def test_lost_purge_jobs_and_orphans_leak_nothing_in_the_bucket(
+    client: httpx.AsyncClient,
+    ctx: Context,
+    settings: Settings,
+    s3_endpoint: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    bucket = f"dm-{uuid.uuid4().hex[:8]}"
+    await asyncio.to_thread(_s3(s3_endpoint).create_bucket, Bucket=bucket)
+    own = settings.model_copy(
+        update={
+            "media_store": "s3",
+            "s3_bucket": bucket,
+            "s3_endpoint_url": s3_endpoint,
+            "s3_access_key_id": KEY,
+            "s3_secret_access_key": SecretStr(SECRET),
+            "media_dir": tmp_path / "media",
+        }
+    )
+    await lost_jobs_and_orphans_leak_nothing(client, ctx, dataclasses.replace(ctx, settings=own))

@@ -217,27 +217,44 @@ async def check_usable(
 
 
 async def do_discard(
-    session: AsyncSession, outbox: Outbox, *, user_id: uuid.UUID, attachment_id: uuid.UUID
+    ctx: Context,
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    user_id: uuid.UUID,
+    attachment_id: uuid.UUID,
 ) -> None:
-    """An upload of mine I decided not to send: gone now (its files after the commit), so it
-    does not count against the uploads that may wait."""
+    """An upload of mine I decided not to send: gone now (its files queued for purge in the
+    same transaction), so it does not count against the uploads that may wait."""
     row = await check_usable(session, user_id=user_id, attachment_id=attachment_id)
     await session.delete(row)
     await session.flush()
-    outbox.enqueue(Job.purge_dm_attachment, folder=attachment_id.hex)
+    await _purge_later(ctx, session, outbox, [attachment_id])
 
 
-async def drop_with_message(session: AsyncSession, m: DirectMessage) -> str | None:
-    """A message deleted for everyone takes its image along; returns the files' folder name,
-    for the caller to remove once this commits."""
+async def drop_with_message(
+    ctx: Context, session: AsyncSession, outbox: Outbox, m: DirectMessage
+) -> None:
+    """A message deleted for everyone takes its image along: the row now, the files queued
+    for purge in the same transaction."""
     if m.attachment_id is None:
-        return None
+        return
     attachment_id, m.attachment_id = m.attachment_id, None
     await session.flush()
     await session.execute(
         delete(DirectMessageAttachment).where(DirectMessageAttachment.id == attachment_id)
     )
-    return attachment_id.hex
+    await _purge_later(ctx, session, outbox, [attachment_id])
+
+
+async def _purge_later(
+    ctx: Context, session: AsyncSession, outbox: Outbox, attachment_ids: list[uuid.UUID]
+) -> None:
+    """Queued with the change (a crash after the commit, or a lost job, leaves them queued,
+    not leaked, on disk or in the bucket); the job removes them after the commit, the cron
+    finishes what it did not."""
+    await queue_purges(session, attachment_ids=attachment_ids, location=store(ctx).location)
+    outbox.enqueue(Job.purge_dm_attachment_files)
 
 
 @dataclass(frozen=True)
@@ -302,6 +319,7 @@ async def access_file(ctx: Context, *, token: str, name: str, now_s: int) -> Ser
 
 
 async def purge_files(ctx: Context, *, folder: str) -> None:
+    """One image's files (jobs queued before deletions went through the purge queue)."""
     await asyncio.to_thread(store(ctx).drop_attachment, folder)
 
 
@@ -353,8 +371,9 @@ async def purge_queued(ctx: Context, *, batch: int = PURGE_BATCH, limit: int | N
 
 
 async def prune(ctx: Context, *, now: datetime) -> int:
-    """Uploads no message used within a day go, and so do files on the disk whose row is gone
-    (a deletion whose purge job did not run)."""
+    """Uploads no message used within a day go, and so does every image folder in the store
+    (on the disk, or the bucket's objects under the attachments prefix) older than that which
+    no message or pending upload has a row for: both through the purge queue."""
     cutoff = now - timedelta(seconds=UNUSED_GRACE_S)
     media = store(ctx)
     async with transaction(ctx.sessions) as session:
@@ -371,19 +390,30 @@ async def prune(ctx: Context, *, now: datetime) -> int:
             )
         )
         await queue_purges(session, attachment_ids=gone, location=media.location)
+    orphans = await _sweep(ctx, media, older_than=cutoff.timestamp(), queued=set(gone))
     await purge_queued(ctx)
-    folders = await asyncio.to_thread(media.attachment_dirs, older_than=cutoff.timestamp())
-    orphans: list[str] = []
-    if folders:
-        known: set[str] = set()
-        ids = [uuid.UUID(hex=f) for f in folders if re.fullmatch(r"[0-9a-f]{32}", f)]
-        async with ctx.sessions() as session:
-            if ids:
-                found = await session.scalars(
-                    select(DirectMessageAttachment.id).where(DirectMessageAttachment.id.in_(ids))
+    return len(gone) + orphans
+
+
+async def _sweep(
+    ctx: Context, media: MediaStore, *, older_than: float, queued: set[uuid.UUID]
+) -> int:
+    """Queue for purge the store's image folders untouched since `older_than` that have no
+    row (a deletion whose purge was lost, an upload whose row never committed); how many."""
+    folders = await asyncio.to_thread(media.attachment_dirs, older_than=older_than)
+    # Only our own names (a folder per image id); anything else in the prefix is left alone.
+    ids = [uuid.UUID(hex=f) for f in folders if re.fullmatch(r"[0-9a-f]{32}", f)]
+    ids = [i for i in ids if i not in queued]
+    orphans: list[uuid.UUID] = []
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        async with transaction(ctx.sessions) as session:
+            known = set(
+                await session.scalars(
+                    select(DirectMessageAttachment.id).where(DirectMessageAttachment.id.in_(chunk))
                 )
-                known = {i.hex for i in found}
-        orphans = [f for f in folders if f not in known]
-        for folder in orphans:
-            await asyncio.to_thread(media.drop_attachment, folder)
-    return len(gone) + len(orphans)
+            )
+            lost = [i for i in chunk if i not in known]
+            await queue_purges(session, attachment_ids=lost, location=media.location)
+        orphans += lost
+    return len(orphans)

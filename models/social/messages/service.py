@@ -22,7 +22,6 @@ from models.core.context import Context
 from models.core.db import PlainStatement, PlainWork, plain_autocommit, transaction
 from models.core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from models.core.events import Outbox, user_room
-from models.core.jobs import Job
 from models.core.pagination import Page
 from models.core.ratelimit import Limit, RateLimiter, check_hit
 from models.core.settings import Settings
@@ -715,7 +714,7 @@ async def do_delete_message(
     in place (a reply quoting it shows it deleted). Deleting again changes nothing.
 
     The image's row goes in this transaction (its URLs answer 404 from the commit on); its
-    files go in a job after the commit."""
+    files are queued for purge in it too, and go in a job after the commit."""
     assert actor.user_id is not None
     sign = attachments.signer(ctx)
     m = await _access_message(session, actor=actor, message_id=message_id, mine=True)
@@ -724,9 +723,7 @@ async def do_delete_message(
     m.text = ""
     m.deleted_at = now()
     m.title_id = None
-    folder = await attachments.drop_with_message(session, m)
-    if folder is not None:
-        outbox.enqueue(Job.purge_dm_attachment, folder=folder)
+    await attachments.drop_with_message(ctx, session, outbox, m)
     await session.execute(
         delete(DirectMessageReaction).where(DirectMessageReaction.message_id == m.id)
     )
