@@ -85,10 +85,10 @@ async def _worker(
     async def join(c: socketio.AsyncClient) -> tuple[int, float]:
         async with joining:
             if mode == "ours":
-                ack = await c.call("party:join", {"invite_code": room}, timeout=120)
+                ack = await c.call("party:join", {"invite_code": room}, timeout=300)
                 assert ack["ok"], ack
                 return int(ack["data"]["state"]["version"]), now_ms()
-            assert await c.call("join", room, timeout=120)
+            assert await c.call("join", room, timeout=300)
             return 0, now_ms()
 
     for i in range(len(tokens)):
@@ -441,6 +441,23 @@ SAMPLE_STATE = {
 }
 
 
+def _progress(members: int, name: str, r: dict[str, Any]) -> None:
+    """One line per run as it ends (a later run failing loses nothing)."""
+    joins = (
+        f"; joins: {r['join_states_per_join']:.1f} states/join, "
+        f"{r['join_cpu_ms_per_join']:.2f} CPU ms/join, final held {r['join_final_lag_ms']:.0f} ms "
+        "after the last ack"
+        if "join_states" in r
+        else ""
+    )
+    lat = r["latency_ms"]
+    print(
+        f"[{members} {name}] seeks p50 {percentile(lat, 50):.1f} p99 {percentile(lat, 99):.1f} ms, "
+        f"burst {r['per_core_s']:.0f} deliveries per core-s{joins}",
+        flush=True,
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -478,6 +495,7 @@ async def main() -> None:
                     env.servers = []
                     name = f"ours, batch {batch} ms" if batch else "ours"
                     runs.append((members, name, ours))
+                    _progress(members, name, ours)
                 if args.no_bare:
                     continue
                 bare_servers = start_bare(env, 2)

@@ -24,19 +24,23 @@ from models.core.redis import Keys
 from models.parties.state import Command, Event, PartyState, Phase, decide, dump_state, load_state
 
 # KEYS: state hash, deadlines zset, connected-parties zset, the member's sockets set and the
-# user's socket heartbeats ('' unless guarded). ARGV: expected version ('' = must not exist), new
-# version, state JSON, TTL ms, next deadline ms ('' = none), party id, '1' if a member is
-# connected, a socket that must be in the set ('' = none), the heartbeat floor, dead socket ids...
+# user's socket heartbeats ('' unless guarded), the party's broadcast record ('' unless the new
+# state is sent at once). ARGV: expected version ('' = must not exist), new version, state
+# JSON, TTL ms, next deadline ms ('' = none), party id, '1' if a member is connected, a socket
+# that must be in the set ('' = none), the heartbeat floor, the new members_version and
+# queue_version, dead socket ids...
 # Guarded by a present socket (a Reconnect): nothing is written unless it is still in the set.
 # Guarded by dead sockets (a Disconnect): those still unrefreshed since the floor leave the set
 # first, and nothing is written while a socket is left in it (-1), so a socket that entered or
-# heartbeated meanwhile always wins.
+# heartbeated meanwhile always wins. A state sent at once is claimed for sending in the same
+# step (as _CLAIM does; the newest version written is never claimed yet): {1, what the
+# broadcasts before it carried}.
 _CAS = """
 if KEYS[4] ~= '' then
   if ARGV[8] ~= '' then
     if redis.call('SISMEMBER', KEYS[4], ARGV[8]) == 0 then return -1 end
   else
-    for i = 10, #ARGV do
+    for i = 12, #ARGV do
       local beat = KEYS[5] ~= '' and redis.call('ZSCORE', KEYS[5], ARGV[i])
       if not beat or tonumber(beat) < tonumber(ARGV[9]) then
         redis.call('SREM', KEYS[4], ARGV[i])
@@ -58,6 +62,12 @@ if ARGV[7] == '1' then
   redis.call('ZADD', KEYS[3], 0, ARGV[6])
 else
   redis.call('ZREM', KEYS[3], ARGV[6])
+end
+if KEYS[6] ~= '' then
+  local was = redis.call('HMGET', KEYS[6], 'm', 'q', 'm0')
+  redis.call('HSET', KEYS[6], 'v', ARGV[2], 'm', ARGV[10], 'q', ARGV[11], 'm0', was[1] or '')
+  redis.call('PEXPIRE', KEYS[6], ARGV[4])
+  return {1, was[1] or '', was[2] or '', was[3] or ''}
 end
 return 1
 """
@@ -167,6 +177,8 @@ class Outcome:
     state: PartyState
     events: list[Event]
     at_ms: int = 0  # the server time the command was decided at
+    # Claimed for sending with the write (see LiveParties.send_at_once): what was sent before.
+    sent: Sent | None = None
 
     @property
     def changed(self) -> bool:
@@ -174,10 +186,20 @@ class Outcome:
 
 
 class LiveParties:
-    def __init__(self, redis: Redis, keys: Keys, *, clock: Callable[[], int] = wall_now_ms) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        clock: Callable[[], int] = wall_now_ms,
+        send_at_once: Callable[[list[Event]], bool] | None = None,
+    ) -> None:
         self.redis = redis
         self.keys = keys
         self.clock = clock
+        # Which changes are sent as soon as written: their claim to be sent (claim_broadcast)
+        # is made by the write itself, which saves the sender a round trip.
+        self.send_at_once = send_at_once
         self._cas = redis.register_script(_CAS)
         self._read = redis.register_script(_READ)
         self._forget_dead = redis.register_script(_FORGET_DEAD)
@@ -219,13 +241,7 @@ class LiveParties:
             keys=[self.sent_key(state.party_id)],
             args=[state.version, state.members_version, state.queue_version, LIVE_TTL_MS],
         )
-        if reply is None:
-            return None
-        members, queue, members_before = (
-            int(x) if x else None
-            for x in (y.decode() if isinstance(y, bytes) else y for y in reply)
-        )
-        return Sent(members, queue, members_before)
+        return None if reply is None else _sent(reply)
 
     async def mark_due(self, party_id: str, *, ttl_ms: int) -> bool:
         """Become the process that sends the party's next batch of member changes (False:
@@ -318,7 +334,7 @@ class LiveParties:
         return state
 
     async def create(self, state: PartyState) -> None:
-        if await self._write("", state, None) <= 0:
+        if (await self._write("", state, None))[0] <= 0:
             raise Conflict("This party already exists", code="party_exists")
 
     async def apply(
@@ -352,17 +368,21 @@ class LiveParties:
             state, events = decide(before, command, at)
             if not events:
                 return Outcome(before, before, [], at)
-            written = await self._write(str(before.version), state, guard)
+            claim = self.send_at_once is not None and self.send_at_once(events)
+            written, sent = await self._write(str(before.version), state, guard, claim=claim)
             if written < 0:
                 return Outcome(before, before, [], at)  # the member's sockets say otherwise
             if written:
-                return Outcome(before, state, events, at)
+                return Outcome(before, state, events, at, sent)
             # Lost a race with another command: back off a little (jittered) and decide again.
             await asyncio.sleep(random.random() * min(0.02, 0.0005 * 2**attempt))
         raise Conflict("The party is too busy; try again", code="party_busy")
 
-    async def _write(self, expected: str, state: PartyState, guard: SocketGuard | None) -> int:
-        """1 written, 0 the version moved on, -1 the guard held."""
+    async def _write(
+        self, expected: str, state: PartyState, guard: SocketGuard | None, *, claim: bool = False
+    ) -> tuple[int, Sent | None]:
+        """1 written, 0 the version moved on, -1 the guard held; with `claim`, once written,
+        what the broadcasts before it carried."""
         deadline = state.next_deadline_ms()
         live = state.phase is not Phase.ENDED
         connected = live and any(m.connected for m in state.members)
@@ -376,6 +396,8 @@ class LiveParties:
             "1" if connected else "",
             guard.present if guard else "",
             guard.floor_ms if guard else 0,
+            state.members_version,
+            state.queue_version,
             *(guard.dead if guard else ()),
         ]
         keys = [
@@ -384,11 +406,14 @@ class LiveParties:
             self.connected_key,
             guard.key if guard else "",
             guard.beats_key if guard else "",
+            self.sent_key(state.party_id) if claim else "",
         ]
-        result = int(await self._cas(keys=keys, args=args))
+        reply = await self._cas(keys=keys, args=args)
+        sent = _sent(reply[1:]) if isinstance(reply, list) else None
+        result = int(reply[0]) if isinstance(reply, list) else int(reply)
         if result > 0:
             self._remember(state)
-        return result
+        return result, sent
 
     async def due(self, limit: int = 100) -> list[str]:
         """Parties with a deadline (waiting timeout, grace period) that has passed."""
@@ -421,6 +446,13 @@ class LiveParties:
     async def forget(self, party_id: str) -> None:
         """Drop a party whose live state is gone (expired) from the connected index."""
         await self.redis.zrem(self.connected_key, party_id)
+
+
+def _sent(reply: list[Any]) -> Sent:
+    members, queue, members_before = (
+        int(x) if x else None for x in (y.decode() if isinstance(y, bytes) else y for y in reply)
+    )
+    return Sent(members, queue, members_before)
 
 
 def _glob_escape(text: str) -> str:

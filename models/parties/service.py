@@ -40,7 +40,7 @@ from models.notifications.service import do_notify
 from models.notifications.tables import NotificationType
 from models.parties import chat
 from models.parties import events as ev
-from models.parties.live import LiveParties, Outcome, SocketGuard
+from models.parties.live import LiveParties, Outcome, Sent, SocketGuard
 from models.parties.schemas import (
     MAX_CHAT_CHARS,
     AdmissionOut,
@@ -60,6 +60,7 @@ from models.parties.state import (
     ControlMode,
     Disconnect,
     End,
+    Event,
     Join,
     Knock,
     Media,
@@ -138,7 +139,11 @@ def runtime(ctx: Context) -> _Runtime:
     return ctx.local.get_or_make(
         _RUNTIME,
         lambda: _Runtime(
-            live=LiveParties(ctx.redis, ctx.keys),
+            live=LiveParties(
+                ctx.redis,
+                ctx.keys,
+                send_at_once=_sent_at_once if ctx.settings.party_state_batch_ms > 0 else None,
+            ),
             limiter=RateLimiter(ctx.redis, ctx.keys.prefix),
             timers={},
         ),
@@ -786,8 +791,14 @@ async def _broadcast(ctx: Context, outcome: Outcome, *, cause: str, by: str | No
         return
     if ev.members_only(outcome.events):
         await _hold(ctx, state, cause=cause, by=by, window_ms=window_ms)
+    elif outcome.sent is not None:  # claimed by the write itself (_sent_at_once)
+        await _emit(ctx, state, outcome.sent, cause=cause, by=by)
     else:
         await _send(ctx, state, cause=cause, by=by)
+
+
+def _sent_at_once(events: list[Event]) -> bool:
+    return ev.needs_broadcast(events) and not ev.members_only(events)
 
 
 async def _hold(
@@ -840,8 +851,11 @@ async def _send_batch(ctx: Context, party_id: str) -> None:
 async def _send(ctx: Context, state: PartyState, *, cause: str, by: str | None) -> None:
     """The state to the room, unless a process sent this version or a newer one already."""
     sent = await runtime(ctx).live.claim_broadcast(state)
-    if sent is None:
-        return
+    if sent is not None:
+        await _emit(ctx, state, sent, cause=cause, by=by)
+
+
+async def _emit(ctx: Context, state: PartyState, sent: Sent, *, cause: str, by: str | None) -> None:
     view = ev.sent_view(state, sent, server_ms=now_ms(), cause=cause, by=by)
     await ctx.publisher.emit(
         ev.STATE, view.model_dump(mode="json"), room=party_room(state.party_id)
