@@ -5,6 +5,7 @@ uncaught errors; the tests check there are none."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import shutil
 import time
@@ -75,6 +76,32 @@ async def new_page(browser: Any, tokens: dict[str, Any] | None = None, **options
     page = await context.new_page()
     page.set_default_timeout(20_000)
     return page
+
+
+# Serious or critical axe-core violations under `within` (a CSS selector; the whole document
+# when null), a line each with the first few elements at fault.
+SCAN = """async (within) => {
+  const result = await axe.run(within ?? document, { resultTypes: ["violations"] });
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ` +
+      v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", "));
+}"""
+
+
+@functools.cache
+def _axe_script(web_app: Path) -> str:
+    return (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
+
+
+async def axe_problems(page: Any, web_app: Path, within: str | None = None) -> list[str]:
+    """The accessibility scan (axe-core from the web app's npm dev dependencies, evaluated
+    over DevTools, so the page's CSP is untouched) of the page as it is now: its serious or
+    critical violations. axe is loaded once per document (again after a navigation)."""
+    if not await page.evaluate("typeof window.axe === 'object'"):
+        await page.evaluate(_axe_script(web_app))
+    found: list[str] = await page.evaluate(SCAN, within)
+    return found
 
 
 async def problems(page: Any) -> list[str]:

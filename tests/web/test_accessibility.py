@@ -15,17 +15,9 @@ from models.core.context import Context
 from models.core.settings import Settings
 from tests.factories import login, make_account, make_title
 from tests.media.helpers import make_series
-from tests.web.conftest import new_page, problems, shot
+from tests.web.conftest import axe_problems, new_page, problems, shot
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
-
-SCAN = """async () => {
-  const result = await axe.run(document, { resultTypes: ["violations"] });
-  return result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ` +
-      v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", "));
-}"""
 
 
 async def test_main_pages_have_no_serious_violation(
@@ -36,7 +28,6 @@ async def test_main_pages_have_no_serious_violation(
     client: httpx.AsyncClient,
     settings: Settings,
 ) -> None:
-    axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
     title = await make_title(ctx, year=2001, runtime_minutes=90, description="Two friends.")
     series_id, _ = await make_series(ctx, episodes_per_season=(2, 3))
     ann = await make_account(ctx, client)
@@ -66,8 +57,7 @@ async def test_main_pages_have_no_serious_violation(
         for name, (path, ready) in pages.items():
             await page.goto(site + path)
             await page.locator(ready).first.wait_for()
-            await page.evaluate(axe)
-            bad = await page.evaluate(SCAN)
+            bad = await axe_problems(page, web_app)
             if bad:
                 found[f"{name}@{width}"] = bad
             if name == "series":  # the second season's episodes, by keyboard

@@ -19,14 +19,13 @@ import pytest
 from models.core.context import Context
 from models.core.settings import Settings
 from tests.factories import make_account
-from tests.web.conftest import expect, new_page, problems, shot, signed_in_page, until
-from tests.web.test_accessibility import SCAN
+from tests.web.conftest import axe_problems, expect, new_page, problems, shot, signed_in_page, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
 async def test_an_editor_builds_the_catalog_from_the_back_office(
-    site: str, browser: Any, ctx: Context, settings: Settings
+    site: str, browser: Any, ctx: Context, settings: Settings, web_app: Path
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     async with httpx.AsyncClient(base_url=site, timeout=30) as http:
@@ -160,9 +159,6 @@ async def test_an_editor_builds_the_catalog_from_the_back_office(
         assert [i["title"]["id"] for i in coll["items"]] == [title_id]
 
     # The pages pass the accessibility scan at both widths and fit a phone.
-    axe = (
-        Path(__file__).parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
-    ).read_text()
     paths = {
         "titles": ("/admin/titles", ".admin-table"),
         "title": (f"/admin/titles/{title_id}", ".credits-edit"),
@@ -184,8 +180,7 @@ async def test_an_editor_builds_the_catalog_from_the_back_office(
         for name, (path, ready) in paths.items():
             await scan.goto(site + path)
             await scan.locator(ready).first.wait_for()
-            await scan.evaluate(axe)
-            bad = await scan.evaluate(SCAN)
+            bad = await axe_problems(scan, web_app)
             if bad:
                 found[f"{name}@{width}"] = bad
             wide = await scan.evaluate(

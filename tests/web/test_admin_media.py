@@ -19,8 +19,7 @@ from models.core.context import Context
 from models.core.settings import Settings
 from tests.factories import make_account
 from tests.media.helpers import make_source
-from tests.web.conftest import new_page, problems, shot, signed_in_page, until
-from tests.web.test_accessibility import SCAN
+from tests.web.conftest import axe_problems, new_page, problems, shot, signed_in_page, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -45,6 +44,7 @@ async def test_an_editor_uploads_watches_the_transcode_live_and_plays_it(
     worker: Any,
     settings: Settings,
     tmp_path: Path,
+    web_app: Path,
 ) -> None:
     source = make_source(tmp_path / "clip.mkv", seconds=3, size="320x180", audio=(("eng", 2),))
     async with httpx.AsyncClient(base_url=site, timeout=30) as http:
@@ -107,9 +107,6 @@ async def test_an_editor_uploads_watches_the_transcode_live_and_plays_it(
     await until(page, f"{video}.currentTime > {start + 0.3}")
     assert await problems(page) == []
 
-    axe = (
-        Path(__file__).parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
-    ).read_text()
     found: dict[str, list[str]] = {}
     tokens = {
         "access_token": editor.access_token,
@@ -124,8 +121,7 @@ async def test_an_editor_uploads_watches_the_transcode_live_and_plays_it(
         ):
             await scan.goto(site + path)
             await scan.locator(ready).first.wait_for()
-            await scan.evaluate(axe)
-            bad = await scan.evaluate(SCAN)
+            bad = await axe_problems(scan, web_app)
             wide = await scan.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )

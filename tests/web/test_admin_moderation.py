@@ -22,8 +22,7 @@ from models.core.settings import Settings
 from tests.conftest import LiveServer
 from tests.factories import Account, make_account, make_title
 from tests.social.helpers import befriend, send_dm
-from tests.web.conftest import expect, new_page, problems, shot, signed_in_page
-from tests.web.test_accessibility import SCAN
+from tests.web.conftest import axe_problems, expect, new_page, problems, shot, signed_in_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -310,7 +309,6 @@ async def test_the_back_office_pages_have_no_serious_violation(
     ctx: Context,
     settings: Settings,
 ) -> None:
-    axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
     async with httpx.AsyncClient(base_url=site, timeout=30) as http:
         cast = await _cast(ctx, http, moderator="admin")
         await cast.reported(http, "Rude words", reason="hate", note="x")
@@ -333,8 +331,7 @@ async def test_the_back_office_pages_have_no_serious_violation(
         for name, (path, ready) in pages.items():
             await page.goto(site + path)
             await page.locator(ready).first.wait_for()
-            await page.evaluate(axe)
-            if bad := await page.evaluate(SCAN):
+            if bad := await axe_problems(page, web_app):
                 found[f"{name}@{width}"] = bad
             if width < 500:
                 # Nothing wider than the phone: no sideways scrolling.
@@ -350,8 +347,7 @@ async def test_the_back_office_pages_have_no_serious_violation(
             "button", name=f"Report the comment by {author.user.username}"
         ).click()
         await reader.get_by_role("button", name="Send report").wait_for()
-        await reader.evaluate(axe)
-        if bad := await reader.evaluate(SCAN):
+        if bad := await axe_problems(reader, web_app):
             found[f"report-form@{width}"] = bad
         assert await problems(page) == [] and await problems(reader) == []
     assert not found, json.dumps(found, indent=1)

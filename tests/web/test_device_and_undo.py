@@ -14,8 +14,7 @@ from models.accounts.device_grant import DEVICE_CODE_GRANT
 from models.core.context import Context
 from tests.factories import PASSWORD, login, make_user
 from tests.mail import Mailbox, link_in
-from tests.web.conftest import expect, new_page, problems
-from tests.web.test_accessibility import SCAN
+from tests.web.conftest import axe_problems, expect, new_page, problems
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -51,9 +50,7 @@ async def test_the_device_page_signs_a_tv_in(
         await expect(page.locator("#decide #device")).to_have_text("Bedroom TV")
         await expect(page.locator("#decide #client")).to_have_text("tv-app")
         assert (await _poll(tv, start["device_code"])).json()["error"] == "authorization_pending"
-        axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
-        await page.evaluate(axe)
-        assert await page.evaluate(SCAN) == []
+        assert await axe_problems(page, web_app) == []
         await page.get_by_role("button", name="Approve").click()
         await expect(page.locator("#result")).to_have_text(
             "Bedroom TV is signed in. You can close this page."

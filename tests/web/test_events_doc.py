@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.web.conftest import expect, new_page, problems
-from tests.web.test_accessibility import SCAN
+from tests.web.conftest import axe_problems, expect, new_page, problems
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -50,9 +49,7 @@ async def test_the_event_catalogue_lists_every_event_with_its_fields(
     names = await page.locator("article.event h3").all_inner_texts()
     assert names and all(n.startswith("party:") for n in names), names
 
-    axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
-    await page.evaluate(axe)
-    assert await page.evaluate(SCAN) == []
+    assert await axe_problems(page, web_app) == []
 
     # And from the app itself: its footer.
     await page.goto(site + "/")

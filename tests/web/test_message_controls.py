@@ -24,8 +24,7 @@ from models.core.settings import Settings
 from tests.conftest import LiveServer
 from tests.factories import Account, make_account
 from tests.social.helpers import befriend
-from tests.web.conftest import expect, problems, shot, signed_in_page, until
-from tests.web.test_accessibility import SCAN
+from tests.web.conftest import axe_problems, expect, problems, shot, signed_in_page, until
 from tests.web.test_layout import OVERFLOW
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -67,13 +66,6 @@ async def _start(server: LiveServer, page: Any) -> None:
     server.restart()
     await asyncio.to_thread(server.wait_ready)
     await expect(page.locator(".offline")).to_have_count(0, timeout=60_000)
-
-
-async def _accessible(page: Any, web_app: Path) -> list[str]:
-    axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
-    await page.evaluate(axe)
-    found: list[str] = await page.evaluate(SCAN)
-    return found
 
 
 async def _fits(page: Any, width: int, height: int) -> None:
@@ -203,7 +195,7 @@ async def test_edit_delete_reply_react_live_and_after_an_offline_gap(
     await expect(b.locator(f"#{napkins} button.quote")).to_have_count(0)
     # Nothing left of it to report either.
     await expect(b.locator(f"#{napkins}").get_by_role("button", name="Report")).to_have_count(0)
-    assert await _accessible(a, web_app) == [] and await _accessible(b, web_app) == []
+    assert await axe_problems(a, web_app) == [] and await axe_problems(b, web_app) == []
     await shot(b, "message-controls", settings.log_dir / "screenshots")
 
     # Bob's process stops under his open page; meanwhile Ann (on the other one) changes things
@@ -307,7 +299,7 @@ async def test_the_same_controls_in_a_party_chat(
     await expect(best_b.get_by_role("button", name="Delete")).to_have_count(0)
     await _delete(a, spoilers, "Delete")
     await expect(b.locator(f"#{spoilers} .tombstone")).to_have_text("Message deleted")
-    assert await _accessible(a, web_app) == [] and await _accessible(b, web_app) == []
+    assert await axe_problems(a, web_app) == [] and await axe_problems(b, web_app) == []
 
     # The guest's process stops; the host reacts, edits and deletes meanwhile; back, the
     # guest's page has it all (the party's rejoin asks for the chat after its cursor).

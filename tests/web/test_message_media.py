@@ -25,8 +25,7 @@ from models.social.messages.tables import DirectMessage, DirectMessageAttachment
 from tests.conftest import LiveServer
 from tests.factories import Account, make_account, make_title
 from tests.social.test_message_media import _kid
-from tests.web.conftest import expect, problems, shot, signed_in_page, until
-from tests.web.test_accessibility import SCAN
+from tests.web.conftest import axe_problems, expect, problems, shot, signed_in_page, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -49,12 +48,6 @@ async def _unsent(ctx: Context, who: Account) -> int:
     return int(count or 0)
 
 
-async def _scan(page: Any, axe: str) -> list[str]:
-    await page.evaluate(axe)
-    found: list[str] = await page.evaluate(SCAN)
-    return found
-
-
 async def test_cards_and_an_image_in_a_conversation(
     web_app: Path,
     two_servers: tuple[LiveServer, LiveServer],
@@ -63,7 +56,6 @@ async def test_cards_and_an_image_in_a_conversation(
     client: httpx.AsyncClient,
     settings: Any,
 ) -> None:
-    axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
     one, two = (s.url for s in two_servers)
     film = await make_title(ctx, "Paprika", year=2006, age_rating="R")
     # A published video makes the card offer Play and a party (the row a finished transcode
@@ -99,7 +91,7 @@ async def test_cards_and_an_image_in_a_conversation(
     await a.get_by_label("Note (optional)").fill("this one!")
     await a.get_by_role("button", name="Send", exact=True).click()
     await a.get_by_role("status").filter(has_text="Sent to").wait_for()
-    assert await _scan(a, axe) == []
+    assert await axe_problems(a, web_app) == []
 
     # Bob's open conversation shows the card live: poster, name, year, Play and a party.
     card = b.locator(".messages li.them .shared-title")
@@ -137,7 +129,7 @@ async def test_cards_and_an_image_in_a_conversation(
     assert width == 320  # the thumbnail
     assert f".{bob.id.hex}." in (await img.get_attribute("src") or "")
     await expect(b.locator(".messages li.them").filter(has_text="the beach")).to_be_visible()
-    assert await _scan(b, axe) == []
+    assert await axe_problems(b, web_app) == []
     await shot(b, "messages-cards-images", settings.log_dir / "screenshots")
 
     # An image removed before sending is discarded on the server too.
@@ -172,7 +164,7 @@ async def test_cards_and_an_image_in_a_conversation(
     await k.get_by_text("This title is not available on your profile.").wait_for()
     body = await k.locator(".messages").inner_text()
     assert "Paprika" not in body and await k.locator(".messages img").count() == 0
-    assert await _scan(k, axe) == []
+    assert await axe_problems(k, web_app) == []
 
     for page in (a, b, k):
         assert await problems(page) == [], json.dumps(await problems(page))

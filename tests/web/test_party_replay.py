@@ -21,8 +21,7 @@ from tests.factories import Account, make_account
 from tests.parties.conftest import ok
 from tests.realtime_client import connected
 from tests.social.helpers import befriend, block
-from tests.web.conftest import problems, shot, signed_in_page, until
-from tests.web.test_accessibility import SCAN
+from tests.web.conftest import axe_problems, problems, shot, signed_in_page, until
 from tests.web.test_layout import OVERFLOW
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -193,9 +192,7 @@ async def test_a_friend_watches_with_the_party_chat_at_its_moments(
     assert "six" in await page.locator(".replay-chat li").last.inner_text()
 
     # Accessible, and it fits from a phone to a TV (beside the video on a wide screen).
-    axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
-    await page.evaluate(axe)
-    bad = await page.evaluate(SCAN.replace("axe.run(document,", "axe.run('.replay-panel',"))
+    bad = await axe_problems(page, web_app, within=".replay-panel")
     assert bad == [], json.dumps(bad)
     for width, height in ((360, 740), (1280, 800), (3840, 2160)):
         await page.set_viewport_size({"width": width, "height": height})
@@ -213,6 +210,6 @@ async def test_a_friend_watches_with_the_party_chat_at_its_moments(
     # Stopped: the offer is back.
     await page.get_by_role("button", name="Stop the replay").click()
     await offer.wait_for()
-    bad = await page.evaluate(SCAN.replace("axe.run(document,", "axe.run('.replay-offer',"))
+    bad = await axe_problems(page, web_app, within=".replay-offer")
     assert bad == [], json.dumps(bad)
     assert await problems(page) == []

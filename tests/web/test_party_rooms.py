@@ -15,7 +15,6 @@ import shutil
 import statistics
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,8 +32,15 @@ from tests.conftest import LiveServer
 from tests.factories import Account, make_account
 from tests.media.helpers import make_series
 from tests.social.helpers import befriend
-from tests.web.conftest import catalog_film, expect, problems, shot, signed_in_page, until
-from tests.web.test_accessibility import SCAN
+from tests.web.conftest import (
+    axe_problems,
+    catalog_film,
+    expect,
+    problems,
+    shot,
+    signed_in_page,
+    until,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -75,14 +81,6 @@ DRIFT = (
     "(() => { const p = window.__party, v = document.querySelector('video');"
     " return v.currentTime * 1000 - p.targetPosition(p.client.state, p.client.serverNow()); })()"
 )
-
-
-async def accessible(page: Any, web_app: Path) -> list[str]:
-    """Serious or critical axe-core violations on the page as it is now."""
-    axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
-    await page.evaluate(axe)
-    found: list[str] = await page.evaluate(SCAN)
-    return found  # pytest prints them all on failure
 
 
 def name(account: Account) -> str:
@@ -135,7 +133,7 @@ async def test_knock_admit_reopen_and_a_password(
     await expect(c.locator(".party-preview .capacity")).to_have_text(
         re.compile(r"^1 of \d+ watching$")
     )
-    assert (bad := await accessible(c, web_app)) == [], bad
+    assert (bad := await axe_problems(c, web_app)) == [], bad
     await c.get_by_role("button", name="Join the party").click()
     await expect(c.get_by_role("alert")).to_have_text("This party asks for its password.")
     await c.get_by_label("Party password").fill("nope")
@@ -160,8 +158,8 @@ async def test_knock_admit_reopen_and_a_password(
     await expect(b.locator(".knock-wait")).to_contain_text("as soon as the host lets you in")
     await a.locator(".knocking").get_by_text(f"{name(knocker)} wants to join").wait_for()
     await shot(a, "party-knocking", settings.log_dir / "screenshots")
-    assert (bad := await accessible(a, web_app)) == [], bad
-    assert (bad := await accessible(b, web_app)) == [], bad
+    assert (bad := await axe_problems(a, web_app)) == [], bad
+    assert (bad := await axe_problems(b, web_app)) == [], bad
     await a.get_by_role("button", name=f"Admit {name(knocker)}").click()
     await members_shown(b, 3)
     await expect(a.locator(".knocking")).to_have_count(0)
@@ -448,7 +446,7 @@ async def test_friends_see_a_listed_party_on_home(
     row = b.locator(".friends-parties li")
     await expect(row).to_contain_text(f"{host.user.username} is watching Web player")
     await shot(b, "home-friends-watching", settings.log_dir / "screenshots")
-    assert (bad := await accessible(b, web_app)) == [], bad
+    assert (bad := await axe_problems(b, web_app)) == [], bad
     await b.get_by_role("link", name=f"Join? {host.user.username}'s party").click()
     await members_shown(b, 2)
     await members_shown(a, 2)

@@ -17,8 +17,7 @@ import pytest
 from models.core.context import Context
 from tests.conftest import LiveServer
 from tests.factories import login, make_account
-from tests.web.conftest import new_page, problems, shot, until
-from tests.web.test_accessibility import SCAN
+from tests.web.conftest import axe_problems, new_page, problems, shot, until
 from tests.web.test_layout import OVERFLOW
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -60,7 +59,6 @@ async def test_phone_controls_the_tv_and_hands_playback_to_it(
     settings: Any,
 ) -> None:
     one, two = (s.url for s in two_servers)
-    axe = (web_app.parent / "node_modules" / "axe-core" / "axe.min.js").read_text()
     async with httpx.AsyncClient(base_url=one, timeout=30) as http:
         me = await make_account(ctx, http)
         phone_tokens = await login(http, me.user.email)
@@ -121,8 +119,7 @@ async def test_phone_controls_the_tv_and_hands_playback_to_it(
     # The open remote fits a phone and passes the accessibility scan.
     found = await phone.evaluate(f"({OVERFLOW})()")
     assert found["scroll"] <= found["width"] and not found["out"], found
-    await phone.evaluate(axe)
-    assert await phone.evaluate(SCAN) == []
+    assert await axe_problems(phone, web_app) == []
     await shot(phone, "screens-remote-phone", settings.log_dir / "screenshots")
     await phone.keyboard.press("Escape")  # closes it, focus back on its button
     assert await phone.evaluate("document.activeElement.textContent") == "Remote"
@@ -134,8 +131,7 @@ async def test_phone_controls_the_tv_and_hands_playback_to_it(
         f"{VIDEO}.addEventListener('pause', () => window.__stopped = {WHERE}, {{once: true}})"
     )
     await phone.get_by_role("button", name="Play on… (1)").click()
-    await phone.evaluate(axe)
-    assert await phone.evaluate(SCAN) == []
+    assert await axe_problems(phone, web_app) == []
     await phone.locator("#play-on").get_by_role("button", name="TV · Chrome").click()
     stopped = await until(phone, "window.__stopped")
     await phone.locator(".handed-off").get_by_text("Now playing on TV · Chrome.").wait_for()
