@@ -37,8 +37,10 @@ window.addEventListener("unhandledrejection", (e) => note(`rejection ${e.reason}
 """
 
 
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
+@pytest.fixture(scope="session")
+async def _chromium() -> AsyncIterator[Any]:
+    """One Chromium for the run's browser tests: launching one per module cost seconds each
+    on a loaded machine."""
     if CHROMIUM is None:
         pytest.skip("needs chromium")
     async with playwright_api.async_playwright() as pw:
@@ -50,6 +52,16 @@ async def browser() -> AsyncIterator[Any]:
             yield b
         finally:
             await b.close()
+
+
+@pytest.fixture(scope="module")
+async def browser(_chromium: Any) -> AsyncIterator[Any]:
+    """The run's Chromium; what a test module opened in it (contexts, their pages, sockets and
+    players) is closed after the module, as a browser of its own would have been."""
+    assert _chromium.is_connected(), "Chromium went away in an earlier module"
+    yield _chromium
+    for context in list(_chromium.contexts):
+        await context.close()
 
 
 @pytest.fixture
