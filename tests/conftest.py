@@ -28,7 +28,9 @@ from cinema.worker import create_worker
 from models.core.context import Context
 from models.core.settings import Settings
 from tests import services
+from tests.factories import make_account
 from tests.mail import Mailbox
+from tests.media.helpers import make_film, make_source, wait_media
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -211,6 +213,43 @@ async def worker(settings: Settings, app: Any) -> AsyncIterator[Any]:
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
     await w.close()
+
+
+# The transcoded film's subtitles: a cue, a gap, a cue (the player tests show each inside it).
+FILM_SUBTITLES = """1
+00:00:00,500 --> 00:00:02,000
+First cue
+
+2
+00:00:03,000 --> 00:00:04,500
+Second cue
+"""
+
+
+@pytest.fixture(scope="session")
+async def transcoded_film(
+    ctx: Context, app: Any, worker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> int:
+    """A 20 s film with English stereo and French 5.1 audio, English subtitles and thumbnails,
+    transcoded once for the run: the web app's player tests and the media players' play it."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
+        editor = await make_account(ctx, api, role="editor")
+        film_id = await make_film(ctx, name="Web player")
+        src = make_source(
+            tmp_path_factory.mktemp("film") / "film.mkv",
+            seconds=20,
+            subtitles=(("eng", FILM_SUBTITLES),),
+        )
+        r = await api.put(
+            f"/api/v1/titles/{film_id}/media/source?filename=film.mkv",
+            content=src.read_bytes(),
+            headers=editor.headers,
+        )
+        assert r.status_code == 202, r.text
+        media = await wait_media(api, f"/api/v1/titles/{film_id}/media", editor.headers)
+        assert media["status"] == "ready", media
+    return film_id
 
 
 @pytest.fixture

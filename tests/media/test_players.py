@@ -26,12 +26,10 @@ import httpx
 import pytest
 
 from cinema.ports import free_port
-from models.accounts.tables import Role
 from models.core.context import Context
 from models.core.settings import Settings
 from tests.conftest import ROOT, LiveServer
 from tests.factories import Account, make_account
-from tests.media.helpers import make_film, make_source, wait_media
 from tests.parties.conftest import PARTY_ENV, ok
 from tests.realtime_client import connected
 
@@ -44,15 +42,6 @@ SCRIPTS = {
     "dash.all.min.js": "dashjs/dist/modern/umd/dash.all.min.js",
     "shaka-player.compiled.js": "shaka-player/dist/shaka-player.compiled.js",
 }
-SUBTITLES = """1
-00:00:00,500 --> 00:00:02,000
-First cue
-
-2
-00:00:03,000 --> 00:00:04,500
-Second cue
-"""
-
 playwright_api = pytest.importorskip("playwright.async_api")
 pytestmark = [
     pytest.mark.slow,
@@ -87,32 +76,15 @@ def node_modules() -> Path:
 
 @pytest.fixture(scope="module")
 async def film(
-    ctx: Context,
-    app: Any,
-    worker: Any,
-    live_server: LiveServer,
-    tmp_path_factory: pytest.TempPathFactory,
+    ctx: Context, app: Any, transcoded_film: int, live_server: LiveServer
 ) -> dict[str, Any]:
-    """English stereo and French 5.1 audio, English subtitles, thumbnails every second; the
-    playback answer as the live server gives it to a viewer."""
+    """The run's transcoded film (tests/conftest.py: English stereo and French 5.1 audio,
+    English subtitles, thumbnails every second): the playback answer as the live server gives
+    it to a viewer."""
+    film_id = transcoded_film
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
-        editor = await make_account(ctx, api, role=Role.editor)
         viewer: Account = await make_account(ctx, api)
-        film_id = await make_film(ctx, name="Players")
-        src = make_source(
-            tmp_path_factory.mktemp("players") / "film.mkv",
-            seconds=20,
-            subtitles=(("eng", SUBTITLES),),
-        )
-        r = await api.put(
-            f"/api/v1/titles/{film_id}/media/source?filename=film.mkv",
-            content=src.read_bytes(),
-            headers=editor.headers,
-        )
-        assert r.status_code == 202, r.text
-        media = await wait_media(api, f"/api/v1/titles/{film_id}/media", editor.headers)
-        assert media["status"] == "ready", media
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
         r = await http.get(f"/api/v1/titles/{film_id}/playback", headers=viewer.headers)
         assert r.status_code == 200, r.text

@@ -20,7 +20,6 @@ from models.accounts.tables import Role
 from models.core.context import Context
 from tests.conftest import LiveServer
 from tests.factories import Account, make_account
-from tests.media.helpers import make_film, make_source, wait_media
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip("playwright.async_api")
@@ -127,35 +126,10 @@ async def shot(page: Any, name: str, folder: Path) -> None:
     await page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
 
 
-SUBTITLES = """1
-00:00:00,500 --> 00:00:08,000
-First cue
-"""
-
-
 @pytest.fixture(scope="session")
-async def film(
-    ctx: Context, app: Any, worker: Any, tmp_path_factory: pytest.TempPathFactory
-) -> int:
-    """A 20 s film with English stereo and French 5.1 audio, English subtitles, thumbnails."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
-        editor = await make_account(ctx, api, role=Role.editor)
-        film_id = await make_film(ctx, name="Web player")
-        src = make_source(
-            tmp_path_factory.mktemp("webplayer") / "film.mkv",
-            seconds=20,
-            subtitles=(("eng", SUBTITLES),),
-        )
-        r = await api.put(
-            f"/api/v1/titles/{film_id}/media/source?filename=film.mkv",
-            content=src.read_bytes(),
-            headers=editor.headers,
-        )
-        assert r.status_code == 202, r.text
-        media = await wait_media(api, f"/api/v1/titles/{film_id}/media", editor.headers)
-        assert media["status"] == "ready", media
-    return film_id
+def film(transcoded_film: int) -> int:
+    """The run's transcoded 20 s film (tests/conftest.py), which the web app plays."""
+    return transcoded_film
 
 
 async def catalog_film(ctx: Context, client: httpx.AsyncClient, name: str) -> int:
