@@ -1,13 +1,22 @@
-"""Party fixtures: two real server processes with short party timers, titles, accounts."""
+"""Party fixtures: two real server processes with short party timers, titles, accounts; the
+browser party tests' page server and video."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from cinema.ports import free_port
 from models.core.context import Context
@@ -87,3 +96,70 @@ async def err(rec: Recorder, event: str, data: object) -> str:
     assert not ack["ok"], (event, ack)
     code: str = ack["error"]["code"]
     return code
+
+
+@pytest.fixture(scope="session")
+def video_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A 30 s WebM served with byte ranges, which the browser party tests' pages play."""
+    folder = tmp_path_factory.mktemp("video")
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=30:size=160x120:rate=25",
+            "-c:v",
+            "libvpx",
+            "-b:v",
+            "100k",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-g",
+            "25",
+            str(folder / "film.webm"),
+        ],
+        check=True,
+        timeout=100,
+    )
+    # Starlette's static files answer byte ranges, which a <video> needs to seek.
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=[Mount("/", StaticFiles(directory=folder))]),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/film.webm"
+    server.should_exit = True
+    thread.join(10)
+
+
+def page_process(settings: Settings, **env: str) -> LiveServer:
+    """`cinema serve` whose CORS list has its own origin (browsers send Origin on WebSockets)."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    return LiveServer(settings, port, {"CORS_ORIGINS": json.dumps([origin]), **PARTY_ENV, **env})
+
+
+@pytest.fixture(scope="session")
+def page_server(settings: Settings, database_url: str) -> Iterator[str]:
+    """A `cinema serve` serving the reference client's page, up for the run's browser party
+    tests (test_browser_client, test_browser_queue_catch_up): none stops it."""
+    server = page_process(settings)
+    try:
+        server.wait_ready()
+        yield server.url
+    finally:
+        server.stop()

@@ -14,26 +14,21 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 import websockets
-from starlette.applications import Starlette
-from starlette.routing import Mount
-from starlette.staticfiles import StaticFiles
 
 from cinema.ports import free_port
 from models.core.settings import Settings
 from tests.conftest import LiveServer
 from tests.factories import Account
-from tests.parties.conftest import PARTY_ENV, Members, ok, uid
+from tests.parties.conftest import Members, ok, page_process, uid
 from tests.realtime_client import Recorder, connected
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -43,70 +38,6 @@ pytestmark = [
         CHROMIUM is None or shutil.which("ffmpeg") is None, reason="needs chromium and ffmpeg"
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def video_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("video")
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=duration=30:size=160x120:rate=25",
-            "-c:v",
-            "libvpx",
-            "-b:v",
-            "100k",
-            "-deadline",
-            "realtime",
-            "-cpu-used",
-            "8",
-            "-g",
-            "25",
-            str(folder / "film.webm"),
-        ],
-        check=True,
-        timeout=100,
-    )
-    # Starlette's static files answer byte ranges, which a <video> needs to seek.
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            Starlette(routes=[Mount("/", StaticFiles(directory=folder))]),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/film.webm"
-    server.should_exit = True
-    thread.join(10)
-
-
-def _page_server(settings: Settings, **env: str) -> LiveServer:
-    """`cinema serve` whose CORS list has its own origin (browsers send Origin on WebSockets)."""
-    port = free_port()
-    origin = f"http://127.0.0.1:{port}"
-    return LiveServer(settings, port, {"CORS_ORIGINS": json.dumps([origin]), **PARTY_ENV, **env})
-
-
-@pytest.fixture(scope="module")
-def page_server(settings: Settings, database_url: str) -> Iterator[str]:
-    server = _page_server(settings)
-    try:
-        server.wait_ready()
-        yield server.url
-    finally:
-        server.stop()
 
 
 class Browser:
@@ -279,7 +210,7 @@ async def guest_page(
 ) -> AsyncIterator[Scene]:
     """`joined=False`: yields as soon as the page is open, before its join is answered;
     `before_page` runs once the party exists; `env` configures the page's server."""
-    server = _page_server(settings, **(env or {}))
+    server = page_process(settings, **(env or {}))
     try:
         await asyncio.to_thread(server.wait_ready)
         host_account, guest = await members.account(), await members.account()

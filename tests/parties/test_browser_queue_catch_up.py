@@ -16,13 +16,11 @@ from models.core.db import transaction
 from models.media.tables import MediaAsset, MediaStatus
 from tests.factories import make_title
 from tests.parties.conftest import Members, ok
-from tests.parties.test_browser_client import (  # fixtures and helpers of the browser tests
+from tests.parties.test_browser_client import (  # helpers of the browser tests
     CHROMIUM,
     Browser,
     _until,
     chromium,
-    page_server,
-    video_url,
 )
 from tests.realtime_client import connected
 
@@ -30,7 +28,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="needs chromium"),
 ]
-__all__ = ["page_server", "video_url"]
 
 
 async def _evaluate(browser: Browser, expression: str) -> Any:
