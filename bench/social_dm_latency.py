@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 import socketio
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from bench.common import (
@@ -127,6 +128,7 @@ async def step(
     if profile:
         toggle_profiles(env)
     trips0 = await _shared_round_trips(a_url)
+    sessions0 = await _db_sessions(env)
     cpu0 = [srv.cpu_seconds() for srv in pair]
     start = time.perf_counter()
     i = 0
@@ -152,6 +154,8 @@ async def step(
     window = time.perf_counter() - start
     cpu = sum(cpus)
     trips1 = await _shared_round_trips(a_url)
+    await asyncio.sleep(1.0)  # PostgreSQL's session statistics are flushed within a second
+    sessions = await _db_sessions(env) - sessions0
     if profile:
         toggle_profiles(env)
     for s in outs + ins:
@@ -181,7 +185,19 @@ async def step(
         # Round trips of the shared Redis pipelines (both processes; the sends' rate-limit
         # checks and the relay's publishes) per message, and the callers each carried.
         **_trips_per_msg(trips0, trips1, total),
+        # Database connections the servers opened meanwhile (a pool overflowing under load
+        # opens and closes connections: each costs a connect's CPU).
+        "db_connections_opened": sessions,
     }
+
+
+async def _db_sessions(env: BenchEnv) -> int:
+    """Sessions PostgreSQL has seen on the bench's database so far (pg_stat_database)."""
+    async with env.ctx.engine.connect() as conn:
+        n = await conn.scalar(
+            text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        )
+    return int(n or 0)
 
 
 def _trips_per_msg(
