@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -301,4 +302,22 @@ async def plain_autocommit(
     try:
         yield work
     finally:
-        await work.close()
+        await _to_completion(work.close())
+
+
+async def _to_completion(cleanup: Coroutine[Any, Any, None]) -> None:
+    """Run `cleanup` in a task of its own to its end even if the caller is cancelled
+    meanwhile (then re-raise the cancellation), as SQLAlchemy closes a session: a
+    connection handed back halfway, or into a pool disposed of meanwhile, would be lost."""
+    task = asyncio.ensure_future(cleanup)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            await asyncio.shield(task)
+            break
+        except asyncio.CancelledError as exc:
+            if task.done():
+                raise
+            cancelled = exc
+    if cancelled is not None:
+        raise cancelled

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -148,6 +150,22 @@ async def test_plain_work_runs_past_the_orm_and_hands_its_connection_over(
         async with db.plain_autocommit(sessions) as work:
             second = await pid.row(work, {})
         assert second is not None and second["pid"] != first["pid"]
+        # A caller cancelled while it holds the connection (a server shutting down) hands it
+        # back all the same.
+        held = asyncio.Event()
+
+        async def hold() -> None:
+            async with db.plain_autocommit(sessions) as work:
+                await pid.row(work, {})
+                held.set()
+                await asyncio.sleep(60)
+
+        holder = asyncio.create_task(hold())
+        await held.wait()
+        holder.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await holder
+        assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
         # Each statement is a transaction of its own: nothing left open on the connection.
         tx = db.PlainStatement("SELECT txid_current() AS tx")
         async with db.plain_autocommit(sessions) as work:
