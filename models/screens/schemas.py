@@ -35,6 +35,10 @@ class ScreenOut(BaseModel):
     name: str
     kind: str
     this: bool = Field(description="The screen of the socket asking")
+    socket_id: str = Field(
+        description="Its socket (socket.io's socket.id), as party:state's waiting_screens names "
+        "it ('waiting for your other screen, the TV')"
+    )
 
 
 class ScreensOut(BaseModel):

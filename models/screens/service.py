@@ -125,7 +125,9 @@ async def _live(ctx: Context, user_id: uuid.UUID) -> list[Screen]:
 
 async def list_screens(ctx: Context, *, user_id: uuid.UUID, sid: str) -> list[ScreenOut]:
     return [
-        ScreenOut(device_id=s.device_id, name=s.name, kind=s.kind, this=s.sid == sid)
+        ScreenOut(
+            device_id=s.device_id, name=s.name, kind=s.kind, this=s.sid == sid, socket_id=s.sid
+        )
         for s in await _live(ctx, user_id)
     ]
 

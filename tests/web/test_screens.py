@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import expect
 
 from models.core.context import Context
 from tests.conftest import LiveServer
@@ -187,8 +188,9 @@ async def test_my_screens_play_in_step(
     settings: Any,
 ) -> None:
     """'Play in step on all my screens': a party for the film that the phone opens and the TV
-    joins by itself (screen:command join_party); after a play both show the same frame at the
-    same instant."""
+    joins by itself (screen:command join_party); a play while the TV still loads waits for it,
+    and the phone says so ('your other screen (TV) to load'); after the play both show the
+    same frame at the same instant."""
     one, two = (s.url for s in two_servers)
     async with httpx.AsyncClient(base_url=one, timeout=30) as http:
         me = await make_account(ctx, http)
@@ -211,7 +213,18 @@ async def test_my_screens_play_in_step(
     await tv.wait_for_url(f"{two}/party/{party}")
     for page in (phone, tv):
         await until(page, f"window.__party && {VIDEO}?.readyState >= 2")
+    # The TV, once ready, loads again (its party client reports it, as its own stall would:
+    # the 20 s film is all in its buffer, so no real stall can be made here). A play then
+    # waits for me, and the phone says it is my TV that loads.
+    mine = await phone.evaluate("window.__party.client.state.members[0].user_id")
+    await until(tv, "window.__party.client._ready === true")
+    await tv.evaluate("window.__party.client._report(false)")
+    await until(phone, "window.__party.client.state.members[0].ready === false")
     await phone.get_by_role("button", name="Play", exact=True).click()
+    note = phone.locator(".party-waiting")
+    await expect(note).to_contain_text("Waiting for your other screen (TV · Chrome) to load")
+    assert await phone.evaluate("window.__party.client.state.waiting_for") == [mine]
+    await tv.evaluate("window.__party.client._report(true)")
     for page in (phone, tv):
         await until(page, f"!{VIDEO}.paused && {VIDEO}.currentTime > 1")
     await phone.wait_for_timeout(1500)  # the party's drift correction settles

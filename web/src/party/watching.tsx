@@ -1,9 +1,11 @@
 // What a member sees about the party's timing: the party waiting for someone who is loading
-// (who, and until when at most), and "Catch up" when this member is behind the timeline
+// (who, or which other screen of mine, and until when at most), and "Catch up" when this member is behind the timeline
 // (the server plans a slightly faster rate until they are back on it; nobody else waits).
 import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { Schemas } from "../api/client";
+import { currentSocket } from "../api/socket";
+import { useMyScreens } from "../screens/agent";
 import type { Act } from "./room";
 
 type State = Schemas["PartyStateOut"];
@@ -28,6 +30,7 @@ export function WaitingNote({
   serverNow: () => number;
 }): JSX.Element | null {
   const [, tick] = useState(0);
+  const { others: myScreens } = useMyScreens();
   useEffect(() => {
     if (state.phase !== "waiting") return;
     const t = setInterval(() => tick((n) => n + 1), 500);
@@ -37,9 +40,20 @@ export function WaitingNote({
   const others = state.waiting_for.filter((id) => id !== me).map((id) => names[id] ?? "someone");
   const self = me !== undefined && state.waiting_for.includes(me);
   const left = state.wait_deadline_ms != null ? Math.max(0, Math.ceil((state.wait_deadline_ms - serverNow()) / 1000)) : null;
-  let who = "everyone to be ready";
-  if (others.length) who = `${others.join(", ")} (loading)`;
-  else if (self) who = "your video to load";
+  const waits: string[] = [];
+  if (others.length) waits.push(`${others.join(", ")} (loading)`);
+  if (self) {
+    // Which of my screens the party waits for: this one, or another of mine (a TV loading).
+    const sockets = (me !== undefined && state.waiting_screens?.[me]) || [];
+    const here = currentSocket()?.id;
+    if (sockets.length === 0 || (here !== undefined && sockets.includes(here))) waits.push("your video to load");
+    else {
+      const named = myScreens.filter((s) => sockets.includes(s.socket_id)).map((s) => s.name);
+      const screens = sockets.length > 1 ? "your other screens" : "your other screen";
+      waits.push(named.length ? `${screens} (${named.join(", ")}) to load` : `${screens} to load`);
+    }
+  }
+  const who = waits.length ? waits.join(" and ") : "everyone to be ready";
   return (
     <div class="party-waiting" role="status" aria-live="polite">
       <span class="spinner" aria-hidden="true" /> Waiting for {who}…

@@ -75,7 +75,7 @@ async function register(): Promise<void> {
 }
 
 async function refreshList(): Promise<void> {
-  if (!registered) return;
+  if (!registered && listeners.size === 0) return; // a page that shows them lists them anyway
   try {
     setScreens((await request("screen:list", {})).screens);
   } catch {
