@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.accounts.tables import User
@@ -516,14 +519,21 @@ async def _write_ratings(ctx: Context, items: list[_Rate]) -> list[_Outcome]:
     ]
 
 
+# A statement aborted in a lock cycle is sent again up to this many times in all.
+DEADLOCK_TRIES = 5
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for deadlock_detected
+
+
 async def _rate_alone_on_error(
     session: AsyncSession, items: list[_Rate], idx: list[int], outcomes: list[_Outcome | None]
 ) -> list[Any]:
     """The statement's row for each rating (by position in `idx`). A statement that fails
     writes nothing; if it carried several ratings, each is written alone, so one that cannot
     be (its user deleted meanwhile) fails alone: None in its place, its error in `outcomes`.
-    A rating alone that lost a lock cycle (PostgreSQL aborts one of the statements in it) is
-    sent again. A lost connection fails the batch."""
+    A statement that lost a lock cycle (PostgreSQL aborts one of the statements in it, which
+    then wrote nothing: the order in which a statement's parts take their locks is not fixed,
+    so a rating's, a removal's and the other process's batch can meet in a cycle) is sent
+    again as it was, after a short random pause. A lost connection fails the batch."""
     if not idx:
         return []
     tries = 0
@@ -534,13 +544,14 @@ async def _rate_alone_on_error(
         except Unavailable:
             raise
         except (PostgresError, DomainError) as exc:
+            if isinstance(exc, DeadlockDetectedError) and tries < DEADLOCK_TRIES:
+                await asyncio.sleep(random.uniform(0, 0.02 * tries))
+                continue
             if len(idx) > 1:
                 alone: list[Any] = []
                 for i in idx:
                     alone += await _rate_alone_on_error(session, items, [i], outcomes)
                 return alone
-            if isinstance(exc, DeadlockDetectedError) and tries < 3:
-                continue
             outcomes[idx[0]] = exc
             return [None]
         by_ordinal = {int(row["i"]): row for row in rows}
@@ -570,16 +581,25 @@ async def do_rate(ctx: Context, *, actor: Actor, title_id: int, score: int) -> R
 async def do_unrate(ctx: Context, *, actor: Actor, title_id: int) -> RatingOut:
     user_id = actor.user_id
     assert user_id is not None
-    async with transaction(ctx.sessions) as session:
-        await _fast_commit(session)
-        old = await session.scalar(
-            delete(Rating)
-            .where(Rating.user_id == user_id, Rating.title_id == title_id)
-            .returning(Rating.score)
-        )
-        if old is None:
-            raise NotFound("You have not rated this title", code="rating_not_found")
-        await _apply_delta(session, title_id, user_id, d_count=-1, d_sum=-old, dec=old)
+    for tries in range(1, DEADLOCK_TRIES + 1):
+        try:
+            async with transaction(ctx.sessions) as session:
+                await _fast_commit(session)
+                old = await session.scalar(
+                    delete(Rating)
+                    .where(Rating.user_id == user_id, Rating.title_id == title_id)
+                    .returning(Rating.score)
+                )
+                if old is None:
+                    raise NotFound("You have not rated this title", code="rating_not_found")
+                await _apply_delta(session, title_id, user_id, d_count=-1, d_sum=-old, dec=old)
+            break
+        except DBAPIError as exc:
+            # In a lock cycle with a batch of ratings (see _rate_alone_on_error): rolled back,
+            # nothing written; again after a short random pause.
+            if getattr(exc.orig, "sqlstate", None) != DEADLOCK or tries == DEADLOCK_TRIES:
+                raise
+            await asyncio.sleep(random.uniform(0, 0.02 * tries))
     summary = await _after_change(ctx, title_id, rating=True)
     return RatingOut(title_id=title_id, user_id=user_id, score=None, summary=summary)
 
