@@ -93,6 +93,11 @@ async def test_plain_statements_take_named_parameters_and_fail_as_sqlalchemy_wou
         assert row is not None and (row["twice"], row["b"], row["s"]) == (42, "hi", "x:y")
         with pytest.raises(InvalidInput):
             await echo.row(session, {"a": 2**70, "b": "x"})
+        series = db.PlainStatement("SELECT g FROM generate_series(1, :n) AS g ORDER BY g")
+        assert [r["g"] for r in await series.rows(session, {"n": 3})] == [1, 2, 3]
+        assert await series.rows(session, {"n": 0}) == []
+        with pytest.raises(InvalidInput):
+            await series.rows(session, {"n": 2**70})
         with pytest.raises(InvalidInput):
             await db.PlainStatement("SELECT CAST(:v AS integer)").row(session, {"v": "nope"})
 
