@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from models.core import metrics, tracing
@@ -282,15 +283,23 @@ class PlainWork:
 
     async def _release(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
-            await greenlet_spawn(conn.close)
+        if conn is None:
+            return
+        pool = self._engine.sync_engine.pool
+        if isinstance(pool, QueuePool) and pool.checkedin() < pool.size():
+            # Back into a pool with room: nothing to await (no transaction to roll back, no
+            # connection to close), so nothing a cancellation could cut halfway.
+            conn.close()
+        else:
+            # The pool may close it (an overflow connection): to the end, even if cancelled.
+            await _to_completion(greenlet_spawn(conn.close))
 
     async def close(self) -> None:
         try:
             await self._release()
         finally:
             if self._session is not None:
-                await self._session.close()
+                await _to_completion(self._session.close())
 
 
 @asynccontextmanager
@@ -302,10 +311,10 @@ async def plain_autocommit(
     try:
         yield work
     finally:
-        await _to_completion(work.close())
+        await work.close()
 
 
-async def _to_completion(cleanup: Coroutine[Any, Any, None]) -> None:
+async def _to_completion(cleanup: Coroutine[Any, Any, Any]) -> None:
     """Run `cleanup` in a task of its own to its end even if the caller is cancelled
     meanwhile (then re-raise the cancellation), as SQLAlchemy closes a session: a
     connection handed back halfway, or into a pool disposed of meanwhile, would be lost."""

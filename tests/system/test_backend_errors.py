@@ -176,5 +176,22 @@ async def test_plain_work_runs_past_the_orm_and_hands_its_connection_over(
         async with db.plain_autocommit(sessions) as work:
             one, two = await tx.row(work, {}), await tx.row(work, {})
         assert one is not None and two is not None and one["tx"] != two["tx"]
+        # With more holders than the pool keeps, the one over it is closed on its way back.
+        wide = db.make_engine(database_url, pool_size=1, max_overflow=1)
+        try:
+            both = asyncio.Barrier(2)
+
+            async def one() -> int:
+                async with db.plain_autocommit(db.make_sessionmaker(wide)) as work:
+                    row = await pid.row(work, {})
+                    await both.wait()
+                    assert row is not None
+                    return int(row["pid"])
+
+            assert len(set(await asyncio.gather(one(), one()))) == 2
+            pool = wide.sync_engine.pool
+            assert (pool.checkedout(), pool.checkedin()) == (0, 1)  # type: ignore[attr-defined]
+        finally:
+            await wide.dispose()
     finally:
         await engine.dispose()
