@@ -355,7 +355,7 @@ events.emits(
     party_events.STATE,
     payload=PartyStateOut,
     doc="To the party room after every change of playback, roles or the room, at once; "
-    "member-list changes (joins, leaves, readiness) together, one state per 50 ms batch. "
+    "member-list changes (joins, leaves, readiness) together, one state per 100 ms batch. "
     "Drop versions older than yours. `members` (or `members_delta`) is present only when the "
     "member list changed.",
 )

@@ -157,7 +157,7 @@ class Settings(BaseSettings):
     party_reconcile_s: float = Field(default=15.0, gt=0)
     # Member-list changes (joins, leaves, readiness, presence) within this window go out as
     # one party:state (0: each at once, as before batching); playback changes never wait.
-    party_state_batch_ms: int = Field(default=50, ge=0, le=1000)
+    party_state_batch_ms: int = Field(default=100, ge=0, le=1000)
     # A user's last socket may be gone this long before friends see them offline (a phone
     # switching networks reconnects within it).
     presence_grace_ms: int = 5000

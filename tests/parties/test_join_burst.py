@@ -105,7 +105,7 @@ async def test_a_join_burst_on_two_processes_ends_with_everyone_holding_the_stor
             assert held.members[m.user_id]["ready"] == m.ready, m.user_id
             assert held.members[m.user_id]["connected"] is True
     # Before batching the host heard one state per join and per ready (96 here); now one per
-    # batch window (50 ms) of the burst, on either process.
+    # batch window (100 ms) of the burst, on either process.
     changes = JOINERS + len(ready)
     print(f"\n{JOINERS} joins in {took:.2f} s, then {len(ready)} readies: host heard {counts[0]}")
     print(f"states per member: max {max(counts)}, total {sum(counts)}")
