@@ -9,15 +9,17 @@ import functools
 import json
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from cinema.ports import free_port
 from models.accounts.tables import Role
 from models.core.context import Context
+from models.core.settings import Settings
 from tests.conftest import LiveServer
 from tests.factories import Account, make_account
 
@@ -67,6 +69,32 @@ async def browser(_chromium: Any) -> AsyncIterator[Any]:
 async def site(web_app: Path, live_server: LiveServer) -> str:
     """The live server's address, once the web app it serves is built."""
     return live_server.url
+
+
+# How long the access tokens the restarted server signs live (test_reconnect watches them
+# refreshed and refused).
+RESTARTED_TTL_S = 5
+
+
+@pytest.fixture(scope="session")
+def _restartable(settings: Settings, web_app: Path) -> Iterator[LiveServer]:
+    server = LiveServer(settings, free_port(), {"ACCESS_TOKEN_TTL_S": str(RESTARTED_TTL_S)})
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def restarted(_restartable: LiveServer) -> LiveServer:
+    """A server process apart from the pair (same PostgreSQL and Redis) which a test stops
+    and starts again under an open page; one for the run, running when each test starts,
+    whatever the test before left it."""
+    if _restartable.proc.poll() is not None:
+        _restartable.restart()
+        _restartable.wait_ready()
+    return _restartable
 
 
 async def new_page(browser: Any, tokens: dict[str, Any] | None = None, **options: Any) -> Any:

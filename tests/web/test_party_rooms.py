@@ -14,18 +14,15 @@ import re
 import shutil
 import statistics
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from cinema.ports import free_port
 from models.catalog.tables import Title
 from models.core.context import Context
 from models.core.db import transaction
-from models.core.settings import Settings
 from models.media.service import store
 from models.media.tables import MediaAsset
 from tests.conftest import LiveServer
@@ -185,26 +182,15 @@ async def test_knock_admit_reopen_and_a_password(
         assert await problems(page) == []
 
 
-@pytest.fixture(scope="module")
-def knockers_server(settings: Settings, web_app: Any) -> Iterator[LiveServer]:
-    """A server process of its own (same PostgreSQL and Redis), which a test stops and starts
-    again under an open page."""
-    server = LiveServer(settings, free_port())
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
-
-
 async def test_a_knocker_offline_when_admitted_joins_once_back(
     web_app: Any,
     two_servers: Servers,
-    knockers_server: LiveServer,
+    restarted: LiveServer,
     browser: Any,
     film: int,
     people: Any,
 ) -> None:
+    knockers_server = restarted  # the knocker's: stopped and started again under their page
     one, theirs = two_servers[0].url, knockers_server.url
     host, knocker = await people(2)
     a = await signed_in_page(browser, one, host)

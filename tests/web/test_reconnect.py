@@ -10,34 +10,20 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from cinema.ports import free_port
 from models.core.context import Context
-from models.core.settings import Settings
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, Account, make_account, make_title
 from tests.notifications.helpers import eventually
-from tests.web.conftest import expect, new_page, problems, signed_in_page
+from tests.web.conftest import RESTARTED_TTL_S, expect, new_page, problems, signed_in_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-TTL_S = 5  # access tokens of the restarted server: refreshed every few seconds
-
-
-@pytest.fixture(scope="module")
-def restarted(settings: Settings, web_app: Any) -> Iterator[LiveServer]:
-    """A server process of its own, which the tests stop and start again."""
-    server = LiveServer(settings, free_port(), {"ACCESS_TOKEN_TTL_S": str(TTL_S)})
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+TTL_S = RESTARTED_TTL_S  # access tokens of the restarted server: refreshed every few seconds
 
 
 async def _restart(server: LiveServer, while_down: Any = None) -> None:
