@@ -26,6 +26,10 @@ from tests.factories import Account, make_account
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
+# The same patience as a page's actions (new_page): Playwright's 5 s default for expect() is
+# short on this loaded 2-core machine, where a page can take longer to answer. A passing
+# expect() returns as soon as it holds, so only a failure waits longer.
+expect.set_options(timeout=20_000)
 
 # Before any page script: DevTools-injected code is not subject to the page's CSP.
 WATCH = """
