@@ -28,6 +28,7 @@ from models.media.tables import MediaAsset
 from tests.conftest import LiveServer
 from tests.factories import Account, make_account
 from tests.media.helpers import make_series
+from tests.notifications.helpers import eventually
 from tests.social.helpers import befriend
 from tests.web.conftest import (
     axe_problems,
@@ -428,6 +429,16 @@ async def test_friends_see_a_listed_party_on_home(
     await expect(b.get_by_role("heading", name="Friends watching now")).to_have_count(0)
     await a.get_by_label("Let my friends see this party and join").check()
     await expect(a.get_by_label("Let my friends see this party and join")).to_be_checked()
+    # The box ticks as it is clicked, before the server has the listing: reloaded sooner, the
+    # home page would show nothing until its next read, 30 s later.
+    async with httpx.AsyncClient(base_url=two, timeout=30) as http:
+
+        async def listed() -> bool:
+            r = await http.get("/api/v1/parties/friends", headers=friend.headers)
+            assert r.status_code == 200, r.text
+            return bool(r.json()["items"])
+
+        await eventually(listed, timeout=20)
     await b.reload()
     row = b.locator(".friends-parties li")
     await expect(row).to_contain_text(f"{host.user.username} is watching Web player")
