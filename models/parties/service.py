@@ -129,6 +129,8 @@ class _Runtime:
     rooms: Rooms | None = None
     timers: dict[str, asyncio.TimerHandle] | None = None
     batches: dict[str, _Batch] = field(default_factory=dict)
+    # Batch sends under way: the loop keeps only weak references to tasks.
+    sending: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 _RUNTIME = Slot[_Runtime]("parties.runtime")
@@ -822,10 +824,13 @@ async def _hold(
         return
     if batch.timer is not None:
         batch.timer.cancel()
-    loop = asyncio.get_running_loop()
-    batch.timer = loop.call_later(
-        delay_ms / 1000, lambda: asyncio.ensure_future(_send_batch(ctx, party_id))
-    )
+
+    def start_send() -> None:
+        task = asyncio.ensure_future(_send_batch(ctx, party_id))
+        rt.sending.add(task)
+        task.add_done_callback(rt.sending.discard)
+
+    batch.timer = asyncio.get_running_loop().call_later(delay_ms / 1000, start_send)
 
 
 async def _send_batch(ctx: Context, party_id: str) -> None:
