@@ -189,19 +189,24 @@ def _cache_key(ctx: Context, title_id: int) -> str:
     return ctx.keys("social", "title-stats", title_id)
 
 
+def _queue_set_if_newer(ctx: Context, pipe: Pipeline, summary: RatingSummary) -> None:
+    """Queue caching the summary, never over a newer one."""
+    pipe.eval(
+        _SET_IF_NEWER,
+        1,
+        _cache_key(ctx, summary.title_id),
+        summary.version,
+        summary.model_dump_json(),
+        CACHE_TTL_S,
+    )
+
+
 async def _cache_put(ctx: Context, summary: RatingSummary, *, rating: bool = False) -> None:
     """Cache the summary (never over a newer one) and, after a rating, tell the catalog's
     caches: one round trip, shared with whatever else this process sends Redis meanwhile."""
 
     def queue(pipe: Pipeline) -> None:
-        pipe.eval(
-            _SET_IF_NEWER,
-            1,
-            _cache_key(ctx, summary.title_id),
-            summary.version,
-            summary.model_dump_json(),
-            CACHE_TTL_S,
-        )
+        _queue_set_if_newer(ctx, pipe, summary)
         if rating:
             queue_invalidate_rating(ctx, pipe, summary.title_id)
 
@@ -215,14 +220,7 @@ async def _cache_put_many(ctx: Context, summaries: list[RatingSummary]) -> None:
 
     def queue(pipe: Pipeline) -> None:
         for summary in summaries:
-            pipe.eval(
-                _SET_IF_NEWER,
-                1,
-                _cache_key(ctx, summary.title_id),
-                summary.version,
-                summary.model_dump_json(),
-                CACHE_TTL_S,
-            )
+            _queue_set_if_newer(ctx, pipe, summary)
             queue_invalidate_rating(ctx, pipe, summary.title_id)
 
     replies = await ctx.pipelined(queue)
